@@ -1,0 +1,371 @@
+// Presence, the call state machine and the waiting queues (call completion on busy).
+//
+// Call states per user: available -> ringing (placing or receiving) -> in_call -> available.
+// A call to a busy user, or to a free user whose recall window belongs to someone else, queues
+// the caller on that user. Whenever a user becomes free, its queue's first non-suspended waiter
+// is woken (CalleeAvailable + an exclusive recall window, or an automatic call for camp-on).
+#include <algorithm>
+
+#include "assert.hpp"
+#include "core.hpp"
+#include "names.hpp"
+
+namespace hailer {
+
+// ------------------------------------------------------------------ presence
+
+void Core::on_register(Session& s, uint64_t id, const RegisterRequest& q) {
+  if (q.version != protocol_version) {
+    return reply_error(id, ErrorCode::unsupported_version, "got " + std::to_string(q.version));
+  }
+  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  std::string key = name_key(q.name);
+  if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
+  s.face = Face::calls;
+  s.name = q.name;
+  s.key = std::move(key);
+  s.media_port = q.media_port;
+  names_.emplace(s.key, s.id);
+  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms});
+}
+
+void Core::on_who_calls(uint64_t id) {
+  WhoData who;
+  for (const auto& [key, sid] : names_) {  // std::map: sorted by name key, deterministic
+    const Session& u = session(sid);
+    if (u.face != Face::calls) continue;
+    auto q = queues_.find(sid);
+    const uint32_t waiting = q == queues_.end() ? 0 : q->second.size();
+    who.users.push_back(UserInfo{u.name, *presence(sid), waiting});
+  }
+  reply_ok(id, std::move(who));
+}
+
+void Core::on_missed(Session& s, uint64_t id) {
+  reply_ok(id, MissedData{std::vector<MissedCallInfo>(s.missed.begin(), s.missed.end())});
+}
+
+bool Core::is_busy(const Session& s) const { return s.call.has_value(); }
+
+// True when `callee` is free but its recall window belongs to a waiter other than `caller`.
+bool Core::is_reserved_against(const Session& callee, SessionId caller) {
+  auto it = queues_.find(callee.id);
+  if (it == queues_.end()) return false;
+  const Waiter* w = it->second.notified();
+  return w != nullptr && w->caller != caller;
+}
+
+// ------------------------------------------------------------------ call requests
+
+void Core::on_call(Session& s, uint64_t id, const CallRequest& q) {
+  if (!valid_name(q.to)) return reply_error(id, ErrorCode::bad_name, "field 'to'");
+  Session* callee = find_by_name(q.to, Face::calls);
+  if (callee == nullptr) return reply_error(id, ErrorCode::user_not_found, q.to);
+  if (callee->id == s.id) return reply_error(id, ErrorCode::self_call);
+  if (is_busy(s)) return reply_error(id, ErrorCode::caller_busy);
+
+  if (!is_busy(*callee) && !is_reserved_against(*callee, s.id)) {
+    const uint64_t call_id = place_call(s, *callee);
+    return reply_ok(id, CallData{call_id, false});
+  }
+  if (s.waiting_on == callee->id) {  // a repeat: no duplicate entry, the position again
+    reply_ok(id, CallData{std::nullopt, true});
+    WaitQueue& queue = queues_.at(callee->id);
+    send_wait_update(*callee, *queue.find(s.id), queue.position_of(s.id));
+    return;
+  }
+  if (s.waiting_on) return reply_error(id, ErrorCode::already_waiting, session(*s.waiting_on).name);
+  auto it = queues_.find(callee->id);
+  if (it != queues_.end() && it->second.full()) return reply_error(id, ErrorCode::queue_full, callee->name);
+  reply_ok(id, CallData{std::nullopt, true});
+  enqueue(s, *callee, q.auto_connect.value_or(config_.auto_connect_default));
+}
+
+Core::Call* Core::pending_call_for(Session& callee, std::optional<uint64_t> call_id) {
+  if (!callee.call) return nullptr;
+  Call& c = calls_.at(*callee.call);
+  if (c.connected || c.callee != callee.id) return nullptr;
+  if (call_id && *call_id != c.id) return nullptr;
+  return &c;
+}
+
+void Core::on_accept(Session& s, uint64_t id, std::optional<uint64_t> call_id) {
+  Call* c = pending_call_for(s, call_id);
+  if (c == nullptr) return reply_error(id, ErrorCode::no_pending_call);
+  reply_ok(id);
+  connect_call(*c);
+}
+
+void Core::on_reject(Session& s, uint64_t id, std::optional<uint64_t> call_id) {
+  Call* c = pending_call_for(s, call_id);
+  if (c == nullptr) return reply_error(id, ErrorCode::no_pending_call);
+  reply_ok(id);
+  end_call(c->id, EndReason::rejected, s.name);
+}
+
+// Hangup ends whatever call the user has: a connected call, or (leniently) a ringing one,
+// which is a cancel for the caller and a reject for the callee.
+void Core::on_hangup(Session& s, uint64_t id) {
+  if (!s.call) return reply_error(id, ErrorCode::not_in_call);
+  const Call& c = calls_.at(*s.call);
+  const EndReason reason = c.connected ? EndReason::hangup
+                           : c.caller == s.id ? EndReason::cancelled
+                                              : EndReason::rejected;
+  reply_ok(id);
+  end_call(c.id, reason, s.name);
+}
+
+void Core::on_cancel(Session& s, uint64_t id) {
+  if (!s.call) return reply_error(id, ErrorCode::no_outgoing_call);
+  const Call& c = calls_.at(*s.call);
+  if (c.connected || c.caller != s.id) return reply_error(id, ErrorCode::no_outgoing_call);
+  reply_ok(id);
+  end_call(c.id, EndReason::cancelled, s.name);
+}
+
+void Core::on_cancel_wait(Session& s, uint64_t id) {
+  if (!s.waiting_on) return reply_error(id, ErrorCode::not_waiting);
+  reply_ok(id);
+  end_wait(s.id, WaitEndReason::cancelled);
+}
+
+// ------------------------------------------------------------------ call transitions
+
+uint64_t Core::place_call(Session& caller, Session& callee) {
+  HAILER_ASSERT(!is_busy(caller) && !is_busy(callee) && caller.id != callee.id);
+  complete_waits_between(caller, callee);
+  Call call{next_call_id_++, caller.id, callee.id, false, now_ + Duration::from_ms(config_.ring_timeout_ms)};
+  calls_.emplace(call.id, call);
+  caller.call = call.id;
+  callee.call = call.id;
+  arm(call.ring_ends_at, TimerKind::ring, call.id);
+  ++stats_.calls_placed;
+  send(caller.id, CallRinging{call.id, callee.name, CallRole::caller});
+  send(callee.id, CallRinging{call.id, caller.name, CallRole::callee});
+  on_became_busy(caller);
+  on_became_busy(callee);
+  return call.id;
+}
+
+void Core::connect_call(Call& call) {
+  HAILER_ASSERT(!call.connected);
+  disarm(call.ring_ends_at, TimerKind::ring, call.id);
+  call.connected = true;
+  ++stats_.calls_connected;
+  const Session& a = session(call.caller);
+  const Session& b = session(call.callee);
+  out_->push_back(RouteMedia{a.id, b.id, true});
+  out_->push_back(RouteMedia{b.id, a.id, true});
+  send(a.id, CallConnected{call.id, b.name, MediaEndpoint{b.peer_address, b.media_port}});
+  send(b.id, CallConnected{call.id, a.name, MediaEndpoint{a.peer_address, a.media_port}});
+}
+
+void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
+  const Call call = calls_.at(call_id);
+  if (call.connected) {
+    out_->push_back(RouteMedia{call.caller, call.callee, false});
+    out_->push_back(RouteMedia{call.callee, call.caller, false});
+  } else {
+    disarm(call.ring_ends_at, TimerKind::ring, call.id);
+  }
+  calls_.erase(call_id);
+  Session& a = session(call.caller);
+  Session& b = session(call.callee);
+  a.call.reset();
+  b.call.reset();
+  send(a.id, CallEnded{call.id, b.name, reason, by});
+  send(b.id, CallEnded{call.id, a.name, reason, by});
+  // Both parties are free now, whoever ended the call and however: each one's waiters wake.
+  if (!a.gone) on_became_free(a);
+  if (!b.gone && !is_busy(b)) on_became_free(b);
+}
+
+void Core::on_ring_timer(uint64_t call_id) {
+  Call& call = calls_.at(call_id);
+  HAILER_ASSERT(!call.connected);
+  call.ring_ends_at = Time{-1};  // popped: end_call must not disarm it
+  Session& caller = session(call.caller);
+  Session& callee = session(call.callee);
+  const MissedCallInfo missed{caller.name, now_.ms()};
+  callee.missed.push_back(missed);
+  if (callee.missed.size() > config_.max_missed_calls) callee.missed.pop_front();
+  send(callee.id, MissedCall{missed.from, missed.at_ms});
+  end_call(call_id, EndReason::no_answer, "");
+}
+
+// ------------------------------------------------------------------ waiting queues
+
+void Core::enqueue(Session& caller, Session& callee, bool auto_connect) {
+  HAILER_ASSERT(!caller.waiting_on && caller.id != callee.id);
+  auto [it, created] = queues_.try_emplace(callee.id, config_.max_waiters_per_callee);
+  Waiter w;
+  w.caller = caller.id;
+  w.seq = next_wait_seq_++;
+  w.expires_at = now_ + Duration::from_ms(config_.wait_expiry_ms);
+  w.auto_connect = auto_connect;
+  it->second.push(w);
+  caller.waiting_on = callee.id;
+  arm(w.expires_at, TimerKind::wait_expiry, caller.id.value);
+  tell_positions(callee.id);
+  tell_waiting_count(callee.id);
+}
+
+void Core::send_wait_update(const Session& callee, Waiter& waiter, uint32_t position) {
+  waiter.told_position = position;
+  send(waiter.caller, WaitUpdate{callee.name, position, waiter.suspended ? WaitStatus::suspended : WaitStatus::queued});
+}
+
+// Tells every waiter whose position changed since it was last told (the notified one is
+// told CalleeAvailable instead and needs no position).
+void Core::tell_positions(SessionId callee_id) {
+  auto it = queues_.find(callee_id);
+  if (it == queues_.end()) return;
+  const Session& callee = session(callee_id);
+  auto& waiters = it->second.waiters();
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    const auto position = static_cast<uint32_t>(i + 1);
+    if (!waiters[i].notified && waiters[i].told_position != position) {
+      send_wait_update(callee, waiters[i], position);
+    }
+  }
+}
+
+void Core::tell_waiting_count(SessionId callee_id) {
+  auto it = queues_.find(callee_id);
+  send(callee_id, WaitingCount{it == queues_.end() ? 0 : it->second.size()});
+}
+
+void Core::complete_waits_between(Session& a, Session& b) {
+  if (a.waiting_on == b.id) end_wait(a.id, WaitEndReason::completed);
+  if (b.waiting_on == a.id) end_wait(b.id, WaitEndReason::completed);
+}
+
+void Core::end_wait(SessionId caller_id, WaitEndReason reason) {
+  Session& caller = session(caller_id);
+  HAILER_ASSERT(caller.waiting_on.has_value());
+  const SessionId callee_id = *caller.waiting_on;
+  auto it = queues_.find(callee_id);
+  HAILER_ASSERT(it != queues_.end());
+  const std::optional<Waiter> removed = it->second.remove(caller_id);
+  HAILER_ASSERT(removed.has_value());
+  disarm(removed->expires_at, TimerKind::wait_expiry, caller_id.value);
+  if (removed->notified) disarm(removed->window_ends_at, TimerKind::recall_window, caller_id.value);
+  caller.waiting_on.reset();
+  const Session& callee = session(callee_id);
+  send(caller_id, WaitEnded{callee.name, reason});
+  if (it->second.empty()) queues_.erase(it);
+  if (callee.gone) return;
+  tell_positions(callee_id);
+  tell_waiting_count(callee_id);
+  if (removed->notified) try_wake(callee_id);  // the window passes to the next waiter
+}
+
+void Core::close_queue(Session& callee) {
+  auto it = queues_.find(callee.id);
+  if (it == queues_.end()) return;
+  const std::vector<Waiter> waiters = it->second.waiters();
+  queues_.erase(it);
+  for (const Waiter& w : waiters) {
+    disarm(w.expires_at, TimerKind::wait_expiry, w.caller.value);
+    if (w.notified) disarm(w.window_ends_at, TimerKind::recall_window, w.caller.value);
+    session(w.caller).waiting_on.reset();
+    send(w.caller, WaitEnded{callee.name, WaitEndReason::callee_offline});
+  }
+}
+
+void Core::on_wait_expiry_timer(SessionId caller_id) {
+  Session& caller = session(caller_id);
+  Waiter* w = queues_.at(*caller.waiting_on).find(caller_id);
+  w->expires_at = Time{-1};  // popped
+  end_wait(caller_id, WaitEndReason::expired);
+}
+
+void Core::on_recall_window_timer(SessionId caller_id) {
+  Session& caller = session(caller_id);
+  Waiter* w = queues_.at(*caller.waiting_on).find(caller_id);
+  HAILER_ASSERT(w->notified);
+  w->window_ends_at = Time{-1};  // popped
+  end_wait(caller_id, WaitEndReason::window_expired);
+}
+
+// A user just became ringing: as a waiter holding a window it is suspended and the window
+// passes on; as a callee, its window holder goes back to waiting at the same place.
+void Core::on_became_busy(Session& s) {
+  if (s.waiting_on) {
+    WaitQueue& queue = queues_.at(*s.waiting_on);
+    Waiter* w = queue.find(s.id);
+    if (w->notified) {
+      disarm(w->window_ends_at, TimerKind::recall_window, s.id.value);
+      w->notified = false;
+      w->suspended = true;
+      send_wait_update(session(*s.waiting_on), *w, queue.position_of(s.id));
+      try_wake(*s.waiting_on);
+    }
+  }
+  if (auto it = queues_.find(s.id); it != queues_.end()) {
+    if (Waiter* w = it->second.notified()) {
+      disarm(w->window_ends_at, TimerKind::recall_window, w->caller.value);
+      w->notified = false;
+      send_wait_update(s, *w, it->second.position_of(w->caller));
+    }
+  }
+}
+
+// A user just became free: its own waiters wake; if it is a suspended waiter, it resumes.
+void Core::on_became_free(Session& s) {
+  try_wake(s.id);
+  if (!s.waiting_on || is_busy(s)) return;
+  const SessionId callee_id = *s.waiting_on;
+  WaitQueue& queue = queues_.at(callee_id);
+  Waiter* w = queue.find(s.id);
+  if (!w->suspended) return;
+  w->suspended = false;
+  send_wait_update(session(callee_id), *w, queue.position_of(s.id));
+  try_wake(callee_id);
+}
+
+// Wakes the first waiter that is free, suspending the busy ones it passes (CCBS: only the
+// first non-suspended entry is woken; busy callers are skipped and served when they free).
+void Core::try_wake(SessionId callee_id) {
+  auto it = queues_.find(callee_id);
+  if (it == queues_.end()) return;
+  Session& callee = session(callee_id);
+  if (callee.gone || is_busy(callee) || it->second.notified() != nullptr) return;
+  WaitQueue& queue = it->second;
+  for (std::size_t i = 0; i < queue.waiters().size(); ++i) {
+    Waiter& w = queue.waiters()[i];
+    if (!is_busy(session(w.caller))) return notify_waiter(callee, w);
+    if (!w.suspended) {
+      w.suspended = true;
+      send_wait_update(callee, w, static_cast<uint32_t>(i + 1));
+    }
+  }
+}
+
+void Core::notify_waiter(Session& callee, Waiter& w) {
+  HAILER_ASSERT(queues_.at(callee.id).first_eligible(w.caller));
+  HAILER_ASSERT(!is_busy(callee) && !w.notified);
+  ++stats_.waits_notified;
+  Session& caller = session(w.caller);
+  if (w.auto_connect) {  // camp-on: ring the callee for the waiter; this completes the wait
+    send(caller.id, CalleeAvailable{callee.name, 0, true});
+    place_call(caller, callee);
+    return;
+  }
+  w.notified = true;
+  w.suspended = false;
+  w.window_ends_at = now_ + Duration::from_ms(config_.recall_window_ms);
+  arm(w.window_ends_at, TimerKind::recall_window, caller.id.value);
+  send(caller.id, CalleeAvailable{callee.name, config_.recall_window_ms, false});
+}
+
+// ------------------------------------------------------------------ disconnect
+
+void Core::drop_calls_user(Session& s) {
+  HAILER_ASSERT(s.gone);
+  if (s.waiting_on) end_wait(s.id, WaitEndReason::cancelled);  // unheard: the session is gone
+  close_queue(s);
+  if (s.call) end_call(*s.call, EndReason::peer_disconnected, s.name);
+}
+
+}  // namespace hailer

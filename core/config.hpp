@@ -1,0 +1,63 @@
+// Every limit and timer of the core, as named fields with defaults. Nothing in the core is unbounded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hailer {
+
+/// PTT contention policy of a room: refuse a press while someone talks, or queue it.
+enum class FloorPolicy : uint8_t { deny, queue };
+
+/// The core's limits and timers. Durations are integer milliseconds (units last in the name).
+struct Config {
+  // --- sessions and messages ---
+  /// Most sessions (connections) open at once; one more is told server_full and closed.
+  uint32_t max_sessions = 1000;
+  /// Largest accepted client message (one JSON text) in bytes; larger ones get message_too_large.
+  uint32_t max_message_bytes = 4096;
+  /// A session silent for this long is closed and treated as disconnected (Mumble uses 30 s).
+  int64_t heartbeat_timeout_ms = 30'000;
+
+  // --- calls ---
+  /// How long a call rings before it ends with no_answer and a missed call for the callee.
+  int64_t ring_timeout_ms = 30'000;
+  /// Missed-call records kept per user; the oldest is dropped first.
+  uint32_t max_missed_calls = 32;
+
+  // --- waiting queue (call completion on busy) ---
+  /// Waiters allowed on one callee; one more gets queue_full (Asterisk: 5 per callee).
+  uint32_t max_waiters_per_callee = 10;
+  /// Exclusive window in which the notified head waiter may call the freed callee.
+  int64_t recall_window_ms = 15'000;
+  /// A wait that has not completed after this long ends with reason expired.
+  int64_t wait_expiry_ms = 600'000;
+  /// Camp-on default for calls that do not say: ring the callee for the waiter at once.
+  bool auto_connect_default = false;
+
+  // --- push-to-talk ---
+  /// Rooms open at once; a join that would open one more gets too_many_rooms.
+  uint32_t max_rooms = 64;
+  /// Members (students and instructors) per room; one more gets room_full.
+  uint32_t max_room_members = 100;
+  /// Floor requests queued per room under the queue policy; one more is denied queue_full.
+  uint32_t max_floor_queue = 32;
+  /// Longest turn; the floor is then revoked with reason max_talk_time.
+  int64_t max_talk_ms = 60'000;
+  /// A holder whose audio stays below the silence threshold this long loses the floor.
+  int64_t silence_timeout_ms = 5'000;
+  /// Audio frames at or below this level (dBFS) count as silence for the silence timeout.
+  int32_t silence_threshold_dbfs = -50;
+  /// Policy of a newly opened room.
+  FloorPolicy default_floor_policy = FloorPolicy::deny;
+  /// Secret an instructor must give to join as instructor; empty means anyone may.
+  std::string instructor_token;
+  /// Serial of the first recorded turn, so a restarted server does not reuse file names.
+  uint64_t first_recording_serial = 1;
+};
+
+/// Returns a description of the first invalid field, or nothing when the config is usable.
+std::optional<std::string> validate(const Config& config);
+
+}  // namespace hailer

@@ -1,0 +1,290 @@
+// Dispatch, sessions, heartbeats, timers and effect plumbing. Calls live in calls.cpp, PTT in ptt.cpp.
+#include "core.hpp"
+
+#include <type_traits>
+
+#include "assert.hpp"
+#include "names.hpp"
+
+namespace hailer {
+
+namespace {
+// A bound on timers fired per handle(): every timer either retires or re-arms later than now,
+// so this is never reached unless a bug re-arms at `now` forever.
+constexpr int max_timers_per_event = 1'000'000;
+}  // namespace
+
+std::string_view to_string(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::heartbeat_timeout: return "heartbeat_timeout";
+    case CloseReason::server_full: return "server_full";
+  }
+  HAILER_ASSERT(false && "unknown close reason");
+  return "";
+}
+
+Core::Core(Config config) : config_(std::move(config)) {
+  HAILER_ASSERT(!validate(config_).has_value());
+  next_recording_serial_ = config_.first_recording_serial;
+}
+
+void Core::handle(Time now, const Event& event, std::vector<Effect>& out) {
+  HAILER_ASSERT(now >= now_);  // time never goes backwards
+  HAILER_ASSERT(out_ == nullptr);  // not re-entrant
+  now_ = now;
+  out_ = &out;
+  ++stats_.events;
+  fire_due_timers();
+  dispatch(event);
+  out_ = nullptr;
+}
+
+std::optional<Time> Core::next_deadline() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->at;
+}
+
+void Core::dispatch(const Event& event) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, SessionOpened>) on_opened(e);
+        else if constexpr (std::is_same_v<T, SessionClosed>) on_closed(e);
+        else if constexpr (std::is_same_v<T, RequestReceived>) on_request(e);
+        else if constexpr (std::is_same_v<T, BadRequest>) on_bad_request(e);
+        else if constexpr (std::is_same_v<T, AudioFrame>) on_audio(e);
+        else static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
+      },
+      event);
+}
+
+// ------------------------------------------------------------------ sessions
+
+void Core::on_opened(const SessionOpened& e) {
+  HAILER_ASSERT(!sessions_.contains(e.session) && !closed_by_core_.contains(e.session));
+  if (sessions_.size() >= config_.max_sessions) {
+    // The session never enters the table: it gets its one error and is closed.
+    out_->push_back(SendMessage{e.session, ErrorReply{std::nullopt, ErrorCode::server_full,
+                                                     std::string(default_message(ErrorCode::server_full))}});
+    out_->push_back(CloseSession{e.session, CloseReason::server_full});
+    closed_by_core_.insert(e.session);
+    ++stats_.errors;
+    return;
+  }
+  Session s;
+  s.id = e.session;
+  s.peer_address = e.peer_address;
+  s.last_seen = now_;
+  s.heartbeat_at = now_ + Duration::from_ms(config_.heartbeat_timeout_ms);
+  sessions_.emplace(e.session, std::move(s));
+  arm(sessions_.at(e.session).heartbeat_at, TimerKind::heartbeat, e.session.value);
+}
+
+void Core::on_closed(const SessionClosed& e) {
+  if (closed_by_core_.erase(e.session) > 0) return;  // we closed it first; nothing left to do
+  HAILER_ASSERT(sessions_.contains(e.session));
+  drop_session(e.session);
+}
+
+void Core::drop_session(SessionId id) {
+  Session& s = session(id);
+  HAILER_ASSERT(!s.gone);
+  s.gone = true;
+  disarm(s.heartbeat_at, TimerKind::heartbeat, id.value);
+  if (s.face == Face::calls) drop_calls_user(s);
+  if (s.face == Face::ptt) leave_room(s);
+  if (s.face != Face::none) names_.erase(s.key);
+  sessions_.erase(id);
+}
+
+void Core::on_heartbeat_timer(SessionId id) {
+  Session& s = session(id);
+  const Time deadline = s.last_seen + Duration::from_ms(config_.heartbeat_timeout_ms);
+  if (deadline > now_) {  // the session spoke since the timer was armed: re-arm lazily
+    s.heartbeat_at = deadline;
+    arm(deadline, TimerKind::heartbeat, id.value);
+    return;
+  }
+  out_->push_back(CloseSession{id, CloseReason::heartbeat_timeout});
+  closed_by_core_.insert(id);
+  s.heartbeat_at = Time{-1};  // already popped: drop_session must not disarm it again
+  drop_session(id);
+}
+
+// ------------------------------------------------------------------ requests
+
+void Core::on_bad_request(const BadRequest& e) {
+  if (!sessions_.contains(e.session)) return;  // raced with our own close
+  session(e.session).last_seen = now_;
+  std::string message(default_message(e.error.code));
+  if (!e.error.detail.empty()) message += ": " + e.error.detail;
+  out_->push_back(SendMessage{e.session, ErrorReply{e.error.id, e.error.code, std::move(message)}});
+  ++stats_.errors;
+}
+
+void Core::on_request(const RequestReceived& e) {
+  if (!sessions_.contains(e.session)) return;  // raced with our own close
+  requester_ = e.session;
+  reply_at_ = out_->size();
+  replies_ = 0;
+  handle_request(session(e.session), e.request);
+  HAILER_ASSERT(replies_ == 1);  // every request gets exactly one reply
+}
+
+void Core::handle_request(Session& s, const Request& request) {
+  s.last_seen = now_;
+  ++stats_.requests;
+  const uint64_t id = request.id;
+  const auto& body = request.body;
+
+  const bool is_register = std::holds_alternative<RegisterRequest>(body);
+  const bool is_join = std::holds_alternative<JoinRequest>(body);
+  if (s.face == Face::none && !is_register && !is_join) {
+    if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
+    return reply_error(id, ErrorCode::not_registered);
+  }
+  if (s.face != Face::none && (is_register || is_join)) return reply_error(id, ErrorCode::already_registered);
+  if (is_register) return on_register(s, id, std::get<RegisterRequest>(body));
+  if (is_join) return on_join(s, id, std::get<JoinRequest>(body));
+
+  if (s.face == Face::ptt) {
+    if (std::holds_alternative<WhoRequest>(body)) return on_who_room(s, id);
+    if (std::holds_alternative<PressRequest>(body)) return on_press(s, id);
+    if (std::holds_alternative<ReleaseRequest>(body)) return on_release(s, id);
+    if (std::holds_alternative<RevokeRequest>(body)) return on_revoke(s, id);
+    if (auto* q = std::get_if<SetPolicyRequest>(&body)) return on_set_policy(s, id, q->policy);
+    if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
+    return reply_error(id, ErrorCode::wrong_face);
+  }
+
+  HAILER_ASSERT(s.face == Face::calls);
+  if (std::holds_alternative<WhoRequest>(body)) return on_who_calls(id);
+  if (auto* q = std::get_if<CallRequest>(&body)) return on_call(s, id, *q);
+  if (auto* q = std::get_if<AcceptRequest>(&body)) return on_accept(s, id, q->call_id);
+  if (auto* q = std::get_if<RejectRequest>(&body)) return on_reject(s, id, q->call_id);
+  if (std::holds_alternative<HangupRequest>(body)) return on_hangup(s, id);
+  if (std::holds_alternative<CancelRequest>(body)) return on_cancel(s, id);
+  if (std::holds_alternative<CancelWaitRequest>(body)) return on_cancel_wait(s, id);
+  if (std::holds_alternative<MissedRequest>(body)) return on_missed(s, id);
+  if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
+  return reply_error(id, ErrorCode::wrong_face);
+}
+
+// ------------------------------------------------------------------ timers
+
+void Core::arm(Time at, TimerKind kind, uint64_t key) {
+  const bool inserted = timers_.insert(Timer{at, kind, key}).second;
+  HAILER_ASSERT(inserted);
+}
+
+void Core::disarm(Time at, TimerKind kind, uint64_t key) {
+  if (at.us < 0) return;  // the timer already fired and was popped
+  const auto erased = timers_.erase(Timer{at, kind, key});
+  HAILER_ASSERT(erased == 1);
+}
+
+void Core::fire_due_timers() {
+  for (int fired = 0; !timers_.empty() && timers_.begin()->at <= now_; ++fired) {
+    HAILER_ASSERT(fired < max_timers_per_event);
+    const Timer t = *timers_.begin();
+    timers_.erase(timers_.begin());
+    on_timer(t);
+  }
+}
+
+void Core::on_timer(const Timer& t) {
+  switch (t.kind) {
+    case TimerKind::heartbeat: return on_heartbeat_timer(SessionId{t.key});
+    case TimerKind::ring: return on_ring_timer(t.key);
+    case TimerKind::wait_expiry: return on_wait_expiry_timer(SessionId{t.key});
+    case TimerKind::recall_window: return on_recall_window_timer(SessionId{t.key});
+    case TimerKind::floor: return on_floor_timer(t.key);
+  }
+  HAILER_ASSERT(false && "unknown timer kind");
+}
+
+// ------------------------------------------------------------------ effects
+
+void Core::send(SessionId to, ServerMessage message) {
+  // A session being dropped is unwound like the others but hears nothing: it is closed.
+  if (session(to).gone) return;
+  out_->push_back(SendMessage{to, std::move(message)});
+}
+
+// The reply to the request being handled goes before the events the request caused, so a
+// client reads "ok" first; handlers may emit events before knowing the reply's data.
+void Core::reply(ServerMessage message) {
+  HAILER_ASSERT(out_ != nullptr && reply_at_ <= out_->size());
+  ++replies_;
+  out_->insert(out_->begin() + static_cast<std::ptrdiff_t>(reply_at_), SendMessage{requester_, std::move(message)});
+}
+
+void Core::reply_ok(uint64_t id, ReplyData data) { reply(OkReply{id, std::move(data)}); }
+
+void Core::reply_error(std::optional<uint64_t> id, ErrorCode code, std::string detail) {
+  std::string message(default_message(code));
+  if (!detail.empty()) message += ": " + detail;
+  reply(ErrorReply{id, code, std::move(message)});
+  ++stats_.errors;
+}
+
+Core::Session& Core::session(SessionId id) {
+  auto it = sessions_.find(id);
+  HAILER_ASSERT(it != sessions_.end());
+  return it->second;
+}
+
+const Core::Session& Core::session(SessionId id) const {
+  auto it = sessions_.find(id);
+  HAILER_ASSERT(it != sessions_.end());
+  return it->second;
+}
+
+Core::Session* Core::find_by_name(std::string_view name, Face face) {
+  if (!valid_name(name)) return nullptr;
+  auto it = names_.find(name_key(name));
+  if (it == names_.end()) return nullptr;
+  Session& s = session(it->second);
+  return s.face == face ? &s : nullptr;
+}
+
+// ------------------------------------------------------------------ views
+
+std::optional<PresenceState> Core::presence(SessionId id) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.face != Face::calls) return std::nullopt;
+  const Session& s = it->second;
+  if (!s.call) return PresenceState::available;
+  return calls_.at(*s.call).connected ? PresenceState::in_call : PresenceState::ringing;
+}
+
+std::optional<SessionId> Core::waiting_on(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? std::nullopt : it->second.waiting_on;
+}
+
+std::vector<Waiter> Core::waiters_of(SessionId id) const {
+  auto it = queues_.find(id);
+  return it == queues_.end() ? std::vector<Waiter>{} : it->second.waiters();
+}
+
+std::optional<SessionId> Core::call_peer(SessionId id) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || !it->second.call) return std::nullopt;
+  const Call& c = calls_.at(*it->second.call);
+  return c.caller == id ? c.callee : c.caller;
+}
+
+std::optional<SessionId> Core::floor_holder_of(SessionId id) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.face != Face::ptt) return std::nullopt;
+  return rooms_.at(it->second.room).floor.holder();
+}
+
+std::map<std::string, std::optional<SessionId>> Core::floor_holders() const {
+  std::map<std::string, std::optional<SessionId>> holders;
+  for (const auto& [id, room] : rooms_) holders[room.name] = room.floor.holder();
+  return holders;
+}
+
+}  // namespace hailer

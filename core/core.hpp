@@ -1,0 +1,212 @@
+// The sans-IO core: presence, calls, waiting queues and PTT floors. One mutation entry point with
+// time passed in and effects out; timers are data (next_deadline). Deterministic: the same events
+// at the same times give the same effects, byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "events.hpp"
+#include "floor.hpp"
+#include "messages.hpp"
+#include "time.hpp"
+#include "wait_queue.hpp"
+
+namespace hailer {
+
+/// Counters for operations and tests; they never influence decisions.
+struct CoreStats {
+  uint64_t events = 0;
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  uint64_t calls_placed = 0;
+  uint64_t calls_connected = 0;
+  uint64_t waits_notified = 0;
+  uint64_t floor_grants = 0;
+  uint64_t audio_frames_admitted = 0;
+  uint64_t audio_frames_dropped = 0;  ///< from sessions not holding the floor
+};
+
+/// The whole signaling state of one server, driven by events.
+class Core {
+ public:
+  /// A core with the given (valid) config, at time zero.
+  explicit Core(Config config);
+
+  /// The only mutation: fires due timers, then applies `event` at `now`; appends effects to `out`.
+  void handle(Time now, const Event& event, std::vector<Effect>& out);
+
+  /// The earliest time at which a TimerFired event is needed, if any timer is armed.
+  std::optional<Time> next_deadline() const;
+
+  // ------------------------------------------------------------ read-only views (tests, sim, ops)
+
+  /// The config in force.
+  const Config& config() const { return config_; }
+  /// Counters since start.
+  const CoreStats& stats() const { return stats_; }
+  /// Number of open sessions.
+  std::size_t session_count() const { return sessions_.size(); }
+  /// Presence of a registered calls user; nothing when `session` is not one.
+  std::optional<PresenceState> presence(SessionId session) const;
+  /// The callee `session` waits for, if it waits.
+  std::optional<SessionId> waiting_on(SessionId session) const;
+  /// The waiters on callee `session`, FIFO order (empty when none).
+  std::vector<Waiter> waiters_of(SessionId session) const;
+  /// The peer of `session`'s current call (ringing or connected), if any.
+  std::optional<SessionId> call_peer(SessionId session) const;
+  /// The floor holder of the room `session` is in, if any.
+  std::optional<SessionId> floor_holder_of(SessionId session) const;
+  /// The floor holder of every open room, by room name.
+  std::map<std::string, std::optional<SessionId>> floor_holders() const;
+
+  /// Asserts every cross-structure invariant; cheap enough to call after each event in tests.
+  void check_invariants() const;
+
+ private:
+  enum class Face : uint8_t { none, calls, ptt };
+  enum class TimerKind : uint8_t { heartbeat, ring, wait_expiry, recall_window, floor };
+
+  struct Timer {
+    Time at;
+    TimerKind kind = TimerKind::heartbeat;
+    uint64_t key = 0;
+    auto operator<=>(const Timer&) const = default;
+  };
+
+  struct Session {
+    SessionId id;
+    std::string peer_address;
+    Time last_seen;
+    Time heartbeat_at;  // when the armed heartbeat timer fires (may be earlier than the true deadline)
+    Face face = Face::none;
+    bool gone = false;  // being dropped: its own state is unwound, it is sent nothing more
+    std::string name;
+    std::string key;  // name_key(name)
+    // calls face
+    uint16_t media_port = 0;
+    std::optional<uint64_t> call;
+    std::optional<SessionId> waiting_on;
+    std::deque<MissedCallInfo> missed;
+    // PTT face
+    uint64_t room = 0;
+    Role role = Role::student;
+  };
+
+  struct Call {
+    uint64_t id = 0;
+    SessionId caller;
+    SessionId callee;
+    bool connected = false;
+    Time ring_ends_at;
+  };
+
+  struct Room {
+    uint64_t id = 0;
+    std::string name;
+    Floor floor;
+    std::vector<SessionId> members;  // join order
+    Time granted_at;
+    Time last_voice_at;
+    Time timer_at;  // when the armed floor timer fires (may be early; it re-arms)
+  };
+
+  // core.cpp: dispatch, sessions, timers, effects
+  void dispatch(const Event& event);
+  void on_opened(const SessionOpened& e);
+  void on_closed(const SessionClosed& e);
+  void on_request(const RequestReceived& e);
+  void handle_request(Session& s, const Request& request);
+  void on_bad_request(const BadRequest& e);
+  void on_timer(const Timer& t);
+  void fire_due_timers();
+  void on_heartbeat_timer(SessionId id);
+  void drop_session(SessionId id);
+  void arm(Time at, TimerKind kind, uint64_t key);
+  void disarm(Time at, TimerKind kind, uint64_t key);
+  void send(SessionId to, ServerMessage message);
+  void reply(ServerMessage message);
+  void reply_ok(uint64_t id, ReplyData data = std::monostate{});
+  void reply_error(std::optional<uint64_t> id, ErrorCode code, std::string detail = {});
+  Session& session(SessionId id);
+  const Session& session(SessionId id) const;
+  Session* find_by_name(std::string_view name, Face face);
+
+  // calls.cpp: presence, calls, waiting queues
+  void on_register(Session& s, uint64_t id, const RegisterRequest& q);
+  void on_who_calls(uint64_t id);
+  void on_call(Session& s, uint64_t id, const CallRequest& q);
+  void on_accept(Session& s, uint64_t id, std::optional<uint64_t> call_id);
+  void on_reject(Session& s, uint64_t id, std::optional<uint64_t> call_id);
+  void on_hangup(Session& s, uint64_t id);
+  void on_cancel(Session& s, uint64_t id);
+  void on_cancel_wait(Session& s, uint64_t id);
+  void on_missed(Session& s, uint64_t id);
+  void on_ring_timer(uint64_t call_id);
+  void on_wait_expiry_timer(SessionId caller);
+  void on_recall_window_timer(SessionId caller);
+  void drop_calls_user(Session& s);
+  bool is_busy(const Session& s) const;
+  bool is_reserved_against(const Session& callee, SessionId caller);
+  Call* pending_call_for(Session& callee, std::optional<uint64_t> call_id);
+  uint64_t place_call(Session& caller, Session& callee);
+  void connect_call(Call& call);
+  void end_call(uint64_t call_id, EndReason reason, const std::string& by);
+  void enqueue(Session& caller, Session& callee, bool auto_connect);
+  void complete_waits_between(Session& a, Session& b);
+  void end_wait(SessionId caller, WaitEndReason reason);
+  void send_wait_update(const Session& callee, Waiter& waiter, uint32_t position);
+  void close_queue(Session& callee);
+  void on_became_busy(Session& s);
+  void on_became_free(Session& s);
+  void try_wake(SessionId callee);
+  void notify_waiter(Session& callee, Waiter& waiter);
+  void tell_positions(SessionId callee);
+  void tell_waiting_count(SessionId callee);
+
+  // ptt.cpp: rooms and floors
+  void on_join(Session& s, uint64_t id, const JoinRequest& q);
+  void on_who_room(Session& s, uint64_t id);
+  void on_press(Session& s, uint64_t id);
+  void on_release(Session& s, uint64_t id);
+  void on_revoke(Session& s, uint64_t id);
+  void on_set_policy(Session& s, uint64_t id, FloorPolicy policy);
+  void on_audio(const AudioFrame& e);
+  void on_floor_timer(uint64_t room_id);
+  void leave_room(Session& s);
+  RoomData room_data(const Room& room) const;
+  void grant(Room& room, SessionId holder);
+  void end_turn(Room& room, SessionId holder);
+  void after_floor_freed(Room& room, std::optional<SessionId> granted);
+  void tell_floor_positions(const Room& room, std::size_t first_changed);
+  void revoke_floor(Room& room, RevokeReason reason);
+  void broadcast(const Room& room, const ServerMessage& message, std::optional<SessionId> except = {});
+
+  Config config_;
+  CoreStats stats_;
+  Time now_;
+  std::vector<Effect>* out_ = nullptr;  // valid only inside handle()
+  SessionId requester_;                 // the session whose request is being handled
+  std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
+  int replies_ = 0;                     // replies given to the current request (must end at 1)
+  std::map<SessionId, Session> sessions_;
+  std::map<std::string, SessionId> names_;  // name_key -> session, both faces share one namespace
+  std::set<SessionId> closed_by_core_;     // closed by us, awaiting the adapter's SessionClosed
+  std::map<uint64_t, Call> calls_;
+  std::map<SessionId, WaitQueue> queues_;  // by callee
+  std::map<uint64_t, Room> rooms_;
+  std::map<std::string, uint64_t> room_ids_;  // name_key(room) -> id
+  std::set<Timer> timers_;
+  uint64_t next_call_id_ = 1;
+  uint64_t next_room_id_ = 1;
+  uint64_t next_wait_seq_ = 1;
+  uint64_t next_recording_serial_ = 1;
+};
+
+}  // namespace hailer

@@ -1,0 +1,27 @@
+// User and room names: what is allowed, how they compare, and how they become file names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hailer {
+
+/// Longest user or room name, in bytes (all allowed characters are one byte).
+inline constexpr std::size_t max_name_length = 32;
+
+/// True when `name` is 1-32 characters of [A-Za-z0-9_.-] starting with a letter or digit.
+/// The narrow alphabet makes every valid name safe in a file name, a URL and a log line.
+bool valid_name(std::string_view name);
+
+/// The comparison key of a valid name: ASCII lowercase. "Alice" and "alice" are one user.
+std::string name_key(std::string_view name);
+
+/// Reduces any string to the name alphabet ('_' for anything else, cut to 32, "_" if empty);
+/// defence in depth for file names even though the core only admits valid names.
+std::string sanitize_name(std::string_view raw);
+
+/// The recording file for a turn: "<sanitized name>_<serial>.wav", never a path.
+std::string recording_file_name(std::string_view name, uint64_t serial);
+
+}  // namespace hailer

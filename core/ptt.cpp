@@ -1,0 +1,202 @@
+// Push-to-talk rooms: membership, floor requests, turns, timers and the media route of the holder.
+// Floor states per room: idle -> taken(holder) [-> queue under the queue policy] -> idle.
+#include <algorithm>
+
+#include "assert.hpp"
+#include "core.hpp"
+#include "names.hpp"
+
+namespace hailer {
+
+void Core::on_join(Session& s, uint64_t id, const JoinRequest& q) {
+  if (q.version != protocol_version) {
+    return reply_error(id, ErrorCode::unsupported_version, "got " + std::to_string(q.version));
+  }
+  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  if (!valid_name(q.room)) return reply_error(id, ErrorCode::bad_room);
+  std::string key = name_key(q.name);
+  if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
+  if (q.role == Role::instructor && !config_.instructor_token.empty() && q.token != config_.instructor_token) {
+    return reply_error(id, ErrorCode::bad_token);
+  }
+  const std::string room_key = name_key(q.room);
+  auto rid = room_ids_.find(room_key);
+  if (rid == room_ids_.end()) {
+    if (rooms_.size() >= config_.max_rooms) return reply_error(id, ErrorCode::too_many_rooms);
+    const uint64_t room_id = next_room_id_++;
+    rooms_.emplace(room_id, Room{room_id, q.room, Floor(config_.default_floor_policy, config_.max_floor_queue),
+                                 {}, {}, {}, {}});
+    rid = room_ids_.emplace(room_key, room_id).first;
+  } else if (rooms_.at(rid->second).members.size() >= config_.max_room_members) {
+    return reply_error(id, ErrorCode::room_full, q.room);
+  }
+  Room& room = rooms_.at(rid->second);
+  s.face = Face::ptt;
+  s.name = q.name;
+  s.key = std::move(key);
+  s.room = room.id;
+  s.role = q.role;
+  names_.emplace(s.key, s.id);
+  room.members.push_back(s.id);
+  reply_ok(id, room_data(room));
+  broadcast(room, MemberJoined{s.name, s.role}, s.id);
+}
+
+RoomData Core::room_data(const Room& room) const {
+  RoomData d;
+  d.room = room.name;
+  d.policy = room.floor.policy();
+  if (auto h = room.floor.holder()) d.talker = session(*h).name;
+  for (SessionId m : room.members) d.members.push_back(MemberInfo{session(m).name, session(m).role});
+  d.max_talk_ms = config_.max_talk_ms;
+  return d;
+}
+
+void Core::on_who_room(Session& s, uint64_t id) { reply_ok(id, room_data(rooms_.at(s.room))); }
+
+void Core::on_press(Session& s, uint64_t id) {
+  Room& room = rooms_.at(s.room);
+  reply_ok(id);
+  const std::string talker = room.floor.holder() ? session(*room.floor.holder()).name : std::string();
+  if (s.role == Role::instructor) return send(s.id, FloorDenied{DenyReason::receive_only, talker});
+  const Floor::PressOutcome o = room.floor.press(s.id);
+  switch (o.result) {
+    case Floor::PressResult::granted: return grant(room, s.id);
+    case Floor::PressResult::queued: return send(s.id, FloorQueued{o.position});
+    case Floor::PressResult::denied_taken: return send(s.id, FloorDenied{DenyReason::floor_taken, talker});
+    case Floor::PressResult::denied_queue_full: return send(s.id, FloorDenied{DenyReason::queue_full, talker});
+    case Floor::PressResult::already_holder: {
+      const Duration left = (room.granted_at + Duration::from_ms(config_.max_talk_ms)) - now_;
+      return send(s.id, FloorGranted{left.ms()});
+    }
+  }
+  HAILER_ASSERT(false && "unknown press result");
+}
+
+// Release is idempotent: a button released after a deny is normal and answers ok silently.
+void Core::on_release(Session& s, uint64_t id) {
+  Room& room = rooms_.at(s.room);
+  reply_ok(id);
+  const uint32_t position = room.floor.position_of(s.id);
+  const Floor::ReleaseOutcome o = room.floor.release(s.id);
+  if (o.was_holder) {
+    end_turn(room, s.id);
+    after_floor_freed(room, o.granted);
+  } else if (o.was_queued) {
+    send(s.id, FloorDequeued{DequeueReason::released});
+    tell_floor_positions(room, position - 1);
+  }
+}
+
+void Core::on_revoke(Session& s, uint64_t id) {
+  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
+  Room& room = rooms_.at(s.room);
+  reply_ok(id);
+  if (room.floor.holder()) revoke_floor(room, RevokeReason::instructor);
+}
+
+void Core::on_set_policy(Session& s, uint64_t id, FloorPolicy policy) {
+  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
+  Room& room = rooms_.at(s.room);
+  reply_ok(id);
+  if (room.floor.policy() == policy) return;
+  for (SessionId dropped : room.floor.set_policy(policy)) send(dropped, FloorDequeued{DequeueReason::policy_changed});
+  broadcast(room, PolicyChanged{policy});
+}
+
+// Audio is admitted only from the holder; it also proves the session alive and feeds the
+// silence timer. The adapter drops what the route table does not admit; this is the tally.
+void Core::on_audio(const AudioFrame& e) {
+  auto it = sessions_.find(e.session);
+  if (it == sessions_.end()) return;  // raced with our own close
+  Session& s = it->second;
+  s.last_seen = now_;
+  if (s.face != Face::ptt || rooms_.at(s.room).floor.holder() != s.id) {
+    ++stats_.audio_frames_dropped;
+    return;
+  }
+  ++stats_.audio_frames_admitted;
+  if (e.level_dbfs > config_.silence_threshold_dbfs) rooms_.at(s.room).last_voice_at = now_;
+}
+
+void Core::grant(Room& room, SessionId holder) {
+  HAILER_ASSERT(room.floor.holder() == holder);
+  const Session& s = session(holder);
+  room.granted_at = now_;
+  room.last_voice_at = now_;
+  room.timer_at = now_ + Duration::from_ms(std::min(config_.max_talk_ms, config_.silence_timeout_ms));
+  arm(room.timer_at, TimerKind::floor, room.id);
+  ++stats_.floor_grants;
+  // The route opens before the holder hears the grant, so its first frame is never dropped.
+  out_->push_back(RouteMedia{holder, std::nullopt, true});
+  out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
+  send(holder, FloorGranted{config_.max_talk_ms});
+  broadcast(room, FloorTaken{s.name}, holder);
+}
+
+void Core::end_turn(Room& room, SessionId holder) {
+  disarm(room.timer_at, TimerKind::floor, room.id);
+  room.timer_at = Time{-1};
+  out_->push_back(RouteMedia{holder, std::nullopt, false});
+  out_->push_back(StopRecording{holder});
+}
+
+void Core::after_floor_freed(Room& room, std::optional<SessionId> granted) {
+  if (!granted) return broadcast(room, FloorIdle{});
+  grant(room, *granted);
+  tell_floor_positions(room, 0);  // everyone behind the new holder moved up
+}
+
+void Core::revoke_floor(Room& room, RevokeReason reason) {
+  const SessionId holder = *room.floor.holder();
+  send(holder, FloorRevoked{reason});
+  end_turn(room, holder);
+  const Floor::ReleaseOutcome o = room.floor.release(holder);
+  after_floor_freed(room, o.granted);
+}
+
+void Core::tell_floor_positions(const Room& room, std::size_t first_changed) {
+  const auto& queue = room.floor.queue();
+  for (std::size_t i = first_changed; i < queue.size(); ++i) {
+    send(queue[i], FloorQueued{static_cast<uint32_t>(i + 1)});
+  }
+}
+
+void Core::on_floor_timer(uint64_t room_id) {
+  Room& room = rooms_.at(room_id);
+  HAILER_ASSERT(room.floor.holder().has_value());
+  room.timer_at = Time{-1};  // popped
+  const Time talk_ends = room.granted_at + Duration::from_ms(config_.max_talk_ms);
+  const Time silence_ends = room.last_voice_at + Duration::from_ms(config_.silence_timeout_ms);
+  if (now_ >= talk_ends) return revoke_floor(room, RevokeReason::max_talk_time);
+  if (now_ >= silence_ends) return revoke_floor(room, RevokeReason::silence);
+  room.timer_at = std::min(talk_ends, silence_ends);  // voice arrived since arming: re-arm lazily
+  arm(room.timer_at, TimerKind::floor, room.id);
+}
+
+void Core::leave_room(Session& s) {
+  HAILER_ASSERT(s.gone);
+  Room& room = rooms_.at(s.room);
+  std::erase(room.members, s.id);
+  const uint32_t position = room.floor.position_of(s.id);
+  const Floor::ReleaseOutcome o = room.floor.release(s.id);
+  if (o.was_holder) {
+    end_turn(room, s.id);
+    after_floor_freed(room, o.granted);
+  } else if (o.was_queued) {
+    tell_floor_positions(room, position - 1);
+  }
+  broadcast(room, MemberLeft{s.name});
+  if (room.members.empty()) {
+    room_ids_.erase(name_key(room.name));
+    rooms_.erase(room.id);
+  }
+}
+
+void Core::broadcast(const Room& room, const ServerMessage& message, std::optional<SessionId> except) {
+  for (SessionId m : room.members) {
+    if (m != except) send(m, message);
+  }
+}
+
+}  // namespace hailer

@@ -1,0 +1,65 @@
+// One callee's queue of waiting callers (call completion on busy: ETSI CCBS, Asterisk CCSS).
+// Pure bookkeeping: FIFO order, positions and statuses; the core adds timers and notices.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "messages.hpp"
+#include "time.hpp"
+
+namespace hailer {
+
+/// A caller waiting for one callee.
+struct Waiter {
+  SessionId caller;
+  uint64_t seq = 0;              ///< enqueue order, increasing along the queue
+  Time expires_at;               ///< the wait ends with reason expired then
+  bool auto_connect = false;     ///< camp-on: ring the callee for the waiter when it frees
+  bool suspended = false;        ///< the waiter was busy when its turn came; skipped until free
+  bool notified = false;         ///< holds the exclusive recall window
+  Time window_ends_at;           ///< when notified: the window closes then
+  uint32_t told_position = 0;    ///< last position told to the waiter, to re-tell only changes
+};
+
+/// FIFO of waiters on one callee, bounded; at most one waiter notified at a time.
+class WaitQueue {
+ public:
+  /// An empty queue holding at most `max_waiters`.
+  explicit WaitQueue(uint32_t max_waiters);
+
+  /// True when no more waiters fit.
+  bool full() const { return waiters_.size() >= max_waiters_; }
+  /// True when nobody waits.
+  bool empty() const { return waiters_.empty(); }
+  /// Number of waiters, suspended ones included.
+  uint32_t size() const { return static_cast<uint32_t>(waiters_.size()); }
+
+  /// Appends a waiter; the caller must not be in the queue and the queue must not be full.
+  void push(const Waiter& waiter);
+  /// Removes `caller`; returns the removed entry, or nothing when absent.
+  std::optional<Waiter> remove(SessionId caller);
+  /// The entry of `caller`, or null.
+  Waiter* find(SessionId caller);
+  /// The notified waiter (holding the recall window), or null.
+  Waiter* notified();
+  /// 1-based position of `caller` (suspended waiters count), 0 when absent.
+  uint32_t position_of(SessionId caller) const;
+  /// The waiters in FIFO order.
+  std::vector<Waiter>& waiters() { return waiters_; }
+  /// The waiters in FIFO order (read-only).
+  const std::vector<Waiter>& waiters() const { return waiters_; }
+
+  /// True when every waiter ahead of `caller` is suspended: only then may it be woken (FIFO).
+  bool first_eligible(SessionId caller) const;
+
+  /// Asserts FIFO order, no duplicates and at most one notified waiter.
+  void check_invariants() const;
+
+ private:
+  uint32_t max_waiters_;
+  std::vector<Waiter> waiters_;
+};
+
+}  // namespace hailer

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install every Debian package hailer needs, only when missing.
+# Idempotent, non-interactive, and silent when everything is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost-dev            # Asio + Beast (header-only, 1.74)
+  libopus-dev             # Opus codec
+  portaudio19-dev         # sound devices
+  libsndfile1-dev         # WAV files
+  libsamplerate0-dev      # resampling to 48 kHz
+  catch2                  # tests (v2.13)
+  libbenchmark-dev        # Google Benchmark
+  nlohmann-json3-dev      # JSON (the only dependency of hailer_core)
+  libcli11-dev            # command-line parsing
+  libspdlog-dev           # logging
+  espeak-ng sox           # test speech fixtures, made at test time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq >/dev/null
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2
