@@ -133,11 +133,13 @@ void Core::on_cancel_wait(Session& s, uint64_t id) {
 
 uint64_t Core::place_call(Session& caller, Session& callee) {
   HAILER_ASSERT(!is_busy(caller) && !is_busy(callee) && caller.id != callee.id);
-  complete_waits_between(caller, callee);
   Call call{next_call_id_++, caller.id, callee.id, false, now_ + Duration::from_ms(config_.ring_timeout_ms)};
   calls_.emplace(call.id, call);
   caller.call = call.id;
   callee.call = call.id;
+  // Only now, with both busy, may their wait end: ending it earlier would see the callee
+  // free and hand the recall window to the next waiter for nothing.
+  complete_waits_between(caller, callee);
   arm(call.ring_ends_at, TimerKind::ring, call.id);
   ++stats_.calls_placed;
   send(caller.id, CallRinging{call.id, callee.name, CallRole::caller});

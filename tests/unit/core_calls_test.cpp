@@ -1,0 +1,185 @@
+// The call state machine: call, ring, accept, reject, cancel, hangup, ring timeout, missed calls.
+#include <catch2/catch.hpp>
+
+#include "tests/support/core_harness.hpp"
+
+using namespace hailer;
+using hailer::test::CoreHarness;
+
+namespace {
+struct Pair {
+  CoreHarness h;
+  SessionId a, b;
+  explicit Pair(Config c = {}) : h(c) {
+    a = h.user("alice", 5004, "198.51.100.1");
+    b = h.user("bob", 6006, "198.51.100.2");
+  }
+  uint64_t ring() {
+    h.request(a, CallRequest{"bob", std::nullopt});
+    auto ok = h.sent<OkReply>(a);
+    REQUIRE(ok.size() == 1);
+    return *std::get<CallData>(ok[0].data).call_id;
+  }
+};
+}  // namespace
+
+TEST_CASE("call: both parties are told ringing, the reply comes first and carries the call id", "[calls]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  auto first = std::get<SendMessage>(p.h.last.front());
+  CHECK(first.to == p.a);
+  CHECK(std::holds_alternative<OkReply>(first.message));
+  CHECK(p.h.sent<CallRinging>(p.a) == std::vector<CallRinging>{{id, "bob", CallRole::caller}});
+  CHECK(p.h.sent<CallRinging>(p.b) == std::vector<CallRinging>{{id, "alice", CallRole::callee}});
+  CHECK(p.h.core.presence(p.a) == PresenceState::ringing);
+  CHECK(p.h.core.presence(p.b) == PresenceState::ringing);
+}
+
+TEST_CASE("accept connects: both told with the peer's observed media endpoint, media routed", "[calls]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  p.h.request(p.b, AcceptRequest{id});
+  CHECK(p.h.ok_to(p.b));
+  CHECK(p.h.sent<CallConnected>(p.a) == std::vector<CallConnected>{{id, "bob", {"198.51.100.2", 6006}}});
+  CHECK(p.h.sent<CallConnected>(p.b) == std::vector<CallConnected>{{id, "alice", {"198.51.100.1", 5004}}});
+  auto routes = p.h.effects<RouteMedia>();
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].open);
+  CHECK(routes[0].from == p.a);
+  CHECK(routes[0].to_peer == p.b);
+  CHECK(p.h.core.presence(p.a) == PresenceState::in_call);
+}
+
+TEST_CASE("accept and reject: by the callee only, for the pending call only", "[calls]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  p.h.request(p.a, AcceptRequest{});  // the caller cannot accept its own call
+  CHECK(p.h.error_to(p.a) == ErrorCode::no_pending_call);
+  p.h.request(p.b, AcceptRequest{id + 100});  // not the pending call
+  CHECK(p.h.error_to(p.b) == ErrorCode::no_pending_call);
+  p.h.request(p.a, RejectRequest{});
+  CHECK(p.h.error_to(p.a) == ErrorCode::no_pending_call);
+  CHECK(p.h.core.presence(p.b) == PresenceState::ringing);  // state unchanged
+  p.h.request(p.b, AcceptRequest{id});
+  CHECK(p.h.ok_to(p.b));
+  p.h.request(p.b, AcceptRequest{id});  // no longer pending
+  CHECK(p.h.error_to(p.b) == ErrorCode::no_pending_call);
+}
+
+TEST_CASE("reject ends the call for both, naming who rejected", "[calls]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  p.h.request(p.b, RejectRequest{});
+  CHECK(p.h.sent<CallEnded>(p.a) == std::vector<CallEnded>{{id, "bob", EndReason::rejected, "bob"}});
+  CHECK(p.h.sent<CallEnded>(p.b) == std::vector<CallEnded>{{id, "alice", EndReason::rejected, "bob"}});
+  CHECK(p.h.core.presence(p.a) == PresenceState::available);
+  CHECK(p.h.core.presence(p.b) == PresenceState::available);
+}
+
+TEST_CASE("the caller can cancel while ringing; cancel without an outgoing call is refused", "[calls]") {
+  Pair p;
+  p.h.request(p.a, CancelRequest{});
+  CHECK(p.h.error_to(p.a) == ErrorCode::no_outgoing_call);
+  const uint64_t id = p.ring();
+  p.h.request(p.b, CancelRequest{});  // the callee has no outgoing call
+  CHECK(p.h.error_to(p.b) == ErrorCode::no_outgoing_call);
+  p.h.request(p.a, CancelRequest{});
+  CHECK(p.h.sent<CallEnded>(p.b) == std::vector<CallEnded>{{id, "alice", EndReason::cancelled, "alice"}});
+  p.ring();
+  p.h.request(p.b, AcceptRequest{});
+  p.h.request(p.a, CancelRequest{});  // connected: nothing to cancel
+  CHECK(p.h.error_to(p.a) == ErrorCode::no_outgoing_call);
+}
+
+TEST_CASE("hangup by either side ends the call and closes the media routes", "[calls]") {
+  for (int side = 0; side < 2; ++side) {
+    Pair p;
+    const uint64_t id = p.ring();
+    p.h.request(p.b, AcceptRequest{});
+    const SessionId who = side == 0 ? p.a : p.b;
+    const std::string name = side == 0 ? "alice" : "bob";
+    p.h.request(who, HangupRequest{});
+    CHECK(p.h.ok_to(who));
+    CHECK(p.h.sent<CallEnded>(p.a) == std::vector<CallEnded>{{id, "bob", EndReason::hangup, name}});
+    CHECK(p.h.sent<CallEnded>(p.b) == std::vector<CallEnded>{{id, "alice", EndReason::hangup, name}});
+    auto routes = p.h.effects<RouteMedia>();
+    REQUIRE(routes.size() == 2);
+    CHECK_FALSE(routes[0].open);
+    CHECK_FALSE(routes[1].open);
+    p.h.request(who, HangupRequest{});
+    CHECK(p.h.error_to(who) == ErrorCode::not_in_call);
+  }
+}
+
+TEST_CASE("hangup while ringing is a cancel for the caller and a reject for the callee", "[calls]") {
+  Pair p;
+  p.ring();
+  p.h.request(p.a, HangupRequest{});
+  CHECK(p.h.sent<CallEnded>(p.b).at(0).reason == EndReason::cancelled);
+  p.ring();
+  p.h.request(p.b, HangupRequest{});
+  CHECK(p.h.sent<CallEnded>(p.a).at(0).reason == EndReason::rejected);
+}
+
+TEST_CASE("ring timeout: no answer for both and a missed call for the callee", "[calls]") {
+  Config c;
+  c.ring_timeout_ms = 30'000;
+  c.heartbeat_timeout_ms = 60'000;  // the clients here send no pings
+  Pair p(c);
+  const uint64_t id = p.ring();
+  p.h.advance(Duration::from_ms(29'999));
+  CHECK(p.h.sent<CallEnded>(p.a).empty());
+  p.h.advance(Duration::from_ms(1));
+  CHECK(p.h.sent<CallEnded>(p.a) == std::vector<CallEnded>{{id, "bob", EndReason::no_answer, ""}});
+  CHECK(p.h.sent<MissedCall>(p.b) == std::vector<MissedCall>{{"alice", 30'000}});
+  p.h.request(p.b, MissedRequest{});
+  auto ok = p.h.sent<OkReply>(p.b);
+  REQUIRE(ok.size() == 1);
+  CHECK(std::get<MissedData>(ok[0].data).calls == std::vector<MissedCallInfo>{{"alice", 30'000}});
+}
+
+TEST_CASE("missed calls are bounded per user, oldest dropped first", "[calls][limits]") {
+  Config c;
+  c.ring_timeout_ms = 10;
+  c.max_missed_calls = 2;
+  Pair p(c);
+  for (int i = 0; i < 3; ++i) {
+    p.ring();
+    p.h.advance(Duration::from_ms(10));
+  }
+  p.h.request(p.b, MissedRequest{});
+  auto calls = std::get<MissedData>(p.h.sent<OkReply>(p.b).at(0).data).calls;
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].at_ms == 20);
+  CHECK(calls[1].at_ms == 30);
+}
+
+TEST_CASE("call errors: unknown user, bad name, self call, caller busy, wrong face", "[calls]") {
+  Pair p;
+  p.h.request(p.a, CallRequest{"nobody", std::nullopt});
+  CHECK(p.h.error_to(p.a) == ErrorCode::user_not_found);
+  p.h.request(p.a, CallRequest{"bad name!", std::nullopt});
+  CHECK(p.h.error_to(p.a) == ErrorCode::bad_name);
+  p.h.request(p.a, CallRequest{"ALICE", std::nullopt});
+  CHECK(p.h.error_to(p.a) == ErrorCode::self_call);
+  p.h.member("ann", "room");
+  p.h.request(p.a, CallRequest{"ann", std::nullopt});  // a PTT member is not a calls user
+  CHECK(p.h.error_to(p.a) == ErrorCode::user_not_found);
+  p.ring();
+  const SessionId c = p.h.user("carol");
+  p.h.request(p.a, CallRequest{"carol", std::nullopt});
+  CHECK(p.h.error_to(p.a) == ErrorCode::caller_busy);
+  p.h.request(p.a, PressRequest{});
+  CHECK(p.h.error_to(p.a) == ErrorCode::wrong_face);
+  (void)c;
+}
+
+TEST_CASE("a disconnect mid-call ends it for the peer with peer_disconnected", "[calls]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  p.h.request(p.b, AcceptRequest{});
+  p.h.close(p.a);
+  CHECK(p.h.sent<CallEnded>(p.b) == std::vector<CallEnded>{{id, "alice", EndReason::peer_disconnected, "alice"}});
+  for (SessionId to : p.h.recipients()) CHECK(to != p.a);
+  CHECK(p.h.core.presence(p.b) == PresenceState::available);
+}

@@ -1,0 +1,152 @@
+// Presence: registration, names, who, heartbeats, disconnects, session limits.
+#include <catch2/catch.hpp>
+
+#include "core/assert.hpp"
+#include "tests/support/core_harness.hpp"
+
+using namespace hailer;
+using hailer::test::CoreHarness;
+
+TEST_CASE("register: ok with the heartbeat interval; the name is then taken, case-insensitively", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.open();
+  h.request(a, RegisterRequest{1, "Alice", 5000});
+  auto ok = h.sent<OkReply>(a);
+  REQUIRE(ok.size() == 1);
+  CHECK(std::get<RegisteredData>(ok[0].data) == RegisteredData{"Alice", 30'000});
+  CHECK(h.core.presence(a) == PresenceState::available);
+
+  const SessionId b = h.open();
+  h.request(b, RegisterRequest{1, "alice", 0});
+  CHECK(h.error_to(b) == ErrorCode::name_taken);
+  CHECK_FALSE(h.core.presence(b).has_value());  // state unchanged: b is still unregistered
+}
+
+TEST_CASE("register refuses bad names, wrong versions and a second registration", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.open();
+  h.request(a, RegisterRequest{1, "../../x", 0});
+  CHECK(h.error_to(a) == ErrorCode::bad_name);
+  h.request(a, RegisterRequest{2, "alice", 0});
+  CHECK(h.error_to(a) == ErrorCode::unsupported_version);
+  h.request(a, RegisterRequest{1, "alice", 0});
+  CHECK(h.ok_to(a));
+  h.request(a, RegisterRequest{1, "alice2", 0});
+  CHECK(h.error_to(a) == ErrorCode::already_registered);
+  h.request(a, JoinRequest{1, "ann", "room", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(h.error_to(a) == ErrorCode::already_registered);
+}
+
+TEST_CASE("requests before register are refused with not_registered; ping is allowed", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.open();
+  h.request(a, WhoRequest{});
+  CHECK(h.error_to(a) == ErrorCode::not_registered);
+  h.request(a, CallRequest{"bob", std::nullopt});
+  CHECK(h.error_to(a) == ErrorCode::not_registered);
+  h.request(a, PingRequest{});
+  CHECK(h.ok_to(a));
+}
+
+TEST_CASE("who lists connected calls users sorted by name with state and waiting count", "[presence]") {
+  CoreHarness h;
+  const SessionId carol = h.user("carol");
+  const SessionId alice = h.user("alice");
+  const SessionId bob = h.user("bob");
+  h.member("student1", "room");  // PTT members are not calls users
+  h.request(alice, CallRequest{"bob", std::nullopt});
+  h.request(carol, CallRequest{"bob", std::nullopt});  // bob is ringing: carol queues
+  h.request(carol, WhoRequest{});
+  auto ok = h.sent<OkReply>(carol);
+  REQUIRE(ok.size() == 1);
+  const auto& users = std::get<WhoData>(ok[0].data).users;
+  REQUIRE(users.size() == 3);
+  CHECK(users[0] == UserInfo{"alice", PresenceState::ringing, 0});
+  CHECK(users[1] == UserInfo{"bob", PresenceState::ringing, 1});
+  CHECK(users[2] == UserInfo{"carol", PresenceState::available, 0});
+  (void)bob;
+}
+
+TEST_CASE("a disconnected user is offline at once and its name is free again", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.user("alice");
+  h.close(a);
+  CHECK_FALSE(h.core.presence(a).has_value());
+  CHECK(h.last.empty());  // nobody to tell, nothing sent to the closed session
+  h.user("alice");        // the name can be registered again
+}
+
+TEST_CASE("a silent session is closed after the heartbeat timeout; any message keeps it alive", "[presence]") {
+  Config c;
+  c.heartbeat_timeout_ms = 1000;
+  CoreHarness h(c);
+  const SessionId a = h.user("alice");
+  const SessionId b = h.user("bob");
+  h.advance(Duration::from_ms(600));
+  h.request(a, PingRequest{});
+  h.advance(Duration::from_ms(600));  // bob silent for 1200 ms, alice for 600 ms
+  auto closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].session == b);
+  CHECK(closes[0].reason == CloseReason::heartbeat_timeout);
+  CHECK_FALSE(h.core.presence(b).has_value());
+  CHECK(h.core.presence(a) == PresenceState::available);
+  // The adapter later reports the close: accepted, nothing happens twice.
+  h.close(b);
+  CHECK(h.last.empty());
+  h.advance(Duration::from_ms(1000));
+  CHECK(h.effects<CloseSession>().size() == 1);  // now alice, silent since the ping
+}
+
+TEST_CASE("a silent user in a call is dropped by heartbeat and the peer is told", "[presence]") {
+  Config c;
+  c.heartbeat_timeout_ms = 1000;
+  c.ring_timeout_ms = 10'000;
+  CoreHarness h(c);
+  const SessionId a = h.user("alice");
+  const SessionId b = h.user("bob");
+  h.request(a, CallRequest{"bob", std::nullopt});
+  h.request(b, AcceptRequest{});
+  bool told = false;
+  for (int i = 0; i < 5; ++i) {  // bob keeps talking to the server; alice has gone silent
+    h.request(b, PingRequest{});
+    h.advance(Duration::from_ms(400));
+    for (const auto& e : h.sent<CallEnded>(b)) told = told || e.reason == EndReason::peer_disconnected;
+  }
+  CHECK(told);
+  CHECK(h.core.presence(b) == PresenceState::available);
+  CHECK_FALSE(h.core.presence(a).has_value());
+}
+
+TEST_CASE("max_sessions: one session too many is told server_full and closed", "[presence][limits]") {
+  Config c;
+  c.max_sessions = 2;
+  CoreHarness h(c);
+  h.open();
+  h.open();
+  const SessionId third = h.open();
+  CHECK(h.error_to(third) == ErrorCode::server_full);
+  REQUIRE(h.effects<CloseSession>().size() == 1);
+  CHECK(h.core.session_count() == 2);
+  h.close(third);  // the adapter's report of our own close
+  CHECK(h.core.session_count() == 2);
+}
+
+TEST_CASE("bad requests from the adapter's decoder are answered with their code and the id", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.open();
+  h.feed(BadRequest{a, DecodeError{7, ErrorCode::unknown_type, "type 'x' is not a request"}});
+  auto errors = h.sent<ErrorReply>(a);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].id == 7u);
+  CHECK(errors[0].code == ErrorCode::unknown_type);
+  CHECK(errors[0].message.find("type 'x'") != std::string::npos);
+}
+
+TEST_CASE("time going backwards is a programmer error", "[presence]") {
+  CoreHarness h;
+  h.now = Time::from_ms(10);
+  h.open();
+  std::vector<Effect> out;
+  CHECK_THROWS_AS(h.core.handle(Time::from_ms(5), TimerFired{}, out), AssertionFailure);
+}

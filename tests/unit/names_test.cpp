@@ -1,0 +1,44 @@
+#include "core/names.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/assert.hpp"
+
+using namespace hailer;
+
+TEST_CASE("valid names: 1-32 chars of the name alphabet, starting alphanumeric", "[names]") {
+  CHECK(valid_name("alice"));
+  CHECK(valid_name("A"));
+  CHECK(valid_name("bob_2.x-y"));
+  CHECK(valid_name(std::string(32, 'a')));
+  CHECK_FALSE(valid_name(""));
+  CHECK_FALSE(valid_name(std::string(33, 'a')));
+  CHECK_FALSE(valid_name(".."));
+  CHECK_FALSE(valid_name("../../x"));
+  CHECK_FALSE(valid_name("_x"));
+  CHECK_FALSE(valid_name("-x"));
+  CHECK_FALSE(valid_name("a b"));
+  CHECK_FALSE(valid_name("a/b"));
+  CHECK_FALSE(valid_name("caf\xc3\xa9"));
+  CHECK_FALSE(valid_name(std::string("a\0b", 3)));
+}
+
+TEST_CASE("name keys fold ASCII case so Alice and alice are one user", "[names]") {
+  CHECK(name_key("Alice") == "alice");
+  CHECK(name_key("BOB_2") == "bob_2");
+  CHECK_THROWS_AS(name_key("bad name"), AssertionFailure);
+}
+
+TEST_CASE("sanitize_name always yields a valid name", "[names]") {
+  CHECK(sanitize_name("../../etc/passwd") == "x.._.._etc_passwd");
+  CHECK(sanitize_name("") == "x");
+  CHECK(sanitize_name("ok") == "ok");
+  CHECK(valid_name(sanitize_name(std::string(100, '/'))));
+  CHECK(sanitize_name(std::string(40, 'z')).size() == 32);
+}
+
+TEST_CASE("recording file names are bare, unique per serial", "[names]") {
+  CHECK(recording_file_name("ann", 7) == "ann_7.wav");
+  CHECK(recording_file_name("../../x", 1) == "x.._.._x_1.wav");
+  CHECK(recording_file_name("ann", 1) != recording_file_name("ann", 2));
+}
