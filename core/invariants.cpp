@@ -53,6 +53,10 @@ void Core::check_invariants() const {
     HAILER_ASSERT(!queue.empty());
     const Session& callee = session(callee_id);
     HAILER_ASSERT(callee.face == Face::calls);
+    // Nobody waits in vain: a free callee without a window holder has only busy waiters.
+    if (!is_busy(callee) && queue.notified() == nullptr) {
+      for (const Waiter& w : queue.waiters()) HAILER_ASSERT(is_busy(session(w.caller)));
+    }
     for (const Waiter& w : queue.waiters()) {
       ++queue_memberships[w.caller];
       const Session& caller = session(w.caller);

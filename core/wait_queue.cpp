@@ -33,6 +33,11 @@ Waiter* WaitQueue::notified() {
   return it == waiters_.end() ? nullptr : &*it;
 }
 
+const Waiter* WaitQueue::notified() const {
+  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.notified; });
+  return it == waiters_.end() ? nullptr : &*it;
+}
+
 uint32_t WaitQueue::position_of(SessionId caller) const {
   for (std::size_t i = 0; i < waiters_.size(); ++i) {
     if (waiters_[i].caller == caller) return static_cast<uint32_t>(i + 1);

@@ -44,6 +44,8 @@ class WaitQueue {
   Waiter* find(SessionId caller);
   /// The notified waiter (holding the recall window), or null.
   Waiter* notified();
+  /// The notified waiter (read-only), or null.
+  const Waiter* notified() const;
   /// 1-based position of `caller` (suspended waiters count), 0 when absent.
   uint32_t position_of(SessionId caller) const;
   /// The waiters in FIFO order.
