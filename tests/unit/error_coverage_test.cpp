@@ -1,0 +1,95 @@
+// Every error code is produced by a real input, through the codec or the core, and an error
+// never changes state. A new code without a way to reach it fails here.
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "tests/support/core_harness.hpp"
+
+using namespace hailer;
+using hailer::test::CoreHarness;
+
+namespace {
+std::set<ErrorCode> seen;
+
+void expect(CoreHarness& h, SessionId s, RequestBody body, ErrorCode code) {
+  const auto before_presence = h.core.presence(s);
+  const auto before_wait = h.core.waiting_on(s);
+  h.request(s, std::move(body));
+  CHECK(h.error_to(s) == code);
+  CHECK(h.core.presence(s) == before_presence);  // unchanged state
+  CHECK(h.core.waiting_on(s) == before_wait);
+  seen.insert(code);
+}
+
+void expect_decode(std::string_view text, ErrorCode code) {
+  auto r = decode_request(text, 4096);
+  REQUIRE(std::holds_alternative<DecodeError>(r));
+  CHECK(std::get<DecodeError>(r).code == code);
+  seen.insert(std::get<DecodeError>(r).code);
+}
+}  // namespace
+
+TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]") {
+  seen.clear();
+  expect_decode(std::string(5000, 'x'), ErrorCode::message_too_large);
+  expect_decode("\"\xc0\xaf\"", ErrorCode::invalid_utf8);
+  expect_decode("{", ErrorCode::bad_json);
+  expect_decode("42", ErrorCode::not_an_object);
+  expect_decode(R"({"type":"fly","id":1})", ErrorCode::unknown_type);
+  expect_decode(R"({"type":"call","id":1})", ErrorCode::missing_field);
+  expect_decode(R"({"type":"call","id":1,"to":[]})", ErrorCode::bad_field);
+
+  Config c;
+  c.max_sessions = 12;
+  c.max_waiters_per_callee = 1;
+  c.max_rooms = 1;
+  c.max_room_members = 2;
+  c.instructor_token = "t0k";
+  CoreHarness h(c);
+  const SessionId fresh = h.open();
+  expect(h, fresh, WhoRequest{}, ErrorCode::not_registered);
+  expect(h, fresh, RegisterRequest{9, "x", 0}, ErrorCode::unsupported_version);
+  expect(h, fresh, RegisterRequest{1, "no way", 0}, ErrorCode::bad_name);
+
+  const SessionId alice = h.user("alice");
+  const SessionId bob = h.user("bob");
+  const SessionId carol = h.user("carol");
+  const SessionId dave = h.user("dave");
+  expect(h, fresh, RegisterRequest{1, "ALICE", 0}, ErrorCode::name_taken);
+  expect(h, alice, RegisterRequest{1, "x", 0}, ErrorCode::already_registered);
+  expect(h, alice, PressRequest{}, ErrorCode::wrong_face);
+  expect(h, alice, CallRequest{"zed", std::nullopt}, ErrorCode::user_not_found);
+  expect(h, alice, CallRequest{"alice", std::nullopt}, ErrorCode::self_call);
+  expect(h, alice, AcceptRequest{}, ErrorCode::no_pending_call);
+  expect(h, alice, HangupRequest{}, ErrorCode::not_in_call);
+  expect(h, alice, CancelRequest{}, ErrorCode::no_outgoing_call);
+  expect(h, alice, CancelWaitRequest{}, ErrorCode::not_waiting);
+  h.request(alice, CallRequest{"bob", std::nullopt});
+  expect(h, alice, CallRequest{"carol", std::nullopt}, ErrorCode::caller_busy);
+  h.request(carol, CallRequest{"bob", std::nullopt});  // carol queues on bob
+  expect(h, dave, CallRequest{"bob", std::nullopt}, ErrorCode::queue_full);
+  const SessionId eve = h.user("eve");
+  h.request(dave, CallRequest{"eve", std::nullopt});  // dave and eve busy
+  expect(h, carol, CallRequest{"dave", std::nullopt}, ErrorCode::already_waiting);
+
+  const SessionId p = h.open();
+  expect(h, p, JoinRequest{1, "ann", "bad room", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::bad_room);
+  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::bad_token);
+  const SessionId ann = h.member("ann", "class");
+  h.member("ben", "class");
+  expect(h, p, JoinRequest{1, "cat", "class", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::room_full);
+  expect(h, p, JoinRequest{1, "cat", "other", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::too_many_rooms);
+  expect(h, ann, RevokeRequest{}, ErrorCode::not_instructor);
+
+  while (h.core.session_count() < c.max_sessions) h.open();
+  const SessionId refused = h.open();
+  CHECK(h.error_to(refused) == ErrorCode::server_full);
+  seen.insert(ErrorCode::server_full);
+
+  for (int i = 0; i < error_code_count; ++i) {
+    CAPTURE(to_string(static_cast<ErrorCode>(i)));
+    CHECK(seen.contains(static_cast<ErrorCode>(i)));
+  }
+  (void)eve;
+  (void)bob;
+}
