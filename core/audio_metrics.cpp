@@ -1,0 +1,75 @@
+#include "audio_metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "assert.hpp"
+
+namespace hailer {
+
+namespace {
+constexpr int64_t envelope_frame_ms = 10;
+constexpr double floor_db = -100.0;
+constexpr std::size_t min_overlap_frames = 20;  // 200 ms: less than that says nothing
+
+std::vector<double> envelope_db(std::span<const int16_t> pcm, uint32_t rate) {
+  const std::size_t frame = rate * envelope_frame_ms / 1000;
+  std::vector<double> env;
+  env.reserve(pcm.size() / frame);
+  for (std::size_t at = 0; at + frame <= pcm.size(); at += frame) {
+    env.push_back(static_cast<double>(level_dbfs(pcm.subspan(at, frame))));
+  }
+  return env;
+}
+
+double pearson(const double* a, const double* b, std::size_t n) {
+  double ma = 0, mb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= static_cast<double>(n);
+  mb /= static_cast<double>(n);
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  if (saa <= 0 || sbb <= 0) return 0;
+  return sab / std::sqrt(saa * sbb);
+}
+}  // namespace
+
+int32_t level_dbfs(std::span<const int16_t> samples) {
+  if (samples.empty()) return static_cast<int32_t>(floor_db);
+  double sum = 0;
+  for (int16_t s : samples) sum += static_cast<double>(s) * s;
+  const double rms = std::sqrt(sum / static_cast<double>(samples.size())) / 32768.0;
+  if (rms <= 0) return static_cast<int32_t>(floor_db);
+  return static_cast<int32_t>(std::lround(std::max(floor_db, 20.0 * std::log10(rms))));
+}
+
+Similarity envelope_similarity(std::span<const int16_t> sent, std::span<const int16_t> received,
+                               uint32_t sample_rate_hz, int64_t max_lag_ms) {
+  HAILER_ASSERT(sample_rate_hz >= 8000 && max_lag_ms >= 0);
+  const std::vector<double> a = envelope_db(sent, sample_rate_hz);
+  const std::vector<double> b = envelope_db(received, sample_rate_hz);
+  Similarity best;
+  best.correlation = -1;
+  const auto max_lag = static_cast<std::size_t>(max_lag_ms / envelope_frame_ms);
+  for (std::size_t lag = 0; lag <= max_lag && lag < b.size(); ++lag) {
+    const std::size_t n = std::min(a.size(), b.size() - lag);
+    if (n < min_overlap_frames) break;
+    const double c = pearson(a.data(), b.data() + lag, n);
+    if (c > best.correlation) {
+      best.correlation = c;
+      best.lag_ms = static_cast<int64_t>(lag) * envelope_frame_ms;
+    }
+  }
+  if (best.correlation < 0) best.correlation = 0;
+  return best;
+}
+
+}  // namespace hailer

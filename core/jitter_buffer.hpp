@@ -1,0 +1,100 @@
+// An adaptive jitter buffer in the spirit of libwebrtc's NetEQ, simplified: the target delay is
+// the 95th percentile of recent relative packet delays plus one frame, kept between one frame
+// and a hard maximum, so delay never grows without bound. The receiver's playout clock pulls one
+// frame per period and is told what to do: decode a packet, decode the next packet's FEC,
+// conceal, or play silence. Pure: arrival and playout times are passed in.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "rtp.hpp"
+#include "stream_stats.hpp"
+#include "time.hpp"
+
+namespace hailer {
+
+/// Tuning of a jitter buffer; durations in milliseconds.
+struct JitterBufferConfig {
+  uint32_t frame_samples = 960;    ///< one 20 ms Opus frame at 48 kHz
+  uint32_t clock_hz = rtp_opus_clock_hz;
+  int64_t min_delay_ms = 20;       ///< at least one frame
+  int64_t start_delay_ms = 80;     ///< target until enough packets were seen (NetEQ starts at 80 ms)
+  int64_t max_delay_ms = 200;      ///< hard ceiling: frames are dropped above it
+  uint32_t max_packets = 64;       ///< memory bound; the oldest is dropped beyond it
+  int64_t window_ms = 2000;        ///< relative delays are measured over this window
+  int64_t idle_reset_ms = 400;     ///< empty and silent this long: the stream paused, wait for a new spurt
+  int64_t adjust_interval_ms = 200;///< at most one speed-up per interval (~100 ms of change per second)
+  bool fec = true;                 ///< use the next packet's in-band FEC for a missing frame
+};
+
+/// What the playout clock should do for the current frame.
+enum class PlayoutKind : uint8_t { silence, normal, fec, concealed };
+
+/// One frame's playout decision; `payload` is the packet to decode (normal, fec).
+struct Playout {
+  PlayoutKind kind = PlayoutKind::silence;
+  std::vector<uint8_t> payload;
+};
+
+/// Reorders, times and conceals one RTP stream.
+class JitterBuffer {
+ public:
+  /// An empty buffer.
+  explicit JitterBuffer(JitterBufferConfig config = {});
+
+  /// Accepts one packet that arrived at `arrival` (late, duplicate or overflowing ones are counted and dropped).
+  void insert(Time arrival, const RtpHeader& header, std::span<const uint8_t> payload);
+
+  /// The decision for the frame the playout clock is about to play at `now`.
+  Playout pull(Time now);
+
+  /// Statistics so far (loss is computed from the sequence range).
+  const StreamStats& stats();
+  /// The current target delay.
+  int64_t target_delay_ms() const { return target_ms_; }
+  /// Audio buffered ahead of the playout point.
+  int64_t buffered_ms() const;
+  /// True while playing out (between the start of a spurt and its end).
+  bool playing() const { return started_; }
+
+ private:
+  struct Packet {
+    std::vector<uint8_t> payload;
+  };
+
+  int64_t extend_timestamp(uint32_t ts);
+  int64_t extend_sequence(uint16_t seq);
+  void update_target(Time arrival, int64_t ext_ts);
+  bool can_adjust(Time now) const;
+  Playout take(PlayoutKind kind, int64_t ts, bool erase);
+  void note_concealment(bool concealed);
+  void sample_delay(Time now);
+  int64_t ts_to_ms(int64_t units) const;
+
+  JitterBufferConfig config_;
+  StreamStats stats_;
+  InterarrivalJitter jitter_;
+  std::map<int64_t, Packet> packets_;  // by extended timestamp
+  bool have_first_ = false;
+  int64_t highest_ts_ = 0;    // extended
+  uint32_t highest_raw_ts_ = 0;
+  int64_t first_seq_ = 0;     // extended
+  int64_t highest_seq_ = 0;   // extended
+  uint16_t highest_raw_seq_ = 0;
+  std::set<int64_t> seen_seq_;  // recent extended sequence numbers, for duplicate detection
+  bool started_ = false;
+  int64_t next_ts_ = 0;       // extended timestamp of the next frame to play
+  Time last_arrival_;
+  Time last_adjust_{-1'000'000'000};
+  Time last_sample_{-1'000'000'000};
+  std::deque<std::pair<Time, int64_t>> transits_;  // (arrival, transit ms) in the window
+  int64_t target_ms_;
+  int64_t concealment_run_ = 0;
+};
+
+}  // namespace hailer
