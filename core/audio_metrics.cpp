@@ -11,6 +11,9 @@ namespace hailer {
 namespace {
 constexpr int64_t envelope_frame_ms = 10;
 constexpr double floor_db = -100.0;
+// Below this the envelope is just "silence": digital zero (-100) and a codec's near-silence
+// (-60..-80) must not count as a difference.
+constexpr double envelope_floor_db = -60.0;
 constexpr std::size_t min_overlap_frames = 20;  // 200 ms: less than that says nothing
 
 std::vector<double> envelope_db(std::span<const int16_t> pcm, uint32_t rate) {
@@ -18,7 +21,7 @@ std::vector<double> envelope_db(std::span<const int16_t> pcm, uint32_t rate) {
   std::vector<double> env;
   env.reserve(pcm.size() / frame);
   for (std::size_t at = 0; at + frame <= pcm.size(); at += frame) {
-    env.push_back(static_cast<double>(level_dbfs(pcm.subspan(at, frame))));
+    env.push_back(std::max(envelope_floor_db, static_cast<double>(level_dbfs(pcm.subspan(at, frame)))));
   }
   return env;
 }
@@ -70,6 +73,47 @@ Similarity envelope_similarity(std::span<const int16_t> sent, std::span<const in
   }
   if (best.correlation < 0) best.correlation = 0;
   return best;
+}
+
+Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const int16_t> received,
+                                uint32_t sample_rate_hz, int64_t window_ms, int64_t max_lag_ms) {
+  HAILER_ASSERT(window_ms >= 200 && max_lag_ms >= 0);
+  const std::vector<double> a = envelope_db(sent, sample_rate_hz);
+  const std::vector<double> b = envelope_db(received, sample_rate_hz);
+  const auto window = static_cast<std::size_t>(window_ms / envelope_frame_ms);
+  const auto ahead = static_cast<int64_t>(max_lag_ms / 4 / envelope_frame_ms);
+  const auto behind = static_cast<int64_t>(max_lag_ms / envelope_frame_ms);
+  double sum = 0;
+  int64_t lag_sum = 0;
+  int windows = 0;
+  // Windows over what was heard, each matched against the spoken signal at its own lag: a
+  // frame the buffer dropped puts the heard signal ahead of the spoken one, an inserted one
+  // behind, and a window's best lag absorbs that.
+  for (std::size_t at = 0; at + window <= b.size(); at += window) {
+    double lo = b[at], hi = b[at];
+    for (std::size_t i = at; i < at + window; ++i) {
+      lo = std::min(lo, b[i]);
+      hi = std::max(hi, b[i]);
+    }
+    if (hi - lo < 10.0) continue;  // a flat window (silence) says nothing about a match
+    double best = -1;
+    int64_t best_lag = 0;
+    for (int64_t lag = -behind; lag <= ahead; ++lag) {
+      const int64_t start = static_cast<int64_t>(at) + lag;
+      if (start < 0 || static_cast<std::size_t>(start) + window > a.size()) continue;
+      const double c = pearson(a.data() + start, b.data() + at, window);
+      if (c > best) {
+        best = c;
+        best_lag = -lag;
+      }
+    }
+    if (best < -0.5) continue;  // no overlap in range
+    sum += std::max(0.0, best);
+    lag_sum += best_lag * envelope_frame_ms;
+    ++windows;
+  }
+  if (windows == 0) return Similarity{0, 0};
+  return Similarity{sum / windows, lag_sum / windows};
 }
 
 }  // namespace hailer

@@ -22,4 +22,10 @@ struct Similarity {
 Similarity envelope_similarity(std::span<const int16_t> sent, std::span<const int16_t> received,
                                uint32_t sample_rate_hz, int64_t max_lag_ms);
 
+/// Like envelope_similarity, but per window of `window_ms` of what was received, each matched
+/// to `sent` at its own lag in [-max_lag_ms, max_lag_ms/4], averaged over windows with signal. Robust to the
+/// drift that jitter-buffer speed changes cause (each dropped or inserted frame shifts time).
+Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const int16_t> received,
+                                uint32_t sample_rate_hz, int64_t window_ms, int64_t max_lag_ms);
+
 }  // namespace hailer

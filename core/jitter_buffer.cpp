@@ -58,6 +58,7 @@ void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const
   seen_seq_.insert(ext_seq);
   while (!seen_seq_.empty() && *seen_seq_.begin() < highest_seq_ - seen_sequence_memory) seen_seq_.erase(seen_seq_.begin());
   ++stats_.received;
+  ending_ = false;
   if (ext_seq < previous_highest_seq) ++stats_.reordered;
   first_seq_ = std::min(first_seq_, ext_seq);
   last_arrival_ = arrival;
@@ -73,7 +74,7 @@ void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const
     packets_.erase(packets_.begin());
     ++stats_.overflowed;
   }
-  packets_[ext_ts] = Packet{std::vector<uint8_t>(payload.begin(), payload.end())};
+  packets_[ext_ts] = Packet{std::vector<uint8_t>(payload.begin(), payload.end()), header.timestamp};
 }
 
 // Target = 95th percentile of relative delay over the window + one frame, clamped.
@@ -110,6 +111,8 @@ Playout JitterBuffer::take(PlayoutKind kind, int64_t ts, bool erase) {
   p.kind = kind;
   auto it = packets_.find(ts);
   HAILER_ASSERT(it != packets_.end());
+  // A FEC frame is the one before the packet that carries it.
+  p.timestamp = kind == PlayoutKind::fec ? it->second.timestamp - config_.frame_samples : it->second.timestamp;
   if (erase) {
     p.payload = std::move(it->second.payload);
     packets_.erase(it);
@@ -149,7 +152,7 @@ Playout JitterBuffer::pull(Time now) {
     started_ = true;
     next_ts_ = packets_.begin()->first;
   }
-  if (packets_.empty() && now - last_arrival_ >= Duration::from_ms(config_.idle_reset_ms)) {
+  if (packets_.empty() && (ending_ || now - last_arrival_ >= Duration::from_ms(config_.idle_reset_ms))) {
     started_ = false;  // the talker stopped: play silence until the next spurt fills the buffer
     concealment_run_ = 0;
     return Playout{};
@@ -192,6 +195,7 @@ Playout JitterBuffer::pull(Time now) {
 
 const StreamStats& JitterBuffer::stats() {
   const int64_t expected = have_first_ ? highest_seq_ - first_seq_ + 1 : 0;
+  stats_.expected = static_cast<uint64_t>(expected);
   stats_.lost = static_cast<uint64_t>(std::max<int64_t>(0, expected - static_cast<int64_t>(stats_.received)));
   return stats_;
 }

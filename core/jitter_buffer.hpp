@@ -39,6 +39,7 @@ enum class PlayoutKind : uint8_t { silence, normal, fec, concealed };
 struct Playout {
   PlayoutKind kind = PlayoutKind::silence;
   std::vector<uint8_t> payload;
+  uint32_t timestamp = 0;  ///< RTP timestamp of the frame played (normal and fec)
 };
 
 /// Reorders, times and conceals one RTP stream.
@@ -53,6 +54,10 @@ class JitterBuffer {
   /// The decision for the frame the playout clock is about to play at `now`.
   Playout pull(Time now);
 
+  /// The sender said it stopped (PTT release): once the buffer is empty, play silence instead
+  /// of concealing. A new packet cancels it.
+  void end_of_stream() { ending_ = true; }
+
   /// Statistics so far (loss is computed from the sequence range).
   const StreamStats& stats();
   /// The current target delay.
@@ -65,6 +70,7 @@ class JitterBuffer {
  private:
   struct Packet {
     std::vector<uint8_t> payload;
+    uint32_t timestamp = 0;  // as sent, for the caller's bookkeeping
   };
 
   int64_t extend_timestamp(uint32_t ts);
@@ -95,6 +101,7 @@ class JitterBuffer {
   std::deque<std::pair<Time, int64_t>> transits_;  // (arrival, transit ms) in the window
   int64_t target_ms_;
   int64_t concealment_run_ = 0;
+  bool ending_ = false;
 };
 
 }  // namespace hailer

@@ -1,5 +1,6 @@
 #include "stream_stats.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "rtp.hpp"
@@ -7,8 +8,9 @@
 namespace hailer {
 
 double StreamStats::effective_loss() const {
-  const uint64_t due = played + fec_recovered + concealed;
-  return due == 0 ? 0.0 : static_cast<double>(concealed) / static_cast<double>(due);
+  if (expected == 0) return 0.0;
+  const uint64_t heard = std::min(expected, played + fec_recovered + accelerated);
+  return static_cast<double>(expected - heard) / static_cast<double>(expected);
 }
 
 void InterarrivalJitter::on_packet(Time arrival, uint32_t rtp_timestamp) {

@@ -22,6 +22,7 @@ struct DelaySample {
 
 /// Counters and curves of one received stream.
 struct StreamStats {
+  uint64_t expected = 0;      ///< packets the sequence range says were sent (RFC 3550)
   uint64_t received = 0;      ///< packets that arrived (duplicates excluded)
   uint64_t lost = 0;          ///< packets never received (from the sequence range, RFC 3550)
   uint64_t late = 0;          ///< arrived after their playout time, discarded
@@ -37,7 +38,9 @@ struct StreamStats {
   double jitter_ms = 0;       ///< RFC 3550 interarrival jitter, smoothed (1/16)
   std::vector<DelaySample> delay;  ///< buffer delay over time, one sample per 100 ms
 
-  /// Share of frames that were concealed among those that should have been played (0..1).
+  /// Packet loss as the E-model's Ppl sees it (0..1): frames sent but not heard, i.e. lost in
+  /// the network or discarded late, minus those rebuilt from FEC. Frames dropped on purpose to
+  /// cut delay (accelerated) count as heard.
   double effective_loss() const;
 };
 

@@ -44,3 +44,21 @@ TEST_CASE("envelope similarity finds the delay and scores a match near 1, noise 
   const auto other = bursts(48000, 4.0, 2);
   CHECK(envelope_similarity(sent, other, 48000, 500).correlation < 0.5);
 }
+
+TEST_CASE("segmental similarity survives dropped and inserted frames; unrelated audio scores low", "[audio]") {
+  const auto sent = bursts(48000, 6.0, 3);
+  std::vector<int16_t> heard;
+  for (std::size_t f = 0; f * 960 < sent.size(); ++f) {
+    if (f % 40 == 7) continue;                                        // a frame dropped every 0.8 s
+    if (f % 55 == 20) heard.insert(heard.end(), 960, 0);               // a frame inserted now and then
+    const auto end = std::min(sent.size(), (f + 1) * 960);
+    heard.insert(heard.end(), sent.begin() + static_cast<std::ptrdiff_t>(f * 960), sent.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  const auto drifting = segmental_similarity(sent, heard, 48000, 1000, 2000);
+  CHECK(drifting.correlation > 0.85);  // measured 0.887 with a drop every 0.8 s
+  CHECK(envelope_similarity(sent, heard, 48000, 500).correlation < drifting.correlation);  // why segments
+  const auto other = bursts(48000, 6.0, 4);
+  CHECK(segmental_similarity(sent, other, 48000, 1000, 2000).correlation < 0.6);
+  const std::vector<int16_t> silence(48000 * 3, 0);
+  CHECK(segmental_similarity(sent, silence, 48000, 1000, 2000).correlation == 0.0);
+}

@@ -1,0 +1,260 @@
+#include "runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "core/audio_metrics.hpp"
+#include "core/emodel.hpp"
+#include "world.hpp"
+
+namespace hailer::sim {
+
+namespace {
+
+constexpr int64_t no_limit = std::numeric_limits<int64_t>::max();
+
+std::string ms_text(int64_t us) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(1);
+  o << static_cast<double>(us) / 1000.0 << " ms";
+  return o.str();
+}
+
+bool fields_match(const nlohmann::json& body, const nlohmann::json& where) {
+  for (const auto& [k, v] : where.items()) {
+    if (!body.contains(k) || body.at(k) != v) return false;
+  }
+  return true;
+}
+
+struct Window {
+  int64_t from_us = 0;
+  int64_t until_us = no_limit;  // exclusive
+  bool has_cause = false;
+};
+
+Window window_of(const Expectation& e, const std::map<std::string, int64_t>& labels) {
+  Window w;
+  if (!e.after.empty()) {
+    w.from_us = labels.at(e.after);
+    w.has_cause = true;
+  }
+  if (!e.before.empty()) w.until_us = labels.at(e.before);
+  if (e.within_ms) w.until_us = std::min(w.until_us, w.from_us + *e.within_ms * 1000 + 1);
+  return w;
+}
+
+// Index of the first notice of the expectation's type to `to` inside the window.
+std::optional<std::size_t> first_match(const std::vector<Notice>& notices, const Expectation& e, const std::string& to,
+                                       const Window& w) {
+  for (std::size_t i = 0; i < notices.size(); ++i) {
+    const Notice& n = notices[i];
+    if (n.to == to && n.type == e.type && n.at_us >= w.from_us && n.at_us < w.until_us && fields_match(n.body, e.where)) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string seen_instead(const std::vector<Notice>& notices, const Expectation& e, const std::string& to) {
+  std::ostringstream o;
+  int shown = 0;
+  for (const Notice& n : notices) {
+    if (n.to != to || n.type != e.type) continue;
+    if (shown++ == 3) {
+      o << " ...";
+      break;
+    }
+    o << (shown == 1 ? " seen instead:" : ";") << " at " << ms_text(n.at_us) << " " << n.body.dump();
+  }
+  if (shown == 0) o << " no '" << e.type << "' reached " << to << " at all";
+  return o.str();
+}
+
+void judge_notice(ExpectationResult& r, const Expectation& e, const World& w, std::vector<int64_t>& latencies) {
+  const Window win = window_of(e, w.label_times_us());
+  r.passed = true;
+  for (const auto& to : e.to) {
+    const auto i = first_match(w.notices(), e, to, win);
+    if (!i) {
+      r.passed = false;
+      r.detail += "expected '" + e.type + "' to " + to + (win.has_cause ? " within the window after " + e.after : "") +
+                  ";" + seen_instead(w.notices(), e, to) + " ";
+      continue;
+    }
+    const int64_t at = w.notices()[*i].at_us;
+    if (win.has_cause) {
+      r.latency_us = at - win.from_us;
+      // Only "instant" checks (a window of at most 1 s) measure notification latency; longer
+      // windows wait for a timer on purpose (ring timeout, recall window).
+      if (e.within_ms && *e.within_ms <= 1000) latencies.push_back(at - win.from_us);
+    }
+    r.detail += to + " at " + ms_text(at) + (win.has_cause ? " (+" + ms_text(at - win.from_us) + ")" : "") + " ";
+  }
+}
+
+void judge_no_notice(ExpectationResult& r, const Expectation& e, const World& w) {
+  const Window win = window_of(e, w.label_times_us());
+  r.passed = true;
+  for (const auto& to : e.to) {
+    if (const auto i = first_match(w.notices(), e, to, win)) {
+      r.passed = false;
+      r.detail += "unexpected '" + e.type + "' to " + to + " at " + ms_text(w.notices()[*i].at_us) + ": " +
+                  w.notices()[*i].body.dump() + " ";
+    }
+  }
+  if (r.passed) r.detail = "none seen";
+}
+
+void judge_order(ExpectationResult& r, const Expectation& e, const World& w) {
+  const Window win = window_of(e, w.label_times_us());
+  std::optional<std::size_t> previous;
+  r.passed = true;
+  for (const auto& to : e.to) {
+    const auto i = first_match(w.notices(), e, to, win);
+    if (!i) {
+      r.passed = false;
+      r.detail += to + " never got '" + e.type + "' ";
+      continue;
+    }
+    if (previous && *i <= *previous) {
+      r.passed = false;
+      r.detail += to + " got it out of order ";
+    }
+    r.detail += to + "@" + ms_text(w.notices()[*i].at_us) + " ";
+    previous = i;
+  }
+}
+
+StreamResult measure(AudioStream& s) {
+  StreamResult m;
+  m.from = s.from;
+  m.to = s.to;
+  m.started_ms = s.started_us / 1000;
+  m.stats = s.jitter.stats();
+  m.dropped_foreign = s.dropped_foreign;
+  if (!s.m2e_us.empty()) {
+    double sum = 0;
+    for (int64_t v : s.m2e_us) sum += static_cast<double>(v);
+    m.m2e_mean_ms = sum / static_cast<double>(s.m2e_us.size()) / 1000.0;
+    m.m2e_p50_ms = percentile(s.m2e_us, 50) / 1000.0;
+    m.m2e_p95_ms = percentile(s.m2e_us, 95) / 1000.0;
+    m.m2e_max_ms = percentile(s.m2e_us, 100) / 1000.0;
+  }
+  const auto sim = segmental_similarity(s.sent, s.received, 48'000, 1000, 2000);
+  m.correlation = sim.correlation;
+  m.lag_ms = sim.lag_ms;
+  m.burst_ratio = burst_ratio(s.loss_trace);
+  EModelInput in;
+  in.mouth_to_ear_ms = m.m2e_mean_ms;
+  in.loss_percent = 100.0 * m.stats.effective_loss();
+  in.burst_ratio = m.burst_ratio;
+  m.r = r_factor(in);
+  m.mos = mos_from_r(m.r);
+  m.concealed_at_ms = s.concealed_at_ms;
+  m.sent_ms = s.sent.size() / 48;
+  m.received_ms = s.received.size() / 48;
+  m.sent = s.sent;
+  m.received = s.received;
+  return m;
+}
+
+void judge_audio(ExpectationResult& r, const Expectation& e, const std::vector<StreamResult>& streams) {
+  r.passed = true;
+  int found = 0;
+  for (const StreamResult& s : streams) {
+    if (s.from != e.from || s.to != e.sink || s.received_ms == 0) continue;
+    ++found;
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(3);
+    auto check = [&](bool ok, const std::string& what) {
+      if (!ok) r.passed = false;
+      o << (ok ? "" : "FAILED ") << what << "; ";
+    };
+    if (e.mos_min) check(s.mos >= *e.mos_min, "MOS " + std::to_string(s.mos) + " >= " + std::to_string(*e.mos_min));
+    if (e.loss_max) {
+      const double loss = s.stats.effective_loss();
+      check(loss <= *e.loss_max, "loss " + std::to_string(loss) + " <= " + std::to_string(*e.loss_max));
+    }
+    if (e.m2e_p95_max_ms) check(s.m2e_p95_ms <= *e.m2e_p95_max_ms, "mouth-to-ear p95 " + std::to_string(s.m2e_p95_ms) + " ms <= " + std::to_string(*e.m2e_p95_max_ms));
+    if (e.correlation_min) check(s.correlation >= *e.correlation_min, "correlation " + std::to_string(s.correlation) + " >= " + std::to_string(*e.correlation_min));
+    if (e.interruptions_max) check(s.stats.interruptions <= *e.interruptions_max, "interruptions " + std::to_string(s.stats.interruptions) + " <= " + std::to_string(*e.interruptions_max));
+    r.detail += "[" + s.from + "->" + s.to + " @" + std::to_string(s.started_ms) + " ms] " + o.str();
+  }
+  if (found == 0) {
+    r.passed = false;
+    r.detail = "no audio was played from " + e.from + " to " + e.sink;
+  }
+}
+
+void judge_recording(ExpectationResult& r, const Expectation& e, const std::vector<RecordingResult>& recordings) {
+  for (const RecordingResult& rec : recordings) {
+    if (rec.file != e.file) continue;
+    r.passed = rec.audio_ms >= e.min_duration_ms;
+    r.detail = rec.file + ": turn " + std::to_string(rec.duration_ms) + " ms, audio " + std::to_string(rec.audio_ms) +
+               " ms (need >= " + std::to_string(e.min_duration_ms) + ")";
+    return;
+  }
+  r.passed = false;
+  r.detail = "no recording named " + e.file;
+}
+
+}  // namespace
+
+double percentile(std::vector<int64_t> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  return static_cast<double>(values[std::clamp<std::size_t>(rank, 1, values.size()) - 1]);
+}
+
+RunResult run_scenario(const Scenario& scenario, const std::string& source, const std::string& fixtures_dir,
+                       const std::function<void(double)>& progress) {
+  RunResult result;
+  result.scenario = scenario.name;
+  result.source = source;
+  result.seed = scenario.seed;
+  result.duration_ms = scenario.duration_ms;
+  std::unique_ptr<World> world;
+  try {
+    world = std::make_unique<World>(scenario, fixtures_dir);
+    world->run(progress);
+  } catch (const std::exception& e) {  // an invariant (InvariantBroken, AssertionFailure) or a setup error
+    const int64_t at = world ? world->queue().now().us : 0;
+    result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + ")";
+    result.passed = false;
+    return result;
+  }
+  for (AudioStream& s : world->streams()) result.streams.push_back(measure(s));
+  for (const Recording& rec : world->recordings()) {
+    result.recordings.push_back(RecordingResult{rec.file, rec.room, (rec.ended_us - rec.started_us) / 1000,
+                                                static_cast<int64_t>(rec.pcm.size() / 48), rec.pcm});
+  }
+  result.passed = true;
+  for (std::size_t i = 0; i < scenario.expectations.size(); ++i) {
+    const Expectation& e = scenario.expectations[i];
+    ExpectationResult r;
+    r.index = i;
+    r.text = e.text;
+    switch (e.kind) {
+      case ExpectKind::notice: judge_notice(r, e, *world, result.notify_latency_us); break;
+      case ExpectKind::no_notice: judge_no_notice(r, e, *world); break;
+      case ExpectKind::order: judge_order(r, e, *world); break;
+      case ExpectKind::audio: judge_audio(r, e, result.streams); break;
+      case ExpectKind::recording: judge_recording(r, e, result.recordings); break;
+    }
+    result.passed = result.passed && r.passed;
+    result.expectations.push_back(std::move(r));
+  }
+  result.reply_rtt_us = world->reply_rtts_us();
+  result.notices = world->notices().size();
+  result.events = world->queue().executed();
+  result.core = world->core_stats();
+  return result;
+}
+
+}  // namespace hailer::sim

@@ -1,0 +1,80 @@
+// Runs one scenario and judges it: expectations, invariants, and per-stream audio metrics
+// (loss, jitter, mouth-to-ear delay, E-model R and MOS, similarity to what was spoken).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/core.hpp"
+#include "core/stream_stats.hpp"
+#include "scenario.hpp"
+
+namespace hailer::sim {
+
+/// The verdict on one expectation.
+struct ExpectationResult {
+  std::size_t index = 0;
+  std::string text;
+  bool passed = false;
+  std::string detail;
+  std::optional<int64_t> latency_us;  ///< notice time - cause time, when both are known
+};
+
+/// Measurements of one audio stream.
+struct StreamResult {
+  std::string from;
+  std::string to;
+  int64_t started_ms = 0;
+  StreamStats stats;
+  uint64_t dropped_foreign = 0;
+  double m2e_mean_ms = 0, m2e_p50_ms = 0, m2e_p95_ms = 0, m2e_max_ms = 0;
+  double correlation = 0;
+  int64_t lag_ms = 0;
+  double burst_ratio = 1;
+  double r = 0;
+  double mos = 1;
+  std::vector<int64_t> concealed_at_ms;
+  std::size_t sent_ms = 0;
+  std::size_t received_ms = 0;
+  std::vector<int16_t> sent;      ///< what was spoken, 48 kHz mono
+  std::vector<int16_t> received;  ///< what was heard, 48 kHz mono
+};
+
+/// A turn the server recorded.
+struct RecordingResult {
+  std::string file;
+  std::string room;
+  int64_t duration_ms = 0;
+  int64_t audio_ms = 0;
+  std::vector<int16_t> pcm;
+};
+
+/// Everything one run produced.
+struct RunResult {
+  std::string scenario;
+  std::string source;
+  uint64_t seed = 0;
+  int64_t duration_ms = 0;
+  bool passed = false;
+  std::string failure;  ///< an invariant or a setup error, with the virtual time
+  std::vector<ExpectationResult> expectations;
+  std::vector<StreamResult> streams;
+  std::vector<RecordingResult> recordings;
+  std::vector<int64_t> notify_latency_us;  ///< from the expectations that name a cause
+  std::vector<int64_t> reply_rtt_us;
+  std::size_t notices = 0;
+  uint64_t events = 0;
+  CoreStats core;
+};
+
+/// Runs `scenario`; never throws for a scenario's own failure (it is in the result).
+RunResult run_scenario(const Scenario& scenario, const std::string& source, const std::string& fixtures_dir,
+                       const std::function<void(double)>& progress = {});
+
+/// The p-th percentile (0..100) of values, nearest-rank; 0 for none.
+double percentile(std::vector<int64_t> values, double p);
+
+}  // namespace hailer::sim
