@@ -213,7 +213,7 @@ double percentile(std::vector<int64_t> values, double p) {
 }
 
 RunResult run_scenario(const Scenario& scenario, const std::string& source, const std::string& fixtures_dir,
-                       const std::function<void(double)>& progress) {
+                       const std::function<void(double)>& progress, MediaCache* cache) {
   RunResult result;
   result.scenario = scenario.name;
   result.source = source;
@@ -221,7 +221,7 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
   result.duration_ms = scenario.duration_ms;
   std::unique_ptr<World> world;
   try {
-    world = std::make_unique<World>(scenario, fixtures_dir);
+    world = std::make_unique<World>(scenario, fixtures_dir, cache);
     world->run(progress);
   } catch (const std::exception& e) {  // an invariant (InvariantBroken, AssertionFailure) or a setup error
     const int64_t at = world ? world->queue().now().us : 0;

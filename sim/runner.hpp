@@ -70,9 +70,12 @@ struct RunResult {
   CoreStats core;
 };
 
-/// Runs `scenario`; never throws for a scenario's own failure (it is in the result).
+struct MediaCache;
+
+/// Runs `scenario`; never throws for a scenario's own failure (it is in the result). A shared
+/// `cache` saves decoding and encoding the same audio sources again in later runs.
 RunResult run_scenario(const Scenario& scenario, const std::string& source, const std::string& fixtures_dir,
-                       const std::function<void(double)>& progress = {});
+                       const std::function<void(double)>& progress = {}, MediaCache* cache = nullptr);
 
 /// The p-th percentile (0..100) of values, nearest-rank; 0 for none.
 double percentile(std::vector<int64_t> values, double p);

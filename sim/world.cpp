@@ -226,7 +226,10 @@ class Server {
 class Client {
  public:
   Client(World& w, const Participant& p) : w_(w), p_(p), rng_(name_seed(w.scenario().seed, p.name)) {
-    if (!p_.audio.empty()) source_ = &w_.audio_source(p_.audio);
+    if (!p_.audio.empty()) {
+      source_ = &w_.audio_source(p_.audio);
+      if (p_.face == Face::calls || p_.codec == AudioCodec::opus) packets_ = &w_.encoded_source(p_.audio);
+    }
   }
 
   const Participant& participant() const { return p_; }
@@ -405,14 +408,34 @@ class Client {
     pending_.erase(it);
   }
 
-  std::vector<int16_t> next_frame() {
-    std::vector<int16_t> frame(opus_frame_samples, 0);
-    if (source_ == nullptr || source_->empty()) return frame;
-    for (auto& s : frame) {
-      s = (*source_)[source_pos_];
-      source_pos_ = (source_pos_ + 1) % source_->size();
+  // The next 20 ms of the looping source: its samples and its Opus packet (or silence).
+  struct Frame {
+    std::vector<int16_t> pcm;
+    const std::vector<uint8_t>* packet = nullptr;
+  };
+  Frame next_frame() {
+    Frame f;
+    if (source_ == nullptr || source_->empty()) {
+      f.pcm.assign(opus_frame_samples, 0);
+      f.packet = &silence_packet();
+      return f;
     }
-    return frame;
+    const std::size_t frames = source_->size() / opus_frame_samples;
+    const std::size_t k = source_frame_++ % frames;
+    f.pcm.assign(source_->begin() + static_cast<std::ptrdiff_t>(k * opus_frame_samples),
+                 source_->begin() + static_cast<std::ptrdiff_t>((k + 1) * opus_frame_samples));
+    if (packets_ != nullptr) f.packet = &(*packets_)[k];
+    return f;
+  }
+
+  // A participant without audio sends encoded silence (a real encoder's output for zeros).
+  const std::vector<uint8_t>& silence_packet() {
+    if (silence_.empty()) {
+      OpusFrameEncoder encoder(w_.scenario().opus);
+      const std::vector<int16_t> zeros(opus_frame_samples, 0);
+      silence_ = encoder.encode(zeros);
+    }
+    return silence_;
   }
 
   // ---------------------------------------------------------------- calls media (RTP over UDP)
@@ -424,7 +447,6 @@ class Client {
     peer_address_ = c.peer_media.address;
     if (source_ != nullptr) {
       out_stream_ = &w_.new_stream(p_.name, c.peer);
-      encoder_ = std::make_unique<OpusFrameEncoder>(w_.scenario().opus);
       rtp_.emplace(static_cast<uint32_t>(rng_.next()), static_cast<uint16_t>(rng_.next()),
                    static_cast<uint32_t>(rng_.next()), static_cast<uint32_t>(opus_frame_samples));
       first_packet_ = true;
@@ -438,7 +460,6 @@ class Client {
     in_call_ = false;
     in_stream_ = nullptr;
     out_stream_ = nullptr;
-    encoder_.reset();
     rtp_.reset();
   }
 
@@ -450,10 +471,9 @@ class Client {
   }
 
   void send_frame() {
-    const auto frame = next_frame();
-    out_stream_->sent.insert(out_stream_->sent.end(), frame.begin(), frame.end());
-    const auto payload = encoder_->encode(frame);
-    const auto datagram = rtp_encode(rtp_->next(first_packet_), payload);
+    const Frame frame = next_frame();
+    out_stream_->sent.insert(out_stream_->sent.end(), frame.pcm.begin(), frame.pcm.end());
+    const auto datagram = rtp_encode(rtp_->next(first_packet_), *frame.packet);
     first_packet_ = false;
     const Time capture = now() - frame_period;  // the frame's first sample was spoken 20 ms ago
     Client* peer = w_.find_client(peer_address_);
@@ -492,7 +512,6 @@ class Client {
   void start_talking() {
     stop_talking();
     talking_ = true;
-    if (p_.codec == AudioCodec::opus) ptt_encoder_ = std::make_unique<OpusFrameEncoder>(w_.scenario().opus);
     const uint64_t gen = ++talk_gen_;
     talk_tick(gen);
   }
@@ -504,8 +523,9 @@ class Client {
 
   void talk_tick(uint64_t gen) {
     if (gen != talk_gen_ || conn_ == 0) return;
-    const auto frame = next_frame();
-    const auto payload = p_.codec == AudioCodec::opus ? ptt_encoder_->encode(frame) : pcm_to_bytes(frame);
+    const Frame f = next_frame();
+    const std::vector<int16_t>& frame = f.pcm;
+    const auto payload = p_.codec == AudioCodec::opus ? *f.packet : pcm_to_bytes(frame);
     const uint16_t seq = ptt_seq_++;
     const uint64_t conn = conn_;
     const Time capture = now();
@@ -522,7 +542,9 @@ class Client {
   Participant p_;
   Prng rng_;
   const std::vector<int16_t>* source_ = nullptr;
-  std::size_t source_pos_ = 0;
+  const std::vector<std::vector<uint8_t>>* packets_ = nullptr;
+  std::size_t source_frame_ = 0;
+  std::vector<uint8_t> silence_;
   uint64_t conn_ = 0;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Time> pending_;
@@ -534,14 +556,12 @@ class Client {
   uint64_t media_gen_ = 0;
   AudioStream* out_stream_ = nullptr;
   AudioStream* in_stream_ = nullptr;
-  std::unique_ptr<OpusFrameEncoder> encoder_;
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
   // PTT
   bool talking_ = false;
   uint64_t talk_gen_ = 0;
   uint16_t ptt_seq_ = 0;
-  std::unique_ptr<OpusFrameEncoder> ptt_encoder_;
 };
 
 void Server::deliver(uint64_t conn, std::string text) {
@@ -565,8 +585,11 @@ void Server::close(uint64_t conn) {
 
 // ======================================================================= the world
 
-World::World(const Scenario& scenario, const std::string& fixtures_dir)
-    : scenario_(scenario), fixtures_dir_(fixtures_dir), network_(scenario.seed, scenario.default_link) {
+World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCache* cache)
+    : scenario_(scenario),
+      fixtures_dir_(fixtures_dir),
+      network_(scenario.seed, scenario.default_link),
+      cache_(cache != nullptr ? cache : &own_cache_) {
   for (const auto& [pair, profile] : scenario_.links) network_.set_link(pair.first, pair.second, profile);
   server_ = std::make_unique<Server>(*this, scenario_.server);
   for (const auto& p : scenario_.participants) clients_[p.name] = std::make_unique<Client>(*this, p);
@@ -597,8 +620,9 @@ AudioStream& World::new_stream(const std::string& from, const std::string& to) {
 }
 
 const std::vector<int16_t>& World::audio_source(const std::string& spec) {
-  auto it = sources_.find(spec);
-  if (it != sources_.end()) return it->second;
+  const std::string key = fixtures_dir_ + "|" + spec;
+  auto it = cache_->sources.find(key);
+  if (it != cache_->sources.end()) return it->second;
   std::vector<int16_t> pcm;
   if (spec.rfind("tone:", 0) == 0) {
     const double hz = std::stod(spec.substr(5));
@@ -624,7 +648,28 @@ const std::vector<int16_t>& World::audio_source(const std::string& spec) {
     const std::string path = spec.front() == '/' ? spec : fixtures_dir_ + "/" + spec;
     pcm = read_wav_48k_mono(path).samples;
   }
-  return sources_.emplace(spec, std::move(pcm)).first->second;
+  pcm.resize((pcm.size() + opus_frame_samples - 1) / opus_frame_samples * opus_frame_samples, 0);  // whole frames
+  return cache_->sources.emplace(key, std::move(pcm)).first->second;
+}
+
+const std::vector<std::vector<uint8_t>>& World::encoded_source(const std::string& spec) {
+  const OpusSettings& o = scenario_.opus;
+  const std::string key = fixtures_dir_ + "|" + spec + "|" + std::to_string(o.bitrate_bps) + "/" +
+                          std::to_string(o.complexity) + "/" + std::to_string(o.fec) + "/" +
+                          std::to_string(o.expected_loss_percent);
+  auto it = cache_->encoded.find(key);
+  if (it != cache_->encoded.end()) return it->second;
+  // Opus is deterministic, so one pass of a real encoder over the looping source gives the
+  // packets a live encoder would send; only the first frames after each wrap differ slightly
+  // (a live encoder carries the end of the loop in its state). Encoding is the simulator's
+  // largest cost by far; this keeps a minute of two-way audio to a fraction of a second.
+  const std::vector<int16_t>& pcm = audio_source(spec);
+  OpusFrameEncoder encoder(scenario_.opus);
+  std::vector<std::vector<uint8_t>> packets;
+  for (std::size_t at = 0; at < pcm.size(); at += opus_frame_samples) {
+    packets.push_back(encoder.encode(std::span(pcm).subspan(at, opus_frame_samples)));
+  }
+  return cache_->encoded.emplace(key, std::move(packets)).first->second;
 }
 
 void World::schedule_scenario() {

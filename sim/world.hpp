@@ -66,11 +66,18 @@ class InvariantBroken : public std::runtime_error {
 class Client;
 class Server;
 
+/// Audio sources and their Opus encodings, shared by the runs of one process (scenarios reuse
+/// fixtures). Keyed by everything that determines the content, so sharing changes no result.
+struct MediaCache {
+  std::map<std::string, std::vector<int16_t>> sources;                  ///< by fixtures dir + spec
+  std::map<std::string, std::vector<std::vector<uint8_t>>> encoded;     ///< by source key + Opus settings
+};
+
 /// The world of one scenario run.
 class World {
  public:
-  /// Builds the world; `fixtures_dir` resolves relative audio file names.
-  World(const Scenario& scenario, const std::string& fixtures_dir);
+  /// Builds the world; `fixtures_dir` resolves relative audio file names; `cache` may be shared.
+  World(const Scenario& scenario, const std::string& fixtures_dir, MediaCache* cache = nullptr);
   ~World();
 
   /// Runs until the scenario's duration; `progress` is told the virtual fraction done now and then.
@@ -101,6 +108,9 @@ class World {
   void record_notice(Notice n) { notices_.push_back(std::move(n)); }
   void record_rtt(int64_t us) { reply_rtts_.push_back(us); }
   const std::vector<int16_t>& audio_source(const std::string& spec);
+  /// The source encoded once, one Opus packet per 20 ms frame (the source is padded to whole
+  /// frames); senders loop these packets instead of running an encoder per frame.
+  const std::vector<std::vector<uint8_t>>& encoded_source(const std::string& spec);
   uint64_t next_connection() { return ++last_connection_; }
 
  private:
@@ -116,7 +126,8 @@ class World {
   std::deque<AudioStream> streams_;
   std::map<std::string, int64_t> label_times_;
   std::vector<int64_t> reply_rtts_;
-  std::map<std::string, std::vector<int16_t>> sources_;
+  MediaCache own_cache_;
+  MediaCache* cache_;
   uint64_t last_connection_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/swarm.hpp"
+#include "sim/world.hpp"
 
 using namespace hailer::sim;
 
@@ -44,6 +45,7 @@ void print_failure(const RunResult& r) {
 int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, const std::string& report_dir,
            const std::string& fixtures) {
   std::vector<RunResult> runs;
+  MediaCache cache;  // scenarios share fixtures: decode and encode each source once
   int failed = 0;
   for (const auto& file : files) {
     Scenario s;
@@ -54,7 +56,7 @@ int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, 
       return 2;
     }
     if (seed) s.seed = *seed;
-    RunResult r = run_scenario(s, file, fixtures, Progress(s.name));
+    RunResult r = run_scenario(s, file, fixtures, Progress(s.name), &cache);
     const auto passed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
     std::printf("%-4s %-40s seed %-6llu %zu/%zu expectations, notify p95 %.1f ms\n", r.passed ? "ok" : "FAIL",
                 s.name.c_str(), static_cast<unsigned long long>(r.seed), static_cast<std::size_t>(passed),
@@ -71,12 +73,13 @@ int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, 
 }
 
 int swarm(uint64_t seed, uint64_t runs, const std::string& regressions, const std::string& fixtures) {
+  MediaCache cache;
   int failed = 0;
   for (uint64_t i = 0; i < runs; ++i) {
     const uint64_t run_seed = swarm_run_seed(seed, i);
     const auto json = random_scenario(run_seed);
     const Scenario s = parse_scenario(json, "swarm");
-    const RunResult r = run_scenario(s, "swarm seed " + std::to_string(run_seed), fixtures);
+    const RunResult r = run_scenario(s, "swarm seed " + std::to_string(run_seed), fixtures, {}, &cache);
     if (r.passed) continue;
     ++failed;
     std::filesystem::create_directories(regressions);

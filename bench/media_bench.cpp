@@ -1,0 +1,95 @@
+// Media and simulator speed: Opus encode/decode per 20 ms frame at complexity 5 and 10,
+// jitter-buffer operations per second, and simulated time per wall time for a 60 s two-way call.
+// Run: build/bench/hailer_bench --benchmark_filter='opus|jitter|sim'
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+
+#include "adapters/opus_codec.hpp"
+#include "core/jitter_buffer.hpp"
+#include "core/prng.hpp"
+#include "sim/runner.hpp"
+#include "sim/scenario.hpp"
+#include "sim/world.hpp"
+
+using namespace hailer;
+
+namespace {
+
+std::vector<int16_t> speechlike_frames(std::size_t frames) {
+  std::vector<int16_t> pcm(frames * opus_frame_samples);
+  for (std::size_t i = 0; i < pcm.size(); ++i) {
+    const double t = static_cast<double>(i) / opus_rate_hz;
+    const double gate = std::fmod(t, 0.4) < 0.25 ? 1.0 : 0.05;
+    pcm[i] = static_cast<int16_t>(8000.0 * gate * std::sin(2 * M_PI * (150 + 60 * std::sin(2 * M_PI * 3 * t)) * t));
+  }
+  return pcm;
+}
+
+void opus_encode(benchmark::State& state) {
+  OpusSettings s;
+  s.complexity = static_cast<int32_t>(state.range(0));
+  OpusFrameEncoder enc(s);
+  const auto pcm = speechlike_frames(50);
+  std::size_t f = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(enc.encode(std::span(pcm).subspan((f++ % 50) * opus_frame_samples, opus_frame_samples)));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(opus_encode)->Arg(5)->Arg(10)->Unit(benchmark::kMicrosecond);
+
+void opus_decode(benchmark::State& state) {
+  OpusSettings s;
+  s.complexity = static_cast<int32_t>(state.range(0));
+  OpusFrameEncoder enc(s);
+  const auto pcm = speechlike_frames(50);
+  std::vector<std::vector<uint8_t>> packets;
+  for (std::size_t f = 0; f < 50; ++f) packets.push_back(enc.encode(std::span(pcm).subspan(f * opus_frame_samples, opus_frame_samples)));
+  OpusFrameDecoder dec;
+  std::size_t f = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(dec.decode(packets[f++ % 50]));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(opus_decode)->Arg(5)->Arg(10)->Unit(benchmark::kMicrosecond);
+
+// One insert and one pull per frame, with jitter, a little loss and reordering: the steady state.
+void jitter_buffer_ops(benchmark::State& state) {
+  JitterBuffer jb;
+  RtpSender sender(1, 0, 0, 960);
+  Prng rng(3);
+  const std::vector<uint8_t> payload(80, 7);
+  int64_t i = 0;
+  for (auto _ : state) {
+    const RtpHeader h = sender.next(false);
+    if (!rng.chance(1, 50)) jb.insert(Time::from_ms(20 * i + rng.between(0, 40)), h, payload);
+    benchmark::DoNotOptimize(jb.pull(Time::from_ms(20 * i + 5)));
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations() * 2);  // an insert and a pull
+}
+BENCHMARK(jitter_buffer_ops);
+
+// A 60 s two-party call with audio both ways on a jittery, slightly lossy link.
+void sim_call_60s(benchmark::State& state) {
+  const auto json = nlohmann::json::parse(R"({
+    "name": "bench_call_60s", "seed": 1, "duration_ms": 61000,
+    "network": {"default": {"latency_ms": 30, "jitter_ms": 20, "loss": 0.01}},
+    "opus": {"complexity": )" + std::to_string(state.range(0)) + R"(},
+    "participants": [{"name": "alice", "audio": "speechlike:1"}, {"name": "bob", "audio": "speechlike:2", "auto_accept_ms": 100}],
+    "steps": [{"at_ms": 200, "who": "alice", "do": "call", "to": "bob"}, {"at_ms": 60600, "who": "alice", "do": "hangup"}]})");
+  const sim::Scenario s = sim::parse_scenario(json, "bench");
+  const bool warm = state.range(1) != 0;  // warm: the two sources were encoded by an earlier run
+  sim::MediaCache shared;
+  if (warm) sim::run_scenario(s, "bench", "", {}, &shared);
+  for (auto _ : state) {
+    sim::MediaCache fresh;
+    const sim::RunResult r = sim::run_scenario(s, "bench", "", {}, warm ? &shared : &fresh);
+    if (!r.passed || r.streams.size() != 2) state.SkipWithError("the benchmark call failed");
+  }
+  // Simulated seconds per wall second = the speed-up over real time.
+  state.counters["x_real_time"] = benchmark::Counter(60.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(sim_call_60s)->Args({5, 0})->Args({5, 1})->Args({10, 0})->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
