@@ -31,7 +31,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
-void print_failure(const RunResult& r) {
+void print_failure(const RunResult& r, bool from_file) {
   std::fprintf(stderr, "FAILED %s (%s), seed %llu\n", r.scenario.c_str(), r.source.c_str(),
                static_cast<unsigned long long>(r.seed));
   if (!r.failure.empty()) std::fprintf(stderr, "  invariant broken: %s\n", r.failure.c_str());
@@ -39,7 +39,9 @@ void print_failure(const RunResult& r) {
     if (e.passed) continue;
     std::fprintf(stderr, "  expectation %zu %s\n    saw: %s\n", e.index, e.text.c_str(), e.detail.c_str());
   }
-  std::fprintf(stderr, "  reproduce: hailer-sim %s --seed %llu\n", r.source.c_str(), static_cast<unsigned long long>(r.seed));
+  if (from_file) {
+    std::fprintf(stderr, "  reproduce: hailer-sim %s --seed %llu\n", r.source.c_str(), static_cast<unsigned long long>(r.seed));
+  }
 }
 
 int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, const std::string& report_dir,
@@ -62,7 +64,7 @@ int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, 
                 s.name.c_str(), static_cast<unsigned long long>(r.seed), static_cast<std::size_t>(passed),
                 r.expectations.size(), percentile(r.notify_latency_us, 95) / 1000.0);
     if (!r.passed) {
-      print_failure(r);
+      print_failure(r, true);
       ++failed;
     }
     runs.push_back(std::move(r));
@@ -85,7 +87,7 @@ int swarm(uint64_t seed, uint64_t runs, const std::string& regressions, const st
     std::filesystem::create_directories(regressions);
     const std::string file = regressions + "/swarm-" + std::to_string(run_seed) + ".json";
     std::ofstream(file) << json.dump(2) << "\n";
-    print_failure(r);
+    print_failure(r, false);
     std::fprintf(stderr, "  saved as %s; reproduce: hailer-sim %s (or hailer-sim --swarm --seed %llu --runs %llu)\n",
                  file.c_str(), file.c_str(), static_cast<unsigned long long>(seed), static_cast<unsigned long long>(i + 1));
   }
