@@ -14,6 +14,15 @@ uint64_t splitmix64(uint64_t& x) {
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
+uint64_t derive_seed(uint64_t root, std::string_view name) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ root;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 Prng::Prng(uint64_t seed) {
   for (auto& word : s_) word = splitmix64(seed);
 }

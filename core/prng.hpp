@@ -4,8 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 namespace hailer {
+
+/// A seed for a named sub-stream (a link, a participant) of a root seed: FNV-1a over the name,
+/// started from the root. Stable whatever order the sub-streams are created in.
+uint64_t derive_seed(uint64_t root, std::string_view name);
 
 /// Deterministic pseudo-random generator; the same seed gives the same sequence everywhere.
 class Prng {

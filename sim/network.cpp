@@ -9,16 +9,6 @@ namespace hailer::sim {
 namespace {
 std::string key(const std::string& from, const std::string& to) { return from + ">" + to; }
 
-// A stable per-link seed: the same link gets the same random stream whatever the creation order.
-uint64_t link_seed(uint64_t seed, const std::string& k) {
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-  for (unsigned char c : k) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
 bool same_group(const std::vector<std::set<std::string>>& groups, const std::string& a, const std::string& b) {
   for (const auto& g : groups) {
     if (g.contains(a) && g.contains(b)) return true;
@@ -54,7 +44,7 @@ Network::Direction& Network::direction(const std::string& from, const std::strin
   auto it = directions_.find(k);
   if (it == directions_.end()) {
     auto o = overrides_.find(k);
-    it = directions_.emplace(k, Direction{o == overrides_.end() ? default_ : o->second, Prng(link_seed(seed_, k)), false}).first;
+    it = directions_.emplace(k, Direction{o == overrides_.end() ? default_ : o->second, Prng(derive_seed(seed_, k)), false}).first;
   }
   return it->second;
 }

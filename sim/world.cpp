@@ -32,14 +32,6 @@ std::vector<int16_t> bytes_to_pcm(std::span<const uint8_t> b) {
   return pcm;
 }
 
-uint64_t name_seed(uint64_t seed, const std::string& name) {
-  uint64_t h = 0x84222325cbf29ce4ULL ^ seed;
-  for (unsigned char c : name) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 }  // namespace
 
 // ======================================================================= the server adapter
@@ -225,7 +217,7 @@ class Server {
 /// A participant: speaks the protocol, follows its steps, sends and plays audio.
 class Client {
  public:
-  Client(World& w, const Participant& p) : w_(w), p_(p), rng_(name_seed(w.scenario().seed, p.name)) {
+  Client(World& w, const Participant& p) : w_(w), p_(p), rng_(derive_seed(w.scenario().seed, "participant:" + p.name)) {
     if (!p_.audio.empty()) {
       source_ = &w_.audio_source(p_.audio);
       if (p_.face == Face::calls || p_.codec == AudioCodec::opus) packets_ = &w_.encoded_source(p_.audio);

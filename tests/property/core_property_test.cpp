@@ -41,14 +41,6 @@ Config property_config() {
   return c;
 }
 
-uint64_t fnv1a(uint64_t h, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
 std::string describe(const Effect& e) {
   std::ostringstream o;
   if (auto* m = std::get_if<SendMessage>(&e)) o << "send " << m->to.value << " " << encode(m->message);
@@ -223,7 +215,7 @@ class PropertyRun {
     if (closed_by_peer) depart(*closed_by_peer);
     observe(event, requester);
     if (closed_by_peer) forget(*closed_by_peer);  // after its effects (routes closing) were seen
-    for (const Effect& e : effects_) hash_ = fnv1a(hash_, describe(e));
+    for (const Effect& e : effects_) hash_ = derive_seed(hash_, describe(e));  // FNV-1a chained over the trace
   }
 
   // A session leaves: nothing may be sent to it from now on and its wait is over (unheard).
