@@ -158,6 +158,9 @@ Playout JitterBuffer::pull(Time now) {
     return Playout{};
   }
   // Too much delay: drop the oldest frame, rate-limited unless far above target or the ceiling.
+  // The level includes the frame about to play and moves in whole frames, so the trigger is one
+  // frame above `high`: triggering at `high` itself drains to a zero margin and oscillates
+  // (drop, underrun, conceal, drop...), measured as 44 concealed frames on a clean 20 ms link.
   const int64_t level = buffered_ms();
   const int64_t frame_ms = ts_to_ms(frame);
   const int64_t low = std::max(target_ms_ * 3 / 4, target_ms_ - 85);
