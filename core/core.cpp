@@ -127,6 +127,8 @@ void Core::on_request(const RequestReceived& e) {
   requester_ = e.session;
   reply_at_ = out_->size();
   replies_ = 0;
+  // The reply's slot is taken now, so events the request causes land after it without moving it.
+  out_->push_back(SendMessage{e.session, OkReply{}});
   handle_request(session(e.session), e.request);
   HAILER_ASSERT(replies_ == 1);  // every request gets exactly one reply
 }
@@ -214,9 +216,11 @@ void Core::send(SessionId to, ServerMessage message) {
 // The reply to the request being handled goes before the events the request caused, so a
 // client reads "ok" first; handlers may emit events before knowing the reply's data.
 void Core::reply(ServerMessage message) {
-  HAILER_ASSERT(out_ != nullptr && reply_at_ <= out_->size());
+  HAILER_ASSERT(out_ != nullptr && reply_at_ < out_->size() && replies_ == 0);
   ++replies_;
-  out_->insert(out_->begin() + static_cast<std::ptrdiff_t>(reply_at_), SendMessage{requester_, std::move(message)});
+  auto& slot = std::get<SendMessage>((*out_)[reply_at_]);
+  HAILER_ASSERT(slot.to == requester_);
+  slot.message = std::move(message);
 }
 
 void Core::reply_ok(uint64_t id, ReplyData data) { reply(OkReply{id, std::move(data)}); }

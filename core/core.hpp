@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config.hpp"
@@ -19,6 +20,11 @@
 #include "wait_queue.hpp"
 
 namespace hailer {
+
+/// Hash of a session id, for lookup tables whose order never reaches an output.
+struct SessionIdHash {
+  std::size_t operator()(SessionId id) const noexcept { return std::hash<uint64_t>{}(id.value); }
+};
 
 /// Counters for operations and tests; they never influence decisions.
 struct CoreStats {
@@ -195,7 +201,9 @@ class Core {
   SessionId requester_;                 // the session whose request is being handled
   std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
   int replies_ = 0;                     // replies given to the current request (must end at 1)
-  std::map<SessionId, Session> sessions_;
+  // Looked up several times per event; iterated only by check_invariants, so its unordered
+  // iteration order never reaches an output (DESIGN.md's rule for unordered containers).
+  std::unordered_map<SessionId, Session, SessionIdHash> sessions_;
   std::map<std::string, SessionId> names_;  // name_key -> session, both faces share one namespace
   std::set<SessionId> closed_by_core_;     // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;
