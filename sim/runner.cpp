@@ -225,7 +225,7 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
     world->run(progress);
   } catch (const std::exception& e) {  // an invariant (InvariantBroken, AssertionFailure) or a setup error
     const int64_t at = world ? world->queue().now().us : 0;
-    result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + ")";
+    result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + (world ? ", after " + world->last_step() : "") + ")";
     result.passed = false;
     return result;
   }

@@ -669,14 +669,22 @@ void World::schedule_scenario() {
     Client* c = clients_.at(p.name).get();
     queue_.at(Time::from_ms(p.start_ms), [c] { c->start(); });
   }
-  for (const auto& s : scenario_.steps) {
+  for (std::size_t i = 0; i < scenario_.steps.size(); ++i) {
+    const Step& s = scenario_.steps[i];
     Client* c = clients_.at(s.who).get();
     if (!s.label.empty()) label_times_[s.label] = Time::from_ms(s.at_ms).us;
-    queue_.at(Time::from_ms(s.at_ms), [c, &s] { c->do_step(s); });
+    const std::string name = "steps[" + std::to_string(i) + "] " + s.who + " " + s.action + " at " + std::to_string(s.at_ms) + " ms";
+    queue_.at(Time::from_ms(s.at_ms), [this, c, &s, name] {
+      last_step_ = name;
+      c->do_step(s);
+    });
   }
-  for (const auto& f : scenario_.faults) {
+  for (std::size_t i = 0; i < scenario_.faults.size(); ++i) {
+    const Fault& f = scenario_.faults[i];
     if (!f.label.empty()) label_times_[f.label] = Time::from_ms(f.at_ms).us;
-    queue_.at(Time::from_ms(f.at_ms), [this, &f] {
+    const std::string name = "faults[" + std::to_string(i) + "] " + f.kind + " at " + std::to_string(f.at_ms) + " ms";
+    queue_.at(Time::from_ms(f.at_ms), [this, &f, name] {
+      last_step_ = name;
       const Time now = queue_.now();
       if (f.kind == "partition") network_.partition(f.groups, now, now + Duration::from_ms(f.duration_ms));
       else if (f.kind == "stall") network_.stall(f.who, now, now + Duration::from_ms(f.duration_ms));

@@ -102,6 +102,8 @@ class World {
   const std::vector<int64_t>& reply_rtts_us() const { return reply_rtts_; }
   /// The core's counters at the end.
   const CoreStats& core_stats() const;
+  /// The last scripted step or fault executed, for failure messages ("steps[3] alice call").
+  const std::string& last_step() const { return last_step_; }
 
   // For the parts of the world.
   AudioStream& new_stream(const std::string& from, const std::string& to);
@@ -129,6 +131,7 @@ class World {
   MediaCache own_cache_;
   MediaCache* cache_;
   uint64_t last_connection_ = 0;
+  std::string last_step_ = "none yet";
 };
 
 }  // namespace hailer::sim
