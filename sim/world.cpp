@@ -503,15 +503,11 @@ class Client {
 
   void start_talking() {
     stop_talking();
-    talking_ = true;
     const uint64_t gen = ++talk_gen_;
     talk_tick(gen);
   }
 
-  void stop_talking() {
-    ++talk_gen_;
-    talking_ = false;
-  }
+  void stop_talking() { ++talk_gen_; }  // pending talk ticks see a newer generation and stop
 
   void talk_tick(uint64_t gen) {
     if (gen != talk_gen_ || conn_ == 0) return;
@@ -551,7 +547,6 @@ class Client {
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
   // PTT
-  bool talking_ = false;
   uint64_t talk_gen_ = 0;
   uint16_t ptt_seq_ = 0;
 };
