@@ -357,11 +357,23 @@ Scenario parse_scenario(const json& j, const std::string& source) {
       if (!names.contains(n) && n != "server") o.fail("network.links", "names no participant: " + n);
     }
   }
+  std::map<std::string, int64_t> label_ms;
+  for (const auto& st : s.steps) {
+    if (!st.label.empty()) label_ms[st.label] = st.at_ms;
+  }
+  for (const auto& f : s.faults) {
+    if (!f.label.empty()) label_ms[f.label] = f.at_ms;
+  }
   i = 0;
   for (const auto& e : o.array("expect")) {
     const std::string path = o.path("expect") + "[" + std::to_string(i++) + "]";
     s.expectations.push_back(parse_expectation(Obj(e, path), names, labels));
     s.expectations.back().text = e.dump();
+    const Expectation& x = s.expectations.back();
+    // An empty window makes a check that cannot fail: refuse it.
+    if (!x.after.empty() && !x.before.empty() && label_ms.at(x.before) <= label_ms.at(x.after)) {
+      Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
+    }
   }
   return s;
 }

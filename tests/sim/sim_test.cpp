@@ -120,6 +120,9 @@ TEST_CASE("scenario validation names the offending path", "[sim]") {
   j["steps"][0]["do"] = "dance";
   CHECK(error_of(j).find("unknown action") != std::string::npos);
   j = minimal();
+  j["expect"].push_back({{"no_notice", "call_ended"}, {"to", "bob"}, {"after", "go"}, {"before", "go"}});
+  CHECK(error_of(j).find("the window is empty") != std::string::npos);  // a check that cannot fail
+  j = minimal();
   j["participants"][1]["name"] = "alice";
   CHECK(error_of(j).find("duplicate name") != std::string::npos);
 }
