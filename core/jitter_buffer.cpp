@@ -22,23 +22,23 @@ JitterBuffer::JitterBuffer(JitterBufferConfig config)
 
 int64_t JitterBuffer::ts_to_ms(int64_t units) const { return units * 1000 / config_.clock_hz; }
 
-int64_t JitterBuffer::extend_timestamp(uint32_t ts) {
-  const int64_t ext = highest_ts_ + timestamp_delta(highest_raw_ts_, ts);
-  if (ext > highest_ts_) {
-    highest_ts_ = ext;
-    highest_raw_ts_ = ts;
+namespace {
+// Unwraps a modular counter (16-bit sequence, 32-bit timestamp) against the highest value seen,
+// advancing that high-water mark; `delta` is the counter's signed modular difference.
+template <typename Raw, typename Delta>
+int64_t unwrap(Raw raw, int64_t& highest, Raw& highest_raw, Delta delta) {
+  const int64_t ext = highest + delta(highest_raw, raw);
+  if (ext > highest) {
+    highest = ext;
+    highest_raw = raw;
   }
   return ext;
 }
+}  // namespace
 
-int64_t JitterBuffer::extend_sequence(uint16_t seq) {
-  const int64_t ext = highest_seq_ + sequence_delta(highest_raw_seq_, seq);
-  if (ext > highest_seq_) {
-    highest_seq_ = ext;
-    highest_raw_seq_ = seq;
-  }
-  return ext;
-}
+int64_t JitterBuffer::extend_timestamp(uint32_t ts) { return unwrap(ts, highest_ts_, highest_raw_ts_, timestamp_delta); }
+
+int64_t JitterBuffer::extend_sequence(uint16_t seq) { return unwrap(seq, highest_seq_, highest_raw_seq_, sequence_delta); }
 
 void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const uint8_t> payload) {
   if (!have_first_) {
