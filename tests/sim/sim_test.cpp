@@ -60,7 +60,7 @@ TEST_CASE("network: latency, jitter bounds, loss rate and burstiness follow the 
   CHECK(static_cast<double>(burst_lost) / runs > 2.5);  // mean burst length ~ 1 / burst_exit = 4
 }
 
-TEST_CASE("network: streams stay in order and wait out partitions; the same seed repeats", "[sim]") {
+TEST_CASE("network: streams stay in order and wait out partitions, the same seed repeats", "[sim]") {
   LinkProfile p;
   p.latency_ms = 20;
   p.jitter_ms = 50;

@@ -45,7 +45,7 @@ TEST_CASE("envelope similarity finds the delay and scores a match near 1, noise 
   CHECK(envelope_similarity(sent, other, 48000, 500).correlation < 0.5);
 }
 
-TEST_CASE("segmental similarity survives dropped and inserted frames; unrelated audio scores low", "[audio]") {
+TEST_CASE("segmental similarity survives dropped and inserted frames, unrelated audio scores low", "[audio]") {
   const auto sent = bursts(48000, 6.0, 3);
   std::vector<int16_t> heard;
   for (std::size_t f = 0; f * 960 < sent.size(); ++f) {

@@ -76,7 +76,7 @@ TEST_CASE("reject ends the call for both, naming who rejected", "[calls]") {
   CHECK(p.h.core.presence(p.b) == PresenceState::available);
 }
 
-TEST_CASE("the caller can cancel while ringing; cancel without an outgoing call is refused", "[calls]") {
+TEST_CASE("the caller can cancel while ringing, cancel without an outgoing call is refused", "[calls]") {
   Pair p;
   p.h.request(p.a, CancelRequest{});
   CHECK(p.h.error_to(p.a) == ErrorCode::no_outgoing_call);

@@ -7,7 +7,7 @@
 using namespace hailer;
 using hailer::test::CoreHarness;
 
-TEST_CASE("register: ok with the heartbeat interval; the name is then taken, case-insensitively", "[presence]") {
+TEST_CASE("register: ok with the heartbeat interval, the name is then taken, case-insensitively", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
   h.request(a, RegisterRequest{1, "Alice", 5000});
@@ -37,7 +37,7 @@ TEST_CASE("register refuses bad names, wrong versions and a second registration"
   CHECK(h.error_to(a) == ErrorCode::already_registered);
 }
 
-TEST_CASE("requests before register are refused with not_registered; ping is allowed", "[presence]") {
+TEST_CASE("requests before register are refused with not_registered, ping is allowed", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
   h.request(a, WhoRequest{});
@@ -76,7 +76,7 @@ TEST_CASE("a disconnected user is offline at once and its name is free again", "
   h.user("alice");        // the name can be registered again
 }
 
-TEST_CASE("a silent session is closed after the heartbeat timeout; any message keeps it alive", "[presence]") {
+TEST_CASE("a silent session is closed after the heartbeat timeout, any message keeps it alive", "[presence]") {
   Config c;
   c.heartbeat_timeout_ms = 1000;
   CoreHarness h(c);

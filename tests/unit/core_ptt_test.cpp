@@ -20,7 +20,7 @@ struct Room3 {
 };
 }  // namespace
 
-TEST_CASE("join: reply with the room state; others told of the new member", "[ptt]") {
+TEST_CASE("join: reply with the room state, others told of the new member", "[ptt]") {
   CoreHarness h;
   const SessionId t = h.member("teacher", "class", Role::instructor);
   const SessionId a = h.open();
@@ -82,7 +82,7 @@ TEST_CASE("press on an idle floor: granted with talk time, taken told to everyon
   CHECK(rec[0].room == "class");
 }
 
-TEST_CASE("deny: a press while someone talks is denied with the talker; never two talkers", "[ptt]") {
+TEST_CASE("deny: a press while someone talks is denied with the talker, never two talkers", "[ptt]") {
   Room3 r;
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ben, PressRequest{});
@@ -91,7 +91,7 @@ TEST_CASE("deny: a press while someone talks is denied with the talker; never tw
   CHECK(r.h.core.floor_holder_of(r.ben) == r.ann);
 }
 
-TEST_CASE("queue: presses queue with positions; release grants the head and re-tells positions", "[ptt]") {
+TEST_CASE("queue: presses queue with positions, release grants the head and re-tells positions", "[ptt]") {
   Room3 r(FloorPolicy::queue);
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ben, PressRequest{});
@@ -161,7 +161,7 @@ TEST_CASE("maximum talk time revokes the floor with a reason", "[ptt]") {
   CHECK(r.h.sent<FloorIdle>(r.ben).size() == 1);
 }
 
-TEST_CASE("silence timeout: a holder who stops talking loses the floor; voice keeps it", "[ptt]") {
+TEST_CASE("silence timeout: a holder who stops talking loses the floor, voice keeps it", "[ptt]") {
   Config c;
   c.silence_timeout_ms = 4'000;
   Room3 r(FloorPolicy::deny, c);
@@ -175,7 +175,7 @@ TEST_CASE("silence timeout: a holder who stops talking loses the floor; voice ke
   CHECK(r.h.sent<FloorRevoked>(r.ann) == std::vector<FloorRevoked>{{RevokeReason::silence}});
 }
 
-TEST_CASE("the instructor may revoke and change the policy; students may not", "[ptt]") {
+TEST_CASE("the instructor may revoke and change the policy, students may not", "[ptt]") {
   Room3 r(FloorPolicy::queue);
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ben, PressRequest{});
@@ -221,7 +221,7 @@ TEST_CASE("floor queue is bounded: one more is denied queue_full", "[ptt][limits
   CHECK(r.h.sent<FloorDenied>(r.cat) == std::vector<FloorDenied>{{DenyReason::queue_full, "ann"}});
 }
 
-TEST_CASE("who on a PTT session lists the room; calls requests are the wrong face", "[ptt]") {
+TEST_CASE("who on a PTT session lists the room, calls requests are the wrong face", "[ptt]") {
   Room3 r;
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ben, WhoRequest{});
@@ -232,7 +232,7 @@ TEST_CASE("who on a PTT session lists the room; calls requests are the wrong fac
   CHECK(r.h.error_to(r.ben) == ErrorCode::wrong_face);
 }
 
-TEST_CASE("the last member leaving closes the room; the name can reopen it fresh", "[ptt]") {
+TEST_CASE("the last member leaving closes the room, the name can reopen it fresh", "[ptt]") {
   CoreHarness h;
   const SessionId t = h.member("teacher", "class", Role::instructor);
   h.request(t, SetPolicyRequest{FloorPolicy::queue});

@@ -26,7 +26,7 @@ struct Busy {
 };
 }  // namespace
 
-TEST_CASE("a call to a busy user queues the caller with its position; the callee sees the count", "[wait]") {
+TEST_CASE("a call to a busy user queues the caller with its position, the callee sees the count", "[wait]") {
   Busy b;
   const SessionId alice = b.waiter("alice");
   auto ok = b.h.sent<OkReply>(alice);
@@ -216,7 +216,7 @@ TEST_CASE("no duplicates: calling again while queued re-tells the position", "[w
   CHECK(b.h.core.waiters_of(b.bob).size() == 2);
 }
 
-TEST_CASE("one active wait per caller; queue length bounded per callee", "[wait][limits]") {
+TEST_CASE("one active wait per caller, queue length bounded per callee", "[wait][limits]") {
   Config c;
   c.max_waiters_per_callee = 1;
   Busy b(c);
@@ -233,7 +233,7 @@ TEST_CASE("one active wait per caller; queue length bounded per callee", "[wait]
   (void)y;
 }
 
-TEST_CASE("cancel_wait leaves the queue; the others move up; without a wait it is refused", "[wait]") {
+TEST_CASE("cancel_wait leaves the queue, the others move up, without a wait it is refused", "[wait]") {
   Busy b;
   const SessionId w1 = b.waiter("w1");
   const SessionId w2 = b.waiter("w2");
@@ -266,7 +266,7 @@ TEST_CASE("waits expire after wait_expiry_ms", "[wait]") {
   CHECK(b.h.sent<WaitingCount>(b.bob).at(0).count == 0);
 }
 
-TEST_CASE("a waiter who disconnects leaves; one holding the window passes it on", "[wait]") {
+TEST_CASE("a waiter who disconnects leaves, one holding the window passes it on", "[wait]") {
   Busy b;
   const SessionId w1 = b.waiter("w1");
   const SessionId w2 = b.waiter("w2");

@@ -9,7 +9,7 @@ namespace {
 const SessionId a{1}, b{2}, c{3};
 }
 
-TEST_CASE("an idle floor is granted at once; deny refuses others while taken", "[floor]") {
+TEST_CASE("an idle floor is granted at once, deny refuses others while taken", "[floor]") {
   Floor f(FloorPolicy::deny, 4);
   CHECK(f.press(a).result == R::granted);
   CHECK(f.holder() == a);
@@ -37,7 +37,7 @@ TEST_CASE("queue policy: FIFO positions, repeat press returns the position, rele
   CHECK(f.position_of(c) == 1);
 }
 
-TEST_CASE("a queued member who releases leaves the queue; a stranger's release does nothing", "[floor]") {
+TEST_CASE("a queued member who releases leaves the queue, a stranger's release does nothing", "[floor]") {
   Floor f(FloorPolicy::queue, 4);
   f.press(a);
   f.press(b);

@@ -58,7 +58,7 @@ TEST_CASE("a lost packet is rebuilt from the next packet's FEC, or concealed wit
   }
 }
 
-TEST_CASE("reordered packets are played in order; duplicates are counted and dropped", "[jitter]") {
+TEST_CASE("reordered packets are played in order, duplicates are counted and dropped", "[jitter]") {
   Link l;
   std::vector<RtpHeader> hs;
   for (int i = 0; i < 60; ++i) hs.push_back(l.sender.next(false));

@@ -4,7 +4,7 @@
 
 using hailer::Prng;
 
-TEST_CASE("the same seed gives the same sequence; different seeds differ", "[prng]") {
+TEST_CASE("the same seed gives the same sequence, different seeds differ", "[prng]") {
   Prng a(42), b(42), c(43);
   bool differs = false;
   for (int i = 0; i < 100; ++i) {
