@@ -71,7 +71,10 @@ Similarity envelope_similarity(std::span<const int16_t> sent, std::span<const in
       best.lag_ms = static_cast<int64_t>(lag) * envelope_frame_ms;
     }
   }
-  if (best.correlation < 0) best.correlation = 0;
+  if (best.correlation < 0) {
+    best.correlation = 0;
+    best.unmeasurable = "the two signals overlap by less than 200 ms";
+  }
   return best;
 }
 
@@ -83,9 +86,12 @@ Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const i
   const auto window = static_cast<std::size_t>(window_ms / envelope_frame_ms);
   const auto ahead = static_cast<int64_t>(max_lag_ms / 4 / envelope_frame_ms);
   const auto behind = static_cast<int64_t>(max_lag_ms / envelope_frame_ms);
+  if (b.size() < window) return Similarity{0, 0, "less than one " + std::to_string(window_ms) + " ms window was heard"};
+  if (a.size() < window) return Similarity{0, 0, "less than one " + std::to_string(window_ms) + " ms window was spoken"};
   double sum = 0;
   int64_t lag_sum = 0;
   int windows = 0;
+  int flat = 0;
   // Windows over what was heard, each matched against the spoken signal at its own lag: a
   // frame the buffer dropped puts the heard signal ahead of the spoken one, an inserted one
   // behind, and a window's best lag absorbs that.
@@ -95,7 +101,10 @@ Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const i
       lo = std::min(lo, b[i]);
       hi = std::max(hi, b[i]);
     }
-    if (hi - lo < 10.0) continue;  // a flat window (silence) says nothing about a match
+    if (hi - lo < 10.0) {  // a flat window (silence, a steady tone) says nothing about a match
+      ++flat;
+      continue;
+    }
     double best = -1;
     int64_t best_lag = 0;
     for (int64_t lag = -behind; lag <= ahead; ++lag) {
@@ -112,8 +121,11 @@ Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const i
     lag_sum += best_lag * envelope_frame_ms;
     ++windows;
   }
-  if (windows == 0) return Similarity{0, 0};
-  return Similarity{sum / windows, lag_sum / windows};
+  if (windows == 0) {
+    return Similarity{0, 0, flat > 0 ? "what was heard has no varying envelope (silence or a steady tone)"
+                                     : "what was heard does not overlap what was spoken within the lag range"};
+  }
+  return Similarity{sum / windows, lag_sum / windows, ""};
 }
 
 }  // namespace hailer

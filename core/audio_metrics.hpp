@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace hailer {
 
@@ -15,6 +16,7 @@ int32_t level_dbfs(std::span<const int16_t> samples);
 struct Similarity {
   double correlation = 0;  ///< Pearson correlation of the 10 ms energy envelopes at the best lag
   int64_t lag_ms = 0;      ///< how much later `received` carries `sent`
+  std::string unmeasurable;  ///< why no correlation can be measured (empty when it was); correlation is 0 then
 };
 
 /// Compares envelopes (10 ms RMS, in dB) for lags 0..max_lag_ms and returns the best match.

@@ -14,7 +14,16 @@ namespace hailer {
 
 // ------------------------------------------------------------------ presence
 
-void Core::on_register(Session& s, uint64_t id, const RegisterRequest& q) {
+namespace {
+TimerId ring_timer(uint64_t call) { return {TimerKind::ring, call}; }
+TimerId expiry_timer(SessionId caller) { return {TimerKind::wait_expiry, caller.value}; }
+TimerId window_timer(SessionId caller) { return {TimerKind::recall_window, caller.value}; }
+// 64 random bits as 16 hex digits: unguessable by another client, so nobody can claim
+// someone else's media endpoint.
+constexpr std::size_t media_token_hex_digits = 16;
+}  // namespace
+
+void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
   if (q.version != protocol_version) {
     return reply_error(id, ErrorCode::unsupported_version, "got " + std::to_string(q.version));
   }
@@ -25,8 +34,46 @@ void Core::on_register(Session& s, uint64_t id, const RegisterRequest& q) {
   s.name = q.name;
   s.key = std::move(key);
   s.media_port = q.media_port;
+  s.media_token = new_media_token();
   names_.emplace(s.key, s.id);
-  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms});
+  tokens_.emplace(s.media_token, s.id);
+  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms, s.media_token});
+}
+
+std::string Core::new_media_token() {
+  static constexpr char hex[] = "0123456789abcdef";
+  while (true) {
+    uint64_t bits = token_rng_.next();
+    std::string token(media_token_hex_digits, '0');
+    for (char& c : token) {
+      c = hex[bits & 0xF];
+      bits >>= 4;
+    }
+    if (!tokens_.contains(token)) return token;  // a collision is astronomically rare; draw again
+  }
+}
+
+// A client proved its media endpoint: calls announce the observed address and port from now on
+// (correct behind a simple NAT). The client hears it once per change, so it can stop probing.
+void Core::on_media_probe(const MediaProbe& e) {
+  auto it = tokens_.find(e.token);
+  if (it == tokens_.end()) {
+    ++stats_.media_probes_unknown;
+    return;
+  }
+  ++stats_.media_probes;
+  Session& s = session(it->second);
+  s.last_seen = now_;
+  if (s.media_observed == e.observed) return;
+  s.media_observed = e.observed;
+  send(s.id, MediaReady{e.observed.address, e.observed.port});
+}
+
+// The endpoint a peer should send RTP to: the proven one, else the signaling connection's host
+// with the port the client declared.
+MediaEndpoint Core::media_endpoint_of(const Session& s) const {
+  if (s.media_observed) return *s.media_observed;
+  return MediaEndpoint{s.peer_address, s.media_port};
 }
 
 void Core::on_who_calls(uint64_t id) {
@@ -41,7 +88,7 @@ void Core::on_who_calls(uint64_t id) {
   reply_ok(id, std::move(who));
 }
 
-void Core::on_missed(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const MissedRequest&) {
   reply_ok(id, MissedData{std::vector<MissedCallInfo>(s.missed.begin(), s.missed.end())});
 }
 
@@ -57,7 +104,7 @@ bool Core::is_reserved_against(const Session& callee, SessionId caller) {
 
 // ------------------------------------------------------------------ call requests
 
-void Core::on_call(Session& s, uint64_t id, const CallRequest& q) {
+void Core::on(Session& s, uint64_t id, const CallRequest& q) {
   if (!valid_name(q.to)) return reply_error(id, ErrorCode::bad_name, "field 'to'");
   Session* callee = find_by_name(q.to, Face::calls);
   if (callee == nullptr) return reply_error(id, ErrorCode::user_not_found, q.to);
@@ -84,20 +131,20 @@ void Core::on_call(Session& s, uint64_t id, const CallRequest& q) {
 Core::Call* Core::pending_call_for(Session& callee, std::optional<uint64_t> call_id) {
   if (!callee.call) return nullptr;
   Call& c = calls_.at(*callee.call);
-  if (c.connected || c.callee != callee.id) return nullptr;
+  if (c.state != CallState::ringing || c.callee != callee.id) return nullptr;
   if (call_id && *call_id != c.id) return nullptr;
   return &c;
 }
 
-void Core::on_accept(Session& s, uint64_t id, std::optional<uint64_t> call_id) {
-  Call* c = pending_call_for(s, call_id);
+void Core::on(Session& s, uint64_t id, const AcceptRequest& q) {
+  Call* c = pending_call_for(s, q.call_id);
   if (c == nullptr) return reply_error(id, ErrorCode::no_pending_call);
   reply_ok(id);
   connect_call(*c);
 }
 
-void Core::on_reject(Session& s, uint64_t id, std::optional<uint64_t> call_id) {
-  Call* c = pending_call_for(s, call_id);
+void Core::on(Session& s, uint64_t id, const RejectRequest& q) {
+  Call* c = pending_call_for(s, q.call_id);
   if (c == nullptr) return reply_error(id, ErrorCode::no_pending_call);
   reply_ok(id);
   end_call(c->id, EndReason::rejected, s.name);
@@ -105,25 +152,25 @@ void Core::on_reject(Session& s, uint64_t id, std::optional<uint64_t> call_id) {
 
 // Hangup ends whatever call the user has: a connected call, or (leniently) a ringing one,
 // which is a cancel for the caller and a reject for the callee.
-void Core::on_hangup(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const HangupRequest&) {
   if (!s.call) return reply_error(id, ErrorCode::not_in_call);
   const Call& c = calls_.at(*s.call);
-  const EndReason reason = c.connected ? EndReason::hangup
+  const EndReason reason = c.state == CallState::connected ? EndReason::hangup
                            : c.caller == s.id ? EndReason::cancelled
                                               : EndReason::rejected;
   reply_ok(id);
   end_call(c.id, reason, s.name);
 }
 
-void Core::on_cancel(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const CancelRequest&) {
   if (!s.call) return reply_error(id, ErrorCode::no_outgoing_call);
   const Call& c = calls_.at(*s.call);
-  if (c.connected || c.caller != s.id) return reply_error(id, ErrorCode::no_outgoing_call);
+  if (c.state != CallState::ringing || c.caller != s.id) return reply_error(id, ErrorCode::no_outgoing_call);
   reply_ok(id);
   end_call(c.id, EndReason::cancelled, s.name);
 }
 
-void Core::on_cancel_wait(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const CancelWaitRequest&) {
   if (!s.waiting_on) return reply_error(id, ErrorCode::not_waiting);
   reply_ok(id);
   end_wait(s.id, WaitEndReason::cancelled);
@@ -133,14 +180,14 @@ void Core::on_cancel_wait(Session& s, uint64_t id) {
 
 uint64_t Core::place_call(Session& caller, Session& callee) {
   HAILER_ASSERT(!is_busy(caller) && !is_busy(callee) && caller.id != callee.id);
-  Call call{next_call_id_++, caller.id, callee.id, false, now_ + Duration::from_ms(config_.ring_timeout_ms)};
+  const Call call{next_call_id_++, caller.id, callee.id, CallState::ringing};
   calls_.emplace(call.id, call);
   caller.call = call.id;
   callee.call = call.id;
   // Only now, with both busy, may their wait end: ending it earlier would see the callee
   // free and hand the recall window to the next waiter for nothing.
   complete_waits_between(caller, callee);
-  arm(call.ring_ends_at, TimerKind::ring, call.id);
+  timers_.set(ring_timer(call.id), now_ + Duration::from_ms(config_.ring_timeout_ms));
   ++stats_.calls_placed;
   send(caller.id, CallRinging{call.id, callee.name, CallRole::caller});
   send(callee.id, CallRinging{call.id, caller.name, CallRole::callee});
@@ -150,26 +197,25 @@ uint64_t Core::place_call(Session& caller, Session& callee) {
 }
 
 void Core::connect_call(Call& call) {
-  HAILER_ASSERT(!call.connected);
-  disarm(call.ring_ends_at, TimerKind::ring, call.id);
-  call.connected = true;
+  HAILER_ASSERT(call.state == CallState::ringing);
+  timers_.stop(ring_timer(call.id));
+  call.state = CallState::connected;
   ++stats_.calls_connected;
   const Session& a = session(call.caller);
   const Session& b = session(call.callee);
   out_->push_back(RouteMedia{a.id, b.id, true});
   out_->push_back(RouteMedia{b.id, a.id, true});
-  send(a.id, CallConnected{call.id, b.name, MediaEndpoint{b.peer_address, b.media_port}});
-  send(b.id, CallConnected{call.id, a.name, MediaEndpoint{a.peer_address, a.media_port}});
+  send(a.id, CallConnected{call.id, b.name, media_endpoint_of(b)});
+  send(b.id, CallConnected{call.id, a.name, media_endpoint_of(a)});
 }
 
 void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
   const Call call = calls_.at(call_id);
-  if (call.connected) {
+  if (call.state == CallState::connected) {
     out_->push_back(RouteMedia{call.caller, call.callee, false});
     out_->push_back(RouteMedia{call.callee, call.caller, false});
-  } else {
-    disarm(call.ring_ends_at, TimerKind::ring, call.id);
   }
+  timers_.stop(ring_timer(call.id));
   calls_.erase(call_id);
   Session& a = session(call.caller);
   Session& b = session(call.callee);
@@ -184,8 +230,7 @@ void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
 
 void Core::on_ring_timer(uint64_t call_id) {
   Call& call = calls_.at(call_id);
-  HAILER_ASSERT(!call.connected);
-  call.ring_ends_at = Time{-1};  // popped: end_call must not disarm it
+  HAILER_ASSERT(call.state == CallState::ringing);
   Session& caller = session(call.caller);
   Session& callee = session(call.callee);
   const MissedCallInfo missed{caller.name, now_.ms()};
@@ -203,18 +248,18 @@ void Core::enqueue(Session& caller, Session& callee, bool auto_connect) {
   Waiter w;
   w.caller = caller.id;
   w.seq = next_wait_seq_++;
-  w.expires_at = now_ + Duration::from_ms(config_.wait_expiry_ms);
   w.auto_connect = auto_connect;
   it->second.push(w);
   caller.waiting_on = callee.id;
-  arm(w.expires_at, TimerKind::wait_expiry, caller.id.value);
+  timers_.set(expiry_timer(caller.id), now_ + Duration::from_ms(config_.wait_expiry_ms));
   tell_positions(callee.id);
   tell_waiting_count(callee.id);
 }
 
 void Core::send_wait_update(const Session& callee, Waiter& waiter, uint32_t position) {
   waiter.told_position = position;
-  send(waiter.caller, WaitUpdate{callee.name, position, waiter.suspended ? WaitStatus::suspended : WaitStatus::queued});
+  send(waiter.caller, WaitUpdate{callee.name, position,
+                                 waiter.state == WaitState::suspended ? WaitStatus::suspended : WaitStatus::queued});
 }
 
 // Tells every waiter whose position changed since it was last told (the notified one is
@@ -226,7 +271,7 @@ void Core::tell_positions(SessionId callee_id) {
   auto& waiters = it->second.waiters();
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     const auto position = static_cast<uint32_t>(i + 1);
-    if (!waiters[i].notified && waiters[i].told_position != position) {
+    if (waiters[i].state != WaitState::notified && waiters[i].told_position != position) {
       send_wait_update(callee, waiters[i], position);
     }
   }
@@ -250,8 +295,8 @@ void Core::end_wait(SessionId caller_id, WaitEndReason reason) {
   HAILER_ASSERT(it != queues_.end());
   const std::optional<Waiter> removed = it->second.remove(caller_id);
   HAILER_ASSERT(removed.has_value());
-  disarm(removed->expires_at, TimerKind::wait_expiry, caller_id.value);
-  if (removed->notified) disarm(removed->window_ends_at, TimerKind::recall_window, caller_id.value);
+  timers_.stop(expiry_timer(caller_id));
+  timers_.stop(window_timer(caller_id));
   caller.waiting_on.reset();
   const Session& callee = session(callee_id);
   send(caller_id, WaitEnded{callee.name, reason});
@@ -259,7 +304,7 @@ void Core::end_wait(SessionId caller_id, WaitEndReason reason) {
   if (callee.gone) return;
   tell_positions(callee_id);
   tell_waiting_count(callee_id);
-  if (removed->notified) try_wake(callee_id);  // the window passes to the next waiter
+  if (removed->state == WaitState::notified) try_wake(callee_id);  // the window passes to the next waiter
 }
 
 void Core::close_queue(Session& callee) {
@@ -268,25 +313,18 @@ void Core::close_queue(Session& callee) {
   const std::vector<Waiter> waiters = it->second.waiters();
   queues_.erase(it);
   for (const Waiter& w : waiters) {
-    disarm(w.expires_at, TimerKind::wait_expiry, w.caller.value);
-    if (w.notified) disarm(w.window_ends_at, TimerKind::recall_window, w.caller.value);
+    timers_.stop(expiry_timer(w.caller));
+    timers_.stop(window_timer(w.caller));
     session(w.caller).waiting_on.reset();
     send(w.caller, WaitEnded{callee.name, WaitEndReason::callee_offline});
   }
 }
 
-void Core::on_wait_expiry_timer(SessionId caller_id) {
-  Session& caller = session(caller_id);
-  Waiter* w = queues_.at(*caller.waiting_on).find(caller_id);
-  w->expires_at = Time{-1};  // popped
-  end_wait(caller_id, WaitEndReason::expired);
-}
+void Core::on_wait_expiry_timer(SessionId caller_id) { end_wait(caller_id, WaitEndReason::expired); }
 
 void Core::on_recall_window_timer(SessionId caller_id) {
-  Session& caller = session(caller_id);
-  Waiter* w = queues_.at(*caller.waiting_on).find(caller_id);
-  HAILER_ASSERT(w->notified);
-  w->window_ends_at = Time{-1};  // popped
+  const Session& caller = session(caller_id);
+  HAILER_ASSERT(queues_.at(*caller.waiting_on).find(caller_id)->state == WaitState::notified);
   end_wait(caller_id, WaitEndReason::window_expired);
 }
 
@@ -296,18 +334,17 @@ void Core::on_became_busy(Session& s) {
   if (s.waiting_on) {
     WaitQueue& queue = queues_.at(*s.waiting_on);
     Waiter* w = queue.find(s.id);
-    if (w->notified) {
-      disarm(w->window_ends_at, TimerKind::recall_window, s.id.value);
-      w->notified = false;
-      w->suspended = true;
+    if (w->state == WaitState::notified) {
+      timers_.stop(window_timer(s.id));
+      w->state = WaitState::suspended;
       send_wait_update(session(*s.waiting_on), *w, queue.position_of(s.id));
       try_wake(*s.waiting_on);
     }
   }
   if (auto it = queues_.find(s.id); it != queues_.end()) {
     if (Waiter* w = it->second.notified()) {
-      disarm(w->window_ends_at, TimerKind::recall_window, w->caller.value);
-      w->notified = false;
+      timers_.stop(window_timer(w->caller));
+      w->state = WaitState::queued;
       send_wait_update(s, *w, it->second.position_of(w->caller));
     }
   }
@@ -320,8 +357,8 @@ void Core::on_became_free(Session& s) {
   const SessionId callee_id = *s.waiting_on;
   WaitQueue& queue = queues_.at(callee_id);
   Waiter* w = queue.find(s.id);
-  if (!w->suspended) return;
-  w->suspended = false;
+  if (w->state != WaitState::suspended) return;
+  w->state = WaitState::queued;
   send_wait_update(session(callee_id), *w, queue.position_of(s.id));
   try_wake(callee_id);
 }
@@ -337,8 +374,8 @@ void Core::try_wake(SessionId callee_id) {
   for (std::size_t i = 0; i < queue.waiters().size(); ++i) {
     Waiter& w = queue.waiters()[i];
     if (!is_busy(session(w.caller))) return notify_waiter(callee, w);
-    if (!w.suspended) {
-      w.suspended = true;
+    if (w.state != WaitState::suspended) {
+      w.state = WaitState::suspended;
       send_wait_update(callee, w, static_cast<uint32_t>(i + 1));
     }
   }
@@ -346,7 +383,7 @@ void Core::try_wake(SessionId callee_id) {
 
 void Core::notify_waiter(Session& callee, Waiter& w) {
   HAILER_ASSERT(queues_.at(callee.id).first_eligible(w.caller));
-  HAILER_ASSERT(!is_busy(callee) && !w.notified);
+  HAILER_ASSERT(!is_busy(callee) && w.state != WaitState::notified);
   ++stats_.waits_notified;
   Session& caller = session(w.caller);
   if (w.auto_connect) {  // camp-on: ring the callee for the waiter; this completes the wait
@@ -354,10 +391,8 @@ void Core::notify_waiter(Session& callee, Waiter& w) {
     place_call(caller, callee);
     return;
   }
-  w.notified = true;
-  w.suspended = false;
-  w.window_ends_at = now_ + Duration::from_ms(config_.recall_window_ms);
-  arm(w.window_ends_at, TimerKind::recall_window, caller.id.value);
+  w.state = WaitState::notified;
+  timers_.set(window_timer(caller.id), now_ + Duration::from_ms(config_.recall_window_ms));
   send(caller.id, CalleeAvailable{callee.name, config_.recall_window_ms, false});
 }
 

@@ -1,438 +1,931 @@
 #include "codec.hpp"
 
 #include <array>
-#include <nlohmann/json.hpp>
+#include <limits>
+#include <tuple>
+#include <utility>
 
 #include "assert.hpp"
+#include "json.hpp"
 #include "utf8.hpp"
 
 namespace hailer {
 
 namespace {
 
-using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;  // keeps "type" and "id" first on the wire, for people reading logs
+// ====================================================================== enum names
 
-// Longest string field accepted; names are validated further by the core.
-constexpr std::size_t max_string_field_bytes = 256;
+template <typename E>
+struct EnumNames;
+template <>
+struct EnumNames<PresenceState> {
+  static constexpr std::array<std::string_view, 3> names{"available", "ringing", "in_call"};
+};
+template <>
+struct EnumNames<Role> {
+  static constexpr std::array<std::string_view, 2> names{"student", "instructor"};
+};
+template <>
+struct EnumNames<AudioCodec> {
+  static constexpr std::array<std::string_view, 2> names{"opus", "pcm16"};
+};
+template <>
+struct EnumNames<FloorPolicy> {
+  static constexpr std::array<std::string_view, 2> names{"deny", "queue"};
+};
+template <>
+struct EnumNames<CallRole> {
+  static constexpr std::array<std::string_view, 2> names{"caller", "callee"};
+};
+template <>
+struct EnumNames<EndReason> {
+  static constexpr std::array<std::string_view, 5> names{"hangup", "rejected", "no_answer", "cancelled",
+                                                          "peer_disconnected"};
+};
+template <>
+struct EnumNames<WaitStatus> {
+  static constexpr std::array<std::string_view, 2> names{"queued", "suspended"};
+};
+template <>
+struct EnumNames<WaitEndReason> {
+  static constexpr std::array<std::string_view, 5> names{"completed", "cancelled", "expired", "window_expired",
+                                                          "callee_offline"};
+};
+template <>
+struct EnumNames<DenyReason> {
+  static constexpr std::array<std::string_view, 3> names{"floor_taken", "queue_full", "receive_only"};
+};
+template <>
+struct EnumNames<RevokeReason> {
+  static constexpr std::array<std::string_view, 3> names{"max_talk_time", "silence", "instructor"};
+};
+template <>
+struct EnumNames<DequeueReason> {
+  static constexpr std::array<std::string_view, 2> names{"released", "policy_changed"};
+};
 
-// ------------------------------------------------------------------ enum name tables
-
-constexpr std::array<std::string_view, 3> presence_names{"available", "ringing", "in_call"};
-constexpr std::array<std::string_view, 2> role_names{"student", "instructor"};
-constexpr std::array<std::string_view, 2> codec_names{"opus", "pcm16"};
-constexpr std::array<std::string_view, 2> policy_names{"deny", "queue"};
-constexpr std::array<std::string_view, 2> call_role_names{"caller", "callee"};
-constexpr std::array<std::string_view, 5> end_reason_names{"hangup", "rejected", "no_answer", "cancelled",
-                                                           "peer_disconnected"};
-constexpr std::array<std::string_view, 2> wait_status_names{"queued", "suspended"};
-constexpr std::array<std::string_view, 5> wait_end_names{"completed", "cancelled", "expired", "window_expired",
-                                                         "callee_offline"};
-constexpr std::array<std::string_view, 3> deny_names{"floor_taken", "queue_full", "receive_only"};
-constexpr std::array<std::string_view, 3> revoke_names{"max_talk_time", "silence", "instructor"};
-constexpr std::array<std::string_view, 2> dequeue_names{"released", "policy_changed"};
-
-// Request type names, in RequestBody's alternative order.
-constexpr std::array<std::string_view, std::variant_size_v<RequestBody>> request_names{
-    "register", "who",     "call",  "accept",  "reject",  "hangup",  "cancel",    "cancel_wait",
-    "missed",   "ping",    "join",  "press",   "release", "revoke",  "set_policy"};
-
-// Server message type names, in ServerMessage's alternative order.
-constexpr std::array<std::string_view, std::variant_size_v<ServerMessage>> server_names{
-    "ok",          "error",        "call_ringing", "call_connected", "call_ended",     "missed_call",
-    "wait_update", "callee_available", "wait_ended", "waiting_count", "floor_granted", "floor_denied",
-    "floor_queued", "floor_taken", "floor_idle",   "floor_revoked",  "floor_dequeued", "member_joined",
-    "member_left", "policy_changed"};
-
-template <typename E, std::size_t N>
-std::string_view name_of(E value, const std::array<std::string_view, N>& table) {
+template <typename E>
+std::string_view enum_name(E value) {
   const auto index = static_cast<std::size_t>(value);
-  HAILER_ASSERT(index < N);
-  return table[index];
+  HAILER_ASSERT(index < EnumNames<E>::names.size());
+  return EnumNames<E>::names[index];
 }
 
-template <typename E, std::size_t N>
-std::optional<E> parse_enum(std::string_view text, const std::array<std::string_view, N>& table) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (table[i] == text) return static_cast<E>(i);
+template <typename E>
+std::optional<E> enum_parse(std::string_view text) {
+  for (std::size_t i = 0; i < EnumNames<E>::names.size(); ++i) {
+    if (EnumNames<E>::names[i] == text) return static_cast<E>(i);
   }
   return std::nullopt;
 }
 
-template <std::size_t N>
-std::optional<std::size_t> index_of(std::string_view text, const std::array<std::string_view, N>& table) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (table[i] == text) return i;
+std::optional<ErrorCode> error_code_parse(std::string_view text) {
+  for (int c = 0; c < error_code_count; ++c) {
+    if (to_string(static_cast<ErrorCode>(c)) == text) return static_cast<ErrorCode>(c);
   }
   return std::nullopt;
 }
 
-// ------------------------------------------------------------------ strict field reading
+// ====================================================================== field reading
 
-// Reads typed fields from a request object and keeps the first error. A JSON null counts as absent.
-class FieldReader {
+// Reads the fields of one JSON object into a message and keeps the first error. A JSON null
+// counts as absent. Every number is checked for being an integer in the field's range.
+class Reader {
  public:
-  FieldReader(const json& object, DecodeError& error) : object_(object), error_(error) {}
+  Reader(const json::Document& doc, const json::Value& object, DecodeError& error, std::size_t max_string_bytes)
+      : doc_(doc), object_(object), error_(error), max_string_bytes_(max_string_bytes) {}
 
   bool failed() const { return failed_; }
 
-  std::optional<std::string> text(const char* key, bool required) {
-    const json* v = find(key, required);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) return fail_field(key, "must be a string"), std::nullopt;
-    const auto& s = v->get_ref<const std::string&>();
-    if (s.size() > max_string_field_bytes) return fail_field(key, "is too long"), std::nullopt;
-    return s;
+  void text(const char* key, std::string& out) {
+    if (const json::Value* v = find(key, true)) read_text(key, *v, out);
   }
 
-  std::optional<uint64_t> unsigned_int(const char* key, bool required, uint64_t max) {
-    const json* v = find(key, required);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0)) {
-      return fail_field(key, "must be a non-negative integer"), std::nullopt;
+  // Optional text: absent or null reads as empty (the writer decides between omit and null).
+  template <typename Absent>
+  void text_opt(const char* key, std::string& out, Absent) {
+    out.clear();
+    if (const json::Value* v = find(key, false)) read_text(key, *v, out);
+  }
+
+  template <typename T>
+  void number(const char* key, T& out, int64_t lo, uint64_t hi) {
+    if (const json::Value* v = find(key, true)) read_number(key, *v, out, lo, hi);
+  }
+
+  template <typename T>
+  void number_or(const char* key, T& out, int64_t lo, uint64_t hi, T fallback, bool /*omit*/) {
+    out = fallback;
+    if (const json::Value* v = find(key, false)) read_number(key, *v, out, lo, hi);
+  }
+
+  template <typename T>
+  void number_opt(const char* key, std::optional<T>& out, int64_t lo, uint64_t hi) {
+    out.reset();
+    if (const json::Value* v = find(key, false)) {
+      T n{};
+      if (read_number(key, *v, n, lo, hi)) out = n;
     }
-    const auto n = v->get<uint64_t>();
-    if (n > max) return fail_field(key, "is out of range"), std::nullopt;
-    return n;
   }
 
-  std::optional<int64_t> signed_int(const char* key, bool required) {
-    const json* v = find(key, required);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_number_integer()) return fail_field(key, "must be an integer"), std::nullopt;
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      return fail_field(key, "is out of range"), std::nullopt;
-    }
-    return v->get<int64_t>();
+  void flag(const char* key, bool& out) {
+    if (const json::Value* v = find(key, true)) read_flag(key, *v, out);
   }
 
-  std::optional<bool> boolean(const char* key, bool required) {
-    const json* v = find(key, required);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_boolean()) return fail_field(key, "must be true or false"), std::nullopt;
-    return v->get<bool>();
+  void flag_opt(const char* key, std::optional<bool>& out) {
+    out.reset();
+    bool b = false;
+    if (const json::Value* v = find(key, false); v != nullptr && read_flag(key, *v, b)) out = b;
   }
 
-  template <typename E, std::size_t N>
-  std::optional<E> enumeration(const char* key, bool required, const std::array<std::string_view, N>& table) {
-    auto s = text(key, required);
-    if (!s) return std::nullopt;
-    auto e = parse_enum<E>(*s, table);
-    if (!e) return fail_field(key, "has an unknown value"), std::nullopt;
-    return e;
+  template <typename E>
+  void choice(const char* key, E& out) {
+    if (const json::Value* v = find(key, true)) read_choice(key, *v, out);
+  }
+
+  template <typename E>
+  void choice_or(const char* key, E& out, E fallback) {
+    out = fallback;
+    if (const json::Value* v = find(key, false)) read_choice(key, *v, out);
+  }
+
+  template <typename T>
+  void object(const char* key, T& out);
+
+  template <typename T>
+  void list(const char* key, std::vector<T>& out);
+
+  /// Fails the read for a reason outside the field rules (the first failure wins).
+  void fail_with(ErrorCode code, std::string detail) { fail(code, std::move(detail)); }
+
+  void error_code(const char* key, ErrorCode& out) {
+    std::string name;
+    text(key, name);
+    if (failed_) return;
+    if (auto c = error_code_parse(name)) out = *c;
+    else fail_field(key, "has an unknown value");
   }
 
  private:
-  const json* find(const char* key, bool required) {
+  const json::Value* find(const char* key, bool required) {
     if (failed_) return nullptr;
-    auto it = object_.find(key);
-    if (it == object_.end() || it->is_null()) {
+    const json::Value* v = doc_.find(object_, key);
+    if (v == nullptr || v->type == json::Type::null) {
       if (required) fail(ErrorCode::missing_field, std::string("field '") + key + "' is required");
       return nullptr;
     }
-    return &*it;
+    return v;
   }
-  void fail_field(const char* key, const char* what) {
-    fail(ErrorCode::bad_field, std::string("field '") + key + "' " + what);
+
+  bool read_text(const char* key, const json::Value& v, std::string& out) {
+    if (v.type != json::Type::string) return fail_field(key, "must be a string");
+    if (v.text.size() > max_string_bytes_) return fail_field(key, "is too long");
+    out.assign(v.text);
+    return true;
   }
-  void fail(ErrorCode code, std::string detail) {
-    if (failed_) return;
+
+  template <typename T>
+  bool read_number(const char* key, const json::Value& v, T& out, int64_t lo, uint64_t hi) {
+    static_assert(std::is_integral_v<T>);
+    HAILER_ASSERT(static_cast<uint64_t>(std::numeric_limits<T>::max()) >= hi);
+    if (v.type != json::Type::integer) return fail_field(key, "must be an integer");
+    if (v.overflow) return fail_field(key, "is out of range");
+    if (v.negative) {
+      // -magnitude >= lo, with lo <= 0 when negatives are allowed at all
+      if (lo >= 0 || v.magnitude > static_cast<uint64_t>(-(lo + 1)) + 1) return fail_field(key, "is out of range");
+      out = static_cast<T>(-static_cast<int64_t>(v.magnitude - 1) - 1);
+      return true;
+    }
+    if (v.magnitude > hi || (lo > 0 && v.magnitude < static_cast<uint64_t>(lo))) return fail_field(key, "is out of range");
+    out = static_cast<T>(v.magnitude);
+    return true;
+  }
+
+  bool read_flag(const char* key, const json::Value& v, bool& out) {
+    if (v.type != json::Type::boolean) return fail_field(key, "must be true or false");
+    out = v.boolean;
+    return true;
+  }
+
+  template <typename E>
+  bool read_choice(const char* key, const json::Value& v, E& out) {
+    std::string name;
+    if (!read_text(key, v, name)) return false;
+    const auto e = enum_parse<E>(name);
+    if (!e) return fail_field(key, "has an unknown value");
+    out = *e;
+    return true;
+  }
+
+  bool fail_field(const char* key, const char* what) {
+    return fail(ErrorCode::bad_field, std::string("field '") + key + "' " + what);
+  }
+
+  bool fail(ErrorCode code, std::string detail) {
+    if (failed_) return false;
     failed_ = true;
     error_.code = code;
     error_.detail = std::move(detail);
+    return false;
   }
 
-  const json& object_;
+  const json::Document& doc_;
+  const json::Value& object_;
   DecodeError& error_;
+  std::size_t max_string_bytes_;
   bool failed_ = false;
 };
 
-// ------------------------------------------------------------------ request bodies
+// ====================================================================== field writing
 
-RequestBody read_body(std::size_t type_index, FieldReader& r) {
-  switch (type_index) {
-    case 0: {
-      RegisterRequest q;
-      q.version = r.signed_int("version", true).value_or(0);
-      q.name = r.text("name", true).value_or("");
-      q.media_port = static_cast<uint16_t>(r.unsigned_int("media_port", false, 65535).value_or(0));
-      return q;
-    }
-    case 1: return WhoRequest{};
-    case 2: {
-      CallRequest q;
-      q.to = r.text("to", true).value_or("");
-      q.auto_connect = r.boolean("auto_connect", false);
-      return q;
-    }
-    case 3: return AcceptRequest{r.unsigned_int("call_id", false, max_request_id)};
-    case 4: return RejectRequest{r.unsigned_int("call_id", false, max_request_id)};
-    case 5: return HangupRequest{};
-    case 6: return CancelRequest{};
-    case 7: return CancelWaitRequest{};
-    case 8: return MissedRequest{};
-    case 9: return PingRequest{};
-    case 10: {
-      JoinRequest q;
-      q.version = r.signed_int("version", true).value_or(0);
-      q.name = r.text("name", true).value_or("");
-      q.room = r.text("room", true).value_or("");
-      q.role = r.enumeration<Role>("role", false, role_names).value_or(Role::student);
-      q.codec = r.enumeration<AudioCodec>("codec", false, codec_names).value_or(AudioCodec::pcm16);
-      const auto rate = r.unsigned_int("sample_rate", false, 192'000).value_or(48'000);
-      q.sample_rate_hz = static_cast<uint32_t>(rate);
-      q.token = r.text("token", false).value_or("");
-      return q;
-    }
-    case 11: return PressRequest{};
-    case 12: return ReleaseRequest{};
-    case 13: return RevokeRequest{};
-    case 14: return SetPolicyRequest{r.enumeration<FloorPolicy>("policy", true, policy_names).value_or(FloorPolicy::deny)};
-    default: HAILER_ASSERT(false && "request table and switch disagree");
+/// How an empty optional text is written: left out, or as null.
+struct OmitEmpty {};
+struct NullEmpty {};
+
+class Writer {
+ public:
+  explicit Writer(json::Writer& w) : w_(w) {}
+
+  void text(const char* key, const std::string& v) {
+    w_.key(key);
+    w_.string(v);
   }
-  return PingRequest{};
-}
+  void text_opt(const char* key, const std::string& v, OmitEmpty) {
+    if (!v.empty()) text(key, v);
+  }
+  void text_opt(const char* key, const std::string& v, NullEmpty) {
+    w_.key(key);
+    if (v.empty()) w_.null();
+    else w_.string(v);
+  }
+  template <typename T>
+  void number(const char* key, const T& v, int64_t lo, uint64_t hi) {
+    check_range(v, lo, hi);
+    w_.key(key);
+    if constexpr (std::is_signed_v<T>) w_.integer(v);
+    else w_.uinteger(v);
+  }
+  template <typename T>
+  void number_or(const char* key, const T& v, int64_t lo, uint64_t hi, T fallback, bool omit) {
+    if (omit && v == fallback) return;
+    number(key, v, lo, hi);
+  }
+  template <typename T>
+  void number_opt(const char* key, const std::optional<T>& v, int64_t lo, uint64_t hi) {
+    if (v) number(key, *v, lo, hi);
+  }
+  void flag(const char* key, bool v) {
+    w_.key(key);
+    w_.boolean(v);
+  }
+  void flag_opt(const char* key, const std::optional<bool>& v) {
+    if (v) flag(key, *v);
+  }
+  template <typename E>
+  void choice(const char* key, E v) {
+    w_.key(key);
+    w_.string(enum_name(v));
+  }
+  template <typename E>
+  void choice_or(const char* key, E v, E /*fallback*/) {
+    choice(key, v);
+  }
+  template <typename T>
+  void object(const char* key, const T& v);
+  template <typename T>
+  void list(const char* key, const std::vector<T>& v);
+  void error_code(const char* key, ErrorCode c) {
+    w_.key(key);
+    w_.string(to_string(c));
+  }
 
-// Rejects sample rates a browser cannot produce; only checked for join.
-bool sample_rate_ok(const RequestBody& body) {
-  const auto* join = std::get_if<JoinRequest>(&body);
-  return join == nullptr || join->sample_rate_hz >= 8'000;
-}
+  json::Writer& raw() { return w_; }
 
-// ------------------------------------------------------------------ request encoding
-
-void write_body(ojson& j, const RequestBody& body) {
-  std::visit(
-      [&](const auto& q) {
-        using T = std::decay_t<decltype(q)>;
-        if constexpr (std::is_same_v<T, RegisterRequest>) {
-          j["version"] = q.version;
-          j["name"] = q.name;
-          if (q.media_port != 0) j["media_port"] = q.media_port;
-        } else if constexpr (std::is_same_v<T, CallRequest>) {
-          j["to"] = q.to;
-          if (q.auto_connect) j["auto_connect"] = *q.auto_connect;
-        } else if constexpr (std::is_same_v<T, AcceptRequest> || std::is_same_v<T, RejectRequest>) {
-          if (q.call_id) j["call_id"] = *q.call_id;
-        } else if constexpr (std::is_same_v<T, JoinRequest>) {
-          j["version"] = q.version;
-          j["name"] = q.name;
-          j["room"] = q.room;
-          j["role"] = name_of(q.role, role_names);
-          j["codec"] = name_of(q.codec, codec_names);
-          j["sample_rate"] = q.sample_rate_hz;
-          if (!q.token.empty()) j["token"] = q.token;
-        } else if constexpr (std::is_same_v<T, SetPolicyRequest>) {
-          j["policy"] = name_of(q.policy, policy_names);
-        }
-      },
-      body);
-}
-
-// ------------------------------------------------------------------ server message encoding
-
-void write_reply_data(ojson& j, const ReplyData& data) {
-  std::visit(
-      [&](const auto& d) {
-        using T = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<T, RegisteredData>) {
-          j["name"] = d.name;
-          j["heartbeat_ms"] = d.heartbeat_ms;
-        } else if constexpr (std::is_same_v<T, CallData>) {
-          if (d.call_id) j["call_id"] = *d.call_id;
-          j["queued"] = d.queued;
-        } else if constexpr (std::is_same_v<T, WhoData>) {
-          ojson users = ojson::array();
-          for (const auto& u : d.users) {
-            users.push_back({{"name", u.name}, {"state", name_of(u.state, presence_names)}, {"waiting", u.waiting}});
-          }
-          j["users"] = std::move(users);
-        } else if constexpr (std::is_same_v<T, MissedData>) {
-          ojson calls = ojson::array();
-          for (const auto& c : d.calls) calls.push_back({{"from", c.from}, {"at_ms", c.at_ms}});
-          j["calls"] = std::move(calls);
-        } else if constexpr (std::is_same_v<T, RoomData>) {
-          j["room"] = d.room;
-          j["policy"] = name_of(d.policy, policy_names);
-          j["talker"] = d.talker.empty() ? ojson(nullptr) : ojson(d.talker);
-          ojson members = ojson::array();
-          for (const auto& m : d.members) members.push_back({{"name", m.name}, {"role", name_of(m.role, role_names)}});
-          j["members"] = std::move(members);
-          j["max_talk_ms"] = d.max_talk_ms;
-        }
-      },
-      data);
-}
-
-void write_message(ojson& j, const ServerMessage& message) {
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, OkReply>) {
-          j["id"] = m.id;
-          write_reply_data(j, m.data);
-        } else if constexpr (std::is_same_v<T, ErrorReply>) {
-          j["id"] = m.id ? ojson(*m.id) : ojson(nullptr);
-          j["code"] = to_string(m.code);
-          j["message"] = m.message;
-        } else if constexpr (std::is_same_v<T, CallRinging>) {
-          j["call_id"] = m.call_id;
-          j["peer"] = m.peer;
-          j["role"] = name_of(m.role, call_role_names);
-        } else if constexpr (std::is_same_v<T, CallConnected>) {
-          j["call_id"] = m.call_id;
-          j["peer"] = m.peer;
-          j["peer_media"] = {{"address", m.peer_media.address}, {"port", m.peer_media.port}};
-        } else if constexpr (std::is_same_v<T, CallEnded>) {
-          j["call_id"] = m.call_id;
-          j["peer"] = m.peer;
-          j["reason"] = name_of(m.reason, end_reason_names);
-          j["by"] = m.by.empty() ? ojson(nullptr) : ojson(m.by);
-        } else if constexpr (std::is_same_v<T, MissedCall>) {
-          j["from"] = m.from;
-          j["at_ms"] = m.at_ms;
-        } else if constexpr (std::is_same_v<T, WaitUpdate>) {
-          j["callee"] = m.callee;
-          j["position"] = m.position;
-          j["status"] = name_of(m.status, wait_status_names);
-        } else if constexpr (std::is_same_v<T, CalleeAvailable>) {
-          j["callee"] = m.callee;
-          j["window_ms"] = m.window_ms;
-          j["auto_connect"] = m.auto_connect;
-        } else if constexpr (std::is_same_v<T, WaitEnded>) {
-          j["callee"] = m.callee;
-          j["reason"] = name_of(m.reason, wait_end_names);
-        } else if constexpr (std::is_same_v<T, WaitingCount>) {
-          j["count"] = m.count;
-        } else if constexpr (std::is_same_v<T, FloorGranted>) {
-          j["remaining_ms"] = m.remaining_ms;
-        } else if constexpr (std::is_same_v<T, FloorDenied>) {
-          j["reason"] = name_of(m.reason, deny_names);
-          j["talker"] = m.talker.empty() ? ojson(nullptr) : ojson(m.talker);
-        } else if constexpr (std::is_same_v<T, FloorQueued>) {
-          j["position"] = m.position;
-        } else if constexpr (std::is_same_v<T, FloorTaken>) {
-          j["talker"] = m.talker;
-        } else if constexpr (std::is_same_v<T, FloorRevoked>) {
-          j["reason"] = name_of(m.reason, revoke_names);
-        } else if constexpr (std::is_same_v<T, FloorDequeued>) {
-          j["reason"] = name_of(m.reason, dequeue_names);
-        } else if constexpr (std::is_same_v<T, MemberJoined>) {
-          j["name"] = m.name;
-          j["role"] = name_of(m.role, role_names);
-        } else if constexpr (std::is_same_v<T, MemberLeft>) {
-          j["name"] = m.name;
-        } else if constexpr (std::is_same_v<T, PolicyChanged>) {
-          j["policy"] = name_of(m.policy, policy_names);
-        }
-      },
-      message);
-}
-
-// ------------------------------------------------------------------ server message decoding (clients)
-
-// Lenient typed access for the client side: a wrong shape throws, and the caller returns nothing.
-std::string str_or_empty(const json& j, const char* key) {
-  auto it = j.find(key);
-  return (it == j.end() || it->is_null()) ? std::string() : it->get<std::string>();
-}
-
-template <typename E, std::size_t N>
-E enum_at(const json& j, const char* key, const std::array<std::string_view, N>& table) {
-  auto e = parse_enum<E>(j.at(key).get<std::string>(), table);
-  if (!e) throw std::invalid_argument(key);
-  return *e;
-}
-
-ReplyData read_reply_data(const json& j) {
-  if (j.contains("heartbeat_ms")) return RegisteredData{j.at("name").get<std::string>(), j.at("heartbeat_ms").get<int64_t>()};
-  if (j.contains("users")) {
-    WhoData d;
-    for (const auto& u : j.at("users")) {
-      d.users.push_back({u.at("name").get<std::string>(), enum_at<PresenceState>(u, "state", presence_names),
-                         u.at("waiting").get<uint32_t>()});
+ private:
+  // The server never sends what its own decoder would refuse: a range slip is a bug.
+  template <typename T>
+  static void check_range(const T& v, int64_t lo, uint64_t hi) {
+    if constexpr (std::is_signed_v<T>) {
+      HAILER_ASSERT(static_cast<int64_t>(v) >= lo && (v < 0 || static_cast<uint64_t>(v) <= hi));
+    } else {
+      HAILER_ASSERT(static_cast<uint64_t>(v) <= hi && (lo <= 0 || static_cast<uint64_t>(v) >= static_cast<uint64_t>(lo)));
     }
-    return d;
   }
-  if (j.contains("calls")) {
-    MissedData d;
-    for (const auto& c : j.at("calls")) d.calls.push_back({c.at("from").get<std::string>(), c.at("at_ms").get<int64_t>()});
-    return d;
+  json::Writer& w_;
+};
+
+// ====================================================================== field schema
+
+// A third IO for the table: records each field's name and shape instead of reading or writing.
+class SchemaCollector {
+ public:
+  std::vector<FieldSchema> fields;
+
+  template <typename T>
+  void text(const char* key, const T&) {
+    add(key, FieldSchema::Kind::string);
   }
-  if (j.contains("room")) {
-    RoomData d;
-    d.room = j.at("room").get<std::string>();
-    d.policy = enum_at<FloorPolicy>(j, "policy", policy_names);
-    d.talker = str_or_empty(j, "talker");
-    for (const auto& m : j.at("members")) d.members.push_back({m.at("name").get<std::string>(), enum_at<Role>(m, "role", role_names)});
-    d.max_talk_ms = j.at("max_talk_ms").get<int64_t>();
-    return d;
+  template <typename T>
+  void text_opt(const char* key, const T&, NullEmpty) {
+    add(key, FieldSchema::Kind::nullable_string);
   }
-  if (j.contains("queued")) {
-    CallData d;
-    if (j.contains("call_id")) d.call_id = j.at("call_id").get<uint64_t>();
-    d.queued = j.at("queued").get<bool>();
-    return d;
+  template <typename T>
+  void text_opt(const char* key, const T&, OmitEmpty) {
+    add(key, FieldSchema::Kind::string);
   }
-  return std::monostate{};
+  template <typename T>
+  void number(const char* key, const T&, int64_t, uint64_t) {
+    add(key, FieldSchema::Kind::integer);
+  }
+  template <typename T, typename F>
+  void number_or(const char* key, const T&, int64_t, uint64_t, F, bool) {
+    add(key, FieldSchema::Kind::integer);
+  }
+  template <typename T>
+  void number_opt(const char* key, const T&, int64_t, uint64_t) {
+    add(key, FieldSchema::Kind::integer);
+  }
+  template <typename T>
+  void flag(const char* key, const T&) {
+    add(key, FieldSchema::Kind::boolean);
+  }
+  template <typename T>
+  void flag_opt(const char* key, const T&) {
+    add(key, FieldSchema::Kind::boolean);
+  }
+  template <typename E>
+  void choice(const char* key, const E&) {
+    add(key, FieldSchema::Kind::string);
+    for (auto n : EnumNames<E>::names) fields.back().values.emplace_back(n);
+  }
+  template <typename E>
+  void choice_or(const char* key, const E& v, E) {
+    choice(key, v);
+  }
+  template <typename T>
+  void object(const char* key, const T&) {
+    add(key, FieldSchema::Kind::object);
+  }
+  template <typename T>
+  void list(const char* key, const T&) {
+    add(key, FieldSchema::Kind::array);
+  }
+
+  void add(const char* key, FieldSchema::Kind kind) {
+    for (const auto& f : fields) {
+      if (f.name == key) return;  // the same name in two reply kinds (e.g. "name")
+    }
+    fields.push_back(FieldSchema{key, kind, {}});
+  }
+};
+
+// ====================================================================== the message table
+//
+// Wire<T> gives each message its wire name and lists its fields once; `fields` serves reading
+// (IO = Reader, M = T) and writing (IO = Writer, M = const T), so the two directions cannot
+// drift apart. Requests also say where they may be sent and what their ok reply carries.
+
+constexpr int64_t no_min = std::numeric_limits<int64_t>::min();
+constexpr uint64_t int64_top = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+constexpr uint64_t u16_top = 65535;
+constexpr uint64_t u32_top = std::numeric_limits<uint32_t>::max();
+
+template <typename T>
+struct Wire;
+
+// ---------------------------------------------------------------- requests
+
+template <>
+struct Wire<RegisterRequest> {
+  static constexpr std::string_view name = "register";
+  static constexpr RequestScope scope = RequestScope::hello;
+  static constexpr ReplyKind reply = ReplyKind::registered;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("version", m.version, no_min, int64_top);
+    io.text("name", m.name);
+    io.number_or("media_port", m.media_port, 0, u16_top, uint16_t{0}, true);
+  }
+};
+template <>
+struct Wire<WhoRequest> {
+  static constexpr std::string_view name = "who";
+  static constexpr RequestScope scope = RequestScope::any;
+  static constexpr ReplyKind reply = ReplyKind::who;  // room on a PTT session: see reply_kind()
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+template <>
+struct Wire<CallRequest> {
+  static constexpr std::string_view name = "call";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::call;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("to", m.to);
+    io.flag_opt("auto_connect", m.auto_connect);
+  }
+};
+template <>
+struct Wire<AcceptRequest> {
+  static constexpr std::string_view name = "accept";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number_opt("call_id", m.call_id, 0, max_request_id);
+  }
+};
+template <>
+struct Wire<RejectRequest> {
+  static constexpr std::string_view name = "reject";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number_opt("call_id", m.call_id, 0, max_request_id);
+  }
+};
+
+// Requests without fields share one shape.
+template <typename T, const std::string_view& Name, RequestScope Scope>
+struct EmptyRequestWire {
+  static constexpr std::string_view name = Name;
+  static constexpr RequestScope scope = Scope;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
+                           ping_name = "ping", press_name = "press", release_name = "release",
+                           revoke_name = "revoke";
+template <>
+struct Wire<HangupRequest> : EmptyRequestWire<HangupRequest, hangup_name, RequestScope::calls> {};
+template <>
+struct Wire<CancelRequest> : EmptyRequestWire<CancelRequest, cancel_name, RequestScope::calls> {};
+template <>
+struct Wire<CancelWaitRequest> : EmptyRequestWire<CancelWaitRequest, cancel_wait_name, RequestScope::calls> {};
+template <>
+struct Wire<PingRequest> : EmptyRequestWire<PingRequest, ping_name, RequestScope::any> {};
+template <>
+struct Wire<PressRequest> : EmptyRequestWire<PressRequest, press_name, RequestScope::ptt> {};
+template <>
+struct Wire<ReleaseRequest> : EmptyRequestWire<ReleaseRequest, release_name, RequestScope::ptt> {};
+template <>
+struct Wire<RevokeRequest> : EmptyRequestWire<RevokeRequest, revoke_name, RequestScope::ptt> {};
+
+template <>
+struct Wire<MissedRequest> {
+  static constexpr std::string_view name = "missed";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::missed;
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+template <>
+struct Wire<JoinRequest> {
+  static constexpr std::string_view name = "join";
+  static constexpr RequestScope scope = RequestScope::hello;
+  static constexpr ReplyKind reply = ReplyKind::room;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("version", m.version, no_min, int64_top);
+    io.text("name", m.name);
+    io.text("room", m.room);
+    io.choice_or("role", m.role, Role::student);
+    io.choice_or("codec", m.codec, AudioCodec::pcm16);
+    // A browser's AudioContext runs at 8-192 kHz; anything else is not a sample rate.
+    io.number_or("sample_rate", m.sample_rate_hz, 8'000, 192'000, uint32_t{48'000}, false);
+    io.text_opt("token", m.token, OmitEmpty{});
+  }
+};
+template <>
+struct Wire<SetPolicyRequest> {
+  static constexpr std::string_view name = "set_policy";
+  static constexpr RequestScope scope = RequestScope::ptt;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.choice("policy", m.policy);
+  }
+};
+
+// ---------------------------------------------------------------- reply data and parts
+
+template <>
+struct Wire<std::monostate> {
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+template <>
+struct Wire<RegisteredData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+    io.number("heartbeat_ms", m.heartbeat_ms, 1, int64_top);
+    io.text_opt("media_token", m.media_token, OmitEmpty{});
+  }
+};
+template <>
+struct Wire<CallData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number_opt("call_id", m.call_id, 0, max_request_id);
+    io.flag("queued", m.queued);
+  }
+};
+template <>
+struct Wire<UserInfo> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+    io.choice("state", m.state);
+    io.number("waiting", m.waiting, 0, u32_top);
+  }
+};
+template <>
+struct Wire<WhoData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.list("users", m.users);
+  }
+};
+template <>
+struct Wire<MissedCallInfo> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("from", m.from);
+    io.number("at_ms", m.at_ms, 0, int64_top);
+  }
+};
+template <>
+struct Wire<MissedData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.list("calls", m.calls);
+  }
+};
+template <>
+struct Wire<MemberInfo> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+    io.choice("role", m.role);
+  }
+};
+template <>
+struct Wire<RoomData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("room", m.room);
+    io.choice("policy", m.policy);
+    io.text_opt("talker", m.talker, NullEmpty{});
+    io.list("members", m.members);
+    io.number("max_talk_ms", m.max_talk_ms, 1, int64_top);
+  }
+};
+template <>
+struct Wire<MediaEndpoint> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("address", m.address);
+    io.number("port", m.port, 0, u16_top);
+  }
+};
+
+// ---------------------------------------------------------------- server messages
+
+template <>
+struct Wire<OkReply> {
+  static constexpr std::string_view name = "ok";
+};
+template <>
+struct Wire<ErrorReply> {
+  static constexpr std::string_view name = "error";
+};
+template <>
+struct Wire<MediaReady> {
+  static constexpr std::string_view name = "media_ready";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("address", m.address);
+    io.number("port", m.port, 1, u16_top);
+  }
+};
+template <>
+struct Wire<CallRinging> {
+  static constexpr std::string_view name = "call_ringing";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
+    io.text("peer", m.peer);
+    io.choice("role", m.role);
+  }
+};
+template <>
+struct Wire<CallConnected> {
+  static constexpr std::string_view name = "call_connected";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
+    io.text("peer", m.peer);
+    io.object("peer_media", m.peer_media);
+  }
+};
+template <>
+struct Wire<CallEnded> {
+  static constexpr std::string_view name = "call_ended";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
+    io.text("peer", m.peer);
+    io.choice("reason", m.reason);
+    io.text_opt("by", m.by, NullEmpty{});
+  }
+};
+template <>
+struct Wire<MissedCall> {
+  static constexpr std::string_view name = "missed_call";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("from", m.from);
+    io.number("at_ms", m.at_ms, 0, int64_top);
+  }
+};
+template <>
+struct Wire<WaitUpdate> {
+  static constexpr std::string_view name = "wait_update";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("callee", m.callee);
+    io.number("position", m.position, 1, u32_top);
+    io.choice("status", m.status);
+  }
+};
+template <>
+struct Wire<CalleeAvailable> {
+  static constexpr std::string_view name = "callee_available";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("callee", m.callee);
+    io.number("window_ms", m.window_ms, 0, int64_top);
+    io.flag("auto_connect", m.auto_connect);
+  }
+};
+template <>
+struct Wire<WaitEnded> {
+  static constexpr std::string_view name = "wait_ended";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("callee", m.callee);
+    io.choice("reason", m.reason);
+  }
+};
+template <>
+struct Wire<WaitingCount> {
+  static constexpr std::string_view name = "waiting_count";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("count", m.count, 0, u32_top);
+  }
+};
+template <>
+struct Wire<FloorGranted> {
+  static constexpr std::string_view name = "floor_granted";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("remaining_ms", m.remaining_ms, 0, int64_top);
+  }
+};
+template <>
+struct Wire<FloorDenied> {
+  static constexpr std::string_view name = "floor_denied";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.choice("reason", m.reason);
+    io.text_opt("talker", m.talker, NullEmpty{});
+  }
+};
+template <>
+struct Wire<FloorQueued> {
+  static constexpr std::string_view name = "floor_queued";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("position", m.position, 1, u32_top);
+  }
+};
+template <>
+struct Wire<FloorTaken> {
+  static constexpr std::string_view name = "floor_taken";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("talker", m.talker);
+  }
+};
+template <>
+struct Wire<FloorIdle> {
+  static constexpr std::string_view name = "floor_idle";
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+template <>
+struct Wire<FloorRevoked> {
+  static constexpr std::string_view name = "floor_revoked";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.choice("reason", m.reason);
+  }
+};
+template <>
+struct Wire<FloorDequeued> {
+  static constexpr std::string_view name = "floor_dequeued";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.choice("reason", m.reason);
+  }
+};
+template <>
+struct Wire<MemberJoined> {
+  static constexpr std::string_view name = "member_joined";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+    io.choice("role", m.role);
+  }
+};
+template <>
+struct Wire<MemberLeft> {
+  static constexpr std::string_view name = "member_left";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+  }
+};
+template <>
+struct Wire<PolicyChanged> {
+  static constexpr std::string_view name = "policy_changed";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.choice("policy", m.policy);
+  }
+};
+
+// ---------------------------------------------------------------- nested parts, now that Wire exists
+
+template <typename T>
+void Reader::object(const char* key, T& out) {
+  const json::Value* v = find(key, true);
+  if (v == nullptr) return;
+  if (v->type != json::Type::object) return static_cast<void>(fail_field(key, "must be an object"));
+  Reader inner(doc_, *v, error_, max_string_bytes_);
+  Wire<T>::fields(inner, out);
+  failed_ = inner.failed();
 }
 
-ServerMessage read_message(std::size_t index, const json& j) {
-  switch (index) {
-    case 0: return OkReply{j.at("id").get<uint64_t>(), read_reply_data(j)};
-    case 1: {
-      ErrorReply e;
-      if (!j.at("id").is_null()) e.id = j.at("id").get<uint64_t>();
-      auto code_name = j.at("code").get<std::string>();
-      bool found = false;
-      for (int c = 0; c < error_code_count; ++c) {
-        if (to_string(static_cast<ErrorCode>(c)) == code_name) {
-          e.code = static_cast<ErrorCode>(c);
-          found = true;
-        }
-      }
-      if (!found) throw std::invalid_argument("code");
-      e.message = j.at("message").get<std::string>();
-      return e;
-    }
-    case 2: return CallRinging{j.at("call_id").get<uint64_t>(), j.at("peer").get<std::string>(), enum_at<CallRole>(j, "role", call_role_names)};
-    case 3: {
-      const auto& media = j.at("peer_media");
-      return CallConnected{j.at("call_id").get<uint64_t>(), j.at("peer").get<std::string>(),
-                           {media.at("address").get<std::string>(), media.at("port").get<uint16_t>()}};
-    }
-    case 4: return CallEnded{j.at("call_id").get<uint64_t>(), j.at("peer").get<std::string>(),
-                             enum_at<EndReason>(j, "reason", end_reason_names), str_or_empty(j, "by")};
-    case 5: return MissedCall{j.at("from").get<std::string>(), j.at("at_ms").get<int64_t>()};
-    case 6: return WaitUpdate{j.at("callee").get<std::string>(), j.at("position").get<uint32_t>(),
-                              enum_at<WaitStatus>(j, "status", wait_status_names)};
-    case 7: return CalleeAvailable{j.at("callee").get<std::string>(), j.at("window_ms").get<int64_t>(), j.at("auto_connect").get<bool>()};
-    case 8: return WaitEnded{j.at("callee").get<std::string>(), enum_at<WaitEndReason>(j, "reason", wait_end_names)};
-    case 9: return WaitingCount{j.at("count").get<uint32_t>()};
-    case 10: return FloorGranted{j.at("remaining_ms").get<int64_t>()};
-    case 11: return FloorDenied{enum_at<DenyReason>(j, "reason", deny_names), str_or_empty(j, "talker")};
-    case 12: return FloorQueued{j.at("position").get<uint32_t>()};
-    case 13: return FloorTaken{j.at("talker").get<std::string>()};
-    case 14: return FloorIdle{};
-    case 15: return FloorRevoked{enum_at<RevokeReason>(j, "reason", revoke_names)};
-    case 16: return FloorDequeued{enum_at<DequeueReason>(j, "reason", dequeue_names)};
-    case 17: return MemberJoined{j.at("name").get<std::string>(), enum_at<Role>(j, "role", role_names)};
-    case 18: return MemberLeft{j.at("name").get<std::string>()};
-    case 19: return PolicyChanged{enum_at<FloorPolicy>(j, "policy", policy_names)};
-    default: HAILER_ASSERT(false && "message table and switch disagree");
+template <typename T>
+void Reader::list(const char* key, std::vector<T>& out) {
+  out.clear();
+  const json::Value* v = find(key, true);
+  if (v == nullptr) return;
+  if (v->type != json::Type::array) return static_cast<void>(fail_field(key, "must be an array"));
+  out.reserve(v->size);
+  for (uint32_t k = v->first_child; k != 0; k = doc_.at(k).next_sibling) {
+    const json::Value& item = doc_.at(k);
+    if (item.type != json::Type::object) return static_cast<void>(fail_field(key, "must hold objects"));
+    Reader inner(doc_, item, error_, max_string_bytes_);
+    Wire<T>::fields(inner, out.emplace_back());
+    if ((failed_ = inner.failed())) return;
   }
-  return FloorIdle{};
 }
+
+template <typename T>
+void Writer::object(const char* key, const T& v) {
+  w_.key(key);
+  w_.begin_object();
+  Wire<T>::fields(*this, v);
+  w_.end_object();
+}
+
+template <typename T>
+void Writer::list(const char* key, const std::vector<T>& v) {
+  w_.key(key);
+  w_.begin_array();
+  for (const T& item : v) {
+    w_.begin_object();
+    Wire<T>::fields(*this, item);
+    w_.end_object();
+  }
+  w_.end_array();
+}
+
+// ====================================================================== tables derived from Wire
+
+template <typename Variant, std::size_t... I>
+constexpr auto names_of(std::index_sequence<I...>) {
+  return std::array<std::string_view, sizeof...(I)>{Wire<std::variant_alternative_t<I, Variant>>::name...};
+}
+template <typename Variant>
+constexpr auto names_of() {
+  return names_of<Variant>(std::make_index_sequence<std::variant_size_v<Variant>>{});
+}
+constexpr auto request_names = names_of<RequestBody>();
+constexpr auto server_names = names_of<ServerMessage>();
+
+template <std::size_t N>
+std::optional<std::size_t> index_of(std::string_view name, const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return i;
+  }
+  return std::nullopt;
+}
+
+// One reader per alternative: builds the message from the object's fields.
+template <typename Variant, typename T>
+Variant read_alternative(Reader& r) {
+  T m{};
+  Wire<T>::fields(r, m);
+  return m;
+}
+template <typename Variant, std::size_t... I>
+constexpr auto readers_of(std::index_sequence<I...>) {
+  using Fn = Variant (*)(Reader&);
+  return std::array<Fn, sizeof...(I)>{&read_alternative<Variant, std::variant_alternative_t<I, Variant>>...};
+}
+template <typename Variant>
+constexpr auto readers_of() {
+  return readers_of<Variant>(std::make_index_sequence<std::variant_size_v<Variant>>{});
+}
+
+// ====================================================================== envelopes
+
+const json::Limits request_limits{16, 64, 4096};
+const json::Limits server_limits{16, 64, 1u << 22};
 
 // Reads the request id early so that even a malformed request's error names it.
-std::optional<uint64_t> peek_id(const json& object) {
-  auto it = object.find("id");
-  if (it == object.end() || !it->is_number_unsigned()) return std::nullopt;
-  const auto id = it->get<uint64_t>();
-  return id <= max_request_id ? std::optional<uint64_t>(id) : std::nullopt;
+std::optional<uint64_t> peek_id(const json::Document& doc) {
+  const json::Value* v = doc.find(doc.root(), "id");
+  if (v == nullptr || v->type != json::Type::integer || v->negative || v->overflow || v->magnitude > max_request_id) {
+    return std::nullopt;
+  }
+  return v->magnitude;
+}
+
+ServerMessage read_ok(Reader& r, const ReplyKinds& kinds) {
+  OkReply ok;
+  r.number("id", ok.id, 0, max_request_id);
+  if (r.failed()) return ok;
+  const std::optional<ReplyKind> kind = kinds ? kinds(ok.id) : std::nullopt;
+  if (!kind) {
+    r.fail_with(ErrorCode::bad_field, "field 'id' answers no request sent");
+    return ok;
+  }
+  static constexpr auto data_readers = readers_of<ReplyData>();
+  ok.data = data_readers[static_cast<std::size_t>(*kind)](r);
+  return ok;
+}
+
+ServerMessage read_error(Reader& r) {
+  ErrorReply e;
+  r.number_opt("id", e.id, 0, max_request_id);
+  r.error_code("code", e.code);
+  r.text("message", e.message);
+  return e;
+}
+
+// Server messages: the generic reader per alternative, except the two replies.
+template <typename T>
+ServerMessage read_server(Reader& r, const ReplyKinds& kinds) {
+  if constexpr (std::is_same_v<T, OkReply>) return read_ok(r, kinds);
+  else if constexpr (std::is_same_v<T, ErrorReply>) return read_error(r);
+  else return read_alternative<ServerMessage, T>(r);
+}
+template <std::size_t... I>
+constexpr auto server_readers(std::index_sequence<I...>) {
+  using Fn = ServerMessage (*)(Reader&, const ReplyKinds&);
+  return std::array<Fn, sizeof...(I)>{&read_server<std::variant_alternative_t<I, ServerMessage>>...};
+}
+
+void write_server_fields(Writer& io, const OkReply& m) {
+  io.number("id", m.id, 0, max_request_id);
+  std::visit([&](const auto& d) { Wire<std::decay_t<decltype(d)>>::fields(io, d); }, m.data);
+}
+
+void write_server_fields(Writer& io, const ErrorReply& m) {
+  io.raw().key("id");
+  if (m.id) io.raw().uinteger(*m.id);
+  else io.raw().null();
+  io.error_code("code", m.code);
+  io.text("message", m.message);
+}
+
+template <typename T>
+void write_server_fields(Writer& io, const T& m) {
+  Wire<T>::fields(io, m);
 }
 
 }  // namespace
+
+// ====================================================================== public entry points
 
 DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
   if (text.size() > max_message_bytes) {
@@ -440,65 +933,136 @@ DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
                        "limit is " + std::to_string(max_message_bytes) + " bytes"};
   }
   if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
-  const json object = json::parse(text, nullptr, false);
-  if (object.is_discarded()) return DecodeError{std::nullopt, ErrorCode::bad_json, ""};
-  if (!object.is_object()) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
+  json::Document doc;
+  if (auto err = json::parse(text, doc, request_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
+  if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
 
   DecodeError error;
-  error.id = peek_id(object);
-  FieldReader reader(object, error);
-  const auto id = reader.unsigned_int("id", true, max_request_id);
-  const auto type = reader.text("type", true);
+  error.id = peek_id(doc);
+  Reader reader(doc, doc.root(), error, max_request_string_bytes);
+  uint64_t id = 0;
+  std::string type;
+  reader.number("id", id, 0, max_request_id);
+  reader.text("type", type);
   if (reader.failed()) return error;
-  const auto type_index = index_of(*type, request_names);
-  if (!type_index) return DecodeError{id, ErrorCode::unknown_type, "type '" + *type + "' is not a request"};
-  RequestBody body = read_body(*type_index, reader);
+  const auto index = index_of(type, request_names);
+  if (!index) return DecodeError{id, ErrorCode::unknown_type, "type '" + type + "' is not a request"};
+  static constexpr auto body_readers = readers_of<RequestBody>();
+  RequestBody body = body_readers[*index](reader);
   if (reader.failed()) return error;
-  if (!sample_rate_ok(body)) return DecodeError{id, ErrorCode::bad_field, "field 'sample_rate' is out of range"};
-  return Request{*id, std::move(body)};
+  return Request{id, std::move(body)};
 }
 
 std::string encode_request(const Request& request) {
-  ojson j;
-  j["type"] = request_names[request.body.index()];
-  j["id"] = request.id;
-  write_body(j, request.body);
-  return j.dump();
+  std::string out;
+  json::Writer w(out);
+  Writer io(w);
+  w.begin_object();
+  w.key("type");
+  w.string(request_type(request.body));
+  io.number("id", request.id, 0, max_request_id);
+  std::visit([&](const auto& q) { Wire<std::decay_t<decltype(q)>>::fields(io, q); }, request.body);
+  w.end_object();
+  return out;
+}
+
+void encode_to(std::string& out, const ServerMessage& message) {
+  json::Writer w(out);
+  Writer io(w);
+  w.begin_object();
+  w.key("type");
+  w.string(message_type(message));
+  std::visit([&](const auto& m) { write_server_fields(io, m); }, message);
+  w.end_object();
 }
 
 std::string encode(const ServerMessage& message) {
-  ojson j;
-  j["type"] = server_names[message.index()];
-  write_message(j, message);
-  return j.dump();
+  std::string out;
+  encode_to(out, message);
+  return out;
 }
 
-std::optional<ServerMessage> decode_server_message(std::string_view text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  auto type = j.find("type");
-  if (type == j.end() || !type->is_string()) return std::nullopt;
-  const auto index = index_of(type->get<std::string>(), server_names);
-  if (!index) return std::nullopt;
-  try {
-    return read_message(*index, j);
-  } catch (const std::exception&) {  // json type errors and unknown enum values: not a message
-    return std::nullopt;
+ServerDecodeResult decode_server_message(std::string_view text, const ReplyKinds& kinds, uint32_t max_message_bytes) {
+  if (text.size() > max_message_bytes) return DecodeError{std::nullopt, ErrorCode::message_too_large, ""};
+  if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
+  json::Document doc;
+  if (auto err = json::parse(text, doc, server_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
+  if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
+  DecodeError error;
+  Reader reader(doc, doc.root(), error, max_message_bytes);
+  std::string type;
+  reader.text("type", type);
+  if (reader.failed()) return error;
+  const auto index = index_of(type, server_names);
+  if (!index) return DecodeError{std::nullopt, ErrorCode::unknown_type, "type '" + type + "' is not a server message"};
+  static constexpr auto message_readers =
+      server_readers(std::make_index_sequence<std::variant_size_v<ServerMessage>>{});
+  ServerMessage message = message_readers[*index](reader, kinds);
+  if (reader.failed()) return error;
+  return message;
+}
+
+namespace {
+template <typename T>
+void collect(SchemaCollector& c) {
+  if constexpr (std::is_same_v<T, OkReply>) {
+    c.number("id", uint64_t{}, 0, max_request_id);
+    std::apply([&](auto... d) { (Wire<decltype(d)>::fields(c, d), ...); }, std::tuple<RegisteredData, CallData, WhoData, MissedData, RoomData>{});
+  } else if constexpr (std::is_same_v<T, ErrorReply>) {
+    c.add("id", FieldSchema::Kind::nullable_integer);
+    c.text("code", std::string());
+    for (int i = 0; i < error_code_count; ++i) c.fields.back().values.emplace_back(to_string(static_cast<ErrorCode>(i)));
+    c.text("message", std::string());
+  } else {
+    T m{};
+    Wire<T>::fields(c, m);
   }
 }
+template <std::size_t... I>
+std::vector<FieldSchema> schema_at(std::size_t index, std::index_sequence<I...>) {
+  SchemaCollector c;
+  ((I == index ? collect<std::variant_alternative_t<I, ServerMessage>>(c) : void()), ...);
+  return c.fields;
+}
+}  // namespace
+
+std::optional<std::vector<FieldSchema>> server_message_fields(std::string_view type) {
+  const auto index = index_of(type, server_names);
+  if (!index) return std::nullopt;
+  return schema_at(*index, std::make_index_sequence<std::variant_size_v<ServerMessage>>{});
+}
+
+ReplyKinds any_reply_is(ReplyKind kind) {
+  return [kind](uint64_t) { return std::optional<ReplyKind>(kind); };
+}
+
+ReplyKind reply_kind(const RequestBody& body, Face face) {
+  if (std::holds_alternative<WhoRequest>(body) && face == Face::ptt) return ReplyKind::room;
+  return std::visit([](const auto& q) { return Wire<std::decay_t<decltype(q)>>::reply; }, body);
+}
+
+ReplyKind reply_kind(const ReplyData& data) { return static_cast<ReplyKind>(data.index()); }
+
+RequestScope request_scope(const RequestBody& body) {
+  return std::visit([](const auto& q) { return Wire<std::decay_t<decltype(q)>>::scope; }, body);
+}
+
+std::string_view request_type(const RequestBody& body) { return request_names[body.index()]; }
 
 std::string_view message_type(const ServerMessage& message) { return server_names[message.index()]; }
 
-std::string_view to_string(PresenceState v) { return name_of(v, presence_names); }
-std::string_view to_string(Role v) { return name_of(v, role_names); }
-std::string_view to_string(AudioCodec v) { return name_of(v, codec_names); }
-std::string_view to_string(FloorPolicy v) { return name_of(v, policy_names); }
-std::string_view to_string(CallRole v) { return name_of(v, call_role_names); }
-std::string_view to_string(EndReason v) { return name_of(v, end_reason_names); }
-std::string_view to_string(WaitStatus v) { return name_of(v, wait_status_names); }
-std::string_view to_string(WaitEndReason v) { return name_of(v, wait_end_names); }
-std::string_view to_string(DenyReason v) { return name_of(v, deny_names); }
-std::string_view to_string(RevokeReason v) { return name_of(v, revoke_names); }
-std::string_view to_string(DequeueReason v) { return name_of(v, dequeue_names); }
+bool is_server_message_type(std::string_view type) { return index_of(type, server_names).has_value(); }
+
+std::string_view to_string(PresenceState v) { return enum_name(v); }
+std::string_view to_string(Role v) { return enum_name(v); }
+std::string_view to_string(AudioCodec v) { return enum_name(v); }
+std::string_view to_string(FloorPolicy v) { return enum_name(v); }
+std::string_view to_string(CallRole v) { return enum_name(v); }
+std::string_view to_string(EndReason v) { return enum_name(v); }
+std::string_view to_string(WaitStatus v) { return enum_name(v); }
+std::string_view to_string(WaitEndReason v) { return enum_name(v); }
+std::string_view to_string(DenyReason v) { return enum_name(v); }
+std::string_view to_string(RevokeReason v) { return enum_name(v); }
+std::string_view to_string(DequeueReason v) { return enum_name(v); }
 
 }  // namespace hailer

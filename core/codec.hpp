@@ -1,12 +1,17 @@
 // The wire codec: one JSON object per message (a line on TCP, a text frame on WebSocket).
-// Pure: text in, typed messages out, and back. Strict on what clients send.
+// Pure: text in, typed messages out, and back. One table (codec.cpp, `Wire<T>`) gives every
+// message its name, its fields, and where it may be sent; decoding, encoding and the core's
+// dispatch all read that table. Strict in both directions: every numeric field is checked for
+// type and range, and the JSON rules of core/json.hpp apply (no duplicate keys, no NUL, no BOM).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "errors.hpp"
 #include "messages.hpp"
@@ -16,16 +21,21 @@ namespace hailer {
 /// Largest request id accepted: the largest integer a JavaScript number holds exactly.
 inline constexpr uint64_t max_request_id = (1ULL << 53) - 1;
 
-/// Why a client's text is not a request, with the request id when it could be read.
-struct DecodeError {
-  std::optional<uint64_t> id;
-  ErrorCode code = ErrorCode::bad_json;
-  std::string detail;  ///< which field, for the human message
-  bool operator==(const DecodeError&) const = default;
-};
+/// Longest string field a client may send, in bytes; names are validated further by the core.
+inline constexpr std::size_t max_request_string_bytes = 256;
+
+/// Where a request may be sent: first on a session (register/join), on one face, or on any.
+enum class RequestScope : uint8_t { hello, calls, ptt, any };
 
 /// A request, or why the text is not one.
 using DecodeResult = std::variant<Request, DecodeError>;
+
+/// A server message, or why the text is not one.
+using ServerDecodeResult = std::variant<ServerMessage, DecodeError>;
+
+/// Tells the decoder of server messages which data the ok reply to request `id` carries;
+/// nothing when the client never sent that id (the reply is then refused).
+using ReplyKinds = std::function<std::optional<ReplyKind>(uint64_t id)>;
 
 /// Decodes a client's text strictly: size, UTF-8, JSON object, type, id, every field's type and range.
 /// Unknown extra fields are ignored so that newer clients can talk to this server.
@@ -37,11 +47,47 @@ std::string encode_request(const Request& request);
 /// Encodes a server message as the server sends it (no trailing newline).
 std::string encode(const ServerMessage& message);
 
-/// Decodes a server message (for clients and tests); nothing when the text is not one.
-std::optional<ServerMessage> decode_server_message(std::string_view text);
+/// Appends the encoding of `message` to `out` (no trailing newline), without a temporary.
+void encode_to(std::string& out, const ServerMessage& message);
+
+/// Decodes a server message with the same strictness as requests get; `kinds` says what each
+/// ok reply carries. Unknown extra fields are ignored, for newer servers.
+ServerDecodeResult decode_server_message(std::string_view text, const ReplyKinds& kinds,
+                                         uint32_t max_message_bytes = 16u << 20);
+
+/// A ReplyKinds that answers `kind` for every id (tests and tools that send one kind of request).
+ReplyKinds any_reply_is(ReplyKind kind);
+
+/// The data kind of the ok reply to `body` on a session of `face`.
+ReplyKind reply_kind(const RequestBody& body, Face face);
+
+/// The data kind an ok reply carries.
+ReplyKind reply_kind(const ReplyData& data);
+
+/// Where `body` may be sent.
+RequestScope request_scope(const RequestBody& body);
+
+/// The wire name of a request's "type", e.g. "call".
+std::string_view request_type(const RequestBody& body);
 
 /// The wire name of a server message's "type", e.g. "call_ringing".
 std::string_view message_type(const ServerMessage& message);
+
+/// True when `type` is the wire name of some server message.
+bool is_server_message_type(std::string_view type);
+
+/// One field of a server message, as tools that check expectations against the protocol see it.
+struct FieldSchema {
+  /// The JSON shape of the field.
+  enum class Kind : uint8_t { string, nullable_string, integer, nullable_integer, boolean, object, array };
+  std::string name;
+  Kind kind = Kind::string;
+  std::vector<std::string> values;  ///< a string field's allowed values (an enum); empty = any text
+};
+
+/// The fields a server message of `type` carries (for "ok": those of every reply kind, and
+/// "id"); nothing when `type` is not a server message. Derived from the codec's own table.
+std::optional<std::vector<FieldSchema>> server_message_fields(std::string_view type);
 
 /// Wire names of the enums used in messages.
 std::string_view to_string(PresenceState v);

@@ -1,9 +1,11 @@
 // Dispatch, sessions, heartbeats, timers and effect plumbing. Calls live in calls.cpp, PTT in ptt.cpp.
 #include "core.hpp"
 
+#include <array>
 #include <type_traits>
 
 #include "assert.hpp"
+#include "codec.hpp"
 #include "names.hpp"
 
 namespace hailer {
@@ -12,18 +14,20 @@ namespace {
 // A bound on timers fired per handle(): every timer either retires or re-arms later than now,
 // so this is never reached unless a bug re-arms at `now` forever.
 constexpr int max_timers_per_event = 1'000'000;
+
+constexpr std::array<std::string_view, close_reason_count> close_reason_names{
+    "peer_closed", "reset", "heartbeat_timeout", "server_full", "slow_reader", "protocol_error", "shutdown"};
+
+TimerId heartbeat_timer(SessionId s) { return {TimerKind::heartbeat, s.value}; }
 }  // namespace
 
 std::string_view to_string(CloseReason reason) {
-  switch (reason) {
-    case CloseReason::heartbeat_timeout: return "heartbeat_timeout";
-    case CloseReason::server_full: return "server_full";
-  }
-  HAILER_ASSERT(false && "unknown close reason");
-  return "";
+  const auto index = static_cast<std::size_t>(reason);
+  HAILER_ASSERT(index < close_reason_names.size());
+  return close_reason_names[index];
 }
 
-Core::Core(Config config) : config_(std::move(config)) {
+Core::Core(Config config, uint64_t seed) : config_(std::move(config)), token_rng_(seed) {
   HAILER_ASSERT(!validate(config_).has_value());
   next_recording_serial_ = config_.first_recording_serial;
 }
@@ -39,10 +43,7 @@ void Core::handle(Time now, const Event& event, std::vector<Effect>& out) {
   out_ = nullptr;
 }
 
-std::optional<Time> Core::next_deadline() const {
-  if (timers_.empty()) return std::nullopt;
-  return timers_.begin()->at;
-}
+std::optional<Time> Core::next_deadline() const { return timers_.next(); }
 
 void Core::dispatch(const Event& event) {
   std::visit(
@@ -52,7 +53,9 @@ void Core::dispatch(const Event& event) {
         else if constexpr (std::is_same_v<T, SessionClosed>) on_closed(e);
         else if constexpr (std::is_same_v<T, RequestReceived>) on_request(e);
         else if constexpr (std::is_same_v<T, BadRequest>) on_bad_request(e);
+        else if constexpr (std::is_same_v<T, MediaProbe>) on_media_probe(e);
         else if constexpr (std::is_same_v<T, AudioFrame>) on_audio(e);
+        else if constexpr (std::is_same_v<T, AudioPlayed>) on_audio_played(e);
         else static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
       },
       event);
@@ -69,20 +72,22 @@ void Core::on_opened(const SessionOpened& e) {
     out_->push_back(CloseSession{e.session, CloseReason::server_full});
     closed_by_core_.insert(e.session);
     ++stats_.errors;
+    ++stats_.closed_by_reason[static_cast<std::size_t>(CloseReason::server_full)];
     return;
   }
+  ++stats_.sessions_opened;
   Session s;
   s.id = e.session;
   s.peer_address = e.peer_address;
   s.last_seen = now_;
-  s.heartbeat_at = now_ + Duration::from_ms(config_.heartbeat_timeout_ms);
   sessions_.emplace(e.session, std::move(s));
-  arm(sessions_.at(e.session).heartbeat_at, TimerKind::heartbeat, e.session.value);
+  timers_.set(heartbeat_timer(e.session), now_ + Duration::from_ms(config_.heartbeat_timeout_ms));
 }
 
 void Core::on_closed(const SessionClosed& e) {
   if (closed_by_core_.erase(e.session) > 0) return;  // we closed it first; nothing left to do
   HAILER_ASSERT(sessions_.contains(e.session));
+  ++stats_.closed_by_reason[static_cast<std::size_t>(e.reason)];
   drop_session(e.session);
 }
 
@@ -90,10 +95,11 @@ void Core::drop_session(SessionId id) {
   Session& s = session(id);
   HAILER_ASSERT(!s.gone);
   s.gone = true;
-  disarm(s.heartbeat_at, TimerKind::heartbeat, id.value);
+  timers_.stop(heartbeat_timer(id));
   if (s.face == Face::calls) drop_calls_user(s);
   if (s.face == Face::ptt) leave_room(s);
-  if (s.face != Face::none) names_.erase(s.key);
+  if (s.face) names_.erase(s.key);
+  if (!s.media_token.empty()) tokens_.erase(s.media_token);
   sessions_.erase(id);
 }
 
@@ -101,13 +107,12 @@ void Core::on_heartbeat_timer(SessionId id) {
   Session& s = session(id);
   const Time deadline = s.last_seen + Duration::from_ms(config_.heartbeat_timeout_ms);
   if (deadline > now_) {  // the session spoke since the timer was armed: re-arm lazily
-    s.heartbeat_at = deadline;
-    arm(deadline, TimerKind::heartbeat, id.value);
+    timers_.set(heartbeat_timer(id), deadline);
     return;
   }
   out_->push_back(CloseSession{id, CloseReason::heartbeat_timeout});
   closed_by_core_.insert(id);
-  s.heartbeat_at = Time{-1};  // already popped: drop_session must not disarm it again
+  ++stats_.closed_by_reason[static_cast<std::size_t>(CloseReason::heartbeat_timeout)];
   drop_session(id);
 }
 
@@ -133,68 +138,43 @@ void Core::on_request(const RequestReceived& e) {
   HAILER_ASSERT(replies_ == 1);  // every request gets exactly one reply
 }
 
+// Where a request may go comes from the message table (request_scope); what it does, from the
+// overload of on() for its type.
 void Core::handle_request(Session& s, const Request& request) {
   s.last_seen = now_;
   ++stats_.requests;
   const uint64_t id = request.id;
-  const auto& body = request.body;
-
-  const bool is_register = std::holds_alternative<RegisterRequest>(body);
-  const bool is_join = std::holds_alternative<JoinRequest>(body);
-  if (s.face == Face::none && !is_register && !is_join) {
-    if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
+  const RequestScope scope = request_scope(request.body);
+  if (!s.face && scope != RequestScope::hello && scope != RequestScope::any) {
     return reply_error(id, ErrorCode::not_registered);
   }
-  if (s.face != Face::none && (is_register || is_join)) return reply_error(id, ErrorCode::already_registered);
-  if (is_register) return on_register(s, id, std::get<RegisterRequest>(body));
-  if (is_join) return on_join(s, id, std::get<JoinRequest>(body));
-
-  if (s.face == Face::ptt) {
-    if (std::holds_alternative<WhoRequest>(body)) return on_who_room(s, id);
-    if (std::holds_alternative<PressRequest>(body)) return on_press(s, id);
-    if (std::holds_alternative<ReleaseRequest>(body)) return on_release(s, id);
-    if (std::holds_alternative<RevokeRequest>(body)) return on_revoke(s, id);
-    if (auto* q = std::get_if<SetPolicyRequest>(&body)) return on_set_policy(s, id, q->policy);
-    if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
+  if (s.face && scope == RequestScope::hello) return reply_error(id, ErrorCode::already_registered);
+  if ((scope == RequestScope::calls && s.face != Face::calls) || (scope == RequestScope::ptt && s.face != Face::ptt)) {
     return reply_error(id, ErrorCode::wrong_face);
   }
-
-  HAILER_ASSERT(s.face == Face::calls);
-  if (std::holds_alternative<WhoRequest>(body)) return on_who_calls(id);
-  if (auto* q = std::get_if<CallRequest>(&body)) return on_call(s, id, *q);
-  if (auto* q = std::get_if<AcceptRequest>(&body)) return on_accept(s, id, q->call_id);
-  if (auto* q = std::get_if<RejectRequest>(&body)) return on_reject(s, id, q->call_id);
-  if (std::holds_alternative<HangupRequest>(body)) return on_hangup(s, id);
-  if (std::holds_alternative<CancelRequest>(body)) return on_cancel(s, id);
-  if (std::holds_alternative<CancelWaitRequest>(body)) return on_cancel_wait(s, id);
-  if (std::holds_alternative<MissedRequest>(body)) return on_missed(s, id);
-  if (std::holds_alternative<PingRequest>(body)) return reply_ok(id);
-  return reply_error(id, ErrorCode::wrong_face);
+  std::visit([&](const auto& q) { on(s, id, q); }, request.body);
 }
+
+void Core::on(Session& s, uint64_t id, const WhoRequest&) {
+  if (!s.face) return reply_error(id, ErrorCode::not_registered);
+  if (s.face == Face::ptt) return on_who_room(s, id);
+  on_who_calls(id);
+}
+
+void Core::on(Session&, uint64_t id, const PingRequest&) { reply_ok(id); }
 
 // ------------------------------------------------------------------ timers
 
-void Core::arm(Time at, TimerKind kind, uint64_t key) {
-  const bool inserted = timers_.insert(Timer{at, kind, key}).second;
-  HAILER_ASSERT(inserted);
-}
-
-void Core::disarm(Time at, TimerKind kind, uint64_t key) {
-  if (at.us < 0) return;  // the timer already fired and was popped
-  const auto erased = timers_.erase(Timer{at, kind, key});
-  HAILER_ASSERT(erased == 1);
-}
-
 void Core::fire_due_timers() {
-  for (int fired = 0; !timers_.empty() && timers_.begin()->at <= now_; ++fired) {
+  for (int fired = 0;; ++fired) {
     HAILER_ASSERT(fired < max_timers_per_event);
-    const Timer t = *timers_.begin();
-    timers_.erase(timers_.begin());
-    on_timer(t);
+    const std::optional<TimerId> t = timers_.pop_due(now_);
+    if (!t) return;
+    on_timer(*t);
   }
 }
 
-void Core::on_timer(const Timer& t) {
+void Core::on_timer(TimerId t) {
   switch (t.kind) {
     case TimerKind::heartbeat: return on_heartbeat_timer(SessionId{t.key});
     case TimerKind::ring: return on_ring_timer(t.key);
@@ -259,7 +239,7 @@ std::optional<PresenceState> Core::presence(SessionId id) const {
   if (it == sessions_.end() || it->second.face != Face::calls) return std::nullopt;
   const Session& s = it->second;
   if (!s.call) return PresenceState::available;
-  return calls_.at(*s.call).connected ? PresenceState::in_call : PresenceState::ringing;
+  return calls_.at(*s.call).state == CallState::connected ? PresenceState::in_call : PresenceState::ringing;
 }
 
 std::optional<SessionId> Core::waiting_on(SessionId id) const {
@@ -289,6 +269,27 @@ std::map<std::string, std::optional<SessionId>> Core::floor_holders() const {
   std::map<std::string, std::optional<SessionId>> holders;
   for (const auto& [id, room] : rooms_) holders[room.name] = room.floor.holder();
   return holders;
+}
+
+std::optional<Face> Core::face_of(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? std::nullopt : it->second.face;
+}
+
+std::optional<AudioFormat> Core::audio_format(SessionId id) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.face != Face::ptt) return std::nullopt;
+  return it->second.format;
+}
+
+void step(Core& core, Time now, const Event& event, std::vector<Effect>& out, bool check_invariants) {
+  core.handle(now, event, out);
+  if (check_invariants) core.check_invariants();
+}
+
+std::optional<MediaEndpoint> Core::observed_media(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? std::nullopt : it->second.media_observed;
 }
 
 }  // namespace hailer

@@ -3,6 +3,7 @@
 // at the same times give the same effects, byte for byte.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "config.hpp"
+#include "prng.hpp"
+#include "timer_table.hpp"
 #include "events.hpp"
 #include "floor.hpp"
 #include "messages.hpp"
@@ -31,19 +34,25 @@ struct CoreStats {
   uint64_t events = 0;
   uint64_t requests = 0;
   uint64_t errors = 0;
+  uint64_t sessions_opened = 0;
   uint64_t calls_placed = 0;
   uint64_t calls_connected = 0;
   uint64_t waits_notified = 0;
   uint64_t floor_grants = 0;
   uint64_t audio_frames_admitted = 0;
   uint64_t audio_frames_dropped = 0;  ///< from sessions not holding the floor
+  uint64_t media_probes = 0;          ///< UDP proofs that named a registered session
+  uint64_t media_probes_unknown = 0;  ///< UDP proofs with a token nobody holds
+  /// Sessions ended, by CloseReason (index = the enum's value).
+  std::array<uint64_t, close_reason_count> closed_by_reason{};
 };
 
 /// The whole signaling state of one server, driven by events.
 class Core {
  public:
-  /// A core with the given (valid) config, at time zero.
-  explicit Core(Config config);
+  /// A core with the given (valid) config, at time zero. `seed` drives the media tokens: give
+  /// a fresh random one in production (and journal it), a fixed one in tests and simulations.
+  explicit Core(Config config, uint64_t seed = 1);
 
   /// The only mutation: fires due timers, then applies `event` at `now`; appends effects to `out`.
   void handle(Time now, const Event& event, std::vector<Effect>& out);
@@ -71,46 +80,45 @@ class Core {
   std::optional<SessionId> floor_holder_of(SessionId session) const;
   /// The floor holder of every open room, by room name.
   std::map<std::string, std::optional<SessionId>> floor_holders() const;
+  /// The media endpoint `session` proved over UDP, if it did.
+  std::optional<MediaEndpoint> observed_media(SessionId session) const;
+  /// The face `session` registered for; nothing when it is not (yet) registered or not open.
+  std::optional<Face> face_of(SessionId session) const;
+  /// The audio format a PTT member declared at join.
+  std::optional<AudioFormat> audio_format(SessionId session) const;
 
   /// Asserts every cross-structure invariant; cheap enough to call after each event in tests.
   void check_invariants() const;
 
  private:
-  enum class Face : uint8_t { none, calls, ptt };
-  enum class TimerKind : uint8_t { heartbeat, ring, wait_expiry, recall_window, floor };
-
-  struct Timer {
-    Time at;
-    TimerKind kind = TimerKind::heartbeat;
-    uint64_t key = 0;
-    auto operator<=>(const Timer&) const = default;
-  };
+  enum class CallState : uint8_t { ringing, connected };
 
   struct Session {
     SessionId id;
     std::string peer_address;
     Time last_seen;
-    Time heartbeat_at;  // when the armed heartbeat timer fires (may be earlier than the true deadline)
-    Face face = Face::none;
-    bool gone = false;  // being dropped: its own state is unwound, it is sent nothing more
+    std::optional<Face> face;  // nothing until register/join succeeds
+    bool gone = false;         // being dropped: its own state is unwound, it is sent nothing more
     std::string name;
     std::string key;  // name_key(name)
     // calls face
     uint16_t media_port = 0;
+    std::string media_token;
+    std::optional<MediaEndpoint> media_observed;  // proven over UDP
     std::optional<uint64_t> call;
     std::optional<SessionId> waiting_on;
     std::deque<MissedCallInfo> missed;
     // PTT face
     uint64_t room = 0;
     Role role = Role::student;
+    AudioFormat format;
   };
 
   struct Call {
     uint64_t id = 0;
     SessionId caller;
     SessionId callee;
-    bool connected = false;
-    Time ring_ends_at;
+    CallState state = CallState::ringing;
   };
 
   struct Room {
@@ -120,22 +128,35 @@ class Core {
     std::vector<SessionId> members;  // join order
     Time granted_at;
     Time last_voice_at;
-    Time timer_at;  // when the armed floor timer fires (may be early; it re-arms)
   };
 
   // core.cpp: dispatch, sessions, timers, effects
   void dispatch(const Event& event);
   void on_opened(const SessionOpened& e);
   void on_closed(const SessionClosed& e);
+  void on_media_probe(const MediaProbe& e);
   void on_request(const RequestReceived& e);
   void handle_request(Session& s, const Request& request);
+  void on(Session& s, uint64_t id, const RegisterRequest& q);
+  void on(Session& s, uint64_t id, const JoinRequest& q);
+  void on(Session& s, uint64_t id, const WhoRequest& q);
+  void on(Session& s, uint64_t id, const PingRequest& q);
+  void on(Session& s, uint64_t id, const CallRequest& q);
+  void on(Session& s, uint64_t id, const AcceptRequest& q);
+  void on(Session& s, uint64_t id, const RejectRequest& q);
+  void on(Session& s, uint64_t id, const HangupRequest& q);
+  void on(Session& s, uint64_t id, const CancelRequest& q);
+  void on(Session& s, uint64_t id, const CancelWaitRequest& q);
+  void on(Session& s, uint64_t id, const MissedRequest& q);
+  void on(Session& s, uint64_t id, const PressRequest& q);
+  void on(Session& s, uint64_t id, const ReleaseRequest& q);
+  void on(Session& s, uint64_t id, const RevokeRequest& q);
+  void on(Session& s, uint64_t id, const SetPolicyRequest& q);
   void on_bad_request(const BadRequest& e);
-  void on_timer(const Timer& t);
+  void on_timer(TimerId t);
   void fire_due_timers();
   void on_heartbeat_timer(SessionId id);
   void drop_session(SessionId id);
-  void arm(Time at, TimerKind kind, uint64_t key);
-  void disarm(Time at, TimerKind kind, uint64_t key);
   void send(SessionId to, ServerMessage message);
   void reply(ServerMessage message);
   void reply_ok(uint64_t id, ReplyData data = std::monostate{});
@@ -145,15 +166,9 @@ class Core {
   Session* find_by_name(std::string_view name, Face face);
 
   // calls.cpp: presence, calls, waiting queues
-  void on_register(Session& s, uint64_t id, const RegisterRequest& q);
   void on_who_calls(uint64_t id);
-  void on_call(Session& s, uint64_t id, const CallRequest& q);
-  void on_accept(Session& s, uint64_t id, std::optional<uint64_t> call_id);
-  void on_reject(Session& s, uint64_t id, std::optional<uint64_t> call_id);
-  void on_hangup(Session& s, uint64_t id);
-  void on_cancel(Session& s, uint64_t id);
-  void on_cancel_wait(Session& s, uint64_t id);
-  void on_missed(Session& s, uint64_t id);
+  std::string new_media_token();
+  MediaEndpoint media_endpoint_of(const Session& s) const;
   void on_ring_timer(uint64_t call_id);
   void on_wait_expiry_timer(SessionId caller);
   void on_recall_window_timer(SessionId caller);
@@ -177,13 +192,10 @@ class Core {
   void tell_waiting_count(SessionId callee);
 
   // ptt.cpp: rooms and floors
-  void on_join(Session& s, uint64_t id, const JoinRequest& q);
   void on_who_room(Session& s, uint64_t id);
-  void on_press(Session& s, uint64_t id);
-  void on_release(Session& s, uint64_t id);
-  void on_revoke(Session& s, uint64_t id);
-  void on_set_policy(Session& s, uint64_t id, FloorPolicy policy);
   void on_audio(const AudioFrame& e);
+  void on_audio_played(const AudioPlayed& e);
+  void arm_floor_timer(Room& room);
   void on_floor_timer(uint64_t room_id);
   void leave_room(Session& s);
   RoomData room_data(const Room& room) const;
@@ -197,6 +209,7 @@ class Core {
   Config config_;
   CoreStats stats_;
   Time now_;
+  Prng token_rng_;
   std::vector<Effect>* out_ = nullptr;  // valid only inside handle()
   SessionId requester_;                 // the session whose request is being handled
   std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
@@ -204,17 +217,22 @@ class Core {
   // Looked up several times per event; iterated only by check_invariants, so its unordered
   // iteration order never reaches an output (DESIGN.md's rule for unordered containers).
   std::unordered_map<SessionId, Session, SessionIdHash> sessions_;
-  std::map<std::string, SessionId> names_;  // name_key -> session, both faces share one namespace
-  std::set<SessionId> closed_by_core_;     // closed by us, awaiting the adapter's SessionClosed
+  std::map<std::string, SessionId> names_;   // name_key -> session, both faces share one namespace
+  std::map<std::string, SessionId> tokens_;  // media token -> calls session
+  std::set<SessionId> closed_by_core_;      // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;
   std::map<SessionId, WaitQueue> queues_;  // by callee
   std::map<uint64_t, Room> rooms_;
   std::map<std::string, uint64_t> room_ids_;  // name_key(room) -> id
-  std::set<Timer> timers_;
+  TimerTable timers_;
   uint64_t next_call_id_ = 1;
   uint64_t next_room_id_ = 1;
   uint64_t next_wait_seq_ = 1;
   uint64_t next_recording_serial_ = 1;
 };
+
+/// The one feed step of every driver of a Core (the server host, the test harness, the
+/// property test): handle the event at `now`, then, when asked, assert every invariant.
+void step(Core& core, Time now, const Event& event, std::vector<Effect>& out, bool check_invariants);
 
 }  // namespace hailer

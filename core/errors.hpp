@@ -40,6 +40,8 @@ enum class ErrorCode : uint8_t {
   too_many_rooms,       ///< Config::max_rooms reached
   not_instructor,       ///< an instructor-only request from a student
   bad_token,            ///< joining as instructor with a wrong token
+  // audio frames
+  bad_frame,            ///< a binary audio frame that is malformed, or sent before joining
 };
 
 /// The wire name of a code, e.g. "name_taken".
@@ -49,6 +51,6 @@ std::string_view to_string(ErrorCode code);
 std::string_view default_message(ErrorCode code);
 
 /// Number of error codes, for exhaustive tests.
-inline constexpr int error_code_count = static_cast<int>(ErrorCode::bad_token) + 1;
+inline constexpr int error_code_count = static_cast<int>(ErrorCode::bad_frame) + 1;
 
 }  // namespace hailer

@@ -5,21 +5,40 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
-#include "codec.hpp"
 #include "messages.hpp"
 
 namespace hailer {
+
+/// Why a session ended: told by the adapter (SessionClosed) or decided by the core (CloseSession).
+enum class CloseReason : uint8_t {
+  peer_closed,        ///< the peer closed cleanly (TCP FIN, WebSocket close frame, any code)
+  reset,              ///< the connection broke (RST, I/O error, abrupt loss)
+  heartbeat_timeout,  ///< the core: nothing heard for heartbeat_timeout_ms
+  server_full,        ///< the core: max_sessions reached
+  slow_reader,        ///< the adapter: the peer stopped reading and its outbound queue overflowed
+  protocol_error,     ///< the adapter: framing the protocol cannot recover from (a line too long, a bad frame)
+  shutdown,           ///< the server is stopping
+};
+
+/// Number of close reasons, for tables indexed by them.
+inline constexpr std::size_t close_reason_count = static_cast<std::size_t>(CloseReason::shutdown) + 1;
+
+/// The wire and log name of a close reason, e.g. "slow_reader".
+std::string_view to_string(CloseReason reason);
 
 /// A connection was accepted; `peer_address` is the peer's host as the adapter observed it.
 struct SessionOpened {
   SessionId session;
   std::string peer_address;
 };
-/// The peer closed the connection, or the adapter lost it (any close code).
+/// The connection is gone, for `reason`. After the core's own CloseSession it is an echo.
 struct SessionClosed {
   SessionId session;
+  CloseReason reason = CloseReason::peer_closed;
 };
 /// A request decoded from the session's text.
 struct RequestReceived {
@@ -31,8 +50,20 @@ struct BadRequest {
   SessionId session;
   DecodeError error;
 };
-/// One frame of PTT audio arrived from the session, at the given level (see level_dbfs()).
+/// A datagram carrying a media token reached the server's UDP port from `observed`: the
+/// session holding that token has proven its media endpoint (as seen through any NAT).
+struct MediaProbe {
+  std::string token;
+  MediaEndpoint observed;
+};
+/// One frame of PTT audio arrived from the session (it proves the session alive; the core
+/// tallies frames from anyone but the holder as dropped).
 struct AudioFrame {
+  SessionId session;
+};
+/// A frame of the session's turn was played at `level_dbfs` (see level_dbfs()); voice above
+/// the silence threshold keeps the floor.
+struct AudioPlayed {
   SessionId session;
   int32_t level_dbfs = -100;
 };
@@ -40,25 +71,37 @@ struct AudioFrame {
 struct TimerFired {};
 
 /// Any input to the core.
-using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, AudioFrame, TimerFired>;
+using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, MediaProbe, AudioFrame,
+                           AudioPlayed, TimerFired>;
 
 /// Send one message to a session.
 struct SendMessage {
   SessionId to;
   ServerMessage message;
 };
-/// Why the core closes a session.
-enum class CloseReason : uint8_t { heartbeat_timeout, server_full };
+/// Send one message to several sessions (a room): encoded once by the adapter, in this order.
+struct Broadcast {
+  std::vector<SessionId> to;
+  ServerMessage message;
+};
 /// Close a session; the core already treats it as gone (the adapter still reports SessionClosed).
 struct CloseSession {
   SessionId session;
   CloseReason reason = CloseReason::heartbeat_timeout;
 };
-/// Open or close a media path: from a session to a peer session (calls) or to the room's
-/// speaker and recorder (PTT, `to_peer` empty). Media on a closed path is dropped.
+/// Open or close the media path between two call peers (RTP flows peer to peer; the route
+/// says who may send to whom). Media on a closed path is dropped.
 struct RouteMedia {
   SessionId from;
-  std::optional<SessionId> to_peer;
+  SessionId to;
+  bool open = false;
+};
+/// Open or close the path from a PTT talker to its room's speaker and recorder; frames from a
+/// session without an open route are dropped.
+struct RouteSpeaker {
+  SessionId talker;
+  std::string room;
+  AudioFormat format;  ///< how the talker's frames are encoded (declared at join)
   bool open = false;
 };
 /// Start recording the session's turn to `file_name` (a bare name, never a path).
@@ -67,15 +110,12 @@ struct StartRecording {
   std::string room;
   std::string file_name;
 };
-/// Stop recording the session's turn.
+/// Stop recording the session's turn (what is still buffered for it is recorded first).
 struct StopRecording {
   SessionId session;
 };
 
 /// Any output of the core.
-using Effect = std::variant<SendMessage, CloseSession, RouteMedia, StartRecording, StopRecording>;
-
-/// The wire name of a close reason.
-std::string_view to_string(CloseReason reason);
+using Effect = std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording, StopRecording>;
 
 }  // namespace hailer

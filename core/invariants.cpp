@@ -9,24 +9,21 @@
 
 namespace hailer {
 
-namespace {
-template <typename Set, typename T>
-bool has(const Set& set, const T& value) {
-  return set.find(value) != set.end();
-}
-}  // namespace
-
 void Core::check_invariants() const {
+  timers_.check_invariants();
   HAILER_ASSERT(sessions_.size() <= config_.max_sessions);
   std::size_t registered = 0;
+  std::size_t with_token = 0;
   std::map<SessionId, int> queue_memberships;
   for (const auto& [id, s] : sessions_) {
     HAILER_ASSERT(s.id == id && !s.gone);
-    HAILER_ASSERT(has(timers_, Timer{s.heartbeat_at, TimerKind::heartbeat, id.value}));
-    if (s.face == Face::none) continue;
+    HAILER_ASSERT(timers_.armed({TimerKind::heartbeat, id.value}));
+    if (!s.face) continue;
     ++registered;
     HAILER_ASSERT(valid_name(s.name) && s.key == name_key(s.name) && names_.at(s.key) == id);
     if (s.face == Face::calls) {
+      ++with_token;
+      HAILER_ASSERT(tokens_.at(s.media_token) == id);
       if (s.call) {  // a user is in at most one call, and that call names it
         const Call& c = calls_.at(*s.call);
         HAILER_ASSERT(c.caller == id || c.callee == id);
@@ -36,16 +33,18 @@ void Core::check_invariants() const {
         HAILER_ASSERT(queues_.at(*s.waiting_on).position_of(id) != 0);
       }
     } else {
+      HAILER_ASSERT(s.media_token.empty() && !s.call && !s.waiting_on);
       const Room& room = rooms_.at(s.room);
       HAILER_ASSERT(std::find(room.members.begin(), room.members.end(), id) != room.members.end());
     }
   }
   HAILER_ASSERT(names_.size() == registered);
+  HAILER_ASSERT(tokens_.size() == with_token);
 
   for (const auto& [call_id, c] : calls_) {
     HAILER_ASSERT(c.caller != c.callee);
     HAILER_ASSERT(session(c.caller).call == call_id && session(c.callee).call == call_id);
-    HAILER_ASSERT(has(timers_, Timer{c.ring_ends_at, TimerKind::ring, call_id}) == !c.connected);
+    HAILER_ASSERT(timers_.armed({TimerKind::ring, call_id}) == (c.state == CallState::ringing));
   }
 
   for (const auto& [callee_id, queue] : queues_) {
@@ -61,14 +60,16 @@ void Core::check_invariants() const {
       ++queue_memberships[w.caller];
       const Session& caller = session(w.caller);
       HAILER_ASSERT(caller.waiting_on == callee_id);
-      HAILER_ASSERT(has(timers_, Timer{w.expires_at, TimerKind::wait_expiry, w.caller.value}));
-      HAILER_ASSERT(has(timers_, Timer{w.window_ends_at, TimerKind::recall_window, w.caller.value}) == w.notified);
-      if (w.notified) HAILER_ASSERT(!is_busy(caller) && !is_busy(callee));  // a window needs both free
+      HAILER_ASSERT(timers_.armed({TimerKind::wait_expiry, w.caller.value}));
+      const bool notified = w.state == WaitState::notified;
+      HAILER_ASSERT(timers_.armed({TimerKind::recall_window, w.caller.value}) == notified);
+      if (notified) HAILER_ASSERT(!is_busy(caller) && !is_busy(callee));  // a window needs both free
     }
   }
   for (const auto& [caller, count] : queue_memberships) HAILER_ASSERT(count == 1);  // one wait per caller
 
   HAILER_ASSERT(room_ids_.size() == rooms_.size());
+  std::size_t holders = 0;
   for (const auto& [room_id, room] : rooms_) {
     room.floor.check_invariants();
     HAILER_ASSERT(!room.members.empty() && room_ids_.at(name_key(room.name)) == room_id);
@@ -77,18 +78,17 @@ void Core::check_invariants() const {
     const auto holder = room.floor.holder();
     if (holder) HAILER_ASSERT(session(*holder).room == room_id && session(*holder).role == Role::student);
     for (SessionId q : room.floor.queue()) HAILER_ASSERT(session(q).room == room_id);
-    HAILER_ASSERT(has(timers_, Timer{room.timer_at, TimerKind::floor, room_id}) == holder.has_value());
+    HAILER_ASSERT(timers_.armed({TimerKind::floor, room_id}) == holder.has_value());
+    holders += holder ? 1 : 0;
   }
 
   // Every armed timer belongs to something that still exists: nothing fires into the void.
-  std::size_t expected_timers = sessions_.size() + rooms_.size();
-  for (const auto& [call_id, c] : calls_) expected_timers += c.connected ? 0 : 1;
+  std::size_t expected_timers = sessions_.size() + holders;
+  for (const auto& [call_id, c] : calls_) expected_timers += c.state == CallState::ringing ? 1 : 0;
   for (const auto& [callee_id, queue] : queues_) {
-    for (const Waiter& w : queue.waiters()) expected_timers += w.notified ? 2 : 1;
+    for (const Waiter& w : queue.waiters()) expected_timers += w.state == WaitState::notified ? 2 : 1;
   }
-  std::size_t room_timers = 0;
-  for (const auto& [room_id, room] : rooms_) room_timers += room.floor.holder() ? 1 : 0;
-  HAILER_ASSERT(timers_.size() == expected_timers - rooms_.size() + room_timers);
+  HAILER_ASSERT(timers_.size() == expected_timers);
 }
 
 }  // namespace hailer

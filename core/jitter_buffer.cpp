@@ -49,6 +49,7 @@ void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const
     highest_ts_ = 0;
   }
   const int64_t previous_highest_seq = highest_seq_;
+  const int64_t previous_highest_ts = highest_ts_;
   const int64_t ext_seq = extend_sequence(header.sequence);
   const int64_t ext_ts = extend_timestamp(header.timestamp);
   if (seen_seq_.contains(ext_seq)) {
@@ -58,17 +59,24 @@ void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const
   seen_seq_.insert(ext_seq);
   while (!seen_seq_.empty() && *seen_seq_.begin() < highest_seq_ - seen_sequence_memory) seen_seq_.erase(seen_seq_.begin());
   ++stats_.received;
-  ending_ = false;
   if (ext_seq < previous_highest_seq) ++stats_.reordered;
   first_seq_ = std::min(first_seq_, ext_seq);
-  last_arrival_ = arrival;
   jitter_.on_packet(arrival, header.timestamp);
   stats_.jitter_ms = jitter_.jitter_ms();
   update_target(arrival, ext_ts);
 
-  if (started_ && ext_ts < next_ts_) {  // its playout time has passed
+  // Behind the playout point: its time has passed. The point survives an idle reset, so a
+  // straggler of the previous spurt cannot restart playout in the past.
+  if (has_playout_point_ && ext_ts < next_ts_) {
     ++stats_.late;
     return;
+  }
+  // Only audio newer than anything seen means the sender is talking again; a reordered
+  // straggler of the spurt that ended does not undo its end.
+  const bool newest = stats_.received == 1 || ext_ts > previous_highest_ts;
+  if (newest) {
+    ending_ = false;
+    last_arrival_ = arrival;
   }
   if (packets_.size() >= config_.max_packets) {
     packets_.erase(packets_.begin());
@@ -106,8 +114,8 @@ bool JitterBuffer::can_adjust(Time now) const {
   return now - last_adjust_ >= Duration::from_ms(config_.adjust_interval_ms);
 }
 
-Playout JitterBuffer::take(PlayoutKind kind, int64_t ts, bool erase) {
-  Playout p;
+PlayoutDecision JitterBuffer::take(PlayoutKind kind, int64_t ts, bool erase) {
+  PlayoutDecision p;
   p.kind = kind;
   auto it = packets_.find(ts);
   HAILER_ASSERT(it != packets_.end());
@@ -144,18 +152,20 @@ void JitterBuffer::sample_delay(Time now) {
   stats_.delay.push_back(DelaySample{now.ms(), started_ ? buffered_ms() : 0, target_ms_});
 }
 
-Playout JitterBuffer::pull(Time now) {
+PlayoutDecision JitterBuffer::pull(Time now) {
   sample_delay(now);
   const uint32_t frame = config_.frame_samples;
   if (!started_) {
-    if (packets_.empty() || buffered_ms() < target_ms_) return Playout{};
+    // An ended stream plays what it has, even below the target (a turn shorter than the delay).
+    if (packets_.empty() || (buffered_ms() < target_ms_ && !ending_)) return PlayoutDecision{};
     started_ = true;
-    next_ts_ = packets_.begin()->first;
+    has_playout_point_ = true;
+    next_ts_ = packets_.begin()->first;  // never behind the old point: older packets were refused as late
   }
   if (packets_.empty() && (ending_ || now - last_arrival_ >= Duration::from_ms(config_.idle_reset_ms))) {
     started_ = false;  // the talker stopped: play silence until the next spurt fills the buffer
     concealment_run_ = 0;
-    return Playout{};
+    return PlayoutDecision{};
   }
   // Too much delay: drop the oldest frame, rate-limited unless far above target or the ceiling.
   // The level includes the frame about to play and moves in whole frames, so the trigger is one
@@ -176,14 +186,14 @@ Playout JitterBuffer::pull(Time now) {
   if (packets_.contains(next_ts_)) {
     note_concealment(false);
     ++stats_.played;
-    Playout p = take(PlayoutKind::normal, next_ts_, true);
+    PlayoutDecision p = take(PlayoutKind::normal, next_ts_, true);
     next_ts_ += frame;
     return p;
   }
   if (config_.fec && packets_.contains(next_ts_ + frame)) {
     note_concealment(false);
     ++stats_.fec_recovered;
-    Playout p = take(PlayoutKind::fec, next_ts_ + frame, false);
+    PlayoutDecision p = take(PlayoutKind::fec, next_ts_ + frame, false);
     next_ts_ += frame;
     return p;
   }
@@ -193,7 +203,17 @@ Playout JitterBuffer::pull(Time now) {
   } else {
     next_ts_ += frame;  // a gap with later packets: the frame is lost
   }
-  return Playout{PlayoutKind::concealed, {}};
+  return PlayoutDecision{PlayoutKind::concealed, {}};
+}
+
+void JitterBuffer::close() {
+  stats_.unplayed += packets_.size();
+  if (!packets_.empty()) {
+    has_playout_point_ = true;
+    next_ts_ = std::max(next_ts_, packets_.rbegin()->first + config_.frame_samples);
+  }
+  packets_.clear();
+  started_ = false;
 }
 
 const StreamStats& JitterBuffer::stats() {

@@ -36,7 +36,7 @@ struct JitterBufferConfig {
 enum class PlayoutKind : uint8_t { silence, normal, fec, concealed };
 
 /// One frame's playout decision; `payload` is the packet to decode (normal, fec).
-struct Playout {
+struct PlayoutDecision {
   PlayoutKind kind = PlayoutKind::silence;
   std::vector<uint8_t> payload;
   uint32_t timestamp = 0;  ///< RTP timestamp of the frame played (normal and fec)
@@ -52,11 +52,15 @@ class JitterBuffer {
   void insert(Time arrival, const RtpHeader& header, std::span<const uint8_t> payload);
 
   /// The decision for the frame the playout clock is about to play at `now`.
-  Playout pull(Time now);
+  PlayoutDecision pull(Time now);
 
   /// The sender said it stopped (PTT release): once the buffer is empty, play silence instead
-  /// of concealing. A new packet cancels it.
+  /// of concealing. A packet newer than any seen cancels it; a late straggler does not.
   void end_of_stream() { ending_ = true; }
+
+  /// The stream is over (the call ended): what is still buffered will never play; it is
+  /// dropped and counted as unplayed, not lost. Later packets are refused as late.
+  void close();
 
   /// Statistics so far (loss is computed from the sequence range).
   const StreamStats& stats();
@@ -77,7 +81,7 @@ class JitterBuffer {
   int64_t extend_sequence(uint16_t seq);
   void update_target(Time arrival, int64_t ext_ts);
   bool can_adjust(Time now) const;
-  Playout take(PlayoutKind kind, int64_t ts, bool erase);
+  PlayoutDecision take(PlayoutKind kind, int64_t ts, bool erase);
   void note_concealment(bool concealed);
   void sample_delay(Time now);
   int64_t ts_to_ms(int64_t units) const;
@@ -94,6 +98,7 @@ class JitterBuffer {
   uint16_t highest_raw_seq_ = 0;
   std::set<int64_t> seen_seq_;  // recent extended sequence numbers, for duplicate detection
   bool started_ = false;
+  bool has_playout_point_ = false;  // playout started once: next_ts_ is meaningful from then on
   int64_t next_ts_ = 0;       // extended timestamp of the next frame to play
   Time last_arrival_;
   Time last_adjust_{-1'000'000'000};

@@ -23,10 +23,18 @@ struct SessionId {
   auto operator<=>(const SessionId&) const = default;
 };
 
+/// Which face a session speaks, fixed by its first request: register (calls) or join (PTT).
+enum class Face : uint8_t { calls, ptt };
 /// Role of a push-to-talk member.
 enum class Role : uint8_t { student, instructor };
 /// Audio encoding a PTT client sends in its binary frames.
 enum class AudioCodec : uint8_t { opus, pcm16 };
+/// How a PTT client encodes its audio, declared at join.
+struct AudioFormat {
+  AudioCodec codec = AudioCodec::pcm16;
+  uint32_t sample_rate_hz = 48'000;  ///< pcm16 only; Opus is always 48 kHz
+  bool operator==(const AudioFormat&) const = default;
+};
 /// Presence of a connected calls user (offline users are simply not listed).
 enum class PresenceState : uint8_t { available, ringing, in_call };
 
@@ -129,6 +137,7 @@ struct MemberInfo {
 struct RegisteredData {
   std::string name;
   int64_t heartbeat_ms = 0;
+  std::string media_token;  ///< sent to the server's UDP port to prove the client's media endpoint
   bool operator==(const RegisteredData&) const = default;
 };
 /// Data of a successful call: the ringing call's id, or that the caller was queued.
@@ -160,6 +169,10 @@ struct RoomData {
 /// What an ok reply carries.
 using ReplyData = std::variant<std::monostate, RegisteredData, CallData, WhoData, MissedData, RoomData>;
 
+/// Which data an ok reply carries, in ReplyData's order. A client knows it from the request it
+/// sent (see reply_kind()), so the decoder never guesses it from the fields present.
+enum class ReplyKind : uint8_t { none, registered, call, who, missed, room };
+
 /// Success answer to request `id`.
 struct OkReply {
   uint64_t id = 0;
@@ -175,6 +188,14 @@ struct ErrorReply {
 };
 
 // ---------------------------------------------------------------- events (server -> client)
+
+/// The server saw the recipient's media endpoint (its UDP proof) at this address and port;
+/// calls use it from now on.
+struct MediaReady {
+  std::string address;
+  uint16_t port = 0;
+  bool operator==(const MediaReady&) const = default;
+};
 
 /// Which side of a call the recipient is.
 enum class CallRole : uint8_t { caller, callee };
@@ -306,8 +327,18 @@ struct PolicyChanged {
 
 /// Anything the server sends.
 using ServerMessage =
-    std::variant<OkReply, ErrorReply, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
+    std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
                  CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
                  FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged>;
+
+// ---------------------------------------------------------------- decode failures
+
+/// Why a peer's text is not a message, with the request id when it could be read.
+struct DecodeError {
+  std::optional<uint64_t> id;
+  ErrorCode code = ErrorCode::bad_json;
+  std::string detail;  ///< which field, for the human message
+  bool operator==(const DecodeError&) const = default;
+};
 
 }  // namespace hailer

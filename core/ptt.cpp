@@ -8,7 +8,11 @@
 
 namespace hailer {
 
-void Core::on_join(Session& s, uint64_t id, const JoinRequest& q) {
+namespace {
+TimerId floor_timer(uint64_t room) { return {TimerKind::floor, room}; }
+}  // namespace
+
+void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   if (q.version != protocol_version) {
     return reply_error(id, ErrorCode::unsupported_version, "got " + std::to_string(q.version));
   }
@@ -25,7 +29,7 @@ void Core::on_join(Session& s, uint64_t id, const JoinRequest& q) {
     if (rooms_.size() >= config_.max_rooms) return reply_error(id, ErrorCode::too_many_rooms);
     const uint64_t room_id = next_room_id_++;
     rooms_.emplace(room_id, Room{room_id, q.room, Floor(config_.default_floor_policy, config_.max_floor_queue),
-                                 {}, {}, {}, {}});
+                                 {}, {}, {}});
     rid = room_ids_.emplace(room_key, room_id).first;
   } else if (rooms_.at(rid->second).members.size() >= config_.max_room_members) {
     return reply_error(id, ErrorCode::room_full, q.room);
@@ -36,6 +40,7 @@ void Core::on_join(Session& s, uint64_t id, const JoinRequest& q) {
   s.key = std::move(key);
   s.room = room.id;
   s.role = q.role;
+  s.format = AudioFormat{q.codec, q.codec == AudioCodec::opus ? 48'000 : q.sample_rate_hz};
   names_.emplace(s.key, s.id);
   room.members.push_back(s.id);
   reply_ok(id, room_data(room));
@@ -54,7 +59,7 @@ RoomData Core::room_data(const Room& room) const {
 
 void Core::on_who_room(Session& s, uint64_t id) { reply_ok(id, room_data(rooms_.at(s.room))); }
 
-void Core::on_press(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const PressRequest&) {
   Room& room = rooms_.at(s.room);
   reply_ok(id);
   const std::string talker = room.floor.holder() ? session(*room.floor.holder()).name : std::string();
@@ -74,7 +79,7 @@ void Core::on_press(Session& s, uint64_t id) {
 }
 
 // Release is idempotent: a button released after a deny is normal and answers ok silently.
-void Core::on_release(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const ReleaseRequest&) {
   Room& room = rooms_.at(s.room);
   reply_ok(id);
   const uint32_t position = room.floor.position_of(s.id);
@@ -88,14 +93,15 @@ void Core::on_release(Session& s, uint64_t id) {
   }
 }
 
-void Core::on_revoke(Session& s, uint64_t id) {
+void Core::on(Session& s, uint64_t id, const RevokeRequest&) {
   if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
   Room& room = rooms_.at(s.room);
   reply_ok(id);
   if (room.floor.holder()) revoke_floor(room, RevokeReason::instructor);
 }
 
-void Core::on_set_policy(Session& s, uint64_t id, FloorPolicy policy) {
+void Core::on(Session& s, uint64_t id, const SetPolicyRequest& q) {
+  const FloorPolicy policy = q.policy;
   if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
   Room& room = rooms_.at(s.room);
   reply_ok(id);
@@ -104,8 +110,8 @@ void Core::on_set_policy(Session& s, uint64_t id, FloorPolicy policy) {
   broadcast(room, PolicyChanged{policy});
 }
 
-// Audio is admitted only from the holder; it also proves the session alive and feeds the
-// silence timer. The adapter drops what the route table does not admit; this is the tally.
+// Audio is admitted only from the holder; any frame proves the session alive. The adapter drops
+// what the route table does not admit; this is the tally.
 void Core::on_audio(const AudioFrame& e) {
   auto it = sessions_.find(e.session);
   if (it == sessions_.end()) return;  // raced with our own close
@@ -116,7 +122,16 @@ void Core::on_audio(const AudioFrame& e) {
     return;
   }
   ++stats_.audio_frames_admitted;
-  if (e.level_dbfs > config_.silence_threshold_dbfs) rooms_.at(s.room).last_voice_at = now_;
+}
+
+// The holder's voice, as played, keeps the floor; a frame at or below the silence threshold
+// does not. Frames of a turn that already ended (the buffered tail) change nothing.
+void Core::on_audio_played(const AudioPlayed& e) {
+  auto it = sessions_.find(e.session);
+  if (it == sessions_.end() || it->second.face != Face::ptt) return;
+  Room& room = rooms_.at(it->second.room);
+  if (room.floor.holder() != e.session) return;
+  if (e.level_dbfs > config_.silence_threshold_dbfs) room.last_voice_at = now_;
 }
 
 void Core::grant(Room& room, SessionId holder) {
@@ -124,20 +139,26 @@ void Core::grant(Room& room, SessionId holder) {
   const Session& s = session(holder);
   room.granted_at = now_;
   room.last_voice_at = now_;
-  room.timer_at = now_ + Duration::from_ms(std::min(config_.max_talk_ms, config_.silence_timeout_ms));
-  arm(room.timer_at, TimerKind::floor, room.id);
+  arm_floor_timer(room);
   ++stats_.floor_grants;
   // The route opens before the holder hears the grant, so its first frame is never dropped.
-  out_->push_back(RouteMedia{holder, std::nullopt, true});
+  out_->push_back(RouteSpeaker{holder, room.name, s.format, true});
   out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
   send(holder, FloorGranted{config_.max_talk_ms});
   broadcast(room, FloorTaken{s.name}, holder);
 }
 
+// The floor timer fires at the earlier of the talk-time limit and the silence deadline; voice
+// since arming moves the silence deadline, so the timer re-arms lazily when it fires early.
+void Core::arm_floor_timer(Room& room) {
+  const Time talk_ends = room.granted_at + Duration::from_ms(config_.max_talk_ms);
+  const Time silence_ends = room.last_voice_at + Duration::from_ms(config_.silence_timeout_ms);
+  timers_.set(floor_timer(room.id), std::min(talk_ends, silence_ends));
+}
+
 void Core::end_turn(Room& room, SessionId holder) {
-  disarm(room.timer_at, TimerKind::floor, room.id);
-  room.timer_at = Time{-1};
-  out_->push_back(RouteMedia{holder, std::nullopt, false});
+  timers_.stop(floor_timer(room.id));
+  out_->push_back(RouteSpeaker{holder, room.name, session(holder).format, false});
   out_->push_back(StopRecording{holder});
 }
 
@@ -165,13 +186,11 @@ void Core::tell_floor_positions(const Room& room, std::size_t first_changed) {
 void Core::on_floor_timer(uint64_t room_id) {
   Room& room = rooms_.at(room_id);
   HAILER_ASSERT(room.floor.holder().has_value());
-  room.timer_at = Time{-1};  // popped
   const Time talk_ends = room.granted_at + Duration::from_ms(config_.max_talk_ms);
   const Time silence_ends = room.last_voice_at + Duration::from_ms(config_.silence_timeout_ms);
   if (now_ >= talk_ends) return revoke_floor(room, RevokeReason::max_talk_time);
   if (now_ >= silence_ends) return revoke_floor(room, RevokeReason::silence);
-  room.timer_at = std::min(talk_ends, silence_ends);  // voice arrived since arming: re-arm lazily
-  arm(room.timer_at, TimerKind::floor, room.id);
+  arm_floor_timer(room);  // voice arrived since arming
 }
 
 void Core::leave_room(Session& s) {
@@ -193,10 +212,16 @@ void Core::leave_room(Session& s) {
   }
 }
 
+// One effect for the whole room, so the adapter encodes the message once (1,000 students).
 void Core::broadcast(const Room& room, const ServerMessage& message, std::optional<SessionId> except) {
+  Broadcast b;
+  b.to.reserve(room.members.size());
   for (SessionId m : room.members) {
-    if (m != except) send(m, message);
+    if (m != except && !session(m).gone) b.to.push_back(m);
   }
+  if (b.to.empty()) return;
+  b.message = message;
+  out_->push_back(std::move(b));
 }
 
 }  // namespace hailer

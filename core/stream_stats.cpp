@@ -9,8 +9,12 @@ namespace hailer {
 
 double StreamStats::effective_loss() const {
   if (expected == 0) return 0.0;
-  const uint64_t heard = std::min(expected, played + fec_recovered + accelerated);
-  return static_cast<double>(expected - heard) / static_cast<double>(expected);
+  // Frames still buffered when the stream was closed were neither heard nor lost: they are
+  // left out of both sides.
+  const uint64_t due = expected - std::min(expected, unplayed);
+  if (due == 0) return 0.0;
+  const uint64_t heard = std::min(due, played + fec_recovered + accelerated);
+  return static_cast<double>(due - heard) / static_cast<double>(due);
 }
 
 void InterarrivalJitter::on_packet(Time arrival, uint32_t rtp_timestamp) {

@@ -35,12 +35,14 @@ struct StreamStats {
   uint64_t accelerated = 0;   ///< frames dropped to bring the delay down
   uint64_t expanded = 0;      ///< frames inserted to let the buffer fill
   uint64_t interruptions = 0; ///< concealment runs of >= 150 ms
+  uint64_t unplayed = 0;      ///< frames still buffered when the stream was closed (the call ended)
   double jitter_ms = 0;       ///< RFC 3550 interarrival jitter, smoothed (1/16)
   std::vector<DelaySample> delay;  ///< buffer delay over time, one sample per 100 ms
 
   /// Packet loss as the E-model's Ppl sees it (0..1): frames sent but not heard, i.e. lost in
   /// the network or discarded late, minus those rebuilt from FEC. Frames dropped on purpose to
-  /// cut delay (accelerated) count as heard.
+  /// cut delay (accelerated) count as heard; frames still buffered when the stream was closed
+  /// count as neither.
   double effective_loss() const;
 };
 

@@ -29,12 +29,12 @@ Waiter* WaitQueue::find(SessionId caller) {
 }
 
 Waiter* WaitQueue::notified() {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.notified; });
+  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
   return it == waiters_.end() ? nullptr : &*it;
 }
 
 const Waiter* WaitQueue::notified() const {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.notified; });
+  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
   return it == waiters_.end() ? nullptr : &*it;
 }
 
@@ -48,7 +48,7 @@ uint32_t WaitQueue::position_of(SessionId caller) const {
 bool WaitQueue::first_eligible(SessionId caller) const {
   for (const Waiter& w : waiters_) {
     if (w.caller == caller) return true;
-    if (!w.suspended) return false;
+    if (w.state != WaitState::suspended) return false;
   }
   return false;
 }
@@ -59,8 +59,7 @@ void WaitQueue::check_invariants() const {
   for (std::size_t i = 0; i < waiters_.size(); ++i) {
     const Waiter& w = waiters_[i];
     if (i > 0) HAILER_ASSERT(waiters_[i - 1].seq < w.seq);  // FIFO: enqueue order is queue order
-    HAILER_ASSERT(!(w.notified && w.suspended));
-    if (w.notified) ++notified_count;
+    if (w.state == WaitState::notified) ++notified_count;
   }
   HAILER_ASSERT(notified_count <= 1);
 }

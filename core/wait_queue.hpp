@@ -7,20 +7,24 @@
 #include <vector>
 
 #include "messages.hpp"
-#include "time.hpp"
 
 namespace hailer {
 
-/// A caller waiting for one callee.
+/// Where a waiter stands (CCBS: requested/active, caller_busy, callee_ready/recalling).
+enum class WaitState : uint8_t {
+  queued,     ///< waiting for the callee to become free
+  suspended,  ///< its turn came while it was busy: skipped, served once both are free
+  notified,   ///< holds the exclusive recall window (at most one per queue)
+};
+
+/// A caller waiting for one callee. Its expiry and recall-window deadlines live in the core's
+/// timer table, keyed by the caller.
 struct Waiter {
   SessionId caller;
-  uint64_t seq = 0;              ///< enqueue order, increasing along the queue
-  Time expires_at;               ///< the wait ends with reason expired then
-  bool auto_connect = false;     ///< camp-on: ring the callee for the waiter when it frees
-  bool suspended = false;        ///< the waiter was busy when its turn came; skipped until free
-  bool notified = false;         ///< holds the exclusive recall window
-  Time window_ends_at;           ///< when notified: the window closes then
-  uint32_t told_position = 0;    ///< last position told to the waiter, to re-tell only changes
+  uint64_t seq = 0;                     ///< enqueue order, increasing along the queue
+  bool auto_connect = false;            ///< camp-on: ring the callee for the waiter when it frees
+  WaitState state = WaitState::queued;
+  uint32_t told_position = 0;           ///< last position told to the waiter, to re-tell only changes
 };
 
 /// FIFO of waiters on one callee, bounded; at most one waiter notified at a time.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "adapters/wav_file.hpp"
+#include "metrics.hpp"
 
 namespace hailer::sim {
 
@@ -30,6 +31,13 @@ nlohmann::ordered_json latency_summary(const std::vector<int64_t>& us) {
   j["p95_ms"] = round3(percentile(us, 95) / 1000.0);
   j["max_ms"] = round3(percentile(us, 100) / 1000.0);
   return j;
+}
+
+// Every notice's latency from its cause, whatever its type (the histogram and the headline).
+std::vector<int64_t> all_latencies(const RunResult& run) {
+  std::vector<int64_t> all;
+  for (const auto& [type, us] : run.notice_latency_us) all.insert(all.end(), us.begin(), us.end());
+  return all;
 }
 
 std::string slug(const std::string& s) {
@@ -57,7 +65,8 @@ nlohmann::ordered_json report_json(const RunResult& run) {
   if (!run.failure.empty()) j["failure"] = run.failure;
   j["events"] = run.events;
   j["notices"] = run.notices;
-  j["notify_latency"] = latency_summary(run.notify_latency_us);
+  auto& nl = j["notify_latency"] = nlohmann::ordered_json::object();
+  for (const auto& [type, us] : run.notice_latency_us) nl[type] = latency_summary(us);
   j["reply_rtt"] = latency_summary(run.reply_rtt_us);
   auto& ex = j["expectations"] = nlohmann::ordered_json::array();
   for (const auto& e : run.expectations) {
@@ -87,6 +96,7 @@ nlohmann::ordered_json report_json(const RunResult& run) {
     x["accelerated"] = s.stats.accelerated;
     x["expanded"] = s.stats.expanded;
     x["interruptions"] = s.stats.interruptions;
+    x["unplayed"] = s.stats.unplayed;
     x["effective_loss"] = round3(s.stats.effective_loss());
     x["jitter_ms"] = round3(s.stats.jitter_ms);
     x["m2e_mean_ms"] = round3(s.m2e_mean_ms);
@@ -96,32 +106,32 @@ nlohmann::ordered_json report_json(const RunResult& run) {
     x["burst_ratio"] = round3(s.burst_ratio);
     x["r"] = round3(s.r);
     x["mos"] = round3(s.mos);
-    x["correlation"] = round3(s.correlation);
+    if (s.correlation) {
+      x["correlation"] = round3(*s.correlation);
+    } else {
+      x["correlation"] = nullptr;
+      x["correlation_unmeasurable"] = s.unmeasurable;
+    }
     x["lag_ms"] = s.lag_ms;
     x["dropped_foreign"] = s.dropped_foreign;
     streams.push_back(std::move(x));
   }
   auto& recs = j["recordings"] = nlohmann::ordered_json::array();
   for (const auto& r : run.recordings) recs.push_back({{"file", r.file}, {"room", r.room}, {"turn_ms", r.duration_ms}, {"audio_ms", r.audio_ms}});
-  j["core"] = {{"events", run.core.events},
-               {"requests", run.core.requests},
-               {"errors", run.core.errors},
-               {"calls_placed", run.core.calls_placed},
-               {"calls_connected", run.core.calls_connected},
-               {"waits_notified", run.core.waits_notified},
-               {"floor_grants", run.core.floor_grants},
-               {"audio_frames_admitted", run.core.audio_frames_admitted},
-               {"audio_frames_dropped", run.core.audio_frames_dropped}};
+  auto& core = j["core"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : core_counters(run.core)) core[name] = value;
+  auto& host = j["host"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : host_counters(run.host, run.speaker)) host[name] = value;
   return j;
 }
 
 std::string report_markdown(const std::vector<RunResult>& runs) {
   std::ostringstream md;
-  md << "# hailer-sim report\n\n| scenario | seed | result | expectations | notify p95 | streams |\n|---|---|---|---|---|---|\n";
+  md << "# hailer-sim report\n\n| scenario | seed | result | expectations | notice latency p95 | streams |\n|---|---|---|---|---|---|\n";
   for (const auto& r : runs) {
     const auto passed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
     md << "| " << r.scenario << " | " << r.seed << " | " << (r.passed ? "pass" : "**FAIL**") << " | " << passed << "/"
-       << r.expectations.size() << " | " << fixed(percentile(r.notify_latency_us, 95) / 1000.0) << " ms | "
+       << r.expectations.size() << " | " << fixed(percentile(all_latencies(r), 95) / 1000.0) << " ms | "
        << r.streams.size() << " |\n";
   }
   for (const auto& r : runs) {
@@ -136,10 +146,15 @@ std::string report_markdown(const std::vector<RunResult>& runs) {
       }
       md << "\n";
     }
-    md << "Notification latency: " << r.notify_latency_us.size() << " measured, p50 "
-       << fixed(percentile(r.notify_latency_us, 50) / 1000.0) << " ms, p95 " << fixed(percentile(r.notify_latency_us, 95) / 1000.0)
-       << " ms, max " << fixed(percentile(r.notify_latency_us, 100) / 1000.0) << " ms. Reply round trip p95 "
-       << fixed(percentile(r.reply_rtt_us, 95) / 1000.0) << " ms.\n\n";
+    if (!r.notice_latency_us.empty()) {
+      md << "| notice | count | from its cause p50 / p95 / max ms |\n|---|---|---|\n";
+      for (const auto& [type, us] : r.notice_latency_us) {
+        md << "| " << type << " | " << us.size() << " | " << fixed(percentile(us, 50) / 1000.0) << " / "
+           << fixed(percentile(us, 95) / 1000.0) << " / " << fixed(percentile(us, 100) / 1000.0) << " |\n";
+      }
+      md << "\n";
+    }
+    md << "Reply round trip p95 " << fixed(percentile(r.reply_rtt_us, 95) / 1000.0) << " ms.\n\n";
     if (!r.streams.empty()) {
       md << "| stream | from ms | played ms | lost | late | FEC | concealed | interruptions | jitter ms | m2e p50/p95 ms | MOS | correlation |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
@@ -147,7 +162,8 @@ std::string report_markdown(const std::vector<RunResult>& runs) {
         md << "| " << s.from << " -> " << s.to << " | " << s.started_ms << " | " << s.received_ms << " | " << s.stats.lost
            << " | " << s.stats.late << " | " << s.stats.fec_recovered << " | " << s.stats.concealed << " | "
            << s.stats.interruptions << " | " << fixed(s.stats.jitter_ms) << " | " << fixed(s.m2e_p50_ms) << " / "
-           << fixed(s.m2e_p95_ms) << " | " << fixed(s.mos, 2) << " | " << fixed(s.correlation, 3) << " |\n";
+           << fixed(s.m2e_p95_ms) << " | " << fixed(s.mos, 2) << " | "
+           << (s.correlation ? fixed(*s.correlation, 3) : "n/a (" + s.unmeasurable + ")") << " |\n";
       }
     }
     if (!r.recordings.empty()) {
@@ -163,12 +179,12 @@ std::string latency_svg(const RunResult& run) {
   // Two histograms in 10 ms buckets up to 500 ms: notifications (blue) and reply round trips (grey).
   constexpr int buckets = 50, width = 640, height = 260, left = 50, bottom = 220;
   std::vector<int> notify(buckets, 0), reply(buckets, 0);
-  for (int64_t us : run.notify_latency_us) ++notify[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
+  for (int64_t us : all_latencies(run)) ++notify[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
   for (int64_t us : run.reply_rtt_us) ++reply[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
   const int peak = std::max({1, *std::max_element(notify.begin(), notify.end()), *std::max_element(reply.begin(), reply.end())});
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  s << "<text x=\"" << left << "\" y=\"16\">" << run.scenario << ": notification latency (blue) and reply round trip (grey), 10 ms buckets</text>\n";
+  s << "<text x=\"" << left << "\" y=\"16\">" << run.scenario << ": notice latency from its cause (blue) and reply round trip (grey), 10 ms buckets</text>\n";
   s << "<line x1=\"" << left << "\" y1=\"" << bottom << "\" x2=\"" << left + 11 * buckets << "\" y2=\"" << bottom << "\" stroke=\"black\"/>\n";
   for (int b = 0; b < buckets; ++b) {
     const int x = left + 11 * b;
@@ -212,6 +228,25 @@ std::string stream_svg(const StreamResult& st) {
   return s.str();
 }
 
+std::string messages_jsonl(const std::vector<RunResult>& runs) {
+  std::string out;
+  for (const auto& r : runs) {
+    for (const LoggedMessage& m : r.messages) {
+      nlohmann::ordered_json line;
+      line["scenario"] = r.scenario;
+      line["at_ms"] = round3(static_cast<double>(m.at_us) / 1000.0);
+      line["from"] = m.from;
+      line["to"] = m.to;
+      line[m.to == "server" ? "sent_ms" : "received_ms"] = round3(static_cast<double>(m.other_end_us) / 1000.0);
+      const auto parsed = nlohmann::json::parse(m.text, nullptr, false);
+      if (parsed.is_discarded()) line["text"] = m.text;  // a client's deliberately malformed message
+      else line["message"] = parsed;
+      out += line.dump() + "\n";
+    }
+  }
+  return out;
+}
+
 void write_reports(const std::string& dir, const std::vector<RunResult>& runs) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
@@ -231,6 +266,7 @@ void write_reports(const std::string& dir, const std::vector<RunResult>& runs) {
     for (const auto& rec : r.recordings) write_wav((fs::path(dir) / (base + "-" + rec.file)).string(), rec.pcm);
   }
   write_file(fs::path(dir) / "report.json", all.dump(2) + "\n");
+  write_file(fs::path(dir) / "messages.jsonl", messages_jsonl(runs));
   write_file(fs::path(dir) / "report.md", report_markdown(runs));
 }
 

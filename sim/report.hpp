@@ -23,7 +23,12 @@ std::string latency_svg(const RunResult& run);
 /// Jitter-buffer delay (and target) over time with concealed frames marked, for one stream.
 std::string stream_svg(const StreamResult& stream);
 
-/// Writes report.json, report.md and the SVGs into `dir` (created if missing); throws on I/O errors.
+/// The message log of every run, one JSON object per line: scenario, at_ms (server time),
+/// from, to, sent_ms or received_ms (the client's end), and the message.
+std::string messages_jsonl(const std::vector<RunResult>& runs);
+
+/// Writes report.json, report.md, messages.jsonl and the SVGs into `dir` (created if missing);
+/// throws on I/O errors.
 void write_reports(const std::string& dir, const std::vector<RunResult>& runs);
 
 }  // namespace hailer::sim

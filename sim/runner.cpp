@@ -7,6 +7,8 @@
 
 #include "core/audio_metrics.hpp"
 #include "core/emodel.hpp"
+#include "metrics.hpp"
+#include "simulated_server.hpp"
 #include "world.hpp"
 
 namespace hailer::sim {
@@ -23,6 +25,14 @@ std::string ms_text(int64_t us) {
   return o.str();
 }
 
+std::string number_text(double v) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(3);
+  o << v;
+  return o.str();
+}
+
 bool fields_match(const nlohmann::json& body, const nlohmann::json& where) {
   for (const auto& [k, v] : where.items()) {
     if (!body.contains(k) || body.at(k) != v) return false;
@@ -30,9 +40,10 @@ bool fields_match(const nlohmann::json& body, const nlohmann::json& where) {
   return true;
 }
 
+// [from, until) in virtual microseconds.
 struct Window {
   int64_t from_us = 0;
-  int64_t until_us = no_limit;  // exclusive
+  int64_t until_us = no_limit;
   bool has_cause = false;
 };
 
@@ -42,89 +53,119 @@ Window window_of(const Expectation& e, const std::map<std::string, int64_t>& lab
     w.from_us = labels.at(e.after);
     w.has_cause = true;
   }
+  const int64_t cause = w.from_us;
+  if (e.not_before_ms) w.from_us = cause + *e.not_before_ms * 1000;
   if (!e.before.empty()) w.until_us = labels.at(e.before);
-  if (e.within_ms) w.until_us = std::min(w.until_us, w.from_us + *e.within_ms * 1000 + 1);
+  if (e.within_ms) w.until_us = std::min(w.until_us, cause + *e.within_ms * 1000 + 1);
   return w;
 }
 
-// Index of the first notice of the expectation's type to `to` inside the window.
-std::optional<std::size_t> first_match(const std::vector<Notice>& notices, const Expectation& e, const std::string& to,
-                                       const Window& w) {
+int64_t cause_of(const Expectation& e, const std::map<std::string, int64_t>& labels) {
+  return e.after.empty() ? 0 : labels.at(e.after);
+}
+
+bool matches(const Notice& n, const std::string& type, const nlohmann::json* where, const std::string& to, const Window& w) {
+  return n.to == to && n.type == type && n.at_us >= w.from_us && n.at_us < w.until_us &&
+         (where == nullptr || fields_match(n.body, *where));
+}
+
+const nlohmann::json* where_at(const Expectation& e, std::size_t i) {
+  if (e.where.empty()) return nullptr;
+  return &e.where[std::min(i, e.where.size() - 1)];
+}
+
+// Index of the first notice of `type` to `to` inside the window.
+std::optional<std::size_t> first_match(const std::vector<Notice>& notices, const std::string& type,
+                                       const nlohmann::json* where, const std::string& to, const Window& w) {
   for (std::size_t i = 0; i < notices.size(); ++i) {
-    const Notice& n = notices[i];
-    if (n.to == to && n.type == e.type && n.at_us >= w.from_us && n.at_us < w.until_us && fields_match(n.body, e.where)) {
-      return i;
-    }
+    if (matches(notices[i], type, where, to, w)) return i;
   }
   return std::nullopt;
 }
 
-std::string seen_instead(const std::vector<Notice>& notices, const Expectation& e, const std::string& to) {
+std::string seen_instead(const std::vector<Notice>& notices, const std::string& type, const std::string& to) {
   std::ostringstream o;
   int shown = 0;
   for (const Notice& n : notices) {
-    if (n.to != to || n.type != e.type) continue;
+    if (n.to != to || n.type != type) continue;
     if (shown++ == 3) {
       o << " ...";
       break;
     }
     o << (shown == 1 ? " seen instead:" : ";") << " at " << ms_text(n.at_us) << " " << n.body.dump();
   }
-  if (shown == 0) o << " no '" << e.type << "' reached " << to << " at all";
+  if (shown == 0) o << " no '" << type << "' reached " << to << " at all";
   return o.str();
 }
 
-void judge_notice(ExpectationResult& r, const Expectation& e, const World& w, std::vector<int64_t>& latencies) {
+void judge_notice(ExpectationResult& r, const Expectation& e, World& w) {
   const Window win = window_of(e, w.label_times_us());
+  const int64_t cause = cause_of(e, w.label_times_us());
   r.passed = true;
   for (const auto& to : e.to) {
-    const auto i = first_match(w.notices(), e, to, win);
+    const auto i = first_match(w.notices(), e.types[0], where_at(e, 0), to, win);
     if (!i) {
       r.passed = false;
-      r.detail += "expected '" + e.type + "' to " + to + (win.has_cause ? " within the window after " + e.after : "") +
-                  ";" + seen_instead(w.notices(), e, to) + " ";
+      r.detail += "expected '" + e.types[0] + "' to " + to + (win.has_cause ? " in the window after " + e.after : "") +
+                  ";" + seen_instead(w.notices(), e.types[0], to) + " ";
       continue;
     }
     const int64_t at = w.notices()[*i].at_us;
-    if (win.has_cause) {
-      r.latency_us = at - win.from_us;
-      // Only "instant" checks (a window of at most 1 s) measure notification latency; longer
-      // windows wait for a timer on purpose (ring timeout, recall window).
-      if (e.within_ms && *e.within_ms <= 1000) latencies.push_back(at - win.from_us);
-    }
-    r.detail += to + " at " + ms_text(at) + (win.has_cause ? " (+" + ms_text(at - win.from_us) + ")" : "") + " ";
+    if (win.has_cause) r.latency_us = at - cause;
+    r.detail += to + " at " + ms_text(at) + (win.has_cause ? " (+" + ms_text(at - cause) + ")" : "") + " ";
   }
 }
 
-void judge_no_notice(ExpectationResult& r, const Expectation& e, const World& w) {
+void judge_no_notice(ExpectationResult& r, const Expectation& e, World& w) {
   const Window win = window_of(e, w.label_times_us());
   r.passed = true;
   for (const auto& to : e.to) {
-    if (const auto i = first_match(w.notices(), e, to, win)) {
+    if (const auto i = first_match(w.notices(), e.types[0], where_at(e, 0), to, win)) {
       r.passed = false;
-      r.detail += "unexpected '" + e.type + "' to " + to + " at " + ms_text(w.notices()[*i].at_us) + ": " +
+      r.detail += "unexpected '" + e.types[0] + "' to " + to + " at " + ms_text(w.notices()[*i].at_us) + ": " +
                   w.notices()[*i].body.dump() + " ";
     }
   }
   if (r.passed) r.detail = "none seen";
 }
 
-void judge_order(ExpectationResult& r, const Expectation& e, const World& w) {
+void judge_count(ExpectationResult& r, const Expectation& e, World& w) {
+  const Window win = window_of(e, w.label_times_us());
+  uint64_t count = 0;
+  std::string who;
+  for (const Notice& n : w.notices()) {
+    for (const auto& to : e.to) {
+      if (matches(n, e.types[0], where_at(e, 0), to, win)) {
+        ++count;
+        who += " " + to + "@" + ms_text(n.at_us);
+      }
+    }
+  }
+  r.passed = (!e.exactly || count == *e.exactly) && (!e.min_count || count >= *e.min_count) &&
+             (!e.max_count || count <= *e.max_count);
+  r.detail = std::to_string(count) + " '" + e.types[0] + "' seen" + (who.empty() ? "" : ":" + who);
+}
+
+void judge_order(ExpectationResult& r, const Expectation& e, World& w) {
   const Window win = window_of(e, w.label_times_us());
   std::optional<std::size_t> previous;
   r.passed = true;
-  for (const auto& to : e.to) {
-    const auto i = first_match(w.notices(), e, to, win);
+  const bool by_type = e.types.size() > 1;
+  const std::size_t steps = by_type ? e.types.size() : e.to.size();
+  for (std::size_t k = 0; k < steps; ++k) {
+    const std::string& type = by_type ? e.types[k] : e.types[0];
+    const std::string& to = by_type ? e.to[0] : e.to[k];
+    const auto i = first_match(w.notices(), type, where_at(e, k), to, win);
     if (!i) {
       r.passed = false;
-      r.detail += to + " never got '" + e.type + "' ";
+      r.detail += to + " never got '" + type + "' ";
       continue;
     }
     if (previous && *i <= *previous) {
       r.passed = false;
-      r.detail += to + " got it out of order ";
+      r.detail += "'" + type + "' to " + to + " came out of order ";
     }
-    r.detail += to + "@" + ms_text(w.notices()[*i].at_us) + " ";
+    r.detail += type + ">" + to + "@" + ms_text(w.notices()[*i].at_us) + " ";
     previous = i;
   }
 }
@@ -134,7 +175,7 @@ StreamResult measure(AudioStream& s) {
   m.from = s.from;
   m.to = s.to;
   m.started_ms = s.started_us / 1000;
-  m.stats = s.jitter.stats();
+  m.stats = s.stats();
   m.dropped_foreign = s.dropped_foreign;
   if (!s.m2e_us.empty()) {
     double sum = 0;
@@ -145,7 +186,8 @@ StreamResult measure(AudioStream& s) {
     m.m2e_max_ms = percentile(s.m2e_us, 100) / 1000.0;
   }
   const auto sim = segmental_similarity(s.sent, s.received, 48'000, 1000, 2000);
-  m.correlation = sim.correlation;
+  if (sim.unmeasurable.empty()) m.correlation = sim.correlation;
+  m.unmeasurable = sim.unmeasurable;
   m.lag_ms = sim.lag_ms;
   m.burst_ratio = burst_ratio(s.loss_trace);
   EModelInput in;
@@ -162,33 +204,61 @@ StreamResult measure(AudioStream& s) {
   return m;
 }
 
+void judge_stream(ExpectationResult& r, const Expectation& e, const StreamResult& s) {
+  std::ostringstream o;
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) r.passed = false;
+    o << (ok ? "" : "FAILED ") << what << "; ";
+  };
+  if (e.mos_min) check(s.mos >= *e.mos_min, "MOS " + number_text(s.mos) + " >= " + number_text(*e.mos_min));
+  if (e.loss_max) {
+    const double loss = s.stats.effective_loss();
+    check(loss <= *e.loss_max, "loss " + number_text(loss) + " <= " + number_text(*e.loss_max));
+  }
+  if (e.m2e_p95_max_ms) {
+    check(s.m2e_p95_ms <= *e.m2e_p95_max_ms,
+          "mouth-to-ear p95 " + number_text(s.m2e_p95_ms) + " ms <= " + number_text(*e.m2e_p95_max_ms));
+  }
+  if (e.correlation_min) {
+    if (!s.correlation) check(false, "correlation not measurable: " + s.unmeasurable);
+    else check(*s.correlation >= *e.correlation_min, "correlation " + number_text(*s.correlation) + " >= " + number_text(*e.correlation_min));
+  }
+  if (e.interruptions_max) {
+    check(s.stats.interruptions <= *e.interruptions_max,
+          "interruptions " + std::to_string(s.stats.interruptions) + " <= " + std::to_string(*e.interruptions_max));
+  }
+  r.detail += "[" + s.from + "->" + s.to + " @" + std::to_string(s.started_ms) + " ms] " + o.str();
+}
+
 void judge_audio(ExpectationResult& r, const Expectation& e, const std::vector<StreamResult>& streams) {
   r.passed = true;
-  int found = 0;
+  uint32_t leg = 0;
+  int judged = 0;
   for (const StreamResult& s : streams) {
-    if (s.from != e.from || s.to != e.sink || s.received_ms == 0) continue;
-    ++found;
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(3);
-    auto check = [&](bool ok, const std::string& what) {
-      if (!ok) r.passed = false;
-      o << (ok ? "" : "FAILED ") << what << "; ";
-    };
-    if (e.mos_min) check(s.mos >= *e.mos_min, "MOS " + std::to_string(s.mos) + " >= " + std::to_string(*e.mos_min));
-    if (e.loss_max) {
-      const double loss = s.stats.effective_loss();
-      check(loss <= *e.loss_max, "loss " + std::to_string(loss) + " <= " + std::to_string(*e.loss_max));
-    }
-    if (e.m2e_p95_max_ms) check(s.m2e_p95_ms <= *e.m2e_p95_max_ms, "mouth-to-ear p95 " + std::to_string(s.m2e_p95_ms) + " ms <= " + std::to_string(*e.m2e_p95_max_ms));
-    if (e.correlation_min) check(s.correlation >= *e.correlation_min, "correlation " + std::to_string(s.correlation) + " >= " + std::to_string(*e.correlation_min));
-    if (e.interruptions_max) check(s.stats.interruptions <= *e.interruptions_max, "interruptions " + std::to_string(s.stats.interruptions) + " <= " + std::to_string(*e.interruptions_max));
-    r.detail += "[" + s.from + "->" + s.to + " @" + std::to_string(s.started_ms) + " ms] " + o.str();
+    if (s.from != e.from || s.to != e.sink) continue;
+    ++leg;
+    if (e.leg && leg != *e.leg) continue;
+    if (s.received_ms == 0 && !e.leg) continue;  // a leg that never played: judged by no_audio, not here
+    ++judged;
+    judge_stream(r, e, s);
   }
-  if (found == 0) {
+  if (judged == 0) {
     r.passed = false;
-    r.detail = "no audio was played from " + e.from + " to " + e.sink;
+    r.detail = e.leg ? "no stream number " + std::to_string(*e.leg) + " from " + e.from + " to " + e.sink + " (" +
+                           std::to_string(leg) + " in all)"
+                     : "no audio was played from " + e.from + " to " + e.sink;
   }
+}
+
+void judge_no_audio(ExpectationResult& r, const Expectation& e, const std::vector<StreamResult>& streams) {
+  r.passed = true;
+  for (const StreamResult& s : streams) {
+    if (s.from != e.from || (!e.sink.empty() && s.to != e.sink) || s.received_ms == 0) continue;
+    r.passed = false;
+    r.detail += s.from + " -> " + s.to + " played " + std::to_string(s.received_ms) + " ms from " +
+                std::to_string(s.started_ms) + " ms; ";
+  }
+  if (r.passed) r.detail = "no audio from " + e.from + " was played" + (e.sink.empty() ? "" : " to " + e.sink);
 }
 
 void judge_recording(ExpectationResult& r, const Expectation& e, const std::vector<RecordingResult>& recordings) {
@@ -201,6 +271,18 @@ void judge_recording(ExpectationResult& r, const Expectation& e, const std::vect
   }
   r.passed = false;
   r.detail = "no recording named " + e.file;
+}
+
+void judge_metric(ExpectationResult& r, const Expectation& e, const RunResult& run) {
+  const std::optional<double> v = metric_value(run, e.metric);
+  if (!v) {
+    r.passed = false;
+    r.detail = e.metric + " has no value in this run (nothing of that kind was seen)";
+    return;
+  }
+  r.passed = (!e.min || *v >= *e.min) && (!e.max || *v <= *e.max);
+  r.detail = e.metric + " = " + number_text(*v) + (e.min ? " (min " + number_text(*e.min) + ")" : "") +
+             (e.max ? " (max " + number_text(*e.max) + ")" : "");
 }
 
 }  // namespace
@@ -223,6 +305,8 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
   try {
     world = std::make_unique<World>(scenario, fixtures_dir, cache);
     world->run(progress);
+  } catch (const FixtureError&) {
+    throw;  // the scenario cannot run here at all: a usage error, not a failed run
   } catch (const std::exception& e) {  // an invariant (InvariantBroken, AssertionFailure) or a setup error
     const int64_t at = world ? world->queue().now().us : 0;
     result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + (world ? ", after " + world->last_step() : "") + ")";
@@ -230,10 +314,20 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
     return result;
   }
   for (AudioStream& s : world->streams()) result.streams.push_back(measure(s));
-  for (const Recording& rec : world->recordings()) {
+  for (const Recording& rec : world->server().recordings()) {
     result.recordings.push_back(RecordingResult{rec.file, rec.room, (rec.ended_us - rec.started_us) / 1000,
                                                 static_cast<int64_t>(rec.pcm.size() / 48), rec.pcm});
   }
+  for (const Notice& n : world->notices()) {
+    if (n.cause_us) result.notice_latency_us[n.type].push_back(n.at_us - *n.cause_us);
+  }
+  result.reply_rtt_us = world->reply_rtts_us();
+  result.notices = world->notices().size();
+  result.events = world->queue().executed();
+  result.core = world->server().host().core().stats();
+  result.host = world->server().host().stats();
+  result.speaker = world->server().host().speaker_stats();
+  result.messages = world->messages();
   result.passed = true;
   for (std::size_t i = 0; i < scenario.expectations.size(); ++i) {
     const Expectation& e = scenario.expectations[i];
@@ -241,19 +335,18 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
     r.index = i;
     r.text = e.text;
     switch (e.kind) {
-      case ExpectKind::notice: judge_notice(r, e, *world, result.notify_latency_us); break;
+      case ExpectKind::notice: judge_notice(r, e, *world); break;
       case ExpectKind::no_notice: judge_no_notice(r, e, *world); break;
+      case ExpectKind::count: judge_count(r, e, *world); break;
       case ExpectKind::order: judge_order(r, e, *world); break;
       case ExpectKind::audio: judge_audio(r, e, result.streams); break;
+      case ExpectKind::no_audio: judge_no_audio(r, e, result.streams); break;
       case ExpectKind::recording: judge_recording(r, e, result.recordings); break;
+      case ExpectKind::metric: judge_metric(r, e, result); break;
     }
     result.passed = result.passed && r.passed;
     result.expectations.push_back(std::move(r));
   }
-  result.reply_rtt_us = world->reply_rtts_us();
-  result.notices = world->notices().size();
-  result.events = world->queue().executed();
-  result.core = world->core_stats();
   return result;
 }
 

@@ -4,13 +4,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "adapters/host/server_host.hpp"
 #include "core/core.hpp"
 #include "core/stream_stats.hpp"
+#include "audio_sources.hpp"
 #include "scenario.hpp"
+#include "streams.hpp"
 
 namespace hailer::sim {
 
@@ -31,7 +35,8 @@ struct StreamResult {
   StreamStats stats;
   uint64_t dropped_foreign = 0;
   double m2e_mean_ms = 0, m2e_p50_ms = 0, m2e_p95_ms = 0, m2e_max_ms = 0;
-  double correlation = 0;
+  std::optional<double> correlation;  ///< nothing when it cannot be measured (see unmeasurable)
+  std::string unmeasurable;           ///< why the correlation cannot be measured
   int64_t lag_ms = 0;
   double burst_ratio = 1;
   double r = 0;
@@ -63,17 +68,24 @@ struct RunResult {
   std::vector<ExpectationResult> expectations;
   std::vector<StreamResult> streams;
   std::vector<RecordingResult> recordings;
-  std::vector<int64_t> notify_latency_us;  ///< from the expectations that name a cause
+  /// Per notice type: how long after its cause each notice was read (a request's send time, a
+  /// timer's deadline, a peer's close), whatever the expectations ask.
+  std::map<std::string, std::vector<int64_t>> notice_latency_us;
   std::vector<int64_t> reply_rtt_us;
   std::size_t notices = 0;
   uint64_t events = 0;
   CoreStats core;
+  HostStats host;
+  SpeakerStats speaker;
+  std::vector<LoggedMessage> messages;  ///< the wire, as the server handled it
 };
+
 
 struct MediaCache;
 
-/// Runs `scenario`; never throws for a scenario's own failure (it is in the result). A shared
-/// `cache` saves decoding and encoding the same audio sources again in later runs.
+/// Runs `scenario`; never throws for a scenario's own failure (it is in the result), only
+/// FixtureError for a missing fixture. A shared `cache` saves decoding and encoding the same
+/// audio sources again in later runs.
 RunResult run_scenario(const Scenario& scenario, const std::string& source, const std::string& fixtures_dir,
                        const std::function<void(double)>& progress = {}, MediaCache* cache = nullptr);
 

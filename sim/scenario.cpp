@@ -2,11 +2,11 @@
 
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 
 #include "core/codec.hpp"
 #include "core/names.hpp"
+#include "metrics.hpp"
 
 namespace hailer::sim {
 
@@ -26,8 +26,9 @@ class Obj {
     throw ScenarioError(path_ + (key.empty() ? "" : "." + key) + ": " + what);
   }
 
-  void allow(std::initializer_list<const char*> keys) const {
+  void allow(std::initializer_list<const char*> keys, std::initializer_list<const char*> more = {}) const {
     std::set<std::string> ok(keys.begin(), keys.end());
+    ok.insert(more.begin(), more.end());
     for (const auto& [k, v] : j_.items()) {
       if (!ok.contains(k)) fail(k, "unknown field");
     }
@@ -45,15 +46,22 @@ class Obj {
   int64_t integer(const char* key, std::optional<int64_t> fallback, int64_t lo, int64_t hi) const {
     if (!has(key)) return fallback ? *fallback : (fail(key, "is required"), 0);
     if (!j_.at(key).is_number_integer()) fail(key, "must be an integer");
+    if (j_.at(key).is_number_unsigned() && j_.at(key).get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
     const auto v = j_.at(key).get<int64_t>();
     if (v < lo || v > hi) fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
     return v;
+  }
+  std::optional<int64_t> opt_integer(const char* key, int64_t lo, int64_t hi) const {
+    if (!has(key)) return std::nullopt;
+    return integer(key, 0, lo, hi);
   }
   double number(const char* key, double fallback, double lo, double hi) const {
     if (!has(key)) return fallback;
     if (!j_.at(key).is_number()) fail(key, "must be a number");
     const auto v = j_.at(key).get<double>();
-    if (v < lo || v > hi) fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    if (!(v >= lo && v <= hi)) fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     return v;
   }
   std::optional<double> opt_number(const char* key, double lo, double hi) const {
@@ -70,6 +78,17 @@ class Obj {
     if (!has(key)) return empty;
     if (!j_.at(key).is_array()) fail(key, "must be an array");
     return j_.at(key);
+  }
+  template <typename E>
+  E choice(const char* key, const std::vector<std::pair<std::string, E>>& options, std::optional<E> fallback) const {
+    if (!has(key) && fallback) return *fallback;
+    const std::string v = str(key);
+    std::string all;
+    for (const auto& [name, value] : options) {
+      if (name == v) return value;
+      all += (all.empty() ? "" : ", ") + name;
+    }
+    fail(key, "must be one of " + all);
   }
 
  private:
@@ -117,173 +136,349 @@ void parse_server(const Obj& o, Config& c) {
   c.max_talk_ms = o.integer("max_talk_ms", c.max_talk_ms, 1, max_ms);
   c.silence_timeout_ms = o.integer("silence_timeout_ms", c.silence_timeout_ms, 1, max_ms);
   c.silence_threshold_dbfs = static_cast<int32_t>(o.integer("silence_threshold_dbfs", c.silence_threshold_dbfs, -150, 0));
-  const std::string policy = o.str("default_floor_policy", "deny");
-  if (policy != "deny" && policy != "queue") o.fail("default_floor_policy", "must be deny or queue");
-  c.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+  c.default_floor_policy =
+      o.choice<FloorPolicy>("default_floor_policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, FloorPolicy::deny);
   c.instructor_token = o.str("instructor_token", "");
 }
 
 Participant parse_participant(const Obj& o) {
-  o.allow({"name", "face", "room", "role", "codec", "token", "audio", "start_ms", "auto_ping", "ping_interval_ms",
-           "auto_accept_ms", "auto_recall_ms"});
+  o.allow({"name", "face", "room", "role", "codec", "sample_rate", "token", "audio", "start_ms", "auto_ping",
+           "ping_interval_ms", "auto_accept_ms", "auto_recall_ms", "nat", "probe"});
   Participant p;
   p.name = o.str("name");
   if (!valid_name(p.name)) o.fail("name", "is not a valid name");
-  const std::string face = o.str("face", "calls");
-  if (face != "calls" && face != "ptt") o.fail("face", "must be calls or ptt");
-  p.face = face == "ptt" ? Face::ptt : Face::calls;
+  p.face = o.choice<Face>("face", {{"calls", Face::calls}, {"ptt", Face::ptt}}, Face::calls);
   if (p.face == Face::ptt) {
     p.room = o.str("room");
-    const std::string role = o.str("role", "student");
-    if (role != "student" && role != "instructor") o.fail("role", "must be student or instructor");
-    p.role = role == "instructor" ? Role::instructor : Role::student;
-    const std::string codec = o.str("codec", "opus");
-    if (codec != "opus" && codec != "pcm16") o.fail("codec", "must be opus or pcm16");
-    p.codec = codec == "pcm16" ? AudioCodec::pcm16 : AudioCodec::opus;
+    if (!valid_name(p.room)) o.fail("room", "is not a valid room name");
+    p.role = o.choice<Role>("role", {{"student", Role::student}, {"instructor", Role::instructor}}, Role::student);
+    p.format.codec = o.choice<AudioCodec>("codec", {{"opus", AudioCodec::opus}, {"pcm16", AudioCodec::pcm16}}, AudioCodec::opus);
+    p.format.sample_rate_hz = static_cast<uint32_t>(o.integer("sample_rate", 48'000, 8'000, 192'000));
+    if (p.format.codec == AudioCodec::opus && p.format.sample_rate_hz != 48'000) o.fail("sample_rate", "Opus is always 48000");
     p.token = o.str("token", "");
+  } else {
+    for (const char* k : {"room", "role", "codec", "sample_rate", "token"}) {
+      if (o.has(k)) o.fail(k, "is for PTT participants");
+    }
+  }
+  if (p.face == Face::ptt) {
+    for (const char* k : {"nat", "probe", "auto_accept_ms", "auto_recall_ms"}) {
+      if (o.has(k)) o.fail(k, "is for calls participants");
+    }
   }
   p.audio = o.str("audio", "");
   p.start_ms = o.integer("start_ms", 0, 0, max_ms);
   p.auto_ping = o.boolean("auto_ping", true);
   p.ping_interval_ms = o.integer("ping_interval_ms", 10'000, 100, max_ms);
-  if (o.has("auto_accept_ms")) p.auto_accept_ms = o.integer("auto_accept_ms", 0, 0, max_ms);
-  if (o.has("auto_recall_ms")) p.auto_recall_ms = o.integer("auto_recall_ms", 0, 0, max_ms);
+  p.auto_accept_ms = o.opt_integer("auto_accept_ms", 0, max_ms);
+  p.auto_recall_ms = o.opt_integer("auto_recall_ms", 0, max_ms);
+  p.nat = o.boolean("nat", false);
+  p.probe = o.boolean("probe", true);
   return p;
 }
 
-const std::set<std::string> step_actions{"connect", "disconnect", "reconnect", "register", "join", "who", "call",
-                                         "accept", "reject", "hangup", "cancel", "cancel_wait", "missed", "ping",
-                                         "press", "release", "revoke", "set_policy", "raw"};
+const std::vector<std::pair<std::string, Action>> actions{
+    {"connect", Action::connect},       {"disconnect", Action::disconnect}, {"reconnect", Action::reconnect},
+    {"register", Action::hello},        {"join", Action::hello},            {"who", Action::who},
+    {"call", Action::call},             {"accept", Action::accept},         {"reject", Action::reject},
+    {"hangup", Action::hangup},         {"cancel", Action::cancel},         {"cancel_wait", Action::cancel_wait},
+    {"missed", Action::missed},         {"ping", Action::ping},             {"press", Action::press},
+    {"release", Action::release},       {"revoke", Action::revoke},         {"set_policy", Action::set_policy},
+    {"raw", Action::raw},               {"raw_audio", Action::raw_audio},   {"raw_binary", Action::raw_binary}};
 
-Step parse_step(const Obj& o, const std::set<std::string>& names) {
-  o.allow({"at_ms", "who", "do", "to", "call_id", "auto_connect", "policy", "label", "text"});
+std::vector<uint8_t> parse_hex(const Obj& o, const std::string& hex) {
+  if (hex.empty() || hex.size() % 2 != 0) o.fail("hex", "must be an even number of hex digits");
+  std::vector<uint8_t> out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const std::string byte = hex.substr(i, 2);
+    if (byte.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) o.fail("hex", "must be hex digits");
+    out.push_back(static_cast<uint8_t>(std::stoi(byte, nullptr, 16)));
+  }
+  return out;
+}
+
+Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& people) {
+  o.allow({"at_ms", "who", "do", "to", "call_id", "auto_connect", "policy", "label", "text", "frames", "hex"});
   Step s;
   s.at_ms = o.integer("at_ms", std::nullopt, 0, max_ms);
   s.who = o.str("who");
-  if (!names.contains(s.who)) o.fail("who", "names no participant");
-  s.action = o.str("do");
-  if (!step_actions.contains(s.action)) o.fail("do", "unknown action '" + s.action + "'");
-  for (const char* k : {"to", "call_id", "auto_connect", "policy", "text"}) {
-    if (o.has(k)) s.args[k] = o.raw(k);
+  if (!people.contains(s.who)) o.fail("who", "names no participant");
+  const Face face = people.at(s.who)->face;
+  s.action_name = o.str("do");
+  s.action = o.choice<Action>("do", actions, std::nullopt);
+  // Each argument belongs to some actions only; anywhere else it would be silently ignored.
+  auto only_for = [&](const char* key, std::initializer_list<Action> for_actions) {
+    if (o.has(key) && std::find(for_actions.begin(), for_actions.end(), s.action) == for_actions.end()) {
+      o.fail(key, "is not an argument of '" + s.action_name + "'");
+    }
+  };
+  only_for("to", {Action::call});
+  only_for("auto_connect", {Action::call});
+  only_for("call_id", {Action::accept, Action::reject});
+  only_for("policy", {Action::set_policy});
+  only_for("text", {Action::raw});
+  only_for("frames", {Action::raw_audio});
+  only_for("hex", {Action::raw_binary});
+  if (s.action == Action::call) {
+    s.to = o.str("to");
+    if (o.has("auto_connect")) s.auto_connect = o.boolean("auto_connect", false);
   }
-  if (s.action == "call" && !o.has("to")) o.fail("to", "is required for call");
-  if (s.action == "set_policy" && !o.has("policy")) o.fail("policy", "is required for set_policy");
-  if (s.action == "raw" && !o.has("text")) o.fail("text", "is required for raw");
+  if (o.has("call_id")) s.call_id = static_cast<uint64_t>(o.integer("call_id", 0, 0, (1LL << 53) - 1));
+  if (s.action == Action::set_policy) {
+    s.policy = o.choice<FloorPolicy>("policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, std::nullopt);
+  }
+  if (s.action == Action::raw) s.text = o.str("text");
+  if (s.action == Action::raw_audio) {
+    if (face != Face::ptt) o.fail("do", "raw_audio is for PTT participants");
+    s.frames = static_cast<uint32_t>(o.integer("frames", 10, 1, 10'000));
+  }
+  if (s.action == Action::raw_binary) s.bytes = parse_hex(o, o.str("hex"));
   s.label = o.str("label", "");
   return s;
 }
 
 Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
-  o.allow({"at_ms", "kind", "groups", "who", "duration_ms", "between", "label", "latency_ms", "jitter_ms", "loss",
-           "burst_enter", "burst_exit", "burst_loss", "duplicate", "reorder", "reorder_delay_ms", "retransmit_ms"});
+  o.allow({"at_ms", "kind", "groups", "who", "duration_ms", "between", "label"}, link_keys);
   Fault f;
   f.at_ms = o.integer("at_ms", std::nullopt, 0, max_ms);
-  f.kind = o.str("kind");
+  f.kind = o.choice<FaultKind>("kind", {{"partition", FaultKind::partition}, {"stall", FaultKind::stall},
+                                        {"disconnect", FaultKind::disconnect}, {"link", FaultKind::link}},
+                               std::nullopt);
   f.label = o.str("label", "");
   auto known = [&](const std::string& n, const char* key) {
     if (!names.contains(n) && n != "server") o.fail(key, "names no participant: " + n);
   };
-  if (f.kind == "partition") {
-    f.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
-    for (const auto& g : o.array("groups")) {
-      std::set<std::string> group;
-      for (const auto& n : g) {
-        if (!n.is_string()) o.fail("groups", "must hold arrays of names");
-        known(n.get<std::string>(), "groups");
-        group.insert(n.get<std::string>());
+  switch (f.kind) {
+    case FaultKind::partition:
+      f.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
+      for (const auto& g : o.array("groups")) {
+        std::set<std::string> group;
+        if (!g.is_array()) o.fail("groups", "must hold arrays of names");
+        for (const auto& n : g) {
+          if (!n.is_string()) o.fail("groups", "must hold arrays of names");
+          known(n.get<std::string>(), "groups");
+          group.insert(n.get<std::string>());
+        }
+        f.groups.push_back(group);
       }
-      f.groups.push_back(group);
+      if (f.groups.empty()) o.fail("groups", "is required for a partition");
+      break;
+    case FaultKind::stall:
+      f.who = o.str("who");
+      known(f.who, "who");
+      f.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
+      break;
+    case FaultKind::disconnect:
+      f.who = o.str("who");
+      if (!names.contains(f.who)) o.fail("who", "names no participant");
+      break;
+    case FaultKind::link: {
+      const auto& between = o.array("between");
+      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string()) o.fail("between", "must be two names");
+      f.a = between[0].get<std::string>();
+      f.b = between[1].get<std::string>();
+      known(f.a, "between");
+      known(f.b, "between");
+      f.profile = parse_link(o, LinkProfile{});
+      break;
     }
-    if (f.groups.empty()) o.fail("groups", "is required for a partition");
-  } else if (f.kind == "stall") {
-    f.who = o.str("who");
-    known(f.who, "who");
-    f.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
-  } else if (f.kind == "disconnect") {
-    f.who = o.str("who");
-    if (!names.contains(f.who)) o.fail("who", "names no participant");
-  } else if (f.kind == "link") {
-    const auto& between = o.array("between");
-    if (between.size() != 2 || !between[0].is_string() || !between[1].is_string()) o.fail("between", "must be two names");
-    f.a = between[0].get<std::string>();
-    f.b = between[1].get<std::string>();
-    known(f.a, "between");
-    known(f.b, "between");
-    f.profile = parse_link(o, LinkProfile{});
-  } else {
-    o.fail("kind", "must be partition, stall, disconnect or link");
   }
   return f;
 }
 
-Expectation parse_expectation(const Obj& o, const std::set<std::string>& names, const std::set<std::string>& labels) {
-  o.allow({"notice", "no_notice", "order", "to", "where", "after", "before", "within_ms", "audio", "recording",
-           "mos_min", "loss_max", "m2e_p95_max_ms", "correlation_min", "interruptions_max", "min_duration_ms"});
-  Expectation e;
-  auto recipients = [&]() {
-    std::vector<std::string> to;
-    if (!o.has("to")) o.fail("to", "is required");
-    const json& t = o.raw("to");
-    if (t.is_string()) to.push_back(t.get<std::string>());
-    else if (t.is_array()) for (const auto& n : t) to.push_back(n.is_string() ? n.get<std::string>() : "");
-    else o.fail("to", "must be a name or an array of names");
-    for (const auto& n : to) {
-      if (!names.contains(n)) o.fail("to", "names no participant: " + n);
+// A `where` may only name fields the notice type has, with values of the field's JSON type:
+// a typo or a quoted number would otherwise match nothing and weaken a no_notice silently.
+void check_where(const Obj& o, const std::string& type, const json& where) {
+  if (!where.is_object()) o.fail("where", "must be an object");
+  const auto fields = server_message_fields(type);
+  for (const auto& [key, value] : where.items()) {
+    const FieldSchema* f = nullptr;
+    if (fields) {
+      for (const auto& x : *fields) {
+        if (x.name == key) f = &x;
+      }
     }
-    return to;
-  };
+    if (f == nullptr) o.fail("where." + key, "'" + type + "' has no such field");
+    using K = FieldSchema::Kind;
+    bool ok = false;
+    switch (f->kind) {
+      case K::string: ok = value.is_string(); break;
+      case K::nullable_string: ok = value.is_string() || value.is_null(); break;
+      case K::integer: ok = value.is_number_integer(); break;
+      case K::nullable_integer: ok = value.is_number_integer() || value.is_null(); break;
+      case K::boolean: ok = value.is_boolean(); break;
+      case K::object: ok = value.is_object(); break;
+      case K::array: ok = value.is_array(); break;
+    }
+    static const char* kind_names[] = {"a string", "a string or null", "an integer", "an integer or null",
+                                       "true or false", "an object", "an array"};
+    if (!ok) o.fail("where." + key, std::string("must be ") + kind_names[static_cast<int>(f->kind)]);
+    if (!f->values.empty() && value.is_string() &&
+        std::find(f->values.begin(), f->values.end(), value.get<std::string>()) == f->values.end()) {
+      o.fail("where." + key, "is not a value '" + key + "' can have");
+    }
+  }
+}
+
+void check_type(const Obj& o, const char* key, const std::string& type) {
+  if (!is_server_message_type(type) && !client_notice_types.contains(type)) o.fail(key, "unknown notice type '" + type + "'");
+}
+
+std::vector<std::string> names_in(const Obj& o, const char* key, const std::set<std::string>& names, bool allow_speaker) {
+  std::vector<std::string> out;
+  if (!o.has(key)) o.fail(key, "is required");
+  const json& t = o.raw(key);
+  if (t.is_string()) out.push_back(t.get<std::string>());
+  else if (t.is_array() && !t.empty()) {
+    for (const auto& n : t) {
+      if (!n.is_string()) o.fail(key, "must be a name or an array of names");
+      out.push_back(n.get<std::string>());
+    }
+  } else {
+    o.fail(key, "must be a name or a non-empty array of names");
+  }
+  for (const auto& n : out) {
+    if (!names.contains(n) && !(allow_speaker && n == "speaker")) o.fail(key, "names no participant: " + n);
+  }
+  return out;
+}
+
+void parse_window(const Obj& o, Expectation& e, const std::set<std::string>& labels) {
   auto label = [&](const char* key) {
     const std::string l = o.str(key, "");
     if (!l.empty() && !labels.contains(l)) o.fail(key, "names no step or fault label: " + l);
     return l;
   };
-  if (o.has("notice") || o.has("no_notice") || o.has("order")) {
-    e.kind = o.has("notice") ? ExpectKind::notice : o.has("no_notice") ? ExpectKind::no_notice : ExpectKind::order;
-    e.type = o.str(e.kind == ExpectKind::notice ? "notice" : e.kind == ExpectKind::no_notice ? "no_notice" : "order");
-    e.to = recipients();
-    if (o.has("where")) {
-      if (!o.raw("where").is_object()) o.fail("where", "must be an object");
-      e.where = o.raw("where");
+  e.after = label("after");
+  e.before = label("before");
+  e.within_ms = o.opt_integer("within_ms", 0, max_ms);
+  e.not_before_ms = o.opt_integer("not_before_ms", 0, max_ms);
+  if (e.within_ms && e.after.empty()) o.fail("within_ms", "needs 'after'");
+  if (e.not_before_ms && e.after.empty()) o.fail("not_before_ms", "needs 'after'");
+  if (e.within_ms && e.not_before_ms && *e.not_before_ms > *e.within_ms) o.fail("not_before_ms", "is beyond within_ms: the window is empty");
+}
+
+void parse_notice_kind(const Obj& o, Expectation& e, const char* key, const std::set<std::string>& names,
+                       const std::set<std::string>& labels) {
+  o.allow({"notice", "no_notice", "count", "to", "where", "after", "before", "within_ms", "not_before_ms", "exactly",
+           "min", "max"});
+  e.types = {o.str(key)};
+  check_type(o, key, e.types[0]);
+  e.to = names_in(o, "to", names, false);
+  if (o.has("where")) {
+    check_where(o, e.types[0], o.raw("where"));
+    e.where = {o.raw("where")};
+  }
+  parse_window(o, e, labels);
+  if (e.kind == ExpectKind::count) {
+    if (o.has("exactly")) e.exactly = static_cast<uint64_t>(o.integer("exactly", 0, 0, 1'000'000));
+    if (o.has("min")) e.min_count = static_cast<uint64_t>(o.integer("min", 0, 0, 1'000'000));
+    if (o.has("max")) e.max_count = static_cast<uint64_t>(o.integer("max", 0, 0, 1'000'000));
+    if (!e.exactly && !e.min_count && !e.max_count) o.fail("count", "needs exactly, min or max");
+    if (e.exactly && (e.min_count || e.max_count)) o.fail("exactly", "cannot be combined with min or max");
+  } else {
+    for (const char* k : {"exactly", "min", "max"}) {
+      if (o.has(k)) o.fail(k, "is for count expectations");
     }
-    e.after = label("after");
-    e.before = label("before");
-    if (o.has("within_ms")) {
-      e.within_ms = o.integer("within_ms", 0, 0, max_ms);
-      if (e.after.empty()) o.fail("within_ms", "needs 'after'");
+  }
+}
+
+void parse_order(const Obj& o, Expectation& e, const std::set<std::string>& names, const std::set<std::string>& labels) {
+  o.allow({"order", "to", "where", "after", "before", "within_ms", "not_before_ms"});
+  const json& order = o.raw("order");
+  if (order.is_string()) {  // one type, to several recipients in this order
+    e.types = {order.get<std::string>()};
+    e.to = names_in(o, "to", names, false);
+    if (e.to.size() < 2) o.fail("to", "needs two or more recipients to order");
+  } else if (order.is_array() && order.size() >= 2) {  // several types, to one recipient in this order
+    for (const auto& t : order) {
+      if (!t.is_string()) o.fail("order", "must be a type or an array of types");
+      e.types.push_back(t.get<std::string>());
     }
+    e.to = names_in(o, "to", names, false);
+    if (e.to.size() != 1) o.fail("to", "must be one recipient when ordering several types");
+  } else {
+    o.fail("order", "must be a type, or an array of two or more types");
+  }
+  for (const auto& t : e.types) check_type(o, "order", t);
+  if (o.has("where")) {
+    const json& w = o.raw("where");
+    if (e.types.size() == 1) {
+      check_where(o, e.types[0], w);
+      e.where = {w};
+    } else {
+      if (!w.is_array() || w.size() != e.types.size()) o.fail("where", "must be an array with one object per type");
+      for (std::size_t i = 0; i < w.size(); ++i) check_where(o, e.types[i], w[i]);
+      e.where.assign(w.begin(), w.end());
+    }
+  }
+  parse_window(o, e, labels);
+}
+
+void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& names) {
+  o.allow({"audio", "mos_min", "loss_max", "m2e_p95_max_ms", "correlation_min", "interruptions_max", "leg"});
+  Obj a(o.raw("audio"), o.path("audio"));
+  a.allow({"from", "to"});
+  e.from = a.str("from");
+  e.sink = a.str("to");
+  if (!names.contains(e.from)) a.fail("from", "names no participant");
+  if (!names.contains(e.sink) && e.sink != "speaker") a.fail("to", "names no participant (or \"speaker\")");
+  e.mos_min = o.opt_number("mos_min", 1, 4.5);
+  e.loss_max = o.opt_number("loss_max", 0, 1);
+  e.m2e_p95_max_ms = o.opt_number("m2e_p95_max_ms", 0, 100'000);
+  e.correlation_min = o.opt_number("correlation_min", -1, 1);
+  if (o.has("interruptions_max")) e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
+  if (o.has("leg")) e.leg = static_cast<uint32_t>(o.integer("leg", 1, 1, 10'000));
+}
+
+Expectation parse_expectation(const Obj& o, const std::set<std::string>& names, const std::set<std::string>& labels) {
+  Expectation e;
+  if (o.has("notice")) {
+    e.kind = ExpectKind::notice;
+    parse_notice_kind(o, e, "notice", names, labels);
+  } else if (o.has("no_notice")) {
+    e.kind = ExpectKind::no_notice;
+    parse_notice_kind(o, e, "no_notice", names, labels);
+  } else if (o.has("count")) {
+    e.kind = ExpectKind::count;
+    parse_notice_kind(o, e, "count", names, labels);
+  } else if (o.has("order")) {
+    e.kind = ExpectKind::order;
+    parse_order(o, e, names, labels);
   } else if (o.has("audio")) {
     e.kind = ExpectKind::audio;
-    Obj a(o.raw("audio"), o.path("audio"));
+    parse_audio(o, e, names);
+  } else if (o.has("no_audio")) {
+    e.kind = ExpectKind::no_audio;
+    o.allow({"no_audio"});
+    Obj a(o.raw("no_audio"), o.path("no_audio"));
     a.allow({"from", "to"});
     e.from = a.str("from");
-    e.sink = a.str("to");
+    e.sink = a.str("to", "");
     if (!names.contains(e.from)) a.fail("from", "names no participant");
-    if (!names.contains(e.sink) && e.sink != "speaker") a.fail("to", "names no participant (or \"speaker\")");
-    e.mos_min = o.opt_number("mos_min", 1, 4.5);
-    e.loss_max = o.opt_number("loss_max", 0, 1);
-    e.m2e_p95_max_ms = o.opt_number("m2e_p95_max_ms", 0, 100'000);
-    e.correlation_min = o.opt_number("correlation_min", -1, 1);
-    if (o.has("interruptions_max")) e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
+    if (!e.sink.empty() && !names.contains(e.sink) && e.sink != "speaker") a.fail("to", "names no participant (or \"speaker\")");
   } else if (o.has("recording")) {
     e.kind = ExpectKind::recording;
+    o.allow({"recording", "min_duration_ms"});
     e.file = o.str("recording");
     e.min_duration_ms = o.integer("min_duration_ms", 0, 0, max_ms);
+  } else if (o.has("metric")) {
+    e.kind = ExpectKind::metric;
+    o.allow({"metric", "min", "max"});
+    e.metric = o.str("metric");
+    if (!known_metric(e.metric)) o.fail("metric", "names no report value (see docs/scenarios.md)");
+    e.min = o.opt_number("min", -1e18, 1e18);
+    e.max = o.opt_number("max", -1e18, 1e18);
+    if (!e.min && !e.max) o.fail("metric", "needs min or max");
   } else {
-    o.fail("", "needs one of notice, no_notice, order, audio, recording");
-  }
-  // The type must be a real server message, or the expectation could never be met.
-  if (!e.type.empty()) {
-    static const std::set<std::string> types{
-        "ok", "error", "call_ringing", "call_connected", "call_ended", "missed_call", "wait_update",
-        "callee_available", "wait_ended", "waiting_count", "floor_granted", "floor_denied", "floor_queued",
-        "floor_taken", "floor_idle", "floor_revoked", "floor_dequeued", "member_joined", "member_left",
-        "policy_changed", "disconnected"};
-    if (!types.contains(e.type)) o.fail("", "unknown notice type '" + e.type + "'");
+    o.fail("", "needs one of notice, no_notice, count, order, audio, no_audio, recording, metric");
   }
   return e;
 }
 
 }  // namespace
+
+bool known_metric(const std::string& path) { return metric_known(path); }
 
 Scenario parse_scenario(const json& j, const std::string& source) {
   Obj o(j, source);
@@ -307,8 +502,7 @@ Scenario parse_scenario(const json& j, const std::string& source) {
     std::size_t i = 0;
     for (const auto& l : n.array("links")) {
       Obj lo(l, n.path("links") + "[" + std::to_string(i++) + "]");
-      lo.allow({"between", "latency_ms", "jitter_ms", "loss", "burst_enter", "burst_exit", "burst_loss", "duplicate",
-                "reorder", "reorder_delay_ms", "retransmit_ms"});
+      lo.allow({"between"}, link_keys);
       const auto& between = lo.array("between");
       if (between.size() != 2 || !between[0].is_string() || !between[1].is_string()) lo.fail("between", "must be two names");
       s.links.push_back({{between[0].get<std::string>(), between[1].get<std::string>()}, parse_link(lo, s.default_link)});
@@ -340,11 +534,13 @@ Scenario parse_scenario(const json& j, const std::string& source) {
   }
   if (s.participants.empty()) o.fail("participants", "needs at least one participant");
   if (names.contains("server") || names.contains("speaker")) o.fail("participants", "'server' and 'speaker' are reserved");
+  std::map<std::string, const Participant*> people;
+  for (const auto& p : s.participants) people[p.name] = &p;
 
   std::set<std::string> labels;
   i = 0;
   for (const auto& st : o.array("steps")) {
-    s.steps.push_back(parse_step(Obj(st, o.path("steps") + "[" + std::to_string(i++) + "]"), names));
+    s.steps.push_back(parse_step(Obj(st, o.path("steps") + "[" + std::to_string(i++) + "]"), people));
     if (!s.steps.back().label.empty() && !labels.insert(s.steps.back().label).second) o.fail("steps", "duplicate label " + s.steps.back().label);
   }
   i = 0;
@@ -371,8 +567,9 @@ Scenario parse_scenario(const json& j, const std::string& source) {
     s.expectations.back().text = e.dump();
     const Expectation& x = s.expectations.back();
     // An empty window makes a check that cannot fail: refuse it.
-    if (!x.after.empty() && !x.before.empty() && label_ms.at(x.before) <= label_ms.at(x.after)) {
-      Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
+    if (!x.after.empty() && !x.before.empty()) {
+      const int64_t from = label_ms.at(x.after) + x.not_before_ms.value_or(0);
+      if (label_ms.at(x.before) <= from) Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
     }
   }
   return s;

@@ -1,11 +1,12 @@
 // A scenario: who takes part, over which network, doing what when, and what must be seen.
-// The JSON format is documented in docs/scenarios.md; parsing is strict and every error names
-// the JSON path of the offending value.
+// The JSON format is documented in docs/scenarios.md; parsing is strict (unknown keys, wrongly
+// typed values and values out of range are refused) and every error names its JSON path.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,38 +25,53 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Which face a participant uses.
-enum class Face : uint8_t { calls, ptt };
-
 /// One simulated user.
 struct Participant {
   std::string name;
   Face face = Face::calls;
   std::string room;                       ///< PTT only
   Role role = Role::student;              ///< PTT only
-  AudioCodec codec = AudioCodec::opus;    ///< PTT only
+  AudioFormat format{AudioCodec::opus, 48'000};  ///< PTT only: codec and (pcm16) sample rate
   std::string token;                      ///< PTT instructors, when the server wants one
   std::string audio;                      ///< a WAV file, "tone:HZ" or "speechlike:SEED"; empty: silent
   int64_t start_ms = 0;                   ///< connects and registers/joins then
-  bool auto_ping = true;                  ///< pings every ping_interval_ms
+  bool auto_ping = true;                  ///< pings after ping_interval_ms without sending
   int64_t ping_interval_ms = 10'000;
   std::optional<int64_t> auto_accept_ms;  ///< accepts an incoming call after this long
   std::optional<int64_t> auto_recall_ms;  ///< calls back this long after callee_available
+  bool nat = false;                       ///< calls: behind a NAT that maps its media port to another
+  bool probe = true;                      ///< calls: proves its media endpoint over UDP
 };
 
-/// One scripted action.
+/// What a step does.
+enum class Action : uint8_t {
+  connect, disconnect, reconnect, hello, who, call, accept, reject, hangup, cancel, cancel_wait, missed, ping,
+  press, release, revoke, set_policy, raw, raw_audio, raw_binary
+};
+
+/// One scripted action, with its arguments typed.
 struct Step {
   int64_t at_ms = 0;
   std::string who;
-  std::string action;  ///< a request type, or connect / disconnect / reconnect
-  nlohmann::json args = nlohmann::json::object();
-  std::string label;   ///< names the step as a cause for expectations
+  Action action = Action::ping;
+  std::string action_name;               ///< as written, for messages
+  std::string to;                        ///< call
+  std::optional<bool> auto_connect;      ///< call
+  std::optional<uint64_t> call_id;       ///< accept, reject
+  FloorPolicy policy = FloorPolicy::deny;  ///< set_policy
+  std::string text;                      ///< raw: sent as-is
+  uint32_t frames = 10;                  ///< raw_audio: well-formed frames sent 20 ms apart, floor or not
+  std::vector<uint8_t> bytes;            ///< raw_binary: one binary message, as-is
+  std::string label;                     ///< names the step as a cause for expectations
 };
+
+/// What a fault does.
+enum class FaultKind : uint8_t { partition, stall, disconnect, link };
 
 /// A timed network fault.
 struct Fault {
   int64_t at_ms = 0;
-  std::string kind;  ///< partition, stall, disconnect, link
+  FaultKind kind = FaultKind::partition;
   std::vector<std::set<std::string>> groups;
   std::string who;
   int64_t duration_ms = 0;
@@ -65,23 +81,28 @@ struct Fault {
 };
 
 /// What a scenario checks.
-enum class ExpectKind : uint8_t { notice, no_notice, order, audio, recording };
+enum class ExpectKind : uint8_t { notice, no_notice, count, order, audio, no_audio, recording, metric };
 
 /// One expectation; which fields matter depends on the kind.
 struct Expectation {
   ExpectKind kind = ExpectKind::notice;
   std::string text;                 ///< the expectation as written, for messages
-  std::string type;                 ///< notice type
-  std::vector<std::string> to;      ///< recipients (order: in order)
-  nlohmann::json where = nlohmann::json::object();  ///< fields the notice must have
+  std::vector<std::string> types;   ///< notice types (order: several to one recipient, or one to several)
+  std::vector<std::string> to;      ///< recipients
+  std::vector<nlohmann::json> where;  ///< fields the notice must have (one per type, or one)
   std::string after, before;        ///< step or fault labels bounding the time window
   std::optional<int64_t> within_ms; ///< at most this long after `after`
-  std::string from;                 ///< audio: sender
-  std::string sink;                 ///< audio: receiver, or "speaker" for PTT
+  std::optional<int64_t> not_before_ms;  ///< at least this long after `after`
+  std::optional<uint64_t> exactly, min_count, max_count;  ///< count
+  std::string from;                 ///< audio, no_audio: sender
+  std::string sink;                 ///< audio: receiver, or "speaker" for PTT; no_audio: empty = anyone
+  std::optional<uint32_t> leg;      ///< audio: only the n-th stream (1-based) from `from` to `sink`
   std::optional<double> mos_min, loss_max, m2e_p95_max_ms, correlation_min;
   std::optional<uint64_t> interruptions_max;
   std::string file;                 ///< recording: file name
   int64_t min_duration_ms = 0;
+  std::string metric;               ///< metric: a report.json path, e.g. "core.calls_connected"
+  std::optional<double> min, max;   ///< metric bounds
 };
 
 /// A whole scenario.
@@ -106,5 +127,11 @@ Scenario parse_scenario(const nlohmann::json& json, const std::string& source);
 
 /// Reads a scenario file; throws ScenarioError.
 Scenario load_scenario(const std::string& path);
+
+/// True when `path` names a value a metric expectation can bound (see docs/scenarios.md).
+bool known_metric(const std::string& path);
+
+/// Notice types that are not server messages: what a simulated client notes about itself.
+inline const std::set<std::string> client_notice_types{"disconnected", "skipped"};
 
 }  // namespace hailer::sim

@@ -58,11 +58,19 @@ int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, 
       return 2;
     }
     if (seed) s.seed = *seed;
-    RunResult r = run_scenario(s, file, fixtures, Progress(s.name), &cache);
+    RunResult r;
+    try {
+      r = run_scenario(s, file, fixtures, Progress(s.name), &cache);
+    } catch (const FixtureError& e) {
+      std::fprintf(stderr, "error: %s: %s\n", file.c_str(), e.what());
+      return 2;
+    }
     const auto passed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
-    std::printf("%-4s %-40s seed %-6llu %zu/%zu expectations, notify p95 %.1f ms\n", r.passed ? "ok" : "FAIL",
+    std::vector<int64_t> latencies;
+    for (const auto& [type, us] : r.notice_latency_us) latencies.insert(latencies.end(), us.begin(), us.end());
+    std::printf("%-4s %-40s seed %-6llu %zu/%zu expectations, notice latency p95 %.1f ms\n", r.passed ? "ok" : "FAIL",
                 s.name.c_str(), static_cast<unsigned long long>(r.seed), static_cast<std::size_t>(passed),
-                r.expectations.size(), percentile(r.notify_latency_us, 95) / 1000.0);
+                r.expectations.size(), percentile(latencies, 95) / 1000.0);
     if (!r.passed) {
       print_failure(r, true);
       ++failed;

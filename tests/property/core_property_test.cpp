@@ -44,11 +44,14 @@ Config property_config() {
 std::string describe(const Effect& e) {
   std::ostringstream o;
   if (auto* m = std::get_if<SendMessage>(&e)) o << "send " << m->to.value << " " << encode(m->message);
-  if (auto* c = std::get_if<CloseSession>(&e)) o << "close " << c->session.value << " " << to_string(c->reason);
-  if (auto* r = std::get_if<RouteMedia>(&e)) {
-    o << "route " << r->from.value << "->" << (r->to_peer ? std::to_string(r->to_peer->value) : "speaker") << " "
-      << r->open;
+  if (auto* b = std::get_if<Broadcast>(&e)) {
+    o << "broadcast";
+    for (SessionId to : b->to) o << " " << to.value;
+    o << " " << encode(b->message);
   }
+  if (auto* c = std::get_if<CloseSession>(&e)) o << "close " << c->session.value << " " << to_string(c->reason);
+  if (auto* r = std::get_if<RouteMedia>(&e)) o << "route " << r->from.value << "->" << r->to.value << " " << r->open;
+  if (auto* r = std::get_if<RouteSpeaker>(&e)) o << "speaker " << r->talker.value << " " << r->room << " " << r->open;
   if (auto* s = std::get_if<StartRecording>(&e)) o << "record " << s->session.value << " " << s->room << "/" << s->file_name;
   if (auto* s = std::get_if<StopRecording>(&e)) o << "stop " << s->session.value;
   return o.str();
@@ -64,6 +67,7 @@ struct Observed {
   std::map<SessionId, std::string> waiting_on;     // callee name
   std::map<SessionId, WaitUpdate> wait_state;      // last position and status told
   std::map<std::string, SessionId> speaker;        // room -> session with an open speaker route
+  std::map<SessionId, std::string> token_of;       // calls users' media tokens
 };
 
 class PropertyRun {
@@ -161,13 +165,17 @@ class PropertyRun {
       if (auto s = pick_open()) return feed(SessionClosed{*s}, std::nullopt, *s);
     }
     if (roll < 20) return advance_time();
+    if (roll < 24) {
+      if (auto s = pick_open()) return feed(AudioFrame{*s}, {}, {});
+    }
     if (roll < 26) {
-      if (auto s = pick_open()) return feed(AudioFrame{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
+      if (auto s = pick_open()) return feed(AudioPlayed{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
     }
     if (roll < 27) {
       if (auto s = pick_open()) return feed(BadRequest{*s, DecodeError{rng_.below(9), ErrorCode::bad_json, ""}}, *s, {});
     }
     if (roll < 28 && !closed_pending_.empty()) return late_request();
+    if (roll < 30) return media_probe();
     if (auto s = pick_open()) return feed(RequestReceived{*s, Request{next_request_++, random_request(*s)}}, *s, {});
     advance_time();
   }
@@ -175,8 +183,22 @@ class PropertyRun {
   // A request that was in flight when the core closed its session: ignored, nothing sent.
   void late_request() {
     std::vector<Effect> out;
-    core_.handle(now_, RequestReceived{closed_pending_.front(), Request{next_request_++, WhoRequest{}}}, out);
+    step(core_, now_, RequestReceived{closed_pending_.front(), Request{next_request_++, WhoRequest{}}}, out, true);
     if (!out.empty()) fail("a request from a session the core closed produced effects");
+  }
+
+  // A UDP proof: mostly someone's real token, from one of a few endpoints; sometimes garbage.
+  void media_probe() {
+    std::string token = "0000000000000000";
+    if (!obs_.token_of.empty() && rng_.chance(4, 5)) {
+      auto it = obs_.token_of.begin();
+      std::advance(it, static_cast<long>(rng_.below(obs_.token_of.size())));
+      token = it->second;
+    }
+    const MediaEndpoint from{"203.0.113." + std::to_string(rng_.below(3)), static_cast<uint16_t>(40'000 + rng_.below(3))};
+    probed_ = token;
+    feed(MediaProbe{token, from}, {}, {});
+    probed_.reset();
   }
 
   void open_session() {
@@ -210,8 +232,7 @@ class PropertyRun {
     if (requester && !obs_.open.contains(*requester)) return;
     if (std::holds_alternative<SessionOpened>(event)) obs_.open.insert(std::get<SessionOpened>(event).session);
     effects_.clear();
-    core_.handle(now_, event, effects_);
-    core_.check_invariants();
+    step(core_, now_, event, effects_, true);
     if (closed_by_peer) depart(*closed_by_peer);
     observe(event, requester);
     if (closed_by_peer) forget(*closed_by_peer);  // after its effects (routes closing) were seen
@@ -221,6 +242,7 @@ class PropertyRun {
   // A session leaves: nothing may be sent to it from now on and its wait is over (unheard).
   void depart(SessionId s) {
     obs_.open.erase(s);
+    obs_.token_of.erase(s);
     obs_.waiting_on.erase(s);
     obs_.wait_state.erase(s);
   }
@@ -250,17 +272,22 @@ class PropertyRun {
         depart(c->session);
         continue;
       }
-      if (const auto* r = std::get_if<RouteMedia>(&e)) {
+      if (const auto* r = std::get_if<RouteSpeaker>(&e)) {
         observe_route(*r);
+        continue;
+      }
+      if (const auto* b = std::get_if<Broadcast>(&e)) {
+        if (b->to.empty()) fail("a broadcast to nobody");
+        const bool is_reply = std::holds_alternative<OkReply>(b->message) || std::holds_alternative<ErrorReply>(b->message);
+        if (is_reply) fail("a reply broadcast");
+        for (SessionId to : b->to) observe_sent(to, b->message, event, e);
         continue;
       }
       const auto* m = std::get_if<SendMessage>(&e);
       if (m == nullptr) continue;
-      if (!obs_.open.contains(m->to)) fail("message to a closed session: " + describe(e));
       const bool is_reply = std::holds_alternative<OkReply>(m->message) || std::holds_alternative<ErrorReply>(m->message);
       if (is_reply && requester && m->to == *requester) ++replies;
-      kinds_seen_.insert(std::string(message_type(m->message)));
-      observe_message(m->to, m->message, event);
+      observe_sent(m->to, m->message, event, e);
     }
     if (requester && obs_.open.contains(*requester) && replies != 1) {
       if (!std::holds_alternative<SessionClosed>(event)) fail("a request got " + std::to_string(replies) + " replies");
@@ -272,21 +299,37 @@ class PropertyRun {
       const SessionId s = closed_pending_.front();
       closed_pending_.erase(closed_pending_.begin());
       std::vector<Effect> out;
-      core_.handle(now_, SessionClosed{s}, out);
+      step(core_, now_, SessionClosed{s, CloseReason::heartbeat_timeout}, out, true);
       if (!out.empty()) fail("the adapter's report of a core close produced effects");
     }
   }
 
-  void observe_route(const RouteMedia& r) {
-    if (r.to_peer) return;  // call routes are checked through call notices
-    const auto room = obs_.room_of.find(r.from);
+  // Every message, to one or many: to an open session, decodable, and seen by the observer.
+  void observe_sent(SessionId to, const ServerMessage& message, const Event& event, const Effect& e) {
+    if (!obs_.open.contains(to)) fail("message to a closed session: " + describe(e));
+    if (const auto* ready = std::get_if<MediaReady>(&message)) {
+      if (!probed_ || obs_.token_of[to] != *probed_) fail("media_ready to someone whose token was not proven");
+      (void)ready;
+    }
+    const ReplyKind kind = std::holds_alternative<OkReply>(message) ? reply_kind(std::get<OkReply>(message).data) : ReplyKind::none;
+    const auto back = decode_server_message(encode(message), any_reply_is(kind));
+    if (!std::holds_alternative<ServerMessage>(back) || std::get<ServerMessage>(back) != message) {
+      fail("a server message does not round-trip through the codec: " + describe(e));
+    }
+    kinds_seen_.insert(std::string(message_type(message)));
+    observe_message(to, message, event);
+  }
+
+  void observe_route(const RouteSpeaker& r) {
+    const auto room = obs_.room_of.find(r.talker);
     if (room == obs_.room_of.end()) fail("speaker route for a session in no room");
+    if (room->second != r.room) fail("speaker route names another room");
     auto& holder = obs_.speaker[room->second];
     if (r.open) {
       if (holder != SessionId{}) fail("two talkers in room " + room->second);
-      holder = r.from;
+      holder = r.talker;
     } else {
-      if (holder != r.from) fail("closing a speaker route that was not open");
+      if (holder != r.talker) fail("closing a speaker route that was not open");
       holder = SessionId{};
     }
   }
@@ -296,6 +339,10 @@ class PropertyRun {
       if (const auto* reg = std::get_if<RegisteredData>(&ok->data)) {
         obs_.name_of[to] = reg->name;
         obs_.calls_user[reg->name] = to;
+        for (const auto& [other, token] : obs_.token_of) {
+          if (token == reg->media_token) fail("two sessions got the same media token");
+        }
+        obs_.token_of[to] = reg->media_token;
       }
       const auto* req = std::get_if<RequestReceived>(&event);
       if (std::holds_alternative<RoomData>(ok->data) && req && std::holds_alternative<JoinRequest>(req->request.body)) {
@@ -363,6 +410,7 @@ class PropertyRun {
   std::vector<Effect> effects_;
   std::vector<SessionId> closed_pending_;
   std::string pending_name_;
+  std::optional<std::string> probed_;  // the token of the media proof being fed
   std::string pending_room_;
   uint64_t next_session_ = 1;
   uint64_t next_request_ = 1;

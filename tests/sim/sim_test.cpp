@@ -118,7 +118,7 @@ TEST_CASE("scenario validation names the offending path", "[sim]") {
   CHECK(error_of(j).find("ring_timeout_ms") != std::string::npos);
   j = minimal();
   j["steps"][0]["do"] = "dance";
-  CHECK(error_of(j).find("unknown action") != std::string::npos);
+  CHECK(error_of(j).find("s.steps[0].do: must be one of connect, disconnect") != std::string::npos);
   j = minimal();
   j["expect"].push_back({{"no_notice", "call_ended"}, {"to", "bob"}, {"after", "go"}, {"before", "go"}});
   CHECK(error_of(j).find("the window is empty") != std::string::npos);  // a check that cannot fail

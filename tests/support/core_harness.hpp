@@ -18,11 +18,10 @@ class CoreHarness {
   Time now{0};
   std::vector<Effect> last;  ///< effects of the most recent step (event or advance)
 
-  /// Feeds one event at the current time and checks the core's invariants.
+  /// Feeds one event at the current time and checks the core's invariants (the one feed step).
   const std::vector<Effect>& feed(const Event& event) {
     last.clear();
-    core.handle(now, event, last);
-    core.check_invariants();
+    step(core, now, event, last, true);
     return last;
   }
 
@@ -73,24 +72,26 @@ class CoreHarness {
     return last;
   }
 
-  /// Messages of type T sent to `s` in the last step, in order.
+  /// Messages of type T sent to `s` in the last step, in order (broadcasts included).
   template <typename T>
   std::vector<T> sent(SessionId s) const {
     std::vector<T> found;
-    for (const Effect& e : last) {
-      const auto* m = std::get_if<SendMessage>(&e);
-      if (m == nullptr || m->to != s) continue;
-      if (const auto* t = std::get_if<T>(&m->message)) found.push_back(*t);
+    for (const ServerMessage& m : messages(s)) {
+      if (const auto* t = std::get_if<T>(&m)) found.push_back(*t);
     }
     return found;
   }
 
-  /// Every message sent to `s` in the last step.
+  /// Every message sent to `s` in the last step, in order (broadcasts included).
   std::vector<ServerMessage> messages(SessionId s) const {
     std::vector<ServerMessage> found;
     for (const Effect& e : last) {
-      const auto* m = std::get_if<SendMessage>(&e);
-      if (m != nullptr && m->to == s) found.push_back(m->message);
+      if (const auto* m = std::get_if<SendMessage>(&e); m != nullptr && m->to == s) found.push_back(m->message);
+      if (const auto* b = std::get_if<Broadcast>(&e)) {
+        for (SessionId to : b->to) {
+          if (to == s) found.push_back(b->message);
+        }
+      }
     }
     return found;
   }
@@ -115,11 +116,12 @@ class CoreHarness {
     return errors.front().code;
   }
 
-  /// Ids of the sessions that received anything in the last step.
+  /// Ids of the sessions that received anything in the last step (broadcasts included).
   std::vector<SessionId> recipients() const {
     std::vector<SessionId> ids;
     for (const Effect& e : last) {
       if (const auto* m = std::get_if<SendMessage>(&e)) ids.push_back(m->to);
+      if (const auto* b = std::get_if<Broadcast>(&e)) ids.insert(ids.end(), b->to.begin(), b->to.end());
     }
     return ids;
   }

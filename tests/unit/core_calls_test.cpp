@@ -46,7 +46,7 @@ TEST_CASE("accept connects: both told with the peer's observed media endpoint, m
   REQUIRE(routes.size() == 2);
   CHECK(routes[0].open);
   CHECK(routes[0].from == p.a);
-  CHECK(routes[0].to_peer == p.b);
+  CHECK(routes[0].to == p.b);
   CHECK(p.h.core.presence(p.a) == PresenceState::in_call);
 }
 
@@ -182,4 +182,49 @@ TEST_CASE("a disconnect mid-call ends it for the peer with peer_disconnected", "
   CHECK(p.h.sent<CallEnded>(p.b) == std::vector<CallEnded>{{id, "alice", EndReason::peer_disconnected, "alice"}});
   for (SessionId to : p.h.recipients()) CHECK(to != p.a);
   CHECK(p.h.core.presence(p.b) == PresenceState::available);
+}
+
+TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port otherwise", "[calls][media]") {
+  CoreHarness h;
+  const SessionId a = h.open("192.0.2.1");
+  h.request(a, RegisterRequest{1, "alice", 5004});
+  const auto reg = std::get<RegisteredData>(h.sent<OkReply>(a).at(0).data);
+  CHECK(reg.media_token.size() == 16);
+  const SessionId b = h.user("bob", 6006, "192.0.2.2");
+  const auto bob_token = std::get<RegisteredData>(h.sent<OkReply>(b).at(0).data).media_token;
+  CHECK(bob_token != reg.media_token);
+
+  // alice is behind a NAT: her proof arrives from another address and port.
+  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});
+  CHECK(h.sent<MediaReady>(a) == std::vector<MediaReady>{{"203.0.113.7", 40123}});
+  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});  // a keepalive: nothing new to tell
+  CHECK(h.last.empty());
+  h.feed(MediaProbe{"ffffffffffffffff", {"198.51.100.66", 9}});  // nobody's token: ignored, counted
+  CHECK(h.last.empty());
+  CHECK(h.core.stats().media_probes == 2);
+  CHECK(h.core.stats().media_probes_unknown == 1);
+
+  h.request(a, CallRequest{"bob", std::nullopt});
+  h.request(b, AcceptRequest{});
+  // bob sends to where alice's proof came from; alice to bob's signaling host and declared port.
+  CHECK(h.sent<CallConnected>(b).at(0).peer_media == MediaEndpoint{"203.0.113.7", 40123});
+  CHECK(h.sent<CallConnected>(a).at(0).peer_media == MediaEndpoint{"192.0.2.2", 6006});
+  CHECK(h.core.observed_media(a) == MediaEndpoint{"203.0.113.7", 40123});
+
+  // The token dies with its session.
+  h.close(a);
+  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});
+  CHECK(h.core.stats().media_probes_unknown == 2);
+}
+
+TEST_CASE("close reasons from the adapter are counted by reason", "[presence]") {
+  CoreHarness h;
+  const SessionId a = h.user("alice");
+  const SessionId b = h.user("bob");
+  h.feed(SessionClosed{a, CloseReason::slow_reader});
+  h.feed(SessionClosed{b, CloseReason::reset});
+  CHECK(h.core.stats().closed_by_reason[static_cast<std::size_t>(CloseReason::slow_reader)] == 1);
+  CHECK(h.core.stats().closed_by_reason[static_cast<std::size_t>(CloseReason::reset)] == 1);
+  CHECK(to_string(CloseReason::slow_reader) == "slow_reader");
+  CHECK(h.core.session_count() == 0);
 }

@@ -13,7 +13,10 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
   h.request(a, RegisterRequest{1, "Alice", 5000});
   auto ok = h.sent<OkReply>(a);
   REQUIRE(ok.size() == 1);
-  CHECK(std::get<RegisteredData>(ok[0].data) == RegisteredData{"Alice", 30'000});
+  const auto data = std::get<RegisteredData>(ok[0].data);
+  CHECK(data.name == "Alice");
+  CHECK(data.heartbeat_ms == 30'000);
+  CHECK(data.media_token.size() == 16);
   CHECK(h.core.presence(a) == PresenceState::available);
 
   const SessionId b = h.open();
@@ -84,7 +87,10 @@ TEST_CASE("a silent session is closed after the heartbeat timeout, any message k
   const SessionId b = h.user("bob");
   h.advance(Duration::from_ms(600));
   h.request(a, PingRequest{});
-  h.advance(Duration::from_ms(600));  // bob silent for 1200 ms, alice for 600 ms
+  h.advance(Duration::from_ms(399));  // bob silent for 999 ms: still there
+  CHECK(h.effects<CloseSession>().empty());
+  CHECK(h.core.presence(b) == PresenceState::available);
+  h.advance(Duration::from_ms(1));  // and at 1000 ms he is gone
   auto closes = h.effects<CloseSession>();
   REQUIRE(closes.size() == 1);
   CHECK(closes[0].session == b);
@@ -94,8 +100,10 @@ TEST_CASE("a silent session is closed after the heartbeat timeout, any message k
   // The adapter later reports the close: accepted, nothing happens twice.
   h.close(b);
   CHECK(h.last.empty());
-  h.advance(Duration::from_ms(1000));
-  CHECK(h.effects<CloseSession>().size() == 1);  // now alice, silent since the ping
+  h.advance(Duration::from_ms(599));  // alice pinged at 600 ms: her deadline is 1600 ms
+  CHECK(h.effects<CloseSession>().empty());
+  h.advance(Duration::from_ms(1));
+  CHECK(h.effects<CloseSession>().size() == 1);
 }
 
 TEST_CASE("a silent user in a call is dropped by heartbeat and the peer is told", "[presence]") {

@@ -35,6 +35,21 @@ TEST_CASE("join: reply with the room state, others told of the new member", "[pt
   CHECK(h.sent<MemberJoined>(t) == std::vector<MemberJoined>{{"ann", Role::student}});
 }
 
+TEST_CASE("member_joined goes to the other members, never to the joiner", "[ptt]") {
+  CoreHarness h;
+  const SessionId t = h.member("teacher", "class", Role::instructor);
+  const SessionId a = h.member("ann", "class");
+  const SessionId b = h.open();
+  h.request(b, JoinRequest{1, "ben", "class", Role::student, AudioCodec::opus, 48000, ""});
+  CHECK(h.sent<MemberJoined>(t) == std::vector<MemberJoined>{{"ben", Role::student}});
+  CHECK(h.sent<MemberJoined>(a) == std::vector<MemberJoined>{{"ben", Role::student}});
+  CHECK(h.sent<MemberJoined>(b).empty());
+  // The first member of a room has nobody to tell: no broadcast at all.
+  const SessionId c = h.open();
+  h.request(c, JoinRequest{1, "cat", "other", Role::student, AudioCodec::opus, 48000, ""});
+  CHECK(h.effects<Broadcast>().empty());
+}
+
 TEST_CASE("join errors: bad name, bad room, name taken, token, version, limits", "[ptt]") {
   Config c;
   c.instructor_token = "secret";
@@ -71,11 +86,23 @@ TEST_CASE("press on an idle floor: granted with talk time, taken told to everyon
   CHECK(r.h.sent<FloorGranted>(r.ann) == std::vector<FloorGranted>{{60'000}});
   for (SessionId s : {r.teacher, r.ben, r.cat}) CHECK(r.h.sent<FloorTaken>(s) == std::vector<FloorTaken>{{"ann"}});
   CHECK(r.h.sent<FloorTaken>(r.ann).empty());
-  auto routes = r.h.effects<RouteMedia>();
+  auto routes = r.h.effects<RouteSpeaker>();
   REQUIRE(routes.size() == 1);
-  CHECK(routes[0].from == r.ann);
-  CHECK_FALSE(routes[0].to_peer.has_value());
+  CHECK(routes[0].talker == r.ann);
+  CHECK(routes[0].room == "class");
+  CHECK(routes[0].format == AudioFormat{AudioCodec::pcm16, 48'000});
   CHECK(routes[0].open);
+  CHECK(r.h.effects<RouteMedia>().empty());
+  // The broadcast of floor_taken is one effect for the room, after the holder's grant.
+  const auto& last = r.h.last;
+  std::size_t grant_at = last.size(), broadcast_at = last.size();
+  for (std::size_t i = 0; i < last.size(); ++i) {
+    if (const auto* m = std::get_if<SendMessage>(&last[i]); m && std::holds_alternative<FloorGranted>(m->message)) grant_at = i;
+    if (std::holds_alternative<Broadcast>(last[i])) broadcast_at = i;
+  }
+  CHECK(grant_at < broadcast_at);
+  REQUIRE(r.h.effects<Broadcast>().size() == 1);
+  CHECK(r.h.effects<Broadcast>()[0].to == std::vector<SessionId>{r.teacher, r.ben, r.cat});
   auto rec = r.h.effects<StartRecording>();
   REQUIRE(rec.size() == 1);
   CHECK(rec[0].file_name == "ann_1.wav");
@@ -87,7 +114,7 @@ TEST_CASE("deny: a press while someone talks is denied with the talker, never tw
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ben, PressRequest{});
   CHECK(r.h.sent<FloorDenied>(r.ben) == std::vector<FloorDenied>{{DenyReason::floor_taken, "ann"}});
-  CHECK(r.h.effects<RouteMedia>().empty());
+  CHECK(r.h.effects<RouteSpeaker>().empty());
   CHECK(r.h.core.floor_holder_of(r.ben) == r.ann);
 }
 
@@ -128,7 +155,7 @@ TEST_CASE("release by the holder with nobody queued: floor idle to everyone, rou
   r.h.request(r.ann, PressRequest{});
   r.h.request(r.ann, ReleaseRequest{});
   for (SessionId s : {r.teacher, r.ann, r.ben, r.cat}) CHECK(r.h.sent<FloorIdle>(s).size() == 1);
-  auto routes = r.h.effects<RouteMedia>();
+  auto routes = r.h.effects<RouteSpeaker>();
   REQUIRE(routes.size() == 1);
   CHECK_FALSE(routes[0].open);
   CHECK(r.h.effects<StopRecording>().size() == 1);
@@ -145,7 +172,7 @@ TEST_CASE("the speaker disconnecting mid-turn releases the floor (any close code
   for (SessionId to : r.h.recipients()) CHECK(to != r.ann);
 }
 
-TEST_CASE("maximum talk time revokes the floor with a reason", "[ptt]") {
+TEST_CASE("maximum talk time revokes the floor with a reason: not a millisecond before", "[ptt]") {
   Config c;
   c.max_talk_ms = 20'000;
   c.silence_timeout_ms = 50'000;
@@ -153,10 +180,12 @@ TEST_CASE("maximum talk time revokes the floor with a reason", "[ptt]") {
   r.h.request(r.ann, PressRequest{});
   for (int i = 0; i < 19; ++i) {
     r.h.advance(Duration::from_ms(1000));
-    r.h.feed(AudioFrame{r.ann, -20});
+    r.h.feed(AudioPlayed{r.ann, -20});
   }
+  r.h.advance(Duration::from_ms(999));
+  CHECK(r.h.sent<FloorRevoked>(r.ann).empty());
   CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);
-  r.h.advance(Duration::from_ms(1000));
+  r.h.advance(Duration::from_ms(1));
   CHECK(r.h.sent<FloorRevoked>(r.ann) == std::vector<FloorRevoked>{{RevokeReason::max_talk_time}});
   CHECK(r.h.sent<FloorIdle>(r.ben).size() == 1);
 }
@@ -167,12 +196,74 @@ TEST_CASE("silence timeout: a holder who stops talking loses the floor, voice ke
   Room3 r(FloorPolicy::deny, c);
   r.h.request(r.ann, PressRequest{});
   r.h.advance(Duration::from_ms(3'000));
-  r.h.feed(AudioFrame{r.ann, -30});  // voiced
+  r.h.feed(AudioPlayed{r.ann, -30});  // voiced: the silence deadline moves to 3 s + 4 s
   r.h.advance(Duration::from_ms(3'000));
-  r.h.feed(AudioFrame{r.ann, -80});  // silence does not count
+  r.h.feed(AudioPlayed{r.ann, -80});  // silence does not count
+  r.h.advance(Duration::from_ms(999));
+  CHECK(r.h.sent<FloorRevoked>(r.ann).empty());
   CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);
-  r.h.advance(Duration::from_ms(1'000));
+  r.h.advance(Duration::from_ms(1));
   CHECK(r.h.sent<FloorRevoked>(r.ann) == std::vector<FloorRevoked>{{RevokeReason::silence}});
+}
+
+TEST_CASE("a frame exactly at the silence threshold counts as silence, one dB above as voice", "[ptt]") {
+  Config c;
+  c.silence_timeout_ms = 1'000;
+  c.silence_threshold_dbfs = -50;
+  Room3 r(FloorPolicy::deny, c);
+  r.h.request(r.ann, PressRequest{});
+  r.h.advance(Duration::from_ms(500));
+  r.h.feed(AudioPlayed{r.ann, -50});  // at the threshold: silence, the deadline stays at 1 s
+  r.h.advance(Duration::from_ms(499));
+  CHECK(r.h.sent<FloorRevoked>(r.ann).empty());
+  r.h.advance(Duration::from_ms(1));
+  CHECK(r.h.sent<FloorRevoked>(r.ann) == std::vector<FloorRevoked>{{RevokeReason::silence}});
+
+  r.h.request(r.ben, PressRequest{});
+  r.h.advance(Duration::from_ms(500));
+  r.h.feed(AudioPlayed{r.ben, -49});  // above: voice, the deadline moves to 1.5 s
+  r.h.advance(Duration::from_ms(999));
+  CHECK(r.h.sent<FloorRevoked>(r.ben).empty());
+  r.h.advance(Duration::from_ms(1));
+  CHECK(r.h.sent<FloorRevoked>(r.ben) == std::vector<FloorRevoked>{{RevokeReason::silence}});
+}
+
+TEST_CASE("a holder who presses again is told the remaining talk time, not the maximum", "[ptt]") {
+  Config c;
+  c.max_talk_ms = 20'000;
+  c.silence_timeout_ms = 50'000;
+  Room3 r(FloorPolicy::deny, c);
+  r.h.request(r.ann, PressRequest{});
+  CHECK(r.h.sent<FloorGranted>(r.ann) == std::vector<FloorGranted>{{20'000}});
+  r.h.advance(Duration::from_ms(7'250));
+  r.h.request(r.ann, PressRequest{});
+  CHECK(r.h.sent<FloorGranted>(r.ann) == std::vector<FloorGranted>{{12'750}});
+  CHECK(r.h.effects<RouteSpeaker>().empty());  // still the same turn: no new route, no new recording
+  CHECK(r.h.effects<StartRecording>().empty());
+}
+
+TEST_CASE("PTT audio frames alone keep a session alive past the heartbeat timeout", "[ptt][presence]") {
+  Config c;
+  c.heartbeat_timeout_ms = 10'000;
+  c.silence_timeout_ms = 60'000;
+  CoreHarness h(c);
+  const SessionId ann = h.member("ann", "class");
+  const SessionId ben = h.member("ben", "class");
+  h.request(ann, PressRequest{});
+  h.request(ben, PingRequest{});
+  for (int i = 0; i < 30; ++i) {  // 30 s of frames every second, and nothing else from ann
+    h.advance(Duration::from_ms(1'000));
+    h.feed(AudioFrame{ann});
+    h.request(ben, PingRequest{});
+  }
+  CHECK(h.core.floor_holder_of(ann) == ann);
+  CHECK(h.effects<CloseSession>().empty());
+  // A non-holder's frames count too: they are dropped, but they prove the sender alive.
+  h.feed(AudioFrame{ben});
+  h.advance(Duration::from_ms(9'999));
+  CHECK(h.effects<CloseSession>().empty());
+  h.advance(Duration::from_ms(1));
+  CHECK(h.effects<CloseSession>().size() == 2);  // both silent for exactly 10 s now
 }
 
 TEST_CASE("the instructor may revoke and change the policy, students may not", "[ptt]") {
@@ -203,10 +294,10 @@ TEST_CASE("an instructor pressing is denied as receive-only", "[ptt]") {
 
 TEST_CASE("audio is admitted only from the holder", "[ptt]") {
   Room3 r;
-  r.h.feed(AudioFrame{r.ann, -20});  // before any grant
+  r.h.feed(AudioFrame{r.ann});  // before any grant
   r.h.request(r.ann, PressRequest{});
-  r.h.feed(AudioFrame{r.ann, -20});
-  r.h.feed(AudioFrame{r.ben, -20});
+  r.h.feed(AudioFrame{r.ann});
+  r.h.feed(AudioFrame{r.ben});
   CHECK(r.h.core.stats().audio_frames_admitted == 1);
   CHECK(r.h.core.stats().audio_frames_dropped == 2);
 }

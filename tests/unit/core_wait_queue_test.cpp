@@ -71,7 +71,9 @@ TEST_CASE("reject, ring timeout and the peer's disconnect all free the callee fo
     const SessionId alice = h.user("alice");
     h.request(carol, CallRequest{"bob", std::nullopt});
     h.request(alice, CallRequest{"bob", std::nullopt});
-    h.advance(Duration::from_ms(30'000));
+    h.advance(Duration::from_ms(29'999));
+    CHECK(h.sent<CalleeAvailable>(alice).empty());
+    h.advance(Duration::from_ms(1));
     CHECK(h.sent<CalleeAvailable>(alice).size() == 1);
   }
   SECTION("peer disconnect") {
@@ -255,15 +257,39 @@ TEST_CASE("cancelling the window passes it to the next waiter", "[wait]") {
   CHECK(b.h.sent<CalleeAvailable>(w2).size() == 1);
 }
 
-TEST_CASE("waits expire after wait_expiry_ms", "[wait]") {
+TEST_CASE("a wait does not expire before wait_expiry_ms, and expires at it", "[wait]") {
   Config c;
   c.wait_expiry_ms = 60'000;
   c.heartbeat_timeout_ms = 120'000;
   Busy b(c);
   const SessionId w1 = b.waiter("w1");
-  b.h.advance(Duration::from_ms(60'000));
+  b.h.advance(Duration::from_ms(59'999));
+  CHECK(b.h.sent<WaitEnded>(w1).empty());
+  CHECK(b.h.core.waiting_on(w1) == b.bob);
+  b.h.advance(Duration::from_ms(1));
   CHECK(b.h.sent<WaitEnded>(w1) == std::vector<WaitEnded>{{"bob", WaitEndReason::expired}});
   CHECK(b.h.sent<WaitingCount>(b.bob).at(0).count == 0);
+  CHECK_FALSE(b.h.core.waiting_on(w1).has_value());
+}
+
+TEST_CASE("auto_connect false opens a recall window and never rings", "[wait]") {
+  Config c;
+  c.auto_connect_default = true;  // the request's explicit false must win over the server default
+  c.recall_window_ms = 5'000;
+  Busy b(c);
+  const SessionId w = b.h.user("w");
+  b.h.request(w, CallRequest{"bob", false});
+  b.h.request(b.carol, HangupRequest{});
+  CHECK(b.h.sent<CalleeAvailable>(w) == std::vector<CalleeAvailable>{{"bob", 5'000, false}});
+  CHECK(b.h.sent<CallRinging>(w).empty());
+  CHECK(b.h.sent<CallRinging>(b.bob).empty());
+  CHECK(b.h.core.presence(b.bob) == PresenceState::available);
+  b.h.advance(Duration::from_ms(4'999));
+  CHECK(b.h.sent<CallRinging>(b.bob).empty());
+  CHECK(b.h.sent<WaitEnded>(w).empty());
+  b.h.advance(Duration::from_ms(1));
+  CHECK(b.h.sent<WaitEnded>(w) == std::vector<WaitEnded>{{"bob", WaitEndReason::window_expired}});
+  CHECK(b.h.sent<CallRinging>(b.bob).empty());
 }
 
 TEST_CASE("a waiter who disconnects leaves, one holding the window passes it on", "[wait]") {

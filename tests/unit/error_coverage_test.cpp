@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "core/codec.hpp"
 #include "tests/support/core_harness.hpp"
+#include "tests/support/test_port.hpp"
 
 using namespace hailer;
 using hailer::test::CoreHarness;
@@ -80,6 +82,15 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   expect(h, p, JoinRequest{1, "cat", "class", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::room_full);
   expect(h, p, JoinRequest{1, "cat", "other", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::too_many_rooms);
   expect(h, ann, RevokeRequest{}, ErrorCode::not_instructor);
+
+  // bad_frame comes from the host: a binary frame before joining.
+  test::TestPort port;
+  ServerHost host(Config{}, 1, HostConfig{}, port);
+  host.opened(Time{0}, SessionId{1}, "192.0.2.9");
+  const uint8_t frame[] = {1, 0, 0, 0, 42};
+  host.binary(Time{0}, SessionId{1}, frame);
+  REQUIRE(port.sent<ErrorReply>(SessionId{1}).size() == 1);
+  seen.insert(port.sent<ErrorReply>(SessionId{1})[0].code);
 
   while (h.core.session_count() < c.max_sessions) h.open();
   const SessionId refused = h.open();

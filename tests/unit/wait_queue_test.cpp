@@ -42,9 +42,9 @@ TEST_CASE("first_eligible: only a waiter with nobody unsuspended ahead may be wo
   q.push(waiter(2, 2));
   CHECK(q.first_eligible(SessionId{1}));
   CHECK_FALSE(q.first_eligible(SessionId{2}));
-  q.find(SessionId{1})->suspended = true;
+  q.find(SessionId{1})->state = WaitState::suspended;
   CHECK(q.first_eligible(SessionId{2}));
   CHECK(q.notified() == nullptr);
-  q.find(SessionId{2})->notified = true;
+  q.find(SessionId{2})->state = WaitState::notified;
   CHECK(q.notified()->caller == SessionId{2});
 }

@@ -1,0 +1,182 @@
+#include "server_host.hpp"
+
+#include <type_traits>
+
+#include "core/assert.hpp"
+#include "core/client.hpp"
+#include "core/codec.hpp"
+
+namespace hailer {
+
+namespace {
+// Marks the host busy for the length of one entry point, so a port that calls back into the
+// host synchronously (a bug: it must queue) is caught at once.
+class Busy {
+ public:
+  explicit Busy(bool& flag) : flag_(flag) {
+    HAILER_ASSERT(!flag_);
+    flag_ = true;
+  }
+  ~Busy() { flag_ = false; }
+  Busy(const Busy&) = delete;
+  Busy& operator=(const Busy&) = delete;
+
+ private:
+  bool& flag_;
+};
+}  // namespace
+
+ServerHost::ServerHost(const Config& config, uint64_t seed, HostConfig host_config, HostPort& port)
+    : core_(config, seed), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {}
+
+// ------------------------------------------------------------------ inputs
+
+void ServerHost::opened(Time now, SessionId session, std::string peer_address) {
+  Busy busy(busy_);
+  HAILER_ASSERT(!connections_.contains(session));
+  connections_[session] = Connection{};
+  feed(now, SessionOpened{session, std::move(peer_address)});
+  arm_timer();
+}
+
+void ServerHost::text(Time now, SessionId session, std::string_view text) {
+  Busy busy(busy_);
+  if (!is_open(session)) return;  // we are closing it: its late words go nowhere
+  ++stats_.texts_in;
+  DecodeResult decoded = decode_request(text, core_.config().max_message_bytes);
+  if (auto* r = std::get_if<Request>(&decoded)) feed(now, RequestReceived{session, std::move(*r)});
+  else feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
+  arm_timer();
+}
+
+// A frame is admitted only on an open speaker route (the floor holder's); a member's frame
+// without one is dropped and tallied by the core; anything else is refused and its sender closed.
+void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> message) {
+  Busy busy(busy_);
+  if (!is_open(session)) return;
+  ++stats_.binary_in;
+  const std::optional<AudioFormat> format = core_.audio_format(session);
+  if (!format) {
+    refuse_frame(now, session, "audio before joining a room");
+  } else if (const auto parsed = parse_ptt_frame(message, *format); std::holds_alternative<PttFrameError>(parsed)) {
+    refuse_frame(now, session, std::string(to_string(std::get<PttFrameError>(parsed))));
+  } else {
+    if (speaker_.routed(session)) speaker_.insert(now, session, std::get<PttFrame>(parsed));
+    feed(now, AudioFrame{session});
+  }
+  arm_timer();
+}
+
+void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes) {
+  Busy busy(busy_);
+  ++stats_.datagrams_in;
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (const auto token = parse_media_probe(text)) {
+    feed(now, MediaProbe{std::string(*token), from});
+  } else {
+    ++stats_.datagrams_ignored;
+  }
+  arm_timer();
+}
+
+void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
+  Busy busy(busy_);
+  const auto it = connections_.find(session);
+  HAILER_ASSERT(it != connections_.end());
+  const bool core_knows = it->second.core_knows;
+  connections_.erase(it);
+  if (!core_knows) feed(now, SessionClosed{session, reason});
+  arm_timer();
+}
+
+void ServerHost::timer(Time now) {
+  Busy busy(busy_);
+  armed_.reset();
+  if (const auto deadline = core_.next_deadline(); deadline && *deadline <= now) feed(now, TimerFired{});
+  if (const auto tick = speaker_.next_tick(); tick && *tick <= now) {
+    levels_.clear();
+    speaker_.tick(now, port_, levels_);
+    for (const PlayedLevel& l : levels_) feed(now, AudioPlayed{l.talker, l.level_dbfs});
+  }
+  arm_timer();
+}
+
+// ------------------------------------------------------------------ the feed loop
+
+void ServerHost::feed(Time now, const Event& event) {
+  effects_.clear();
+  step(core_, now, event, effects_, config_.check_invariants);
+  for (const Effect& effect : effects_) apply(now, effect);
+  if (observer_ != nullptr) observer_->fed(now, event, effects_);
+}
+
+void ServerHost::apply(Time now, const Effect& effect) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, SendMessage>) {
+          send(e.to, std::make_shared<const std::string>(encode(e.message)));
+        } else if constexpr (std::is_same_v<T, Broadcast>) {
+          ++stats_.broadcasts;
+          const SharedText text = std::make_shared<const std::string>(encode(e.message));
+          for (SessionId to : e.to) send(to, text);
+        } else if constexpr (std::is_same_v<T, CloseSession>) {
+          close(e.session, e.reason);
+        } else if constexpr (std::is_same_v<T, RouteMedia>) {
+          // Calls media flows peer to peer; the table is what each peer may accept.
+          if (e.open) call_routes_.insert({e.from, e.to});
+          else call_routes_.erase({e.from, e.to});
+        } else if constexpr (std::is_same_v<T, RouteSpeaker>) {
+          if (e.open) speaker_.open(now, e);
+          else speaker_.close(e.talker);
+        } else if constexpr (std::is_same_v<T, StartRecording>) {
+          const uint64_t id = next_recording_++;
+          port_.record_start(id, e.room, e.file_name);
+          speaker_.record(e.session, id);
+        } else {
+          static_assert(std::is_same_v<T, StopRecording>);
+          // The recording ends with its turn's playout: the buffered tail is still recorded.
+        }
+      },
+      effect);
+}
+
+void ServerHost::send(SessionId to, const SharedText& text) {
+  HAILER_ASSERT(is_open(to));  // the core never sends to a session it closed or that is gone
+  ++stats_.messages_out;
+  port_.send_text(to, text);
+}
+
+void ServerHost::close(SessionId session, CloseReason reason) {
+  auto it = connections_.find(session);
+  HAILER_ASSERT(it != connections_.end() && it->second.open);
+  it->second.open = false;
+  port_.close(session, reason);
+}
+
+// A frame the protocol cannot accept: the sender is told why and closed; nobody else notices.
+void ServerHost::refuse_frame(Time now, SessionId session, std::string detail) {
+  ++stats_.bad_frames;
+  std::string message(default_message(ErrorCode::bad_frame));
+  message += ": " + detail;
+  send(session, std::make_shared<const std::string>(encode(ErrorReply{std::nullopt, ErrorCode::bad_frame, message})));
+  close(session, CloseReason::protocol_error);
+  // The core hears the close now: the session's floor, queue place and room are released at once.
+  connections_.at(session).core_knows = true;
+  feed(now, SessionClosed{session, CloseReason::protocol_error});
+}
+
+void ServerHost::arm_timer() {
+  std::optional<Time> next = core_.next_deadline();
+  if (const auto tick = speaker_.next_tick(); tick && (!next || *tick < *next)) next = tick;
+  if (next == armed_) return;
+  armed_ = next;
+  port_.arm_timer(next);
+}
+
+bool ServerHost::is_open(SessionId session) const {
+  auto it = connections_.find(session);
+  return it != connections_.end() && it->second.open;
+}
+
+}  // namespace hailer

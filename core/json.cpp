@@ -1,0 +1,438 @@
+#include "json.hpp"
+
+#include "assert.hpp"
+
+namespace hailer::json {
+
+// ====================================================================== reading
+
+class Parser {
+ public:
+  Parser(std::string_view text, Document& doc, const Limits& limits) : s_(text), doc_(doc), limits_(limits) {}
+
+  std::optional<ParseError> run() {
+    doc_.values_.clear();
+    doc_.unescaped_.clear();
+    doc_.unescaped_.reserve(s_.size());  // never outgrown: unescaping only shortens
+    if (s_.substr(0, 3) == "\xEF\xBB\xBF") return ParseError{"a byte-order mark is not JSON"};
+    skip_space();
+    uint32_t root = 0;
+    if (!value(0, root)) return ParseError{std::move(error_)};
+    skip_space();
+    if (pos_ != s_.size()) return ParseError{"unexpected " + describe_here() + " after the value"};
+    return std::nullopt;
+  }
+
+ private:
+  bool fail(std::string what) {
+    if (error_.empty()) error_ = std::move(what) + " at byte " + std::to_string(pos_);
+    return false;
+  }
+
+  std::string describe_here() const {
+    if (pos_ >= s_.size()) return "end of text";
+    const auto c = static_cast<unsigned char>(s_[pos_]);
+    if (c < 0x20 || c == 0x7F) return "control character " + std::to_string(c);
+    return std::string("'") + s_[pos_] + "'";
+  }
+
+  void skip_space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+
+  bool new_value(uint32_t& index) {
+    if (doc_.values_.size() >= limits_.max_values) return fail("too many values");
+    index = static_cast<uint32_t>(doc_.values_.size());
+    doc_.values_.emplace_back();
+    return true;
+  }
+
+  bool value(uint32_t depth, uint32_t& index) {
+    if (pos_ >= s_.size()) return fail("unexpected end of text");
+    switch (s_[pos_]) {
+      case '{': return object(depth, index);
+      case '[': return array(depth, index);
+      case '"': {
+        std::string_view text;
+        if (!string(text) || !new_value(index)) return false;
+        doc_.values_[index].type = Type::string;
+        doc_.values_[index].text = text;
+        return true;
+      }
+      case 't': return literal("true", Type::boolean, true, index);
+      case 'f': return literal("false", Type::boolean, false, index);
+      case 'n': return literal("null", Type::null, false, index);
+      default: return number(index);
+    }
+  }
+
+  bool literal(std::string_view word, Type type, bool boolean, uint32_t& index) {
+    if (s_.substr(pos_, word.size()) != word) return fail("unexpected " + describe_here());
+    pos_ += word.size();
+    if (!new_value(index)) return false;
+    doc_.values_[index].type = type;
+    doc_.values_[index].boolean = boolean;
+    return true;
+  }
+
+  bool digits() {
+    const std::size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool number(uint32_t& index) {
+    const bool negative = pos_ < s_.size() && s_[pos_] == '-';
+    if (negative) ++pos_;
+    if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') return fail("unexpected " + describe_here());
+    const std::size_t int_start = pos_;
+    if (s_[pos_] == '0') ++pos_;
+    else digits();
+    const std::size_t int_end = pos_;
+    bool integer = true;
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (!digits()) return fail("a fraction needs digits");
+      integer = false;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (!digits()) return fail("an exponent needs digits");
+      integer = false;
+    }
+    if (!new_value(index)) return false;
+    Value& v = doc_.values_[index];
+    if (!integer) {
+      v.type = Type::number;
+      return true;
+    }
+    v.type = Type::integer;
+    for (std::size_t i = int_start; i < int_end; ++i) {
+      const auto d = static_cast<uint64_t>(s_[i] - '0');
+      if (v.magnitude > (UINT64_MAX - d) / 10) v.overflow = true;
+      v.magnitude = v.overflow ? v.magnitude : v.magnitude * 10 + d;
+    }
+    v.negative = negative && v.magnitude != 0;  // -0 is 0
+    return true;
+  }
+
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  bool hex4(uint32_t& out) {
+    if (pos_ + 4 > s_.size()) return fail("a \\u escape needs four hex digits");
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      const int d = hex_digit(s_[pos_ + static_cast<std::size_t>(i)]);
+      if (d < 0) return fail("a \\u escape needs four hex digits");
+      out = out * 16 + static_cast<uint32_t>(d);
+    }
+    pos_ += 4;
+    return true;
+  }
+
+  void append_utf8(uint32_t cp) {
+    std::string& o = doc_.unescaped_;
+    if (cp < 0x80) {
+      o.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      o.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      o.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      o.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      o.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      o.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      o.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      o.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      o.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      o.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  bool unicode_escape() {
+    uint32_t cp = 0;
+    if (!hex4(cp)) return false;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("a lone low surrogate");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t low = 0;
+      if (s_.substr(pos_, 2) != "\\u" || (pos_ += 2, !hex4(low)) || low < 0xDC00 || low > 0xDFFF) {
+        return fail("a high surrogate without its low surrogate");
+      }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    }
+    if (cp == 0) return fail("U+0000 in a string");
+    append_utf8(cp);
+    return true;
+  }
+
+  bool escape() {
+    const char c = s_[pos_++];
+    switch (c) {
+      case '"': doc_.unescaped_.push_back('"'); return true;
+      case '\\': doc_.unescaped_.push_back('\\'); return true;
+      case '/': doc_.unescaped_.push_back('/'); return true;
+      case 'b': doc_.unescaped_.push_back('\b'); return true;
+      case 'f': doc_.unescaped_.push_back('\f'); return true;
+      case 'n': doc_.unescaped_.push_back('\n'); return true;
+      case 'r': doc_.unescaped_.push_back('\r'); return true;
+      case 't': doc_.unescaped_.push_back('\t'); return true;
+      case 'u': return unicode_escape();
+      default: --pos_; return fail("unknown escape");
+    }
+  }
+
+  // Reads a string literal at pos_; `out` views the input when it holds no escape.
+  bool string(std::string_view& out) {
+    ++pos_;  // the opening quote
+    const std::size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != '"' && s_[pos_] != '\\') {
+      if (static_cast<unsigned char>(s_[pos_]) < 0x20) return fail("a raw " + describe_here() + " in a string");
+      ++pos_;
+    }
+    if (pos_ >= s_.size()) return fail("an unterminated string");
+    if (s_[pos_] == '"') {
+      out = s_.substr(start, pos_ - start);
+      ++pos_;
+      return true;
+    }
+    const std::size_t from = doc_.unescaped_.size();
+    doc_.unescaped_.append(s_.substr(start, pos_ - start));
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      const auto c = static_cast<unsigned char>(s_[pos_]);
+      if (c < 0x20) return fail("a raw " + describe_here() + " in a string");
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ >= s_.size()) return fail("an unterminated string");
+        if (!escape()) return false;
+      } else {
+        doc_.unescaped_.push_back(s_[pos_++]);
+      }
+    }
+    if (pos_ >= s_.size()) return fail("an unterminated string");
+    ++pos_;
+    HAILER_ASSERT(doc_.unescaped_.size() <= doc_.unescaped_.capacity());
+    out = std::string_view(doc_.unescaped_).substr(from);
+    return true;
+  }
+
+  // Links `child` after `previous` (or as the first child) of container `parent`.
+  void link(uint32_t parent, uint32_t& previous, uint32_t child) {
+    if (previous == 0) doc_.values_[parent].first_child = child;
+    else doc_.values_[previous].next_sibling = child;
+    previous = child;
+    ++doc_.values_[parent].size;
+  }
+
+  bool object(uint32_t depth, uint32_t& index) {
+    if (depth + 1 > limits_.max_depth) return fail("nesting deeper than " + std::to_string(limits_.max_depth));
+    if (!new_value(index)) return false;
+    doc_.values_[index].type = Type::object;
+    ++pos_;
+    skip_space();
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return true;
+    }
+    uint32_t previous = 0;
+    while (true) {
+      skip_space();
+      if (pos_ >= s_.size() || s_[pos_] != '"') return fail("expected a key, found " + describe_here());
+      std::string_view key;
+      if (!string(key)) return false;
+      if (doc_.values_[index].size >= limits_.max_members) return fail("more than " + std::to_string(limits_.max_members) + " members");
+      for (uint32_t k = doc_.values_[index].first_child; k != 0; k = doc_.values_[k].next_sibling) {
+        if (doc_.values_[k].key == key) return fail("duplicate key '" + std::string(key) + "'");
+      }
+      skip_space();
+      if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':', found " + describe_here());
+      ++pos_;
+      skip_space();
+      uint32_t child = 0;
+      if (!value(depth + 1, child)) return false;
+      doc_.values_[child].key = key;
+      link(index, previous, child);
+      skip_space();
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == '}') {
+        ++pos_;
+        return true;
+      }
+      return fail("expected ',' or '}', found " + describe_here());
+    }
+  }
+
+  bool array(uint32_t depth, uint32_t& index) {
+    if (depth + 1 > limits_.max_depth) return fail("nesting deeper than " + std::to_string(limits_.max_depth));
+    if (!new_value(index)) return false;
+    doc_.values_[index].type = Type::array;
+    ++pos_;
+    skip_space();
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return true;
+    }
+    uint32_t previous = 0;
+    while (true) {
+      skip_space();
+      uint32_t child = 0;
+      if (!value(depth + 1, child)) return false;
+      link(index, previous, child);
+      skip_space();
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
+      return fail("expected ',' or ']', found " + describe_here());
+    }
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+  Document& doc_;
+  Limits limits_;
+  std::string error_;
+};
+
+std::optional<ParseError> parse(std::string_view text, Document& doc, const Limits& limits) {
+  HAILER_ASSERT(limits.max_depth > 0 && limits.max_values > 0);
+  return Parser(text, doc, limits).run();
+}
+
+const Value* Document::find(const Value& object, std::string_view key) const {
+  HAILER_ASSERT(object.type == Type::object);
+  for (uint32_t k = object.first_child; k != 0; k = values_[k].next_sibling) {
+    if (values_[k].key == key) return &values_[k];
+  }
+  return nullptr;
+}
+
+std::vector<const Value*> Document::children(const Value& container) const {
+  HAILER_ASSERT(container.type == Type::array || container.type == Type::object);
+  std::vector<const Value*> out;
+  out.reserve(container.size);
+  for (uint32_t k = container.first_child; k != 0; k = values_[k].next_sibling) out.push_back(&values_[k]);
+  return out;
+}
+
+// ====================================================================== writing
+
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending run of bytes that need no escape
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+    }
+  }
+  out.append(text.substr(run));
+  out.push_back('"');
+}
+
+void Writer::separate() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (first_.empty()) return;
+  if (!first_.back()) out_.push_back(',');
+  first_.back() = false;
+}
+
+void Writer::begin_object() {
+  separate();
+  out_.push_back('{');
+  first_.push_back(true);
+}
+
+void Writer::end_object() {
+  HAILER_ASSERT(!first_.empty() && !after_key_);
+  first_.pop_back();
+  out_.push_back('}');
+}
+
+void Writer::begin_array() {
+  separate();
+  out_.push_back('[');
+  first_.push_back(true);
+}
+
+void Writer::end_array() {
+  HAILER_ASSERT(!first_.empty() && !after_key_);
+  first_.pop_back();
+  out_.push_back(']');
+}
+
+void Writer::key(std::string_view k) {
+  HAILER_ASSERT(!first_.empty() && !after_key_);
+  separate();
+  append_quoted(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+}
+
+void Writer::string(std::string_view v) {
+  separate();
+  append_quoted(out_, v);
+}
+
+void Writer::uinteger(uint64_t v) {
+  separate();
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out_.append(p, static_cast<std::size_t>(end - p));
+}
+
+void Writer::integer(int64_t v) {
+  if (v >= 0) return uinteger(static_cast<uint64_t>(v));
+  separate();
+  out_.push_back('-');
+  // Magnitude without overflow for INT64_MIN: -(v + 1) + 1.
+  const uint64_t magnitude = static_cast<uint64_t>(-(v + 1)) + 1;
+  after_key_ = true;  // the sign was the separator's business; the digits follow it directly
+  uinteger(magnitude);
+}
+
+void Writer::boolean(bool v) {
+  separate();
+  out_.append(v ? "true" : "false");
+}
+
+void Writer::null() {
+  separate();
+  out_.append("null");
+}
+
+}  // namespace hailer::json

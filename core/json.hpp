@@ -1,0 +1,108 @@
+// A small, strict JSON reader and a direct-to-buffer writer for the wire codec.
+//
+// Strict where the protocol needs it and RFC 8259 allows a choice: a leading byte-order mark,
+// duplicate keys in an object, a raw or escaped NUL, lone surrogates and nesting deeper than a
+// limit are all refused. Numbers are kept exactly when they are integers (sign + 64-bit
+// magnitude); any other number is recognized but carries no value, so a field that wants an
+// integer refuses 1.5 and 1e2 instead of truncating them. The writer appends to a string with
+// the same escaping as nlohmann::json's dump(), so the wire bytes did not change when it came.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hailer::json {
+
+/// The kind of a parsed value; `number` is a non-integer (fraction or exponent) number.
+enum class Type : uint8_t { null, boolean, integer, number, string, array, object };
+
+/// One parsed value. Containers list their children through first_child / next_sibling.
+struct Value {
+  Type type = Type::null;
+  bool boolean = false;
+  bool negative = false;      ///< integer: the sign
+  bool overflow = false;      ///< integer: the magnitude does not fit 64 bits
+  uint64_t magnitude = 0;     ///< integer: absolute value
+  std::string_view text;      ///< string: the unescaped text (valid UTF-8, never holds NUL)
+  std::string_view key;       ///< member of an object: its key (unescaped)
+  uint32_t first_child = 0;   ///< container: index of the first child, 0 when empty
+  uint32_t next_sibling = 0;  ///< index of the next child of the same parent, 0 at the end
+  uint32_t size = 0;          ///< container: number of children
+};
+
+/// Limits of one parse: depth, members per object (duplicate checks are quadratic) and values.
+struct Limits {
+  uint32_t max_depth = 16;
+  uint32_t max_members = 64;
+  uint32_t max_values = 1u << 20;
+};
+
+/// A parsed document: values in pre-order, the root at index 0. Strings point into the
+/// document's own buffer or into the parsed text, so the text must outlive the document.
+class Document {
+ public:
+  /// The root value; only valid after a successful parse.
+  const Value& root() const { return values_[0]; }
+  /// The value at `index`.
+  const Value& at(uint32_t index) const { return values_[index]; }
+  /// The member `key` of object `object`, or null when absent.
+  const Value* find(const Value& object, std::string_view key) const;
+  /// The children of a container, in order.
+  std::vector<const Value*> children(const Value& container) const;
+
+ private:
+  friend class Parser;
+  std::vector<Value> values_;
+  std::string unescaped_;  // reserved to the text's size before parsing: views into it stay valid
+};
+
+/// Why a text is not acceptable JSON, for the human-readable part of an error.
+struct ParseError {
+  std::string what;
+};
+
+/// Parses `text` (already checked to be valid UTF-8) into `doc`; nothing on success.
+std::optional<ParseError> parse(std::string_view text, Document& doc, const Limits& limits = {});
+
+/// Appends JSON to a string: objects, arrays and scalars, with nlohmann-compatible escaping.
+/// The caller opens and closes containers in order; commas are placed automatically.
+class Writer {
+ public:
+  /// A writer appending to `out`.
+  explicit Writer(std::string& out) : out_(out) {}
+
+  /// Starts an object (as a value, or as the member `key` when inside an object).
+  void begin_object();
+  /// Ends the innermost object.
+  void end_object();
+  /// Starts an array.
+  void begin_array();
+  /// Ends the innermost array.
+  void end_array();
+  /// Writes the key of the next member of the current object.
+  void key(std::string_view k);
+  /// Writes a string value.
+  void string(std::string_view v);
+  /// Writes an unsigned integer value.
+  void uinteger(uint64_t v);
+  /// Writes a signed integer value.
+  void integer(int64_t v);
+  /// Writes true or false.
+  void boolean(bool v);
+  /// Writes null.
+  void null();
+
+ private:
+  void separate();
+  std::string& out_;
+  std::vector<bool> first_;  // per open container: nothing written in it yet
+  bool after_key_ = false;
+};
+
+/// Appends `text` as a JSON string literal (quotes included) with nlohmann's escaping.
+void append_quoted(std::string& out, std::string_view text);
+
+}  // namespace hailer::json

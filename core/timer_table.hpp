@@ -1,0 +1,52 @@
+// The core's timers as data: at most one deadline per (kind, key), armed with set() and
+// disarmed with stop(), popped in deadline order. No sentinel times: a timer is armed or not.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "time.hpp"
+
+namespace hailer {
+
+/// What a timer is for; the key says whose (a session, a call, a room).
+enum class TimerKind : uint8_t { heartbeat, ring, wait_expiry, recall_window, floor };
+
+/// A timer's identity.
+struct TimerId {
+  TimerKind kind = TimerKind::heartbeat;
+  uint64_t key = 0;
+  auto operator<=>(const TimerId&) const = default;
+};
+
+/// Deadlines by identity, ordered by time (then identity, so equal times pop deterministically).
+class TimerTable {
+ public:
+  /// Arms `id` at `at`, replacing its earlier deadline if it had one.
+  void set(TimerId id, Time at);
+  /// Disarms `id`; nothing happens when it is not armed.
+  void stop(TimerId id);
+  /// The deadline of `id`, if armed.
+  std::optional<Time> deadline(TimerId id) const;
+  /// True when `id` is armed.
+  bool armed(TimerId id) const { return by_id_.contains(id); }
+  /// The earliest deadline of all, if any.
+  std::optional<Time> next() const;
+  /// Disarms and returns the earliest timer due at or before `now`, if any.
+  std::optional<TimerId> pop_due(Time now);
+  /// Number of armed timers.
+  std::size_t size() const { return by_id_.size(); }
+
+  /// Asserts that both indexes agree.
+  void check_invariants() const;
+
+ private:
+  std::map<TimerId, Time> by_id_;
+  std::set<std::pair<Time, TimerId>> by_time_;
+};
+
+}  // namespace hailer

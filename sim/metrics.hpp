@@ -1,0 +1,31 @@
+// The named values of a run: what report.json prints under "core", "host", "notify_latency"
+// and "reply_rtt", and what a metric expectation can bound. One list, so the two agree.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/host/server_host.hpp"
+#include "core/core.hpp"
+
+namespace hailer::sim {
+
+struct RunResult;
+
+/// The core's counters as (name, value), in report order; closes appear as "closed.<reason>".
+std::vector<std::pair<std::string, uint64_t>> core_counters(const CoreStats& stats);
+/// The host's and the speaker's counters as (name, value), in report order.
+std::vector<std::pair<std::string, uint64_t>> host_counters(const HostStats& host, const SpeakerStats& speaker);
+/// The statistics of a latency distribution: count, p50_ms, p95_ms, max_ms.
+const std::vector<std::string>& latency_stat_names();
+
+/// True when `path` names a value a metric expectation can bound: core.<counter>,
+/// host.<counter>, notify_latency.<notice type>.<stat>, reply_rtt.<stat>.
+bool metric_known(const std::string& path);
+/// The value at `path` for a run; nothing when the run has none (a notice type never seen).
+std::optional<double> metric_value(const RunResult& run, const std::string& path);
+
+}  // namespace hailer::sim

@@ -1,0 +1,363 @@
+#include "simulated_client.hpp"
+
+#include <type_traits>
+
+#include "adapters/frame_decoder.hpp"
+#include "core/assert.hpp"
+#include "core/ptt_frame.hpp"
+#include "simulated_server.hpp"
+#include "world.hpp"
+
+namespace hailer::sim {
+
+namespace {
+constexpr Duration frame_period = Duration::from_ms(20);
+
+ClientConfig client_config(const Participant& p) {
+  ClientConfig c;
+  c.face = p.face;
+  c.name = p.name;
+  c.media_port = p.face == Face::calls ? declared_media_port : 0;
+  c.room = p.room;
+  c.role = p.role;
+  c.format = p.format;
+  c.token = p.token;
+  c.auto_accept_ms = p.auto_accept_ms;
+  c.auto_recall_ms = p.auto_recall_ms;
+  c.ping_interval_ms = p.auto_ping ? p.ping_interval_ms : 0;
+  return c;
+}
+}  // namespace
+
+SimulatedClient::SimulatedClient(World& w, const Participant& p, uint16_t nat_port)
+    : w_(w),
+      p_(p),
+      nat_port_(nat_port),
+      client_(client_config(p)),
+      rng_(derive_seed(w.scenario().seed, "participant:" + p.name)) {
+  if (p_.face == Face::ptt && p_.format.codec == AudioCodec::pcm16 && p_.format.sample_rate_hz != opus_rate_hz) {
+    to_declared_rate_.emplace(opus_rate_hz, p_.format.sample_rate_hz);
+  }
+}
+
+Time SimulatedClient::now() const { return w_.queue().now(); }
+
+// ------------------------------------------------------------------ the shell around the protocol client
+
+void SimulatedClient::apply(const std::vector<ClientEffect>& effects, const std::string* text, Time cause) {
+  for (const ClientEffect& effect : effects) {
+    std::visit(
+        [&](const auto& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, SendText>) {
+            send_stream(e.text);
+          } else if constexpr (std::is_same_v<T, SendProbe>) {
+            send_probe(e.payload);
+          } else if constexpr (std::is_same_v<T, StartCallMedia>) {
+            start_media(e);
+          } else if constexpr (std::is_same_v<T, StopCallMedia>) {
+            stop_media();
+          } else if constexpr (std::is_same_v<T, StartTalking>) {
+            start_talking();
+          } else if constexpr (std::is_same_v<T, StopTalking>) {
+            stop_talking();
+          } else if constexpr (std::is_same_v<T, PlayTone>) {
+            // no speaker in the simulation
+          } else if constexpr (std::is_same_v<T, Heard>) {
+            HAILER_ASSERT(text != nullptr);
+            w_.record_notice(Notice{now().us, cause.us, p_.name, std::string(message_type(e.message)),
+                                    nlohmann::json::parse(*text)});
+            if (e.reply_rtt) w_.record_rtt(e.reply_rtt->us);
+          } else {
+            static_assert(std::is_same_v<T, ServerGarbage>);
+            throw InvariantBroken("the server sent " + p_.name + " a message that does not decode (" +
+                                  std::string(to_string(e.error.code)) + " " + e.error.detail + "): " + e.text);
+          }
+        },
+        effect);
+  }
+}
+
+void SimulatedClient::schedule_timer() {
+  const std::optional<Time> deadline = client_.next_deadline();
+  if (!deadline || (timer_at_ && *timer_at_ <= *deadline)) return;
+  timer_at_ = deadline;
+  const uint64_t generation = ++timer_generation_;
+  w_.queue().at(std::max(*deadline, now()), [this, generation] {
+    if (generation != timer_generation_) return;
+    timer_at_.reset();
+    effects_.clear();
+    client_.timer(now(), effects_);
+    const auto effects = effects_;
+    apply(effects);
+    schedule_timer();
+  });
+}
+
+void SimulatedClient::start() { connect(); }
+
+void SimulatedClient::do_step(const Step& s) {
+  switch (s.action) {
+    case Action::connect: return connect();
+    case Action::disconnect: return disconnect(CloseReason::peer_closed);
+    case Action::reconnect:
+      disconnect(CloseReason::peer_closed);
+      return connect();
+    default: break;
+  }
+  if (conn_ == 0) return w_.record_notice(Notice{now().us, std::nullopt, p_.name, "skipped", {{"step", s.action_name}}});
+  effects_.clear();
+  switch (s.action) {
+    case Action::hello:
+      if (p_.face == Face::calls) client_.send(now(), RegisterRequest{protocol_version, p_.name, declared_media_port}, effects_);
+      else client_.send(now(), JoinRequest{protocol_version, p_.name, p_.room, p_.role, p_.format.codec,
+                                           p_.format.sample_rate_hz, p_.token}, effects_);
+      break;
+    case Action::who: client_.send(now(), WhoRequest{}, effects_); break;
+    case Action::call: client_.send(now(), CallRequest{s.to, s.auto_connect}, effects_); break;
+    case Action::accept: client_.send(now(), AcceptRequest{s.call_id}, effects_); break;
+    case Action::reject: client_.send(now(), RejectRequest{s.call_id}, effects_); break;
+    case Action::hangup: client_.send(now(), HangupRequest{}, effects_); break;
+    case Action::cancel: client_.send(now(), CancelRequest{}, effects_); break;
+    case Action::cancel_wait: client_.send(now(), CancelWaitRequest{}, effects_); break;
+    case Action::missed: client_.send(now(), MissedRequest{}, effects_); break;
+    case Action::ping: client_.send(now(), PingRequest{}, effects_); break;
+    case Action::press: client_.send(now(), PressRequest{}, effects_); break;
+    case Action::release: client_.send(now(), ReleaseRequest{}, effects_); break;
+    case Action::revoke: client_.send(now(), RevokeRequest{}, effects_); break;
+    case Action::set_policy: client_.send(now(), SetPolicyRequest{s.policy}, effects_); break;
+    case Action::raw: client_.send_raw(now(), s.text, effects_); break;
+    case Action::raw_audio: send_raw_audio(s.frames); break;
+    case Action::raw_binary: send_binary(s.bytes, now()); break;
+    case Action::connect:
+    case Action::disconnect:
+    case Action::reconnect: HAILER_ASSERT(false && "handled above");
+  }
+  const auto effects = effects_;
+  apply(effects);
+  schedule_timer();
+}
+
+// ------------------------------------------------------------------ the connection
+
+void SimulatedClient::connect() {
+  if (conn_ != 0) return;
+  conn_ = w_.next_connection();
+  const uint64_t conn = conn_;
+  const Time sent = now();
+  const Time arrival = w_.network().stream(sent, p_.name, "server", conn);
+  w_.queue().at(arrival, [this, conn, sent] { w_.server().connect(conn, p_.name, sent); });
+  effects_.clear();
+  client_.connected(now(), effects_);
+  const auto effects = effects_;
+  apply(effects);
+  schedule_timer();
+}
+
+void SimulatedClient::disconnect(CloseReason reason) {
+  if (conn_ == 0) return;
+  const uint64_t conn = conn_;
+  const Time sent = now();
+  const Time arrival = w_.network().stream(sent, p_.name, "server", conn);
+  w_.queue().at(arrival, [this, conn, reason, sent] { w_.server().peer_closed(conn, reason, sent); });
+  lose_connection();
+}
+
+void SimulatedClient::cut() { disconnect(CloseReason::reset); }
+
+void SimulatedClient::lose_connection() {
+  w_.record_notice(Notice{now().us, std::nullopt, p_.name, "disconnected", nlohmann::json::object()});
+  conn_ = 0;
+  effects_.clear();
+  client_.disconnected(now(), effects_);
+  const auto effects = effects_;
+  apply(effects);
+  stop_media();
+  stop_talking();
+  ++timer_generation_;  // nothing pending fires for the connection that is gone
+  timer_at_.reset();
+}
+
+void SimulatedClient::on_text(uint64_t conn, const std::string& text, Time cause) {
+  if (conn != conn_) return;  // a message for a connection we already left
+  effects_.clear();
+  client_.received(now(), text, effects_);
+  const auto effects = effects_;
+  apply(effects, &text, cause);
+  schedule_timer();
+}
+
+void SimulatedClient::on_closed(uint64_t conn) {
+  if (conn != conn_) return;
+  lose_connection();
+}
+
+void SimulatedClient::send_stream(std::string text) {
+  if (conn_ == 0) return;
+  const uint64_t conn = conn_;
+  const Time sent = now();
+  const Time arrival = w_.network().stream(sent, p_.name, "server", conn);
+  w_.queue().at(arrival, [this, conn, text = std::move(text), sent] { w_.server().text(conn, text, sent); });
+}
+
+void SimulatedClient::send_binary(std::vector<uint8_t> message, Time leaves_at) {
+  if (conn_ == 0) return;
+  const uint64_t conn = conn_;
+  const Time arrival = w_.network().stream(leaves_at, p_.name, "server", conn);
+  w_.queue().at(arrival, [this, conn, message = std::move(message), leaves_at] { w_.server().binary(conn, message, leaves_at); });
+}
+
+// The UDP proof leaves from our media port; a NAT rewrites it to the port it maps.
+void SimulatedClient::send_probe(const std::string& payload) {
+  if (!p_.probe) return;
+  const std::vector<uint8_t> bytes(payload.begin(), payload.end());
+  const MediaEndpoint from{p_.name, reachable_port()};
+  const Time sent = now();
+  for (const Time t : w_.network().datagram(sent, p_.name, "server")) {
+    w_.queue().at(t, [this, from, bytes, sent] { w_.server().datagram(from, bytes, sent); });
+  }
+}
+
+// ------------------------------------------------------------------ the audio source
+
+// The next 20 ms of the looping source: its samples and its Opus packet (or silence). Sources
+// are loaded and encoded only when the participant first speaks.
+SimulatedClient::Frame SimulatedClient::next_frame() {
+  Frame f;
+  if (p_.audio.empty()) {
+    f.pcm.assign(opus_frame_samples, 0);
+    f.packet = &silence_packet();
+    return f;
+  }
+  const std::vector<int16_t>& source = w_.sources().pcm(p_.audio);
+  const std::size_t frames = source.size() / opus_frame_samples;
+  const std::size_t k = source_frame_++ % frames;
+  f.pcm.assign(source.begin() + static_cast<std::ptrdiff_t>(k * opus_frame_samples),
+               source.begin() + static_cast<std::ptrdiff_t>((k + 1) * opus_frame_samples));
+  if (p_.face == Face::calls || p_.format.codec == AudioCodec::opus) {
+    f.packet = &w_.sources().packets(p_.audio, w_.scenario().opus)[k];
+  }
+  return f;
+}
+
+// A participant without audio sends encoded silence (a real encoder's output for zeros).
+const std::vector<uint8_t>& SimulatedClient::silence_packet() {
+  if (silence_.empty()) {
+    OpusFrameEncoder encoder(w_.scenario().opus);
+    const std::vector<int16_t> zeros(opus_frame_samples, 0);
+    silence_ = encoder.encode(zeros);
+  }
+  return silence_;
+}
+
+std::vector<uint8_t> SimulatedClient::frame_payload(const Frame& f) {
+  if (p_.format.codec == AudioCodec::opus) return *f.packet;
+  if (!to_declared_rate_) return pcm16_to_bytes(f.pcm);
+  return pcm16_to_bytes(to_declared_rate_->process(f.pcm));
+}
+
+// ------------------------------------------------------------------ calls media (RTP over UDP)
+
+void SimulatedClient::start_media(const StartCallMedia& c) {
+  stop_media();
+  in_call_ = true;
+  peer_ = c.peer;
+  peer_media_ = c.peer_media;
+  if (!p_.audio.empty()) {
+    out_stream_ = &w_.new_stream(p_.name, c.peer);
+    rtp_.emplace(static_cast<uint32_t>(rng_.next()), static_cast<uint16_t>(rng_.next()),
+                 static_cast<uint32_t>(rng_.next()), static_cast<uint32_t>(opus_frame_samples));
+    first_packet_ = true;
+  }
+  const uint64_t generation = ++media_generation_;
+  w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
+}
+
+void SimulatedClient::stop_media() {
+  ++media_generation_;
+  if (in_stream_ != nullptr) in_stream_->playout->close();
+  in_call_ = false;
+  in_stream_ = nullptr;
+  out_stream_ = nullptr;
+  rtp_.reset();
+}
+
+void SimulatedClient::media_tick(uint64_t generation) {
+  if (generation != media_generation_) return;
+  if (out_stream_ != nullptr) send_rtp();
+  if (in_stream_ != nullptr) play(*in_stream_);
+  w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
+}
+
+void SimulatedClient::send_rtp() {
+  const Frame frame = next_frame();
+  out_stream_->sent.insert(out_stream_->sent.end(), frame.pcm.begin(), frame.pcm.end());
+  const RtpHeader header = rtp_->next(first_packet_);
+  first_packet_ = false;
+  out_stream_->capture_time[header.timestamp] = now() - frame_period;  // its first sample was spoken 20 ms ago
+  const auto datagram = rtp_encode(header, *frame.packet);
+  SimulatedClient* peer = w_.find_client(peer_media_.address);
+  if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere
+  AudioStream* stream = out_stream_;
+  const uint16_t port = peer_media_.port;
+  for (const Time t : w_.network().datagram(now(), p_.name, peer_media_.address)) {
+    w_.queue().at(t, [peer, from = p_.name, port, datagram, stream] { peer->on_datagram(from, port, datagram, stream); });
+  }
+}
+
+void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
+                                  AudioStream* stream) {
+  if (port != reachable_port()) return;  // sent to a port nobody listens on (a NAT drops it)
+  if (!in_call_ || from != peer_) {      // only the current peer's media is played
+    ++stream->dropped_foreign;
+    return;
+  }
+  const auto packet = rtp_parse(datagram);
+  if (!packet) return;
+  in_stream_ = stream;
+  stream->playout->insert(now(), packet->header, packet->payload);
+}
+
+void SimulatedClient::play(AudioStream& s) {
+  const PlayedFrame f = s.playout->pull(now());
+  if (f.kind == PlayoutKind::silence) {
+    // Keep the played track aligned with real time once playout has begun: a gap is heard.
+    if (!s.received.empty()) s.received.insert(s.received.end(), opus_frame_samples, 0);
+    return;
+  }
+  s.played(now(), f.kind, f.timestamp, f.pcm);
+}
+
+// ------------------------------------------------------------------ PTT media (frames on the stream)
+
+void SimulatedClient::start_talking() {
+  stop_talking();
+  turn_frames_ = 0;
+  const uint64_t generation = ++talk_generation_;
+  talk_tick(generation);
+}
+
+void SimulatedClient::talk_tick(uint64_t generation) {
+  if (generation != talk_generation_ || conn_ == 0) return;
+  const Frame f = next_frame();
+  const uint16_t sequence = ptt_sequence_++;
+  if (turn_stream_ != nullptr) {
+    // The speaker numbers a turn's frames from its first one, as this does.
+    turn_stream_->sent.insert(turn_stream_->sent.end(), f.pcm.begin(), f.pcm.end());
+    turn_stream_->capture_time[turn_frames_ * static_cast<uint32_t>(opus_frame_samples)] = now();
+  }
+  ++turn_frames_;
+  // The frame leaves when it is complete, 20 ms after its first sample.
+  send_binary(encode_ptt_frame(sequence, false, frame_payload(f)), now() + frame_period);
+  w_.queue().after(frame_period, [this, generation] { talk_tick(generation); });
+}
+
+// Frames sent whether or not we hold the floor: the server must drop them (and count them).
+void SimulatedClient::send_raw_audio(uint32_t frames_left) {
+  if (frames_left == 0 || conn_ == 0) return;
+  const Frame f = next_frame();
+  send_binary(encode_ptt_frame(ptt_sequence_++, false, frame_payload(f)), now() + frame_period);
+  w_.queue().after(frame_period, [this, frames_left] { send_raw_audio(frames_left - 1); });
+}
+
+}  // namespace hailer::sim

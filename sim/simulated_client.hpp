@@ -1,0 +1,114 @@
+// A simulated participant: a thin shell around the shipped ProtocolClient (which decides what
+// to send and how to react) and the shipped Playout (which plays what arrives). The shell
+// follows the scenario's steps, carries bytes over the simulated network, speaks its audio
+// source (RTP peer to peer for calls, binary frames to the server for PTT) and measures.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/resampler.hpp"
+#include "core/client.hpp"
+#include "core/events.hpp"
+#include "core/prng.hpp"
+#include "core/rtp.hpp"
+#include "scenario.hpp"
+#include "streams.hpp"
+
+namespace hailer::sim {
+
+class World;
+
+/// The UDP port every simulated client declares for RTP.
+inline constexpr uint16_t declared_media_port = 5004;
+
+/// One participant.
+class SimulatedClient {
+ public:
+  /// A participant; `nat_port` is the port its NAT maps its media port to (when it has a NAT).
+  SimulatedClient(World& world, const Participant& participant, uint16_t nat_port);
+  SimulatedClient(const SimulatedClient&) = delete;
+  SimulatedClient& operator=(const SimulatedClient&) = delete;
+
+  /// Who this is.
+  const Participant& participant() const { return p_; }
+  /// Connects and introduces itself (the participant's start time).
+  void start();
+  /// Performs one scripted step.
+  void do_step(const Step& step);
+  /// A fault broke the connection: the server notices after the link latency, we at once.
+  void cut();
+
+  /// A message from the server arrived on `conn`; `cause` is when what caused it happened.
+  void on_text(uint64_t conn, const std::string& text, Time cause);
+  /// The server closed `conn`.
+  void on_closed(uint64_t conn);
+  /// A datagram arrived at `port` from participant `from`; `stream` measures its audio.
+  void on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram, AudioStream* stream);
+  /// The server opened our speaker route: frames of the coming turn are measured on `stream`.
+  void set_turn_stream(AudioStream* stream) { turn_stream_ = stream; }
+  /// The port datagrams reach us at from outside (the NAT's, or the declared one).
+  uint16_t reachable_port() const { return p_.nat ? nat_port_ : declared_media_port; }
+
+ private:
+  struct Frame {
+    std::vector<int16_t> pcm;                     // 20 ms at 48 kHz
+    const std::vector<uint8_t>* packet = nullptr;  // its Opus packet
+  };
+
+  Time now() const;
+  void apply(const std::vector<ClientEffect>& effects, const std::string* text = nullptr, Time cause = {});
+  void schedule_timer();
+  void connect();
+  void disconnect(CloseReason reason);
+  void lose_connection();
+  void send_stream(std::string text);
+  void send_binary(std::vector<uint8_t> message, Time leaves_at);
+  void send_probe(const std::string& payload);
+  Frame next_frame();
+  const std::vector<uint8_t>& silence_packet();
+  std::vector<uint8_t> frame_payload(const Frame& f);
+  // calls media
+  void start_media(const StartCallMedia& c);
+  void stop_media();
+  void media_tick(uint64_t generation);
+  void send_rtp();
+  void play(AudioStream& s);
+  // PTT media
+  void start_talking();
+  void stop_talking() { ++talk_generation_; }
+  void talk_tick(uint64_t generation);
+  void send_raw_audio(uint32_t frames_left);
+
+  World& w_;
+  Participant p_;
+  uint16_t nat_port_;
+  ProtocolClient client_;
+  Prng rng_;
+  uint64_t conn_ = 0;
+  std::optional<Time> timer_at_;
+  uint64_t timer_generation_ = 0;
+  std::vector<ClientEffect> effects_;
+  // audio source
+  std::size_t source_frame_ = 0;
+  std::vector<uint8_t> silence_;
+  std::optional<Resampler> to_declared_rate_;  // PTT pcm16 below or above 48 kHz
+  // calls
+  bool in_call_ = false;
+  std::string peer_;
+  MediaEndpoint peer_media_;
+  uint64_t media_generation_ = 0;
+  AudioStream* out_stream_ = nullptr;
+  AudioStream* in_stream_ = nullptr;
+  std::optional<RtpSender> rtp_;
+  bool first_packet_ = false;
+  // PTT
+  uint64_t talk_generation_ = 0;
+  uint16_t ptt_sequence_ = 0;
+  uint32_t turn_frames_ = 0;  // frames sent in the current turn
+  AudioStream* turn_stream_ = nullptr;
+};
+
+}  // namespace hailer::sim

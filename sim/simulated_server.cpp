@@ -1,0 +1,179 @@
+#include "simulated_server.hpp"
+
+#include <set>
+
+#include "core/assert.hpp"
+#include "simulated_client.hpp"
+#include "world.hpp"
+
+namespace hailer::sim {
+
+namespace {
+HostConfig host_config(const Scenario& s) {
+  HostConfig h;
+  h.check_invariants = true;
+  h.speaker_buffer = s.jitter_buffer;
+  return h;
+}
+}  // namespace
+
+SimulatedServer::SimulatedServer(World& w, const Config& config, uint64_t seed)
+    : w_(w), host_(config, seed, host_config(w.scenario()), *this) {
+  host_.set_observer(this);
+}
+
+Time SimulatedServer::now() const { return w_.queue().now(); }
+
+// ------------------------------------------------------------------ arrivals
+
+void SimulatedServer::connect(uint64_t conn, const std::string& client, Time sent_at) {
+  HAILER_ASSERT(!conns_.contains(conn));
+  conns_[conn] = client;
+  cause_ = sent_at;
+  host_.opened(now(), SessionId{conn}, client);
+}
+
+void SimulatedServer::text(uint64_t conn, const std::string& text, Time sent_at) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;  // we closed it; the peer's late bytes go nowhere
+  w_.log_message(LoggedMessage{now().us, sent_at.us, it->second, "server", text});
+  cause_ = sent_at;
+  host_.text(now(), SessionId{conn}, text);
+}
+
+void SimulatedServer::binary(uint64_t conn, const std::vector<uint8_t>& message, Time sent_at) {
+  if (!conns_.contains(conn)) return;
+  cause_ = sent_at;
+  host_.binary(now(), SessionId{conn}, message);
+}
+
+void SimulatedServer::datagram(const MediaEndpoint& from, const std::vector<uint8_t>& bytes, Time sent_at) {
+  cause_ = sent_at;
+  host_.datagram(now(), from, bytes);
+}
+
+void SimulatedServer::peer_closed(uint64_t conn, CloseReason reason, Time sent_at) {
+  if (conns_.erase(conn) == 0) return;  // already closed by us: the port reports one close
+  cause_ = sent_at;
+  host_.closed(now(), SessionId{conn}, reason);
+}
+
+void SimulatedServer::finish(Time end) {
+  for (auto& [id, r] : recording_) {
+    r.ended_us = end.us;
+    finished_.push_back(std::move(r));
+  }
+  recording_.clear();
+  for (auto& [talker, stream] : turns_) {
+    if (auto stats = host_.turn_stats(talker)) stream->final_stats = *stats;
+  }
+}
+
+// ------------------------------------------------------------------ HostPort
+
+void SimulatedServer::send_text(SessionId to, const SharedText& text) {
+  auto it = conns_.find(to.value);
+  HAILER_ASSERT(it != conns_.end());  // the host never sends on a connection it closed
+  SimulatedClient* c = &w_.client(it->second);
+  const uint64_t conn = to.value;
+  const Time arrival = w_.network().stream(now(), "server", it->second, conn);
+  w_.log_message(LoggedMessage{now().us, arrival.us, "server", it->second, *text});
+  w_.queue().at(arrival, [c, conn, text, cause = cause_] { c->on_text(conn, *text, cause); });
+}
+
+// The port closes after what is queued (the stream keeps order), then reports the close to
+// the host, as a socket layer would, in a later event: never from inside the host's call.
+void SimulatedServer::close(SessionId session, CloseReason reason) {
+  auto it = conns_.find(session.value);
+  HAILER_ASSERT(it != conns_.end());
+  SimulatedClient* c = &w_.client(it->second);
+  const uint64_t conn = session.value;
+  const Time arrival = w_.network().stream(now(), "server", it->second, conn);
+  w_.queue().at(arrival, [c, conn] { c->on_closed(conn); });
+  conns_.erase(it);
+  w_.queue().at(now(), [this, session, reason] {
+    cause_ = now();
+    host_.closed(now(), session, reason);
+  });
+}
+
+void SimulatedServer::arm_timer(std::optional<Time> at) {
+  const uint64_t generation = ++timer_generation_;
+  if (!at) return;
+  w_.queue().at(std::max(*at, now()), [this, generation] {
+    if (generation != timer_generation_) return;
+    cause_ = now();  // a deadline causes what it fires
+    host_.timer(now());
+  });
+}
+
+void SimulatedServer::play(const SpeakerFrame& frame) {
+  for (const TalkerFrame& t : frame.talkers) {
+    auto it = turns_.find(t.talker);
+    if (it == turns_.end()) continue;
+    it->second->played(frame.at, t.kind, t.timestamp, std::vector<int16_t>(t.pcm.begin(), t.pcm.end()));
+  }
+}
+
+void SimulatedServer::record_start(uint64_t recording, const std::string& room, const std::string& file_name) {
+  recording_[recording] = Recording{file_name, room, now().us, -1, {}};
+}
+
+void SimulatedServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
+  auto& r = recording_.at(recording).pcm;
+  r.insert(r.end(), pcm.begin(), pcm.end());
+}
+
+void SimulatedServer::record_stop(uint64_t recording) {
+  auto it = recording_.find(recording);
+  HAILER_ASSERT(it != recording_.end());
+  it->second.ended_us = now().us;
+  finished_.push_back(std::move(it->second));
+  recording_.erase(it);
+}
+
+void SimulatedServer::turn_ended(SessionId talker, const StreamStats& stats) {
+  auto it = turns_.find(talker);
+  if (it == turns_.end()) return;
+  it->second->final_stats = stats;
+  turns_.erase(it);
+}
+
+// ------------------------------------------------------------------ HostObserver
+
+void SimulatedServer::fed(Time, const Event&, std::span<const Effect> effects) {
+  for (const Effect& e : effects) {
+    const auto* route = std::get_if<RouteSpeaker>(&e);
+    if (route == nullptr || !route->open) continue;
+    // A new turn: measure it from the talker's first frame to the speaker.
+    const std::string& who = conns_.at(route->talker.value);
+    AudioStream& stream = w_.new_stream(who, "speaker");
+    turns_[route->talker] = &stream;
+    w_.client(who).set_turn_stream(&stream);
+  }
+  check_routes();
+}
+
+// The adapter's own invariants, from the core's views: the speaker admits exactly the floor
+// holders (never two per room), and calls route media exactly between connected peers.
+void SimulatedServer::check_routes() const {
+  std::set<SessionId> holders;
+  for (const auto& [room, holder] : host_.core().floor_holders()) {
+    if (holder) holders.insert(*holder);
+  }
+  if (holders != host_.speaker_routes()) throw InvariantBroken("speaker routes differ from the floor holders");
+  const Core& core = host_.core();
+  for (const auto& [from, to] : host_.call_routes()) {
+    if (core.presence(from) != PresenceState::in_call || core.call_peer(from) != to) {
+      throw InvariantBroken("a media route outlived its call");
+    }
+  }
+  for (const auto& [conn, name] : conns_) {
+    const SessionId s{conn};
+    if (core.presence(s) == PresenceState::in_call && !host_.call_routes().contains({s, *core.call_peer(s)})) {
+      throw InvariantBroken("a connected call has no media route");
+    }
+  }
+}
+
+}  // namespace hailer::sim

@@ -1,0 +1,67 @@
+// A HostPort that records what the host does, for tests of the server host: texts per
+// connection, closes with reasons, the armed timer, speaker frames and recordings.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/host/server_host.hpp"
+#include "core/codec.hpp"
+
+namespace hailer::test {
+
+/// Records every call the host makes on its port.
+class TestPort : public HostPort {
+ public:
+  std::map<SessionId, std::vector<std::string>> texts;        ///< per connection, in order
+  std::vector<std::pair<SessionId, CloseReason>> closes;
+  std::optional<Time> timer;
+  std::vector<SpeakerFrame> frames;                            ///< spans are invalid after play()
+  std::vector<std::vector<int16_t>> mixes;                     ///< each played mix, copied
+  std::vector<std::vector<SessionId>> talkers;                 ///< who was in each played frame
+  std::map<uint64_t, std::string> recording_files;
+  std::map<uint64_t, std::vector<int16_t>> recorded;
+  std::vector<uint64_t> recordings_stopped;
+  std::vector<std::pair<SessionId, StreamStats>> turns;
+
+  void send_text(SessionId to, const SharedText& text) override { texts[to].push_back(*text); }
+  void close(SessionId session, CloseReason reason) override { closes.emplace_back(session, reason); }
+  void arm_timer(std::optional<Time> at) override { timer = at; }
+  void play(const SpeakerFrame& frame) override {
+    mixes.emplace_back(frame.mix.begin(), frame.mix.end());
+    std::vector<SessionId> who;
+    for (const auto& t : frame.talkers) who.push_back(t.talker);
+    talkers.push_back(who);
+  }
+  void record_start(uint64_t id, const std::string&, const std::string& file) override { recording_files[id] = file; }
+  void record_append(uint64_t id, std::span<const int16_t> pcm) override {
+    recorded[id].insert(recorded[id].end(), pcm.begin(), pcm.end());
+  }
+  void record_stop(uint64_t id) override { recordings_stopped.push_back(id); }
+  void turn_ended(SessionId talker, const StreamStats& stats) override { turns.emplace_back(talker, stats); }
+
+  /// The messages sent to `s`, decoded (replies as if to any request kind `kind`).
+  std::vector<ServerMessage> messages(SessionId s, ReplyKind kind = ReplyKind::none) const {
+    std::vector<ServerMessage> out;
+    auto it = texts.find(s);
+    if (it == texts.end()) return out;
+    for (const auto& t : it->second) {
+      auto r = decode_server_message(t, any_reply_is(kind));
+      if (auto* m = std::get_if<ServerMessage>(&r)) out.push_back(*m);
+    }
+    return out;
+  }
+  /// Messages of type T sent to `s`.
+  template <typename T>
+  std::vector<T> sent(SessionId s, ReplyKind kind = ReplyKind::none) const {
+    std::vector<T> out;
+    for (const auto& m : messages(s, kind)) {
+      if (const auto* t = std::get_if<T>(&m)) out.push_back(*t);
+    }
+    return out;
+  }
+};
+
+}  // namespace hailer::test
