@@ -16,6 +16,7 @@ void Playout::insert(Time arrival, const RtpHeader& header, std::span<const uint
 PlayedFrame Playout::pull(Time now) {
   const PlayoutDecision p = buffer_.pull(now);
   PlayedFrame f;
+  for (const auto& payload : p.dropped) f.skipped.push_back(decoder_->decode(payload));
   f.kind = p.kind;
   f.timestamp = p.timestamp;
   switch (p.kind) {

@@ -21,6 +21,9 @@ struct PlayedFrame {
   PlayoutKind kind = PlayoutKind::silence;
   uint32_t timestamp = 0;     ///< RTP timestamp of the frame (normal and fec)
   std::vector<int16_t> pcm;   ///< 960 samples; empty for silence (nothing to play)
+  /// Frames decoded but not played (dropped before this one to cut delay), oldest first: a
+  /// recording keeps them, a speaker does not play them.
+  std::vector<std::vector<int16_t>> skipped;
 };
 
 /// One received stream made audible.

@@ -198,6 +198,7 @@ class Core {
   void arm_floor_timer(Room& room);
   void on_floor_timer(uint64_t room_id);
   void leave_room(Session& s);
+  void release_floor(Room& room, Session& s);
   RoomData room_data(const Room& room) const;
   void grant(Room& room, SessionId holder);
   void end_turn(Room& room, SessionId holder);

@@ -40,6 +40,9 @@ struct PlayoutDecision {
   PlayoutKind kind = PlayoutKind::silence;
   std::vector<uint8_t> payload;
   uint32_t timestamp = 0;  ///< RTP timestamp of the frame played (normal and fec)
+  /// Packets dropped before this frame to cut the delay, oldest first: not to be played, but
+  /// still decoded in order (the decoder's state stays continuous, a recording stays whole).
+  std::vector<std::vector<uint8_t>> dropped;
 };
 
 /// Reorders, times and conceals one RTP stream.
@@ -68,6 +71,8 @@ class JitterBuffer {
   int64_t target_delay_ms() const { return target_ms_; }
   /// Audio buffered ahead of the playout point.
   int64_t buffered_ms() const;
+  /// Packets held (bounded by max_packets).
+  std::size_t buffered_packets() const { return packets_.size(); }
   /// True while playing out (between the start of a spurt and its end).
   bool playing() const { return started_; }
 
@@ -81,7 +86,9 @@ class JitterBuffer {
   int64_t extend_sequence(uint16_t seq);
   void update_target(Time arrival, int64_t ext_ts);
   bool can_adjust(Time now) const;
-  PlayoutDecision take(PlayoutKind kind, int64_t ts, bool erase);
+  void catch_up_to_ceiling(Time now, PlayoutDecision& decision);
+  void drop_oldest(Time now, PlayoutDecision& decision);
+  void take(PlayoutDecision& decision, PlayoutKind kind, int64_t ts, bool erase);
   void note_concealment(bool concealed);
   void sample_delay(Time now);
   int64_t ts_to_ms(int64_t units) const;

@@ -80,8 +80,13 @@ void Core::on(Session& s, uint64_t id, const PressRequest&) {
 
 // Release is idempotent: a button released after a deny is normal and answers ok silently.
 void Core::on(Session& s, uint64_t id, const ReleaseRequest&) {
-  Room& room = rooms_.at(s.room);
   reply_ok(id);
+  release_floor(rooms_.at(s.room), s);
+}
+
+// Gives up the floor or a place in its queue: the next in line is granted, or those behind
+// move up. A member who left hears nothing (send skips it).
+void Core::release_floor(Room& room, Session& s) {
   const uint32_t position = room.floor.position_of(s.id);
   const Floor::ReleaseOutcome o = room.floor.release(s.id);
   if (o.was_holder) {
@@ -197,14 +202,7 @@ void Core::leave_room(Session& s) {
   HAILER_ASSERT(s.gone);
   Room& room = rooms_.at(s.room);
   std::erase(room.members, s.id);
-  const uint32_t position = room.floor.position_of(s.id);
-  const Floor::ReleaseOutcome o = room.floor.release(s.id);
-  if (o.was_holder) {
-    end_turn(room, s.id);
-    after_floor_freed(room, o.granted);
-  } else if (o.was_queued) {
-    tell_floor_positions(room, position - 1);
-  }
+  release_floor(room, s);
   broadcast(room, MemberLeft{s.name});
   if (room.members.empty()) {
     room_ids_.erase(name_key(room.name));

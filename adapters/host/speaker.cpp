@@ -89,7 +89,10 @@ std::optional<Time> Speaker::next_tick() const { return next_tick_; }
 
 std::optional<StreamStats> Speaker::turn_stats(SessionId talker) {
   Turn* t = current_turn(talker);
-  return t == nullptr ? std::nullopt : std::optional<StreamStats>(t->playout.stats());
+  if (t == nullptr) return std::nullopt;
+  StreamStats s = t->playout.stats();
+  s.unplayed += t->playout.buffer().buffered_packets();  // as if the turn ended now
+  return s;
 }
 
 void Speaker::tick(Time now, HostPort& port, std::vector<PlayedLevel>& levels) {
@@ -117,6 +120,9 @@ void Speaker::tick_once(Time at, HostPort& port, std::vector<PlayedLevel>& level
   for (Turn& t : turns_) {
     if (!rooms_playing.insert(t.room).second) continue;  // an earlier turn of this room plays first
     PlayedFrame f = t.playout.pull(at);
+    if (t.recording) {
+      for (const auto& skipped : f.skipped) port.record_append(*t.recording, skipped);
+    }
     if (f.kind == PlayoutKind::silence) continue;
     ++stats_.frames_played;
     if (f.kind == PlayoutKind::concealed) ++stats_.frames_concealed;

@@ -61,7 +61,8 @@ class Speaker {
   void tick(Time now, HostPort& port, std::vector<PlayedLevel>& levels);
   /// Counters so far.
   const SpeakerStats& stats() const { return stats_; }
-  /// The receive statistics of the talker's latest turn still playing, if any.
+  /// The receive statistics of the talker's latest turn still playing, if any, as if it ended
+  /// now (what is buffered counts as unplayed).
   std::optional<StreamStats> turn_stats(SessionId talker);
 
  private:

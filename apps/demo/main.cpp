@@ -1,22 +1,52 @@
-// hailer-demo: drives the pure core through a scripted call with a busy callee and a PTT
-// contention, on a virtual clock, and prints every notice each participant receives.
-// It is the README's first command until the servers exist.
+// hailer-demo: the server host (the same one hailer-server and the simulator run) driven by a
+// scripted call with a busy callee and a PTT contention on a virtual clock, printing every
+// message each participant receives. No sockets: a port that prints.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
-#include <vector>
 
+#include "adapters/host/server_host.hpp"
 #include "core/codec.hpp"
-#include "core/core.hpp"
 
 using namespace hailer;
 
 namespace {
 
+// The host's port as a printer: every message sent is shown with its recipient and time.
+class PrintingPort : public HostPort {
+ public:
+  explicit PrintingPort(bool raw) : raw_(raw) {}
+
+  std::map<SessionId, std::string> who;
+  std::optional<Time> timer;
+  Time now{0};
+
+  void send_text(SessionId to, const SharedText& text) override {
+    if (!raw_ && text->starts_with(R"({"type":"ok")")) return;  // acknowledgements are noise here
+    std::printf("%8.3f s  %-8s <- %s\n", seconds(), who[to].c_str(), text->c_str());
+  }
+  void close(SessionId session, CloseReason reason) override {
+    std::printf("%8.3f s  [server]    closes %s: %s\n", seconds(), who[session].c_str(), std::string(to_string(reason)).c_str());
+  }
+  void arm_timer(std::optional<Time> at) override { timer = at; }
+  void play(const SpeakerFrame&) override {}
+  void record_start(uint64_t, const std::string&, const std::string& file) override {
+    std::printf("%8.3f s  [server]    records the turn to %s\n", seconds(), file.c_str());
+  }
+  void record_append(uint64_t, std::span<const int16_t>) override {}
+  void record_stop(uint64_t) override {}
+  void turn_ended(SessionId, const StreamStats&) override {}
+
+ private:
+  double seconds() const { return static_cast<double>(now.us) / 1e6; }
+  bool raw_;
+};
+
 class Demo {
  public:
-  explicit Demo(bool raw) : raw_(raw) {}
+  explicit Demo(bool raw) : port_(raw), host_(Config{}, 1, HostConfig{}, port_) {}
 
   SessionId user(const std::string& name) {
     const SessionId s = open(name);
@@ -31,19 +61,19 @@ class Demo {
   }
 
   void say(SessionId s, RequestBody body) {
-    const Request r{next_id_++, std::move(body)};
-    std::printf("%8.3f s  %-8s -> %s\n", static_cast<double>(now_.us) / 1e6, who_[s].c_str(), encode_request(r).c_str());
-    feed(RequestReceived{s, r});
+    const std::string text = encode_request(Request{next_id_++, std::move(body)});
+    std::printf("%8.3f s  %-8s -> %s\n", static_cast<double>(port_.now.us) / 1e6, port_.who[s].c_str(), text.c_str());
+    host_.text(port_.now, s, text);
   }
 
+  // Moves the clock, letting the host's timer fire on the way.
   void wait_ms(int64_t ms) {
-    const Time target = now_ + Duration::from_ms(ms);
-    while (auto deadline = core_.next_deadline()) {
-      if (*deadline > target) break;
-      now_ = std::max(now_, *deadline);
-      feed(TimerFired{});
+    const Time target = port_.now + Duration::from_ms(ms);
+    while (port_.timer && *port_.timer <= target) {
+      port_.now = std::max(port_.now, *port_.timer);
+      host_.timer(port_.now);
     }
-    now_ = target;
+    port_.now = target;
   }
 
   void heading(const char* text) { std::printf("\n== %s\n", text); }
@@ -51,35 +81,15 @@ class Demo {
  private:
   SessionId open(const std::string& name) {
     const SessionId s{next_session_++};
-    who_[s] = name;
-    feed(SessionOpened{s, "127.0.0.1"});
+    port_.who[s] = name;
+    host_.opened(port_.now, s, "127.0.0.1");
     return s;
   }
 
-  void feed(const Event& e) {
-    std::vector<Effect> out;
-    core_.handle(now_, e, out);
-    core_.check_invariants();
-    for (const Effect& effect : out) print(effect);
-  }
-
-  void print(const Effect& effect) {
-    if (const auto* m = std::get_if<SendMessage>(&effect)) {
-      if (!raw_ && std::holds_alternative<OkReply>(m->message)) return;  // acknowledgements are noise here
-      std::printf("%8.3f s  %-8s <- %s\n", static_cast<double>(now_.us) / 1e6, who_[m->to].c_str(),
-                  encode(m->message).c_str());
-    } else if (const auto* r = std::get_if<StartRecording>(&effect)) {
-      std::printf("%8.3f s  [server]    record %s's turn to %s\n", static_cast<double>(now_.us) / 1e6,
-                  who_[r->session].c_str(), r->file_name.c_str());
-    }
-  }
-
-  bool raw_;
-  Core core_{Config{}};
-  Time now_{0};
+  PrintingPort port_;
+  ServerHost host_;
   uint64_t next_session_ = 1;
   uint64_t next_id_ = 1;
-  std::map<SessionId, std::string> who_;
 };
 
 void calls_demo(Demo& d) {
@@ -101,7 +111,7 @@ void calls_demo(Demo& d) {
 }
 
 void ptt_demo(Demo& d) {
-  d.heading("Push-to-talk: two presses 1 ms apart; one talker, a clear answer for the other");
+  d.heading("Push-to-talk: two presses 1 ms apart, one talker, a clear answer for the other");
   const SessionId teacher = d.member("teacher", Role::instructor);
   const SessionId ann = d.member("ann", Role::student);
   const SessionId ben = d.member("ben", Role::student);
@@ -119,7 +129,7 @@ void ptt_demo(Demo& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hailer-demo: the hailer core driven by a scripted call and a PTT contention"};
+  CLI::App app{"hailer-demo: the hailer server host driven by a scripted call and a PTT contention"};
   bool raw = false;
   app.add_flag("--raw", raw, "also print the ok replies");
   CLI11_PARSE(app, argc, argv);

@@ -3,6 +3,7 @@
 
 #include "sim/event_queue.hpp"
 #include "sim/network.hpp"
+#include "sim/report.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/swarm.hpp"
@@ -148,4 +149,188 @@ TEST_CASE("swarm scenarios are valid, reproducible from their seed, and keep eve
     INFO(r.failure);
     CHECK(r.passed);
   }
+}
+
+TEST_CASE("where: unknown keys and wrongly typed values are refused, not silently unmatched", "[sim]") {
+  auto with_where = [](json where) {
+    auto j = minimal();
+    j["expect"].push_back({{"no_notice", "wait_update"}, {"to", "bob"}, {"where", where}});
+    return error_of(j);
+  };
+  CHECK(with_where({{"position", 1}}).empty());
+  CHECK(with_where({{"positon", 1}}).find("where.positon: 'wait_update' has no such field") != std::string::npos);
+  CHECK(with_where({{"position", "1"}}).find("where.position: must be an integer") != std::string::npos);
+  CHECK(with_where({{"position", 1.5}}).find("must be an integer") != std::string::npos);
+  CHECK(with_where({{"status", "waiting"}}).find("is not a value 'status' can have") != std::string::npos);
+  CHECK(with_where({{"callee", nullptr}}).find("must be a string") != std::string::npos);
+  auto j = minimal();
+  j["expect"].push_back({{"notice", "error"}, {"to", "bob"}, {"where", {{"id", nullptr}, {"code", "bad_json"}}}});
+  CHECK(error_of(j).empty());  // an error's id may be null
+  j["expect"].back()["where"]["code"] = "bad_jsn";
+  CHECK(error_of(j).find("is not a value 'code' can have") != std::string::npos);
+  j = minimal();
+  j["expect"].push_back({{"notice", "disconnected"}, {"to", "bob"}, {"where", {{"x", 1}}}});
+  CHECK(error_of(j).find("has no such field") != std::string::npos);
+}
+
+TEST_CASE("step arguments belong to their actions, and values are typed", "[sim]") {
+  auto j = minimal();
+  j["steps"][0]["policy"] = "queue";  // a call has no policy
+  CHECK(error_of(j).find("s.steps[0].policy: is not an argument of 'call'") != std::string::npos);
+  j = minimal();
+  j["steps"].push_back({{"at_ms", 20}, {"who", "bob"}, {"do", "raw_audio"}});
+  CHECK(error_of(j).find("raw_audio is for PTT participants") != std::string::npos);
+  j = minimal();
+  j["steps"].push_back({{"at_ms", 20}, {"who", "bob"}, {"do", "raw_binary"}, {"hex", "0x1"}});
+  CHECK(error_of(j).find("s.steps[1].hex") != std::string::npos);
+  j = minimal();
+  j["participants"][0]["room"] = "r";
+  CHECK(error_of(j).find("is for PTT participants") != std::string::npos);
+  j = minimal();
+  j["expect"].push_back({{"metric", "core.calls_conected"}, {"min", 1}});
+  CHECK(error_of(j).find("names no report value") != std::string::npos);
+  j = minimal();
+  j["expect"].push_back({{"notice", "call_ringing"}, {"to", "bob"}, {"after", "go"}, {"within_ms", 100}, {"not_before_ms", 200}});
+  CHECK(error_of(j).find("the window is empty") != std::string::npos);
+}
+
+namespace {
+// A call alice -> bob answered after 300 ms, then hung up, then called again.
+json two_calls() {
+  return json::parse(R"({"name":"two","duration_ms":8000,"seed":3,
+    "network":{"default":{"latency_ms":10}},
+    "participants":[{"name":"alice","audio":"speechlike:1"},{"name":"bob","audio":"speechlike:2","auto_accept_ms":300},
+                    {"name":"eve"}],
+    "steps":[{"at_ms":100,"who":"alice","do":"call","to":"bob","label":"first"},
+             {"at_ms":2500,"who":"alice","do":"hangup","label":"hung"},
+             {"at_ms":3000,"who":"alice","do":"call","to":"bob","label":"second"},
+             {"at_ms":3100,"who":"eve","do":"call","to":"bob","label":"eve_calls"}]})");
+}
+RunResult run(const json& j) { return run_scenario(parse_scenario(j, "t"), "t", ""); }
+bool passes(json j, const json& expectation) {
+  j["expect"] = json::array({expectation});
+  const RunResult r = run(j);
+  INFO(r.failure << " " << (r.expectations.empty() ? "" : r.expectations[0].detail));
+  return r.passed;
+}
+}  // namespace
+
+TEST_CASE("expectations: counts, order of two types, not_before_ms, legs, no_audio, metrics", "[sim]") {
+  const json j = two_calls();
+  // counts
+  CHECK(passes(j, {{"count", "call_connected"}, {"to", {"alice", "bob"}}, {"exactly", 4}}));
+  CHECK_FALSE(passes(j, {{"count", "call_connected"}, {"to", {"alice", "bob"}}, {"exactly", 3}}));
+  CHECK(passes(j, {{"count", "call_connected"}, {"to", "alice"}, {"after", "second"}, {"min", 1}, {"max", 1}}));
+  // the reply before the event it causes, to one recipient
+  CHECK(passes(j, {{"order", {"ok", "call_ringing"}}, {"to", "alice"}, {"after", "first"}}));
+  CHECK_FALSE(passes(j, {{"order", {"call_ringing", "ok"}}, {"to", "alice"}, {"after", "first"}}));
+  // not before: bob rings at once, is answered 300 ms later
+  CHECK(passes(j, {{"notice", "call_connected"}, {"to", "alice"}, {"after", "first"}, {"not_before_ms", 300}, {"within_ms", 400}}));
+  CHECK_FALSE(passes(j, {{"notice", "call_connected"}, {"to", "alice"}, {"after", "first"}, {"not_before_ms", 400}, {"within_ms", 450}}));
+  // one leg of several between the same pair
+  CHECK(passes(j, {{"audio", {{"from", "alice"}, {"to", "bob"}}}, {"leg", 2}, {"mos_min", 3.5}}));
+  CHECK_FALSE(passes(j, {{"audio", {{"from", "alice"}, {"to", "bob"}}}, {"leg", 3}}));
+  // nobody played eve's (she never talked), and nobody played audio to eve
+  CHECK(passes(j, {{"no_audio", {{"from", "eve"}}}}));
+  CHECK_FALSE(passes(j, {{"no_audio", {{"from", "alice"}, {"to", "bob"}}}}));
+  // report values
+  CHECK(passes(j, {{"metric", "core.calls_connected"}, {"min", 2}, {"max", 2}}));
+  CHECK(passes(j, {{"metric", "notify_latency.call_ringing.p95_ms"}, {"max", 25}}));
+  CHECK_FALSE(passes(j, {{"metric", "notify_latency.call_ringing.p95_ms"}, {"max", 5}}));
+  CHECK_FALSE(passes(j, {{"metric", "notify_latency.floor_granted.p95_ms"}, {"max", 1000}}));  // never seen
+  CHECK(passes(j, {{"metric", "notify_latency.floor_granted.count"}, {"max", 0}}));
+}
+
+TEST_CASE("correlation that cannot be measured is reported with the reason, and fails only with it", "[sim]") {
+  auto j = json::parse(R"({"name":"tone","duration_ms":5000,"seed":4,
+    "participants":[{"name":"alice","audio":"tone:440"},{"name":"bob","auto_accept_ms":100}],
+    "steps":[{"at_ms":100,"who":"alice","do":"call","to":"bob"}],
+    "expect":[{"audio":{"from":"alice","to":"bob"},"correlation_min":0.5}]})");
+  const RunResult r = run(j);
+  REQUIRE(r.streams.size() == 1);
+  CHECK_FALSE(r.streams[0].correlation.has_value());
+  CHECK(r.streams[0].unmeasurable.find("steady tone") != std::string::npos);
+  CHECK_FALSE(r.passed);
+  CHECK(r.expectations[0].detail.find("correlation not measurable: ") != std::string::npos);
+  j["expect"][0].erase("correlation_min");
+  j["expect"][0]["mos_min"] = 3.5;
+  CHECK(run(j).passed);  // nothing else depends on it
+}
+
+TEST_CASE("notice latency is measured per type from each notice's own cause", "[sim]") {
+  const RunResult r = run(two_calls());
+  REQUIRE(r.notice_latency_us.contains("call_ringing"));
+  for (int64_t us : r.notice_latency_us.at("call_ringing")) {
+    CHECK(us >= 20'000);  // request in, notice out: two 10 ms hops
+    CHECK(us <= 21'000);
+  }
+  // call_connected is caused by bob's accept, not by alice's call 300 ms earlier.
+  for (int64_t us : r.notice_latency_us.at("call_connected")) CHECK(us <= 21'000);
+}
+
+TEST_CASE("the message log holds every message in the order the server handled it", "[sim]") {
+  const RunResult r = run(two_calls());
+  REQUIRE_FALSE(r.messages.empty());
+  int64_t last = 0;
+  bool alice_call_then_ringing = false;
+  for (std::size_t i = 0; i < r.messages.size(); ++i) {
+    CHECK(r.messages[i].at_us >= last);
+    last = r.messages[i].at_us;
+    const auto& m = r.messages[i];
+    if (m.from == "alice" && m.text.find(R"("type":"call")") != std::string::npos && i + 2 < r.messages.size()) {
+      alice_call_then_ringing = r.messages[i + 1].to == "alice" && r.messages[i + 1].text.find(R"("type":"ok")") != std::string::npos;
+    }
+  }
+  CHECK(alice_call_then_ringing);
+  const std::string jsonl = messages_jsonl({r});
+  CHECK(std::count(jsonl.begin(), jsonl.end(), '\n') == static_cast<long>(r.messages.size()));
+}
+
+TEST_CASE("audio without the floor is dropped and counted, a malformed frame closes only its sender", "[sim]") {
+  const auto j = json::parse(R"({"name":"raw","duration_ms":3000,"seed":5,
+    "participants":[{"name":"ann","face":"ptt","room":"c","audio":"speechlike:3"},{"name":"ben","face":"ptt","room":"c"},
+                    {"name":"cat","face":"ptt","room":"c"}],
+    "steps":[{"at_ms":200,"who":"ann","do":"press"},
+             {"at_ms":300,"who":"ben","do":"raw_audio","frames":25,"label":"ben_sends"},
+             {"at_ms":1500,"who":"cat","do":"raw_binary","hex":"02000001ff","label":"cat_sends"}],
+    "expect":[{"metric":"core.audio_frames_dropped","min":25,"max":25},
+              {"metric":"host.bad_frames","min":1,"max":1},
+              {"notice":"error","to":"cat","where":{"code":"bad_frame"},"after":"cat_sends","within_ms":100},
+              {"notice":"disconnected","to":"cat","after":"cat_sends","within_ms":100},
+              {"no_notice":"disconnected","to":["ann","ben"]},
+              {"no_audio":{"from":"ben"}},
+              {"audio":{"from":"ann","to":"speaker"},"loss_max":0.0}]})");
+  const RunResult r = run(j);
+  std::string details;
+  for (const auto& e : r.expectations) details += e.text + " -> " + e.detail + "\n";
+  INFO(details);
+  CHECK(r.failure.empty());
+  CHECK(r.passed);
+}
+
+TEST_CASE("behind a NAT, calls reach a client only at the endpoint it proved", "[sim]") {
+  auto j = json::parse(R"({"name":"nat","duration_ms":5000,"seed":6,
+    "participants":[{"name":"alice","audio":"speechlike:1","nat":true},{"name":"bob","audio":"speechlike:2","auto_accept_ms":100}],
+    "steps":[{"at_ms":500,"who":"alice","do":"call","to":"bob"}],
+    "expect":[{"notice":"media_ready","to":"alice","where":{"port":40000}},
+              {"notice":"call_connected","to":"bob","where":{"peer_media":{"address":"alice","port":40000}}},
+              {"audio":{"from":"bob","to":"alice"},"mos_min":4.0}]})");
+  CHECK(run(j).passed);
+  // Without the UDP proof the server can only announce the declared port, which the NAT drops.
+  j["participants"][0]["probe"] = false;
+  j["expect"] = json::array({{{"notice", "call_connected"}, {"to", "bob"}, {"where", {{"peer_media", {{"address", "alice"}, {"port", 5004}}}}}},
+                             {{"no_audio", {{"from", "bob"}, {"to", "alice"}}}}});
+  const RunResult r = run(j);
+  std::string details;
+  for (const auto& e : r.expectations) details += e.text + " -> " + e.detail + "\n";
+  INFO(details);
+  CHECK(r.passed);
+}
+
+TEST_CASE("a missing audio fixture is a usage error naming the file", "[sim]") {
+  auto j = minimal();
+  j["participants"][0]["audio"] = "no_such_file.wav";
+  j["participants"][1]["auto_accept_ms"] = 10;
+  CHECK_THROWS_WITH(run_scenario(parse_scenario(j, "s"), "s", "/nonexistent"),
+                    Catch::Matchers::Contains("/nonexistent/no_such_file.wav does not exist"));
 }

@@ -16,24 +16,38 @@ namespace hailer::test {
 class TestPort : public HostPort {
  public:
   std::map<SessionId, std::vector<std::string>> texts;        ///< per connection, in order
+  std::map<SessionId, std::vector<const std::string*>> shared;  ///< the shared buffer each text came in
   std::vector<std::pair<SessionId, CloseReason>> closes;
   std::optional<Time> timer;
   std::vector<SpeakerFrame> frames;                            ///< spans are invalid after play()
   std::vector<std::vector<int16_t>> mixes;                     ///< each played mix, copied
   std::vector<std::vector<SessionId>> talkers;                 ///< who was in each played frame
+  std::vector<std::vector<PlayoutKind>> kinds;                 ///< how each talker's frame was made
+  std::vector<Time> played_at;
   std::map<uint64_t, std::string> recording_files;
   std::map<uint64_t, std::vector<int16_t>> recorded;
   std::vector<uint64_t> recordings_stopped;
   std::vector<std::pair<SessionId, StreamStats>> turns;
 
-  void send_text(SessionId to, const SharedText& text) override { texts[to].push_back(*text); }
+  void send_text(SessionId to, const SharedText& text) override {
+    texts[to].push_back(*text);
+    shared[to].push_back(text.get());
+    keep.push_back(text);
+  }
+  std::vector<SharedText> keep;  ///< keeps the shared buffers alive so their addresses stay unique
   void close(SessionId session, CloseReason reason) override { closes.emplace_back(session, reason); }
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame& frame) override {
     mixes.emplace_back(frame.mix.begin(), frame.mix.end());
     std::vector<SessionId> who;
-    for (const auto& t : frame.talkers) who.push_back(t.talker);
+    std::vector<PlayoutKind> how;
+    for (const auto& t : frame.talkers) {
+      who.push_back(t.talker);
+      how.push_back(t.kind);
+    }
     talkers.push_back(who);
+    kinds.push_back(how);
+    played_at.push_back(frame.at);
   }
   void record_start(uint64_t id, const std::string&, const std::string& file) override { recording_files[id] = file; }
   void record_append(uint64_t id, std::span<const int16_t> pcm) override {

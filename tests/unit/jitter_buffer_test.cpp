@@ -4,6 +4,9 @@
 
 #include "core/prng.hpp"
 
+#include <map>
+#include <set>
+
 using namespace hailer;
 
 namespace {
@@ -149,4 +152,158 @@ TEST_CASE("a paused talker resets playout: silence, not concealment, between spu
   }
   CHECK(l.jb.playing());
   CHECK(l.jb.stats().concealed == concealed_in_pause);
+}
+
+TEST_CASE("a gap with FEC off is played as concealed, never as silence", "[jitter]") {
+  JitterBufferConfig c;
+  c.fec = false;
+  Link l(c);
+  std::vector<PlayoutKind> kinds_at_gap;
+  for (int i = 0; i < 100; ++i) {
+    const auto h = l.sender.next(false);
+    if (i < 50 || i > 52) l.send_at(ms(20 * i), h);  // three frames lost mid-stream
+    l.pull_at(ms(20 * i + 5));
+  }
+  CHECK(l.jb.stats().lost == 3);
+  // Each missing frame is concealed (a tight buffer meets the gap as underruns first, which
+  // conceal too), none is rebuilt without FEC, and none becomes silence.
+  CHECK(l.count(PlayoutKind::concealed) >= 3);
+  CHECK(l.count(PlayoutKind::fec) == 0);
+  // Once playing, the only silence is before the first frame: none after the first normal one.
+  const auto first_normal = std::find(l.kinds.begin(), l.kinds.end(), PlayoutKind::normal);
+  CHECK(std::count(first_normal, l.kinds.end(), PlayoutKind::silence) == 0);
+}
+
+TEST_CASE("regression: a late straggler after the end of a stream does not undo the end", "[jitter]") {
+  // Reproduction from the issue: one straggler after a PTT release made the buffer conceal
+  // until its idle reset (19 frames) instead of falling silent.
+  Link l;
+  std::vector<RtpHeader> hs;
+  for (int i = 0; i < 50; ++i) hs.push_back(l.sender.next(i == 0));
+  int t = 0;
+  for (int i = 0; i < 50; ++i, t += 20) {
+    if (i != 40) l.send_at(ms(t), hs[static_cast<std::size_t>(i)]);
+    l.pull_at(ms(t + 5));
+  }
+  l.jb.end_of_stream();  // released after frame 49
+  const auto late_before = l.jb.stats().late;
+  l.send_at(ms(t), hs[40]);  // the straggler, long after its playout time
+  l.kinds.clear();
+  for (int i = 0; i < 40; ++i, t += 20) l.pull_at(ms(t + 5));
+  CHECK(l.jb.stats().late == late_before + 1);
+  CHECK(l.count(PlayoutKind::concealed) == 0);
+  CHECK_FALSE(l.jb.playing());
+}
+
+TEST_CASE("regression: after an idle reset a stale packet cannot restart playout in the past", "[jitter]") {
+  // Reproduction from the issue: 119 concealed frames, 2 of 100 new frames played, 36 overflows.
+  Link l;
+  std::vector<RtpHeader> spurt1;
+  for (int i = 0; i < 50; ++i) spurt1.push_back(l.sender.next(i == 0));
+  int t = 0;
+  for (int i = 0; i < 50; ++i, t += 20) {
+    if (i != 30) l.send_at(ms(t), spurt1[static_cast<std::size_t>(i)]);
+    l.pull_at(ms(t + 5));
+  }
+  for (int i = 0; i < 100; ++i, t += 20) {  // 2 s of pause: the buffer resets
+    l.sender.skip_frame();
+    l.pull_at(ms(t + 5));
+  }
+  REQUIRE_FALSE(l.jb.playing());
+  const auto before = l.jb.stats();
+  l.send_at(ms(t), spurt1[30]);  // the previous spurt's straggler, just before the next spurt
+  l.kinds.clear();
+  for (int i = 0; i < 100; ++i, t += 20) {
+    l.send_at(ms(t), l.sender.next(i == 0));
+    l.pull_at(ms(t + 5));
+  }
+  l.jb.end_of_stream();
+  for (int i = 0; i < 10; ++i, t += 20) l.pull_at(ms(t + 5));  // the buffered tail plays, then silence
+  const auto& s = l.jb.stats();
+  CHECK(s.late == before.late + 1);
+  CHECK(s.played - before.played == 100);  // every frame of the new spurt
+  CHECK(s.concealed == before.concealed);
+  CHECK(s.overflowed == before.overflowed);
+}
+
+namespace {
+// The property test's sender: spurts, losses, duplicates, reordering and very late stragglers,
+// each packet with an arrival time; the receiver pulls every 20 ms.
+struct Scheduled {
+  Time arrival;
+  RtpHeader header;
+};
+
+void check_jitter_buffer_properties(uint64_t seed) {
+  Prng rng(seed);
+  JitterBufferConfig c;
+  c.fec = rng.chance(1, 2);
+  c.max_packets = static_cast<uint32_t>(rng.between(8, 64));
+  c.max_delay_ms = rng.between(60, 300);
+  c.start_delay_ms = std::min<int64_t>(80, c.max_delay_ms);
+  JitterBuffer jb(c);
+  RtpSender sender(static_cast<uint32_t>(rng.next()), static_cast<uint16_t>(rng.next()),
+                   static_cast<uint32_t>(rng.next()), 960);
+  const uint32_t first_ts = sender.next(false).timestamp;  // timestamps below are relative to it
+  auto ext = [&](uint32_t ts) { return timestamp_delta(first_ts, ts); };
+  std::vector<Scheduled> pending;
+  int64_t played_last = INT64_MIN;
+  bool ended = false;
+  int64_t highest_sent = INT64_MIN;  // highest timestamp inserted so far
+  int64_t highest_at_end = INT64_MIN;
+  int on_left = static_cast<int>(rng.between(5, 80));
+  int off_left = 0;
+  for (int slot = 0; slot < 1500; ++slot) {
+    const Time now = Time::from_ms(20 * slot);
+    if (on_left > 0) {  // a frame of a spurt: lost, late, duplicated or on time
+      const RtpHeader h = sender.next(false);
+      if (!rng.chance(1, 20)) {
+        const int64_t delay = rng.chance(1, 50) ? rng.between(300, 2000) : rng.between(5, 120);
+        pending.push_back({now + Duration::from_ms(delay), h});
+        if (rng.chance(1, 30)) pending.push_back({now + Duration::from_ms(delay + rng.between(0, 60)), h});
+      }
+      if (--on_left == 0) off_left = static_cast<int>(rng.between(0, 60));
+    } else {  // a pause between spurts
+      sender.skip_frame();
+      if (--off_left <= 0) on_left = static_cast<int>(rng.between(5, 80));
+    }
+    std::stable_sort(pending.begin(), pending.end(), [](const Scheduled& a, const Scheduled& b) { return a.arrival < b.arrival; });
+    while (!pending.empty() && pending.front().arrival <= now) {
+      const Scheduled p = pending.front();
+      pending.erase(pending.begin());
+      const uint8_t payload[1] = {1};
+      jb.insert(p.arrival, p.header, payload);
+      if (ext(p.header.timestamp) > highest_sent) {
+        highest_sent = ext(p.header.timestamp);
+        ended = false;  // newer audio: the sender talks again
+      }
+      REQUIRE(jb.buffered_packets() <= c.max_packets);  // bounded memory
+    }
+    if (rng.chance(1, 100)) {
+      jb.end_of_stream();
+      ended = true;
+      highest_at_end = highest_sent;
+    }
+    const bool had_packets = jb.buffered_packets() > 0;
+    const PlayoutDecision d = jb.pull(now);
+    INFO("seed " << seed << ", slot " << slot);
+    REQUIRE(jb.buffered_packets() <= c.max_packets);
+    REQUIRE(jb.buffered_ms() <= c.max_delay_ms + 20);  // never above the ceiling (plus the frame in hand)
+    if (d.kind == PlayoutKind::normal) {
+      REQUIRE(ext(d.timestamp) > played_last);  // in order, so never twice
+      played_last = ext(d.timestamp);
+      if (ended) REQUIRE(ext(d.timestamp) <= highest_at_end);  // an ended stream plays only what it had
+    }
+    if (d.kind == PlayoutKind::fec) {
+      REQUIRE(ext(d.timestamp) > played_last);
+      played_last = ext(d.timestamp);
+    }
+    if (ended && !had_packets) REQUIRE(d.kind == PlayoutKind::silence);  // drained after the end: silence
+  }
+}
+}  // namespace
+
+TEST_CASE("jitter buffer properties hold under random arrivals, losses, duplicates, stragglers and spurts",
+          "[jitter][property]") {
+  for (uint64_t seed = 1; seed <= 40; ++seed) check_jitter_buffer_properties(seed);
 }
