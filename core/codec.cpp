@@ -363,9 +363,7 @@ class SchemaCollector {
     choice(key, v);
   }
   template <typename T>
-  void object(const char* key, const T&) {
-    add(key, FieldSchema::Kind::object);
-  }
+  void object(const char* key, const T& v);
   template <typename T>
   void list(const char* key, const T&) {
     add(key, FieldSchema::Kind::array);
@@ -375,7 +373,7 @@ class SchemaCollector {
     for (const auto& f : fields) {
       if (f.name == key) return;  // the same name in two reply kinds (e.g. "name")
     }
-    fields.push_back(FieldSchema{key, kind, {}});
+    fields.push_back(FieldSchema{key, kind, {}, {}});
   }
 };
 
@@ -804,6 +802,14 @@ void Writer::object(const char* key, const T& v) {
   w_.begin_object();
   Wire<T>::fields(*this, v);
   w_.end_object();
+}
+
+template <typename T>
+void SchemaCollector::object(const char* key, const T& v) {
+  add(key, FieldSchema::Kind::object);
+  SchemaCollector inner;
+  Wire<T>::fields(inner, v);
+  fields.back().fields = std::move(inner.fields);
 }
 
 template <typename T>

@@ -83,6 +83,7 @@ struct FieldSchema {
   std::string name;
   Kind kind = Kind::string;
   std::vector<std::string> values;  ///< a string field's allowed values (an enum); empty = any text
+  std::vector<FieldSchema> fields;  ///< an object field's own fields
 };
 
 /// The fields a server message of `type` carries (for "ok": those of every reply kind, and

@@ -33,9 +33,13 @@ std::string number_text(double v) {
   return o.str();
 }
 
+// True when `body` has every field of `where` with that value; a nested object matches when
+// it has the fields named (like the top level), an array only when equal.
 bool fields_match(const nlohmann::json& body, const nlohmann::json& where) {
   for (const auto& [k, v] : where.items()) {
-    if (!body.contains(k) || body.at(k) != v) return false;
+    if (!body.contains(k)) return false;
+    const auto& b = body.at(k);
+    if (v.is_object() ? !(b.is_object() && fields_match(b, v)) : b != v) return false;
   }
   return true;
 }

@@ -288,17 +288,18 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
 
 // A `where` may only name fields the notice type has, with values of the field's JSON type:
 // a typo or a quoted number would otherwise match nothing and weaken a no_notice silently.
-void check_where(const Obj& o, const std::string& type, const json& where) {
-  if (!where.is_object()) o.fail("where", "must be an object");
-  const auto fields = server_message_fields(type);
+// Checks `where` (at `path`) against the fields a message can carry: every key must be one of
+// them, with the right JSON shape and, for an enum, one of its values; nested objects alike.
+void check_fields(const Obj& o, const std::string& path, const std::string& what, const std::vector<FieldSchema>& fields,
+                  const json& where) {
+  if (!where.is_object()) o.fail(path, "must be an object");
   for (const auto& [key, value] : where.items()) {
     const FieldSchema* f = nullptr;
-    if (fields) {
-      for (const auto& x : *fields) {
-        if (x.name == key) f = &x;
-      }
+    for (const auto& x : fields) {
+      if (x.name == key) f = &x;
     }
-    if (f == nullptr) o.fail("where." + key, "'" + type + "' has no such field");
+    const std::string at = path + "." + key;
+    if (f == nullptr) o.fail(at, "'" + what + "' has no such field");
     using K = FieldSchema::Kind;
     bool ok = false;
     switch (f->kind) {
@@ -312,12 +313,18 @@ void check_where(const Obj& o, const std::string& type, const json& where) {
     }
     static const char* kind_names[] = {"a string", "a string or null", "an integer", "an integer or null",
                                        "true or false", "an object", "an array"};
-    if (!ok) o.fail("where." + key, std::string("must be ") + kind_names[static_cast<int>(f->kind)]);
+    if (!ok) o.fail(at, std::string("must be ") + kind_names[static_cast<int>(f->kind)]);
     if (!f->values.empty() && value.is_string() &&
         std::find(f->values.begin(), f->values.end(), value.get<std::string>()) == f->values.end()) {
-      o.fail("where." + key, "is not a value '" + key + "' can have");
+      o.fail(at, "is not a value '" + key + "' can have");
     }
+    if (f->kind == K::object) check_fields(o, at, what + "." + key, f->fields, value);
   }
+}
+
+void check_where(const Obj& o, const std::string& type, const json& where) {
+  const auto fields = server_message_fields(type);
+  check_fields(o, "where", type, fields ? *fields : std::vector<FieldSchema>{}, where);
 }
 
 void check_type(const Obj& o, const char* key, const std::string& type) {

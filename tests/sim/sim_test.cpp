@@ -173,6 +173,32 @@ TEST_CASE("where: unknown keys and wrongly typed values are refused, not silentl
   CHECK(error_of(j).find("has no such field") != std::string::npos);
 }
 
+TEST_CASE("a nested where is checked field by field and matches the fields it names", "[sim]") {
+  auto with_where = [](const json& where) {
+    auto j = minimal();
+    j["expect"].push_back({{"no_notice", "call_connected"}, {"to", "bob"}, {"where", where}});
+    return error_of(j);
+  };
+  CHECK(with_where({{"peer_media", {{"port", 5004}}}}).empty());
+  CHECK(with_where({{"peer_media", {{"prot", 5004}}}}).find("where.peer_media.prot: 'call_connected.peer_media' has no such field") !=
+        std::string::npos);
+  CHECK(with_where({{"peer_media", {{"port", "5004"}}}}).find("where.peer_media.port: must be an integer") != std::string::npos);
+  CHECK(with_where({{"peer_media", 5004}}).find("where.peer_media: must be an object") != std::string::npos);
+
+  // A nested object names some fields and matches whatever the others hold.
+  const json scenario = json::parse(R"({"name":"nested","duration_ms":3000,"seed":3,
+    "participants":[{"name":"alice"},{"name":"bob","auto_accept_ms":50}],
+    "steps":[{"at_ms":100,"who":"alice","do":"call","to":"bob","label":"dial"}],
+    "expect":[{"notice":"call_connected","to":"bob","where":{"peer_media":{"port":5004}},"after":"dial","within_ms":500},
+              {"no_notice":"call_connected","to":"bob","where":{"peer_media":{"port":5005}}}]})");
+  const RunResult result = run_scenario(parse_scenario(scenario, "nested"), "nested", "");
+  REQUIRE(result.expectations.size() == 2);
+  for (const auto& e : result.expectations) {
+    CAPTURE(e.detail);
+    CHECK(e.passed);
+  }
+}
+
 TEST_CASE("step arguments belong to their actions, and values are typed", "[sim]") {
   auto j = minimal();
   j["steps"][0]["policy"] = "queue";  // a call has no policy
