@@ -768,6 +768,13 @@ struct Wire<PolicyChanged> {
   }
 };
 
+template <>
+struct Wire<ServerClosing> {
+  static constexpr std::string_view name = "server_closing";
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+
 // ---------------------------------------------------------------- nested parts, now that Wire exists
 
 template <typename T>

@@ -1,6 +1,7 @@
 // Dispatch, sessions, heartbeats, timers and effect plumbing. Calls live in calls.cpp, PTT in ptt.cpp.
 #include "core.hpp"
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 
@@ -56,6 +57,7 @@ void Core::dispatch(const Event& event) {
         else if constexpr (std::is_same_v<T, MediaProbe>) on_media_probe(e);
         else if constexpr (std::is_same_v<T, AudioFrame>) on_audio(e);
         else if constexpr (std::is_same_v<T, AudioPlayed>) on_audio_played(e);
+        else if constexpr (std::is_same_v<T, Shutdown>) on_shutdown();
         else static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
       },
       event);
@@ -89,6 +91,23 @@ void Core::on_closed(const SessionClosed& e) {
   HAILER_ASSERT(sessions_.contains(e.session));
   ++stats_.closed_by_reason[static_cast<std::size_t>(e.reason)];
   drop_session(e.session);
+}
+
+// Everyone hears it first, then everyone is closed: nobody learns of the others' departure
+// before being told why (their calls and waits end with the server anyway).
+void Core::on_shutdown() {
+  std::vector<SessionId> ids;
+  for (const auto& [id, s] : sessions_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());  // the map is unordered; the effects must not be
+  for (SessionId id : ids) out_->push_back(SendMessage{id, ServerClosing{}});
+  for (SessionId id : ids) {
+    if (!sessions_.contains(id)) continue;
+    out_->push_back(CloseSession{id, CloseReason::shutdown});
+    closed_by_core_.insert(id);
+    ++stats_.closed_by_reason[static_cast<std::size_t>(CloseReason::shutdown)];
+    drop_session(id);
+  }
+  HAILER_ASSERT(sessions_.empty());
 }
 
 void Core::drop_session(SessionId id) {

@@ -156,6 +156,7 @@ class Core {
   void on_timer(TimerId t);
   void fire_due_timers();
   void on_heartbeat_timer(SessionId id);
+  void on_shutdown();
   void drop_session(SessionId id);
   void send(SessionId to, ServerMessage message);
   void reply(ServerMessage message);

@@ -69,10 +69,12 @@ struct AudioPlayed {
 };
 /// A deadline from next_deadline() has passed (spurious wake-ups are harmless).
 struct TimerFired {};
+/// The server is stopping: every session is told (server_closing) and closed (shutdown).
+struct Shutdown {};
 
 /// Any input to the core.
 using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, MediaProbe, AudioFrame,
-                           AudioPlayed, TimerFired>;
+                           AudioPlayed, TimerFired, Shutdown>;
 
 /// Send one message to a session.
 struct SendMessage {

@@ -325,11 +325,14 @@ struct PolicyChanged {
   bool operator==(const PolicyChanged&) const = default;
 };
 
+/// The server is stopping: the connection closes next; reconnect later.
+struct ServerClosing { bool operator==(const ServerClosing&) const = default; };
+
 /// Anything the server sends.
 using ServerMessage =
     std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
                  CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
-                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged>;
+                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, ServerClosing>;
 
 // ---------------------------------------------------------------- decode failures
 

@@ -89,6 +89,11 @@ void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
   arm_timer();
 }
 
+void ServerHost::shutdown(Time now) {
+  Busy busy(busy_);
+  feed(now, Shutdown{});
+}
+
 void ServerHost::timer(Time now) {
   Busy busy(busy_);
   armed_.reset();

@@ -58,6 +58,8 @@ class ServerHost {
   void closed(Time now, SessionId session, CloseReason reason);
   /// The time asked for with HostPort::arm_timer has come.
   void timer(Time now);
+  /// The server is stopping: every client is told and closed (the port reports the closes).
+  void shutdown(Time now);
 
   /// Registers an observer of every feed (nullptr to remove).
   void set_observer(HostObserver* observer) { observer_ = observer; }

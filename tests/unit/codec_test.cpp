@@ -174,6 +174,7 @@ std::vector<ServerMessage> every_server_message() {
       MemberJoined{"ann", Role::student},
       MemberLeft{"ann"},
       PolicyChanged{FloorPolicy::queue},
+      ServerClosing{},
   };
 }
 }  // namespace

@@ -158,3 +158,29 @@ TEST_CASE("time going backwards is a programmer error", "[presence]") {
   std::vector<Effect> out;
   CHECK_THROWS_AS(h.core.handle(Time::from_ms(5), TimerFired{}, out), AssertionFailure);
 }
+
+TEST_CASE("shutdown tells every session first, then closes each with reason shutdown", "[presence]") {
+  CoreHarness h;
+  const SessionId alice = h.user("alice");
+  const SessionId bob = h.user("bob");
+  const SessionId anon = h.open();  // not registered: told all the same
+  h.request(alice, CallRequest{"bob", std::nullopt});
+  h.feed(Shutdown{});
+  // The first effects are the three notices, in session order, before any close.
+  REQUIRE(h.last.size() >= 6);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto* m = std::get_if<SendMessage>(&h.last[i]);
+    REQUIRE(m != nullptr);
+    CHECK(std::holds_alternative<ServerClosing>(m->message));
+    CHECK(m->to == std::vector<SessionId>{alice, bob, anon}[i]);
+  }
+  const auto closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 3);
+  for (const auto& c : closes) CHECK(c.reason == CloseReason::shutdown);
+  CHECK(h.core.session_count() == 0);
+  CHECK(h.core.stats().closed_by_reason[static_cast<std::size_t>(CloseReason::shutdown)] == 3);
+  CHECK_FALSE(h.core.next_deadline().has_value());  // no timer outlives its session
+  // The sessions' closes echo back from the adapter and are ignored.
+  h.feed(SessionClosed{alice, CloseReason::shutdown});
+  CHECK(h.last.empty());
+}
