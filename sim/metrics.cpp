@@ -1,45 +1,11 @@
 #include "metrics.hpp"
 
+#include "adapters/host/counters.hpp"
 #include "core/codec.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 
 namespace hailer::sim {
-
-std::vector<std::pair<std::string, uint64_t>> core_counters(const CoreStats& s) {
-  std::vector<std::pair<std::string, uint64_t>> out{
-      {"events", s.events},
-      {"requests", s.requests},
-      {"errors", s.errors},
-      {"sessions_opened", s.sessions_opened},
-      {"calls_placed", s.calls_placed},
-      {"calls_connected", s.calls_connected},
-      {"waits_notified", s.waits_notified},
-      {"floor_grants", s.floor_grants},
-      {"audio_frames_admitted", s.audio_frames_admitted},
-      {"audio_frames_dropped", s.audio_frames_dropped},
-      {"media_probes", s.media_probes},
-      {"media_probes_unknown", s.media_probes_unknown},
-  };
-  for (std::size_t r = 0; r < close_reason_count; ++r) {
-    out.emplace_back("closed." + std::string(to_string(static_cast<CloseReason>(r))), s.closed_by_reason[r]);
-  }
-  return out;
-}
-
-std::vector<std::pair<std::string, uint64_t>> host_counters(const HostStats& h, const SpeakerStats& sp) {
-  return {{"texts_in", h.texts_in},
-          {"binary_in", h.binary_in},
-          {"messages_out", h.messages_out},
-          {"broadcasts", h.broadcasts},
-          {"bad_frames", h.bad_frames},
-          {"datagrams_in", h.datagrams_in},
-          {"datagrams_ignored", h.datagrams_ignored},
-          {"speaker_frames_in", sp.frames_in},
-          {"speaker_frames_played", sp.frames_played},
-          {"speaker_frames_concealed", sp.frames_concealed},
-          {"speaker_turns", sp.turns}};
-}
 
 const std::vector<std::string>& latency_stat_names() {
   static const std::vector<std::string> names{"count", "p50_ms", "p95_ms", "max_ms"};

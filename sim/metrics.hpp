@@ -2,6 +2,8 @@
 // and "reply_rtt", and what a metric expectation can bound. One list, so the two agree.
 #pragma once
 
+#include "adapters/host/counters.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,10 +17,6 @@ namespace hailer::sim {
 
 struct RunResult;
 
-/// The core's counters as (name, value), in report order; closes appear as "closed.<reason>".
-std::vector<std::pair<std::string, uint64_t>> core_counters(const CoreStats& stats);
-/// The host's and the speaker's counters as (name, value), in report order.
-std::vector<std::pair<std::string, uint64_t>> host_counters(const HostStats& host, const SpeakerStats& speaker);
 /// The statistics of a latency distribution: count, p50_ms, p95_ms, max_ms.
 const std::vector<std::string>& latency_stat_names();
 

@@ -1,12 +1,14 @@
 // hailer-sim: replays scenarios on the simulator, or runs a swarm of random ones.
 //   hailer-sim SCENARIO.json... [--seed N] [--report DIR] [--fixtures DIR]
 //   hailer-sim --swarm --seed S --runs N [--regressions DIR]
+//   hailer-sim --replay JOURNAL        (a journal written by hailer-server --journal)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/host/journal.hpp"
 #include "sim/report.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
@@ -105,6 +107,25 @@ int swarm(uint64_t seed, uint64_t runs, const std::string& regressions, const st
   return failed == 0 ? 0 : 1;
 }
 
+int replay_journal_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "error: cannot open journal %s\n", path.c_str());
+    return 2;
+  }
+  const hailer::ReplayResult r = hailer::replay_journal(in);
+  if (r.ok()) {
+    std::printf("%s: %llu events replayed, same effects\n", path.c_str(), static_cast<unsigned long long>(r.events));
+    return 0;
+  }
+  if (!r.line) {
+    std::fprintf(stderr, "error: %s: %s\n", path.c_str(), r.detail.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "%s:%llu: %s\n", path.c_str(), static_cast<unsigned long long>(*r.line), r.detail.c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,8 +144,11 @@ int main(int argc, char** argv) {
   app.add_flag("--swarm", swarm_mode, "run random scenarios instead");
   app.add_option("--runs", runs, "swarm: how many")->capture_default_str()->check(CLI::Range(1, 1'000'000));
   app.add_option("--regressions", regressions, "swarm: where failing scenarios are saved")->capture_default_str();
+  std::string journal;
+  app.add_option("--replay", journal, "replay a hailer-server journal on a fresh core and check its effects");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!journal.empty()) return replay_journal_file(journal);
     if (swarm_mode) return swarm(seed.value_or(1), runs, regressions, fixtures);
     if (files.empty()) {
       std::fprintf(stderr, "error: give scenario files, or --swarm\n%s", app.help().c_str());

@@ -1,0 +1,273 @@
+#include "adapters/net/net_server.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/assert.hpp"
+
+namespace hailer::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+// Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
+// a reply and its events) into one system call, few enough to keep the buffer list small.
+constexpr std::size_t max_messages_per_write = 64;
+}  // namespace
+
+struct NetServer::Connection {
+  Connection(tcp::socket s, SessionId session) : socket(std::move(s)), id(session) {}
+
+  tcp::socket socket;
+  SessionId id;
+  std::array<char, 4096> chunk{};
+  std::string in;                   // bytes read and not yet a whole line
+  std::deque<SharedText> queue;     // waiting for the socket
+  std::vector<SharedText> writing;  // in flight (kept alive until the write completes)
+  std::size_t queued_bytes = 0;     // queue + writing, newlines included
+  bool write_pending = false;
+  bool closing = false;   // close once the queue is flushed
+  bool finished = false;  // socket closed and the host told (or about to be)
+  CloseReason close_reason = CloseReason::peer_closed;
+};
+
+NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, uint64_t seed,
+                     HostConfig host_config, MediaOutput* media)
+    : io_(io),
+      net_(std::move(net)),
+      media_(media),
+      start_(std::chrono::steady_clock::now()),
+      acceptor_(io),
+      udp_(io),
+      timer_(io),
+      flush_deadline_(io),
+      max_line_bytes_(config.max_message_bytes),
+      host_(config, seed, host_config, *this) {
+  const auto address = asio::ip::make_address(net_.host);
+  const tcp::endpoint tcp_ep(address, net_.tcp_port);
+  acceptor_.open(tcp_ep.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(tcp_ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  const udp::endpoint udp_ep(address, net_.udp_port);
+  udp_.open(udp_ep.protocol());
+  udp_.bind(udp_ep);
+}
+
+NetServer::~NetServer() = default;
+
+Time NetServer::now() const {
+  const auto d = std::chrono::steady_clock::now() - start_;
+  return Time{std::chrono::duration_cast<std::chrono::microseconds>(d).count()};
+}
+
+tcp::endpoint NetServer::tcp_endpoint() const { return acceptor_.local_endpoint(); }
+
+udp::endpoint NetServer::udp_endpoint() const { return udp_.local_endpoint(); }
+
+void NetServer::start() {
+  accept();
+  receive();
+}
+
+void NetServer::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  udp_.close(ignored);
+  host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
+  timer_.cancel();
+  if (connections_.empty()) return;
+  flush_deadline_.expires_after(std::chrono::milliseconds(net_.shutdown_flush_ms));
+  flush_deadline_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    // Whoever has not read its last messages by now is cut off.
+    std::vector<std::shared_ptr<Connection>> left;
+    for (const auto& [id, c] : connections_) left.push_back(c);
+    for (const auto& c : left) finish(c, CloseReason::shutdown);
+  });
+}
+
+// ------------------------------------------------------------------------------- TCP
+
+void NetServer::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping_) return;
+    if (!ec) {
+      boost::system::error_code opt_ec;
+      socket.set_option(tcp::no_delay(true), opt_ec);  // a notice leaves now, not after 40 ms of Nagle
+      const auto remote = socket.remote_endpoint(opt_ec);
+      const std::string address = opt_ec ? std::string("unknown") : remote.address().to_string();
+      auto c = std::make_shared<Connection>(std::move(socket), SessionId{next_session_++});
+      connections_.emplace(c->id, c);
+      ++stats_.accepted;
+      host_.opened(now(), c->id, address);
+      if (!c->closing && !c->finished) read(c);
+    }
+    accept();
+  });
+}
+
+void NetServer::read(const std::shared_ptr<Connection>& c) {
+  c->socket.async_read_some(asio::buffer(c->chunk), [this, c](const boost::system::error_code& ec, std::size_t n) {
+    if (c->finished) return;
+    if (ec) {
+      finish(c, ec == asio::error::eof ? CloseReason::peer_closed : CloseReason::reset);
+      return;
+    }
+    stats_.bytes_in += n;
+    on_bytes(c, n);
+  });
+}
+
+void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
+  c->in.append(c->chunk.data(), n);
+  std::size_t start = 0;
+  while (!c->closing && !c->finished) {
+    const auto end = c->in.find('\n', start);
+    if (end == std::string::npos) break;
+    std::string_view line(c->in.data() + start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // typed through telnet or nc -C
+    if (!line.empty()) host_.text(now(), c->id, line);                  // blank lines are keep-typing noise
+    start = end + 1;
+  }
+  c->in.erase(0, start);
+  if (c->closing || c->finished) return;
+  if (c->in.size() > max_line_bytes_) {
+    // No end of line within the limit: the stream cannot be framed any more. The core answers
+    // message_too_large, then the connection closes.
+    ++stats_.long_lines;
+    host_.text(now(), c->id, c->in);
+    c->in.clear();
+    if (!c->finished && !c->closing) {
+      c->closing = true;
+      c->close_reason = CloseReason::protocol_error;
+      if (!c->write_pending) finish(c, CloseReason::protocol_error);
+    }
+    return;
+  }
+  read(c);
+}
+
+void NetServer::send_text(SessionId to, const SharedText& text) {
+  auto it = connections_.find(to);
+  if (it == connections_.end()) return;  // closed on our side already; the core hears it soon
+  const auto& c = it->second;
+  if (c->finished || c->closing) return;
+  c->queue.push_back(text);
+  c->queued_bytes += text->size() + 1;
+  if (c->queued_bytes > net_.max_outbound_bytes) {
+    ++stats_.slow_readers;
+    finish(c, CloseReason::slow_reader);
+    return;
+  }
+  if (!c->write_pending) write(c);
+}
+
+void NetServer::write(const std::shared_ptr<Connection>& c) {
+  HAILER_ASSERT(!c->write_pending && !c->queue.empty());
+  static const char newline = '\n';
+  std::vector<asio::const_buffer> buffers;
+  while (!c->queue.empty() && c->writing.size() < max_messages_per_write) {
+    c->writing.push_back(std::move(c->queue.front()));
+    c->queue.pop_front();
+    buffers.push_back(asio::buffer(*c->writing.back()));
+    buffers.push_back(asio::buffer(&newline, 1));
+  }
+  c->write_pending = true;
+  ++stats_.writes;
+  asio::async_write(c->socket, buffers, [this, c](const boost::system::error_code& ec, std::size_t n) {
+    c->write_pending = false;
+    if (c->finished) return;
+    if (ec) {
+      finish(c, CloseReason::reset);
+      return;
+    }
+    stats_.bytes_out += n;
+    c->queued_bytes -= n;
+    c->writing.clear();
+    if (!c->queue.empty()) write(c);
+    else if (c->closing) finish(c, c->close_reason);
+  });
+}
+
+void NetServer::close(SessionId session, CloseReason reason) {
+  auto it = connections_.find(session);
+  if (it == connections_.end()) return;
+  const auto c = it->second;
+  if (c->finished || c->closing) return;
+  c->closing = true;
+  c->close_reason = reason;
+  if (!c->write_pending && c->queue.empty()) finish(c, reason);
+}
+
+// Closes the socket and tells the host, later: a port never calls the host from inside a call
+// the host made.
+void NetServer::finish(const std::shared_ptr<Connection>& c, CloseReason reason) {
+  if (c->finished) return;
+  c->finished = true;
+  boost::system::error_code ignored;
+  c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  c->socket.close(ignored);
+  connections_.erase(c->id);
+  asio::post(io_, [this, id = c->id, reason] {
+    host_.closed(now(), id, reason);
+    if (stopping_ && connections_.empty()) flush_deadline_.cancel();
+  });
+}
+
+// ------------------------------------------------------------------------------- UDP
+
+void NetServer::receive() {
+  udp_.async_receive_from(asio::buffer(datagram_), datagram_from_,
+                          [this](const boost::system::error_code& ec, std::size_t n) {
+                            if (ec == asio::error::operation_aborted || stopping_) return;
+                            if (!ec) {
+                              ++stats_.datagrams_in;
+                              const MediaEndpoint from{datagram_from_.address().to_string(), datagram_from_.port()};
+                              host_.datagram(now(), from, std::span<const uint8_t>(datagram_.data(), n));
+                            }
+                            receive();
+                          });
+}
+
+// ------------------------------------------------------------------------------- timer
+
+void NetServer::arm_timer(std::optional<Time> at) {
+  if (!at || stopping_) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(start_ + std::chrono::microseconds(at->us));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_timer();
+  });
+}
+
+void NetServer::on_timer() { host_.timer(now()); }
+
+// ------------------------------------------------------------------------------- media
+
+void NetServer::play(const SpeakerFrame& frame) {
+  if (media_ != nullptr) media_->play(frame);
+}
+
+void NetServer::record_start(uint64_t recording, const std::string& room, const std::string& file_name) {
+  if (media_ != nullptr) media_->record_start(recording, room, file_name);
+}
+
+void NetServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
+  if (media_ != nullptr) media_->record_append(recording, pcm);
+}
+
+void NetServer::record_stop(uint64_t recording) {
+  if (media_ != nullptr) media_->record_stop(recording);
+}
+
+void NetServer::turn_ended(SessionId, const StreamStats&) {}
+
+}  // namespace hailer::net

@@ -1,0 +1,131 @@
+// The server host on real sockets: Boost.Asio TCP for signaling (one JSON object per line) and
+// UDP for the media rendezvous, one io_context thread, the steady clock. It implements HostPort
+// and decides nothing the host or the core decides: it frames bytes, bounds every queue and
+// reports what the sockets saw. The simulator never links this target.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/host/server_host.hpp"
+
+namespace hailer::net {
+
+/// Where and how the server listens; every buffer is bounded.
+struct NetConfig {
+  std::string host = "127.0.0.1";  ///< address to bind both sockets to
+  uint16_t tcp_port = 7700;         ///< signaling; 0 = any free port
+  uint16_t udp_port = 7701;         ///< media rendezvous; 0 = any free port
+  /// Bytes queued for one connection beyond which it is a slow reader and is closed.
+  std::size_t max_outbound_bytes = 256 * 1024;
+  /// How long a stopping server waits for clients to read their last messages.
+  int64_t shutdown_flush_ms = 2'000;
+};
+
+/// What the speaker path produces (PTT): played frames and recordings. hailer-server plugs a
+/// sound device and WAV files in here; by default everything is discarded.
+class MediaOutput {
+ public:
+  virtual ~MediaOutput() = default;
+  /// 20 ms for the speaker.
+  virtual void play(const SpeakerFrame& frame) = 0;
+  /// A turn's recording starts.
+  virtual void record_start(uint64_t recording, const std::string& room, const std::string& file_name) = 0;
+  /// Played audio of a recording.
+  virtual void record_append(uint64_t recording, std::span<const int16_t> pcm) = 0;
+  /// A recording ends.
+  virtual void record_stop(uint64_t recording) = 0;
+};
+
+/// Counters of the socket layer (the host and core keep their own).
+struct NetStats {
+  uint64_t accepted = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t writes = 0;           ///< socket writes; fewer than messages when coalesced
+  uint64_t slow_readers = 0;     ///< connections closed because their queue overflowed
+  uint64_t long_lines = 0;       ///< connections closed for a line over the size limit
+  uint64_t datagrams_in = 0;
+};
+
+/// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
+class NetServer final : public HostPort {
+ public:
+  /// Binds both sockets (throws boost::system::system_error when it cannot).
+  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, uint64_t seed, HostConfig host_config,
+            MediaOutput* media = nullptr);
+  ~NetServer() override;
+  NetServer(const NetServer&) = delete;
+  NetServer& operator=(const NetServer&) = delete;
+
+  /// Starts accepting and receiving.
+  void start();
+  /// Tells every client (server_closing), flushes for at most shutdown_flush_ms, closes all
+  /// sockets; the io_context then runs out of work.
+  void stop();
+
+  /// The TCP endpoint really bound (port 0 resolved).
+  boost::asio::ip::tcp::endpoint tcp_endpoint() const;
+  /// The UDP endpoint really bound.
+  boost::asio::ip::udp::endpoint udp_endpoint() const;
+  /// The host (read-only: counters, the core).
+  const ServerHost& host() const { return host_; }
+  /// Registers an observer of every core event (journal, logs).
+  void set_observer(HostObserver* observer) { host_.set_observer(observer); }
+  /// Socket counters.
+  const NetStats& stats() const { return stats_; }
+  /// Connections open now.
+  std::size_t connection_count() const { return connections_.size(); }
+  /// The server's clock: microseconds since it started.
+  Time now() const;
+
+  // HostPort
+  void send_text(SessionId to, const SharedText& text) override;
+  void close(SessionId session, CloseReason reason) override;
+  void arm_timer(std::optional<Time> at) override;
+  void play(const SpeakerFrame& frame) override;
+  void record_start(uint64_t recording, const std::string& room, const std::string& file_name) override;
+  void record_append(uint64_t recording, std::span<const int16_t> pcm) override;
+  void record_stop(uint64_t recording) override;
+  void turn_ended(SessionId talker, const StreamStats& stats) override;
+
+ private:
+  struct Connection;
+
+  void accept();
+  void read(const std::shared_ptr<Connection>& c);
+  void on_bytes(const std::shared_ptr<Connection>& c, std::size_t n);
+  void write(const std::shared_ptr<Connection>& c);
+  void finish(const std::shared_ptr<Connection>& c, CloseReason reason);
+  void receive();
+  void on_timer();
+
+  boost::asio::io_context& io_;
+  NetConfig net_;
+  MediaOutput* media_;
+  std::chrono::steady_clock::time_point start_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::udp::socket udp_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer flush_deadline_;
+  std::array<uint8_t, 2048> datagram_{};
+  boost::asio::ip::udp::endpoint datagram_from_;
+  std::map<SessionId, std::shared_ptr<Connection>> connections_;
+  uint64_t next_session_ = 1;
+  uint32_t max_line_bytes_;
+  bool stopping_ = false;
+  NetStats stats_;
+  ServerHost host_;  // last: it may call the port while constructed
+};
+
+}  // namespace hailer::net

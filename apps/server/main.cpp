@@ -1,0 +1,204 @@
+// hailer-server: the server host on real sockets. One io_context thread owns the host and the
+// core; this file only turns flags into configs, wires the logs, the journal and the signals.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/host/counters.hpp"
+#include "adapters/host/journal.hpp"
+#include "adapters/net/net_server.hpp"
+#include "core/codec.hpp"
+
+using namespace hailer;
+
+namespace {
+
+// One log line per session open and close (with the reason), per call and wait step, per error.
+class LogObserver final : public HostObserver {
+ public:
+  void fed(Time, const Event& event, std::span<const Effect> effects) override {
+    if (const auto* o = std::get_if<SessionOpened>(&event)) spdlog::info("session {} opened from {}", o->session.value, o->peer_address);
+    if (const auto* c = std::get_if<SessionClosed>(&event)) spdlog::info("session {} closed: {}", c->session.value, to_string(c->reason));
+    for (const Effect& e : effects) log_effect(e);
+  }
+
+ private:
+  static void log_effect(const Effect& e) {
+    if (const auto* c = std::get_if<CloseSession>(&e)) {
+      spdlog::info("session {} closed by the server: {}", c->session.value, to_string(c->reason));
+      return;
+    }
+    const auto* m = std::get_if<SendMessage>(&e);
+    if (m == nullptr) return;
+    const ServerMessage& msg = m->message;
+    const bool noteworthy = std::holds_alternative<ErrorReply>(msg) || std::holds_alternative<CallRinging>(msg) ||
+                            std::holds_alternative<CallConnected>(msg) || std::holds_alternative<CallEnded>(msg) ||
+                            std::holds_alternative<WaitUpdate>(msg) || std::holds_alternative<CalleeAvailable>(msg) ||
+                            std::holds_alternative<WaitEnded>(msg) || std::holds_alternative<MediaReady>(msg);
+    const bool registered = std::holds_alternative<OkReply>(msg) &&
+                            std::holds_alternative<RegisteredData>(std::get<OkReply>(msg).data);
+    if (noteworthy || registered) spdlog::info("session {} <- {}", m->to.value, encode(msg));
+    else spdlog::debug("session {} <- {}", m->to.value, encode(msg));
+  }
+};
+
+// Fans one feed out to several observers (logs and the journal).
+class Observers final : public HostObserver {
+ public:
+  std::vector<HostObserver*> list;
+  void fed(Time now, const Event& event, std::span<const Effect> effects) override {
+    for (HostObserver* o : list) o->fed(now, event, effects);
+  }
+};
+
+void log_counters(const net::NetServer& server) {
+  std::string line;
+  for (const auto& [name, value] : core_counters(server.host().core().stats())) line += " core." + name + "=" + std::to_string(value);
+  for (const auto& [name, value] : host_counters(server.host().stats(), server.host().speaker_stats())) {
+    line += " host." + name + "=" + std::to_string(value);
+  }
+  const net::NetStats& n = server.stats();
+  line += " net.accepted=" + std::to_string(n.accepted) + " net.bytes_in=" + std::to_string(n.bytes_in) +
+          " net.bytes_out=" + std::to_string(n.bytes_out) + " net.writes=" + std::to_string(n.writes) +
+          " net.slow_readers=" + std::to_string(n.slow_readers) + " net.long_lines=" + std::to_string(n.long_lines) +
+          " net.connections=" + std::to_string(server.connection_count());
+  spdlog::info("counters:{}", line);
+}
+
+void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
+  auto* g = "Limits and timers (also settable in the --config file)";
+  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")->group(g);
+  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")->group(g);
+  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")->group(g);
+  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")->group(g);
+  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")->group(g);
+  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")->group(g);
+  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")->group(g);
+  app.add_option("--wait-expiry-ms", c.wait_expiry_ms, "a wait ends after this long")->group(g);
+  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")->group(g);
+  app.add_option("--max-rooms", c.max_rooms, "PTT rooms open at once")->group(g);
+  app.add_option("--max-room-members", c.max_room_members, "members per PTT room")->group(g);
+  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")->group(g);
+  app.add_option("--max-talk-ms", c.max_talk_ms, "longest PTT turn")->group(g);
+  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")->group(g);
+  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")->group(g);
+  app.add_option("--default-floor-policy", policy, "policy of a new room: deny or queue")
+      ->check(CLI::IsMember({"deny", "queue"}))
+      ->group(g);
+  app.add_option("--instructor-token", c.instructor_token, "secret instructors must give to join (empty: anyone)")->group(g);
+  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->group(g);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "hailer-server: signaling for hailer calls (TCP, one JSON object per line) and the media rendezvous (UDP).\n"
+      "Users register by name, call, accept, reject and hang up; a caller who finds the callee busy is queued\n"
+      "and told the instant the callee is free. Audio flows peer to peer (RTP + Opus); the server only tells\n"
+      "each peer where the other is. See docs/operations.md and docs/protocol.md.",
+      "hailer-server"};
+  net::NetConfig net;
+  Config config;
+  std::string journal_path;
+  std::string log_level = "info";
+  std::optional<uint64_t> seed;
+  bool check_invariants = false;
+  app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")->capture_default_str();
+  app.add_option("--port", net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
+  app.add_option("--udp-port", net.udp_port, "UDP media rendezvous port; 0 picks a free one")->capture_default_str();
+  app.add_option("--max-outbound-bytes", net.max_outbound_bytes,
+                 "bytes queued for one client beyond which it is closed as a slow reader")
+      ->capture_default_str();
+  app.add_option("--journal", journal_path, "append every core event to FILE (replay with hailer-sim --replay FILE)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--seed", seed, "seed of the media tokens (default: random; journaled)");
+  app.add_flag("--check-invariants", check_invariants, "assert the core's invariants after every event (slower)");
+  app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names)");
+  std::string policy = "deny";
+  add_config_flags(app, config, policy);
+  app.footer(
+      "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
+      "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+  if (auto err = validate(config)) {
+    std::fprintf(stderr, "hailer-server: %s\n", err->c_str());
+    return 2;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  const uint64_t token_seed = seed ? *seed : (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+
+  boost::asio::io_context io(1);
+  std::unique_ptr<net::NetServer> server;
+  try {
+    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, {}});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hailer-server: cannot listen on %s: %s\n", net.host.c_str(), e.what());
+    return 1;
+  }
+  Observers observers;
+  LogObserver logs;
+  observers.list.push_back(&logs);
+  std::ofstream journal_file;
+  std::unique_ptr<JournalWriter> journal;
+  if (!journal_path.empty()) {
+    journal_file.open(journal_path, std::ios::app);
+    if (!journal_file) {
+      std::fprintf(stderr, "hailer-server: cannot open journal %s\n", journal_path.c_str());
+      return 1;
+    }
+    journal = std::make_unique<JournalWriter>(journal_file, config, token_seed);
+    observers.list.push_back(journal.get());
+  }
+  server->set_observer(&observers);
+
+  const auto tcp = server->tcp_endpoint();
+  const auto udp = server->udp_endpoint();
+  std::printf("hailer-server listening: signaling tcp %s:%u, media rendezvous udp %s:%u\n",
+              tcp.address().to_string().c_str(), tcp.port(), udp.address().to_string().c_str(), udp.port());
+  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp.address().to_string().c_str(), tcp.port());
+  std::printf("                      hailer --server %s:%u --name bob\n", tcp.address().to_string().c_str(), tcp.port());
+  std::fflush(stdout);
+
+  boost::asio::signal_set stops(io, SIGINT, SIGTERM);
+  boost::asio::signal_set usr1(io, SIGUSR1);
+  stops.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping, telling {} clients", signal, server->connection_count());
+    usr1.cancel();
+    server->stop();
+  });
+  std::function<void()> wait_usr1 = [&] {
+    usr1.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      log_counters(*server);
+      wait_usr1();
+    });
+  };
+  wait_usr1();
+  server->start();
+  try {
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("stopped by an internal error: {}", e.what());
+    return 3;
+  }
+  log_counters(*server);
+  spdlog::info("stopped");
+  return 0;
+}
