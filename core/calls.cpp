@@ -37,7 +37,9 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
   s.media_token = new_media_token();
   names_.emplace(s.key, s.id);
   tokens_.emplace(s.media_token, s.id);
-  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms, s.media_token});
+  std::optional<uint16_t> rendezvous;
+  if (config_.rendezvous_udp_port != 0) rendezvous = config_.rendezvous_udp_port;
+  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms, s.media_token, rendezvous});
 }
 
 std::string Core::new_media_token() {

@@ -19,6 +19,9 @@ struct Config {
   uint32_t max_message_bytes = 4096;
   /// A session silent for this long is closed and treated as disconnected (Mumble uses 30 s).
   int64_t heartbeat_timeout_ms = 30'000;
+  /// The server's UDP port for media proofs, told in the register reply; 0 = not told (the
+  /// adapter sets it once the socket is bound).
+  uint16_t rendezvous_udp_port = 0;
 
   // --- calls ---
   /// How long a call rings before it ends with no_answer and a missed call for the callee.

@@ -138,6 +138,7 @@ struct RegisteredData {
   std::string name;
   int64_t heartbeat_ms = 0;
   std::string media_token;  ///< sent to the server's UDP port to prove the client's media endpoint
+  std::optional<uint16_t> rendezvous_port;  ///< the server's UDP port for that proof (absent: none)
   bool operator==(const RegisteredData&) const = default;
 };
 /// Data of a successful call: the ringing call's id, or that the caller was queued.

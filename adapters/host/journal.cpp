@@ -19,6 +19,7 @@ json config_json(const Config& c) {
   return json{{"max_sessions", c.max_sessions},
               {"max_message_bytes", c.max_message_bytes},
               {"heartbeat_timeout_ms", c.heartbeat_timeout_ms},
+              {"rendezvous_udp_port", c.rendezvous_udp_port},
               {"ring_timeout_ms", c.ring_timeout_ms},
               {"max_missed_calls", c.max_missed_calls},
               {"max_waiters_per_callee", c.max_waiters_per_callee},
@@ -41,6 +42,7 @@ Config config_from(const json& j) {
   c.max_sessions = j.at("max_sessions").get<uint32_t>();
   c.max_message_bytes = j.at("max_message_bytes").get<uint32_t>();
   c.heartbeat_timeout_ms = j.at("heartbeat_timeout_ms").get<int64_t>();
+  c.rendezvous_udp_port = j.at("rendezvous_udp_port").get<uint16_t>();
   c.ring_timeout_ms = j.at("ring_timeout_ms").get<int64_t>();
   c.max_missed_calls = j.at("max_missed_calls").get<uint32_t>();
   c.max_waiters_per_callee = j.at("max_waiters_per_callee").get<uint32_t>();

@@ -16,6 +16,11 @@ namespace {
 // Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
 // a reply and its events) into one system call, few enough to keep the buffer list small.
 constexpr std::size_t max_messages_per_write = 64;
+
+Config with_rendezvous(Config config, uint16_t udp_port) {
+  config.rendezvous_udp_port = udp_port;
+  return config;
+}
 }  // namespace
 
 struct NetServer::Connection {
@@ -45,7 +50,10 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       timer_(io),
       flush_deadline_(io),
       max_line_bytes_(config.max_message_bytes),
-      host_(config, seed, host_config, *this) {
+      host_(with_rendezvous(config, bind()), seed, host_config, *this) {}
+
+// Binds both sockets before the host exists, so the register reply can tell the UDP port.
+uint16_t NetServer::bind() {
   const auto address = asio::ip::make_address(net_.host);
   const tcp::endpoint tcp_ep(address, net_.tcp_port);
   acceptor_.open(tcp_ep.protocol());
@@ -55,6 +63,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
   const udp::endpoint udp_ep(address, net_.udp_port);
   udp_.open(udp_ep.protocol());
   udp_.bind(udp_ep);
+  return udp_.local_endpoint().port();
 }
 
 NetServer::~NetServer() = default;

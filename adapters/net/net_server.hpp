@@ -102,6 +102,7 @@ class NetServer final : public HostPort {
  private:
   struct Connection;
 
+  uint16_t bind();
   void accept();
   void read(const std::shared_ptr<Connection>& c);
   void on_bytes(const std::shared_ptr<Connection>& c, std::size_t n);
