@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev      # JSON (the only dependency of hailer_core)
   libcli11-dev            # command-line parsing
   libspdlog-dev           # logging
+  libedit-dev             # line editing in the hailer CLI (readline-compatible callback API)
   espeak-ng sox           # test speech fixtures, made at test time
 )
 

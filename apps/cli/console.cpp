@@ -1,0 +1,178 @@
+#include "apps/cli/console.hpp"
+
+#include <sstream>
+
+#include "core/codec.hpp"
+#include "core/errors.hpp"
+
+namespace hailer::cli {
+
+namespace {
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string seconds(int64_t ms) {
+  std::ostringstream o;
+  o << (ms + 500) / 1000 << " s";
+  return o.str();
+}
+
+std::string ordinal_line(uint32_t position) { return "number " + std::to_string(position) + " in line"; }
+
+std::string describe_ended(const CallEnded& e) {
+  switch (e.reason) {
+    case EndReason::hangup:
+      return "call with " + e.peer + " ended: " + (e.by == e.peer ? e.peer + " hung up" : "you hung up");
+    case EndReason::rejected:
+      return e.by == e.peer ? e.peer + " rejected the call" : "you rejected the call from " + e.peer;
+    case EndReason::no_answer: return "no answer from " + e.peer + " (the call rang out)";
+    case EndReason::cancelled: return e.by == e.peer ? e.peer + " cancelled the call" : "call to " + e.peer + " cancelled";
+    case EndReason::peer_disconnected: return "call with " + e.peer + " ended: " + e.peer + " went offline";
+  }
+  return "call with " + e.peer + " ended";
+}
+
+std::string describe_wait_ended(const WaitEnded& e) {
+  switch (e.reason) {
+    case WaitEndReason::completed: return "your wait for " + e.callee + " is over: calling";
+    case WaitEndReason::cancelled: return "you left the line for " + e.callee;
+    case WaitEndReason::expired: return "your wait for " + e.callee + " expired";
+    case WaitEndReason::window_expired: return "you did not call " + e.callee + " back in time: your turn passed";
+    case WaitEndReason::callee_offline: return e.callee + " went offline: your wait ended";
+  }
+  return "your wait for " + e.callee + " ended";
+}
+
+std::optional<std::string> describe_ok(const OkReply& ok, std::string_view request_type) {
+  if (const auto* r = std::get_if<RegisteredData>(&ok.data)) return "registered as " + r->name;
+  if (const auto* w = std::get_if<WhoData>(&ok.data)) {
+    if (w->users.empty()) return "nobody is online";
+    std::string out = "online:";
+    for (const auto& u : w->users) {
+      out += "\n  " + u.name + "  " + std::string(to_string(u.state));
+      if (u.waiting > 0) out += "  (" + std::to_string(u.waiting) + " waiting)";
+    }
+    return out;
+  }
+  if (const auto* m = std::get_if<MissedData>(&ok.data)) {
+    if (m->calls.empty()) return "no missed calls";
+    std::string out = "missed calls:";
+    for (const auto& c : m->calls) out += "\n  " + c.from + " at " + seconds(c.at_ms) + " (server time)";
+    return out;
+  }
+  if (request_type == "accept") return std::nullopt;  // call_connected follows
+  return std::nullopt;
+}
+
+}  // namespace
+
+Command parse_command(std::string_view line, const ProtocolClient& view) {
+  const std::string text = trim(line);
+  if (text.empty()) return std::monostate{};
+  std::istringstream in(text);
+  std::string word, arg, extra;
+  in >> word >> arg >> extra;
+  if (!extra.empty()) return CommandError{"too many words: try 'help'"};
+  auto no_arg = [&](RequestBody body) -> Command {
+    if (!arg.empty()) return CommandError{"'" + word + "' takes no argument"};
+    return body;
+  };
+  if (word == "call") {
+    if (arg.empty()) return CommandError{"call whom? e.g. 'call bob'"};
+    return RequestBody{CallRequest{arg, std::nullopt}};
+  }
+  if (word == "accept") return no_arg(AcceptRequest{});
+  if (word == "reject") return no_arg(RejectRequest{});
+  if (word == "hangup") return no_arg(HangupRequest{});
+  if (word == "who") return no_arg(WhoRequest{});
+  if (word == "missed") return no_arg(MissedRequest{});
+  if (word == "cancel") {
+    // A ringing outgoing call first; otherwise the place in line.
+    if (view.call().phase == CallPhase::calling || view.wait().phase == WaitPhase::none) return no_arg(CancelRequest{});
+    return no_arg(CancelWaitRequest{});
+  }
+  if (word == "wait" || word == "help" || word == "quit" || word == "exit") {
+    if (!arg.empty()) return CommandError{"'" + word + "' takes no argument"};
+    if (word == "wait") return LocalCommand::wait;
+    if (word == "help") return LocalCommand::help;
+    return LocalCommand::quit;
+  }
+  return CommandError{"unknown command '" + word + "': try 'help'"};
+}
+
+std::string help_text() {
+  return "commands:\n"
+         "  call USER   call a user (if they are busy you are queued and told when they are free)\n"
+         "  accept      answer the call ringing for you\n"
+         "  reject      refuse it\n"
+         "  hangup      end the call (or stop a ringing one)\n"
+         "  cancel      stop your ringing call, or leave the line you wait in\n"
+         "  who         who is online, and how busy\n"
+         "  wait        your place in line\n"
+         "  missed      calls you missed\n"
+         "  help        this text\n"
+         "  quit        leave (end of input does the same)";
+}
+
+std::optional<std::string> describe(const Heard& heard) {
+  return std::visit(
+      [&](const auto& m) -> std::optional<std::string> {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, OkReply>) {
+          return describe_ok(m, heard.request_type);
+        } else if constexpr (std::is_same_v<T, ErrorReply>) {
+          return "error: " + m.message + " (" + std::string(to_string(m.code)) + ")";
+        } else if constexpr (std::is_same_v<T, MediaReady>) {
+          return "media endpoint confirmed by the server: " + m.address + ":" + std::to_string(m.port);
+        } else if constexpr (std::is_same_v<T, CallRinging>) {
+          if (m.role == CallRole::callee) return "incoming call from " + m.peer + ": type accept or reject";
+          return "calling " + m.peer + "... ringing";
+        } else if constexpr (std::is_same_v<T, CallConnected>) {
+          return "connected to " + m.peer + " (audio to " + m.peer_media.address + ":" + std::to_string(m.peer_media.port) + ")";
+        } else if constexpr (std::is_same_v<T, CallEnded>) {
+          return describe_ended(m);
+        } else if constexpr (std::is_same_v<T, MissedCall>) {
+          return "missed call from " + m.from;
+        } else if constexpr (std::is_same_v<T, WaitUpdate>) {
+          if (m.status == WaitStatus::suspended) {
+            return m.callee + " is free but you are busy: you keep your place (" + ordinal_line(m.position) + ")";
+          }
+          return m.callee + " is busy: you are " + ordinal_line(m.position);
+        } else if constexpr (std::is_same_v<T, CalleeAvailable>) {
+          if (m.auto_connect) return m.callee + " is free now: ringing them for you";
+          return m.callee + " is free now: call within " + seconds(m.window_ms) + " (type: call " + m.callee + ")";
+        } else if constexpr (std::is_same_v<T, WaitEnded>) {
+          if (m.reason == WaitEndReason::completed) return std::nullopt;  // the call's own lines say it
+          return describe_wait_ended(m);
+        } else if constexpr (std::is_same_v<T, WaitingCount>) {
+          if (m.count == 0) return "nobody is waiting for you any more";
+          return std::to_string(m.count) + (m.count == 1 ? " caller is" : " callers are") + " waiting for you";
+        } else if constexpr (std::is_same_v<T, ServerClosing>) {
+          return "the server is shutting down";
+        } else {
+          return std::nullopt;  // PTT messages: not this client's face
+        }
+      },
+      heard.message);
+}
+
+std::string describe_wait(const ProtocolClient& view, Time now) {
+  const WaitView& w = view.wait();
+  switch (w.phase) {
+    case WaitPhase::none: return "you are not waiting for anyone";
+    case WaitPhase::queued: return "waiting for " + w.callee + ": " + ordinal_line(w.position);
+    case WaitPhase::suspended: return "waiting for " + w.callee + " (kept while you are busy): " + ordinal_line(w.position);
+    case WaitPhase::recall: {
+      const int64_t left_ms = std::max<int64_t>(0, (w.window_ends - now).us / 1000);
+      return w.callee + " is free: call within " + seconds(left_ms);
+    }
+  }
+  return "";
+}
+
+}  // namespace hailer::cli

@@ -1,0 +1,564 @@
+// hailer: the command-line client of the calls face. A shell around the protocol client
+// (core/client.hpp) and call media (adapters/call_media.hpp): a TCP connection to the server, a
+// UDP socket for the rendezvous proof and RTP to the peer, a 20 ms media clock, and a terminal
+// (libedit) or a script on stdin. Nothing here decides what the protocol means.
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <unistd.h>
+
+extern "C" {
+#include <editline/readline.h>
+}
+
+#include "adapters/call_media.hpp"
+#include "adapters/wav_file.hpp"
+#include "apps/cli/console.hpp"
+#include "core/codec.hpp"
+
+using namespace hailer;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+// Exit statuses (docs/operations.md).
+constexpr int exit_ok = 0;
+constexpr int exit_refused = 1;  // the server refused the name
+constexpr int exit_usage = 2;
+constexpr int exit_audio = 3;    // an audio file or device could not be used
+
+constexpr auto frame_period = std::chrono::milliseconds(20);
+constexpr int64_t max_backoff_ms = 10'000;
+
+struct Options {
+  std::string server;
+  std::string name;
+  std::string audio_in = "none";
+  std::string audio_out = "none";
+  bool json = false;
+  bool auto_accept = false;
+};
+
+class Shell;
+Shell* the_shell = nullptr;  // libedit's callback has no user pointer
+
+class Shell {
+ public:
+  Shell(asio::io_context& io, Options options, std::string host, std::string port)
+      : io_(io),
+        options_(std::move(options)),
+        host_(std::move(host)),
+        port_(std::move(port)),
+        start_(std::chrono::steady_clock::now()),
+        socket_(io),
+        udp_(io, udp::endpoint(udp::v4(), 0)),
+        input_(io, ::dup(STDIN_FILENO)),
+        client_timer_(io),
+        media_timer_(io),
+        reconnect_timer_(io),
+        signals_(io, SIGINT, SIGTERM),
+        client_(client_config()),
+        media_(CallMediaConfig{}, std::random_device{}()) {
+    tty_ = ::isatty(STDIN_FILENO) != 0 && !options_.json;
+  }
+
+  int run() {
+    if (!load_audio()) return exit_audio;
+    the_shell = this;
+    if (tty_) {
+      rl_callback_handler_install("hailer> ", [](char* line) { the_shell->on_tty_line(line); });
+    }
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) quit(exit_ok);
+    });
+    read_input();
+    receive_datagram();
+    connect();
+    io_.run();
+    if (tty_) rl_callback_handler_remove();
+    save_audio();
+    return exit_code_;
+  }
+
+  void quit(int code) {
+    if (quitting_) return;
+    quitting_ = true;
+    exit_code_ = code;
+    std::vector<ClientEffect> out;
+    client_.disconnected(now(), out);
+    apply(out);
+    if (!writing_) close_all();
+  }
+
+ private:
+  ClientConfig client_config() const {
+    ClientConfig c;
+    c.face = Face::calls;
+    c.name = options_.name;
+    c.media_port = udp_.local_endpoint().port();
+    if (options_.auto_accept) c.auto_accept_ms = 0;
+    return c;
+  }
+
+  Time now() const {
+    return Time{std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count()};
+  }
+
+  // ------------------------------------------------------------------ output
+
+  void say(const std::string& line) {
+    if (tty_) {
+      std::fputs("\r\033[K", stdout);  // clear the line being typed, print, then redraw it
+      std::fputs(line.c_str(), stdout);
+      std::fputs("\n", stdout);
+      rl_forced_update_display();
+    } else {
+      std::fputs(line.c_str(), stdout);
+      std::fputs("\n", stdout);
+    }
+    std::fflush(stdout);
+  }
+
+  // A local happening: a sentence for people, a JSON object for scripts.
+  void note(const std::string& text, nlohmann::ordered_json j) {
+    if (options_.json) say(j.dump());
+    else say(text);
+  }
+
+  // ------------------------------------------------------------------ audio files
+
+  bool load_audio() {
+    for (const std::string* a : {&options_.audio_in, &options_.audio_out}) {
+      if (*a != "none" && !a->ends_with(".wav")) {
+        std::fprintf(stderr, "hailer: sound devices are not available in this build; use a .wav file or none (got %s)\n",
+                     a->c_str());
+        return false;
+      }
+    }
+    if (options_.audio_in != "none") {
+      try {
+        capture_ = read_wav_48k_mono(options_.audio_in).samples;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hailer: cannot read %s: %s\n", options_.audio_in.c_str(), e.what());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void save_audio() {
+    if (options_.audio_out == "none") return;
+    try {
+      write_wav(options_.audio_out, played_);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer: cannot write %s: %s\n", options_.audio_out.c_str(), e.what());
+    }
+  }
+
+  // The next 20 ms to send: the WAV once through, then silence.
+  std::vector<int16_t> next_capture_frame() {
+    std::vector<int16_t> pcm(opus_frame_samples, 0);
+    for (std::size_t i = 0; i < pcm.size() && capture_at_ < capture_.size(); ++i) pcm[i] = capture_[capture_at_++];
+    return pcm;
+  }
+
+  // ------------------------------------------------------------------ signaling connection
+
+  void connect() {
+    tcp::resolver resolver(io_);
+    boost::system::error_code ec;
+    const auto endpoints = resolver.resolve(host_, port_, ec);
+    if (ec) {
+      lost("cannot resolve " + host_ + ": " + ec.message());
+      return;
+    }
+    asio::async_connect(socket_, endpoints, [this](const boost::system::error_code& error, const tcp::endpoint& ep) {
+      if (quitting_) return;
+      if (error) {
+        lost("cannot connect to " + host_ + ":" + port_ + ": " + error.message());
+        return;
+      }
+      boost::system::error_code ignored;
+      socket_.set_option(tcp::no_delay(true), ignored);
+      server_address_ = ep.address();
+      connected_ = true;
+      note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
+      std::vector<ClientEffect> out;
+      client_.connected(now(), out);
+      apply(out);
+      read_line();
+    });
+  }
+
+  void read_line() {
+    asio::async_read_until(socket_, inbound_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
+      if (quitting_) return;
+      if (ec) {
+        lost(ec == asio::error::eof ? "the server closed the connection" : "connection lost: " + ec.message());
+        return;
+      }
+      std::string line(asio::buffers_begin(inbound_.data()), asio::buffers_begin(inbound_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+      inbound_.consume(n);
+      std::vector<ClientEffect> out;
+      client_.received(now(), line, out);
+      apply(out, &line);
+      read_line();
+    });
+  }
+
+  void send_line(std::string text) {
+    if (!connected_) return;
+    outbound_.push_back(std::move(text) + "\n");
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (outbound_.empty()) {
+      if (quitting_) close_all();
+      return;
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(outbound_.front()), [this](const boost::system::error_code& ec, std::size_t) {
+      writing_ = false;
+      outbound_.pop_front();
+      if (ec) {
+        outbound_.clear();
+        if (quitting_) close_all();
+        return;
+      }
+      write_next();
+    });
+  }
+
+  // The connection is gone: tell the client, then retry with backoff (0.5 s doubling to 10 s).
+  void lost(const std::string& why) {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    outbound_.clear();
+    inbound_.consume(inbound_.size());
+    const bool was_connected = connected_;
+    connected_ = false;
+    if (was_connected) {
+      std::vector<ClientEffect> out;
+      client_.disconnected(now(), out);
+      apply(out);
+    }
+    if (quitting_) return;
+    backoff_ms_ = backoff_ms_ == 0 ? 500 : std::min(backoff_ms_ * 2, max_backoff_ms);
+    note(why + "; reconnecting in " + std::to_string(backoff_ms_) + " ms",
+         {{"type", "connection"}, {"state", "lost"}, {"reason", why}, {"retry_ms", backoff_ms_}});
+    reconnect_timer_.expires_after(std::chrono::milliseconds(backoff_ms_));
+    reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !quitting_) {
+        socket_ = tcp::socket(io_);
+        connect();
+      }
+    });
+  }
+
+  void close_all() {
+    boost::system::error_code ignored;
+    if (socket_.is_open()) socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    udp_.close(ignored);
+    input_.close(ignored);
+    client_timer_.cancel();
+    media_timer_.cancel();
+    reconnect_timer_.cancel();
+    signals_.cancel();
+  }
+
+  // ------------------------------------------------------------------ protocol client effects
+
+  void apply(const std::vector<ClientEffect>& effects, const std::string* text = nullptr) {
+    for (const ClientEffect& e : effects) {
+      if (const auto* h = std::get_if<Heard>(&e); h != nullptr && std::holds_alternative<OkReply>(h->message)) {
+        const auto& data = std::get<OkReply>(h->message).data;
+        if (const auto* r = std::get_if<RegisteredData>(&data)) {
+          rendezvous_port_ = r->rendezvous_port.value_or(0);
+          registered_once_ = true;
+          backoff_ms_ = 0;
+        }
+      }
+    }
+    for (const ClientEffect& e : effects) apply_one(e, text);
+    arm_client_timer();
+  }
+
+  void apply_one(const ClientEffect& effect, const std::string* text) {
+    std::visit(
+        [&](const auto& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, SendText>) {
+            send_line(e.text);
+          } else if constexpr (std::is_same_v<T, SendProbe>) {
+            if (rendezvous_port_ == 0) return;
+            boost::system::error_code ignored;
+            udp_.send_to(asio::buffer(e.payload), udp::endpoint(server_address_, rendezvous_port_), 0, ignored);
+          } else if constexpr (std::is_same_v<T, StartCallMedia>) {
+            start_media(e);
+          } else if constexpr (std::is_same_v<T, StopCallMedia>) {
+            stop_media();
+          } else if constexpr (std::is_same_v<T, PlayTone>) {
+            // No sound device in this build: the event line says it.
+          } else if constexpr (std::is_same_v<T, Heard>) {
+            on_heard(e, text);
+          } else if constexpr (std::is_same_v<T, ServerGarbage>) {
+            note("the server sent something this client cannot read: " + e.error.detail,
+                 {{"type", "server_garbage"}, {"detail", e.error.detail}, {"text", e.text}});
+          } else {
+            // StartTalking / StopTalking: push-to-talk is the web pages' face.
+          }
+        },
+        effect);
+  }
+
+  void on_heard(const Heard& h, const std::string* text) {
+    if (const auto* err = std::get_if<ErrorReply>(&h.message); err != nullptr && h.request_type == "register") {
+      if (!registered_once_) {
+        note("the server refused the name " + options_.name + ": " + err->message,
+             nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message)));
+        quit(exit_refused);
+        return;
+      }
+    }
+    if (options_.json) {
+      say(text != nullptr ? *text : encode(h.message));
+      return;
+    }
+    if (auto line = cli::describe(h)) say(*line);
+  }
+
+  void arm_client_timer() {
+    const auto deadline = client_.next_deadline();
+    if (!deadline || quitting_) {
+      client_timer_.cancel();
+      return;
+    }
+    client_timer_.expires_at(start_ + std::chrono::microseconds(deadline->us));
+    client_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || quitting_) return;
+      std::vector<ClientEffect> out;
+      client_.timer(now(), out);
+      apply(out);
+    });
+  }
+
+  // ------------------------------------------------------------------ media
+
+  void start_media(const StartCallMedia& c) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(c.peer_media.address, ec);
+    if (ec || c.peer_media.port == 0) {
+      note("no usable media endpoint for " + c.peer + ": no audio in this call",
+           {{"type", "media_error"}, {"peer", c.peer}});
+      return;
+    }
+    peer_ = udp::endpoint(address, c.peer_media.port);
+    media_.start();
+    media_peer_ = c.peer;
+    next_tick_ = std::chrono::steady_clock::now() + frame_period;
+    tick();
+  }
+
+  void stop_media() {
+    media_timer_.cancel();
+    const auto summary = media_.stop();
+    if (!summary) return;
+    save_audio();  // a killed client still leaves what it heard so far
+    note("call statistics: " + summary->describe(),
+         {{"type", "call_stats"},
+          {"peer", media_peer_},
+          {"packets_sent", summary->packets_sent},
+          {"bytes_sent", summary->bytes_sent},
+          {"duration_s", summary->duration_s},
+          {"received", summary->stats.received},
+          {"lost", summary->stats.lost},
+          {"late", summary->stats.late},
+          {"concealed", summary->stats.concealed},
+          {"jitter_ms", summary->stats.jitter_ms},
+          {"buffer_delay_ms", summary->buffer_delay_ms},
+          {"mos", summary->mos}});
+  }
+
+  // One 20 ms media period, on an absolute schedule (no drift).
+  void tick() {
+    media_timer_.expires_at(next_tick_);
+    media_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || !media_.active()) return;
+      next_tick_ += frame_period;
+      if (options_.audio_in != "none") {
+        const auto datagram = media_.send_frame(next_capture_frame());
+        boost::system::error_code ignored;
+        udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
+      }
+      const PlayedFrame f = media_.play(now());
+      if (options_.audio_out != "none") {
+        if (f.pcm.empty()) played_.insert(played_.end(), opus_frame_samples, 0);
+        else played_.insert(played_.end(), f.pcm.begin(), f.pcm.end());
+      }
+      tick();
+    });
+  }
+
+  void receive_datagram() {
+    udp_.async_receive_from(asio::buffer(datagram_), datagram_from_, [this](const boost::system::error_code& ec, std::size_t n) {
+      if (ec == asio::error::operation_aborted || quitting_) return;
+      // Only the announced peer's host is heard; anything else is not this call's audio.
+      if (!ec && media_.active() && datagram_from_.address() == peer_.address()) {
+        media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
+      }
+      receive_datagram();
+    });
+  }
+
+  // ------------------------------------------------------------------ input
+
+  void read_input() {
+    if (tty_) {
+      input_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec || quitting_) return;
+        rl_callback_read_char();
+        if (!quitting_) read_input();
+      });
+      return;
+    }
+    asio::async_read_until(input_, typed_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
+      if (quitting_) return;
+      if (ec) {
+        // End of input: whatever was typed without a newline still counts, then leave.
+        std::string rest(asio::buffers_begin(typed_.data()), asio::buffers_end(typed_.data()));
+        if (!rest.empty()) on_line(rest);
+        quit(exit_ok);
+        return;
+      }
+      std::string line(asio::buffers_begin(typed_.data()), asio::buffers_begin(typed_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+      typed_.consume(n);
+      on_line(line);
+      read_input();
+    });
+  }
+
+  void on_tty_line(char* line) {
+    if (line == nullptr) {  // Ctrl-D
+      std::fputs("\n", stdout);
+      quit(exit_ok);
+      return;
+    }
+    std::string text(line);
+    std::free(line);
+    if (!text.empty()) add_history(text.c_str());
+    on_line(text);
+  }
+
+  void on_line(const std::string& line) {
+    const cli::Command c = cli::parse_command(line, client_);
+    if (const auto* body = std::get_if<RequestBody>(&c)) {
+      if (!client_.registered()) {
+        note("not connected to the server yet: try again in a moment", {{"type", "command_error"}, {"message", "not connected"}});
+        return;
+      }
+      std::vector<ClientEffect> out;
+      client_.send(now(), *body, out);
+      apply(out);
+    } else if (const auto* local = std::get_if<cli::LocalCommand>(&c)) {
+      switch (*local) {
+        case cli::LocalCommand::help: say(cli::help_text()); break;
+        case cli::LocalCommand::wait: note(cli::describe_wait(client_, now()), wait_json()); break;
+        case cli::LocalCommand::quit: quit(exit_ok); break;
+      }
+    } else if (const auto* error = std::get_if<cli::CommandError>(&c)) {
+      note(error->message, {{"type", "command_error"}, {"message", error->message}});
+    }
+  }
+
+  nlohmann::ordered_json wait_json() const {
+    static const char* phases[] = {"none", "queued", "suspended", "recall"};
+    const WaitView& w = client_.wait();
+    return {{"type", "wait"}, {"phase", phases[static_cast<int>(w.phase)]}, {"callee", w.callee}, {"position", w.position}};
+  }
+
+  asio::io_context& io_;
+  Options options_;
+  std::string host_, port_;
+  std::chrono::steady_clock::time_point start_;
+  tcp::socket socket_;
+  udp::socket udp_;
+  asio::posix::stream_descriptor input_;
+  asio::steady_timer client_timer_, media_timer_, reconnect_timer_;
+  asio::signal_set signals_;
+  ProtocolClient client_;
+  CallMedia media_;
+  asio::streambuf inbound_{1 << 20};
+  asio::streambuf typed_{1 << 16};
+  std::deque<std::string> outbound_;
+  bool writing_ = false;
+  bool connected_ = false;
+  bool registered_once_ = false;
+  bool quitting_ = false;
+  bool tty_ = false;
+  int exit_code_ = exit_ok;
+  int64_t backoff_ms_ = 0;
+  asio::ip::address server_address_;
+  uint16_t rendezvous_port_ = 0;
+  udp::endpoint peer_;
+  std::string media_peer_;
+  std::chrono::steady_clock::time_point next_tick_;
+  std::array<uint8_t, 2048> datagram_{};
+  udp::endpoint datagram_from_;
+  std::vector<int16_t> capture_;
+  std::size_t capture_at_ = 0;
+  std::vector<int16_t> played_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "hailer: call people by name through a hailer-server and talk peer to peer.\n"
+      "Type commands (help lists them); events are printed as they happen. When the callee is busy you\n"
+      "are queued and told the instant they are free. Commands are read from stdin when it is not a terminal.",
+      "hailer"};
+  Options o;
+  app.add_option("--server", o.server, "the server's signaling address, HOST:PORT")->required();
+  app.add_option("--name", o.name, "your user name (letters, digits, _ . -)")->required();
+  app.add_option("--audio-in", o.audio_in, "what you say: FILE.wav (played once, then silence) or none")->capture_default_str();
+  app.add_option("--audio-out", o.audio_out, "what you hear: FILE.wav (written at hangup and exit) or none")->capture_default_str();
+  app.add_flag("--json", o.json, "print one JSON object per line: the server's messages as sent, and local events");
+  app.add_flag("--auto-accept", o.auto_accept, "answer incoming calls at once");
+  app.footer("Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
+             "3 when an audio file cannot be used.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? exit_ok : exit_usage;
+  }
+  const auto colon = o.server.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == o.server.size()) {
+    std::fprintf(stderr, "hailer: --server must be HOST:PORT (got %s)\n", o.server.c_str());
+    return exit_usage;
+  }
+  std::string host = o.server.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = o.server.substr(colon + 1);
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::io_context io(1);
+  Shell shell(io, o, host, port);
+  return shell.run();
+}
