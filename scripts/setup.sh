@@ -17,6 +17,7 @@ packages=(
   libspdlog-dev           # logging
   libedit-dev             # line editing in the hailer CLI (readline-compatible callback API)
   espeak-ng sox           # test speech fixtures, made at test time
+  python3                 # end-to-end tests (tests/e2e, standard library only)
 )
 
 missing=()

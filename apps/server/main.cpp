@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hailer-server: cannot open journal %s\n", journal_path.c_str());
       return 1;
     }
-    journal = std::make_unique<JournalWriter>(journal_file, config, token_seed);
+    journal = std::make_unique<JournalWriter>(journal_file, server->host().core().config(), token_seed);  // as bound: the rendezvous port is in it
     observers.list.push_back(journal.get());
   }
   server->set_observer(&observers);

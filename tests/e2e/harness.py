@@ -1,0 +1,349 @@
+"""Real processes on 127.0.0.1 for the end-to-end tests: hailer-server, hailer CLI clients and
+raw protocol sockets, every wait bounded, every child cleaned up, every file in a temp dir."""
+
+import json
+import math
+import os
+import queue
+import re
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import wave
+
+BUILD = os.environ.get("HAILER_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SERVER = os.path.join(BUILD, "apps", "hailer-server")
+CLIENT = os.path.join(BUILD, "apps", "hailer")
+SIM = os.path.join(BUILD, "apps", "hailer-sim")
+FIXTURES = os.environ.get("HAILER_FIXTURES", os.path.join(BUILD, "fixtures"))
+
+WAIT_S = 10.0  # the longest any single expectation waits
+
+
+class LineReader:
+    """Collects a stream's lines on a thread, with their arrival times."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.seen = []
+        self.thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _run(self, stream):
+        for raw in iter(stream.readline, b""):
+            self.lines.put((time.monotonic(), raw.decode("utf-8", "replace").rstrip("\n")))
+        self.lines.put((time.monotonic(), None))
+
+    def next(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        item = self.lines.get(timeout=left)
+        self.seen.append(item)
+        return item
+
+
+def matches(obj, where):
+    for k, v in where.items():
+        if k not in obj:
+            return False
+        if isinstance(v, dict):
+            if not isinstance(obj[k], dict) or not matches(obj[k], v):
+                return False
+        elif obj[k] != v:
+            return False
+    return True
+
+
+class Server:
+    """hailer-server on free ports; `lines` of its log are kept."""
+
+    def __init__(self, tmp, *args, port=0, udp_port=0):
+        self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [SERVER, "--port", str(port), "--udp-port", str(udp_port), *args],
+            stdout=subprocess.PIPE, stderr=self.log)
+        first = self.proc.stdout.readline().decode()
+        m = re.search(r"tcp ([0-9.]+):(\d+), media rendezvous udp ([0-9.]+):(\d+)", first)
+        if not m:
+            self.stop()
+            raise RuntimeError("hailer-server did not start: %r" % first)
+        self.port = int(m.group(2))
+        self.udp_port = int(m.group(4))
+        self.address = "127.0.0.1:%d" % self.port
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.log_text()):
+                return
+            time.sleep(0.02)
+        raise AssertionError("server log never matched %r:\n%s" % (pattern, self.log_text()[-3000:]))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        self.log.close()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+
+class Cli:
+    """One hailer CLI in --json mode, commands on its stdin."""
+
+    def __init__(self, server_address, name, *args):
+        self.name = name
+        self.proc = subprocess.Popen(
+            [CLIENT, "--server", server_address, "--name", name, "--json", *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.reader = LineReader(self.proc.stdout)
+        self.events = []
+
+    def send(self, command):
+        self.proc.stdin.write((command + "\n").encode())
+        self.proc.stdin.flush()
+
+    def expect(self, type_, where=None, timeout=WAIT_S):
+        """The first event of `type_` (matching `where`) not consumed yet; earlier ones are kept."""
+        where = where or {}
+        for e in self.events:
+            if e.get("type") == type_ and matches(e, where) and not e.get("_used"):
+                e["_used"] = True
+                return e
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                at, line = self.reader.next(deadline)
+            except (TimeoutError, queue.Empty):
+                raise AssertionError("%s never got %s %s; got:\n%s" % (
+                    self.name, type_, where, "\n".join(json.dumps(e) for e in self.events)))
+            if line is None:
+                raise AssertionError("%s exited (%s) before %s %s; got:\n%s" % (
+                    self.name, self.proc.poll(), type_, where, "\n".join(json.dumps(e) for e in self.events)))
+            try:
+                e = json.loads(line)
+            except ValueError:
+                e = {"type": "_text", "text": line}
+            e["_at"] = at
+            self.events.append(e)
+            if e.get("type") == type_ and matches(e, where):
+                e["_used"] = True
+                return e
+
+    def never(self, type_, where=None, within=0.5):
+        try:
+            e = self.expect(type_, where, timeout=within)
+        except AssertionError:
+            return
+        raise AssertionError("%s got an unexpected %s" % (self.name, json.dumps(e)))
+
+    def quit(self, timeout=5):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+            except (BrokenPipeError, ValueError):
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+_open_raws = []
+
+
+class Raw:
+    """A raw protocol connection: lines in, JSON objects out (closed at the end of the test)."""
+
+    def __init__(self, port, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        _open_raws.append(self)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.next_id = 1
+
+    def send_text(self, text):
+        self.sock.sendall(text.encode() + b"\n")
+
+    def request(self, type_, **fields):
+        rid = self.next_id
+        self.next_id += 1
+        self.send_text(json.dumps({"type": type_, "id": rid, **fields}))
+        return rid
+
+    def read(self, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no message within %.1f s" % timeout)
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def expect(self, type_, where=None, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.read(max(0.01, deadline - time.monotonic()))
+            if m is None:
+                raise AssertionError("connection closed before %s" % type_)
+            if m.get("type") == type_ and matches(m, where or {}):
+                return m
+
+    def reply(self, rid, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.read(max(0.01, deadline - time.monotonic()))
+            if m is None:
+                raise AssertionError("connection closed before the reply to %d" % rid)
+            if m.get("type") in ("ok", "error") and m.get("id") == rid:
+                return m
+
+    def register(self, name):
+        m = self.reply(self.request("register", version=1, name=name))
+        assert m["type"] == "ok", m
+        return m
+
+    def closed(self, timeout=WAIT_S):
+        """True once the server closed the connection (reading what is left)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.read(max(0.01, deadline - time.monotonic())) is None:
+                    return True
+            except (ConnectionResetError, OSError):
+                return True
+            except AssertionError:
+                return False
+        return False
+
+    def close(self):
+        self.sock.close()
+
+
+# ----------------------------------------------------------------------------- audio
+
+def read_wav(path):
+    with wave.open(path, "rb") as w:
+        assert w.getsampwidth() == 2, path
+        frames = w.readframes(w.getnframes())
+        channels = w.getnchannels()
+        rate = w.getframerate()
+    samples = struct.unpack("<%dh" % (len(frames) // 2), frames)
+    if channels > 1:
+        samples = samples[::channels]
+    return samples, rate
+
+
+def envelope(samples, rate, window_ms=20):
+    n = rate * window_ms // 1000
+    out = []
+    for i in range(0, len(samples) - n + 1, n):
+        chunk = samples[i:i + n]
+        rms = math.sqrt(sum(s * s for s in chunk) / n)
+        out.append(max(-60.0, 20 * math.log10(max(rms, 1e-9) / 32768.0)))
+    return out
+
+
+def pearson(a, b):
+    n = len(a)
+    ma, mb = sum(a) / n, sum(b) / n
+    va = sum((x - ma) ** 2 for x in a)
+    vb = sum((y - mb) ** 2 for y in b)
+    if va == 0 or vb == 0:
+        return 0.0
+    return sum((x - ma) * (y - mb) for x, y in zip(a, b)) / math.sqrt(va * vb)
+
+
+def best_correlation(sent, heard, min_overlap=50):
+    """The best envelope correlation of `heard` against `sent` over every lag (20 ms steps)
+    where at least `min_overlap` windows (1 s of 20 ms windows) overlap; the heard track's leading and trailing
+    silence is cut first, so what is compared is the speech."""
+    loud = [i for i, v in enumerate(heard) if v > -45]
+    if not loud:
+        return 0.0
+    heard = heard[loud[0]:loud[-1] + 1]
+    best = -1.0
+    for lag in range(-len(heard) + min_overlap, len(sent) - min_overlap + 1):
+        a0, b0 = max(0, lag), max(0, -lag)
+        n = min(len(sent) - a0, len(heard) - b0)
+        if n < min_overlap:
+            continue
+        best = max(best, pearson(sent[a0:a0 + n], heard[b0:b0 + n]))
+    return best
+
+
+class TempDirCase(unittest.TestCase):
+    """A test with a temp dir and a list of processes stopped at the end, whatever happens."""
+
+    def setUp(self):
+        self.tmp_holder = tempfile.TemporaryDirectory(prefix="hailer-e2e-")
+        self.tmp = self.tmp_holder.name
+        self.servers = []
+        self.clients = []
+
+    def tearDown(self):
+        while _open_raws:
+            _open_raws.pop().close()
+        for c in self.clients:
+            c.kill()
+            for f in (c.proc.stdin, c.proc.stdout):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        for s in self.servers:
+            s.stop()
+        self.tmp_holder.cleanup()
+
+    def server(self, *args, **kw):
+        s = Server(self.tmp, *args, **kw)
+        self.servers.append(s)
+        return s
+
+    def cli(self, server, name, *args):
+        c = Cli(server.address if isinstance(server, Server) else server, name, *args)
+        self.clients.append(c)
+        return c
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def fixture(self, name):
+        p = os.path.join(FIXTURES, name)
+        if not os.path.exists(p):
+            raise AssertionError("missing fixture %s (scripts/make_fixtures.sh makes it)" % p)
+        return p

@@ -1,0 +1,272 @@
+"""End to end on 127.0.0.1: a real hailer-server, real hailer CLI clients and raw protocol
+sockets. Each test method is its own ctest entry (tests/CMakeLists.txt)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Calls(TempDirCase):
+
+    def test_three_clients_talk_queue_and_are_told(self):
+        """alice calls bob and they talk; carol is queued; bob hangs up; carol is told, calls bob
+        and they talk; what each heard correlates with what the other sent; nobody else hears."""
+        server = self.server()
+        wav = {n: self.fixture(n + ".wav") for n in ("alice", "bob", "carol")}
+        out = {n: self.path(n + "_heard.wav") for n in ("alice", "bob", "carol")}
+        bob = self.cli(server, "bob", "--auto-accept", "--audio-in", wav["bob"], "--audio-out", out["bob"])
+        alice = self.cli(server, "alice", "--audio-in", wav["alice"], "--audio-out", out["alice"])
+        carol = self.cli(server, "carol", "--audio-in", wav["carol"], "--audio-out", out["carol"])
+        for c in (alice, bob, carol):
+            c.expect("media_ready")
+        alice.send("call bob")
+        alice.expect("call_connected", {"peer": "bob"})
+        bob.expect("call_connected", {"peer": "alice"})
+        time.sleep(0.5)
+        carol.send("call bob")
+        carol.expect("ok", {"queued": True})
+        carol.expect("wait_update", {"callee": "bob", "position": 1, "status": "queued"})
+        bob.expect("waiting_count", {"count": 1})
+        time.sleep(3.0)  # alice and bob talk
+        hangup_at = time.monotonic()
+        bob.send("hangup")
+        available = carol.expect("callee_available", {"callee": "bob"})
+        notify_ms = (available["_at"] - hangup_at) * 1000
+        call_at = time.monotonic()
+        carol.send("call bob")
+        connected = carol.expect("call_connected", {"peer": "bob"})
+        setup_ms = (connected["_at"] - call_at) * 1000
+        carol.expect("wait_ended", {"callee": "bob", "reason": "completed"})
+        time.sleep(3.0)  # carol and bob talk
+        carol.send("hangup")
+        carol.expect("call_stats")
+        stats_alice = alice.expect("call_stats")
+        self.assertGreater(stats_alice["received"], 100)  # about 3.5 s of bob
+        for c in (alice, bob, carol):
+            self.assertEqual(c.quit(), 0)
+        print("call setup (call -> connected, auto-accept) %.1f ms; notify (hangup sent -> callee_available read) %.1f ms"
+              % (setup_ms, notify_ms), file=sys.stderr)
+
+        sent = {n: envelope(*read_wav(wav[n])) for n in wav}
+        heard = {n: envelope(*read_wav(out[n])) for n in out}
+        # alice heard bob; carol heard bob (the rest of his file); bob heard both callers in turn.
+        self.assertGreater(best_correlation(sent["bob"], heard["alice"]), 0.6)
+        self.assertGreater(best_correlation(sent["bob"], heard["carol"]), 0.6)
+        half = len(heard["bob"]) // 2
+        self.assertGreater(best_correlation(sent["alice"], heard["bob"][:half]), 0.6)
+        self.assertGreater(best_correlation(sent["carol"], heard["bob"][half + 50:]), 0.6)
+        # carol heard only her own call: about 3 s, not alice's call too.
+        self.assertLess(len(heard["carol"]) * 0.02, 5.0)
+
+    def test_waiter_is_told_when_the_other_party_hangs_up(self):
+        server = self.server()
+        alice, bob, carol = Raw(server.port), Raw(server.port), Raw(server.port)
+        for r, n in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+            r.register(n)
+        alice.request("call", to="bob")
+        call = bob.expect("call_ringing", {"role": "callee"})
+        bob.request("accept", call_id=call["call_id"])
+        alice.expect("call_connected")
+        self.assertTrue(carol.reply(carol.request("call", to="bob"))["queued"])
+        alice.request("hangup")  # the *other* party: the original design never told the waiter
+        carol.expect("callee_available", {"callee": "bob", "window_ms": 15000})
+
+    def test_a_forced_accept_is_refused(self):
+        server = self.server()
+        alice, bob, mallory = Raw(server.port), Raw(server.port), Raw(server.port)
+        for r, n in ((alice, "alice"), (bob, "bob"), (mallory, "mallory")):
+            r.register(n)
+        alice.request("call", to="bob")
+        call = bob.expect("call_ringing", {"role": "callee"})
+        m = mallory.reply(mallory.request("accept", call_id=call["call_id"]))
+        self.assertEqual(m["code"], "no_pending_call")
+        m = alice.reply(alice.request("accept", call_id=call["call_id"]))  # the caller cannot answer its own call
+        self.assertEqual(m["code"], "no_pending_call")
+        bob.reply(bob.request("accept"))
+        alice.expect("call_connected", {"peer": "bob"})
+
+    def test_a_stuck_reader_delays_nobody_and_is_closed_as_slow_reader(self):
+        server = self.server("--max-outbound-bytes", "65536")
+        probe = Raw(server.port)
+        probe.register("probe")
+        stuck = Raw(server.port, rcvbuf=4096)
+        stuck.register("stuck")
+        others = [Raw(server.port) for _ in range(60)]
+        for i, o in enumerate(others):  # long names make long who replies
+            o.register("user%02d_%s" % (i, "x" * 20))
+
+        def rtt_ms():
+            t = time.monotonic()
+            probe.reply(probe.request("ping"))
+            return (time.monotonic() - t) * 1000
+
+        before = sorted(rtt_ms() for _ in range(50))
+        # The stuck client asks and asks and never reads its replies.
+        line = (json.dumps({"type": "who", "id": 1}) + "\n").encode()
+        stuck.sock.setblocking(False)
+        during = []
+        deadline = time.monotonic() + 20
+        closed = False
+        while time.monotonic() < deadline and not closed:
+            try:
+                stuck.sock.send(line * 2)  # slowly: the probe measures while the queue grows
+            except BlockingIOError:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+            during.append(rtt_ms())
+            closed = closed or "closed: slow_reader" in server.log_text()
+        server.wait_log(r"session \d+ closed: slow_reader")
+        after = [rtt_ms() for _ in range(20)]
+        print("probe ping rtt p50/max before %.3f/%.3f ms, while stuck %.3f/%.3f ms (%d pings), after %.3f ms"
+              % (before[len(before) // 2], before[-1], sorted(during)[len(during) // 2], max(during), len(during),
+                 max(after)), file=sys.stderr)
+        self.assertLess(max(during), 250)  # a generous bound: no head-of-line blocking behind the stuck one
+        self.assertLess(max(after), 250)
+
+    def test_a_mistyped_field_gets_an_error_and_the_connection_lives(self):
+        server = self.server()
+        r = Raw(server.port)
+        r.register("alice")
+        m = r.reply(r.request("call", too="bob"))
+        self.assertEqual((m["type"], m["code"]), ("error", "missing_field"))
+        m = r.reply(r.request("call", to=7))
+        self.assertEqual((m["type"], m["code"]), ("error", "bad_field"))
+        r.send_text("{not json")
+        m = r.expect("error")
+        self.assertEqual((m["id"], m["code"]), (None, "bad_json"))
+        self.assertEqual(r.reply(r.request("ping"))["type"], "ok")
+
+    def test_re_register_is_refused(self):
+        server = self.server()
+        r = Raw(server.port)
+        r.register("alice")
+        m = r.reply(r.request("register", version=1, name="alice2"))
+        self.assertEqual(m["code"], "already_registered")
+        other = Raw(server.port)
+        m = other.reply(other.request("register", version=1, name="ALICE"))
+        self.assertEqual(m["code"], "name_taken")
+
+    def test_a_killed_client_frees_its_peer_and_its_waiters(self):
+        server = self.server("--heartbeat-timeout-ms", "2000")
+        bob = self.cli(server, "bob", "--auto-accept")
+        alice = self.cli(server, "alice")
+        carol = Raw(server.port)
+        carol.register("carol")
+        bob.expect("ok")
+        alice.expect("ok")
+        alice.send("call bob")
+        bob.expect("call_connected", {"peer": "alice"})
+        self.assertTrue(carol.reply(carol.request("call", to="alice"))["queued"])
+        killed_at = time.monotonic()
+        alice.kill()  # kill -9 mid-call
+        bob.expect("call_ended", {"peer": "alice", "reason": "peer_disconnected"}, timeout=3)
+        carol.expect("wait_ended", {"callee": "alice", "reason": "callee_offline"}, timeout=3)
+        self.assertLess(time.monotonic() - killed_at, 2.5)
+
+    def test_clients_reconnect_and_re_register_after_a_server_restart(self):
+        port, udp = free_port(), free_port()
+        server = self.server(port=port, udp_port=udp)
+        alice = self.cli(server, "alice")
+        bob = self.cli(server, "bob")
+        alice.expect("ok", {"name": "alice"})
+        bob.expect("ok", {"name": "bob"})
+        self.assertEqual(server.stop(), 0)
+        for c in (alice, bob):
+            c.expect("server_closing")
+            c.expect("connection", {"state": "lost"})
+        self.server(port=port, udp_port=udp)
+        alice.expect("ok", {"name": "alice"}, timeout=15)
+        bob.expect("ok", {"name": "bob"}, timeout=15)
+        alice.send("call bob")
+        bob.expect("call_ringing", {"peer": "alice"})
+
+    def test_shutdown_tells_every_client(self):
+        server = self.server()
+        a, b = Raw(server.port), Raw(server.port)
+        a.register("alice")  # b never registers: told all the same
+        b.request("ping")
+        b.expect("ok")
+        server.signal(signal.SIGTERM)
+        a.expect("server_closing")
+        b.expect("server_closing")
+        self.assertTrue(a.closed())
+        self.assertEqual(server.proc.wait(timeout=5), 0)
+
+    def test_a_line_without_end_within_the_limit_closes_that_client_only(self):
+        server = self.server("--max-message-bytes", "1024")
+        bad, good = Raw(server.port), Raw(server.port)
+        good.register("good")
+        bad.sock.sendall(b"x" * 5000)
+        m = bad.expect("error")
+        self.assertEqual(m["code"], "message_too_large")
+        self.assertTrue(bad.closed())
+        server.wait_log(r"closed: protocol_error")
+        self.assertEqual(good.reply(good.request("ping"))["type"], "ok")
+
+    def test_the_journal_replays_with_the_same_effects(self):
+        journal = self.path("journal.jsonl")
+        server = self.server("--journal", journal)
+        alice, bob, carol = Raw(server.port), Raw(server.port), Raw(server.port)
+        for r, n in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+            r.register(n)
+        alice.request("call", to="bob")
+        bob.expect("call_ringing")
+        bob.reply(bob.request("accept"))
+        carol.reply(carol.request("call", to="bob"))
+        carol.send_text('{"type":"call","id":"x"}')
+        carol.expect("error")
+        bob.reply(bob.request("hangup"))
+        carol.expect("callee_available")
+        alice.close()
+        time.sleep(0.2)
+        self.assertEqual(server.stop(), 0)
+        r = subprocess.run([SIM, "--replay", journal], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("same effects", r.stdout)
+        # A changed line is found.
+        with open(journal) as f:
+            lines = f.read().splitlines()
+        for i, line in enumerate(lines):
+            if '"type":"request"' in line:
+                lines[i] = line.replace('"fx":"', '"fx":"0')[:-2] + '"}'
+                break
+        with open(journal, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([SIM, "--replay", journal], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
+    def test_sigusr1_logs_the_counters(self):
+        server = self.server()
+        r = Raw(server.port)
+        r.register("alice")
+        server.signal(signal.SIGUSR1)
+        server.wait_log(r"counters: core\.events=\d+ .*core\.sessions_opened=1 .*net\.accepted=1")
+
+    def test_a_taken_name_ends_the_cli_with_status_1(self):
+        server = self.server()
+        holder = Raw(server.port)
+        holder.register("alice")
+        c = self.cli(server, "alice")
+        c.expect("error", {"code": "name_taken"})
+        self.assertEqual(c.proc.wait(timeout=5), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
