@@ -8,6 +8,7 @@ packages=(
   libboost-dev            # Asio + Beast (header-only, 1.74)
   libopus-dev             # Opus codec
   portaudio19-dev         # sound devices
+  jackd2                  # a clocked dummy sound device for the PortAudio tests (jackd -d dummy)
   libsndfile1-dev         # WAV files
   libsamplerate0-dev      # resampling to 48 kHz
   catch2                  # tests (v2.13)

@@ -25,6 +25,7 @@ extern "C" {
 #include <editline/readline.h>
 }
 
+#include "adapters/audio/sound_device.hpp"
 #include "adapters/call_media.hpp"
 #include "adapters/wav_file.hpp"
 #include "apps/cli/console.hpp"
@@ -45,12 +46,29 @@ constexpr int exit_audio = 3;    // an audio file or device could not be used
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr int64_t max_backoff_ms = 10'000;
+constexpr std::size_t max_captured_frames = 3;  // captured audio waiting to be sent: 60 ms at most
+constexpr int64_t max_playback_queue_ms = 200;  // beyond this the device fell behind: drop, do not lag
+
+bool is_wav(const std::string& spec) { return spec.size() > 4 && spec.ends_with(".wav"); }
+
+// A tone in 20 ms frames at 48 kHz: `pattern` is (frequency or 0 for a pause, milliseconds) pairs.
+std::vector<int16_t> tone(std::initializer_list<std::pair<double, int>> pattern) {
+  std::vector<int16_t> pcm;
+  for (const auto& [hz, ms] : pattern) {
+    const std::size_t n = static_cast<std::size_t>(ms) * 48;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double t = static_cast<double>(i) / 48000.0;
+      pcm.push_back(hz == 0 ? int16_t{0} : static_cast<int16_t>(6000 * std::sin(2 * M_PI * hz * t)));
+    }
+  }
+  return pcm;
+}
 
 struct Options {
   std::string server;
   std::string name;
-  std::string audio_in = "none";
-  std::string audio_out = "none";
+  std::string audio_in = "default";
+  std::string audio_out = "default";
   bool json = false;
   bool auto_accept = false;
 };
@@ -72,6 +90,7 @@ class Shell {
         client_timer_(io),
         media_timer_(io),
         reconnect_timer_(io),
+        device_timer_(io),
         signals_(io, SIGINT, SIGTERM),
         client_(client_config()),
         media_(CallMediaConfig{}, std::random_device{}()) {
@@ -144,14 +163,8 @@ class Shell {
   // ------------------------------------------------------------------ audio files
 
   bool load_audio() {
-    for (const std::string* a : {&options_.audio_in, &options_.audio_out}) {
-      if (*a != "none" && !a->ends_with(".wav")) {
-        std::fprintf(stderr, "hailer: sound devices are not available in this build; use a .wav file or none (got %s)\n",
-                     a->c_str());
-        return false;
-      }
-    }
-    if (options_.audio_in != "none") {
+    if (!open_devices()) return false;
+    if (is_wav(options_.audio_in)) {
       try {
         capture_ = read_wav_48k_mono(options_.audio_in).samples;
       } catch (const std::exception& e) {
@@ -162,8 +175,69 @@ class Shell {
     return true;
   }
 
+  // Opens the sound devices named (not "none", not a WAV). "default" with no device present
+  // turns audio off with a warning; a named device that cannot be used is an error.
+  bool open_devices() {
+    const bool in = options_.audio_in != "none" && !is_wav(options_.audio_in);
+    const bool out = options_.audio_out != "none" && !is_wav(options_.audio_out);
+    if (!in && !out) return true;
+    try {
+      sound_system_ = std::make_unique<audio::SoundSystem>();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer: %s\n", e.what());
+      return false;
+    }
+    std::optional<audio::DeviceInfo> input, output;
+    auto pick = [&](std::string& spec, bool capture, std::optional<audio::DeviceInfo>& into) {
+      try {
+        into = sound_system_->find(spec, capture);
+        return true;
+      } catch (const audio::SoundError& e) {
+        if (spec != "default") {
+          std::fprintf(stderr, "hailer: %s\n", e.what());
+          return false;
+        }
+        std::fprintf(stderr, "hailer: %s: %s off\n", e.what(), capture ? "sending audio" : "playing audio");
+        spec = "none";
+        return true;
+      }
+    };
+    if (in && !pick(options_.audio_in, true, input)) return false;
+    if (out && !pick(options_.audio_out, false, output)) return false;
+    if (!input && !output) return true;
+    try {
+      device_ = std::make_unique<audio::SoundDevice>(*sound_system_, input, output);
+      device_->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer: %s\n", e.what());
+      return false;
+    }
+    drain_capture();
+    return true;
+  }
+
+  // Every 20 ms: captured frames move to a short queue (the newest few are kept), so capture
+  // never overruns between calls and a call starts with fresh audio.
+  void drain_capture() {
+    if (!device_ || device_->input_rate_hz() == 0) return;
+    while (auto f = device_->read_frame()) {
+      captured_.push_back(std::move(*f));
+      if (captured_.size() > max_captured_frames) captured_.pop_front();
+    }
+    device_timer_.expires_after(frame_period);
+    device_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !quitting_) drain_capture();
+    });
+  }
+
+  void play_on_device(std::span<const int16_t> pcm) {
+    if (!device_ || device_->output_rate_hz() == 0) return;
+    if (device_->queued_ms() > max_playback_queue_ms) return;
+    device_->write(pcm);
+  }
+
   void save_audio() {
-    if (options_.audio_out == "none") return;
+    if (!is_wav(options_.audio_out)) return;
     try {
       write_wav(options_.audio_out, played_);
     } catch (const std::exception& e) {
@@ -171,8 +245,16 @@ class Shell {
     }
   }
 
-  // The next 20 ms to send: the WAV once through, then silence.
+  // The next 20 ms to send: the oldest captured frame, or the WAV once through, then silence.
   std::vector<int16_t> next_capture_frame() {
+    if (device_ && device_->input_rate_hz() != 0) {
+      while (auto f = device_->read_frame()) captured_.push_back(std::move(*f));
+      while (captured_.size() > max_captured_frames) captured_.pop_front();
+      if (captured_.empty()) return std::vector<int16_t>(opus_frame_samples, 0);
+      std::vector<int16_t> frame = std::move(captured_.front());
+      captured_.pop_front();
+      return frame;
+    }
     std::vector<int16_t> pcm(opus_frame_samples, 0);
     for (std::size_t i = 0; i < pcm.size() && capture_at_ < capture_.size(); ++i) pcm[i] = capture_[capture_at_++];
     return pcm;
@@ -280,6 +362,7 @@ class Shell {
     input_.close(ignored);
     client_timer_.cancel();
     media_timer_.cancel();
+    device_timer_.cancel();
     reconnect_timer_.cancel();
     signals_.cancel();
   }
@@ -316,7 +399,9 @@ class Shell {
           } else if constexpr (std::is_same_v<T, StopCallMedia>) {
             stop_media();
           } else if constexpr (std::is_same_v<T, PlayTone>) {
-            // No sound device in this build: the event line says it.
+            // Only on a device: a WAV records the call, not the tones.
+            if (e.tone == Tone::incoming_call) play_on_device(tone({{440, 400}, {0, 200}, {480, 400}}));
+            else play_on_device(tone({{880, 120}, {0, 80}, {880, 120}}));
           } else if constexpr (std::is_same_v<T, Heard>) {
             on_heard(e, text);
           } else if constexpr (std::is_same_v<T, ServerGarbage>) {
@@ -403,13 +488,14 @@ class Shell {
     media_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || !media_.active()) return;
       next_tick_ += frame_period;
-      if (options_.audio_in != "none") {
+      if (options_.audio_in != "none") {  // a device or a WAV
         const auto datagram = media_.send_frame(next_capture_frame());
         boost::system::error_code ignored;
         udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
       }
       const PlayedFrame f = media_.play(now());
-      if (options_.audio_out != "none") {
+      if (!f.pcm.empty()) play_on_device(f.pcm);
+      if (is_wav(options_.audio_out)) {
         if (f.pcm.empty()) played_.insert(played_.end(), opus_frame_samples, 0);
         else played_.insert(played_.end(), f.pcm.begin(), f.pcm.end());
       }
@@ -501,7 +587,7 @@ class Shell {
   tcp::socket socket_;
   udp::socket udp_;
   asio::posix::stream_descriptor input_;
-  asio::steady_timer client_timer_, media_timer_, reconnect_timer_;
+  asio::steady_timer client_timer_, media_timer_, reconnect_timer_, device_timer_;
   asio::signal_set signals_;
   ProtocolClient client_;
   CallMedia media_;
@@ -522,6 +608,9 @@ class Shell {
   std::chrono::steady_clock::time_point next_tick_;
   std::array<uint8_t, 2048> datagram_{};
   udp::endpoint datagram_from_;
+  std::unique_ptr<audio::SoundSystem> sound_system_;
+  std::unique_ptr<audio::SoundDevice> device_;
+  std::deque<std::vector<int16_t>> captured_;
   std::vector<int16_t> capture_;
   std::size_t capture_at_ = 0;
   std::vector<int16_t> played_;
@@ -536,10 +625,17 @@ int main(int argc, char** argv) {
       "are queued and told the instant they are free. Commands are read from stdin when it is not a terminal.",
       "hailer"};
   Options o;
-  app.add_option("--server", o.server, "the server's signaling address, HOST:PORT")->required();
-  app.add_option("--name", o.name, "your user name (letters, digits, _ . -)")->required();
-  app.add_option("--audio-in", o.audio_in, "what you say: FILE.wav (played once, then silence) or none")->capture_default_str();
-  app.add_option("--audio-out", o.audio_out, "what you hear: FILE.wav (written at hangup and exit) or none")->capture_default_str();
+  app.add_option("--server", o.server, "the server's signaling address, HOST:PORT");
+  app.add_option("--name", o.name, "your user name (letters, digits, _ . -)");
+  app.add_option("--audio-in", o.audio_in,
+                 "what you say: default (the default microphone; audio off with a warning when there is none), "
+                 "a device (index or part of its name), FILE.wav (sent once, then silence) or none")
+      ->capture_default_str();
+  app.add_option("--audio-out", o.audio_out,
+                 "what you hear: default, a device, FILE.wav (written at hangup and exit) or none")
+      ->capture_default_str();
+  bool list_devices = false;
+  app.add_flag("--list-devices", list_devices, "list the sound devices and exit");
   app.add_flag("--json", o.json, "print one JSON object per line: the server's messages as sent, and local events");
   app.add_flag("--auto-accept", o.auto_accept, "answer incoming calls at once");
   app.footer("Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
@@ -548,6 +644,25 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
+  }
+  if (list_devices) {
+    try {
+      audio::SoundSystem system;
+      const auto devices = system.devices();
+      if (devices.empty()) std::printf("no sound devices\n");
+      for (const auto& d : devices) {
+        std::printf("%2d  %-40s %-28s in %d  out %d  %.0f Hz\n", d.index, d.name.c_str(), d.host_api.c_str(),
+                    d.max_input_channels, d.max_output_channels, d.default_rate_hz);
+      }
+      return exit_ok;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer: %s\n", e.what());
+      return exit_audio;
+    }
+  }
+  if (o.server.empty() || o.name.empty()) {
+    std::fprintf(stderr, "hailer: --server and --name are required (hailer --help)\n");
+    return exit_usage;
   }
   const auto colon = o.server.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == o.server.size()) {
