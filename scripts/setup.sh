@@ -19,6 +19,8 @@ packages=(
   libedit-dev             # line editing in the hailer CLI (readline-compatible callback API)
   espeak-ng sox           # test speech fixtures, made at test time
   python3                 # end-to-end tests (tests/e2e, standard library only)
+  tmux                    # drives the interactive CLI in a terminal (e2e)
+  ffmpeg                  # a real RTP/Opus peer for the interop tests (e2e)
 )
 
 missing=()

@@ -45,6 +45,7 @@ constexpr int exit_usage = 2;
 constexpr int exit_audio = 3;    // an audio file or device could not be used
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
+constexpr const char* prompt = "hailer> ";
 constexpr int64_t max_backoff_ms = 10'000;
 constexpr std::size_t max_captured_frames = 3;  // captured audio waiting to be sent: 60 ms at most
 constexpr int64_t max_playback_queue_ms = 200;  // beyond this the device fell behind: drop, do not lag
@@ -101,7 +102,7 @@ class Shell {
     if (!load_audio()) return exit_audio;
     the_shell = this;
     if (tty_) {
-      rl_callback_handler_install("hailer> ", [](char* line) { the_shell->on_tty_line(line); });
+      rl_callback_handler_install(prompt, [](char* line) { the_shell->on_tty_line(line); });
     }
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) quit(exit_ok);
@@ -143,10 +144,14 @@ class Shell {
 
   void say(const std::string& line) {
     if (tty_) {
-      std::fputs("\r\033[K", stdout);  // clear the line being typed, print, then redraw it
+      // Clear the line being typed, print, then put the prompt and the typed text back. libedit
+      // keeps an entered line in its buffer until the next key, so after Enter only the prompt
+      // comes back.
+      std::fputs("\r\033[K", stdout);
       std::fputs(line.c_str(), stdout);
       std::fputs("\n", stdout);
-      rl_forced_update_display();
+      if (line_entered_) std::fputs(prompt, stdout);
+      else rl_forced_update_display();
     } else {
       std::fputs(line.c_str(), stdout);
       std::fputs("\n", stdout);
@@ -520,6 +525,7 @@ class Shell {
     if (tty_) {
       input_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
         if (ec || quitting_) return;
+        line_entered_ = false;
         rl_callback_read_char();
         if (!quitting_) read_input();
       });
@@ -549,6 +555,7 @@ class Shell {
     }
     std::string text(line);
     std::free(line);
+    line_entered_ = true;
     if (!text.empty()) add_history(text.c_str());
     on_line(text);
   }
@@ -599,6 +606,7 @@ class Shell {
   bool registered_once_ = false;
   bool quitting_ = false;
   bool tty_ = false;
+  bool line_entered_ = false;  // tty: a line was entered and no key pressed since
   int exit_code_ = exit_ok;
   int64_t backoff_ms_ = 0;
   asio::ip::address server_address_;
