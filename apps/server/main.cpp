@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of the media tokens (default: random; journaled)");
   app.add_flag("--check-invariants", check_invariants, "assert the core's invariants after every event (slower)");
-  app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names)");
+  app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
+  app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
   std::string policy = "deny";
   add_config_flags(app, config, policy);
   app.footer(

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
+from harness import (SERVER, SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
 
 
 def free_port():
@@ -266,6 +266,83 @@ class Calls(TempDirCase):
         c = self.cli(server, "alice")
         c.expect("error", {"code": "name_taken"})
         self.assertEqual(c.proc.wait(timeout=5), 1)
+
+    def test_the_story_matches_its_simulation(self):
+        """scenarios/three_clients_story.json on the simulator and the same story with real
+        processes show every client the same messages in the same order (endpoints and tokens,
+        which differ by nature, aside)."""
+        root = os.path.join(os.path.dirname(__file__), "..", "..")
+        report = self.path("report")
+        r = subprocess.run([SIM, os.path.join(root, "scenarios", "three_clients_story.json"), "--fixtures",
+                            os.path.dirname(self.fixture("alice.wav")), "--report", report],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        simulated = {"alice": [], "bob": [], "carol": []}
+        with open(os.path.join(report, "messages.jsonl")) as f:
+            for line in f:
+                m = json.loads(line)
+                if m["from"] == "server":
+                    simulated[m["to"]].append(comparable(m["message"]))
+
+        server = self.server()
+        bob = self.cli(server, "bob", "--auto-accept", "--audio-in", "none", "--audio-out", "none")
+        bob.expect("media_ready")
+        alice = self.cli(server, "alice", "--audio-in", "none", "--audio-out", "none")
+        alice.expect("media_ready")
+        carol = self.cli(server, "carol", "--audio-in", "none", "--audio-out", "none")
+        carol.expect("media_ready")
+        alice.send("call bob")
+        alice.expect("call_connected")
+        bob.expect("call_connected")
+        carol.send("call bob")
+        carol.expect("wait_update")
+        bob.expect("waiting_count")
+        bob.send("hangup")
+        carol.expect("callee_available")
+        carol.send("call bob")  # the scenario's carol recalls on her own (auto_recall_ms 0)
+        carol.expect("call_connected")
+        bob.expect("call_connected", {"peer": "carol"})
+        carol.send("hangup")
+        bob.expect("call_ended", {"peer": "carol"})
+        carol.expect("call_ended")
+        alice.expect("call_ended")
+        for c in (alice, bob, carol):
+            self.assertEqual(c.quit(), 0)
+        local = {"connection", "call_stats", "_text", "command_error", "wait", "media_error", "server_garbage"}
+        for c in (alice, bob, carol):
+            real = [comparable(e) for e in c.events if e.get("type") not in local]
+            self.assertEqual(real, simulated[c.name], "%s saw other messages than in the simulation" % c.name)
+
+    def test_a_config_file_sets_limits_and_a_misspelled_key_is_refused(self):
+        config = self.path("server.toml")
+        with open(config, "w") as f:
+            f.write("# hailer-server options\nmax-sessions = 1\nheartbeat-timeout-ms = 5000\n")
+        server = self.server("--config", config)
+        first = Raw(server.port)
+        m = first.register("alice")
+        self.assertEqual(m["heartbeat_ms"], 5000)
+        second = Raw(server.port)
+        self.assertEqual(second.expect("error")["code"], "server_full")
+        self.assertTrue(second.closed())
+        server.wait_log(r"closed by the server: server_full")
+        with open(config, "w") as f:
+            f.write("max-sesions = 1\n")
+        r = subprocess.run([SERVER, "--config", config, "--port", "0", "--udp-port", "0"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("max-sesions", r.stdout + r.stderr)
+
+    def test_a_port_in_use_is_a_clear_startup_error(self):
+        server = self.server()
+        r = subprocess.run([SERVER, "--port", str(server.port), "--udp-port", "0"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot listen", r.stderr)
+
+
+def comparable(message):
+    """A message without what differs between two runs by nature: tokens, ports, addresses."""
+    volatile = {"media_token", "rendezvous_port", "peer_media", "address", "port", "_at", "_used"}
+    return {k: v for k, v in message.items() if k not in volatile}
 
 
 if __name__ == "__main__":
