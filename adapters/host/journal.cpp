@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <type_traits>
+#include <variant>
 
 #include "core/assert.hpp"
 #include "core/codec.hpp"
@@ -201,27 +202,44 @@ void JournalWriter::fed(Time now, const Event& event, std::span<const Effect> ef
   out_ << journal_line(now, event, effects) << '\n' << std::flush;
 }
 
+namespace {
+
+// A fresh core from a header line; the reason when the header is not usable.
+std::variant<Core, std::string> core_from_header(const std::string& text) {
+  try {
+    const json header = json::parse(text);
+    if (header.at("journal") != "hailer" || header.at("version") != journal_version) {
+      return "not a hailer journal of version " + std::to_string(journal_version);
+    }
+    const Config config = config_from(header.at("config"));
+    if (auto err = validate(config)) return "journal config: " + *err;
+    return Core(config, header.at("seed").get<uint64_t>());
+  } catch (const std::exception& e) {
+    return std::string("journal header: ") + e.what();
+  }
+}
+
+}  // namespace
+
 ReplayResult replay_journal(std::istream& in) {
   ReplayResult result;
   std::string text;
   if (!std::getline(in, text)) return {0, std::nullopt, "empty journal"};
-  std::optional<Core> core;
-  try {
-    const json header = json::parse(text);
-    if (header.at("journal") != "hailer" || header.at("version") != journal_version) {
-      return {0, std::nullopt, "not a hailer journal of version " + std::to_string(journal_version)};
-    }
-    const Config config = config_from(header.at("config"));
-    if (auto err = validate(config)) return {0, std::nullopt, "journal config: " + *err};
-    core.emplace(config, header.at("seed").get<uint64_t>());
-  } catch (const std::exception& e) {
-    return {0, std::nullopt, std::string("journal header: ") + e.what()};
-  }
+  auto first = core_from_header(text);
+  if (auto* err = std::get_if<std::string>(&first)) return {0, std::nullopt, *err};
+  std::optional<Core> core(std::move(std::get<Core>(first)));
   uint64_t line = 1;
   std::vector<Effect> effects;
   while (std::getline(in, text)) {
     ++line;
     if (text.empty()) continue;
+    if (text.starts_with("{\"config\"") || text.find("\"journal\":\"hailer\"") != std::string::npos) {
+      // The server restarted and appended a new run: a fresh core from its header.
+      auto next = core_from_header(text);
+      if (auto* err = std::get_if<std::string>(&next)) return {result.events, line, *err};
+      core.emplace(std::move(std::get<Core>(next)));
+      continue;
+    }
     try {
       const json j = json::parse(text);
       const Time now{j.at("t").get<int64_t>()};

@@ -73,26 +73,27 @@ void log_counters(const net::NetServer& server) {
 
 void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
   auto* g = "Limits and timers (also settable in the --config file)";
-  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")->group(g);
-  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")->group(g);
-  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")->group(g);
-  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")->group(g);
-  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")->group(g);
-  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")->group(g);
-  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")->group(g);
-  app.add_option("--wait-expiry-ms", c.wait_expiry_ms, "a wait ends after this long")->group(g);
-  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")->group(g);
-  app.add_option("--max-rooms", c.max_rooms, "PTT rooms open at once")->group(g);
-  app.add_option("--max-room-members", c.max_room_members, "members per PTT room")->group(g);
-  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")->group(g);
-  app.add_option("--max-talk-ms", c.max_talk_ms, "longest PTT turn")->group(g);
-  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")->group(g);
-  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")->group(g);
+  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")->capture_default_str()->group(g);
+  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")->capture_default_str()->group(g);
+  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")->capture_default_str()->group(g);
+  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")->capture_default_str()->group(g);
+  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")->capture_default_str()->group(g);
+  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")->capture_default_str()->group(g);
+  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")->capture_default_str()->group(g);
+  app.add_option("--wait-expiry-ms", c.wait_expiry_ms, "a wait ends after this long")->capture_default_str()->group(g);
+  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")->capture_default_str()->group(g);
+  app.add_option("--max-rooms", c.max_rooms, "PTT rooms open at once")->capture_default_str()->group(g);
+  app.add_option("--max-room-members", c.max_room_members, "members per PTT room")->capture_default_str()->group(g);
+  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")->capture_default_str()->group(g);
+  app.add_option("--max-talk-ms", c.max_talk_ms, "longest PTT turn")->capture_default_str()->group(g);
+  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")->capture_default_str()->group(g);
+  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")->capture_default_str()->group(g);
   app.add_option("--default-floor-policy", policy, "policy of a new room: deny or queue")
       ->check(CLI::IsMember({"deny", "queue"}))
+      ->capture_default_str()
       ->group(g);
-  app.add_option("--instructor-token", c.instructor_token, "secret instructors must give to join (empty: anyone)")->group(g);
-  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->group(g);
+  app.add_option("--instructor-token", c.instructor_token, "secret instructors must give to join (empty: anyone)")->capture_default_str()->group(g);
+  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->capture_default_str()->group(g);
 }
 
 }  // namespace

@@ -59,6 +59,13 @@ TEST_CASE("a journal replays on a fresh core with the same effects, and a change
   CHECK(*bad.line == 5);  // header, three opens, then alice's register (its token changed)
   CHECK(bad.detail.find("media_token") != std::string::npos);
 
+  // A restarted server appends a second run to the same file: each replays on its own fresh core.
+  std::istringstream twice(text + text);
+  const ReplayResult both = replay_journal(twice);
+  INFO(both.detail);
+  CHECK(both.ok());
+  CHECK(both.events == 22);
+
   std::istringstream garbage("{\"journal\":\"other\"}\n");
   CHECK(replay_journal(garbage).detail.find("not a hailer journal") != std::string::npos);
 }
