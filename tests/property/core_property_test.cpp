@@ -176,6 +176,7 @@ class PropertyRun {
     }
     if (roll < 28 && !closed_pending_.empty()) return late_request();
     if (roll < 30) return media_probe();
+    if (roll == 99 && rng_.chance(1, 20)) return feed(Shutdown{}, {}, {});  // rare: everyone told and closed
     if (auto s = pick_open()) return feed(RequestReceived{*s, Request{next_request_++, random_request(*s)}}, *s, {});
     advance_time();
   }
