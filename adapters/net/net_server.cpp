@@ -90,7 +90,7 @@ void NetServer::stop() {
   udp_.close(ignored);
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
-  if (connections_.empty()) return;
+  if (connections_.empty() && links_.empty()) return;
   flush_deadline_.expires_after(std::chrono::milliseconds(net_.shutdown_flush_ms));
   flush_deadline_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
@@ -98,6 +98,9 @@ void NetServer::stop() {
     std::vector<std::shared_ptr<Connection>> left;
     for (const auto& [id, c] : connections_) left.push_back(c);
     for (const auto& c : left) finish(c, CloseReason::shutdown);
+    std::vector<SessionId> ids;
+    for (const auto& [id, l] : links_) ids.push_back(id);
+    for (SessionId id : ids) detach(id, CloseReason::shutdown);
   });
 }
 
@@ -164,7 +167,10 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
 
 void NetServer::send_text(SessionId to, const SharedText& text) {
   auto it = connections_.find(to);
-  if (it == connections_.end()) return;  // closed on our side already; the core hears it soon
+  if (it == connections_.end()) {
+    if (auto l = links_.find(to); l != links_.end()) l->second->send(text);
+    return;  // else closed on our side already; the core hears it soon
+  }
   const auto& c = it->second;
   if (c->finished || c->closing) return;
   c->queue.push_back(text);
@@ -206,7 +212,10 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
 
 void NetServer::close(SessionId session, CloseReason reason) {
   auto it = connections_.find(session);
-  if (it == connections_.end()) return;
+  if (it == connections_.end()) {
+    if (auto l = links_.find(session); l != links_.end()) l->second->close(reason);
+    return;
+  }
   const auto c = it->second;
   if (c->finished || c->closing) return;
   c->closing = true;
@@ -225,7 +234,33 @@ void NetServer::finish(const std::shared_ptr<Connection>& c, CloseReason reason)
   connections_.erase(c->id);
   asio::post(io_, [this, id = c->id, reason] {
     host_.closed(now(), id, reason);
-    if (stopping_ && connections_.empty()) flush_deadline_.cancel();
+    if (stopping_ && connections_.empty() && links_.empty()) flush_deadline_.cancel();
+  });
+}
+
+// ------------------------------------------------------------------------------- other transports
+
+SessionId NetServer::attach(std::shared_ptr<Link> link, const std::string& address) {
+  const SessionId id{next_session_++};
+  links_.emplace(id, std::move(link));
+  ++stats_.accepted;
+  host_.opened(now(), id, address);
+  return id;
+}
+
+void NetServer::deliver_text(SessionId session, std::string_view text) {
+  if (links_.contains(session)) host_.text(now(), session, text);
+}
+
+void NetServer::deliver_binary(SessionId session, std::span<const uint8_t> bytes) {
+  if (links_.contains(session)) host_.binary(now(), session, bytes);
+}
+
+void NetServer::detach(SessionId session, CloseReason reason) {
+  if (links_.erase(session) == 0) return;
+  asio::post(io_, [this, session, reason] {
+    host_.closed(now(), session, reason);
+    if (stopping_ && connections_.empty() && links_.empty()) flush_deadline_.cancel();
   });
 }
 

@@ -47,6 +47,17 @@ class MediaOutput {
   virtual void record_stop(uint64_t recording) = 0;
 };
 
+/// A client connection of another transport (a WebSocket) that shares this server's host.
+/// The transport reports what arrives through NetServer::deliver_* and its end through detach().
+class Link {
+ public:
+  virtual ~Link() = default;
+  /// Queues one message (a text frame).
+  virtual void send(const SharedText& text) = 0;
+  /// Closes after what is queued, for `reason`; the transport calls detach() when done.
+  virtual void close(CloseReason reason) = 0;
+};
+
 /// Counters of the socket layer (the host and core keep their own).
 struct NetStats {
   uint64_t accepted = 0;
@@ -85,9 +96,22 @@ class NetServer final : public HostPort {
   /// Socket counters.
   const NetStats& stats() const { return stats_; }
   /// Connections open now.
-  std::size_t connection_count() const { return connections_.size(); }
+  std::size_t connection_count() const { return connections_.size() + links_.size(); }
+  /// The io_context the server runs on (for transports sharing it).
+  boost::asio::io_context& io() { return io_; }
   /// The server's clock: microseconds since it started.
   Time now() const;
+  /// True once stop() was called: transports accept nothing new.
+  bool stopping() const { return stopping_; }
+
+  /// A connection of another transport was accepted from `address`: its session id.
+  SessionId attach(std::shared_ptr<Link> link, const std::string& address);
+  /// A text message arrived on an attached link.
+  void deliver_text(SessionId session, std::string_view text);
+  /// A binary message arrived on an attached link.
+  void deliver_binary(SessionId session, std::span<const uint8_t> bytes);
+  /// The link is gone (the host hears it later, never from inside a host call).
+  void detach(SessionId session, CloseReason reason);
 
   // HostPort
   void send_text(SessionId to, const SharedText& text) override;
@@ -122,6 +146,7 @@ class NetServer final : public HostPort {
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
   std::map<SessionId, std::shared_ptr<Connection>> connections_;
+  std::map<SessionId, std::shared_ptr<Link>> links_;
   uint64_t next_session_ = 1;
   uint32_t max_line_bytes_;
   bool stopping_ = false;

@@ -1,0 +1,464 @@
+// Beast lives here and nowhere else (a translation unit costs ~40 s and ~1.5 GB to compile).
+#include <utility>  // before Boost.Asio with GCC 12 + Boost 1.74 (REFERENCE.md)
+
+#include "adapters/net/web_server.hpp"
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/ptt_frame.hpp"
+
+namespace hailer::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// The largest binary frame any declared format allows: PCM at 192 kHz, 20 ms, plus the header.
+constexpr std::size_t max_binary_bytes = ptt_frame_header_bytes + 2 * ((192'000 + 49) / 50);
+constexpr std::size_t max_http_body_bytes = 8 * 1024;
+
+std::string content_type(const std::string& path) {
+  static const std::map<std::string, std::string> types{
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+      {".png", "image/png"},                 {".ico", "image/x-icon"},
+      {".wav", "audio/wav"},                 {".json", "application/json"}};
+  const auto dot = path.rfind('.');
+  if (dot != std::string::npos) {
+    if (auto it = types.find(path.substr(dot)); it != types.end()) return it->second;
+  }
+  return "application/octet-stream";
+}
+
+// A bare file name: no directories, no dot files, nothing that could leave the folder.
+bool safe_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  }
+  return name.find("..") == std::string_view::npos;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string query_param(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == key) return std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return "";
+}
+
+websocket::close_code close_code_for(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::shutdown: return websocket::close_code::going_away;
+    case CloseReason::protocol_error: return websocket::close_code::policy_error;
+    case CloseReason::server_full: return websocket::close_code::try_again_later;
+    default: return websocket::close_code::normal;
+  }
+}
+
+}  // namespace
+
+struct WebServer::Impl {
+  Impl(NetServer& s, WebConfig c) : server(s), config(std::move(c)), acceptor(s.io()) {}
+
+  NetServer& server;
+  WebConfig config;
+  tcp::acceptor acceptor;
+  std::optional<ssl::context> tls;
+  WebStats stats;
+  std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
+  int64_t rate_second = -1;
+  uint32_t rate_count = 0;
+  bool stopped = false;
+
+  // Admission of a new WebSocket: bounded per address and per second.
+  bool admit(const std::string& address) {
+    const int64_t second = server.now().us / 1'000'000;
+    if (second != rate_second) {
+      rate_second = second;
+      rate_count = 0;
+    }
+    if (rate_count >= config.max_upgrades_per_second) {
+      ++stats.refused_rate;
+      return false;
+    }
+    if (per_address[address] >= config.max_connections_per_address) {
+      ++stats.refused_per_address;
+      return false;
+    }
+    ++rate_count;
+    ++per_address[address];
+    return true;
+  }
+  void release(const std::string& address) {
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
+  http::response<http::string_body> respond(const http::request<http::string_body>& req);
+  void accept();
+};
+
+namespace {
+
+// One WebSocket client: a Link of the NetServer.
+template <class Stream>
+class WsSession final : public Link, public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(Stream&& stream, WebServer::Impl& impl, std::string address)
+      : ws_(std::move(stream)), impl_(impl), address_(std::move(address)) {}
+
+  void accept(http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
+    ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->impl_.release(self->address_);
+        return;
+      }
+      ++self->impl_.stats.websockets;
+      self->attached_ = true;
+      self->id_ = self->impl_.server.attach(self, self->address_);
+      self->read();
+    });
+  }
+
+  void send(const SharedText& text) override {
+    if (finished_ || closing_) return;
+    out_.push_back(text);
+    out_bytes_ += text->size();
+    if (out_bytes_ > impl_.config.max_outbound_bytes) return finish(CloseReason::slow_reader);
+    if (!writing_) write_next();
+  }
+
+  void close(CloseReason reason) override {
+    if (finished_ || closing_) return;
+    closing_ = true;
+    close_reason_ = reason;
+    // Never from inside the host's call: the close handshake starts on the next turn.
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->writing_) self->close_now();
+    });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, std::size_t n) {
+    if (finished_) return;
+    if (ec) {
+      if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
+      if (ec == websocket::error::message_too_big) return refuse("a message larger than the server accepts");
+      return finish(CloseReason::reset);
+    }
+    if (ws_.got_text()) {
+      const auto data = in_.cdata();
+      impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    } else if (!count_frame()) {
+      ++impl_.stats.floods;
+      return refuse("more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
+    } else {
+      const auto data = in_.cdata();
+      impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
+    }
+    in_.consume(n);
+    if (!finished_ && !closing_) read();
+  }
+
+  // Frames per client per second, counted on the server's clock.
+  bool count_frame() {
+    const int64_t second = impl_.server.now().us / 1'000'000;
+    if (second != frame_second_) {
+      frame_second_ = second;
+      frames_ = 0;
+    }
+    return ++frames_ <= impl_.config.max_frames_per_second;
+  }
+
+  // The transport itself refuses this client (framing or flooding): told why, then closed.
+  void refuse(const std::string& why) {
+    const std::string text = R"({"type":"error","id":null,"code":"bad_frame","message":")" + why + R"("})";
+    send(std::make_shared<const std::string>(text));
+    close(CloseReason::protocol_error);
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (self->finished_) return;
+      if (ec) return self->finish(CloseReason::reset);
+      self->out_bytes_ -= self->out_.front()->size();
+      self->out_.pop_front();
+      if (!self->out_.empty()) self->write_next();
+      else if (self->closing_) self->close_now();
+    });
+  }
+
+  void close_now() {
+    if (finished_) return;
+    ws_.async_close(close_code_for(close_reason_), [self = this->shared_from_this()](beast::error_code) {
+      self->finish(self->close_reason_);
+    });
+  }
+
+  void finish(CloseReason reason) {
+    if (finished_) return;
+    finished_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    impl_.release(address_);
+    if (attached_) impl_.server.detach(id_, reason);
+  }
+
+  websocket::stream<Stream> ws_;
+  WebServer::Impl& impl_;
+  std::string address_;
+  SessionId id_{0};
+  bool attached_ = false;
+  beast::flat_buffer in_;
+  std::deque<SharedText> out_;
+  std::size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  CloseReason close_reason_ = CloseReason::peer_closed;
+  int64_t frame_second_ = -1;
+  uint32_t frames_ = 0;
+};
+
+// One HTTP connection (plain or TLS): pages, recordings, and the upgrade to a WebSocket.
+template <class Stream>
+class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  HttpSession(Stream&& stream, beast::flat_buffer buffer, WebServer::Impl& impl, std::string address)
+      : stream_(std::move(stream)), buffer_(std::move(buffer)), impl_(impl), address_(std::move(address)) {}
+
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(15));
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                              [self = this->shared_from_this()](beast::error_code ec, std::size_t used) {
+                                if (ec) return;
+                                self->buffer_.consume(used);
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(max_http_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return close();
+    ++impl_.stats.http_requests;
+    if (websocket::is_upgrade(parser_->get())) {
+      const std::string target(parser_->get().target());
+      if (target != "/ws" || impl_.stopped || !impl_.admit(address_)) {
+        auto res = std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
+        res->body() = target != "/ws" ? "no WebSocket here" : "too many connections: try again in a moment";
+        if (target != "/ws") res->result(http::status::not_found);
+        res->prepare_payload();
+        return write(res, false);
+      }
+      beast::get_lowest_layer(stream_).expires_never();
+      auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
+      ws->accept(parser_->release());
+      return;
+    }
+    auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get()));
+    write(res, res->keep_alive());
+  }
+
+  void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  WebServer::Impl& impl_;
+  std::string address_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+// Tells TLS from plain by the first byte, then hands the connection on.
+class Detector final : public std::enable_shared_from_this<Detector> {
+ public:
+  Detector(tcp::socket socket, WebServer::Impl& impl, std::string address)
+      : stream_(std::move(socket)), impl_(impl), address_(std::move(address)) {}
+
+  void run() {
+    stream_.expires_after(std::chrono::seconds(15));
+    beast::async_detect_ssl(stream_, buffer_, [self = shared_from_this()](beast::error_code ec, bool is_tls) {
+      if (ec) return;
+      if (is_tls && self->impl_.tls) {
+        using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(self->stream_), *self->impl_.tls), std::move(self->buffer_),
+                                                 self->impl_, self->address_)
+            ->handshake();
+      } else if (!is_tls) {
+        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(self->stream_), std::move(self->buffer_), self->impl_,
+                                                         self->address_)
+            ->handshake();
+      }
+    });
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  WebServer::Impl& impl_;
+  std::string address_;
+};
+
+}  // namespace
+
+http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req) {
+  auto reply = [&](http::status status, std::string body, const std::string& type) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::server, "hailer");
+    res.set(http::field::content_type, type);
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return reply(http::status::method_not_allowed, "GET only\n", "text/plain");
+  }
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  const bool token_ok = config.instructor_token.empty() || query_param(target, "token") == config.instructor_token;
+  if (path == "/api/recordings") {
+    if (!token_ok) return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
+    nlohmann::json list = nlohmann::json::array();
+    std::error_code ec;
+    if (!config.recordings_dir.empty()) {
+      for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_name(name)) continue;
+        const auto bytes = e.file_size(ec);
+        const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
+        list.push_back({{"file", name}, {"bytes", bytes}, {"audio_ms", audio_ms}});
+      }
+    }
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a["file"] < b["file"]; });
+    return reply(http::status::ok, list.dump() + "\n", "application/json");
+  }
+  if (path.starts_with("/recordings/")) {
+    const std::string name = path.substr(12);
+    if (!token_ok) return reply(http::status::forbidden, "bad token\n", "text/plain");
+    if (config.recordings_dir.empty() || !safe_name(name)) return reply(http::status::not_found, "no such recording\n", "text/plain");
+    auto body = read_file(config.recordings_dir + "/" + name);
+    if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
+    auto res = reply(http::status::ok, std::move(*body), "audio/wav");
+    res.set(http::field::content_disposition, "attachment; filename=\"" + name + "\"");
+    return res;
+  }
+  std::string file = path == "/" ? "index.html" : path == "/instructor" ? "instructor.html" : path.substr(1);
+  if (!safe_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
+  auto body = read_file(config.web_root + "/" + file);
+  if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
+  return reply(http::status::ok, std::move(*body), content_type(file));
+}
+
+void WebServer::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopped) return;
+    if (!ec) {
+      beast::error_code opt;
+      socket.set_option(tcp::no_delay(true), opt);
+      const auto remote = socket.remote_endpoint(opt);
+      std::string address = opt ? "unknown" : remote.address().to_string();
+      std::make_shared<Detector>(std::move(socket), *this, std::move(address))->run();
+    }
+    accept();
+  });
+}
+
+WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_unique<Impl>(server, std::move(config))) {
+  Impl& i = *impl_;
+  if (i.config.tls) {
+    i.tls.emplace(ssl::context::tls_server);
+    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    i.tls->use_certificate_chain_file(i.config.tls->cert_path);
+    i.tls->use_private_key_file(i.config.tls->key_path, ssl::context::pem);
+  }
+  const tcp::endpoint ep(asio::ip::make_address(i.config.host), i.config.port);
+  i.acceptor.open(ep.protocol());
+  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  i.acceptor.bind(ep);
+  i.acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+WebServer::~WebServer() = default;
+
+void WebServer::start() { impl_->accept(); }
+
+void WebServer::stop() {
+  impl_->stopped = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoint(); }
+
+const WebStats& WebServer::stats() const { return impl_->stats; }
+
+}  // namespace hailer::net

@@ -1,0 +1,67 @@
+// The classroom's web face, inside hailer-server: Boost.Beast HTTP serving the pages and the
+// recordings, and WebSocket on /ws carrying the JSON protocol (text frames) and audio (binary
+// frames) to the same host and core as the TCP signaling. One port speaks both HTTPS/WSS and
+// plain HTTP/WS (told apart by the first byte). Beast lives in web_server.cpp only: it is the
+// heaviest thing to compile in the project.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "adapters/net/net_server.hpp"
+#include "adapters/net/tls_cert.hpp"
+
+namespace hailer::net {
+
+/// Where and how the web face listens; every input bounded.
+struct WebConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;                 ///< 0 = any free port
+  std::string web_root;                 ///< the pages (apps/web)
+  std::string recordings_dir;           ///< served to the instructor; empty = none
+  std::string instructor_token;         ///< required for /api/recordings and /recordings/ (empty: open)
+  std::optional<TlsFiles> tls;          ///< HTTPS/WSS when set (plain stays available)
+  uint32_t max_message_bytes = 4096;    ///< largest text frame
+  std::size_t max_outbound_bytes = 256 * 1024;
+  uint32_t max_frames_per_second = 100; ///< binary frames per client per second (50 is real time)
+  uint32_t max_connections_per_address = 64;
+  uint32_t max_upgrades_per_second = 2000;  ///< new WebSockets per second, all clients together
+};
+
+/// Counters of the web face.
+struct WebStats {
+  uint64_t http_requests = 0;
+  uint64_t websockets = 0;
+  uint64_t refused_per_address = 0;
+  uint64_t refused_rate = 0;
+  uint64_t floods = 0;  ///< clients closed for sending frames faster than allowed
+};
+
+/// The HTTP + WebSocket listener.
+class WebServer {
+ public:
+  /// Binds (throws boost::system::system_error when it cannot).
+  WebServer(NetServer& server, WebConfig config);
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  /// Starts accepting.
+  void start();
+  /// Stops accepting (open WebSockets are closed by NetServer::stop through the host).
+  void stop();
+  /// The endpoint really bound.
+  boost::asio::ip::tcp::endpoint endpoint() const;
+  /// Counters.
+  const WebStats& stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hailer::net
