@@ -182,7 +182,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (finished_) return;
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
-      if (ec == websocket::error::message_too_big) return refuse("a message larger than the server accepts");
+      if (ec == websocket::error::message_too_big) return refuse("message_too_large", "a message larger than the server accepts");
       return finish(CloseReason::reset);
     }
     if (ws_.got_text()) {
@@ -190,7 +190,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
     } else if (!count_frame()) {
       ++impl_.stats.floods;
-      return refuse("more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
+      return refuse("bad_frame", "more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
     } else {
       const auto data = in_.cdata();
       impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
@@ -210,8 +210,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   }
 
   // The transport itself refuses this client (framing or flooding): told why, then closed.
-  void refuse(const std::string& why) {
-    const std::string text = R"({"type":"error","id":null,"code":"bad_frame","message":")" + why + R"("})";
+  void refuse(const std::string& code, const std::string& why) {
+    const std::string text = R"({"type":"error","id":null,"code":")" + code + R"(","message":")" + why + R"("})";
     send(std::make_shared<const std::string>(text));
     close(CloseReason::protocol_error);
   }

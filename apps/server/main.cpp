@@ -5,12 +5,20 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "adapters/audio/sound_device.hpp"
 #include "adapters/host/counters.hpp"
+#include "adapters/recorder.hpp"
+#include "adapters/net/web_server.hpp"
 #include "adapters/host/journal.hpp"
 #include "adapters/net/net_server.hpp"
 #include "core/codec.hpp"
@@ -56,6 +64,83 @@ class Observers final : public HostObserver {
     for (HostObserver* o : list) o->fed(now, event, effects);
   }
 };
+
+// The speaker path's output: the instructor's sound device (or a WAV, or nothing) and the
+// recordings folder.
+class ClassroomOutput final : public net::MediaOutput {
+ public:
+  std::unique_ptr<audio::SoundSystem> system;
+  std::unique_ptr<audio::SoundDevice> device;
+  std::unique_ptr<Recorder> speaker_file;  // --audio-out FILE.wav: everything played, as one file
+  std::unique_ptr<Recorder> recordings;
+  uint64_t dropped_frames = 0;
+
+  void play(const SpeakerFrame& frame) override {
+    if (device) {
+      if (device->queued_ms() > 200) ++dropped_frames;  // the device fell behind: do not build up delay
+      else device->write(frame.mix);
+    }
+    if (speaker_file) speaker_file->append(0, frame.mix);
+  }
+  void record_start(uint64_t id, const std::string& room, const std::string& file) override {
+    if (recordings && !recordings->start(id, file)) spdlog::error("cannot create recording {}/{}", recordings->dir(), file);
+    else if (recordings) spdlog::info("recording room {} to {}/{}", room, recordings->dir(), file);
+  }
+  void record_append(uint64_t id, std::span<const int16_t> pcm) override {
+    if (recordings) recordings->append(id, pcm);
+  }
+  void record_stop(uint64_t id) override {
+    if (recordings) recordings->stop(id);
+  }
+};
+
+// Opens the speaker output named by --audio-out; false on an unusable explicit choice.
+bool open_output(ClassroomOutput& out, const std::string& spec) {
+  if (spec == "none") return true;
+  if (spec.size() > 4 && spec.ends_with(".wav")) {
+    const std::filesystem::path p(spec);
+    out.speaker_file = std::make_unique<Recorder>(p.has_parent_path() ? p.parent_path().string() : ".");
+    return out.speaker_file->start(0, p.filename().string());
+  }
+  try {
+    out.system = std::make_unique<audio::SoundSystem>();
+    const auto device = out.system->find(spec, false);
+    out.device = std::make_unique<audio::SoundDevice>(*out.system, std::nullopt, device);
+    out.device->start();
+    spdlog::info("playing the class on {} ({})", device.name, device.host_api);
+    return true;
+  } catch (const std::exception& e) {
+    if (spec != "default") {
+      std::fprintf(stderr, "hailer-server: %s\n", e.what());
+      return false;
+    }
+    spdlog::warn("{}: the class is not played aloud (recordings still work)", e.what());
+    return true;
+  }
+}
+
+// The addresses students can open: every IPv4 interface when listening on all of them.
+std::vector<std::string> local_addresses(const std::string& host) {
+  if (host != "0.0.0.0") return {host};
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {"127.0.0.1"};
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN];
+    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) out.emplace_back(text);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::string random_token() {
+  std::random_device rd;
+  char text[17];
+  std::snprintf(text, sizeof text, "%08x%08x", rd(), rd());
+  return text;
+}
 
 void log_counters(const net::NetServer& server) {
   std::string line;
@@ -123,6 +208,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of the media tokens (default: random; journaled)");
   app.add_flag("--check-invariants", check_invariants, "assert the core's invariants after every event (slower)");
+  net::WebConfig web;
+  web.web_root = HAILER_WEB_ROOT;
+  web.recordings_dir = "recordings";
+  std::string audio_out = "default";
+  std::string tls_cert, tls_key, tls_dir = "hailer-tls";
+  bool no_web = false, no_tls = false;
+  auto* c = "Classroom (push-to-talk over WebSocket)";
+  app.add_option("--http-port", web.port, "HTTP(S) and WebSocket port of the classroom pages; 0 picks a free one")->capture_default_str()->group(c);
+  app.add_flag("--no-web", no_web, "no classroom: calls only")->group(c);
+  app.add_option("--web-root", web.web_root, "folder of the pages")->capture_default_str()->group(c);
+  app.add_option("--recordings", web.recordings_dir, "folder for one WAV per turn, <name>_<serial>.wav; none = no recordings")->capture_default_str()->group(c);
+  app.add_option("--audio-out", audio_out, "where the class is played: default, a device (index or part of its name), FILE.wav or none")->capture_default_str()->group(c);
+  app.add_option("--tls-cert", tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
+  app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
+  app.add_option("--tls-dir", tls_dir, "where the self-signed certificate is made on first start and kept")->capture_default_str()->group(c);
+  app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")->group(c);
+  app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")->capture_default_str()->group(c);
+  app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")->capture_default_str()->group(c);
+  app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")->capture_default_str()->group(c);
   app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
   app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
   std::string policy = "deny";
@@ -136,6 +240,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+  if (!no_web && config.instructor_token.empty()) config.instructor_token = random_token();  // the instructor page is not open to all
+  if (web.recordings_dir == "none") web.recordings_dir.clear();
+  if (!web.recordings_dir.empty() && app.count("--first-recording-serial") == 0) {
+    config.first_recording_serial = next_recording_serial(web.recordings_dir);  // never reuse a file name
+  }
   if (auto err = validate(config)) {
     std::fprintf(stderr, "hailer-server: %s\n", err->c_str());
     return 2;
@@ -145,10 +254,43 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   const uint64_t token_seed = seed ? *seed : (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
 
+  ClassroomOutput output;
+  if (!no_web) {
+    if (!open_output(output, audio_out)) return 1;
+    if (!web.recordings_dir.empty()) {
+      try {
+        output.recordings = std::make_unique<Recorder>(web.recordings_dir);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hailer-server: %s\n", e.what());
+        return 1;
+      }
+    }
+  }
   boost::asio::io_context io(1);
   std::unique_ptr<net::NetServer> server;
+  std::unique_ptr<net::WebServer> web_server;
   try {
-    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, {}});
+    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, {}}, &output);
+    if (!no_web) {
+      if (!no_tls) {
+        if (!tls_cert.empty() || !tls_key.empty()) {
+          if (tls_cert.empty() || tls_key.empty()) {
+            std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
+            return 2;
+          }
+          web.tls = net::TlsFiles{tls_cert, tls_key, net::certificate_fingerprint(tls_cert)};
+        } else {
+          auto names = local_addresses(net.host);
+          names.push_back("localhost");
+          web.tls = net::ensure_self_signed(tls_dir, names);
+        }
+      }
+      web.host = net.host;
+      web.instructor_token = config.instructor_token;
+      web.max_message_bytes = config.max_message_bytes;
+      web.max_outbound_bytes = net.max_outbound_bytes;
+      web_server = std::make_unique<net::WebServer>(*server, web);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hailer-server: cannot listen on %s: %s\n", net.host.c_str(), e.what());
     return 1;
@@ -175,6 +317,16 @@ int main(int argc, char** argv) {
               tcp.address().to_string().c_str(), tcp.port(), udp.address().to_string().c_str(), udp.port());
   std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp.address().to_string().c_str(), tcp.port());
   std::printf("                      hailer --server %s:%u --name bob\n", tcp.address().to_string().c_str(), tcp.port());
+  if (web_server) {
+    const unsigned port = web_server->endpoint().port();
+    const char* scheme = web.tls ? "https" : "http";
+    for (const auto& a : local_addresses(net.host)) {
+      std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor?token=%s\n", scheme, a.c_str(), port,
+                  scheme, a.c_str(), port, config.instructor_token.c_str());
+    }
+    if (web.tls) std::printf("certificate fingerprint (SHA-256): %s\n", web.tls->fingerprint_sha256.c_str());
+    std::printf("recordings: %s\n", web.recordings_dir.empty() ? "off" : web.recordings_dir.c_str());
+  }
   std::fflush(stdout);
 
   boost::asio::signal_set stops(io, SIGINT, SIGTERM);
@@ -183,6 +335,7 @@ int main(int argc, char** argv) {
     if (ec) return;
     spdlog::info("signal {}: stopping, telling {} clients", signal, server->connection_count());
     usr1.cancel();
+    if (web_server) web_server->stop();
     server->stop();
   });
   std::function<void()> wait_usr1 = [&] {
@@ -194,6 +347,7 @@ int main(int argc, char** argv) {
   };
   wait_usr1();
   server->start();
+  if (web_server) web_server->start();
   try {
     io.run();
   } catch (const std::exception& e) {

@@ -4,10 +4,12 @@ import sys
 import unittest
 
 import test_calls
+import test_classroom
 import test_interop
 
 found = sorted("%s.%s.%s" % (module.__name__, case.__name__, name)
-               for module, case in ((test_calls, test_calls.Calls), (test_interop, test_interop.Interop))
+               for module, case in ((test_calls, test_calls.Calls), (test_interop, test_interop.Interop),
+                                    (test_classroom, test_classroom.Classroom))
                for name in unittest.TestLoader().getTestCaseNames(case))
 listed = sorted(sys.argv[1:])
 if found != listed:

@@ -63,11 +63,14 @@ def matches(obj, where):
 class Server:
     """hailer-server on free ports; `lines` of its log are kept."""
 
-    def __init__(self, tmp, *args, port=0, udp_port=0):
+    def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none"):
         self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
+        self.recordings = recordings or os.path.join(tmp, "recordings")
+        web = ["--http-port", str(http_port), "--recordings", self.recordings, "--tls-dir", os.path.join(tmp, "tls"),
+               "--audio-out", audio_out]
         self.proc = subprocess.Popen(
-            [SERVER, "--port", str(port), "--udp-port", str(udp_port), *args],
+            [SERVER, "--port", str(port), "--udp-port", str(udp_port), *web, *args],
             stdout=subprocess.PIPE, stderr=self.log)
         first = self.proc.stdout.readline().decode()
         m = re.search(r"tcp ([0-9.]+):(\d+), media rendezvous udp ([0-9.]+):(\d+)", first)
@@ -77,6 +80,20 @@ class Server:
         self.port = int(m.group(2))
         self.udp_port = int(m.group(4))
         self.address = "127.0.0.1:%d" % self.port
+        self.http_port = None
+        self.token = None
+        self.fingerprint = None
+        # The classroom lines follow (when the web face is on): URLs, token, fingerprint, recordings.
+        for _ in range(8):
+            line = self.proc.stdout.readline().decode()
+            m = re.search(r"classroom: students open https?://[^:]+:(\d+)/ .*token=(\w+)", line)
+            if m:
+                self.http_port, self.token = int(m.group(1)), m.group(2)
+            m = re.search(r"fingerprint \(SHA-256\): ([0-9A-F:]+)", line)
+            if m:
+                self.fingerprint = m.group(1)
+            if not line or line.startswith("recordings:"):
+                break
 
     def log_text(self):
         self.log.flush()

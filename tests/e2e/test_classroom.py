@@ -1,0 +1,271 @@
+"""The classroom's WebSocket face end to end, without a browser: real hailer-server processes on
+127.0.0.1, a small standard-library WebSocket client, recordings on disk. Each test method is its
+own ctest entry (tests/CMakeLists.txt)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import ssl
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import TempDirCase, best_correlation, envelope, read_wav  # noqa: E402
+from ws import Ws, frame  # noqa: E402
+
+
+def pcm_frames(path):
+    """A WAV (48 kHz mono 16-bit) as 20 ms PCM payloads."""
+    samples, rate = read_wav(path)
+    assert rate == 48000
+    raw = b"".join(int(s).to_bytes(2, "little", signed=True) for s in samples)
+    return [raw[i:i + 1920] for i in range(0, len(raw) - 1919, 1920)]
+
+
+def talk(ws, frames, seconds, start_seq=0):
+    """Sends `seconds` of frames in real time (20 ms apart), the last one flagged."""
+    n = int(seconds * 50)
+    t0 = time.monotonic()
+    for i in range(n):
+        ws.send_binary(frame(start_seq + i, frames[i % len(frames)], last=(i == n - 1)))
+        delay = t0 + (i + 1) * 0.02 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    return n
+
+
+def http_get(port, path, tls=True):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", port, path)
+    try:
+        with urllib.request.urlopen(url, context=ctx if tls else None, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Classroom(TempDirCase):
+
+    def test_a_turn_over_wss_is_recorded_and_correlates_with_what_was_said(self):
+        server = self.server()
+        teacher = Ws(server.http_port, tls=True)
+        self.assertEqual(teacher.join("teacher", role="instructor", token=server.token)["type"], "ok")
+        ann = Ws(server.http_port, tls=True)
+        self.assertEqual(ann.join("ann")["type"], "ok")
+        ann.reply(ann.request("press"))
+        granted = ann.expect("floor_granted")
+        self.assertEqual(granted["remaining_ms"], 60000)
+        teacher.expect("floor_taken", {"talker": "ann"})
+        talk(ann, pcm_frames(self.fixture("ann.wav")), 3.0)
+        ann.reply(ann.request("release"))
+        teacher.expect("floor_idle")
+        time.sleep(0.5)  # the speaker plays the tail
+        path = os.path.join(server.recordings, "ann_1.wav")
+        self.assertTrue(os.path.exists(path), os.listdir(server.recordings))
+        samples, rate = read_wav(path)
+        self.assertEqual(rate, 48000)
+        self.assertGreater(len(samples) / rate, 2.8)
+        c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
+        print("recording ann_1.wav: %.2f s, envelope correlation %.3f" % (len(samples) / rate, c), file=sys.stderr)
+        self.assertGreater(c, 0.8)
+        # The instructor's page lists it (with the token only) and serves it.
+        status, body = http_get(server.http_port, "/api/recordings?token=" + server.token)
+        self.assertEqual(status, 200)
+        self.assertEqual([r["file"] for r in json.loads(body)], ["ann_1.wav"])
+        self.assertEqual(http_get(server.http_port, "/api/recordings?token=wrong")[0], 403)
+        status, wav = http_get(server.http_port, "/recordings/ann_1.wav?token=" + server.token)
+        self.assertEqual((status, wav[:4]), (200, b"RIFF"))
+
+    def test_two_presses_deny_then_queue(self):
+        server = self.server()
+        ann, ben, teacher = Ws(server.http_port), Ws(server.http_port), Ws(server.http_port)
+        ann.join("ann")
+        ben.join("ben")
+        teacher.join("teacher", role="instructor", token=server.token)
+        ann.request("press")
+        ben.request("press")  # a few ms apart: exactly one talks
+        ann.expect("floor_granted")
+        denied = ben.expect("floor_denied")
+        self.assertEqual((denied["reason"], denied["talker"]), ("floor_taken", "ann"))
+        ann.reply(ann.request("release"))
+        ben.expect("floor_idle")
+        teacher.reply(teacher.request("set_policy", policy="queue"))
+        ben.request("press")
+        ben.expect("floor_granted")
+        ann.request("press")
+        self.assertEqual(ann.expect("floor_queued")["position"], 1)
+        ben.request("release")
+        ann.expect("floor_granted")  # the next talker, at once
+        teacher.reply(teacher.request("revoke"))
+        self.assertEqual(ann.expect("floor_revoked")["reason"], "instructor")
+
+    def test_binary_before_join_is_refused_and_closes_that_client_only(self):
+        server = self.server()
+        good = Ws(server.http_port)
+        good.join("good")
+        bad = Ws(server.http_port)
+        bad.send_binary(frame(0, b"\0" * 1920))
+        m = bad.expect("error")
+        self.assertEqual(m["code"], "bad_frame")
+        self.assertEqual(bad.close_code(), 1008)
+        self.assertEqual(good.reply(good.request("ping"))["type"], "ok")
+
+    def test_malformed_and_oversized_frames_close_the_sender_with_a_reason(self):
+        server = self.server()
+        good = Ws(server.http_port)
+        good.join("good")
+        for payload in (bytes([2, 0, 0, 1]) + b"\0" * 10,  # another version
+                        frame(1, b"\0" * 1921),             # odd PCM length
+                        frame(1, b"\0" * 5000),             # more than 20 ms at 48 kHz
+                        bytes([1, 4, 0, 1, 0, 0]),          # unknown flags
+                        b"\x01"):                           # too short
+            ws = Ws(server.http_port)
+            ws.join("sender")
+            ws.send_binary(payload)
+            m = ws.expect("error")
+            self.assertEqual(m["code"], "bad_frame", m)
+            self.assertEqual(ws.close_code(), 1008)  # policy violation
+            ws.close()
+        # Beyond what any format allows: the WebSocket layer closes at once with 1009 (too big).
+        ws = Ws(server.http_port)
+        ws.join("sender")
+        ws.send_binary(frame(1, b"\0" * 20000))
+        self.assertEqual(ws.close_code(), 1009)
+        self.assertEqual(good.reply(good.request("ping"))["type"], "ok")
+
+    def test_a_frame_flood_closes_the_flooder(self):
+        server = self.server("--max-frames-per-second", "100")
+        ws = Ws(server.http_port)
+        ws.join("flood")
+        for i in range(300):
+            try:
+                ws.send_binary(frame(i, b"\0" * 1920))
+            except OSError:
+                break
+        m = ws.expect("error")
+        self.assertIn("audio frames per second", m["message"])
+        self.assertEqual(ws.close_code(), 1008)
+
+    def test_two_joins_on_one_socket_and_names_that_try_to_escape(self):
+        server = self.server()
+        ws = Ws(server.http_port)
+        ws.join("ann")
+        self.assertEqual(ws.join("ann2")["code"], "already_registered")
+        for name in ("../../etc/x", "a/b", "x" * 33, "bad\u0007name", "tab\tname", ".hidden"):
+            other = Ws(server.http_port)
+            self.assertEqual(other.join(name)["code"], "bad_name", name)
+            other.close()
+        big = Ws(server.http_port)  # over max_message_bytes: refused, the connection lives
+        big.send_text(json.dumps({"type": "join", "id": 1, "version": 1, "name": "x" * 5000, "room": "class"}))
+        self.assertEqual(big.expect("error")["code"], "message_too_large")
+        huge = Ws(server.http_port)  # beyond any frame the server reads: closed with 1009
+        huge.send_text(json.dumps({"type": "join", "id": 1, "version": 1, "name": "x" * 10240, "room": "class"}))
+        self.assertEqual(huge.close_code(), 1009)
+        self.assertEqual(sorted(os.listdir(server.recordings)), [])
+        self.assertEqual(ws.reply(ws.request("ping"))["type"], "ok")
+
+    def test_an_abrupt_close_while_talking_frees_the_floor_within_a_second(self):
+        server = self.server()
+        ann, ben = Ws(server.http_port), Ws(server.http_port)
+        ann.join("ann")
+        ben.join("ben")
+        ann.request("press")
+        ann.expect("floor_granted")
+        ben.expect("floor_taken")
+        frames = pcm_frames(self.fixture("ann.wav"))
+        for i in range(25):
+            ann.send_binary(frame(i, frames[i]))
+        t = time.monotonic()
+        ann.abort()  # no close frame: a killed tab
+        ben.expect("floor_idle", timeout=1.0)
+        self.assertLess(time.monotonic() - t, 1.0)
+        ben.request("press")
+        ben.expect("floor_granted")
+
+    def test_a_server_killed_mid_turn_leaves_a_playable_recording_and_the_next_serial(self):
+        server = self.server()
+        ann = Ws(server.http_port)
+        ann.join("ann")
+        ann.request("press")
+        ann.expect("floor_granted")
+        talk(ann, pcm_frames(self.fixture("ann.wav")), 2.0)
+        time.sleep(0.4)
+        server.proc.kill()  # kill -9 mid-turn: no release, no clean close
+        server.proc.wait(timeout=5)
+        path = os.path.join(server.recordings, "ann_1.wav")
+        samples, rate = read_wav(path)  # the header is valid
+        self.assertGreater(len(samples) / rate, 1.5)
+        c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
+        self.assertGreater(c, 0.8)
+        # A restart on the same folder continues the serials.
+        again = self.server(recordings=server.recordings)
+        ben = Ws(again.http_port)
+        ben.join("ben")
+        ben.request("press")
+        ben.expect("floor_granted")
+        talk(ben, pcm_frames(self.fixture("ben.wav")), 1.0)
+        ben.reply(ben.request("release"))
+        time.sleep(0.5)
+        self.assertIn("ben_2.wav", os.listdir(server.recordings))
+
+    def test_the_speaker_plays_the_turn_to_a_wav_and_to_a_jack_device(self):
+        out = self.path("speaker.wav")
+        server = self.server(audio_out=out)
+        ann = Ws(server.http_port)
+        ann.join("ann")
+        ann.request("press")
+        ann.expect("floor_granted")
+        talk(ann, pcm_frames(self.fixture("ann.wav")), 2.0)
+        ann.reply(ann.request("release"))
+        time.sleep(0.5)
+        server.stop()
+        samples, rate = read_wav(out)
+        c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
+        self.assertGreater(c, 0.8)
+        # The same through PortAudio on a JACK dummy device.
+        name = "hailer-e2e-%d" % os.getpid()
+        env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+        jack = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            time.sleep(1.0)
+            os.environ["JACK_DEFAULT_SERVER"] = name
+            try:
+                played = self.server(audio_out="default")
+            finally:
+                del os.environ["JACK_DEFAULT_SERVER"]
+            played.wait_log(r"playing the class on system \(JACK")
+            ben = Ws(played.http_port)
+            ben.join("ben")
+            ben.request("press")
+            ben.expect("floor_granted")
+            talk(ben, pcm_frames(self.fixture("ben.wav")), 1.0)
+            ben.reply(ben.request("release"))
+            time.sleep(0.3)
+            played.signal(signal.SIGUSR1)
+            played.wait_log(r"host\.speaker_frames_played=([1-9]\d+)")
+        finally:
+            jack.terminate()
+            jack.wait(timeout=5)
+
+    def test_pages_are_served_and_nothing_outside_them(self):
+        server = self.server()
+        status, body = http_get(server.http_port, "/")
+        self.assertEqual(status, 200)
+        self.assertIn(b"Hold to talk", body)
+        self.assertEqual(http_get(server.http_port, "/instructor")[0], 200)
+        self.assertEqual(http_get(server.http_port, "/student.js")[0], 200)
+        self.assertEqual(http_get(server.http_port, "/index.html", tls=False)[0], 200)  # plain HTTP too (localhost)
+        for path in ("/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/.hidden", "/recordings/../x?token=" + server.token,
+                     "/nothing.js"):
+            self.assertEqual(http_get(server.http_port, path)[0], 404, path)
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav")[0], 403)
+
+
+if __name__ == "__main__":
+    unittest.main()
