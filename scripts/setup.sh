@@ -22,6 +22,8 @@ packages=(
   python3                 # end-to-end tests (tests/e2e, standard library only)
   tmux                    # drives the interactive CLI in a terminal (e2e)
   ffmpeg                  # a real RTP/Opus peer for the interop tests (e2e)
+  chromium                # a real browser for the classroom pages (tests/browser)
+  nodejs                  # drives it with npm (playwright-core, pinned in tests/browser/package-lock.json)
 )
 
 missing=()
@@ -30,14 +32,20 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root=()
+  if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq >/dev/null
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done" >&2
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-as_root=()
-if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq >/dev/null
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done" >&2
+# The browser tests' npm packages, exactly as the committed lock file pins them (no browser
+# download: playwright-core drives Debian's chromium).
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [[ -f "$browser_dir/package-lock.json" ]] && ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.package-lock.json" 2>/dev/null; then
+  echo "setup: npm ci in tests/browser" >&2
+  (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -1,0 +1,278 @@
+// The classroom pages in a real browser: Debian's headless chromium driven by playwright-core,
+// a fake microphone playing a WAV, HTTPS with the server's self-signed certificate. One test per
+// run: `node classroom.test.mjs NAME` (ctest runs each), `--list` prints the names.
+// Screenshots of each state go to $HAILER_BROWSER_OUT (default build/browser).
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const build = process.env.HAILER_BUILD_DIR || join(here, '..', '..', 'build');
+const fixtures = process.env.HAILER_FIXTURES || join(build, 'fixtures');
+const out = process.env.HAILER_BROWSER_OUT || join(build, 'browser');
+const WAIT_MS = 10000;
+
+// ------------------------------------------------------------------ audio comparison (as tests/e2e)
+
+function readWav(path) {
+  const b = readFileSync(path);
+  let at = 12, rate = 0, channels = 1;
+  while (at + 8 <= b.length) {
+    const id = b.toString('ascii', at, at + 4), size = b.readUInt32LE(at + 4);
+    if (id === 'fmt ') { channels = b.readUInt16LE(at + 10); rate = b.readUInt32LE(at + 12); }
+    if (id === 'data') {
+      const n = Math.floor(Math.min(size, b.length - at - 8) / 2 / channels);
+      const s = new Int16Array(n);
+      for (let i = 0; i < n; i++) s[i] = b.readInt16LE(at + 8 + i * 2 * channels);
+      return { samples: s, rate };
+    }
+    at += 8 + size + (size % 2);
+  }
+  throw new Error(`no data in ${path}`);
+}
+
+function envelope({ samples, rate }) {
+  const n = rate / 50, env = [];
+  for (let i = 0; i + n <= samples.length; i += n) {
+    let sum = 0;
+    for (let j = i; j < i + n; j++) sum += samples[j] * samples[j];
+    env.push(Math.max(-60, 20 * Math.log10(Math.max(Math.sqrt(sum / n), 1e-9) / 32768)));
+  }
+  return env;
+}
+
+function pearson(a, b) {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let va = 0, vb = 0, c = 0;
+  for (let i = 0; i < n; i++) { va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; c += (a[i] - ma) * (b[i] - mb); }
+  return va === 0 || vb === 0 ? 0 : c / Math.sqrt(va * vb);
+}
+
+// Best envelope correlation over every lag, the heard track's silent ends cut (as harness.py).
+function bestCorrelation(sent, heard, minOverlap = 50) {
+  const loud = heard.map((v, i) => (v > -45 ? i : -1)).filter((i) => i >= 0);
+  if (loud.length === 0) return 0;
+  heard = heard.slice(loud[0], loud[loud.length - 1] + 1);
+  let best = -1;
+  for (let lag = -heard.length + minOverlap; lag <= sent.length - minOverlap; lag++) {
+    const a0 = Math.max(0, lag), b0 = Math.max(0, -lag);
+    const n = Math.min(sent.length - a0, heard.length - b0);
+    if (n < minOverlap) continue;
+    best = Math.max(best, pearson(sent.slice(a0, a0 + n), heard.slice(b0, b0 + n)));
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------ the server and the browser
+
+async function startServer(tmp, extra = []) {
+  const recordings = join(tmp, 'recordings');
+  const proc = spawn(join(build, 'apps', 'hailer-server'),
+    ['--port', '0', '--udp-port', '0', '--http-port', '0', '--recordings', recordings, '--tls-dir', join(tmp, 'tls'),
+     '--audio-out', 'none', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  const info = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hailer-server did not start: ${text}`)), WAIT_MS);
+    proc.stdout.on('data', (d) => {
+      text += d;
+      const m = text.match(/classroom: students open (https:\/\/[^ ]+\/) .*token=(\w+)[\s\S]*recordings: /);
+      if (m) { clearTimeout(timer); resolve({ url: m[1], token: m[2] }); }
+    });
+  });
+  return { proc, recordings, ...info, stop: () => new Promise((r) => { proc.once('exit', r); proc.kill('SIGTERM'); }) };
+}
+
+async function launch(tmp, wav) {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+           `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+async function studentPage(browser, server, name) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 420, height: 760 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}?room=class`);
+  await page.fill('#name', name);
+  await page.click('#join button[type=submit]');
+  await page.waitForSelector('#class:not([hidden])', { timeout: WAIT_MS });
+  return page;
+}
+
+async function instructorPage(browser, server) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}instructor?token=${server.token}`);
+  await page.click('#join button[type=submit]');
+  await page.waitForSelector('#room-view:not([hidden])', { timeout: WAIT_MS });
+  return page;
+}
+
+async function hold(page) {
+  const box = await page.locator('#talk').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+}
+
+const stateOf = (page) => page.evaluate(() => document.body.dataset.state || 'idle');
+
+async function waitState(page, state, timeout = WAIT_MS) {
+  await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout });
+}
+
+async function shot(page, testName, label) {
+  const dir = join(out, testName);
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${label}.png`), fullPage: true });
+}
+
+async function waitFile(path, timeout = WAIT_MS) {
+  const until = Date.now() + timeout;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ------------------------------------------------------------------ the tests
+
+const tests = {
+  async a_held_button_is_recorded_and_correlates_with_the_microphone(t) {
+    const wav = join(fixtures, 'ann.wav');
+    const browser = t.use(await launch(t.tmp, wav));
+    const server = t.server(await startServer(t.tmp));
+    const page = await studentPage(browser, server, 'ann');
+    await shot(page, t.name, '1-student-idle');
+    await hold(page);
+    await waitState(page, 'talking');
+    await page.waitForTimeout(1500);
+    await shot(page, t.name, '2-student-talking');
+    await page.waitForTimeout(1500);  // held for 3 s
+    await page.mouse.up();
+    await waitState(page, 'idle');
+    await shot(page, t.name, '3-student-after');
+    const file = join(server.recordings, 'ann_1.wav');
+    await waitFile(file);
+    await new Promise((r) => setTimeout(r, 700));  // the speaker plays the tail
+    const heard = readWav(file);
+    const seconds = heard.samples.length / heard.rate;
+    const c = bestCorrelation(envelope(readWav(wav)), envelope(heard));
+    const codec = await page.evaluate(() => (typeof AudioEncoder !== 'undefined' ? 'opus (WebCodecs)' : 'pcm16'));
+    console.error(`ann_1.wav: ${seconds.toFixed(2)} s, envelope correlation ${c.toFixed(3)}, codec ${codec}`);
+    assert.ok(seconds > 2.5 && seconds < 4.5, `recording length ${seconds}`);
+    assert.ok(c > 0.8, `correlation ${c}`);
+    const instructor = await instructorPage(browser, server);
+    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });
+    assert.match(await instructor.textContent('#recordings'), /ann_1\.wav/);
+    await shot(instructor, t.name, '4-instructor-recordings');
+  },
+
+  async two_presses_one_talker_deny_then_queue(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ben.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const ann = await studentPage(browser, server, 'ann');
+    const ben = await studentPage(browser, server, 'ben');
+    // The microphone is opened on the first press: open both first, so the race is the press itself.
+    for (const p of [ann, ben]) { await hold(p); await p.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state)); await p.mouse.up(); await waitState(p, 'idle'); }
+    await Promise.all([hold(ann), hold(ben)]);
+    await ann.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state));
+    await ben.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state));
+    const states = [await stateOf(ann), await stateOf(ben)].sort();
+    assert.deepEqual(states, ['denied', 'talking'], 'exactly one talks');
+    const denied = (await stateOf(ann)) === 'denied' ? ann : ben;
+    const talker = denied === ann ? ben : ann;
+    assert.match(await denied.textContent('#state'), /Denied: (ann|ben) is talking/);
+    await shot(denied, t.name, '1-student-denied');
+    await talker.mouse.up();
+    await denied.mouse.up();
+    await waitState(talker, 'idle');
+    const instructor = await instructorPage(browser, server);
+    await instructor.selectOption('#policy', 'queue');
+    await instructor.waitForFunction(() => document.getElementById('status').textContent.includes('queue'));
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await hold(ben);
+    await waitState(ben, 'queued');
+    assert.match(await ben.textContent('#state'), /number 1/);
+    await shot(ben, t.name, '2-student-queued');
+    await shot(instructor, t.name, '3-instructor-talking');
+    await ann.mouse.up();
+    await waitState(ben, 'talking');  // granted on release, still holding
+    await ben.mouse.up();
+  },
+
+  async closing_the_talkers_tab_frees_the_floor_within_a_second(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const ann = await studentPage(browser, server, 'ann');
+    const ben = await studentPage(browser, server, 'ben');
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await ben.waitForFunction(() => document.getElementById('who').textContent === 'ann is talking.');
+    const start = Date.now();
+    await ann.context().close();
+    await ben.waitForFunction(() => document.getElementById('who').textContent === 'Nobody is talking.', null, { timeout: 1000 });
+    console.error(`floor free ${Date.now() - start} ms after the tab closed`);
+    await shot(ben, t.name, 'student-after-talker-left');
+  },
+
+  async the_instructor_revokes_a_talker(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const instructor = await instructorPage(browser, server);
+    const ann = await studentPage(browser, server, 'ann');
+    await instructor.waitForFunction(() => document.getElementById('count').textContent === '1');
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await instructor.waitForFunction(() => document.getElementById('talker').textContent.startsWith('ann is talking'));
+    await shot(instructor, t.name, '1-instructor-sees-talker');
+    await instructor.click('#revoke');
+    await ann.waitForFunction(() => document.getElementById('state').textContent === 'The instructor ended your turn.');
+    await shot(ann, t.name, '2-student-revoked');
+    await instructor.waitForFunction(() => document.getElementById('talker').textContent === 'Nobody is talking.');
+    await ann.mouse.up();
+  },
+};
+
+// ------------------------------------------------------------------ runner
+
+async function run(name) {
+  const test = tests[name];
+  if (!test) {
+    console.error(`no test named ${name}; --list shows them`);
+    process.exit(2);
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'hailer-browser-'));
+  const browsers = [], servers = [];
+  const t = { name, tmp, use: (b) => (browsers.push(b), b), server: (s) => (servers.push(s), s) };
+  const watchdog = setTimeout(() => { console.error('timed out'); process.exit(1); }, 90000);
+  let failed = null;
+  try {
+    await test(t);
+  } catch (e) {
+    failed = e;
+  } finally {
+    for (const b of browsers) await b.close().catch(() => {});
+    for (const s of servers) await s.stop().catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+  if (failed) {
+    console.error(`FAIL ${name}: ${failed.stack || failed}`);
+    process.exit(1);
+  }
+  console.error(`ok ${name} (screenshots in ${join(out, name)})`);
+}
+
+if (process.argv[2] === '--list') console.log(Object.keys(tests).join('\n'));
+else await run(process.argv[2]);
