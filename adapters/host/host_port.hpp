@@ -42,6 +42,12 @@ class HostPort {
   virtual ~HostPort() = default;
   /// Sends one protocol message to a connection (a line on TCP, a text frame on WebSocket).
   virtual void send_text(SessionId to, const SharedText& text) = 0;
+  /// Sends one message to several connections, in this order (a room's broadcast). A port may
+  /// defer it behind the messages already sent (the next talker served before the room hears),
+  /// but must keep each connection's messages in the order it was given them.
+  virtual void send_broadcast(std::span<const SessionId> to, const SharedText& text) {
+    for (SessionId s : to) send_text(s, text);
+  }
   /// Closes a connection after what is queued for it, for `reason`; the port reports
   /// ServerHost::closed() for it later, as for any close.
   virtual void close(SessionId session, CloseReason reason) = 0;

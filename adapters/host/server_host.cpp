@@ -124,7 +124,9 @@ void ServerHost::apply(Time now, const Effect& effect) {
         } else if constexpr (std::is_same_v<T, Broadcast>) {
           ++stats_.broadcasts;
           const SharedText text = std::make_shared<const std::string>(encode(e.message));
-          for (SessionId to : e.to) send(to, text);
+          for (SessionId to : e.to) HAILER_ASSERT(is_open(to));
+          stats_.messages_out += e.to.size();
+          port_.send_broadcast(e.to, text);
         } else if constexpr (std::is_same_v<T, CloseSession>) {
           close(e.session, e.reason);
         } else if constexpr (std::is_same_v<T, RouteMedia>) {

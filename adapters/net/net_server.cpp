@@ -98,9 +98,9 @@ void NetServer::stop() {
     std::vector<std::shared_ptr<Connection>> left;
     for (const auto& [id, c] : connections_) left.push_back(c);
     for (const auto& c : left) finish(c, CloseReason::shutdown);
-    std::vector<SessionId> ids;
-    for (const auto& [id, l] : links_) ids.push_back(id);
-    for (SessionId id : ids) detach(id, CloseReason::shutdown);
+    std::vector<std::shared_ptr<Link>> links;
+    for (const auto& [id, l] : links_) links.push_back(l);
+    for (const auto& l : links) l->abort(CloseReason::shutdown);
   });
 }
 
@@ -166,6 +166,27 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
 }
 
 void NetServer::send_text(SessionId to, const SharedText& text) {
+  if (!deferred_.empty()) {
+    deferred_.emplace_back(std::vector<SessionId>{to}, text);
+    return;
+  }
+  send_now(to, text);
+}
+
+void NetServer::send_broadcast(std::span<const SessionId> to, const SharedText& text) {
+  if (deferred_.empty()) asio::post(io_, [this] { flush_deferred(); });
+  deferred_.emplace_back(std::vector<SessionId>(to.begin(), to.end()), text);
+}
+
+void NetServer::flush_deferred() {
+  auto pending = std::move(deferred_);
+  deferred_.clear();
+  for (const auto& [to, text] : pending) {
+    for (SessionId s : to) send_now(s, text);
+  }
+}
+
+void NetServer::send_now(SessionId to, const SharedText& text) {
   auto it = connections_.find(to);
   if (it == connections_.end()) {
     if (auto l = links_.find(to); l != links_.end()) l->second->send(text);
@@ -211,6 +232,7 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
 }
 
 void NetServer::close(SessionId session, CloseReason reason) {
+  if (!deferred_.empty()) flush_deferred();  // what was sent before the close goes first
   auto it = connections_.find(session);
   if (it == connections_.end()) {
     if (auto l = links_.find(session); l != links_.end()) l->second->close(reason);

@@ -56,6 +56,8 @@ class Link {
   virtual void send(const SharedText& text) = 0;
   /// Closes after what is queued, for `reason`; the transport calls detach() when done.
   virtual void close(CloseReason reason) = 0;
+  /// Drops the connection now (a stopping server that waited long enough); calls detach().
+  virtual void abort(CloseReason reason) = 0;
 };
 
 /// Counters of the socket layer (the host and core keep their own).
@@ -115,6 +117,7 @@ class NetServer final : public HostPort {
 
   // HostPort
   void send_text(SessionId to, const SharedText& text) override;
+  void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
   void play(const SpeakerFrame& frame) override;
@@ -148,6 +151,12 @@ class NetServer final : public HostPort {
   std::map<SessionId, std::shared_ptr<Connection>> connections_;
   std::map<SessionId, std::shared_ptr<Link>> links_;
   uint64_t next_session_ = 1;
+  // Broadcasts wait until the io_context has run what is already queued (the writes of the
+  // messages sent before them, e.g. the grant to the next talker); once one waits, every later
+  // send waits behind it, so each connection keeps its order.
+  std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
+  void send_now(SessionId to, const SharedText& text);
+  void flush_deferred();
   uint32_t max_line_bytes_;
   bool stopping_ = false;
   NetStats stats_;

@@ -141,7 +141,10 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       : ws_(std::move(stream)), impl_(impl), address_(std::move(address)) {}
 
   void accept(http::request<http::string_body> req) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the closing handshake
+    ws_.set_option(timeouts);
+    ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
     ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
     ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) {
@@ -172,6 +175,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       if (!self->writing_) self->close_now();
     });
   }
+
+  void abort(CloseReason reason) override { finish(reason); }
 
  private:
   void read() {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -330,6 +331,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   boost::asio::signal_set stops(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer stop_deadline(io);
   boost::asio::signal_set usr1(io, SIGUSR1);
   stops.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
@@ -337,6 +339,11 @@ int main(int argc, char** argv) {
     usr1.cancel();
     if (web_server) web_server->stop();
     server->stop();
+    // Whatever still holds the io_context (an idle keep-alive page load) does not hold the stop.
+    stop_deadline.expires_after(std::chrono::milliseconds(net.shutdown_flush_ms + 1000));
+    stop_deadline.async_wait([&](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
   });
   std::function<void()> wait_usr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {

@@ -83,6 +83,7 @@ class Ws:
         while True:
             self._need(2, deadline)
             opcode, n = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+            self.buf_fin = bool(self.buf[0] & 0x80)
             at = 2
             if n == 126:
                 self._need(4, deadline)
@@ -97,10 +98,13 @@ class Ws:
             if opcode == 0x9:
                 self._send(0xA, payload)
                 continue
-            if opcode == 0x1:
-                return payload.decode()
-            if opcode == 0x2:
-                return payload
+            fin = self.buf_fin
+            if opcode in (0x1, 0x2):
+                self.partial, self.partial_op = payload, opcode
+            elif opcode == 0x0:
+                self.partial += payload
+            if opcode in (0x0, 0x1, 0x2) and fin:
+                return self.partial.decode() if self.partial_op == 0x1 else self.partial
 
     def expect(self, type_, where=None, timeout=10.0):
         deadline = time.monotonic() + timeout

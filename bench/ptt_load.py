@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Classroom load on loopback: N WebSocket students join one room at once, then floor churn.
+
+Starts build/apps/hailer-server (plain WS, no recordings, no speaker), opens N WebSockets and
+sends every upgrade before reading any answer, then every join before reading any reply (the
+"1,000 simultaneous joins"); counts drops. Then, under the queue policy, repeats: student A
+presses (press -> floor_granted), sends 200 ms of PCM audio in real time, student B presses and
+is queued, A releases (release -> B's floor_granted: the handover), B releases. Reports the
+server's RSS per student (/proc, before and after the joins), CPU time, and p50/p95/p99/max of
+both latencies. The client is Python: its own overhead is inside the figures.
+
+    bench/ptt_load.py [--students N] [--cycles M] [--build DIR]
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
+
+
+def ws_frame(opcode, payload):
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
+    mask = b"\x01\x02\x03\x04"
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class Student:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.partial = b""
+        self.upgraded = False
+        self.next_id = 1
+
+    def send_upgrade(self):
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+
+    def read_upgrade(self):
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return False
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.upgraded = head.startswith(b"HTTP/1.1 101")
+        return self.upgraded
+
+    def request(self, type_, **fields):
+        self.sock.sendall(ws_frame(1, json.dumps({"type": type_, "id": self.next_id, **fields}).encode()))
+        self.next_id += 1
+
+    def audio(self, seq, payload):
+        self.sock.sendall(ws_frame(2, bytes([1, 0, seq >> 8 & 255, seq & 255]) + payload))
+
+    def messages(self, block=True):
+        """The text messages available now (waits for at least one when `block`)."""
+        out = []
+        while True:
+            while len(self.buf) >= 2:
+                n, at = self.buf[1] & 0x7F, 2
+                if n == 126:
+                    if len(self.buf) < 4:
+                        break
+                    n, at = struct.unpack(">H", self.buf[2:4])[0], 4
+                elif n == 127:
+                    if len(self.buf) < 10:
+                        break
+                    n, at = struct.unpack(">Q", self.buf[2:10])[0], 10
+                if len(self.buf) < at + n:
+                    break
+                payload, opcode, fin = self.buf[at:at + n], self.buf[0] & 0x0F, self.buf[0] & 0x80
+                self.buf = self.buf[at + n:]
+                if opcode in (1, 0):  # a text frame, or the continuation of a fragmented one
+                    self.partial = (self.partial if opcode == 0 else b"") + payload
+                    if fin:
+                        out.append(json.loads(self.partial))
+            if out or not block:
+                if not block:
+                    self.sock.setblocking(False)
+                    try:
+                        chunk = self.sock.recv(65536)
+                        self.buf += chunk
+                    except BlockingIOError:
+                        chunk = None
+                    finally:
+                        self.sock.setblocking(True)
+                    if chunk:
+                        continue
+                return out
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+
+    def until(self, type_):
+        while True:
+            for m in self.messages():
+                if m["type"] == type_:
+                    return m
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stats(xs):
+    xs = sorted(xs)
+    q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
+    return "p50 %.0f us, p95 %.0f us, p99 %.0f us, max %.0f us (n=%d)" % (q(.5), q(.95), q(.99), xs[-1], len(xs))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--students", type=int, default=1000)
+    ap.add_argument("--cycles", type=int, default=100)
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    a = ap.parse_args()
+    n = a.students
+    server = subprocess.Popen(
+        [os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--http-port", "0",
+         "--no-tls", "--recordings", "none", "--audio-out", "none", "--log-level", "warn",
+         "--max-sessions", str(n + 10), "--max-room-members", str(n + 10), "--max-connections-per-address", str(n + 10),
+         "--default-floor-policy", "queue"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        http_port = None
+        for _ in range(8):
+            m = re.search(r"http://[^:]+:(\d+)/", server.stdout.readline().decode())
+            if m:
+                http_port = int(m.group(1))
+                break
+        time.sleep(0.2)
+        rss_before = rss_kib(server.pid)
+        t = time.perf_counter()
+        students = [Student(http_port) for _ in range(n)]
+        for s in students:
+            s.send_upgrade()
+        upgraded = sum(1 for s in students if s.read_upgrade())
+        for i, s in enumerate(students):
+            s.request("join", version=1, name="s%04d" % i, room="class", codec="pcm16", sample_rate=48000)
+        joined = 0
+        for s in students:
+            for m in s.messages():
+                if m["type"] == "ok":
+                    joined += 1
+                    break
+        join_s = time.perf_counter() - t
+        for s in students:  # the member_joined broadcasts
+            s.messages(block=False)
+        time.sleep(0.3)
+        rss_after = rss_kib(server.pid)
+        print("%d students: %d upgraded, %d joined (%d dropped) in %.2f s; server RSS %d KiB -> %d KiB: %.1f KiB per student"
+              % (n, upgraded, joined, n - joined, join_s, rss_before, rss_after, (rss_after - rss_before) / n))
+        cpu0 = cpu_s(server.pid)
+        press, handover = [], []
+        pcm = b"\x10\x00" * 960
+        seq = 0
+        for _ in range(a.cycles):
+            a_s, b_s = random.sample(students, 2)
+            t = time.perf_counter()
+            a_s.request("press")
+            a_s.until("floor_granted")
+            press.append((time.perf_counter() - t) * 1e6)
+            for k in range(10):  # 200 ms of audio, in real time
+                a_s.audio(seq, pcm)
+                seq = (seq + 1) & 0xFFFF
+                time.sleep(0.02)
+            b_s.request("press")
+            b_s.until("floor_queued")
+            t = time.perf_counter()
+            a_s.request("release")
+            b_s.until("floor_granted")
+            handover.append((time.perf_counter() - t) * 1e6)
+            b_s.request("release")
+            b_s.until("floor_idle")
+            for s in students:
+                s.messages(block=False)
+        cpu = cpu_s(server.pid) - cpu0
+        print("press -> grant:    " + stats(press))
+        print("handover (release -> next grant): " + stats(handover))
+        print("server CPU during the churn: %.2f s over %d cycles" % (cpu, a.cycles))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
