@@ -5,6 +5,7 @@ own ctest entry (tests/CMakeLists.txt)."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -252,6 +253,19 @@ class Classroom(TempDirCase):
         finally:
             jack.terminate()
             jack.wait(timeout=5)
+
+    def test_a_stopping_server_does_not_wait_for_clients_that_never_answer(self):
+        server = self.server()
+        silent = [Ws(server.http_port) for _ in range(5)]
+        for i, w in enumerate(silent):
+            self.assertEqual(w.join("quiet%d" % i)["type"], "ok")  # then never read again, never answer the close
+        page = socket.create_connection(("127.0.0.1", server.http_port))  # and an idle keep-alive page load
+        page.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        t = time.monotonic()
+        server.signal(signal.SIGTERM)
+        self.assertEqual(server.proc.wait(timeout=10), 0)
+        self.assertLess(time.monotonic() - t, 5.0)
+        page.close()
 
     def test_pages_are_served_and_nothing_outside_them(self):
         server = self.server()
