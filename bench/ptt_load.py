@@ -17,7 +17,7 @@ import json
 import os
 import random
 import re
-import select
+import selectors
 import socket
 import struct
 import subprocess
@@ -113,6 +113,19 @@ class Student:
                     return m
 
 
+def drain(students, quiet_s=0.3):
+    """Reads everything the server sends until it has been quiet for `quiet_s`."""
+    sel = selectors.DefaultSelector()  # epoll: select() stops at 1,024 descriptors
+    for st in students:
+        sel.register(st.sock, selectors.EVENT_READ, st)
+    last = time.monotonic()
+    while time.monotonic() - last < quiet_s:
+        for key, _ in sel.select(quiet_s):
+            key.data.messages(block=False)
+            last = time.monotonic()
+    sel.close()
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -166,9 +179,7 @@ def main():
                     joined += 1
                     break
         join_s = time.perf_counter() - t
-        for s in students:  # the member_joined broadcasts
-            s.messages(block=False)
-        time.sleep(0.3)
+        drain(students)  # every member_joined broadcast read: the steady state of a connected class
         rss_after = rss_kib(server.pid)
         print("%d students: %d upgraded, %d joined (%d dropped) in %.2f s; server RSS %d KiB -> %d KiB: %.1f KiB per student"
               % (n, upgraded, joined, n - joined, join_s, rss_before, rss_after, (rss_after - rss_before) / n))

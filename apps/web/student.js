@@ -59,18 +59,19 @@ async function ensureAudio(codec) {
   let encoder = null;
   if (codec === 'opus') {
     encoder = new AudioEncoder({
+      // Outputs come in the order of encode() calls, possibly later and in bursts: each takes
+      // the "last frame" flag its input was encoded with.
       output: (chunk) => {
         const bytes = new Uint8Array(chunk.byteLength);
         chunk.copyTo(bytes);
-        sendFrame(bytes, encoder.lastPending);
-        encoder.lastPending = false;
+        sendFrame(bytes, audio.lastFlags.shift() === true);
       },
       error: (e) => console.error('opus encoder', e),
     });
     encoder.configure({ codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitrate: 32000, opus: { frameDuration: 20000 } });
   }
   node.port.onmessage = (e) => onFrame(e.data);
-  audio = { context, node, encoder, timestamp: 0 };
+  audio = { context, node, encoder, timestamp: 0, lastFlags: [] };
   return audio;
 }
 
@@ -81,19 +82,24 @@ function sending() {
 function onFrame(frame) {
   const db = levelDbfs(frame);
   $('level').style.width = sending() ? `${Math.max(0, Math.min(100, (db + 60) * (100 / 60)))}%` : '0';
-  if (!sending()) return;  // never any audio before the grant
+  if (!sending() || audio.ended) return;  // never any audio before the grant, nothing after the last frame
   const last = state === 'finishing' && performance.now() >= audio.tailEnds;
   if (audio.encoder) {
     const data = new AudioData({ format: 'f32', sampleRate: 48000, numberOfFrames: frame.length, numberOfChannels: 1,
                                  timestamp: audio.timestamp, data: frame });
     audio.timestamp += 20000;
-    audio.encoder.lastPending = last;
+    audio.lastFlags.push(last);
     audio.encoder.encode(data);
     data.close();
   } else {
     sendFrame(pcm16(frame), last);
   }
-  if (last) endTurn();
+  if (last) {
+    // The release goes after the last frame: Opus output is asynchronous, so wait for it.
+    audio.ended = true;
+    if (audio.encoder) audio.encoder.flush().then(endTurn, endTurn);
+    else endTurn();
+  }
 }
 
 function sendFrame(payload, last) {
@@ -127,7 +133,7 @@ function release() {
     // Keep sending a little after the button is let go: the last word is still in the air.
     setState('finishing', 'Finishing...');
     audio.tailEnds = performance.now() + TAIL_MS;
-    tailTimer = setTimeout(() => { if (state === 'finishing') endTurn(); }, TAIL_MS + 200);
+    tailTimer = setTimeout(() => { if (state === 'finishing' && !audio.ended) endTurn(); }, TAIL_MS + 200);
     return;
   }
   room.request('release');  // a queued or pending press is withdrawn; after a deny it does nothing
@@ -135,6 +141,7 @@ function release() {
 }
 
 function endTurn() {
+  if (state !== 'finishing' && state !== 'talking') return;  // already ended (tail timer and flush both fire)
   clearTimeout(tailTimer);
   clearInterval(countdown);
   room.request('release');
@@ -158,6 +165,7 @@ function onMessage(msg) {
     case 'floor_granted':
       if (!holding && state !== 'requesting') { room.request('release'); break; }  // let go before the grant
       talkEnds = performance.now() + msg.remaining_ms;
+      audio.ended = false;
       setState('talking', `Talking: ${Math.ceil(msg.remaining_ms / 1000)} s left`);
       showWho(me);
       clearInterval(countdown);
