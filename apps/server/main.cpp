@@ -225,6 +225,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
   app.add_option("--tls-dir", tls_dir, "where the self-signed certificate is made on first start and kept")->capture_default_str()->group(c);
   app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")->group(c);
+  int64_t speaker_delay_ms = 40;
+  app.add_option("--speaker-delay-ms", speaker_delay_ms, "the speaker's starting jitter-buffer delay (it adapts from there)")
+      ->check(CLI::Range(20, 200))->capture_default_str()->group(c);
   app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")->capture_default_str()->group(c);
   app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")->capture_default_str()->group(c);
   app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")->capture_default_str()->group(c);
@@ -271,7 +274,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<net::NetServer> server;
   std::unique_ptr<net::WebServer> web_server;
   try {
-    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, {}}, &output);
+    // The speaker starts at 40 ms of buffer (not 80): students reach it over a LAN or WebSocket
+    // on TCP, where jitter is small; the buffer still grows with the jitter it measures.
+    JitterBufferConfig speaker;
+    speaker.start_delay_ms = speaker_delay_ms;
+    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, speaker}, &output);
     if (!no_web) {
       if (!no_tls) {
         if (!tls_cert.empty() || !tls_key.empty()) {
