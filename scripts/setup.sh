@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
+  clang libclang-rt-14-dev  # sanitizer builds and libFuzzer (scripts/sanitize.sh, fuzz/)
   libboost-dev            # Asio + Beast (header-only, 1.74)
   libopus-dev             # Opus codec
   portaudio19-dev         # sound devices
@@ -45,7 +46,9 @@ fi
 # The browser tests' npm packages, exactly as the committed lock file pins them (no browser
 # download: playwright-core drives Debian's chromium).
 browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-if [[ -f "$browser_dir/package-lock.json" ]] && ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.package-lock.json" 2>/dev/null; then
+stamp="$browser_dir/node_modules/.hailer-installed-lock"
+if [[ -f "$browser_dir/package-lock.json" ]] && ! cmp -s "$browser_dir/package-lock.json" "$stamp" 2>/dev/null; then
   echo "setup: npm ci in tests/browser" >&2
   (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$browser_dir/package-lock.json" "$stamp"
 fi

@@ -189,10 +189,13 @@ void NetServer::flush_deferred() {
 void NetServer::send_now(SessionId to, const SharedText& text) {
   auto it = connections_.find(to);
   if (it == connections_.end()) {
-    if (auto l = links_.find(to); l != links_.end()) l->second->send(text);
+    if (auto l = links_.find(to); l != links_.end()) {
+      const auto link = l->second;  // a copy: the link may detach (and leave the map) inside send
+      link->send(text);
+    }
     return;  // else closed on our side already; the core hears it soon
   }
-  const auto& c = it->second;
+  const auto c = it->second;  // a copy: finish() erases the map entry (ASan found the reference dangling)
   if (c->finished || c->closing) return;
   c->queue.push_back(text);
   c->queued_bytes += text->size() + 1;
@@ -235,7 +238,10 @@ void NetServer::close(SessionId session, CloseReason reason) {
   if (!deferred_.empty()) flush_deferred();  // what was sent before the close goes first
   auto it = connections_.find(session);
   if (it == connections_.end()) {
-    if (auto l = links_.find(session); l != links_.end()) l->second->close(reason);
+    if (auto l = links_.find(session); l != links_.end()) {
+      const auto link = l->second;
+      link->close(reason);
+    }
     return;
   }
   const auto c = it->second;
@@ -247,14 +253,16 @@ void NetServer::close(SessionId session, CloseReason reason) {
 
 // Closes the socket and tells the host, later: a port never calls the host from inside a call
 // the host made.
-void NetServer::finish(const std::shared_ptr<Connection>& c, CloseReason reason) {
+void NetServer::finish(std::shared_ptr<Connection> c, CloseReason reason) {
+  // `c` is taken by value: the map's copy is erased here, and the caller's argument may be it.
   if (c->finished) return;
   c->finished = true;
   boost::system::error_code ignored;
   c->socket.shutdown(tcp::socket::shutdown_both, ignored);
   c->socket.close(ignored);
-  connections_.erase(c->id);
-  asio::post(io_, [this, id = c->id, reason] {
+  const SessionId id = c->id;
+  connections_.erase(id);
+  asio::post(io_, [this, id, reason] {
     host_.closed(now(), id, reason);
     if (stopping_ && connections_.empty() && links_.empty()) flush_deadline_.cancel();
   });

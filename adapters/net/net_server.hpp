@@ -134,7 +134,7 @@ class NetServer final : public HostPort {
   void read(const std::shared_ptr<Connection>& c);
   void on_bytes(const std::shared_ptr<Connection>& c, std::size_t n);
   void write(const std::shared_ptr<Connection>& c);
-  void finish(const std::shared_ptr<Connection>& c, CloseReason reason);
+  void finish(std::shared_ptr<Connection> c, CloseReason reason);
   void receive();
   void on_timer();
 
