@@ -33,6 +33,12 @@ class Parser {
     if (pos_ >= s_.size()) return "end of text";
     const auto c = static_cast<unsigned char>(s_[pos_]);
     if (c < 0x20 || c == 0x7F) return "control character " + std::to_string(c);
+    // A byte of a multi-byte character is named by value: quoting it alone would put a broken
+    // UTF-8 sequence into the error message the client has to decode (found by fuzzing).
+    if (c >= 0x80) {
+      static const char hex[] = "0123456789abcdef";
+      return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+    }
     return std::string("'") + s_[pos_] + "'";
   }
 

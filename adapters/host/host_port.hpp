@@ -51,7 +51,8 @@ class HostPort {
   /// Closes a connection after what is queued for it, for `reason`; the port reports
   /// ServerHost::closed() for it later, as for any close.
   virtual void close(SessionId session, CloseReason reason) = 0;
-  /// Calls ServerHost::timer() at `at` (replacing any earlier request); nothing = no timer.
+  /// Calls ServerHost::timer() at `at` (replacing any earlier request); nothing = no timer. A
+  /// request is used up when it fires: the host asks again if it needs another.
   virtual void arm_timer(std::optional<Time> at) = 0;
   /// Plays 20 ms on the speaker.
   virtual void play(const SpeakerFrame& frame) = 0;

@@ -256,3 +256,14 @@ TEST_CASE("the field schema lists every field of a message with its shape", "[co
   CHECK(server_message_fields("ok")->size() > 10);  // id plus every reply kind's fields
   CHECK_FALSE(server_message_fields("nonsense").has_value());
 }
+
+TEST_CASE("an error message never carries a broken UTF-8 sequence from the input (found by fuzzing)", "[codec]") {
+  // A valid two-byte character where JSON expects a value: the error names the byte by value.
+  const auto r = decode_request("\xd9\xb4", 4096);
+  REQUIRE(std::holds_alternative<DecodeError>(r));
+  const DecodeError& e = std::get<DecodeError>(r);
+  CHECK(e.code == ErrorCode::bad_json);
+  CHECK(e.detail.find("byte 0xd9") != std::string::npos);
+  const std::string text = encode(ErrorReply{std::nullopt, e.code, e.detail});
+  CHECK(std::holds_alternative<ServerMessage>(decode_server_message(text, any_reply_is(ReplyKind::none))));
+}

@@ -1,0 +1,201 @@
+// The server host and core driven by any sequence of connections, requests (well-formed from a
+// small vocabulary, or raw bytes), audio frames, UDP proofs, closes and time jumps, under small
+// limits so the deep states (full queues, full rooms, wrong tokens) are reached. After every
+// event the core checks its invariants (the host runs it that way) and the port checks: nothing
+// is sent to a closed session, every message decodes with the client's strict decoder. At the
+// end everything is closed and nothing may remain: no session, room, route or timer.
+// HAILER_FUZZ_REPORT=1 prints the message types and error codes reached, at exit.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+
+#include "adapters/host/server_host.hpp"
+#include "core/client.hpp"
+#include "core/codec.hpp"
+#include "core/ptt_frame.hpp"
+#include "fuzz/fuzz_input.hpp"
+
+using namespace hailer;
+
+namespace {
+
+std::set<std::string> reached;  // message types and error codes seen, over the whole run
+
+void report() {
+  std::string all;
+  for (const auto& r : reached) all += r + " ";
+  std::fprintf(stderr, "reached %zu: %s\n", reached.size(), all.c_str());
+}
+
+class CheckingPort final : public HostPort {
+ public:
+  std::set<SessionId> open;
+  std::optional<Time> timer;
+  std::map<std::string, std::string> tokens;  // media tokens handed out
+
+  void send_text(SessionId to, const SharedText& text) override {
+    if (!open.contains(to)) std::abort();  // sent to a session the port closed
+    bool decoded = false;
+    for (int k = 0; k < 6 && !decoded; ++k) {
+      auto r = decode_server_message(*text, any_reply_is(static_cast<ReplyKind>(k)), 1u << 20);
+      if (const auto* m = std::get_if<ServerMessage>(&r)) {
+        decoded = true;
+        reached.insert(std::string(message_type(*m)));
+        if (const auto* e = std::get_if<ErrorReply>(m)) reached.insert("error." + std::string(to_string(e->code)));
+        if (const auto* ok = std::get_if<OkReply>(m)) {
+          if (const auto* reg = std::get_if<RegisteredData>(&ok->data)) tokens[reg->media_token] = reg->name;
+        }
+      }
+    }
+    if (!decoded) {  // the server sent what its own clients refuse
+      std::fprintf(stderr, "undecodable server message: %s\n", text->c_str());
+      std::abort();
+    }
+  }
+  void close(SessionId session, CloseReason) override { closing.insert(session); }
+  void arm_timer(std::optional<Time> at) override { timer = at; }
+  void play(const SpeakerFrame&) override {}
+  void record_start(uint64_t, const std::string&, const std::string&) override {}
+  void record_append(uint64_t, std::span<const int16_t>) override {}
+  void record_stop(uint64_t) override {}
+  void turn_ended(SessionId, const StreamStats&) override {}
+
+  std::set<SessionId> closing;  // asked to close by the host: reported back on the next step
+};
+
+const char* names[] = {"ann", "bob", "cat", "dan", "Ann", "../x", ""};
+const char* rooms[] = {"r1", "r2", "r3"};
+
+std::string request_text(fuzz::Input& in, uint64_t id) {
+  const std::string name = names[in.byte() % 7];
+  const std::string other = names[in.byte() % 4];
+  const std::string room = rooms[in.byte() % 3];
+  const std::string sid = std::to_string(id);
+  switch (in.byte() % 19) {
+    case 0: return R"({"type":"register","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","media_port":4000})";
+    case 1: return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"("})";
+    case 2: return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"(","auto_connect":true})";
+    case 3: return R"({"type":"accept","id":)" + sid + "}";
+    case 4: return R"({"type":"reject","id":)" + sid + "}";
+    case 5: return R"({"type":"hangup","id":)" + sid + "}";
+    case 6: return R"({"type":"cancel","id":)" + sid + "}";
+    case 7: return R"({"type":"cancel_wait","id":)" + sid + "}";
+    case 8: return R"({"type":"who","id":)" + sid + "}";
+    case 9: return R"({"type":"missed","id":)" + sid + "}";
+    case 10: return R"({"type":"ping","id":)" + sid + "}";
+    case 11: return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room + R"(","codec":"pcm16","sample_rate":16000})";
+    case 12: return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room + R"(","role":"instructor","token":")" + (in.byte() & 1 ? "t" : "x") + R"("})";
+    case 13: return R"({"type":"press","id":)" + sid + "}";
+    case 14: return R"({"type":"release","id":)" + sid + "}";
+    case 15: return R"({"type":"revoke","id":)" + sid + "}";
+    case 16: return R"({"type":"set_policy","id":)" + sid + R"(,"policy":")" + (in.byte() & 1 ? "queue" : "deny") + R"("})";
+    case 17: return R"({"type":"accept","id":)" + sid + R"(,"call_id":)" + std::to_string(in.byte() % 8) + "}";
+    default: return in.text(300);  // anything at all
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  static const bool do_report = [] {
+    if (std::getenv("HAILER_FUZZ_REPORT") != nullptr) std::atexit(report);
+    return true;
+  }();
+  (void)do_report;
+  fuzz::Input in(data, size);
+  Config config;
+  config.max_sessions = 3 + in.byte() % 6;
+  config.max_waiters_per_callee = 1 + in.byte() % 3;
+  config.max_floor_queue = 1 + in.byte() % 3;
+  config.max_room_members = 2 + in.byte() % 3;
+  config.max_rooms = 1 + in.byte() % 2;
+  config.max_missed_calls = 1 + in.byte() % 3;
+  config.instructor_token = in.byte() & 1 ? "t" : "";
+  config.default_floor_policy = in.byte() & 1 ? FloorPolicy::queue : FloorPolicy::deny;
+  config.ring_timeout_ms = 1000;
+  config.recall_window_ms = 500;
+  config.wait_expiry_ms = 5000;
+  config.heartbeat_timeout_ms = 3000;
+  config.max_talk_ms = 2000;
+  config.silence_timeout_ms = 700;
+  CheckingPort port;
+  ServerHost host(config, 7, HostConfig{true, {}}, port);
+  Time now{0};
+  uint64_t next_session = 1, next_id = 1;
+  auto settle = [&] {  // report what the host asked to close, as the socket layer would
+    while (!port.closing.empty()) {
+      const SessionId s = *port.closing.begin();
+      port.closing.erase(port.closing.begin());
+      port.open.erase(s);
+      host.closed(now, s, CloseReason::peer_closed);
+    }
+  };
+  auto pick = [&]() -> std::optional<SessionId> {
+    if (port.open.empty()) return std::nullopt;
+    auto it = port.open.begin();
+    std::advance(it, in.byte() % port.open.size());
+    return *it;
+  };
+  auto advance = [&](int64_t ms) {
+    const Time until = now + Duration::from_ms(ms);
+    int spins = 0;
+    while (port.timer && *port.timer <= until) {
+      now = std::max(now, *port.timer);
+      port.timer.reset();  // a timer request is used up when it fires (HostPort::arm_timer)
+      host.timer(now);
+      settle();
+      if (++spins > 100000) {
+        std::fprintf(stderr, "timer stuck at %lld (now %lld), core deadline %lld\n", (long long)port.timer->us, (long long)now.us,
+                     host.core().next_deadline() ? (long long)host.core().next_deadline()->us : -1LL);
+        std::abort();
+      }
+    }
+    now = until;
+  };
+  for (int step = 0; step < 400 && !in.empty(); ++step) {
+    const uint8_t op = in.byte() % 10;
+    if (op == 0 || port.open.empty()) {
+      const SessionId s{next_session++};
+      port.open.insert(s);
+      host.opened(now, s, "192.0.2." + std::to_string(in.byte() % 3));
+    } else if (op <= 5) {
+      const auto s = pick();
+      host.text(now, *s, request_text(in, next_id++));
+    } else if (op == 6) {
+      const auto s = pick();
+      std::vector<uint8_t> payload(in.byte() & 1 ? 640 : in.byte());
+      for (auto& b : payload) b = in.byte();
+      host.binary(now, *s, encode_ptt_frame(in.u16(), in.byte() & 1, payload));
+    } else if (op == 7) {
+      std::string datagram = "junk";
+      if (!port.tokens.empty() && (in.byte() & 3) != 0) {
+        auto it = port.tokens.begin();
+        std::advance(it, in.byte() % port.tokens.size());
+        datagram = media_probe_payload(it->first);
+      }
+      const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(datagram.data()), datagram.size());
+      host.datagram(now, MediaEndpoint{"203.0.113.1", static_cast<uint16_t>(40000 + in.byte() % 3)}, bytes);
+    } else if (op == 8) {
+      const auto s = pick();
+      port.open.erase(*s);
+      host.closed(now, *s, static_cast<CloseReason>(in.byte() % 2));
+    } else {
+      advance(in.byte() * 20);
+    }
+    settle();
+  }
+  // Everyone leaves: nothing may remain.
+  while (!port.open.empty()) {
+    const SessionId s = *port.open.begin();
+    port.open.erase(port.open.begin());
+    host.closed(now, s, CloseReason::peer_closed);
+    settle();
+  }
+  advance(10'000);
+  if (host.core().session_count() != 0 || !host.call_routes().empty() || !host.speaker_routes().empty()) std::abort();
+  if (host.core().next_deadline().has_value()) std::abort();
+  return 0;
+}
