@@ -52,6 +52,22 @@ def http_get(port, path, tls=True):
 
 class Classroom(TempDirCase):
 
+    def take_turn(self, port, name, seconds, release=True):
+        """A student joins, is granted the floor, speaks `seconds` of its fixture and (maybe) releases."""
+        ws = Ws(port)
+        self.assertEqual(ws.join(name)["type"], "ok")
+        ws.request("press")
+        ws.expect("floor_granted")
+        talk(ws, pcm_frames(self.fixture(name + ".wav")), seconds)
+        if release:
+            ws.reply(ws.request("release"))
+        return ws
+
+    def similarity(self, name, path):
+        """Envelope correlation of a recorded or played WAV with the fixture `name` spoke."""
+        samples, rate = read_wav(path)
+        return best_correlation(envelope(*read_wav(self.fixture(name + ".wav"))), envelope(samples, rate))
+
     def test_a_turn_over_wss_is_recorded_and_correlates_with_what_was_said(self):
         server = self.server()
         teacher = Ws(server.http_port, tls=True)
@@ -190,44 +206,27 @@ class Classroom(TempDirCase):
 
     def test_a_server_killed_mid_turn_leaves_a_playable_recording_and_the_next_serial(self):
         server = self.server()
-        ann = Ws(server.http_port)
-        ann.join("ann")
-        ann.request("press")
-        ann.expect("floor_granted")
-        talk(ann, pcm_frames(self.fixture("ann.wav")), 2.0)
+        self.take_turn(server.http_port, "ann", 2.0, release=False)
         time.sleep(0.4)
         server.proc.kill()  # kill -9 mid-turn: no release, no clean close
         server.proc.wait(timeout=5)
         path = os.path.join(server.recordings, "ann_1.wav")
         samples, rate = read_wav(path)  # the header is valid
         self.assertGreater(len(samples) / rate, 1.5)
-        c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
-        self.assertGreater(c, 0.8)
+        self.assertGreater(self.similarity("ann", path), 0.8)
         # A restart on the same folder continues the serials.
         again = self.server(recordings=server.recordings)
-        ben = Ws(again.http_port)
-        ben.join("ben")
-        ben.request("press")
-        ben.expect("floor_granted")
-        talk(ben, pcm_frames(self.fixture("ben.wav")), 1.0)
-        ben.reply(ben.request("release"))
+        self.take_turn(again.http_port, "ben", 1.0)
         time.sleep(0.5)
         self.assertIn("ben_2.wav", os.listdir(server.recordings))
 
     def test_the_speaker_plays_the_turn_to_a_wav_and_to_a_jack_device(self):
         out = self.path("speaker.wav")
         server = self.server(audio_out=out)
-        ann = Ws(server.http_port)
-        ann.join("ann")
-        ann.request("press")
-        ann.expect("floor_granted")
-        talk(ann, pcm_frames(self.fixture("ann.wav")), 2.0)
-        ann.reply(ann.request("release"))
+        self.take_turn(server.http_port, "ann", 2.0)
         time.sleep(0.5)
         server.stop()
-        samples, rate = read_wav(out)
-        c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
-        self.assertGreater(c, 0.8)
+        self.assertGreater(self.similarity("ann", out), 0.8)
         # The same through PortAudio on a JACK dummy device.
         name = "hailer-e2e-%d" % os.getpid()
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
@@ -241,12 +240,7 @@ class Classroom(TempDirCase):
             finally:
                 del os.environ["JACK_DEFAULT_SERVER"]
             played.wait_log(r"playing the class on system \(JACK")
-            ben = Ws(played.http_port)
-            ben.join("ben")
-            ben.request("press")
-            ben.expect("floor_granted")
-            talk(ben, pcm_frames(self.fixture("ben.wav")), 1.0)
-            ben.reply(ben.request("release"))
+            self.take_turn(played.http_port, "ben", 1.0)
             time.sleep(0.3)
             played.signal(signal.SIGUSR1)
             played.wait_log(r"host\.speaker_frames_played=([1-9]\d+)")
