@@ -1,10 +1,13 @@
 // The server host and core driven by any sequence of connections, requests (well-formed from a
-// small vocabulary, or raw bytes), audio frames, UDP proofs, closes and time jumps, under small
+// small vocabulary, or raw bytes), audio frames, UDP proofs, closes, time jumps and a server
+// shutdown, under small
 // limits so the deep states (full queues, full rooms, wrong tokens) are reached. After every
 // event the core checks its invariants (the host runs it that way) and the port checks: nothing
 // is sent to a closed session, every message decodes with the client's strict decoder. At the
 // end everything is closed and nothing may remain: no session, room, route or timer.
-// HAILER_FUZZ_REPORT=1 prints the message types and error codes reached, at exit.
+// HAILER_FUZZ_REPORT=1 prints the message types, reasons and error codes reached, at exit;
+// HAILER_FUZZ_TRACE=1 prints every message sent.
+// The committed seeds are stories written by fuzz/core_seeds.py (calls, waits, floor, limits).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +26,7 @@ using namespace hailer;
 namespace {
 
 std::set<std::string> reached;  // message types and error codes seen, over the whole run
+const bool trace = std::getenv("HAILER_FUZZ_TRACE") != nullptr;  // every message sent, for writing seeds
 
 void report() {
   std::string all;
@@ -34,20 +38,24 @@ class CheckingPort final : public HostPort {
  public:
   std::set<SessionId> open;
   std::optional<Time> timer;
-  std::map<std::string, std::string> tokens;  // media tokens handed out
+  std::set<std::string> tokens;  // media tokens handed out
 
   void send_text(SessionId to, const SharedText& text) override {
     if (!open.contains(to)) std::abort();  // sent to a session the port closed
+    if (trace) std::fprintf(stderr, "-> %llu %s\n", static_cast<unsigned long long>(to.value), text->c_str());
     bool decoded = false;
     for (int k = 0; k < 6 && !decoded; ++k) {
       auto r = decode_server_message(*text, any_reply_is(static_cast<ReplyKind>(k)), 1u << 20);
       if (const auto* m = std::get_if<ServerMessage>(&r)) {
         decoded = true;
         reached.insert(std::string(message_type(*m)));
-        if (const auto* e = std::get_if<ErrorReply>(m)) reached.insert("error." + std::string(to_string(e->code)));
-        if (const auto* ok = std::get_if<OkReply>(m)) {
-          if (const auto* reg = std::get_if<RegisteredData>(&ok->data)) tokens[reg->media_token] = reg->name;
+        // The outcome a reason names (floor_denied.queue_full, wait_ended.expired, ...) counts too.
+        if (const auto at = text->find(R"("reason":")"); at != std::string::npos) {
+          reached.insert(std::string(message_type(*m)) + "." + text->substr(at + 10, text->find('"', at + 10) - at - 10));
         }
+        if (const auto* e = std::get_if<ErrorReply>(m)) reached.insert("error." + std::string(to_string(e->code)));
+        // A register reply may decode first as another reply kind: take the token from the text.
+        if (const auto at = text->find(R"("media_token":")"); at != std::string::npos) tokens.insert(text->substr(at + 15, 16));
       }
     }
     if (!decoded) {  // the server sent what its own clients refuse
@@ -114,13 +122,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   config.max_rooms = 1 + in.byte() % 2;
   config.max_missed_calls = 1 + in.byte() % 3;
   config.instructor_token = in.byte() & 1 ? "t" : "";
-  config.default_floor_policy = in.byte() & 1 ? FloorPolicy::queue : FloorPolicy::deny;
+  const uint8_t floor_bits = in.byte();
+  config.default_floor_policy = floor_bits & 1 ? FloorPolicy::queue : FloorPolicy::deny;
   config.ring_timeout_ms = 1000;
   config.recall_window_ms = 500;
   config.wait_expiry_ms = 5000;
   config.heartbeat_timeout_ms = 3000;
   config.max_talk_ms = 2000;
-  config.silence_timeout_ms = 700;
+  config.silence_timeout_ms = floor_bits & 2 ? 60'000 : 700;  // long: a silent holder reaches max_talk_ms
   CheckingPort port;
   ServerHost host(config, 7, HostConfig{true, {}}, port);
   Time now{0};
@@ -156,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     now = until;
   };
   for (int step = 0; step < 400 && !in.empty(); ++step) {
-    const uint8_t op = in.byte() % 10;
+    const uint8_t op = in.byte() % 11;
     if (op == 0 || port.open.empty()) {
       const SessionId s{next_session++};
       port.open.insert(s);
@@ -168,13 +177,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       const auto s = pick();
       std::vector<uint8_t> payload(in.byte() & 1 ? 640 : in.byte());
       for (auto& b : payload) b = in.byte();
-      host.binary(now, *s, encode_ptt_frame(in.u16(), in.byte() & 1, payload));
+      const uint16_t sequence = in.u16();  // read in order: argument evaluation order is unspecified
+      const bool last = in.byte() & 1;
+      host.binary(now, *s, encode_ptt_frame(sequence, last, payload));
     } else if (op == 7) {
       std::string datagram = "junk";
       if (!port.tokens.empty() && (in.byte() & 3) != 0) {
         auto it = port.tokens.begin();
         std::advance(it, in.byte() % port.tokens.size());
-        datagram = media_probe_payload(it->first);
+        datagram = media_probe_payload(*it);
       }
       const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(datagram.data()), datagram.size());
       host.datagram(now, MediaEndpoint{"203.0.113.1", static_cast<uint16_t>(40000 + in.byte() % 3)}, bytes);
@@ -182,8 +193,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       const auto s = pick();
       port.open.erase(*s);
       host.closed(now, *s, static_cast<CloseReason>(in.byte() % 2));
-    } else {
+    } else if (op == 9) {
       advance(in.byte() * 20);
+    } else {
+      host.shutdown(now);  // server_closing to everyone, then every session closed
     }
     settle();
   }

@@ -3,6 +3,8 @@
 # (default 60) on its committed corpus and dictionary; new inputs go to a scratch corpus, never
 # into git. Any crash fails the run (the reproducer is left in build-fuzz/crashes/).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+# HAILER_FUZZ_RUNS=N stops each target after N executions instead (SECONDS still bounds it):
+#   HAILER_FUZZ_RUNS=10000000 scripts/fuzz.sh 86400   # the long campaign
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -22,7 +24,8 @@ for t in "${targets[@]}"; do
   args=("$scratch")
   [[ -d "fuzz/corpus/$t" ]] && args+=("fuzz/corpus/$t")
   [[ -f "fuzz/dict/$t.dict" ]] && args+=("-dict=fuzz/dict/$t.dict")
-  echo "fuzz: $t for ${seconds} s"
+  [[ -n "${HAILER_FUZZ_RUNS:-}" ]] && args+=("-runs=${HAILER_FUZZ_RUNS}")
+  echo "fuzz: $t for ${seconds} s${HAILER_FUZZ_RUNS:+ or ${HAILER_FUZZ_RUNS} runs}"
   ./build-fuzz/fuzz/"$t" "${args[@]}" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="build-fuzz/crashes/$t-" -print_final_stats=1 > "build-fuzz/$t.log" 2>&1 || true
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY|reached)" "build-fuzz/$t.log" || true
