@@ -31,7 +31,8 @@ void CallMedia::start() {
   playout_.emplace(config_.jitter, make_frame_decoder(AudioFormat{AudioCodec::opus, 48'000}));
   encoder_.reset();
   first_packet_ = true;
-  packets_sent_ = bytes_sent_ = frames_ = delay_samples_ = 0;
+  ssrc_.reset();
+  packets_sent_ = bytes_sent_ = frames_ = delay_samples_ = other_streams_ = 0;
   delay_sum_ms_ = 0;
 }
 
@@ -71,7 +72,18 @@ void CallMedia::receive(Time now, std::span<const uint8_t> datagram) {
     ++not_rtp_;
     return;
   }
+  if (!ssrc_) ssrc_ = packet->header.ssrc;
+  if (packet->header.ssrc != *ssrc_) {
+    ++other_streams_;
+    return;
+  }
   playout_->insert(now, packet->header, packet->payload);
+}
+
+void CallMedia::restart_playout() {
+  HAILER_ASSERT(playout_.has_value());
+  playout_.emplace(config_.jitter, make_frame_decoder(AudioFormat{AudioCodec::opus, 48'000}));
+  ssrc_.reset();
 }
 
 PlayedFrame CallMedia::play(Time now) {

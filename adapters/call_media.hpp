@@ -51,12 +51,18 @@ class CallMedia {
 
   /// Encodes one captured frame (960 samples at 48 kHz) into the datagram to send to the peer.
   std::vector<uint8_t> send_frame(std::span<const int16_t> pcm);
-  /// A datagram from the peer arrived; anything that is not RTP is ignored (and counted).
+  /// A datagram from the peer arrived; anything that is not RTP is ignored (and counted), and so
+  /// is RTP of another stream than the first one heard (another SSRC).
   void receive(Time now, std::span<const uint8_t> datagram);
+  /// The peer's audio now comes from another source (the host latched a different one first):
+  /// the playout starts over on the next stream heard.
+  void restart_playout();
   /// The next 20 ms to play (silence: an empty pcm).
   PlayedFrame play(Time now);
   /// Datagrams received that were not RTP.
   uint64_t not_rtp() const { return not_rtp_; }
+  /// RTP packets of another stream (SSRC) than the one being played, dropped.
+  uint64_t other_streams() const { return other_streams_; }
 
  private:
   CallMediaConfig config_;
@@ -71,6 +77,8 @@ class CallMedia {
   double delay_sum_ms_ = 0;
   uint64_t delay_samples_ = 0;
   uint64_t not_rtp_ = 0;
+  std::optional<uint32_t> ssrc_;  // the stream being played
+  uint64_t other_streams_ = 0;
 };
 
 }  // namespace hailer

@@ -33,6 +33,9 @@ namespace {
 // The largest binary frame any declared format allows: PCM at 192 kHz, 20 ms, plus the header.
 constexpr std::size_t max_binary_bytes = ptt_frame_header_bytes + 2 * ((192'000 + 49) / 50);
 constexpr std::size_t max_http_body_bytes = 8 * 1024;
+/// A TLS handshake, and each HTTP request (headers and body), must arrive within this long, or the
+/// connection is closed: a client sending a byte now and then (slowloris) holds nothing for long.
+constexpr auto http_request_timeout = std::chrono::seconds(10);
 
 std::string content_type(const std::string& path) {
   static const std::map<std::string, std::string> types{
@@ -180,6 +183,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 
  private:
   void read() {
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::milliseconds(impl_.config.idle_cut_ms));
     ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
@@ -188,6 +192,9 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
       if (ec == websocket::error::message_too_big) return refuse("message_too_large", "a message larger than the server accepts");
+      // Beast has already failed the connection with 1002 (or 1007 for bad UTF-8): unmasked or
+      // reserved-bit frames, fragmented control frames, unknown opcodes, bad continuations.
+      if (ec == websocket::condition::protocol_violation) return finish(CloseReason::protocol_error);
       return finish(CloseReason::reset);
     }
     if (ws_.got_text()) {
@@ -275,7 +282,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       : stream_(std::move(stream)), buffer_(std::move(buffer)), impl_(impl), address_(std::move(address)) {}
 
   void handshake() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(15));
+    beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
                               [self = this->shared_from_this()](beast::error_code ec, std::size_t used) {
@@ -292,7 +299,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void read() {
     parser_.emplace();
     parser_->body_limit(max_http_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_read(ec);
     });
@@ -346,7 +353,7 @@ class Detector final : public std::enable_shared_from_this<Detector> {
       : stream_(std::move(socket)), impl_(impl), address_(std::move(address)) {}
 
   void run() {
-    stream_.expires_after(std::chrono::seconds(15));
+    stream_.expires_after(http_request_timeout);
     beast::async_detect_ssl(stream_, buffer_, [self = shared_from_this()](beast::error_code ec, bool is_tls) {
       if (ec) return;
       if (is_tls && self->impl_.tls) {

@@ -29,6 +29,10 @@ struct WebConfig {
   uint32_t max_frames_per_second = 100; ///< binary frames per client per second (50 is real time)
   uint32_t max_connections_per_address = 64;
   uint32_t max_upgrades_per_second = 2000;  ///< new WebSockets per second, all clients together
+  /// A WebSocket that sends nothing for this long is cut at the socket, whatever it is doing (the
+  /// core drops it at the heartbeat before; this also ends a close handshake a client never
+  /// finishes, e.g. after it broke the protocol and keeps the TCP connection open).
+  int64_t idle_cut_ms = 35'000;
 };
 
 /// Counters of the web face.

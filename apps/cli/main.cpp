@@ -461,6 +461,8 @@ class Shell {
       return;
     }
     peer_ = udp::endpoint(address, c.peer_media.port);
+    media_source_.reset();
+    foreign_datagrams_ = 0;
     media_.start();
     media_peer_ = c.peer;
     next_tick_ = std::chrono::steady_clock::now() + frame_period;
@@ -484,7 +486,8 @@ class Shell {
           {"concealed", summary->stats.concealed},
           {"jitter_ms", summary->stats.jitter_ms},
           {"buffer_delay_ms", summary->buffer_delay_ms},
-          {"mos", summary->mos}});
+          {"mos", summary->mos},
+          {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -508,12 +511,26 @@ class Shell {
     });
   }
 
+  // Whose datagrams are this call's audio: the announced endpoint always; before it is heard,
+  // the first source on the peer's host (a tool or a NAT that sends from another port), latched.
+  // Anything else (a third party on another port or host) is dropped and counted.
+  bool from_peer(const udp::endpoint& from) {
+    if (from == peer_) {
+      if (media_source_ && *media_source_ != from) media_.restart_playout();  // drop what the other source left
+      media_source_ = from;
+      return true;
+    }
+    if (from.address() != peer_.address()) return false;
+    if (!media_source_) media_source_ = from;
+    return from == *media_source_;
+  }
+
   void receive_datagram() {
     udp_.async_receive_from(asio::buffer(datagram_), datagram_from_, [this](const boost::system::error_code& ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || quitting_) return;
-      // Only the announced peer's host is heard; anything else is not this call's audio.
-      if (!ec && media_.active() && datagram_from_.address() == peer_.address()) {
-        media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
+      if (!ec && media_.active()) {
+        if (from_peer(datagram_from_)) media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
+        else ++foreign_datagrams_;
       }
       receive_datagram();
     });
@@ -612,6 +629,8 @@ class Shell {
   asio::ip::address server_address_;
   uint16_t rendezvous_port_ = 0;
   udp::endpoint peer_;
+  std::optional<udp::endpoint> media_source_;  // the source latched for this call (from_peer)
+  uint64_t foreign_datagrams_ = 0;             // datagrams from anyone else, this call
   std::string media_peer_;
   std::chrono::steady_clock::time_point next_tick_;
   std::array<uint8_t, 2048> datagram_{};

@@ -296,6 +296,7 @@ int main(int argc, char** argv) {
       web.host = net.host;
       web.instructor_token = config.instructor_token;
       web.max_message_bytes = config.max_message_bytes;
+      web.idle_cut_ms = config.heartbeat_timeout_ms + 5'000;
       web.max_outbound_bytes = net.max_outbound_bytes;
       web_server = std::make_unique<net::WebServer>(*server, web);
     }

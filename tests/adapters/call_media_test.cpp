@@ -55,3 +55,27 @@ TEST_CASE("call media carries audio from one side to the other, with loss concea
   CHECK(out->bytes_sent > frames * 12);  // at least the RTP headers
   CHECK_FALSE(alice.stop().has_value());  // nothing running any more
 }
+
+TEST_CASE("call media plays one stream: another SSRC is dropped and counted until the playout restarts", "[call_media]") {
+  CallMedia alice(CallMediaConfig{}, 1), intruder(CallMediaConfig{}, 9), bob(CallMediaConfig{}, 2);
+  alice.start();
+  intruder.start();
+  bob.start();
+  uint64_t played = 0;
+  for (int k = 0; k < 50; ++k) {
+    const Time now = Time::from_ms(20 * k);
+    bob.receive(now, alice.send_frame(frame_of(k)));
+    bob.receive(now, intruder.send_frame(frame_of(k + 3)));  // a second stream, another SSRC
+    if (!bob.play(now + Duration::from_ms(20)).pcm.empty()) ++played;
+  }
+  CHECK(bob.other_streams() == 50);
+  CHECK(played > 40);
+  // The host switches sources: from now on the intruder's stream is the one played.
+  bob.restart_playout();
+  for (int k = 50; k < 60; ++k) bob.receive(Time::from_ms(20 * k), intruder.send_frame(frame_of(k)));
+  bob.receive(Time::from_ms(1200), alice.send_frame(frame_of(60)));
+  CHECK(bob.other_streams() == 51);
+  const auto summary = bob.stop();
+  REQUIRE(summary.has_value());
+  CHECK(summary->stats.received == 10);  // counted from the restart, the intruder's stream only
+}

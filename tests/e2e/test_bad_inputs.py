@@ -1,0 +1,869 @@
+"""The catalogue of bad inputs and faults, against a real hailer-server on 127.0.0.1 (TCP
+signaling, the UDP rendezvous port, HTTP and the WebSocket) and real hailer CLIs.
+
+Every test method is named for what it sends. Around each one stand bystanders: alice and bob in
+a call, carol waiting for alice, tom holding the floor in a classroom with vic listening. After
+the offence each test checks (check_bystanders) that the offender got a clear error or a close
+with a reason, that every bystander's session, call, wait and floor are untouched, that the
+server holds exactly the sessions it held before, and that its memory returned to where it was.
+Each test method is its own ctest entry (tests/CMakeLists.txt)."""
+
+import json
+import os
+import random
+import re
+import select
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Raw, TempDirCase, WAIT_S, best_correlation, envelope, read_wav  # noqa: E402
+from ws import Ws, WsClosed, frame  # noqa: E402
+
+# Sanitizer builds keep freed memory in quarantine, so RSS cannot return there; sessions still must.
+SANITIZED = "ASAN_OPTIONS" in os.environ
+RSS_SLACK_KIB = 3 * 1024
+FORBIDDEN = {"call_ended", "wait_ended", "floor_revoked", "floor_idle", "server_closing", "error",
+             "callee_available", "floor_dequeued"}
+
+
+def ws_frame(opcode, payload, fin=True, mask=True, rsv=0):
+    """One raw WebSocket frame, as a client would send it (masked unless told otherwise)."""
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([m | n])
+    elif n < 65536:
+        head += bytes([m | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([m | 127]) + struct.pack(">Q", n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+class Party:
+    """A bystander's connection: sends under a lock (a keep-alive thread pings it), reads in the test."""
+
+    def __init__(self, conn, name):
+        self.conn = conn
+        self.name = name
+        self.lock = threading.Lock()
+
+    def request(self, type_, **fields):
+        with self.lock:
+            return self.conn.request(type_, **fields)
+
+    def ping(self):
+        with self.lock:
+            self.conn.send_text(json.dumps({"type": "ping", "id": 0}))
+
+
+class BadInputs(TempDirCase):
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.server("--heartbeat-timeout-ms", "3000", "--silence-timeout-ms", "3600000",
+                               "--max-talk-ms", "3600000", "--max-sessions", "80", "--instructor-token", "sesame")
+        self.checked = False
+        self.offenders = []  # connections a test opened: closed before the check
+        alice, bob, carol = Raw(self.srv.port), Raw(self.srv.port), Raw(self.srv.port)
+        self.alice_token = alice.register("alice")["media_token"]
+        bob.register("bob")
+        carol.register("carol")
+        alice.reply(alice.request("call", to="bob"))
+        bob.expect("call_ringing")
+        bob.reply(bob.request("accept"))
+        alice.expect("call_connected", {"peer": "bob"})
+        bob.expect("call_connected", {"peer": "alice"})
+        self.assertTrue(carol.reply(carol.request("call", to="alice"))["queued"])
+        alice.expect("waiting_count", {"count": 1})
+        tom, vic = Ws(self.srv.http_port, tls=True), Ws(self.srv.http_port, tls=True)
+        self.assertEqual(tom.join("tom")["type"], "ok")
+        self.assertEqual(vic.join("vic")["type"], "ok")
+        tom.request("press")
+        tom.expect("floor_granted")
+        vic.expect("floor_taken", {"talker": "tom"})
+        self.parties = [Party(alice, "alice"), Party(bob, "bob"), Party(carol, "carol"), Party(tom, "tom"),
+                        Party(vic, "vic")]
+        self.kept_alive = list(self.parties)  # tests add their own long-lived clients
+        self.keeping_alive = True
+        self.keeper = threading.Thread(target=self._keep_alive, daemon=True)
+        self.keeper.start()
+        self.sessions_before = self.open_sessions()
+        self.rss_before = self.rss_kib()
+
+    def tearDown(self):
+        self.keeping_alive = False
+        self.keeper.join(timeout=5)
+        for p in self.parties:
+            if isinstance(p.conn, Ws):
+                p.conn.close()
+        super().tearDown()
+        if not self.checked:
+            raise AssertionError("the test never checked the bystanders (check_bystanders)")
+
+    def _keep_alive(self):
+        """Pings every bystander each second: the server's heartbeat is short (3 s) for the tests
+        that wait for it, and a bystander must never be the one it drops."""
+        while self.keeping_alive:
+            for p in list(self.kept_alive):
+                try:
+                    p.ping()
+                except OSError:
+                    pass
+            time.sleep(1.0)
+
+    # ------------------------------------------------------------------ server state
+
+    def counters(self):
+        """The server's counters (SIGUSR1 logs them)."""
+        before = self.srv.log_text().count("counters:")
+        self.srv.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + WAIT_S
+        while self.srv.log_text().count("counters:") == before:
+            if time.monotonic() > deadline:
+                raise AssertionError("no counters logged")
+            time.sleep(0.02)
+        line = self.srv.log_text().split("counters:")[-1].split("\n")[0]
+        return {k: int(v) for k, v in re.findall(r"([\w.]+)=(\d+)", line)}
+
+    def open_sessions(self):
+        c = self.counters()
+        # A connection refused as server_full never became a session; it is only counted closed.
+        return c["core.sessions_opened"] - sum(v for k, v in c.items()
+                                               if k.startswith("core.closed.") and k != "core.closed.server_full")
+
+    def closed(self, reason):
+        return self.counters()["core.closed." + reason]
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.srv.proc.pid) as f:
+            return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+    # ------------------------------------------------------------------ the check
+
+    def check_bystanders(self, allowed=()):
+        """Nothing reached a bystander but pongs (and `allowed` event types), their call, wait and
+        floor stand, the server holds the sessions it held before and its memory is back."""
+        self.checked = True
+        for o in self.offenders:
+            o.close()
+        for p in self.parties:
+            deadline = time.monotonic() + 0.3
+            while True:
+                try:
+                    m = p.conn.read(max(0.01, deadline - time.monotonic())) if isinstance(p.conn, Raw) \
+                        else p.conn.recv(max(0.01, deadline - time.monotonic()))
+                except (AssertionError, TimeoutError):
+                    break
+                except WsClosed as c:
+                    raise AssertionError("%s was closed (%s)" % (p.name, c.code))
+                self.assertIsNotNone(m, "%s was closed" % p.name)
+                if isinstance(m, (str, bytes)):
+                    m = json.loads(m)
+                self.assertNotIn(m.get("type"), FORBIDDEN - set(allowed), "%s got %s" % (p.name, m))
+        alice, _, _, tom, vic = self.parties
+        users = {u["name"]: u for u in self.reply(alice, "who")["users"]}
+        self.assertEqual(users["alice"]["state"], "in_call")
+        self.assertEqual(users["bob"]["state"], "in_call")
+        self.assertEqual(users["alice"]["waiting"], 1)  # carol still waits
+        self.assertEqual(users["carol"]["state"], "available")
+        room = self.reply(vic, "who")
+        self.assertEqual(room["talker"], "tom")
+        self.assertEqual(sorted(m["name"] for m in room["members"]), ["tom", "vic"])
+        self.assertEqual(self.reply(tom, "ping")["type"], "ok")
+        self.wait_for(lambda: self.open_sessions() == self.sessions_before, "sessions back to %d (now %d)"
+                      % (self.sessions_before, self.open_sessions()))
+        if not SANITIZED:
+            self.wait_for(lambda: self.rss_kib() <= self.rss_before + RSS_SLACK_KIB,
+                          "RSS back near %d KiB (now %d KiB)" % (self.rss_before, self.rss_kib()))
+        self.assertIsNone(self.srv.proc.poll(), "the server died")
+
+    def reply(self, party, type_, **fields):
+        rid = party.request(type_, **fields)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            m = party.conn.read(max(0.01, deadline - time.monotonic())) if isinstance(party.conn, Raw) \
+                else party.conn.recv(max(0.01, deadline - time.monotonic()))
+            if isinstance(m, (str, bytes)):
+                m = json.loads(m)
+            self.assertIsNotNone(m, "%s was closed" % party.name)
+            if m.get("id") == rid and m.get("type") in ("ok", "error"):
+                return m
+            self.assertNotIn(m.get("type"), FORBIDDEN, "%s got %s" % (party.name, m))
+
+    def wait_for(self, condition, what, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("never: " + what)
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------------ helpers
+
+    def raw(self, register=None):
+        r = Raw(self.srv.port)
+        self.offenders.append(r)
+        if register:
+            r.register(register)
+        return r
+
+    def error_for(self, r, text):
+        """Sends one line; the error it gets (the connection must live on: a ping answers)."""
+        r.sock.sendall(text if isinstance(text, bytes) else text.encode())
+        m = r.expect("error")
+        self.assertEqual(r.reply(r.request("ping"))["type"], "ok")
+        return m
+
+    def ws(self, name=None, room="other", tls=False):
+        w = Ws(self.srv.http_port, tls=tls)
+        self.offenders.append(w)
+        if name:
+            self.assertEqual(w.join(name, room=room)["type"], "ok")
+        return w
+
+    def ws_refused(self, data, name="olga"):
+        """A joined WebSocket sends raw bytes; the close code the server answers with."""
+        w = self.ws(name)
+        w.sock.sendall(data)
+        code = w.close_code()
+        w.sock.close()  # as a browser does once the server's close frame arrived
+        return code
+
+    def http(self, request, tls=False, timeout=WAIT_S):
+        """A raw HTTP exchange: the status line and the whole answer (up to the close or 64 KiB)."""
+        s = socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=timeout)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+        s.sendall(request)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data or len(data) < 65536:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    head = data.split(b"\r\n\r\n")[0]
+                    m = re.search(rb"content-length: *(\d+)", head, re.I)
+                    if m and len(data) >= len(head) + 4 + int(m.group(1)):
+                        break
+        except (socket.timeout, ConnectionResetError):
+            pass
+        s.close()
+        return data
+
+    # ================================================================== TCP signaling
+
+    def test_tcp_a_truncated_line_then_end_of_stream(self):
+        before = self.closed("peer_closed")
+        r = self.raw()
+        r.sock.sendall(b'{"type":"register","id":1,"vers')
+        r.sock.shutdown(socket.SHUT_WR)
+        self.assertTrue(r.closed())
+        self.wait_for(lambda: self.closed("peer_closed") == before + 1, "closed as peer_closed")
+        self.check_bystanders()
+
+    def test_tcp_a_10_mb_line(self):
+        before = self.closed("protocol_error")
+        r = self.raw()
+        got = []
+
+        def read_all():
+            try:
+                got.append(r.read())
+            except (OSError, AssertionError, ValueError):
+                pass
+        reader = threading.Thread(target=read_all)
+        reader.start()
+        chunk = b"x" * 65536
+        try:
+            for _ in range(160):  # 10 MiB, no newline
+                r.sock.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reader.join(timeout=WAIT_S)
+        if got and got[0] is not None:
+            self.assertEqual(got[0]["code"], "message_too_large")
+        self.wait_for(lambda: self.closed("protocol_error") == before + 1, "closed as protocol_error")
+        self.check_bystanders()
+
+    def test_tcp_a_line_with_nul_bytes(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, b'{"type":"ping",\x00"id":3}\n')["code"], "bad_json")
+        self.check_bystanders()
+
+    def test_tcp_invalid_utf8(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, b'{"type":"call","id":3,"to":"\xc3\x28"}\n')["code"], "invalid_utf8")
+        self.assertEqual(self.error_for(r, b'{"type":"call","id":4,"to":"\xed\xa0\x80"}\n')["code"], "invalid_utf8")
+        self.check_bystanders()
+
+    def test_tcp_deeply_nested_json(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, "[" * 4000 + "\n")["code"], "bad_json")
+        self.assertEqual(self.error_for(r, '{"type":"ping","id":1,"x":' + '{"a":' * 600 + "1" + "}" * 601 + "\n")["code"],
+                         "bad_json")
+        self.check_bystanders()
+
+    def test_tcp_numbers_out_of_range(self):
+        r = self.raw()
+        for text, code in (('{"type":"ping","id":1e20}', "bad_field"), ('{"type":"ping","id":-1}', "bad_field"),
+                           ('{"type":"ping","id":1.5}', "bad_field"),
+                           ('{"type":"ping","id":1' + "0" * 400 + "}", "bad_field"),
+                           ('{"type":"register","id":2,"version":1,"name":"olga","media_port":65536}', "bad_field"),
+                           ('{"type":"register","id":3,"version":4294967297,"name":"olga"}', "unsupported_version")):
+            self.assertEqual(self.error_for(r, text + "\n")["code"], code, text)
+        self.check_bystanders()
+
+    def test_tcp_duplicate_keys(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, '{"type":"ping","id":1,"id":2}\n')["code"], "bad_json")
+        self.assertEqual(self.error_for(r, '{"type":"call","type":"hangup","id":1}\n')["code"], "bad_json")
+        self.check_bystanders()
+
+    def test_tcp_an_unknown_request_type(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, '{"type":"shutdown_server","id":1}\n')["code"], "unknown_type")
+        self.check_bystanders()
+
+    def test_tcp_not_an_object(self):
+        r = self.raw("olga")
+        for text in ('[1,2]', '"register"', '42', 'null'):
+            self.assertEqual(self.error_for(r, text + "\n")["code"], "not_an_object", text)
+        self.check_bystanders()
+
+    def test_tcp_a_byte_order_mark_and_a_lone_surrogate_escape(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, b'\xef\xbb\xbf{"type":"ping","id":1}\n')["code"], "bad_json")
+        self.assertIn(self.error_for(r, '{"type":"call","id":2,"to":"\\ud800"}\n')["code"], ("bad_json", "invalid_utf8"))
+        self.assertIn(self.error_for(r, '{"type":"call","id":3,"to":"a\\u0000b"}\n')["code"], ("bad_json", "bad_field",
+                                                                                            "bad_name"))
+        self.check_bystanders()
+
+    def test_tcp_a_missing_field_and_a_wrong_version(self):
+        r = self.raw()
+        self.assertEqual(self.error_for(r, '{"type":"register","id":1,"version":1}\n')["code"], "missing_field")
+        self.assertEqual(self.error_for(r, '{"type":"register","id":2,"version":2,"name":"olga"}\n')["code"],
+                         "unsupported_version")
+        self.check_bystanders()
+
+    def test_tcp_requests_before_register(self):
+        r = self.raw()
+        for text in ('{"type":"call","id":1,"to":"alice"}', '{"type":"hangup","id":2}',
+                     '{"type":"accept","id":3}', '{"type":"who","id":4}'):
+            self.assertEqual(self.error_for(r, text + "\n")["code"], "not_registered", text)
+        self.check_bystanders()
+
+    def test_tcp_replays_of_old_request_ids(self):
+        olga, dora = self.raw("olga"), self.raw("dora")
+        olga.reply(olga.request("call", to="dora"))
+        dora.expect("call_ringing")
+        accept = json.dumps({"type": "accept", "id": 7})
+        dora.send_text(accept)
+        self.assertEqual(dora.reply(7)["type"], "ok")
+        olga.expect("call_connected")
+        dora.reply(dora.request("hangup"))
+        olga.expect("call_ended")
+        dora.send_text(accept)  # the same request again: nothing rings, so nothing to accept
+        self.assertEqual(dora.reply(7)["code"], "no_pending_call")
+        register = json.dumps({"type": "register", "id": 1, "version": 1, "name": "olga"})
+        olga.send_text(register)
+        self.assertEqual(olga.reply(1)["code"], "already_registered")
+        self.check_bystanders()
+
+    def test_tcp_random_binary_bytes(self):
+        r = self.raw("olga")
+        rng = random.Random(7)
+        blob = bytes(rng.randrange(256) for _ in range(3000)).replace(b"\n", b"") + b"\n"
+        self.assertIn(self.error_for(r, blob)["code"], ("bad_json", "invalid_utf8"))
+        self.check_bystanders()
+
+    def test_tcp_a_push_to_talk_request_on_the_calls_port(self):
+        r = self.raw("olga")
+        self.assertEqual(self.error_for(r, '{"type":"press","id":1}\n')["code"], "wrong_face")
+        self.assertEqual(self.error_for(r, '{"type":"revoke","id":2}\n')["code"], "wrong_face")
+        self.check_bystanders()
+
+    def test_tcp_a_taken_name_and_requests_on_other_peoples_calls(self):
+        r = self.raw()
+        self.assertEqual(self.error_for(r, '{"type":"register","id":1,"version":1,"name":"alice"}\n')["code"],
+                         "name_taken")
+        self.assertEqual(self.error_for(r, '{"type":"register","id":1,"version":1,"name":"ALICE"}\n')["code"],
+                         "name_taken")
+        r.register("olga")
+        for text, code in (('{"type":"hangup","id":2}', "not_in_call"), ('{"type":"accept","id":3,"call_id":1}',
+                                                                         "no_pending_call"),
+                           ('{"type":"reject","id":4,"call_id":1}', "no_pending_call"),
+                           ('{"type":"cancel","id":5}', "no_outgoing_call"),
+                           ('{"type":"cancel_wait","id":6}', "not_waiting")):
+            self.assertEqual(self.error_for(r, text + "\n")["code"], code, text)
+        self.check_bystanders()
+
+    def test_tcp_slowloris_one_byte_at_a_time(self):
+        before = self.closed("heartbeat_timeout")
+        r = self.raw()
+        line = b'{"type":"register","id":1,"version":1,"name":"slowpoke"}'
+        t0 = time.monotonic()
+        for b in line:  # 0.1 s a byte: the line would take 5.6 s; the heartbeat is 3 s
+            try:
+                r.sock.sendall(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if select.select([r.sock], [], [], 0.1)[0]:
+                break
+        self.assertTrue(r.closed())
+        self.assertLess(time.monotonic() - t0, 5.0)
+        self.wait_for(lambda: self.closed("heartbeat_timeout") == before + 1, "closed as heartbeat_timeout")
+        self.check_bystanders()
+
+    def test_tcp_a_half_closed_connection(self):
+        before = self.closed("peer_closed")
+        r = self.raw("olga")
+        r.sock.shutdown(socket.SHUT_WR)  # FIN: the client says it is done
+        self.assertTrue(r.closed())
+        self.wait_for(lambda: self.closed("peer_closed") == before + 1, "closed as peer_closed")
+        self.check_bystanders()
+
+    def test_tcp_a_reset_in_the_middle_of_a_line(self):
+        before = self.closed("reset") + self.closed("peer_closed")
+        r = self.raw("olga")
+        r.sock.sendall(b'{"type":"call","id":2,"to":"ali')
+        r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        r.sock.close()  # RST
+        self.wait_for(lambda: self.closed("reset") + self.closed("peer_closed") == before + 1, "closed")
+        self.check_bystanders()
+
+    def test_tcp_requests_sent_without_ever_reading_the_replies(self):
+        before = self.closed("slow_reader")
+        r = Raw(self.srv.port, rcvbuf=4096)
+        self.offenders.append(r)
+        r.register("olga")
+        line = (json.dumps({"type": "who", "id": 1}) + "\n").encode() * 64
+        r.sock.setblocking(False)
+        deadline = time.monotonic() + 20
+        while self.closed("slow_reader") == before and time.monotonic() < deadline:
+            try:
+                r.sock.send(line)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except (ConnectionResetError, BrokenPipeError):
+                break
+        self.wait_for(lambda: self.closed("slow_reader") == before + 1, "closed as slow_reader")
+        self.check_bystanders()
+
+    def test_tcp_a_connection_flood_beyond_max_sessions(self):
+        before = self.closed("server_full")
+        flood = [Raw(self.srv.port) for _ in range(90)]  # 80 sessions at most; 5 bystanders hold some
+        self.offenders += flood
+        self.wait_for(lambda: self.closed("server_full") == before + 90 - (80 - 5), "server_full for the excess")
+        full = 0
+        for r in flood:
+            if select.select([r.sock], [], [], 0)[0]:
+                m = r.read()
+                self.assertEqual(m["code"], "server_full")
+                self.assertTrue(r.closed())
+                full += 1
+        self.assertEqual(full, 90 - (80 - 5))
+        self.check_bystanders()
+
+    # ================================================================== UDP
+
+    def test_udp_garbage_to_the_rendezvous_port(self):
+        def dropped():  # not a proof at all, or a proof with a token nobody holds
+            c = self.counters()
+            return c["host.datagrams_ignored"] + c["core.media_probes_unknown"]
+        before = dropped()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rng = random.Random(3)
+        datagrams = [b"", b"hailer-probe", b"hailer-probe ", b"hailer-probe 0123456789abcdef",
+                     b"hailer-probe " + self.alice_token.encode() + b"x", b"\x80\x6f" + bytes(10), b"\xff" * 65507]
+        datagrams += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 1400))) for _ in range(200)]
+        for d in datagrams:
+            u.sendto(d, ("127.0.0.1", self.srv.udp_port))
+            time.sleep(0.001)  # paced: the kernel drops what overflows a socket buffer, uncounted
+        u.close()
+        self.wait_for(lambda: dropped() == before + len(datagrams), "every datagram dropped and counted")
+        self.check_bystanders(allowed={"media_ready"})
+
+    def test_udp_spoofed_rtp_from_a_third_party_to_a_calls_media_port(self):
+        wav_out = self.path("ann_heard.wav")
+        ann = self.cli(self.srv, "ann", "--audio-in", self.fixture("ann.wav"), "--audio-out", wav_out)
+        ben = self.cli(self.srv, "ben", "--auto-accept", "--audio-in", self.fixture("ben.wav"), "--audio-out", "none")
+        ann.expect("ok")
+        ben.expect("ok")
+        ann.send("call ben")
+        endpoint = ben.expect("call_connected", {"peer": "ann"})["peer_media"]
+        ann.expect("call_connected", {"peer": "ben"})
+        # A third party floods ann's media port with loud RTP of ann's own payload type.
+        spoofer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        noise = bytes(random.Random(5).randrange(256) for _ in range(120))
+        t0 = time.monotonic()
+        seq = 0
+        while time.monotonic() - t0 < 3.0:
+            packet = struct.pack(">BBHII", 0x80, 111, seq & 0xFFFF, seq * 960, 0x5EED) + noise
+            spoofer.sendto(packet, (endpoint["address"], endpoint["port"]))
+            seq += 1
+            time.sleep(0.005)
+        spoofer.close()
+        ann.send("hangup")
+        stats = ann.expect("call_stats")
+        self.assertGreaterEqual(stats["foreign_datagrams"], seq * 9 // 10)
+        self.assertGreater(stats["received"], 100)  # ben's stream, every 20 ms
+        ann.quit()
+        samples, rate = read_wav(wav_out)
+        similarity = best_correlation(envelope(*read_wav(self.fixture("ben.wav"))), envelope(samples, rate))
+        print("heard ben despite %d spoofed packets: envelope correlation %.3f" % (seq, similarity), file=sys.stderr)
+        self.assertGreater(similarity, 0.6)
+        ben.quit()
+        self.check_bystanders()
+
+    # ================================================================== WebSocket
+
+    def test_ws_an_unmasked_frame(self):
+        before = self.closed("protocol_error")
+        self.assertEqual(self.ws_refused(ws_frame(0x1, b'{"type":"ping","id":1}', mask=False)), 1002)
+        self.wait_for(lambda: self.closed("protocol_error") == before + 1, "closed as protocol_error")
+        self.check_bystanders(allowed={"member_joined"})
+
+    def test_ws_a_fragmented_control_frame(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x9, b"ping", fin=False)), 1002)
+        self.check_bystanders()
+
+    def test_ws_reserved_bits_without_an_extension(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x1, b'{"type":"ping","id":1}', rsv=0x4)), 1002)
+        self.check_bystanders()
+
+    def test_ws_an_unknown_opcode(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x3, b"?")), 1002)
+        self.check_bystanders()
+
+    def test_ws_a_continuation_frame_without_a_start(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x0, b"orphan")), 1002)
+        self.check_bystanders()
+
+    def test_ws_invalid_utf8_in_a_text_frame(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x1, b'{"type":"ping","id":1,"x":"\xc3\x28"}')), 1007)
+        self.check_bystanders()
+
+    def test_ws_an_oversized_control_frame(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x9, b"p" * 200)), 1002)
+        self.check_bystanders()
+
+    def test_ws_a_frame_declaring_an_exabyte(self):
+        head = bytes([0x82, 0x80 | 127]) + struct.pack(">Q", 1 << 60) + os.urandom(4)
+        self.assertEqual(self.ws_refused(head + b"abcd"), 1009)
+        self.check_bystanders()
+
+    def test_ws_a_message_of_10_kb(self):
+        self.assertEqual(self.ws_refused(ws_frame(0x2, bytes(10240))), 1009)
+        self.check_bystanders()
+
+    def test_ws_binary_where_text_is_expected(self):
+        w = self.ws()
+        w.send_binary(b'{"type":"join","id":1,"version":1,"name":"olga","room":"other"}')
+        self.assertEqual(w.expect("error")["code"], "bad_frame")
+        self.assertEqual(w.close_code(), 1008)
+        self.check_bystanders()
+
+    def test_ws_text_where_binary_is_expected(self):
+        w = self.ws("olga")
+        w.request("press")
+        w.expect("floor_granted")
+        w.send_text("\x01\x00\x00\x01" + "A" * 100)  # an audio frame's bytes, sent as text
+        self.assertEqual(w.expect("error")["code"], "bad_json")
+        self.assertEqual(w.reply(w.request("ping"))["type"], "ok")
+        self.check_bystanders()
+
+    def test_ws_an_audio_frame_flood(self):
+        w = self.ws("olga")
+        w.request("press")
+        w.expect("floor_granted")
+        pcm = bytes(1920)
+        try:
+            for i in range(300):
+                w.send_binary(frame(i, pcm))
+        except OSError:
+            pass
+        self.assertEqual(w.expect("error")["code"], "bad_frame")
+        self.assertEqual(w.close_code(), 1008)
+        self.check_bystanders()
+
+    def test_ws_malformed_audio_frames(self):
+        for bad in (bytes([9, 0, 0, 1]) + bytes(1920), bytes([1, 0x80, 0, 1]) + bytes(1920), bytes([1, 0, 0, 1]) + bytes(1919),
+                    bytes([1, 0, 0]), bytes(4000)):
+            w = self.ws("olga")
+            w.request("press")
+            w.expect("floor_granted")
+            w.send_binary(bad)
+            self.assertEqual(w.expect("error")["code"], "bad_frame")
+            self.assertEqual(w.close_code(), 1008)
+        self.check_bystanders()
+
+    def test_ws_a_second_voice_while_someone_talks(self):
+        dropped = self.counters()["core.audio_frames_dropped"]
+        w = self.ws("olga", room="class")
+        w.request("press")
+        self.assertEqual(w.expect("floor_denied"), {"type": "floor_denied", "reason": "floor_taken", "talker": "tom"})
+        for i in range(20):
+            w.send_binary(frame(i, bytes([0x40]) * 1920))
+            time.sleep(0.02)
+        self.wait_for(lambda: self.counters()["core.audio_frames_dropped"] >= dropped + 20, "every frame dropped")
+        for text, code in (('{"type":"revoke","id":90}', "not_instructor"),
+                           ('{"type":"set_policy","id":91,"policy":"queue"}', "not_instructor")):
+            w.send_text(text)
+            self.assertEqual(w.expect("error")["code"], code)
+        w.close()
+        self.check_bystanders(allowed={"member_joined", "member_left"})
+
+    def test_ws_requests_before_join_and_a_second_join(self):
+        w = self.ws()
+        self.assertEqual(w.reply(w.request("press"))["code"], "not_registered")
+        self.assertEqual(w.join("olga", room="other")["type"], "ok")
+        self.assertEqual(w.join("olga2", room="other")["code"], "already_registered")
+        self.assertEqual(w.join("x", room="other", role="instructor", token="wrong")["code"], "already_registered")
+        self.check_bystanders()
+
+    def test_ws_an_instructor_join_with_a_wrong_token(self):
+        w = self.ws()
+        self.assertEqual(w.join("olga", room="class", role="instructor", token="open-sesame")["code"], "bad_token")
+        self.assertEqual(w.join("olga", room="class", role="instructor")["code"], "bad_token")
+        self.check_bystanders()
+
+    def test_ws_a_join_storm(self):
+        refused = joined = full = 0
+        opened = []
+        for i in range(150):
+            try:
+                w = Ws(self.srv.http_port)
+            except ConnectionError as e:
+                self.assertIn("503", str(e))
+                refused += 1
+                continue
+            opened.append(w)
+            self.offenders.append(w)
+            m = w.join("storm%03d" % i, room="storm")
+            if m["type"] == "ok":
+                joined += 1
+            else:
+                self.assertIn(m["code"], ("room_full", "server_full"), m)
+                full += 1
+        print("join storm: %d joined, %d full, %d upgrades refused" % (joined, full, refused), file=sys.stderr)
+        self.assertEqual(joined + full + refused, 150)
+        self.assertLessEqual(len(opened), 64 - 2)  # --max-connections-per-address, bystanders hold two
+        self.assertGreater(joined, 0)
+        self.check_bystanders()
+
+    # ================================================================== HTTP
+
+    def test_http_path_traversal_on_the_static_files(self):
+        for path in ("/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2f..%2fetc%2fpasswd",
+                     "/static/../../../etc/passwd", "/.git/config", "/recordings/../../../etc/passwd",
+                     "/recordings/..%2f..%2fetc%2fpasswd?token=" + self.srv.token, "//etc/passwd",
+                     "/index.html%00.png", "/\\..\\..\\etc\\passwd"):
+            answer = self.http(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+            status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else None
+            self.assertIn(status, (400, 403, 404), (path, answer[:200]))
+            self.assertNotIn(b"root:", answer)
+        self.check_bystanders()
+
+    def test_http_an_upgrade_without_a_key(self):
+        answer = self.http(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           b"Sec-WebSocket-Version: 13\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+        self.check_bystanders()
+
+    def test_http_100_kb_of_headers(self):
+        answer = self.http(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Junk: " + b"j" * 100000 + b"\r\n\r\n")
+        self.assertTrue(answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:200])
+        self.check_bystanders()
+
+    def test_http_slowloris_headers_one_byte_at_a_time(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=WAIT_S)
+        t0 = time.monotonic()
+        closed_by_server = False
+        request = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 1000
+        for b in request:
+            try:
+                s.sendall(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed_by_server = True
+                break
+            if select.select([s], [], [], 0.05)[0]:  # an answer (408) or the close
+                closed_by_server = True
+                break
+        s.close()
+        self.assertTrue(closed_by_server)
+        took = time.monotonic() - t0
+        print("slow HTTP client closed after %.1f s" % took, file=sys.stderr)
+        self.assertLess(took, 12.0)
+        self.check_bystanders()
+
+    def test_tls_a_garbage_handshake(self):
+        for junk in (b"\x16\x03\x01\x00\x05hello", b"\x16" + os.urandom(2000), b"\x16\x03\x03\xff\xff" + bytes(100)):
+            s = socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=WAIT_S)
+            try:
+                s.sendall(junk)
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(4096):
+                    pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            s.close()
+        self.check_bystanders()
+
+    # ================================================================== faults
+
+    def test_fault_kill_9_of_a_client_waiting_in_a_queue(self):
+        kate = self.cli(self.srv, "kate")
+        kate.expect("ok")
+        kate.send("call alice")
+        kate.expect("wait_update", {"callee": "alice", "position": 2})
+        kate.kill()
+        alice = self.parties[0]
+        alice.conn.expect("waiting_count", {"count": 2})
+        alice.conn.expect("waiting_count", {"count": 1})
+        self.check_bystanders(allowed={"waiting_count"})
+
+    def test_fault_kill_9_of_a_talker(self):
+        talker = subprocess.Popen([sys.executable, "-c", TALKER, str(self.srv.http_port)], stdout=subprocess.PIPE)
+        try:
+            self.assertEqual(talker.stdout.readline().strip(), b"talking")
+            listener = self.ws("lena", room="lab")
+            self.assertEqual(self.reply(Party(listener, "lena"), "who")["talker"], "tara")
+            killed_at = time.monotonic()
+            talker.kill()
+            listener.expect("floor_idle", timeout=3)
+            self.assertLess(time.monotonic() - killed_at, 1.0)
+        finally:
+            talker.kill()
+            talker.wait(timeout=5)
+            talker.stdout.close()
+        self.check_bystanders()
+
+    def test_fault_a_network_partition_of_one_client(self):
+        proxy = Proxy(self.srv.port)
+        try:
+            pia = self.cli("127.0.0.1:%d" % proxy.port, "pia", "--auto-accept")
+            pia.expect("ok")
+            quinn, rex = Party(self.raw("quinn"), "quinn"), Party(self.raw("rex"), "rex")
+            self.kept_alive += [quinn, rex]  # only pia goes silent
+            quinn.conn.reply(quinn.request("call", to="pia"))
+            quinn.conn.expect("call_connected")
+            self.assertTrue(rex.conn.reply(rex.request("call", to="pia"))["queued"])
+            proxy.partition()  # both directions stop; nobody sees a FIN or an RST
+            cut = time.monotonic()
+            quinn.conn.expect("call_ended", {"peer": "pia", "reason": "peer_disconnected"}, timeout=6)
+            rex.conn.expect("wait_ended", {"callee": "pia", "reason": "callee_offline"}, timeout=2)
+            took = time.monotonic() - cut
+            print("partitioned client dropped after %.2f s (heartbeat 3 s)" % took, file=sys.stderr)
+            self.assertGreater(took, 1.5)
+            proxy.heal()
+            pia.expect("connection", {"state": "lost"}, timeout=WAIT_S)
+            pia.expect("connection", {"state": "connected"}, timeout=WAIT_S)
+            pia.expect("ok", {"name": "pia"})  # registered again
+            users = {u["name"] for u in quinn.conn.reply(quinn.request("who"))["users"]}
+            self.assertIn("pia", users)
+            pia.quit()
+            self.kept_alive = list(self.parties)
+        finally:
+            proxy.close()
+        self.check_bystanders()
+
+
+# A student in a child process (so it can be killed -9): joins room "lab", takes the floor,
+# streams loud PCM until killed.
+TALKER = r"""
+import sys, time
+sys.path.insert(0, %r)
+from ws import Ws, frame
+w = Ws(int(sys.argv[1]))
+assert w.join("tara", room="lab")["type"] == "ok"
+w.request("press")
+w.expect("floor_granted")
+print("talking", flush=True)
+i = 0
+while True:
+    w.send_binary(frame(i, bytes([0x40]) * 1920))
+    i += 1
+    time.sleep(0.02)
+""" % os.path.dirname(os.path.abspath(__file__))
+
+
+class Proxy:
+    """A TCP proxy on 127.0.0.1 that can partition its clients: while partitioned it forwards
+    nothing either way and closes nothing, as a cut cable or a dead Wi-Fi would."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self.running = True
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, server), (server, client)):
+                t = threading.Thread(target=self._pump, args=(a, b), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def _pump(self, src, dst):
+        held = b""
+        try:
+            while self.running:
+                if not select.select([src], [], [], 0.05)[0]:
+                    if held and not self.cut.is_set():
+                        dst.sendall(held)
+                        held = b""
+                    continue
+                if self.cut.is_set():
+                    time.sleep(0.05)  # leave it in the kernel: nothing crosses, nothing is closed
+                    continue
+                data = src.recv(65536)
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(held + data)
+                held = b""
+        except OSError:
+            pass
+
+    def partition(self):
+        self.cut.set()
+
+    def heal(self):
+        self.cut.clear()
+
+    def close(self):
+        self.running = False
+        self.listener.close()
+        for t in self.threads[1:]:
+            t.join(timeout=2)
+
+
+if __name__ == "__main__":
+    unittest.main()
