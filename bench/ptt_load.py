@@ -9,7 +9,7 @@ is queued, A releases (release -> B's floor_granted: the handover), B releases. 
 server's RSS per student (/proc, before and after the joins), CPU time, and p50/p95/p99/max of
 both latencies. The client is Python: its own overhead is inside the figures.
 
-    bench/ptt_load.py [--students N] [--cycles M] [--build DIR]
+    bench/ptt_load.py [--students N] [--cycles M] [--build DIR] [--json]
 """
 import argparse
 import base64
@@ -137,6 +137,12 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def quantiles(xs):
+    xs = sorted(xs)
+    q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
+    return {"p50_us": q(.5), "p95_us": q(.95), "p99_us": q(.99), "max_us": xs[-1], "n": len(xs)}
+
+
 def stats(xs):
     xs = sorted(xs)
     q = lambda p: xs[min(len(xs) - 1, int(p * len(xs)))]
@@ -148,7 +154,9 @@ def main():
     ap.add_argument("--students", type=int, default=1000)
     ap.add_argument("--cycles", type=int, default=100)
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    ap.add_argument("--json", action="store_true", help="one JSON object instead of text")
     a = ap.parse_args()
+    say = (lambda *_: None) if a.json else print
     n = a.students
     server = subprocess.Popen(
         [os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--http-port", "0",
@@ -181,7 +189,7 @@ def main():
         join_s = time.perf_counter() - t
         drain(students)  # every member_joined broadcast read: the steady state of a connected class
         rss_after = rss_kib(server.pid)
-        print("%d students: %d upgraded, %d joined (%d dropped) in %.2f s; server RSS %d KiB -> %d KiB: %.1f KiB per student"
+        say("%d students: %d upgraded, %d joined (%d dropped) in %.2f s; server RSS %d KiB -> %d KiB: %.1f KiB per student"
               % (n, upgraded, joined, n - joined, join_s, rss_before, rss_after, (rss_after - rss_before) / n))
         cpu0 = cpu_s(server.pid)
         press, handover = [], []
@@ -208,9 +216,14 @@ def main():
             for s in students:
                 s.messages(block=False)
         cpu = cpu_s(server.pid) - cpu0
-        print("press -> grant:    " + stats(press))
-        print("handover (release -> next grant): " + stats(handover))
-        print("server CPU during the churn: %.2f s over %d cycles" % (cpu, a.cycles))
+        say("press -> grant:    " + stats(press))
+        say("handover (release -> next grant): " + stats(handover))
+        say("server CPU during the churn: %.2f s over %d cycles" % (cpu, a.cycles))
+        if a.json:
+            print(json.dumps({"students": n, "upgraded": upgraded, "joined": joined, "dropped": n - joined,
+                              "join_s": round(join_s, 3), "rss_kib_per_student": round((rss_after - rss_before) / n, 2),
+                              "press_to_grant": quantiles(press), "handover": quantiles(handover),
+                              "server_cpu_s": cpu, "cycles": a.cycles}))
     finally:
         server.terminate()
         server.wait(timeout=10)

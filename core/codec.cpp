@@ -12,6 +12,15 @@
 namespace hailer {
 
 namespace {
+// One parse tree per thread, reused: after the first messages a decode allocates nothing for
+// the tree (its vectors keep their capacity). Decoding never nests, so one per thread is enough.
+json::Document& scratch_document() {
+  thread_local json::Document doc;
+  return doc;
+}
+}  // namespace
+
+namespace {
 
 // ====================================================================== enum names
 
@@ -947,7 +956,7 @@ DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
                        "limit is " + std::to_string(max_message_bytes) + " bytes"};
   }
   if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
-  json::Document doc;
+  json::Document& doc = scratch_document();
   if (auto err = json::parse(text, doc, request_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
   if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
 
@@ -992,6 +1001,7 @@ void encode_to(std::string& out, const ServerMessage& message) {
 
 std::string encode(const ServerMessage& message) {
   std::string out;
+  out.reserve(160);  // one allocation for nearly every event (room states and lists grow once or twice)
   encode_to(out, message);
   return out;
 }
@@ -999,7 +1009,7 @@ std::string encode(const ServerMessage& message) {
 ServerDecodeResult decode_server_message(std::string_view text, const ReplyKinds& kinds, uint32_t max_message_bytes) {
   if (text.size() > max_message_bytes) return DecodeError{std::nullopt, ErrorCode::message_too_large, ""};
   if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
-  json::Document doc;
+  json::Document& doc = scratch_document();
   if (auto err = json::parse(text, doc, server_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
   if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
   DecodeError error;

@@ -253,7 +253,7 @@ class Parser {
       if (!string(key)) return false;
       if (doc_.values_[index].size >= limits_.max_members) return fail("more than " + std::to_string(limits_.max_members) + " members");
       for (uint32_t k = doc_.values_[index].first_child; k != 0; k = doc_.values_[k].next_sibling) {
-        if (doc_.values_[k].key == key) return fail("duplicate key '" + std::string(key) + "'");
+        if (same_key(doc_.values_[k].key, key)) return fail("duplicate key '" + std::string(key) + "'");
       }
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':', found " + describe_here());
@@ -320,7 +320,7 @@ std::optional<ParseError> parse(std::string_view text, Document& doc, const Limi
 const Value* Document::find(const Value& object, std::string_view key) const {
   HAILER_ASSERT(object.type == Type::object);
   for (uint32_t k = object.first_child; k != 0; k = values_[k].next_sibling) {
-    if (values_[k].key == key) return &values_[k];
+    if (same_key(values_[k].key, key)) return &values_[k];
   }
   return nullptr;
 }
@@ -367,37 +367,37 @@ void Writer::separate() {
     after_key_ = false;
     return;
   }
-  if (first_.empty()) return;
-  if (!first_.back()) out_.push_back(',');
-  first_.back() = false;
+  if (depth_ == 0) return;
+  const uint32_t bit = 1u << (depth_ - 1);
+  if ((first_ & bit) == 0) out_.push_back(',');
+  first_ &= ~bit;
 }
 
-void Writer::begin_object() {
+void Writer::open(char bracket) {
+  HAILER_ASSERT(depth_ < max_depth);
   separate();
-  out_.push_back('{');
-  first_.push_back(true);
+  out_.push_back(bracket);
+  first_ |= 1u << depth_;
+  ++depth_;
 }
 
-void Writer::end_object() {
-  HAILER_ASSERT(!first_.empty() && !after_key_);
-  first_.pop_back();
-  out_.push_back('}');
+void Writer::close(char bracket) {
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  --depth_;
+  first_ &= ~(1u << depth_);
+  out_.push_back(bracket);
 }
 
-void Writer::begin_array() {
-  separate();
-  out_.push_back('[');
-  first_.push_back(true);
-}
+void Writer::begin_object() { open('{'); }
 
-void Writer::end_array() {
-  HAILER_ASSERT(!first_.empty() && !after_key_);
-  first_.pop_back();
-  out_.push_back(']');
-}
+void Writer::end_object() { close('}'); }
+
+void Writer::begin_array() { open('['); }
+
+void Writer::end_array() { close(']'); }
 
 void Writer::key(std::string_view k) {
-  HAILER_ASSERT(!first_.empty() && !after_key_);
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
   separate();
   append_quoted(out_, k);
   out_.push_back(':');

@@ -97,10 +97,20 @@ class Writer {
 
  private:
   void separate();
+  void open(char bracket);
+  void close(char bracket);
+  /// Deepest nesting a writer produces (hailer's messages use 3).
+  static constexpr int max_depth = 32;
   std::string& out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
+  uint32_t first_ = 0;  // bit d: nothing written yet in the container at depth d (no allocation)
+  int depth_ = 0;
   bool after_key_ = false;
 };
+
+/// Key equality, cheap for the usual miss: length and first byte decide before any memcmp call.
+inline bool same_key(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a.compare(b) == 0));
+}
 
 /// Appends `text` as a JSON string literal (quotes included) with nlohmann's escaping.
 void append_quoted(std::string& out, std::string_view text);

@@ -1,6 +1,7 @@
 #include "utf8.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace hailer {
 
@@ -27,6 +28,15 @@ bool valid_utf8(std::string_view text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   while (i < n) {
+    // Eight ASCII bytes at a time: protocol text is nearly all ASCII.
+    if (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const uint8_t b1 = (i + 1 < n) ? p[i + 1] : 0;
     const std::size_t len = sequence_length(p[i], b1);
     if (len == 0 || i + len > n) return false;

@@ -1,0 +1,471 @@
+// hailer-load calls: load on a running hailer-server over loopback TCP, every session a
+// ProtocolClient (the one the CLI and the simulator use) behind an Asio socket, all on one thread.
+//   - N sessions connect and register;
+//   - P pairs run call -> accept -> hangup cycles back to back;
+//   - K probe triples measure busy notify: from the busy callee's hangup (written to its socket)
+//     to the waiter's callee_available (read from its socket);
+//   - with --stuck, a second phase adds one client that never reads, and both phases are printed
+//     side by side;
+//   - the server's RSS per session from /proc (--server-pid).
+// The run is bounded (--seconds per phase, --setup-timeout), and exits 1 on protocol errors.
+#include <algorithm>
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/client.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace hailer;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string server = "127.0.0.1:7700";
+  uint32_t sessions = 130;
+  uint32_t pairs = 64;
+  uint32_t probes = 1;
+  double seconds = 5;
+  double setup_timeout_s = 60;
+  int server_pid = 0;
+  bool stuck = false;
+  bool json = false;
+};
+
+int64_t rss_kib(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      int64_t kib = -1;
+      f >> kib;
+      return kib;
+    }
+  }
+  return -1;
+}
+
+/// Latency samples in microseconds, and their percentiles.
+struct Samples {
+  std::vector<double> us;
+  void add(Clock::duration d) { us.push_back(std::chrono::duration<double, std::micro>(d).count()); }
+  double at(double q) {
+    if (us.empty()) return 0;
+    std::sort(us.begin(), us.end());
+    return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))];
+  }
+};
+
+class Load;
+
+ClientConfig config_for(const std::string& name) {
+  ClientConfig c;
+  c.face = Face::calls;
+  c.name = name;
+  return c;
+}
+
+/// One connection to the server: a socket, a ProtocolClient, line framing and a write buffer.
+class Session {
+ public:
+  Session(Load& load, asio::io_context& io, uint32_t index, std::string name);
+  void start(const tcp::endpoint& server);
+  uint64_t send(RequestBody body);
+  void stop_reading() { reading_ = false; }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+  ProtocolClient& client() { return client_; }
+  const std::string& name() const { return name_; }
+  uint32_t index() const { return index_; }
+  Clock::time_point last_write_at;  ///< when the last request was handed to the socket
+  int32_t pair = -1;                ///< the pair this session cycles in, if any
+  int32_t probe = -1;               ///< the probe triple this session belongs to, if any
+  int receive_buffer_bytes = 0;     ///< a small receive buffer (the stuck client), 0 = the kernel's
+
+ private:
+  void read();
+  void on_line(std::string_view line);
+  void flush();
+  void apply(std::vector<ClientEffect>& effects);
+
+  Load& load_;
+  tcp::socket socket_;
+  uint32_t index_;
+  std::string name_;
+  ProtocolClient client_;
+  std::vector<char> in_ = std::vector<char>(64 * 1024);
+  std::string partial_;
+  std::string pending_, inflight_;
+  bool writing_ = false;
+  bool reading_ = true;
+  std::vector<ClientEffect> effects_;
+};
+
+/// Roles: pairs cycle calls; probes are (peer, busy callee, waiter) triples.
+class Load {
+ public:
+  Load(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
+
+  Time now() const { return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()}; }
+  void heard(Session& s, const ServerMessage& m);
+  void error(const std::string& what) {
+    ++errors_;
+    if (errors_ <= 5) std::fprintf(stderr, "hailer-load: %s\n", what.c_str());
+  }
+  void registered() { ++registered_; }
+  void disconnected(Session& s) {
+    if (&s != stuck_ && !finished_) ++disconnects_;
+  }
+
+  int run();
+
+ private:
+  struct Pair {
+    Session* caller;
+    Session* callee;
+    Clock::time_point started;
+  };
+  struct Probe {
+    Session* peer;
+    Session* callee;
+    Session* waiter;
+    enum class Step { idle, connecting, queueing, notifying } step = Step::idle;
+    Clock::time_point hangup_at;
+  };
+  struct Phase {
+    uint64_t cycles = 0;
+    Samples cycle_us, notify_us;
+    double seconds = 0;
+  };
+
+  void start_cycle(Pair& p);
+  void start_probe(Probe& p);
+  bool run_until(const std::function<bool()>& done, double timeout_s);
+  Phase measure(double seconds);
+  void print(const char* label, Phase& phase, bool last);
+
+  asio::io_context& io_;
+  Options options_;
+  Clock::time_point start_ = Clock::now();
+  std::vector<std::unique_ptr<Session>> sessions_;
+  std::vector<Pair> pairs_;
+  std::vector<Probe> probes_;
+  Session* stuck_ = nullptr;
+  Phase* phase_ = nullptr;
+  bool measuring_ = false;
+  bool finished_ = false;
+  uint64_t errors_ = 0, disconnects_ = 0, registered_ = 0;
+  int64_t rss_before_kib_ = -1, rss_after_kib_ = -1;
+  std::string json_;
+};
+
+Session::Session(Load& load, asio::io_context& io, uint32_t index, std::string name)
+    : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name)) {}
+
+void Session::start(const tcp::endpoint& server) {
+  if (receive_buffer_bytes > 0) {
+    socket_.open(tcp::v4());
+    socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
+  }
+  socket_.async_connect(server, [this](const boost::system::error_code& ec) {
+    if (ec) return load_.error("connect: " + ec.message());
+    socket_.set_option(tcp::no_delay(true));
+    client_.connected(load_.now(), effects_);
+    apply(effects_);
+    read();
+  });
+}
+
+uint64_t Session::send(RequestBody body) {
+  const uint64_t id = client_.send(load_.now(), std::move(body), effects_);
+  apply(effects_);
+  return id;
+}
+
+void Session::apply(std::vector<ClientEffect>& effects) {
+  // Handling a Heard may send (and so add effects): work on this batch, leave `effects` free.
+  std::vector<ClientEffect> batch;
+  batch.swap(effects);
+  for (auto& e : batch) {
+    if (auto* t = std::get_if<SendText>(&e)) {
+      pending_ += t->text;
+      pending_ += '\n';
+    } else if (auto* h = std::get_if<Heard>(&e)) {
+      load_.heard(*this, h->message);
+    } else if (auto* g = std::get_if<ServerGarbage>(&e)) {
+      load_.error("undecodable from the server: " + g->text);
+    }
+  }
+  flush();
+}
+
+void Session::flush() {
+  if (writing_ || pending_.empty()) return;
+  writing_ = true;
+  inflight_.swap(pending_);
+  pending_.clear();
+  last_write_at = Clock::now();
+  asio::async_write(socket_, asio::buffer(inflight_), [this](const boost::system::error_code& ec, std::size_t) {
+    writing_ = false;
+    if (ec) return;
+    inflight_.clear();
+    flush();
+  });
+}
+
+void Session::read() {
+  if (!reading_) return;
+  socket_.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) {
+      load_.disconnected(*this);
+      return;
+    }
+    std::string_view data(in_.data(), n);
+    while (!data.empty()) {
+      const auto end = data.find('\n');
+      if (end == std::string_view::npos) {
+        partial_.append(data);
+        break;
+      }
+      if (partial_.empty()) {
+        on_line(data.substr(0, end));
+      } else {
+        partial_.append(data.substr(0, end));
+        on_line(partial_);
+        partial_.clear();
+      }
+      data.remove_prefix(end + 1);
+    }
+    read();
+  });
+}
+
+void Session::on_line(std::string_view line) {
+  client_.received(load_.now(), line, effects_);
+  apply(effects_);
+}
+
+void Load::heard(Session& s, const ServerMessage& m) {
+  if (const auto* e = std::get_if<ErrorReply>(&m)) return error(s.name() + " got error " + std::string(to_string(e->code)) + ": " + e->message);
+  if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RegisteredData>(ok->data)) return registered();
+  if (s.pair >= 0) {
+    Pair& p = pairs_[static_cast<std::size_t>(s.pair)];
+    if (&s == p.callee && std::holds_alternative<CallRinging>(m)) {
+      p.callee->send(AcceptRequest{});
+    } else if (&s == p.caller && std::holds_alternative<CallConnected>(m)) {
+      p.caller->send(HangupRequest{});
+    } else if (&s == p.caller && std::holds_alternative<CallEnded>(m)) {
+      if (phase_ != nullptr) {
+        ++phase_->cycles;
+        phase_->cycle_us.add(Clock::now() - p.started);
+      }
+      if (measuring_) start_cycle(p);
+    }
+    return;
+  }
+  if (s.probe >= 0) {
+    Probe& p = probes_[static_cast<std::size_t>(s.probe)];
+    if (&s == p.callee && std::holds_alternative<CallRinging>(m) && p.step == Probe::Step::connecting) {
+      p.callee->send(AcceptRequest{});
+    } else if (&s == p.peer && std::holds_alternative<CallConnected>(m) && p.step == Probe::Step::connecting) {
+      p.step = Probe::Step::queueing;
+      p.waiter->send(CallRequest{p.callee->name(), std::nullopt});
+    } else if (&s == p.waiter && std::holds_alternative<WaitUpdate>(m) && p.step == Probe::Step::queueing) {
+      p.step = Probe::Step::notifying;
+      p.peer->send(HangupRequest{});
+      p.hangup_at = p.peer->last_write_at;
+    } else if (&s == p.waiter && std::holds_alternative<CalleeAvailable>(m) && p.step == Probe::Step::notifying) {
+      if (phase_ != nullptr) phase_->notify_us.add(Clock::now() - p.hangup_at);
+      p.waiter->send(CancelWaitRequest{});
+      p.step = Probe::Step::idle;
+      if (measuring_) {
+        auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+        timer->async_wait([this, &p, timer](const boost::system::error_code&) {
+          if (measuring_) start_probe(p);
+        });
+      }
+    }
+  }
+}
+
+void Load::start_cycle(Pair& p) {
+  p.started = Clock::now();
+  p.caller->send(CallRequest{p.callee->name(), std::nullopt});
+}
+
+void Load::start_probe(Probe& p) {
+  p.step = Probe::Step::connecting;
+  p.peer->send(CallRequest{p.callee->name(), std::nullopt});
+}
+
+bool Load::run_until(const std::function<bool()>& done, double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    io_.run_for(std::chrono::milliseconds(5));
+    if (io_.stopped()) io_.restart();
+  }
+  return true;
+}
+
+Load::Phase Load::measure(double seconds) {
+  Phase phase;
+  phase_ = &phase;
+  measuring_ = true;
+  for (auto& p : pairs_) start_cycle(p);
+  for (auto& p : probes_) start_probe(p);
+  const auto t0 = Clock::now();
+  run_until([&] { return Clock::now() - t0 >= std::chrono::duration<double>(seconds); }, seconds + 1);
+  phase.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  measuring_ = false;
+  // Let the cycles in flight finish (not counted) so the next phase starts from idle.
+  phase_ = nullptr;
+  run_until([&] {
+    for (auto& p : pairs_) if (p.caller->client().call().phase != CallPhase::idle) return false;
+    for (auto& p : probes_) if (p.step != Probe::Step::idle) return false;
+    return true;
+  }, 5);
+  return phase;
+}
+
+void Load::print(const char* label, Phase& ph, bool last) {
+  const double rate = ph.seconds > 0 ? static_cast<double>(ph.cycles) / ph.seconds : 0;
+  if (options_.json) {
+    char buf[768];
+    std::snprintf(buf, sizeof buf,
+                  "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p99_us\":%.1f,"
+                  "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f}%s",
+                  label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
+                  ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
+                  ph.notify_us.at(1.0), last ? "" : ",");
+    json_ += buf;
+    return;
+  }
+  std::printf("%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p99 %.0f us; notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
+              label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
+              ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.notify_us.us.size());
+}
+
+int Load::run() {
+  const auto colon = options_.server.rfind(':');
+  const tcp::endpoint server(asio::ip::make_address(options_.server.substr(0, colon)),
+                             static_cast<uint16_t>(std::stoi(options_.server.substr(colon + 1))));
+  const uint32_t needed = 2 * options_.pairs + 3 * options_.probes;
+  if (options_.sessions < needed) options_.sessions = needed;
+  rss_before_kib_ = rss_kib(options_.server_pid);
+  const auto setup_start = Clock::now();
+  for (uint32_t i = 0; i < options_.sessions; ++i) {
+    sessions_.push_back(std::make_unique<Session>(*this, io_, i, "load" + std::to_string(i)));
+    sessions_.back()->start(server);
+    // Connect in waves so the listen backlog never overflows.
+    if (i % 256 == 255) run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
+  }
+  if (!run_until([&] { return registered_ + errors_ >= options_.sessions; }, options_.setup_timeout_s) || errors_ > 0) {
+    std::fprintf(stderr, "hailer-load: %llu of %u sessions registered (%llu errors)\n", static_cast<unsigned long long>(registered_),
+                 options_.sessions, static_cast<unsigned long long>(errors_));
+    return 1;
+  }
+  const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
+  rss_after_kib_ = rss_kib(options_.server_pid);
+  for (uint32_t p = 0; p < options_.pairs; ++p) {
+    pairs_.push_back({sessions_[2 * p].get(), sessions_[2 * p + 1].get(), {}});
+    sessions_[2 * p]->pair = sessions_[2 * p + 1]->pair = static_cast<int32_t>(p);
+  }
+  for (uint32_t k = 0; k < options_.probes; ++k) {
+    const uint32_t b = 2 * options_.pairs + 3 * k;
+    probes_.push_back({sessions_[b].get(), sessions_[b + 1].get(), sessions_[b + 2].get(), Probe::Step::idle, {}});
+    for (uint32_t i = b; i < b + 3; ++i) sessions_[i]->probe = static_cast<int32_t>(k);
+  }
+  const double per_session_kib = rss_before_kib_ > 0 && rss_after_kib_ > 0
+                                     ? static_cast<double>(rss_after_kib_ - rss_before_kib_) / options_.sessions
+                                     : -1;
+  if (options_.json) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "{\"sessions\":%u,\"pairs\":%u,\"probes\":%u,\"setup_s\":%.3f,\"server_rss_kib_per_session\":%.2f,",
+                  options_.sessions, options_.pairs, options_.probes, setup_s, per_session_kib);
+    json_ = buf;
+  } else {
+    std::printf("%u sessions registered in %.2f s; server RSS %s\n", options_.sessions, setup_s,
+                per_session_kib < 0 ? "unknown (give --server-pid)"
+                                    : (std::to_string(per_session_kib).substr(0, 5) + " KiB per session (" +
+                                       std::to_string(rss_before_kib_) + " -> " + std::to_string(rss_after_kib_) + " KiB)").c_str());
+  }
+  Phase base = measure(options_.seconds);
+  print("load", base, !options_.stuck);
+  if (options_.stuck) {
+    // One more client registers, then never reads: it asks `who` until the server drops it.
+    sessions_.push_back(std::make_unique<Session>(*this, io_, options_.sessions, "stuck"));
+    stuck_ = sessions_.back().get();
+    stuck_->receive_buffer_bytes = 4096;
+    stuck_->start(server);
+    run_until([&] { return registered_ >= options_.sessions + 1; }, options_.setup_timeout_s);
+    stuck_->stop_reading();
+    // Paced so its unread replies (about 40 bytes a user each) reach the server's 256 KiB
+    // outbound limit near the end of the phase: stuck, and queueing, for the whole phase.
+    const double reply_bytes = 40.0 * (options_.sessions + 1);
+    const auto every = std::chrono::microseconds(
+        std::max<int64_t>(200, static_cast<int64_t>(options_.seconds * 1e6 * reply_bytes / (240.0 * 1024))));
+    auto flood = std::make_shared<asio::steady_timer>(io_);
+    std::function<void()> ask = [&, flood, every] {
+      stuck_->send(WhoRequest{});
+      flood->expires_after(every);
+      flood->async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) ask();
+      });
+    };
+    ask();
+    Phase with = measure(options_.seconds);
+    flood->cancel();
+    print("stuck_reader", with, true);
+  }
+  if (options_.json) std::printf("%s,\"errors\":%llu,\"disconnects\":%llu}\n", json_.c_str(), static_cast<unsigned long long>(errors_),
+                                 static_cast<unsigned long long>(disconnects_));
+  else std::printf("errors %llu, disconnects %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(disconnects_));
+  finished_ = true;  // the closes below are ours, not disconnects
+  for (auto& s : sessions_) s->close();
+  io_.run_for(std::chrono::milliseconds(100));
+  return errors_ == 0 && disconnects_ == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hailer-load: load and latency against a running hailer-server (calls face)"};
+  app.require_subcommand(1);
+  Options o;
+  auto* calls = app.add_subcommand("calls", "N sessions; P pairs cycling call/accept/hangup; K busy-notify probes");
+  calls->add_option("--server", o.server, "HOST:PORT of hailer-server")->capture_default_str();
+  calls->add_option("--sessions", o.sessions, "sessions to connect and register (at least 2P + 3K)")->capture_default_str()->check(CLI::Range(1u, 100000u));
+  calls->add_option("--pairs", o.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 20000u));
+  calls->add_option("--probes", o.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
+  calls->add_option("--seconds", o.seconds, "length of each measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  calls->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every session to register")->capture_default_str();
+  calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");
+  calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
+  calls->add_flag("--json", o.json, "one JSON object instead of text");
+  CLI11_PARSE(app, argc, argv);
+  asio::io_context io;
+  Load load(io, o);
+  try {
+    return load.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hailer-load: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,54 @@
+"""The load tools as smoke tests (small N, no timing assertions): they run against a real
+hailer-server, finish within their bounds and report what they promise. Their figures are for
+docs/performance.md, measured on an idle machine, never asserted here."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, TempDirCase  # noqa: E402
+
+LOAD = os.path.join(BUILD, "apps", "hailer-load")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench")
+
+
+class Load(TempDirCase):
+
+    def test_hailer_load_calls_runs_cycles_probes_and_a_stuck_reader(self):
+        server = self.server()
+        out = subprocess.run([LOAD, "calls", "--server", server.address, "--sessions", "40", "--pairs", "4",
+                              "--probes", "2", "--seconds", "0.5", "--stuck", "--server-pid", str(server.proc.pid),
+                              "--json"], capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual(report["sessions"], 40)
+        self.assertEqual(report["errors"], 0)
+        self.assertEqual(report["disconnects"], 0)
+        for phase in ("load", "stuck_reader"):
+            self.assertGreater(report[phase]["cycles"], 0, phase)
+            self.assertGreater(report[phase]["notify_samples"], 0, phase)
+            self.assertGreaterEqual(report[phase]["notify_p99_us"], report[phase]["notify_p50_us"])
+        self.assertGreaterEqual(report["server_rss_kib_per_session"], 0)
+
+    def test_hailer_load_refuses_a_server_that_is_not_there(self):
+        out = subprocess.run([LOAD, "calls", "--server", "127.0.0.1:1", "--sessions", "2", "--pairs", "1",
+                              "--probes", "0", "--seconds", "0.2", "--setup-timeout", "2"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(b"connect", out.stderr)
+
+    def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
+        out = subprocess.run([sys.executable, os.path.join(BENCH, "ptt_load.py"), "--students", "20", "--cycles", "3",
+                              "--build", BUILD, "--json"], capture_output=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual((report["joined"], report["dropped"]), (20, 0))
+        self.assertEqual(report["press_to_grant"]["n"], 3)
+        self.assertEqual(report["handover"]["n"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
