@@ -34,6 +34,7 @@ struct NetServer::Connection {
   std::vector<SharedText> writing;  // in flight (kept alive until the write completes)
   std::size_t queued_bytes = 0;     // queue + writing, newlines included
   bool write_pending = false;
+  bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
   bool closing = false;   // close once the queue is flushed
   bool finished = false;  // socket closed and the host told (or about to be)
   CloseReason close_reason = CloseReason::peer_closed;
@@ -158,7 +159,7 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
     if (!c->finished && !c->closing) {
       c->closing = true;
       c->close_reason = CloseReason::protocol_error;
-      if (!c->write_pending) finish(c, CloseReason::protocol_error);
+      if (!c->write_pending && c->queue.empty()) finish(c, CloseReason::protocol_error);
     }
     return;
   }
@@ -204,7 +205,22 @@ void NetServer::send_now(SessionId to, const SharedText& text) {
     finish(c, CloseReason::slow_reader);
     return;
   }
-  if (!c->write_pending) write(c);
+  if (!c->write_pending && !c->dirty) {
+    // Not written at once: everything one event sends to this client (a reply and its events)
+    // leaves in one write once the host returns, instead of one system call per message.
+    c->dirty = true;
+    dirty_.push_back(c);
+    if (dirty_.size() == 1) asio::post(io_, [this] { flush_dirty(); });
+  }
+}
+
+void NetServer::flush_dirty() {
+  auto batch = std::move(dirty_);
+  dirty_.clear();
+  for (const auto& c : batch) {
+    c->dirty = false;
+    if (!c->finished && !c->write_pending && !c->queue.empty()) write(c);
+  }
 }
 
 void NetServer::write(const std::shared_ptr<Connection>& c) {

@@ -157,6 +157,9 @@ class NetServer final : public HostPort {
   std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
   void send_now(SessionId to, const SharedText& text);
   void flush_deferred();
+  // Connections with messages queued by the current event, written together after it.
+  std::vector<std::shared_ptr<Connection>> dirty_;
+  void flush_dirty();
   uint32_t max_line_bytes_;
   bool stopping_ = false;
   NetStats stats_;

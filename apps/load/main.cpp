@@ -35,6 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string server = "127.0.0.1:7700";
+  std::string prefix = "load";  // session names: PREFIX0, PREFIX1, ... (two tools at once need two)
   uint32_t sessions = 130;
   uint32_t pairs = 64;
   uint32_t probes = 1;
@@ -102,7 +103,7 @@ class Session {
   void read();
   void on_line(std::string_view line);
   void flush();
-  void apply(std::vector<ClientEffect>& effects);
+  void apply(std::vector<ClientEffect>& effects, bool flush_now = true);
 
   Load& load_;
   tcp::socket socket_;
@@ -198,7 +199,7 @@ uint64_t Session::send(RequestBody body) {
   return id;
 }
 
-void Session::apply(std::vector<ClientEffect>& effects) {
+void Session::apply(std::vector<ClientEffect>& effects, bool flush_now) {
   // Handling a Heard may send (and so add effects): work on this batch, leave `effects` free.
   std::vector<ClientEffect> batch;
   batch.swap(effects);
@@ -212,7 +213,7 @@ void Session::apply(std::vector<ClientEffect>& effects) {
       load_.error("undecodable from the server: " + g->text);
     }
   }
-  flush();
+  if (flush_now) flush();
 }
 
 void Session::flush() {
@@ -252,13 +253,14 @@ void Session::read() {
       }
       data.remove_prefix(end + 1);
     }
+    flush();  // whatever the lines of this read made this session send, in one write
     read();
   });
 }
 
 void Session::on_line(std::string_view line) {
   client_.received(load_.now(), line, effects_);
-  apply(effects_);
+  apply(effects_, false);
 }
 
 void Load::heard(Session& s, const ServerMessage& m) {
@@ -371,7 +373,7 @@ int Load::run() {
   rss_before_kib_ = rss_kib(options_.server_pid);
   const auto setup_start = Clock::now();
   for (uint32_t i = 0; i < options_.sessions; ++i) {
-    sessions_.push_back(std::make_unique<Session>(*this, io_, i, "load" + std::to_string(i)));
+    sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i)));
     sessions_.back()->start(server);
     // Connect in waves so the listen backlog never overflows.
     if (i % 256 == 255) run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
@@ -410,7 +412,7 @@ int Load::run() {
   print("load", base, !options_.stuck);
   if (options_.stuck) {
     // One more client registers, then never reads: it asks `who` until the server drops it.
-    sessions_.push_back(std::make_unique<Session>(*this, io_, options_.sessions, "stuck"));
+    sessions_.push_back(std::make_unique<Session>(*this, io_, options_.sessions, options_.prefix + "stuck"));
     stuck_ = sessions_.back().get();
     stuck_->receive_buffer_bytes = 4096;
     stuck_->start(server);
@@ -451,6 +453,7 @@ int main(int argc, char** argv) {
   Options o;
   auto* calls = app.add_subcommand("calls", "N sessions; P pairs cycling call/accept/hangup; K busy-notify probes");
   calls->add_option("--server", o.server, "HOST:PORT of hailer-server")->capture_default_str();
+  calls->add_option("--prefix", o.prefix, "session names are PREFIX0, PREFIX1, ... (run two tools at once with two)")->capture_default_str();
   calls->add_option("--sessions", o.sessions, "sessions to connect and register (at least 2P + 3K)")->capture_default_str()->check(CLI::Range(1u, 100000u));
   calls->add_option("--pairs", o.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 20000u));
   calls->add_option("--probes", o.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
