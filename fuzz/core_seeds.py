@@ -13,7 +13,7 @@ import sys
 ANN, BOB, CAT, DAN, BAD_NAME = 0, 1, 2, 3, 5
 R1, R2 = 0, 1
 REGISTER, CALL, CALL_AUTO, ACCEPT, REJECT, HANGUP, CANCEL, CANCEL_WAIT, WHO, MISSED, PING = range(11)
-JOIN, JOIN_INSTRUCTOR, PRESS, RELEASE, REVOKE, SET_POLICY, ACCEPT_ID = range(11, 18)
+JOIN, JOIN_INSTRUCTOR, PRESS, RELEASE, REVOKE, SET_POLICY, ACCEPT_ID, MALFORMED = range(11, 19)
 OP_OPEN, OP_TEXT, OP_BINARY, OP_DATAGRAM, OP_CLOSE, OP_ADVANCE, OP_SHUTDOWN = 0, 1, 6, 7, 8, 9, 10
 
 
@@ -209,7 +209,12 @@ def mixed_faces_and_bad_names():
     s.request(a, CANCEL)                                        # no_outgoing_call
     s.request(a, CANCEL_WAIT)                                   # not_waiting
     s.request(a, ACCEPT)                                        # no_pending_call
+    for m in range(6):  # missing_field, bad_field, unknown_type, unsupported_version, bad_room, too large
+        s.request(a, MALFORMED, extra=(m,))
     s.close(b)
+    d = s.connect()                                             # a fresh session, not registered yet
+    s.request(d, MALFORMED, extra=(3,))                         # unsupported_version
+    s.request(d, MALFORMED, extra=(4,))                         # bad_room
     s.advance(4000)
     return s
 

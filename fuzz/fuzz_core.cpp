@@ -101,7 +101,20 @@ std::string request_text(fuzz::Input& in, uint64_t id) {
     case 15: return R"({"type":"revoke","id":)" + sid + "}";
     case 16: return R"({"type":"set_policy","id":)" + sid + R"(,"policy":")" + (in.byte() & 1 ? "queue" : "deny") + R"("})";
     case 17: return R"({"type":"accept","id":)" + sid + R"(,"call_id":)" + std::to_string(in.byte() % 8) + "}";
-    default: return in.text(300);  // anything at all
+    default: {
+      // Requests a decoder must refuse, one per error code a client can earn, or anything at all.
+      static const char* const malformed[] = {
+          R"({"type":"call","id":1})",                                              // missing_field
+          R"({"type":"call","id":1,"to":5})",                                       // bad_field
+          R"({"type":"dance","id":1})",                                             // unknown_type
+          R"({"type":"register","id":1,"version":2,"name":"ann"})",                 // unsupported_version
+          R"({"type":"join","id":1,"version":1,"name":"ann","room":"../r"})",       // bad_room
+      };
+      const uint8_t pick_malformed = in.byte();
+      if (pick_malformed < 5) return malformed[pick_malformed];
+      if (pick_malformed == 5) return std::string(5000, 'x');  // message_too_large
+      return in.text(300);  // anything at all
+    }
   }
 }
 
