@@ -1,9 +1,10 @@
 // The server host and core driven by any sequence of connections, requests (well-formed from a
-// small vocabulary, or raw bytes), audio frames, UDP proofs, closes, time jumps and a server
-// shutdown, under small
-// limits so the deep states (full queues, full rooms, wrong tokens) are reached. After every
+// small vocabulary, malformed ones, or raw bytes), audio frames, UDP proofs, closes, time jumps
+// and a server shutdown, under small limits so the deep states (full queues, full rooms, wrong
+// tokens) are reached. After every
 // event the core checks its invariants (the host runs it that way) and the port checks: nothing
-// is sent to a closed session, every message decodes with the client's strict decoder. At the
+// is sent to a closed session, every message decodes with the client's strict decoder and
+// encodes back to the same text, every request gets exactly one reply with its id. At the
 // end everything is closed and nothing may remain: no session, room, route or timer.
 // HAILER_FUZZ_REPORT=1 prints the message types, reasons and error codes reached, at exit;
 // HAILER_FUZZ_TRACE=1 prints every message sent.
@@ -44,10 +45,16 @@ class CheckingPort final : public HostPort {
     if (!open.contains(to)) std::abort();  // sent to a session the port closed
     if (trace) std::fprintf(stderr, "-> %llu %s\n", static_cast<unsigned long long>(to.value), text->c_str());
     bool decoded = false;
-    for (int k = 0; k < 6 && !decoded; ++k) {
+    bool round_trips = false;
+    for (int k = 0; k < 6 && !round_trips; ++k) {
       auto r = decode_server_message(*text, any_reply_is(static_cast<ReplyKind>(k)), 1u << 20);
       if (const auto* m = std::get_if<ServerMessage>(&r)) {
+        // Decoded as the reply kind the client expects, it encodes back to the very same text.
+        round_trips = encode(*m) == *text;
+        if (decoded) continue;
         decoded = true;
+        if (const auto* ok = std::get_if<OkReply>(m)) replies.emplace_back(to, ok->id);
+        if (const auto* e = std::get_if<ErrorReply>(m)) replies.emplace_back(to, e->id);
         reached.insert(std::string(message_type(*m)));
         // The outcome a reason names (floor_denied.queue_full, wait_ended.expired, ...) counts too.
         if (const auto at = text->find(R"("reason":")"); at != std::string::npos) {
@@ -58,11 +65,12 @@ class CheckingPort final : public HostPort {
         if (const auto at = text->find(R"("media_token":")"); at != std::string::npos) tokens.insert(text->substr(at + 15, 16));
       }
     }
-    if (!decoded) {  // the server sent what its own clients refuse
-      std::fprintf(stderr, "undecodable server message: %s\n", text->c_str());
+    if (!decoded || !round_trips) {  // the server sent what its own clients refuse, or cannot say again
+      std::fprintf(stderr, "%s server message: %s\n", decoded ? "not round-tripping" : "undecodable", text->c_str());
       std::abort();
     }
   }
+  std::vector<std::pair<SessionId, std::optional<uint64_t>>> replies;  // ok and error replies, in order
   void close(SessionId session, CloseReason) override { closing.insert(session); }
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame&) override {}
@@ -77,7 +85,12 @@ class CheckingPort final : public HostPort {
 const char* names[] = {"ann", "bob", "cat", "dan", "Ann", "../x", ""};
 const char* rooms[] = {"r1", "r2", "r3"};
 
-std::string request_text(fuzz::Input& in, uint64_t id) {
+/// What a request's answer must be: a reply with this id, a reply with a null id, or (raw
+/// bytes) at most one reply of any id.
+enum class Expect : uint8_t { its_id, id_1, null_id, at_most_one };
+
+std::string request_text(fuzz::Input& in, uint64_t id, Expect& expect) {
+  expect = Expect::its_id;
   const std::string name = names[in.byte() % 7];
   const std::string other = names[in.byte() % 4];
   const std::string room = rooms[in.byte() % 3];
@@ -111,8 +124,15 @@ std::string request_text(fuzz::Input& in, uint64_t id) {
           R"({"type":"join","id":1,"version":1,"name":"ann","room":"../r"})",       // bad_room
       };
       const uint8_t pick_malformed = in.byte();
-      if (pick_malformed < 5) return malformed[pick_malformed];
-      if (pick_malformed == 5) return std::string(5000, 'x');  // message_too_large
+      if (pick_malformed < 5) {
+        expect = Expect::id_1;
+        return malformed[pick_malformed];
+      }
+      if (pick_malformed == 5) {
+        expect = Expect::null_id;
+        return std::string(5000, 'x');  // message_too_large
+      }
+      expect = Expect::at_most_one;
       return in.text(300);  // anything at all
     }
   }
@@ -185,7 +205,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       host.opened(now, s, "192.0.2." + std::to_string(in.byte() % 3));
     } else if (op <= 5) {
       const auto s = pick();
-      host.text(now, *s, request_text(in, next_id++));
+      // Exactly one reply per request, carrying the request's id when it could be read.
+      Expect expect = Expect::its_id;
+      const uint64_t id = next_id++;
+      const std::string text = request_text(in, id, expect);
+      port.replies.clear();
+      host.text(now, *s, text);
+      std::size_t count = 0;
+      std::optional<uint64_t> reply_id;
+      for (const auto& [to, rid] : port.replies) {
+        if (to != *s) continue;
+        ++count;
+        reply_id = rid;
+      }
+      const bool right = expect == Expect::at_most_one ? count <= 1
+                         : count != 1                  ? false
+                         : expect == Expect::its_id    ? reply_id == id
+                         : expect == Expect::id_1      ? reply_id == 1u
+                                                       : !reply_id.has_value();
+      if (!right) {
+        std::fprintf(stderr, "request %s got %zu replies\n", text.c_str(), count);
+        std::abort();
+      }
     } else if (op == 6) {
       const auto s = pick();
       std::vector<uint8_t> payload(in.byte() & 1 ? 640 : in.byte());
