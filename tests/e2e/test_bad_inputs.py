@@ -67,6 +67,12 @@ class Party:
         with self.lock:
             self.conn.send_text(json.dumps({"type": "ping", "id": 0}))
 
+    def next(self, deadline):
+        """The next message as a dict, None when the server closed; raises on the deadline."""
+        left = max(0.01, deadline - time.monotonic())
+        m = self.conn.read(left) if isinstance(self.conn, Raw) else self.conn.recv(left)
+        return json.loads(m) if isinstance(m, (str, bytes)) else m
+
 
 class BadInputs(TempDirCase):
 
@@ -162,15 +168,12 @@ class BadInputs(TempDirCase):
             deadline = time.monotonic() + 0.3
             while True:
                 try:
-                    m = p.conn.read(max(0.01, deadline - time.monotonic())) if isinstance(p.conn, Raw) \
-                        else p.conn.recv(max(0.01, deadline - time.monotonic()))
+                    m = p.next(deadline)
                 except (AssertionError, TimeoutError):
                     break
                 except WsClosed as c:
                     raise AssertionError("%s was closed (%s)" % (p.name, c.code))
                 self.assertIsNotNone(m, "%s was closed" % p.name)
-                if isinstance(m, (str, bytes)):
-                    m = json.loads(m)
                 self.assertNotIn(m.get("type"), FORBIDDEN - set(allowed), "%s got %s" % (p.name, m))
         alice, _, _, tom, vic = self.parties
         users = {u["name"]: u for u in self.reply(alice, "who")["users"]}
@@ -193,10 +196,7 @@ class BadInputs(TempDirCase):
         rid = party.request(type_, **fields)
         deadline = time.monotonic() + WAIT_S
         while True:
-            m = party.conn.read(max(0.01, deadline - time.monotonic())) if isinstance(party.conn, Raw) \
-                else party.conn.recv(max(0.01, deadline - time.monotonic()))
-            if isinstance(m, (str, bytes)):
-                m = json.loads(m)
+            m = party.next(deadline)
             self.assertIsNotNone(m, "%s was closed" % party.name)
             if m.get("id") == rid and m.get("type") in ("ok", "error"):
                 return m
