@@ -6,7 +6,7 @@ hailer-server each time and draws the results as SVG (no plotting library needed
 
   calls_throughput.svg  call cycles/s against the number of pairs cycling (hailer-load calls)
   calls_notify.svg      busy-notify latency p50/p99 against the same load
-  ptt_handover.svg      press -> grant and handover p50/p99 against class size (ptt_load.py)
+  ptt_handover.svg      press -> grant and handover p50/p99 against class size (hailer-load ptt)
 
 The raw figures go to OUT/sweep.json beside the plots."""
 import argparse
@@ -48,11 +48,28 @@ def calls_point(build, pairs, probes, seconds, sessions=None):
 
 
 def ptt_point(build, students, cycles):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "ptt_load.py"), "--students", str(students),
-                          "--cycles", str(cycles), "--build", build, "--json"], capture_output=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError("ptt_load.py failed: %s" % out.stderr.decode())
-    return json.loads(out.stdout)
+    n = str(students + 10)
+    server = subprocess.Popen([os.path.join(build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0",
+                               "--http-port", "0", "--no-tls", "--recordings", "none", "--audio-out", "none",
+                               "--log-level", "warn", "--max-sessions", n, "--max-room-members", n,
+                               "--max-connections-per-address", n, "--default-floor-policy", "queue"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        port = None
+        for _ in range(8):
+            m = re.search(r"http://[^:]+:(\d+)/", server.stdout.readline().decode())
+            if m:
+                port = m.group(1)
+                break
+        out = subprocess.run([os.path.join(build, "apps", "hailer-load"), "ptt", "--server", "127.0.0.1:" + port,
+                              "--students", str(students), "--cycles", str(cycles), "--server-pid", str(server.pid),
+                              "--json"], capture_output=True, timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError("hailer-load ptt failed: %s" % out.stderr.decode())
+        return json.loads(out.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 # ----------------------------------------------------------------------------- SVG
@@ -123,10 +140,11 @@ def main():
     for p, c in zip(pairs, calls):
         print("pairs %4d: %8.0f cycles/s, notify p50 %.1f us p99 %.1f us" % (
             p, c["load"]["cycles_per_s"], c["load"]["notify_p50_us"], c["load"]["notify_p99_us"]), file=sys.stderr)
-    ptt = [ptt_point(a.build, n, 10 if a.quick else 50) for n in students]
+    ptt = [ptt_point(a.build, n, 10 if a.quick else 100) for n in students]
     for n, r in zip(students, ptt):
-        print("students %4d: press p50 %.0f us, handover p50 %.0f us p99 %.0f us" % (
-            n, r["press_to_grant"]["p50_us"], r["handover"]["p50_us"], r["handover"]["p99_us"]), file=sys.stderr)
+        print("students %4d: press p50 %.0f us p99 %.0f us, handover p50 %.0f us p99 %.0f us, %.1f KiB per student" % (
+            n, r["press_p50_us"], r["press_p99_us"], r["handover_p50_us"], r["handover_p99_us"],
+            r["rss_kib_per_student"]), file=sys.stderr)
     with open(os.path.join(a.out, "sweep.json"), "w") as f:
         json.dump({"calls": dict(zip(map(str, pairs), calls)), "ptt": dict(zip(map(str, students), ptt))}, f, indent=1)
     svg_plot(os.path.join(a.out, "calls_throughput.svg"), "Call cycles per second (hailer-load calls, loopback)",
@@ -136,11 +154,11 @@ def main():
              "pairs cycling", "hangup sent -> callee_available read (us)", pairs,
              [("p50", [c["load"]["notify_p50_us"] for c in calls]), ("p99", [c["load"]["notify_p99_us"] for c in calls])],
              log_x=True)
-    svg_plot(os.path.join(a.out, "ptt_handover.svg"), "Floor latency against class size (ptt_load.py)",
+    svg_plot(os.path.join(a.out, "ptt_handover.svg"), "Floor latency against class size (hailer-load ptt)",
              "students in the room", "latency (us)", students,
-             [("press -> grant p50", [r["press_to_grant"]["p50_us"] for r in ptt]),
-              ("handover p50", [r["handover"]["p50_us"] for r in ptt]),
-              ("handover p99", [r["handover"]["p99_us"] for r in ptt])], log_x=True)
+             [("press -> grant p50", [r["press_p50_us"] for r in ptt]), ("press -> grant p99", [r["press_p99_us"] for r in ptt]),
+              ("handover p50", [r["handover_p50_us"] for r in ptt]),
+              ("handover p99", [r["handover_p99_us"] for r in ptt])], log_x=True)
 
 
 if __name__ == "__main__":

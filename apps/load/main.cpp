@@ -7,7 +7,11 @@
 //   - with --stuck, a second phase adds one client that never reads, and both phases are printed
 //     side by side;
 //   - the server's RSS per session from /proc (--server-pid).
-// The run is bounded (--seconds per phase, --setup-timeout), and exits 1 on protocol errors.
+// hailer-load ptt: N WebSocket students (a minimal RFC 6455 client below, the same
+// ProtocolClient inside) join one room at once; then floor churn by random pairs: A presses
+// (press -> grant), talks 200 ms of PCM in real time, B presses and queues, A releases (release
+// -> B's grant: the handover), B releases. Dropped joins, RSS per student and server CPU.
+// Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <algorithm>
 #include <utility>
 
@@ -17,13 +21,18 @@
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "core/assert.hpp"
 #include "core/client.hpp"
+#include "core/prng.hpp"
+#include "core/ptt_frame.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -44,7 +53,27 @@ struct Options {
   int server_pid = 0;
   bool stuck = false;
   bool json = false;
+  // ptt
+  uint32_t students = 1000;
+  uint32_t cycles = 100;
+  std::string room = "class";
 };
+
+double cpu_seconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = all.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(all.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return static_cast<double>(utime + stime) / 100.0;  // USER_HZ
+}
 
 int64_t rss_kib(int pid) {
   if (pid <= 0) return -1;
@@ -445,6 +474,320 @@ int Load::run() {
   return errors_ == 0 && disconnects_ == 0 ? 0 : 1;
 }
 
+
+// ============================================================================ ptt
+
+class PttLoad;
+
+/// One student over a WebSocket: upgrade, then masked client frames out and server frames in.
+class Student {
+ public:
+  Student(PttLoad& load, asio::io_context& io, uint32_t index, ClientConfig config)
+      : load_(load), socket_(io), index_(index), client_(std::move(config)) {}
+  void start(const tcp::endpoint& server);
+  void send(RequestBody body);
+  void send_audio(uint16_t sequence, bool last, std::span<const uint8_t> pcm);
+  ProtocolClient& client() { return client_; }
+  uint32_t index() const { return index_; }
+  bool upgraded = false;
+  bool joined = false;
+  bool failed = false;
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  void read();
+  void on_bytes(std::size_t n);
+  void frame_out(uint8_t opcode, std::span<const uint8_t> payload);
+  void apply(std::vector<ClientEffect>& effects);
+  void flush();
+
+  PttLoad& load_;
+  tcp::socket socket_;
+  uint32_t index_;
+  ProtocolClient client_;
+  std::vector<char> in_ = std::vector<char>(64 * 1024);
+  std::string buffer_;
+  std::string pending_, inflight_;
+  bool writing_ = false;
+  std::vector<ClientEffect> effects_;
+  Prng masks_{0};
+};
+
+class PttLoad {
+ public:
+  PttLoad(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
+  Time now() const { return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()}; }
+  void heard(Student& s, const ServerMessage& m);
+  void failed(Student& s, const std::string& what) {
+    if (!s.failed && !finished_) {
+      s.failed = true;
+      ++failures_;
+      if (failures_ <= 5) std::fprintf(stderr, "hailer-load: student %u: %s\n", s.index(), what.c_str());
+    }
+  }
+  int run();
+
+ private:
+  bool run_until(const std::function<bool()>& done, double timeout_s) {
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+    while (!done()) {
+      if (Clock::now() > deadline) return false;
+      io_.run_one_for(std::chrono::milliseconds(2));  // one handler: `done` is checked right after it
+      if (io_.stopped()) io_.restart();
+    }
+    return true;
+  }
+  bool cycle(Prng& rng, Samples& press, Samples& handover);
+
+  asio::io_context& io_;
+  Options options_;
+  Clock::time_point start_ = Clock::now();
+  std::vector<std::unique_ptr<Student>> students_;
+  uint64_t failures_ = 0, errors_ = 0, joined_ = 0;
+  bool finished_ = false;
+  // The cycle in progress: who is waited for, and what.
+  Student* granted_wanted_ = nullptr;
+  bool granted_ = false, queued_ = false, idle_ = false;
+  Clock::time_point granted_at_;
+  Student* queued_wanted_ = nullptr;
+};
+
+void Student::start(const tcp::endpoint& server) {
+  socket_.async_connect(server, [this](const boost::system::error_code& ec) {
+    if (ec) return load_.failed(*this, "connect: " + ec.message());
+    socket_.set_option(tcp::no_delay(true));
+    pending_ = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: aGFpbGVyLWxvYWQtdG9vbA==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    flush();
+    read();
+  });
+}
+
+void Student::send(RequestBody body) {
+  client_.send(load_.now(), std::move(body), effects_);
+  apply(effects_);
+}
+
+void Student::send_audio(uint16_t sequence, bool last, std::span<const uint8_t> pcm) {
+  frame_out(0x2, encode_ptt_frame(sequence, last, pcm));
+  flush();
+}
+
+void Student::frame_out(uint8_t opcode, std::span<const uint8_t> payload) {
+  pending_.push_back(static_cast<char>(0x80 | opcode));
+  const std::size_t n = payload.size();
+  if (n < 126) {
+    pending_.push_back(static_cast<char>(0x80 | n));
+  } else {
+    HAILER_ASSERT(n < 65536);
+    pending_.push_back(static_cast<char>(0x80 | 126));
+    pending_.push_back(static_cast<char>(n >> 8));
+    pending_.push_back(static_cast<char>(n & 0xFF));
+  }
+  const uint32_t mask = static_cast<uint32_t>(masks_.next());
+  const uint8_t key[4] = {static_cast<uint8_t>(mask), static_cast<uint8_t>(mask >> 8), static_cast<uint8_t>(mask >> 16),
+                          static_cast<uint8_t>(mask >> 24)};
+  pending_.append(reinterpret_cast<const char*>(key), 4);
+  for (std::size_t i = 0; i < n; ++i) pending_.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+}
+
+void Student::apply(std::vector<ClientEffect>& effects) {
+  std::vector<ClientEffect> batch;
+  batch.swap(effects);
+  for (auto& e : batch) {
+    if (auto* t = std::get_if<SendText>(&e)) {
+      frame_out(0x1, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(t->text.data()), t->text.size()));
+    } else if (auto* h = std::get_if<Heard>(&e)) {
+      load_.heard(*this, h->message);
+    } else if (auto* g = std::get_if<ServerGarbage>(&e)) {
+      load_.failed(*this, "undecodable from the server: " + g->text);
+    }
+  }
+  flush();
+}
+
+void Student::flush() {
+  if (writing_ || pending_.empty()) return;
+  writing_ = true;
+  inflight_.swap(pending_);
+  pending_.clear();
+  asio::async_write(socket_, asio::buffer(inflight_), [this](const boost::system::error_code& ec, std::size_t) {
+    writing_ = false;
+    if (ec) return load_.failed(*this, "write: " + ec.message());
+    inflight_.clear();
+    flush();
+  });
+}
+
+void Student::read() {
+  socket_.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) return load_.failed(*this, "connection lost: " + ec.message());
+    on_bytes(n);
+    if (!failed) read();
+  });
+}
+
+void Student::on_bytes(std::size_t n) {
+  buffer_.append(in_.data(), n);
+  if (!upgraded) {
+    const auto end = buffer_.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    if (buffer_.compare(0, 12, "HTTP/1.1 101") != 0) return load_.failed(*this, "upgrade refused: " + buffer_.substr(0, buffer_.find('\r')));
+    buffer_.erase(0, end + 4);
+    upgraded = true;
+    client_.connected(load_.now(), effects_);  // the join
+    apply(effects_);
+  }
+  std::size_t at = 0;
+  while (buffer_.size() - at >= 2) {
+    const auto b0 = static_cast<uint8_t>(buffer_[at]), b1 = static_cast<uint8_t>(buffer_[at + 1]);
+    std::size_t len = b1 & 0x7F, head = 2;
+    if (len == 126) {
+      if (buffer_.size() - at < 4) break;
+      len = static_cast<std::size_t>(static_cast<uint8_t>(buffer_[at + 2]) << 8 | static_cast<uint8_t>(buffer_[at + 3]));
+      head = 4;
+    } else if (len == 127) {
+      if (buffer_.size() - at < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = len << 8 | static_cast<uint8_t>(buffer_[at + 2 + i]);
+      head = 10;
+    }
+    if (buffer_.size() - at < head + len) break;
+    const std::string_view payload(buffer_.data() + at + head, len);
+    at += head + len;
+    const uint8_t opcode = b0 & 0x0F;
+    if (opcode == 0x1) {
+      client_.received(load_.now(), payload, effects_);
+      apply(effects_);
+    } else if (opcode == 0x8) {
+      buffer_.clear();
+      return load_.failed(*this, "closed by the server");
+    } else if (opcode == 0x9) {
+      frame_out(0xA, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
+      flush();
+    }
+  }
+  buffer_.erase(0, at);
+}
+
+void PttLoad::heard(Student& s, const ServerMessage& m) {
+  if (const auto* e = std::get_if<ErrorReply>(&m)) {
+    ++errors_;
+    if (errors_ <= 5) std::fprintf(stderr, "hailer-load: student %u got error %s: %s\n", s.index(),
+                                   std::string(to_string(e->code)).c_str(), e->message.c_str());
+    return;
+  }
+  if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RoomData>(ok->data) && !s.joined) {
+    s.joined = true;
+    ++joined_;
+    return;
+  }
+  if (std::holds_alternative<FloorGranted>(m) && &s == granted_wanted_) {
+    granted_ = true;
+    granted_at_ = Clock::now();  // when the grant was read, not when the loop looked
+  }
+  if (std::holds_alternative<FloorQueued>(m) && &s == queued_wanted_) queued_ = true;
+  if (std::holds_alternative<FloorIdle>(m) && &s == granted_wanted_) idle_ = true;
+}
+
+// One churn cycle between two random students; false when a step did not come within 5 s.
+bool PttLoad::cycle(Prng& rng, Samples& press, Samples& handover) {
+  Student& a = *students_[rng.next() % students_.size()];
+  Student* pick = &a;
+  while (pick == &a) pick = students_[rng.next() % students_.size()].get();
+  Student& b = *pick;
+  granted_wanted_ = &a;
+  granted_ = false;
+  auto t = Clock::now();
+  a.send(PressRequest{});
+  if (!run_until([&] { return granted_; }, 5)) return false;
+  press.add(granted_at_ - t);
+  static const std::vector<uint8_t> pcm = [] {
+    std::vector<uint8_t> v(1920);
+    for (std::size_t i = 0; i < v.size(); i += 2) v[i + 1] = 0x10;  // a steady -18 dBFS
+    return v;
+  }();
+  for (uint16_t k = 0; k < 10; ++k) {  // 200 ms of audio in real time
+    a.send_audio(k, k == 9, pcm);
+    const auto until = Clock::now() + std::chrono::milliseconds(20);
+    run_until([&] { return Clock::now() >= until; }, 1);
+  }
+  queued_wanted_ = &b;
+  queued_ = false;
+  b.send(PressRequest{});
+  if (!run_until([&] { return queued_; }, 5)) return false;
+  granted_wanted_ = &b;
+  granted_ = false;
+  t = Clock::now();
+  a.send(ReleaseRequest{});
+  if (!run_until([&] { return granted_; }, 5)) return false;
+  handover.add(granted_at_ - t);
+  idle_ = false;
+  b.send(ReleaseRequest{});
+  if (!run_until([&] { return idle_; }, 5)) return false;
+  // Let the room settle (every member reads floor_idle) before the next press, as a class does.
+  const auto quiet = Clock::now() + std::chrono::milliseconds(50);
+  run_until([&] { return Clock::now() >= quiet; }, 1);
+  return true;
+}
+
+int PttLoad::run() {
+  const auto colon = options_.server.rfind(':');
+  const tcp::endpoint server(asio::ip::make_address(options_.server.substr(0, colon)),
+                             static_cast<uint16_t>(std::stoi(options_.server.substr(colon + 1))));
+  const int64_t rss_before = rss_kib(options_.server_pid);
+  const auto t0 = Clock::now();
+  for (uint32_t i = 0; i < options_.students; ++i) {
+    ClientConfig c;
+    c.face = Face::ptt;
+    c.name = options_.prefix + std::to_string(i);
+    c.room = options_.room;
+    c.format = AudioFormat{AudioCodec::pcm16, 48'000};
+    c.ping_interval_ms = 0;
+    students_.push_back(std::make_unique<Student>(*this, io_, i, c));
+    students_.back()->start(server);  // every upgrade and join at once: the "simultaneous joins"
+  }
+  const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; }, options_.setup_timeout_s);
+  const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Read every member_joined the joins caused: the steady state of a connected class.
+  run_until([] { return false; }, 0.5);
+  const int64_t rss_after = rss_kib(options_.server_pid);
+  const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
+  Samples press, handover;
+  uint32_t done = 0;
+  const double cpu0 = cpu_seconds(options_.server_pid);
+  Prng rng(7);
+  if (all && joined_ >= 2) {
+    while (done < options_.cycles && cycle(rng, press, handover)) ++done;
+  }
+  const double cpu = cpu0 >= 0 ? cpu_seconds(options_.server_pid) - cpu0 : -1;
+  const uint64_t dropped = options_.students - joined_;
+  if (options_.json) {
+    std::printf("{\"students\":%u,\"joined\":%llu,\"dropped\":%llu,\"join_s\":%.3f,\"rss_kib_per_student\":%.2f,"
+                "\"cycles\":%u,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
+                "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
+                "\"errors\":%llu,\"failures\":%llu}\n",
+                options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
+                per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), handover.at(0.5), handover.at(0.99),
+                handover.at(1.0), cpu, static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
+  } else {
+    std::printf("%u students: %llu joined, %llu dropped, in %.2f s; server RSS %.1f KiB per student\n", options_.students,
+                static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, per_student);
+    std::printf("press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles)\n", press.at(0.5), press.at(0.99),
+                press.at(1.0), done);
+    std::printf("handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", handover.at(0.5), handover.at(0.99), handover.at(1.0));
+    std::printf("server CPU during the churn: %.2f s; errors %llu, failures %llu\n", cpu, static_cast<unsigned long long>(errors_),
+                static_cast<unsigned long long>(failures_));
+  }
+  finished_ = true;
+  for (auto& s : students_) s->close();
+  io_.run_for(std::chrono::milliseconds(100));
+  return all && dropped == 0 && errors_ == 0 && failures_ == 0 && done == options_.cycles ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -462,10 +805,23 @@ int main(int argc, char** argv) {
   calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");
   calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
   calls->add_flag("--json", o.json, "one JSON object instead of text");
+  auto* ptt = app.add_subcommand("ptt", "N WebSocket students join one room at once; floor churn by random pairs");
+  ptt->add_option("--server", o.server, "HOST:PORT of hailer-server's web port (plain WebSocket)")->required();
+  ptt->add_option("--prefix", o.prefix, "student names are PREFIX0, PREFIX1, ...")->capture_default_str();
+  ptt->add_option("--students", o.students, "students joining the room")->capture_default_str()->check(CLI::Range(2u, 20000u));
+  ptt->add_option("--cycles", o.cycles, "floor churn cycles (press, 200 ms of audio, queued press, release, release)")->capture_default_str()->check(CLI::Range(0u, 100000u));
+  ptt->add_option("--room", o.room, "the room")->capture_default_str();
+  ptt->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every join")->capture_default_str();
+  ptt->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per student and CPU (/proc)");
+  ptt->add_flag("--json", o.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);
   asio::io_context io;
-  Load load(io, o);
   try {
+    if (ptt->parsed()) {
+      PttLoad load(io, o);
+      return load.run();
+    }
+    Load load(io, o);
     return load.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hailer-load: %s\n", e.what());

@@ -40,6 +40,18 @@ class Load(TempDirCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn(b"connect", out.stderr)
 
+    def test_hailer_load_ptt_joins_a_class_at_once_and_churns_the_floor(self):
+        server = self.server("--default-floor-policy", "queue")
+        out = subprocess.run([LOAD, "ptt", "--server", "127.0.0.1:%d" % server.http_port, "--students", "30",
+                              "--cycles", "3", "--server-pid", str(server.proc.pid), "--json"],
+                             capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual((report["joined"], report["dropped"], report["errors"], report["failures"]), (30, 0, 0, 0))
+        self.assertEqual(report["cycles"], 3)
+        self.assertGreater(report["press_p50_us"], 0)
+        self.assertGreaterEqual(report["handover_p99_us"], report["handover_p50_us"])
+
     def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
         out = subprocess.run([sys.executable, os.path.join(BENCH, "ptt_load.py"), "--students", "20", "--cycles", "3",
                               "--build", BUILD, "--json"], capture_output=True, timeout=120)
