@@ -752,8 +752,9 @@ int PttLoad::run() {
   }
   const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; }, options_.setup_timeout_s);
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  // Read every member_joined the joins caused: the steady state of a connected class.
-  run_until([] { return false; }, 0.5);
+  // Read every member_joined the joins caused: the steady state of a connected class (1 s: the
+  // server gives freed memory back twice a second).
+  run_until([] { return false; }, 1.0);
   const int64_t rss_after = rss_kib(options_.server_pid);
   const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
   Samples press, handover;
