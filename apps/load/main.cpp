@@ -56,6 +56,7 @@ struct Options {
   // ptt
   uint32_t students = 1000;
   uint32_t cycles = 100;
+  double hold_s = 0;  // after the churn, keep reading for this long (a crowd for another run's churn)
   std::string room = "class";
 };
 
@@ -121,6 +122,8 @@ class Session {
     socket_.close(ignored);
   }
   ProtocolClient& client() { return client_; }
+  /// The client's own timers (pings keep an idle session inside the server's heartbeat).
+  void tick();
   const std::string& name() const { return name_; }
   uint32_t index() const { return index_; }
   Clock::time_point last_write_at;  ///< when the last request was handed to the socket
@@ -207,6 +210,12 @@ class Load {
 
 Session::Session(Load& load, asio::io_context& io, uint32_t index, std::string name)
     : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name)) {}
+
+void Session::tick() {
+  if (!reading_) return;
+  client_.timer(load_.now(), effects_);
+  apply(effects_);
+}
 
 void Session::start(const tcp::endpoint& server) {
   if (receive_buffer_bytes > 0) {
@@ -400,6 +409,16 @@ int Load::run() {
   const uint32_t needed = 2 * options_.pairs + 3 * options_.probes;
   if (options_.sessions < needed) options_.sessions = needed;
   rss_before_kib_ = rss_kib(options_.server_pid);
+  asio::steady_timer ticker(io_);
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (auto& s : sessions_) s->tick();
+      tick();
+    });
+  };
+  tick();
   const auto setup_start = Clock::now();
   for (uint32_t i = 0; i < options_.sessions; ++i) {
     sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i)));
@@ -469,6 +488,7 @@ int Load::run() {
                                  static_cast<unsigned long long>(disconnects_));
   else std::printf("errors %llu, disconnects %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(disconnects_));
   finished_ = true;  // the closes below are ours, not disconnects
+  ticker.cancel();
   for (auto& s : sessions_) s->close();
   io_.run_for(std::chrono::milliseconds(100));
   return errors_ == 0 && disconnects_ == 0 ? 0 : 1;
@@ -487,6 +507,8 @@ class Student {
   void start(const tcp::endpoint& server);
   void send(RequestBody body);
   void send_audio(uint16_t sequence, bool last, std::span<const uint8_t> pcm);
+  /// The client's own timers (its pings keep a silent student inside the server's heartbeat).
+  void tick();
   ProtocolClient& client() { return client_; }
   uint32_t index() const { return index_; }
   bool upgraded = false;
@@ -529,6 +551,7 @@ class PttLoad {
     }
   }
   int run();
+  Clock::time_point last_rx;  ///< when any student last read anything
 
  private:
   bool run_until(const std::function<bool()>& done, double timeout_s) {
@@ -554,6 +577,12 @@ class PttLoad {
   Clock::time_point granted_at_;
   Student* queued_wanted_ = nullptr;
 };
+
+void Student::tick() {
+  if (!upgraded || failed) return;
+  client_.timer(load_.now(), effects_);
+  apply(effects_);
+}
 
 void Student::start(const tcp::endpoint& server) {
   socket_.async_connect(server, [this](const boost::system::error_code& ec) {
@@ -631,6 +660,7 @@ void Student::read() {
 }
 
 void Student::on_bytes(std::size_t n) {
+  load_.last_rx = Clock::now();
   buffer_.append(in_.data(), n);
   if (!upgraded) {
     const auto end = buffer_.find("\r\n\r\n");
@@ -746,14 +776,27 @@ int PttLoad::run() {
     c.name = options_.prefix + std::to_string(i);
     c.room = options_.room;
     c.format = AudioFormat{AudioCodec::pcm16, 48'000};
-    c.ping_interval_ms = 0;
     students_.push_back(std::make_unique<Student>(*this, io_, i, c));
     students_.back()->start(server);  // every upgrade and join at once: the "simultaneous joins"
   }
+  // Once a second every student's own timers run: a silent listener pings within the heartbeat.
+  asio::steady_timer ticker(io_);
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (auto& st : students_) st->tick();
+      tick();
+    });
+  };
+  tick();
   const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; }, options_.setup_timeout_s);
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  // Read every member_joined the joins caused: the steady state of a connected class (1 s: the
-  // server gives freed memory back twice a second).
+  // Read every member_joined the joins caused (N x N of them) until the room is quiet for 300 ms:
+  // the steady state of a connected class. Then 1 s more: the server gives freed memory back
+  // twice a second.
+  run_until([&] { return Clock::now() - last_rx > std::chrono::milliseconds(300); }, options_.setup_timeout_s);
+  const double settle_s = std::chrono::duration<double>(Clock::now() - t0).count() - 0.3;
   run_until([] { return false; }, 1.0);
   const int64_t rss_after = rss_kib(options_.server_pid);
   const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
@@ -764,19 +807,21 @@ int PttLoad::run() {
   if (all && joined_ >= 2) {
     while (done < options_.cycles && cycle(rng, press, handover)) ++done;
   }
+  if (options_.hold_s > 0) run_until([] { return false; }, options_.hold_s);
   const double cpu = cpu0 >= 0 ? cpu_seconds(options_.server_pid) - cpu0 : -1;
   const uint64_t dropped = options_.students - joined_;
   if (options_.json) {
-    std::printf("{\"students\":%u,\"joined\":%llu,\"dropped\":%llu,\"join_s\":%.3f,\"rss_kib_per_student\":%.2f,"
+    std::printf("{\"students\":%u,\"joined\":%llu,\"dropped\":%llu,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,"
                 "\"cycles\":%u,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
                 "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
                 "\"errors\":%llu,\"failures\":%llu}\n",
                 options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
-                per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), handover.at(0.5), handover.at(0.99),
+                settle_s, per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), handover.at(0.5), handover.at(0.99),
                 handover.at(1.0), cpu, static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
   } else {
-    std::printf("%u students: %llu joined, %llu dropped, in %.2f s; server RSS %.1f KiB per student\n", options_.students,
-                static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, per_student);
+    std::printf("%u students: %llu joined, %llu dropped, in %.2f s (every member_joined read by %.2f s); server RSS %.1f KiB per student\n",
+                options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
+                settle_s, per_student);
     std::printf("press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles)\n", press.at(0.5), press.at(0.99),
                 press.at(1.0), done);
     std::printf("handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", handover.at(0.5), handover.at(0.99), handover.at(1.0));
@@ -784,6 +829,7 @@ int PttLoad::run() {
                 static_cast<unsigned long long>(failures_));
   }
   finished_ = true;
+  ticker.cancel();
   for (auto& s : students_) s->close();
   io_.run_for(std::chrono::milliseconds(100));
   return all && dropped == 0 && errors_ == 0 && failures_ == 0 && done == options_.cycles ? 0 : 1;
@@ -812,6 +858,7 @@ int main(int argc, char** argv) {
   ptt->add_option("--students", o.students, "students joining the room")->capture_default_str()->check(CLI::Range(2u, 20000u));
   ptt->add_option("--cycles", o.cycles, "floor churn cycles (press, 200 ms of audio, queued press, release, release)")->capture_default_str()->check(CLI::Range(0u, 100000u));
   ptt->add_option("--room", o.room, "the room")->capture_default_str();
+  ptt->add_option("--hold", o.hold_s, "after the churn, stay in the room reading for this many seconds (a crowd for another run)")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   ptt->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every join")->capture_default_str();
   ptt->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per student and CPU (/proc)");
   ptt->add_flag("--json", o.json, "one JSON object instead of text");
