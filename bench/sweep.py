@@ -20,56 +20,42 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def start_server(build, *extra):
+def load_point(build, server_args, address_pattern, tool_args, timeout):
+    """A fresh hailer-server with `server_args`, hailer-load against the address its banner shows
+    (the first match of `address_pattern`), the tool's JSON report; the server is stopped after."""
     server = subprocess.Popen([os.path.join(build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0",
-                               "--no-web", "--log-level", "warn", "--max-sessions", "20000", *extra],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    m = re.search(r"tcp ([0-9.]+:\d+)", server.stdout.readline().decode())
-    if not m:
-        server.kill()
-        raise RuntimeError("hailer-server did not start")
-    return server, m.group(1)
-
-
-def calls_point(build, pairs, probes, seconds, sessions=None):
-    server, address = start_server(build)
+                               "--log-level", "warn", *server_args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        args = [os.path.join(build, "apps", "hailer-load"), "calls", "--server", address, "--pairs", str(pairs),
-                "--probes", str(probes), "--seconds", str(seconds), "--server-pid", str(server.pid), "--json"]
-        if sessions:
-            args += ["--sessions", str(sessions)]
-        out = subprocess.run(args, capture_output=True, timeout=seconds * 4 + 120)
+        address = None
+        for _ in range(8):
+            m = re.search(address_pattern, server.stdout.readline().decode())
+            if m:
+                address = m.group(1)
+                break
+        if not address:
+            raise RuntimeError("hailer-server did not start")
+        out = subprocess.run([os.path.join(build, "apps", "hailer-load"), *tool_args, "--server", address,
+                              "--server-pid", str(server.pid), "--json"], capture_output=True, timeout=timeout)
         if out.returncode != 0:
-            raise RuntimeError("hailer-load failed: %s" % out.stderr.decode())
+            raise RuntimeError("hailer-load %s failed: %s" % (tool_args[0], out.stderr.decode()))
         return json.loads(out.stdout)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def calls_point(build, pairs, probes, seconds):
+    return load_point(build, ["--no-web", "--max-sessions", "20000"], r"tcp ([0-9.]+:\d+)",
+                      ["calls", "--pairs", str(pairs), "--probes", str(probes), "--seconds", str(seconds)],
+                      seconds * 4 + 120)
 
 
 def ptt_point(build, students, cycles):
     n = str(students + 10)
-    server = subprocess.Popen([os.path.join(build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0",
-                               "--http-port", "0", "--no-tls", "--recordings", "none", "--audio-out", "none",
-                               "--log-level", "warn", "--max-sessions", n, "--max-room-members", n,
-                               "--max-connections-per-address", n, "--default-floor-policy", "queue"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        port = None
-        for _ in range(8):
-            m = re.search(r"http://[^:]+:(\d+)/", server.stdout.readline().decode())
-            if m:
-                port = m.group(1)
-                break
-        out = subprocess.run([os.path.join(build, "apps", "hailer-load"), "ptt", "--server", "127.0.0.1:" + port,
-                              "--students", str(students), "--cycles", str(cycles), "--server-pid", str(server.pid),
-                              "--json"], capture_output=True, timeout=600)
-        if out.returncode != 0:
-            raise RuntimeError("hailer-load ptt failed: %s" % out.stderr.decode())
-        return json.loads(out.stdout)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    return load_point(build, ["--http-port", "0", "--no-tls", "--recordings", "none", "--audio-out", "none",
+                              "--max-sessions", n, "--max-room-members", n, "--max-connections-per-address", n,
+                              "--default-floor-policy", "queue"], r"http://([0-9.]+:\d+)/",
+                      ["ptt", "--students", str(students), "--cycles", str(cycles)], 600)
 
 
 # ----------------------------------------------------------------------------- SVG

@@ -24,6 +24,7 @@
 #include <iterator>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,47 @@ struct Samples {
     std::sort(us.begin(), us.end());
     return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))];
   }
+};
+
+/// HOST:PORT as an endpoint; a clear error for anything else.
+tcp::endpoint parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("expected HOST:PORT, got " + text);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(text.substr(0, colon), ec);
+  const int port = std::atoi(text.c_str() + colon + 1);
+  if (ec || port <= 0 || port > 65535) throw std::runtime_error("expected HOST:PORT, got " + text);
+  return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+/// Runs handlers one at a time until `done` (checked after each) or the timeout; false on timeout.
+bool hailer_load_run_until(asio::io_context& io, const std::function<bool()>& done, double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    io.run_one_for(std::chrono::milliseconds(2));
+    if (io.stopped()) io.restart();
+  }
+  return true;
+}
+
+/// Calls `each_second` once a second until destroyed: the clients' own timers (their pings).
+class Ticker {
+ public:
+  Ticker(asio::io_context& io, std::function<void()> each_second) : timer_(io), each_second_(std::move(each_second)) { arm(); }
+  ~Ticker() { timer_.cancel(); }
+
+ private:
+  void arm() {
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      each_second_();
+      arm();
+    });
+  }
+  asio::steady_timer timer_;
+  std::function<void()> each_second_;
 };
 
 class Load;
@@ -189,7 +231,7 @@ class Load {
 
   void start_cycle(Pair& p);
   void start_probe(Probe& p);
-  bool run_until(const std::function<bool()>& done, double timeout_s);
+  bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
   Phase measure(double seconds);
   void print(const char* label, Phase& phase, bool last);
 
@@ -354,16 +396,6 @@ void Load::start_probe(Probe& p) {
   p.peer->send(CallRequest{p.callee->name(), std::nullopt});
 }
 
-bool Load::run_until(const std::function<bool()>& done, double timeout_s) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    io_.run_for(std::chrono::milliseconds(5));
-    if (io_.stopped()) io_.restart();
-  }
-  return true;
-}
-
 Load::Phase Load::measure(double seconds) {
   Phase phase;
   phase_ = &phase;
@@ -403,22 +435,13 @@ void Load::print(const char* label, Phase& ph, bool last) {
 }
 
 int Load::run() {
-  const auto colon = options_.server.rfind(':');
-  const tcp::endpoint server(asio::ip::make_address(options_.server.substr(0, colon)),
-                             static_cast<uint16_t>(std::stoi(options_.server.substr(colon + 1))));
+  const tcp::endpoint server = parse_endpoint(options_.server);
   const uint32_t needed = 2 * options_.pairs + 3 * options_.probes;
   if (options_.sessions < needed) options_.sessions = needed;
   rss_before_kib_ = rss_kib(options_.server_pid);
-  asio::steady_timer ticker(io_);
-  std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::seconds(1));
-    ticker.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      for (auto& s : sessions_) s->tick();
-      tick();
-    });
-  };
-  tick();
+  auto ticker = std::make_unique<Ticker>(io_, [this] {
+    for (auto& s : sessions_) s->tick();
+  });
   const auto setup_start = Clock::now();
   for (uint32_t i = 0; i < options_.sessions; ++i) {
     sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i)));
@@ -488,7 +511,7 @@ int Load::run() {
                                  static_cast<unsigned long long>(disconnects_));
   else std::printf("errors %llu, disconnects %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(disconnects_));
   finished_ = true;  // the closes below are ours, not disconnects
-  ticker.cancel();
+  ticker.reset();
   for (auto& s : sessions_) s->close();
   io_.run_for(std::chrono::milliseconds(100));
   return errors_ == 0 && disconnects_ == 0 ? 0 : 1;
@@ -554,15 +577,7 @@ class PttLoad {
   Clock::time_point last_rx;  ///< when any student last read anything
 
  private:
-  bool run_until(const std::function<bool()>& done, double timeout_s) {
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      io_.run_one_for(std::chrono::milliseconds(2));  // one handler: `done` is checked right after it
-      if (io_.stopped()) io_.restart();
-    }
-    return true;
-  }
+  bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
   bool cycle(Prng& rng, Samples& press, Samples& handover);
 
   asio::io_context& io_;
@@ -765,9 +780,7 @@ bool PttLoad::cycle(Prng& rng, Samples& press, Samples& handover) {
 }
 
 int PttLoad::run() {
-  const auto colon = options_.server.rfind(':');
-  const tcp::endpoint server(asio::ip::make_address(options_.server.substr(0, colon)),
-                             static_cast<uint16_t>(std::stoi(options_.server.substr(colon + 1))));
+  const tcp::endpoint server = parse_endpoint(options_.server);
   const int64_t rss_before = rss_kib(options_.server_pid);
   const auto t0 = Clock::now();
   for (uint32_t i = 0; i < options_.students; ++i) {
@@ -780,16 +793,9 @@ int PttLoad::run() {
     students_.back()->start(server);  // every upgrade and join at once: the "simultaneous joins"
   }
   // Once a second every student's own timers run: a silent listener pings within the heartbeat.
-  asio::steady_timer ticker(io_);
-  std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::seconds(1));
-    ticker.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      for (auto& st : students_) st->tick();
-      tick();
-    });
-  };
-  tick();
+  auto ticker = std::make_unique<Ticker>(io_, [this] {
+    for (auto& st : students_) st->tick();
+  });
   const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; }, options_.setup_timeout_s);
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
   // Read every member_joined the joins caused (N x N of them) until the room is quiet for 300 ms:
@@ -829,7 +835,7 @@ int PttLoad::run() {
                 static_cast<unsigned long long>(failures_));
   }
   finished_ = true;
-  ticker.cancel();
+  ticker.reset();
   for (auto& s : students_) s->close();
   io_.run_for(std::chrono::milliseconds(100));
   return all && dropped == 0 && errors_ == 0 && failures_ == 0 && done == options_.cycles ? 0 : 1;
