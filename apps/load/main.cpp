@@ -379,7 +379,8 @@ void Load::heard(Session& s, const ServerMessage& m) {
       if (measuring_) {
         auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
         timer->async_wait([this, &p, timer](const boost::system::error_code&) {
-          if (measuring_) start_probe(p);
+          // Not if a new phase started this probe already (its start loop runs idle probes).
+          if (measuring_ && p.step == Probe::Step::idle) start_probe(p);
         });
       }
     }
@@ -401,7 +402,9 @@ Load::Phase Load::measure(double seconds) {
   phase_ = &phase;
   measuring_ = true;
   for (auto& p : pairs_) start_cycle(p);
-  for (auto& p : probes_) start_probe(p);
+  for (auto& p : probes_) {
+    if (p.step == Probe::Step::idle) start_probe(p);
+  }
   const auto t0 = Clock::now();
   run_until([&] { return Clock::now() - t0 >= std::chrono::duration<double>(seconds); }, seconds + 1);
   phase.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
