@@ -215,6 +215,9 @@ class Load {
     Session* caller;
     Session* callee;
     Clock::time_point started;
+    // From the call request sent to call_ended read: the client's own call phase stays idle
+    // until the server answers, so it cannot tell a request in flight.
+    bool cycling = false;
   };
   struct Probe {
     Session* peer;
@@ -353,6 +356,7 @@ void Load::heard(Session& s, const ServerMessage& m) {
     } else if (&s == p.caller && std::holds_alternative<CallConnected>(m)) {
       p.caller->send(HangupRequest{});
     } else if (&s == p.caller && std::holds_alternative<CallEnded>(m)) {
+      p.cycling = false;
       if (phase_ != nullptr) {
         ++phase_->cycles;
         phase_->cycle_us.add(Clock::now() - p.started);
@@ -388,6 +392,7 @@ void Load::heard(Session& s, const ServerMessage& m) {
 }
 
 void Load::start_cycle(Pair& p) {
+  p.cycling = true;
   p.started = Clock::now();
   p.caller->send(CallRequest{p.callee->name(), std::nullopt});
 }
@@ -412,7 +417,7 @@ Load::Phase Load::measure(double seconds) {
   // Let the cycles in flight finish (not counted) so the next phase starts from idle.
   phase_ = nullptr;
   run_until([&] {
-    for (auto& p : pairs_) if (p.caller->client().call().phase != CallPhase::idle) return false;
+    for (auto& p : pairs_) if (p.cycling) return false;
     for (auto& p : probes_) if (p.step != Probe::Step::idle) return false;
     return true;
   }, 5);
@@ -460,7 +465,7 @@ int Load::run() {
   const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
   rss_after_kib_ = rss_kib(options_.server_pid);
   for (uint32_t p = 0; p < options_.pairs; ++p) {
-    pairs_.push_back({sessions_[2 * p].get(), sessions_[2 * p + 1].get(), {}});
+    pairs_.push_back({sessions_[2 * p].get(), sessions_[2 * p + 1].get(), {}, false});
     sessions_[2 * p]->pair = sessions_[2 * p + 1]->pair = static_cast<int32_t>(p);
   }
   for (uint32_t k = 0; k < options_.probes; ++k) {

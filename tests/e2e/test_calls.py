@@ -167,12 +167,13 @@ class Calls(TempDirCase):
         server = self.server("--heartbeat-timeout-ms", "2000")
         bob = self.cli(server, "bob", "--auto-accept")
         alice = self.cli(server, "alice")
-        carol = Raw(server.port)
-        carol.register("carol")
         bob.expect("ok")
         alice.expect("ok")
         alice.send("call bob")
         bob.expect("call_connected", {"peer": "alice"})
+        # carol never pings: she comes only now, so a slow start of the CLIs cannot outlast her heartbeat.
+        carol = Raw(server.port)
+        carol.register("carol")
         self.assertTrue(carol.reply(carol.request("call", to="alice"))["queued"])
         killed_at = time.monotonic()
         alice.kill()  # kill -9 mid-call
