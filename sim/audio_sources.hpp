@@ -35,8 +35,13 @@ class AudioSources {
   const std::vector<int16_t>& pcm(const std::string& spec);
   /// The source encoded once, one Opus packet per frame; senders loop these packets.
   const std::vector<std::vector<uint8_t>>& packets(const std::string& spec, const OpusSettings& opus);
+  /// Loads and encodes these sources now, each on its own core, so packets() finds them ready.
+  void prepare(const std::vector<std::string>& specs, const OpusSettings& opus);
 
  private:
+  std::vector<int16_t> load(const std::string& spec) const;
+  std::string encoded_key(const std::string& spec, const OpusSettings& opus) const;
+  static std::vector<std::vector<uint8_t>> encode(const std::vector<int16_t>& source, const OpusSettings& opus);
   std::string dir_;
   MediaCache& cache_;
 };

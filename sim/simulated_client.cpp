@@ -220,8 +220,9 @@ void SimulatedClient::send_probe(const std::string& payload) {
 
 // ------------------------------------------------------------------ the audio source
 
-// The next 20 ms of the looping source: its samples and its Opus packet (or silence). Sources
-// are loaded and encoded only when the participant first speaks.
+// The next 20 ms of the looping source: its samples and its Opus packet (or silence). A call
+// participant's source was encoded when the run began (World::prepare_sources), a student's
+// is loaded and encoded when it first talks.
 SimulatedClient::Frame SimulatedClient::next_frame() {
   Frame f;
   if (p_.audio.empty()) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "adapters/playout.hpp"
+#include "sim/deferred_decoding.hpp"
 #include "core/stream_stats.hpp"
 #include "core/time.hpp"
 
@@ -48,6 +49,7 @@ struct AudioStream {
   std::map<uint32_t, Time> capture_time;  ///< stream timestamp -> when its first sample was spoken
   uint64_t dropped_foreign = 0;   ///< datagrams from someone who is not the current peer
   std::unique_ptr<Playout> playout;  ///< calls: the receiver's playout (PTT turns play in the server's speaker)
+  std::shared_ptr<DecodeLog> decode_log;  ///< calls: what the playout asked its decoder, decoded after the run
   StreamStats final_stats;        ///< PTT: the speaker's statistics when the turn finished
 
   /// The receive statistics, wherever they are kept.

@@ -1,6 +1,7 @@
 #include "world.hpp"
 
 #include "core/assert.hpp"
+#include "parallel.hpp"
 #include "simulated_client.hpp"
 #include "simulated_server.hpp"
 
@@ -9,6 +10,7 @@ namespace hailer::sim {
 namespace {
 constexpr uint64_t max_events_per_run = 200'000'000;  // a bound on every run, whatever the scenario
 constexpr uint16_t first_nat_port = 40'000;           // a NAT maps participant i's media port to 40000 + i
+const AudioFormat call_audio_format{AudioCodec::opus, 48'000};  // what call legs carry
 }  // namespace
 
 World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCache* cache)
@@ -21,6 +23,7 @@ World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCac
   for (const auto& p : scenario_.participants) {
     clients_[p.name] = std::make_unique<SimulatedClient>(*this, p, static_cast<uint16_t>(first_nat_port + index++));
   }
+  prepare_sources();
   schedule_scenario();
 }
 
@@ -40,8 +43,22 @@ AudioStream& World::new_stream(const std::string& from, const std::string& to) {
   s.to = to;
   s.started_us = queue_.now().us;
   // A call leg is played by its receiver's playout; a PTT turn by the server's speaker.
-  if (to != "speaker") s.playout = std::make_unique<Playout>(scenario_.jitter_buffer, make_frame_decoder({AudioCodec::opus, 48'000}));
+  if (to != "speaker") {
+    s.decode_log = std::make_shared<DecodeLog>();
+    s.playout = std::make_unique<Playout>(scenario_.jitter_buffer, std::make_unique<DeferredDecoder>(s.decode_log));
+  }
   return s;
+}
+
+void World::prepare_sources() {
+  // A call participant with a source sends it in every call it has, so its packets are made
+  // now, all sources at once sharing the cores. A student's are made when it first talks: in
+  // a class most never do.
+  std::vector<std::string> specs;
+  for (const auto& p : scenario_.participants) {
+    if (!p.audio.empty() && p.face == Face::calls) specs.push_back(p.audio);
+  }
+  sources_.prepare(specs, scenario_.opus);
 }
 
 void World::schedule_scenario() {
@@ -95,6 +112,16 @@ void World::run(const std::function<void(double)>& progress) {
     }
   }
   server_->finish(end);
+  decode_streams();
+}
+
+void World::decode_streams() {
+  std::vector<AudioStream*> legs;
+  for (auto& s : streams_) {
+    if (s.decode_log) legs.push_back(&s);
+  }
+  // Each leg has its own decoder and writes only its own track: any order gives the same bytes.
+  run_in_parallel(legs.size(), [&](std::size_t i) { legs[i]->decode_log->replay(call_audio_format, legs[i]->received); });
 }
 
 }  // namespace hailer::sim

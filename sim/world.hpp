@@ -87,6 +87,10 @@ class World {
  private:
   void schedule_scenario();
   void run_fault(const Fault& f);
+  // Encodes, in parallel, the sources whose packets the participants will send.
+  void prepare_sources();
+  // Decodes every call leg's logged decoder calls into its heard track, legs in parallel.
+  void decode_streams();
 
   Scenario scenario_;
   MediaCache own_cache_;
