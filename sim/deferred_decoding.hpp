@@ -1,13 +1,18 @@
-// Call audio in the simulator is decoded after the run, every stream on its own core. During
-// the run a playout's decoder only notes what it was asked (decode this packet, rebuild from
-// the next one's FEC, conceal) and answers a frame of zeros of the right length; nothing in a
-// run reads decoded samples before its end, and a stream's decoder depends on nothing but its
-// own calls, so replaying them afterwards yields exactly the PCM live decoding would have.
+// Call audio in the simulator is decoded off the event loop. During the run a playout's decoder
+// only notes what it was asked (decode this packet, rebuild from the next one's FEC, conceal)
+// and answers a frame of zeros of the right length; a helper thread decodes the noted calls
+// while the run goes on, and what is left is decoded at the end, legs in parallel. Nothing in
+// a run reads decoded samples before its end, and a leg's decoder depends on nothing but its
+// own calls, made in order by one thread at a time, so the PCM is exactly live decoding's.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "adapters/frame_decoder.hpp"
@@ -22,21 +27,30 @@ struct DecodeCall {
   int64_t played_at = -1;                 ///< sample offset of its frame in the heard track; -1: decoded, not played
 };
 
-/// The decoder calls of one stream, in the order they were made.
+/// The decoder calls of one leg, in the order they were made, and their decoding so far. The
+/// run's thread adds and places calls; one decoding thread at a time decodes them.
 class DecodeLog {
  public:
-  /// Notes a call.
+  /// A log whose calls are decoded for `format`.
+  explicit DecodeLog(AudioFormat format);
+
+  /// Notes a call (the run's thread).
   void add(PlayoutKind kind, std::span<const uint8_t> payload);
-  /// The latest call's frame was played at sample `offset` of the heard track.
+  /// The latest call's frame was played at sample `offset` of the heard track (the run's thread).
   void place_last(std::size_t offset);
-  /// The calls so far.
-  const std::vector<DecodeCall>& calls() const { return calls_; }
-  /// Decodes every call with a fresh decoder for `format` and writes each played frame into
-  /// `track` at its offset (the track already holds a frame of zeros there).
-  void replay(const AudioFormat& format, std::vector<int16_t>& track) const;
+  /// Calls noted so far.
+  std::size_t size() const;
+  /// Decodes up to `max_calls` calls not decoded yet; returns how many it decoded.
+  std::size_t decode_some(std::size_t max_calls);
+  /// Decodes what is left and writes each played frame into `track` at its offset (the track
+  /// already holds a frame of zeros there). Once no other thread decodes this log.
+  void finish(std::vector<int16_t>& track);
 
  private:
+  mutable std::mutex mutex_;             // guards calls_ (the run appends while a helper copies)
   std::vector<DecodeCall> calls_;
+  std::unique_ptr<FrameDecoder> decoder_;  // touched by the decoding thread only
+  std::vector<int16_t> decoded_;           // call i's frame at i * 960, by the decoding thread only
 };
 
 /// A FrameDecoder that only notes its calls in a log and answers zeros (20 ms at 48 kHz).
@@ -51,6 +65,30 @@ class DeferredDecoder : public FrameDecoder {
 
  private:
   std::shared_ptr<DecodeLog> log_;
+};
+
+/// Decodes the logs of a run on a helper thread while the run goes on.
+class BackgroundDecoding {
+ public:
+  BackgroundDecoding() = default;
+  ~BackgroundDecoding();
+  BackgroundDecoding(const BackgroundDecoding&) = delete;
+  BackgroundDecoding& operator=(const BackgroundDecoding&) = delete;
+
+  /// A new leg's log, to decode from now on (starts the helper with the first one).
+  void add(std::shared_ptr<DecodeLog> log);
+  /// Stops the helper; rethrows what it threw. After it, the logs are free for finish().
+  void stop();
+
+ private:
+  void work(const std::stop_token& stop);
+  std::vector<std::shared_ptr<DecodeLog>> snapshot();
+
+  std::mutex mutex_;  // guards logs_ and failure_
+  std::condition_variable_any wake_;
+  std::vector<std::shared_ptr<DecodeLog>> logs_;
+  std::exception_ptr failure_;
+  std::jthread helper_;
 };
 
 }  // namespace hailer::sim

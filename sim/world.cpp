@@ -44,7 +44,8 @@ AudioStream& World::new_stream(const std::string& from, const std::string& to) {
   s.started_us = queue_.now().us;
   // A call leg is played by its receiver's playout; a PTT turn by the server's speaker.
   if (to != "speaker") {
-    s.decode_log = std::make_shared<DecodeLog>();
+    s.decode_log = std::make_shared<DecodeLog>(call_audio_format);
+    decoding_.add(s.decode_log);
     s.playout = std::make_unique<Playout>(scenario_.jitter_buffer, std::make_unique<DeferredDecoder>(s.decode_log));
   }
   return s;
@@ -120,8 +121,9 @@ void World::decode_streams() {
   for (auto& s : streams_) {
     if (s.decode_log) legs.push_back(&s);
   }
+  decoding_.stop();
   // Each leg has its own decoder and writes only its own track: any order gives the same bytes.
-  run_in_parallel(legs.size(), [&](std::size_t i) { legs[i]->decode_log->replay(call_audio_format, legs[i]->received); });
+  run_in_parallel(legs.size(), [&](std::size_t i) { legs[i]->decode_log->finish(legs[i]->received); });
 }
 
 }  // namespace hailer::sim

@@ -89,7 +89,7 @@ class World {
   void run_fault(const Fault& f);
   // Encodes, in parallel, the sources whose packets the participants will send.
   void prepare_sources();
-  // Decodes every call leg's logged decoder calls into its heard track, legs in parallel.
+  // Decodes what is left of every call leg's logged decoder calls into its heard track, legs in parallel.
   void decode_streams();
 
   Scenario scenario_;
@@ -102,6 +102,7 @@ class World {
   std::vector<Notice> notices_;
   std::vector<LoggedMessage> messages_;
   std::deque<AudioStream> streams_;
+  BackgroundDecoding decoding_;  // decodes the legs' logs while the run goes on
   std::map<std::string, int64_t> label_times_;
   std::vector<int64_t> reply_rtts_;
   uint64_t last_connection_ = 0;

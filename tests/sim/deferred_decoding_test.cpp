@@ -74,31 +74,50 @@ Played play(Playout& playout, const std::vector<std::vector<uint8_t>>& packets, 
 
 }  // namespace
 
-TEST_CASE("deferred decoding: replayed after the run, a stream's track equals live decoding", "[sim]") {
+const AudioFormat opus{AudioCodec::opus, 48'000};
+
+TEST_CASE("deferred decoding: decoded beside and after the run, a stream's track equals live decoding", "[sim]") {
   const auto packets = speech_packets();
-  const AudioFormat opus{AudioCodec::opus, 48'000};
   Playout live_playout({}, make_frame_decoder(opus));
   const Played live = play(live_playout, packets, nullptr);
-
-  auto log = std::make_shared<DecodeLog>();
-  Playout deferred_playout({}, std::make_unique<DeferredDecoder>(log));
-  Played deferred = play(deferred_playout, packets, log);
   // The story reaches every kind of decoder call, and frames dropped to cut delay.
   CHECK(live.normal > 200);
   CHECK(live.fec > 0);
   CHECK(live.concealed > 0);
   CHECK(live.skipped > 0);
-  REQUIRE(deferred.track.size() == live.track.size());
-  CHECK(std::all_of(deferred.track.begin(), deferred.track.end(), [](int16_t s) { return s == 0; }));
-  CHECK(log->calls().size() == static_cast<std::size_t>(live.normal + live.fec + live.concealed + live.skipped));
-
-  log->replay(opus, deferred.track);
-  CHECK(deferred.track == live.track);
   CHECK(std::any_of(live.track.begin(), live.track.end(), [](int16_t s) { return s != 0; }));
+  const auto calls = static_cast<std::size_t>(live.normal + live.fec + live.concealed + live.skipped);
+
+  SECTION("all of it at the end") {
+    auto log = std::make_shared<DecodeLog>(opus);
+    Playout playout({}, std::make_unique<DeferredDecoder>(log));
+    Played deferred = play(playout, packets, log);
+    REQUIRE(deferred.track.size() == live.track.size());
+    CHECK(std::all_of(deferred.track.begin(), deferred.track.end(), [](int16_t s) { return s == 0; }));
+    CHECK(log->size() == calls);
+    log->finish(deferred.track);
+    CHECK(deferred.track == live.track);
+  }
+  SECTION("a helper thread decoding while the calls are noted, three legs at once") {
+    BackgroundDecoding background;
+    std::vector<std::shared_ptr<DecodeLog>> logs;
+    std::vector<Played> legs;
+    for (int leg = 0; leg < 3; ++leg) {
+      logs.push_back(std::make_shared<DecodeLog>(opus));
+      background.add(logs.back());
+      Playout playout({}, std::make_unique<DeferredDecoder>(logs.back()));
+      legs.push_back(play(playout, packets, logs.back()));
+    }
+    background.stop();
+    for (int leg = 0; leg < 3; ++leg) {
+      logs[leg]->finish(legs[leg].track);
+      CHECK(legs[leg].track == live.track);
+    }
+  }
 }
 
 TEST_CASE("deferred decoding: a call that is not in the log's order is refused", "[sim]") {
-  DecodeLog log;
+  DecodeLog log(opus);
   log.add(PlayoutKind::normal, std::vector<uint8_t>{1, 2, 3});
   log.place_last(0);
   CHECK_THROWS(log.place_last(960));  // that call's frame was placed already
@@ -106,7 +125,7 @@ TEST_CASE("deferred decoding: a call that is not in the log's order is refused",
   CHECK_THROWS(log.place_last(100));  // not on a frame boundary
   std::vector<int16_t> track(960);
   log.place_last(960);
-  CHECK_THROWS(log.replay({AudioCodec::opus, 48'000}, track));  // the second frame lies beyond the track
+  CHECK_THROWS(log.finish(track));  // the second frame lies beyond the track
 }
 
 TEST_CASE("run_in_parallel runs every job once and rethrows the lowest failing index", "[sim]") {
