@@ -4,6 +4,8 @@
 //   - P pairs run call -> accept -> hangup cycles back to back;
 //   - K probe triples measure busy notify: from the busy callee's hangup (written to its socket)
 //     to the waiter's callee_available (read from its socket);
+//   - with --ping-gap-us, one more session pings, waiting that long after each answer: the
+//     floor of those same two hops (a request in, a message out, no work), hot or after idling;
 //   - with --stuck, a second phase adds one client that never reads, and both phases are printed
 //     side by side;
 //   - the server's RSS per session from /proc (--server-pid).
@@ -49,6 +51,7 @@ struct Options {
   uint32_t sessions = 130;
   uint32_t pairs = 64;
   uint32_t probes = 1;
+  int64_t ping_gap_us = -1;  // >= 0: one more session pings with this gap after each answer
   double seconds = 5;
   double setup_timeout_s = 60;
   int server_pid = 0;
@@ -228,12 +231,13 @@ class Load {
   };
   struct Phase {
     uint64_t cycles = 0;
-    Samples cycle_us, notify_us;
+    Samples cycle_us, notify_us, ping_us;
     double seconds = 0;
   };
 
   void start_cycle(Pair& p);
   void start_probe(Probe& p);
+  void start_ping();
   bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
   Phase measure(double seconds);
   void print(const char* label, Phase& phase, bool last);
@@ -244,6 +248,11 @@ class Load {
   std::vector<std::unique_ptr<Session>> sessions_;
   std::vector<Pair> pairs_;
   std::vector<Probe> probes_;
+  // With --ping-gap-us, one more session pings: the same two loopback hops as a notify (a
+  // request in, a message out) with nothing for the server to do but answer.
+  Session* pinger_ = nullptr;
+  uint64_t ping_id_ = 0;
+  bool pinging_ = false;
   Session* stuck_ = nullptr;
   Phase* phase_ = nullptr;
   bool measuring_ = false;
@@ -365,6 +374,19 @@ void Load::heard(Session& s, const ServerMessage& m) {
     }
     return;
   }
+  if (&s == pinger_) {
+    const auto* ok = std::get_if<OkReply>(&m);
+    if (ok == nullptr || ok->id != ping_id_ || !pinging_) return;
+    if (phase_ != nullptr) phase_->ping_us.add(Clock::now() - pinger_->last_write_at);
+    pinging_ = false;
+    if (!measuring_) return;
+    if (options_.ping_gap_us == 0) return start_ping();
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::microseconds(options_.ping_gap_us));
+    timer->async_wait([this, timer](const boost::system::error_code&) {
+      if (measuring_ && !pinging_) start_ping();
+    });
+    return;
+  }
   if (s.probe >= 0) {
     Probe& p = probes_[static_cast<std::size_t>(s.probe)];
     if (&s == p.callee && std::holds_alternative<CallRinging>(m) && p.step == Probe::Step::connecting) {
@@ -397,6 +419,11 @@ void Load::start_cycle(Pair& p) {
   p.caller->send(CallRequest{p.callee->name(), std::nullopt});
 }
 
+void Load::start_ping() {
+  pinging_ = true;
+  ping_id_ = pinger_->send(PingRequest{});
+}
+
 void Load::start_probe(Probe& p) {
   p.step = Probe::Step::connecting;
   p.peer->send(CallRequest{p.callee->name(), std::nullopt});
@@ -410,6 +437,7 @@ Load::Phase Load::measure(double seconds) {
   for (auto& p : probes_) {
     if (p.step == Probe::Step::idle) start_probe(p);
   }
+  if (pinger_ != nullptr && !pinging_) start_ping();
   const auto t0 = Clock::now();
   run_until([&] { return Clock::now() - t0 >= std::chrono::duration<double>(seconds); }, seconds + 1);
   phase.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -419,7 +447,7 @@ Load::Phase Load::measure(double seconds) {
   run_until([&] {
     for (auto& p : pairs_) if (p.cycling) return false;
     for (auto& p : probes_) if (p.step != Probe::Step::idle) return false;
-    return true;
+    return !pinging_;
   }, 5);
   return phase;
 }
@@ -430,21 +458,27 @@ void Load::print(const char* label, Phase& ph, bool last) {
     char buf[768];
     std::snprintf(buf, sizeof buf,
                   "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p99_us\":%.1f,"
-                  "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f}%s",
+                  "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f,"
+                  "\"ping_samples\":%zu,\"ping_p50_us\":%.1f,\"ping_p95_us\":%.1f,\"ping_p99_us\":%.1f,\"ping_max_us\":%.1f}%s",
                   label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
                   ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
-                  ph.notify_us.at(1.0), last ? "" : ",");
+                  ph.notify_us.at(1.0), ph.ping_us.us.size(), ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99),
+                  ph.ping_us.at(1.0), last ? "" : ",");
     json_ += buf;
     return;
   }
   std::printf("%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p99 %.0f us; notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
               label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
               ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.notify_us.us.size());
+  if (!ph.ping_us.us.empty()) {
+    std::printf("%-13s ping round trip (the same two hops, nothing to do) p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu pings)\n", "",
+                ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99), ph.ping_us.at(1.0), ph.ping_us.us.size());
+  }
 }
 
 int Load::run() {
   const tcp::endpoint server = parse_endpoint(options_.server);
-  const uint32_t needed = 2 * options_.pairs + 3 * options_.probes;
+  const uint32_t needed = 2 * options_.pairs + 3 * options_.probes + (options_.ping_gap_us >= 0 ? 1 : 0);
   if (options_.sessions < needed) options_.sessions = needed;
   rss_before_kib_ = rss_kib(options_.server_pid);
   auto ticker = std::make_unique<Ticker>(io_, [this] {
@@ -473,6 +507,7 @@ int Load::run() {
     probes_.push_back({sessions_[b].get(), sessions_[b + 1].get(), sessions_[b + 2].get(), Probe::Step::idle, {}});
     for (uint32_t i = b; i < b + 3; ++i) sessions_[i]->probe = static_cast<int32_t>(k);
   }
+  if (options_.ping_gap_us >= 0) pinger_ = sessions_[2 * options_.pairs + 3 * options_.probes].get();
   const double per_session_kib = rss_before_kib_ > 0 && rss_after_kib_ > 0
                                      ? static_cast<double>(rss_after_kib_ - rss_before_kib_) / options_.sessions
                                      : -1;
@@ -861,6 +896,9 @@ int main(int argc, char** argv) {
   calls->add_option("--sessions", o.sessions, "sessions to connect and register (at least 2P + 3K)")->capture_default_str()->check(CLI::Range(1u, 100000u));
   calls->add_option("--pairs", o.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 20000u));
   calls->add_option("--probes", o.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
+  calls->add_option("--ping-gap-us", o.ping_gap_us,
+                    "one more session pings, waiting this long after each answer (0: back to back): the floor of two loopback hops")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
   calls->add_option("--seconds", o.seconds, "length of each measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   calls->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every session to register")->capture_default_str();
   calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");

@@ -21,8 +21,8 @@ class Load(TempDirCase):
     def test_hailer_load_calls_runs_cycles_probes_and_a_stuck_reader(self):
         server = self.server()
         out = subprocess.run([LOAD, "calls", "--server", server.address, "--sessions", "40", "--pairs", "4",
-                              "--probes", "2", "--seconds", "0.5", "--stuck", "--server-pid", str(server.proc.pid),
-                              "--json"], capture_output=True, timeout=60)
+                              "--probes", "2", "--ping-gap-us", "1000", "--seconds", "0.5", "--stuck",
+                              "--server-pid", str(server.proc.pid), "--json"], capture_output=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         report = json.loads(out.stdout)
         self.assertEqual(report["sessions"], 40)
@@ -32,6 +32,8 @@ class Load(TempDirCase):
             self.assertGreater(report[phase]["cycles"], 0, phase)
             self.assertGreater(report[phase]["notify_samples"], 0, phase)
             self.assertGreaterEqual(report[phase]["notify_p99_us"], report[phase]["notify_p50_us"])
+            self.assertGreater(report[phase]["ping_samples"], 0, phase)
+            self.assertGreaterEqual(report[phase]["ping_p99_us"], report[phase]["ping_p50_us"])
         self.assertGreaterEqual(report["server_rss_kib_per_session"], 0)
 
     def test_hailer_load_refuses_a_server_that_is_not_there(self):
