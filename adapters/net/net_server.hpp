@@ -64,8 +64,8 @@ class Link {
 struct NetStats {
   uint64_t accepted = 0;
   uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
-  uint64_t writes = 0;           ///< socket writes; fewer than messages when coalesced
+  uint64_t bytes_out = 0;        ///< written to sockets, both faces (WebSocket: message payloads)
+  uint64_t writes = 0;           ///< completed socket writes, both faces; fewer than messages when coalesced
   uint64_t slow_readers = 0;     ///< connections closed because their queue overflowed
   uint64_t long_lines = 0;       ///< connections closed for a line over the size limit
   uint64_t datagrams_in = 0;
@@ -112,6 +112,11 @@ class NetServer final : public HostPort {
   void deliver_text(SessionId session, std::string_view text);
   /// A binary message arrived on an attached link.
   void deliver_binary(SessionId session, std::span<const uint8_t> bytes);
+  /// An attached link finished writing `bytes` to its socket (counted with the TCP writes).
+  void wrote(std::size_t bytes) {
+    ++stats_.writes;
+    stats_.bytes_out += bytes;
+  }
   /// The link is gone (the host hears it later, never from inside a host call).
   void detach(SessionId session, CloseReason reason);
 

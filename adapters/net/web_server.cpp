@@ -231,10 +231,11 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   void write_next() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(asio::buffer(*out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_write(asio::buffer(*out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
       self->writing_ = false;
       if (self->finished_) return;
       if (ec) return self->finish(CloseReason::reset);
+      self->impl_.server.wrote(n);
       self->out_bytes_ -= self->out_.front()->size();
       self->out_.pop_front();
       if (!self->out_.empty()) self->write_next();

@@ -19,6 +19,7 @@
 
 #include "adapters/audio/sound_device.hpp"
 #include "adapters/host/counters.hpp"
+#include "adapters/host/heap_trim.hpp"
 #include "adapters/recorder.hpp"
 #include "adapters/net/web_server.hpp"
 #include "adapters/host/journal.hpp"
@@ -365,15 +366,18 @@ int main(int argc, char** argv) {
   };
   wait_usr1();
   // Bursts (a class of 1,000 joining: every join told to every member) free megabytes in the
-  // middle of the heap, which glibc keeps. Twice a second, when more than 4 MiB sit free, give
-  // the whole free pages back to the system so RSS follows what the sessions really hold.
+  // middle of the heap, which glibc keeps: once a burst has ended, or a crowd has left, the free
+  // pages go back to the system so RSS follows what the sessions really hold (heap_trim.hpp).
+  HeapTrimSchedule trim_schedule;
   std::function<void()> trim = [&] {
     trim_timer.expires_after(std::chrono::milliseconds(500));
     trim_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
+      if (trim_schedule.due(server->stats().writes, server->connection_count())) {
 #ifdef __GLIBC__
-      if (mallinfo2().fordblks > 4u * 1024 * 1024) malloc_trim(0);
+        malloc_trim(0);
 #endif
+      }
       trim();
     });
   };
