@@ -621,7 +621,7 @@ class PttLoad {
 
  private:
   bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
-  bool cycle(Prng& rng, Samples& press, Samples& handover);
+  bool cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& handover);
 
   asio::io_context& io_;
   Options options_;
@@ -631,8 +631,8 @@ class PttLoad {
   bool finished_ = false;
   // The cycle in progress: who is waited for, and what.
   Student* granted_wanted_ = nullptr;
-  bool granted_ = false, queued_ = false, idle_ = false;
-  Clock::time_point granted_at_;
+  bool granted_ = false, queued_ = false, idle_ = false, replied_ = false;
+  Clock::time_point granted_at_, replied_at_;
   Student* queued_wanted_ = nullptr;
 };
 
@@ -773,6 +773,10 @@ void PttLoad::heard(Student& s, const ServerMessage& m) {
     ++joined_;
     return;
   }
+  if (std::holds_alternative<OkReply>(m) && &s == granted_wanted_ && !replied_) {
+    replied_ = true;  // the press's own reply, which the server sends before the grant
+    replied_at_ = Clock::now();
+  }
   if (std::holds_alternative<FloorGranted>(m) && &s == granted_wanted_) {
     granted_ = true;
     granted_at_ = Clock::now();  // when the grant was read, not when the loop looked
@@ -782,17 +786,19 @@ void PttLoad::heard(Student& s, const ServerMessage& m) {
 }
 
 // One churn cycle between two random students; false when a step did not come within 5 s.
-bool PttLoad::cycle(Prng& rng, Samples& press, Samples& handover) {
+bool PttLoad::cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& handover) {
   Student& a = *students_[rng.next() % students_.size()];
   Student* pick = &a;
   while (pick == &a) pick = students_[rng.next() % students_.size()].get();
   Student& b = *pick;
   granted_wanted_ = &a;
   granted_ = false;
+  replied_ = false;
   auto t = Clock::now();
   a.send(PressRequest{});
   if (!run_until([&] { return granted_; }, 5)) return false;
   press.add(granted_at_ - t);
+  if (replied_) press_reply.add(replied_at_ - t);
   static const std::vector<uint8_t> pcm = [] {
     std::vector<uint8_t> v(1920);
     for (std::size_t i = 0; i < v.size(); i += 2) v[i + 1] = 0x10;  // a steady -18 dBFS
@@ -809,6 +815,7 @@ bool PttLoad::cycle(Prng& rng, Samples& press, Samples& handover) {
   if (!run_until([&] { return queued_; }, 5)) return false;
   granted_wanted_ = &b;
   granted_ = false;
+  replied_ = true;  // b's press was answered already
   t = Clock::now();
   a.send(ReleaseRequest{});
   if (!run_until([&] { return granted_; }, 5)) return false;
@@ -843,18 +850,18 @@ int PttLoad::run() {
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
   // Read every member_joined the joins caused (N x N of them) until the room is quiet for 300 ms:
   // the steady state of a connected class. Then 1 s more: the server gives freed memory back
-  // twice a second.
+  // once its writes have been quiet for a 500 ms period.
   run_until([&] { return Clock::now() - last_rx > std::chrono::milliseconds(300); }, options_.setup_timeout_s);
   const double settle_s = std::chrono::duration<double>(Clock::now() - t0).count() - 0.3;
   run_until([] { return false; }, 1.0);
   const int64_t rss_after = rss_kib(options_.server_pid);
   const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
-  Samples press, handover;
+  Samples press, press_reply, handover;
   uint32_t done = 0;
   const double cpu0 = cpu_seconds(options_.server_pid);
   Prng rng(7);
   if (all && joined_ >= 2) {
-    while (done < options_.cycles && cycle(rng, press, handover)) ++done;
+    while (done < options_.cycles && cycle(rng, press, press_reply, handover)) ++done;
   }
   if (options_.hold_s > 0) run_until([] { return false; }, options_.hold_s);
   const double cpu = cpu0 >= 0 ? cpu_seconds(options_.server_pid) - cpu0 : -1;
@@ -862,10 +869,12 @@ int PttLoad::run() {
   if (options_.json) {
     std::printf("{\"students\":%u,\"joined\":%llu,\"dropped\":%llu,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,"
                 "\"cycles\":%u,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
+                "\"press_reply_p50_us\":%.1f,\"press_reply_p99_us\":%.1f,"
                 "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
                 "\"errors\":%llu,\"failures\":%llu}\n",
                 options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
-                settle_s, per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), handover.at(0.5), handover.at(0.99),
+                settle_s, per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), press_reply.at(0.5),
+                press_reply.at(0.99), handover.at(0.5), handover.at(0.99),
                 handover.at(1.0), cpu, static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
   } else {
     std::printf("%u students: %llu joined, %llu dropped, in %.2f s (every member_joined read by %.2f s); server RSS %.1f KiB per student\n",
@@ -873,6 +882,8 @@ int PttLoad::run() {
                 settle_s, per_student);
     std::printf("press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles)\n", press.at(0.5), press.at(0.99),
                 press.at(1.0), done);
+    std::printf("press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n", press_reply.at(0.5),
+                press_reply.at(0.99));
     std::printf("handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", handover.at(0.5), handover.at(0.99), handover.at(1.0));
     std::printf("server CPU during the churn: %.2f s; errors %llu, failures %llu\n", cpu, static_cast<unsigned long long>(errors_),
                 static_cast<unsigned long long>(failures_));

@@ -52,6 +52,8 @@ class Load(TempDirCase):
         self.assertEqual((report["joined"], report["dropped"], report["errors"], report["failures"]), (30, 0, 0, 0))
         self.assertEqual(report["cycles"], 3)
         self.assertGreater(report["press_p50_us"], 0)
+        self.assertGreater(report["press_reply_p50_us"], 0)
+        self.assertLessEqual(report["press_reply_p50_us"], report["press_p50_us"])  # the reply comes before the grant
         self.assertGreaterEqual(report["handover_p99_us"], report["handover_p50_us"])
 
     def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
