@@ -74,7 +74,10 @@ void Core::check_invariants() const {
     room.floor.check_invariants();
     HAILER_ASSERT(!room.members.empty() && room_ids_.at(name_key(room.name)) == room_id);
     HAILER_ASSERT(room.members.size() <= config_.max_room_members);
-    for (SessionId m : room.members) HAILER_ASSERT(session(m).face == Face::ptt && session(m).room == room_id);
+    for (SessionId m : room.members) {
+      // broadcast() sends to every member without looking: none may be gone.
+      HAILER_ASSERT(session(m).face == Face::ptt && session(m).room == room_id && !session(m).gone);
+    }
     const auto holder = room.floor.holder();
     if (holder) HAILER_ASSERT(session(*holder).room == room_id && session(*holder).role == Role::student);
     for (SessionId q : room.floor.queue()) HAILER_ASSERT(session(q).room == room_id);

@@ -211,11 +211,15 @@ void Core::leave_room(Session& s) {
 }
 
 // One effect for the whole room, so the adapter encodes the message once (1,000 students).
+// A closing session leaves its room before anything else is said (drop_session), so the
+// members are exactly the recipients (check_invariants says so): copying the contiguous list,
+// instead of looking each session up, spares a press in a quiet room of 1,000 a thousand cold
+// lookups before its reply leaves.
 void Core::broadcast(const Room& room, const ServerMessage& message, std::optional<SessionId> except) {
   Broadcast b;
   b.to.reserve(room.members.size());
   for (SessionId m : room.members) {
-    if (m != except && !session(m).gone) b.to.push_back(m);
+    if (m != except) b.to.push_back(m);
   }
   if (b.to.empty()) return;
   b.message = message;
