@@ -23,7 +23,7 @@ TEST_CASE("heap trim: once when a burst has ended, never during it, never for li
   CHECK_FALSE(period(0));
 }
 
-TEST_CASE("heap trim: steady heavy load never trims; its end does", "[host]") {
+TEST_CASE("heap trim: steady heavy load never trims, its end does", "[host]") {
   HeapTrimSchedule s;
   uint64_t total = 0;
   for (int i = 0; i < 100; ++i) {
