@@ -11,7 +11,8 @@
 //   - the server's RSS per session from /proc (--server-pid).
 // hailer-load ptt: N WebSocket students (a minimal RFC 6455 client below, the same
 // ProtocolClient inside) join one room at once; then floor churn by random pairs: A presses
-// (press -> grant), talks 200 ms of PCM in real time, B presses and queues, A releases (release
+// (press -> grant, and press -> the press's own ok, which leaves just before the grant), talks
+// 200 ms of PCM in real time, B presses and queues, A releases (release
 // -> B's grant: the handover), B releases. Dropped joins, RSS per student and server CPU.
 // Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <algorithm>
