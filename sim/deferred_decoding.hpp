@@ -85,7 +85,7 @@ class BackgroundDecoding {
   std::vector<std::shared_ptr<DecodeLog>> snapshot();
 
   std::mutex mutex_;  // guards logs_ and failure_
-  std::condition_variable_any wake_;
+  std::condition_variable_any wake_;  // never notified: the helper's idle pause, cut short by stop()
   std::vector<std::shared_ptr<DecodeLog>> logs_;
   std::exception_ptr failure_;
   std::jthread helper_;

@@ -239,6 +239,11 @@ class Load {
   void start_cycle(Pair& p);
   void start_probe(Probe& p);
   void start_ping();
+  // Runs `fn` once, `delay` from now, on the tool's thread.
+  void after(std::chrono::microseconds delay, std::function<void()> fn) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+  }
   bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
   Phase measure(double seconds);
   void print(const char* label, Phase& phase, bool last);
@@ -382,11 +387,9 @@ void Load::heard(Session& s, const ServerMessage& m) {
     pinging_ = false;
     if (!measuring_) return;
     if (options_.ping_gap_us == 0) return start_ping();
-    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::microseconds(options_.ping_gap_us));
-    timer->async_wait([this, timer](const boost::system::error_code&) {
+    return after(std::chrono::microseconds(options_.ping_gap_us), [this] {
       if (measuring_ && !pinging_) start_ping();
     });
-    return;
   }
   if (s.probe >= 0) {
     Probe& p = probes_[static_cast<std::size_t>(s.probe)];
@@ -404,8 +407,7 @@ void Load::heard(Session& s, const ServerMessage& m) {
       p.waiter->send(CancelWaitRequest{});
       p.step = Probe::Step::idle;
       if (measuring_) {
-        auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
-        timer->async_wait([this, &p, timer](const boost::system::error_code&) {
+        after(std::chrono::milliseconds(2), [this, &p] {
           // Not if a new phase started this probe already (its start loop runs idle probes).
           if (measuring_ && p.step == Probe::Step::idle) start_probe(p);
         });
