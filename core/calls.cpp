@@ -91,7 +91,7 @@ void Core::on_who_calls(uint64_t id) {
 }
 
 void Core::on(Session& s, uint64_t id, const MissedRequest&) {
-  reply_ok(id, MissedData{std::vector<MissedCallInfo>(s.missed.begin(), s.missed.end())});
+  reply_ok(id, MissedData{s.missed});
 }
 
 bool Core::is_busy(const Session& s) const { return s.call.has_value(); }
@@ -237,7 +237,7 @@ void Core::on_ring_timer(uint64_t call_id) {
   Session& callee = session(call.callee);
   const MissedCallInfo missed{caller.name, now_.ms()};
   callee.missed.push_back(missed);
-  if (callee.missed.size() > config_.max_missed_calls) callee.missed.pop_front();
+  if (callee.missed.size() > config_.max_missed_calls) callee.missed.erase(callee.missed.begin());  // <= 1,000
   send(callee.id, MissedCall{missed.from, missed.at_ms});
   end_call(call_id, EndReason::no_answer, "");
 }

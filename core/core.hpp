@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -107,7 +106,7 @@ class Core {
     std::optional<MediaEndpoint> media_observed;  // proven over UDP
     std::optional<uint64_t> call;
     std::optional<SessionId> waiting_on;
-    std::deque<MissedCallInfo> missed;
+    std::vector<MissedCallInfo> missed;  // oldest first; a vector holds no heap while empty
     // PTT face
     uint64_t room = 0;
     Role role = Role::student;

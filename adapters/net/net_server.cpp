@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "adapters/host/out_queue.hpp"
 #include "core/assert.hpp"
 
 namespace hailer::net {
@@ -30,7 +31,7 @@ struct NetServer::Connection {
   SessionId id;
   std::array<char, 4096> chunk{};
   std::string in;                   // bytes read and not yet a whole line
-  std::deque<SharedText> queue;     // waiting for the socket
+  OutQueue queue;                   // waiting for the socket (no heap while empty)
   std::vector<SharedText> writing;  // in flight (kept alive until the write completes)
   std::size_t queued_bytes = 0;     // queue + writing, newlines included
   bool write_pending = false;
@@ -198,7 +199,7 @@ void NetServer::send_now(SessionId to, const SharedText& text) {
   }
   const auto c = it->second;  // a copy: finish() erases the map entry (ASan found the reference dangling)
   if (c->finished || c->closing) return;
-  c->queue.push_back(text);
+  c->queue.push(text);
   c->queued_bytes += text->size() + 1;
   if (c->queued_bytes > net_.max_outbound_bytes) {
     ++stats_.slow_readers;
@@ -228,8 +229,7 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
   static const char newline = '\n';
   std::vector<asio::const_buffer> buffers;
   while (!c->queue.empty() && c->writing.size() < max_messages_per_write) {
-    c->writing.push_back(std::move(c->queue.front()));
-    c->queue.pop_front();
+    c->writing.push_back(c->queue.pop());
     buffers.push_back(asio::buffer(*c->writing.back()));
     buffers.push_back(asio::buffer(&newline, 1));
   }

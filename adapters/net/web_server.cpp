@@ -10,13 +10,13 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "adapters/host/out_queue.hpp"
 #include "core/ptt_frame.hpp"
 
 namespace hailer::net {
@@ -136,6 +136,12 @@ struct WebServer::Impl {
 
 namespace {
 
+// Read buffer sizes of a WebSocket client (bytes): the first piece of a message, the pieces
+// after it, and the most kept between messages. A class is mostly idle connections.
+constexpr std::size_t first_read_bytes = 128;
+constexpr std::size_t next_read_bytes = 4096;
+constexpr std::size_t kept_read_bytes = 512;
+
 // One WebSocket client: a Link of the NetServer.
 template <class Stream>
 class WsSession final : public Link, public std::enable_shared_from_this<WsSession<Stream>> {
@@ -146,6 +152,10 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   void accept(http::request<http::string_body> req) {
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the closing handshake
+    // No idle timer of Beast's: the heartbeat and the socket's own cut (read()) bound silence,
+    // and a second timer per connection is 200 bytes and a re-arm per message for nothing.
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
     ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
     ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
@@ -163,7 +173,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 
   void send(const SharedText& text) override {
     if (finished_ || closing_) return;
-    out_.push_back(text);
+    out_.push(text);
     out_bytes_ += text->size();
     if (out_bytes_ > impl_.config.max_outbound_bytes) return finish(CloseReason::slow_reader);
     if (!writing_) write_next();
@@ -182,12 +192,17 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   void abort(CloseReason reason) override { finish(reason); }
 
  private:
+  // A message is read a piece at a time: async_read would reserve 1,536 bytes per idle student
+  // before anything arrives; the first piece of a message asks for a small buffer (a ping, a
+  // press, an audio frame fit), the rest of a longer one for more.
   void read() {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::milliseconds(impl_.config.idle_cut_ms));
-    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    const std::size_t limit = in_.size() == 0 ? first_read_bytes : next_read_bytes;
+    ws_.async_read_some(in_, limit,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(beast::error_code ec, std::size_t n) {
+  void on_read(beast::error_code ec, std::size_t) {
     if (finished_) return;
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
@@ -197,6 +212,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       if (ec == websocket::condition::protocol_violation) return finish(CloseReason::protocol_error);
       return finish(CloseReason::reset);
     }
+    if (!ws_.is_message_done()) return read();  // Beast bounds the whole by read_message_max
     if (ws_.got_text()) {
       const auto data = in_.cdata();
       impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
@@ -207,7 +223,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       const auto data = in_.cdata();
       impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
     }
-    in_.consume(n);
+    in_.consume(in_.size());
+    if (in_.capacity() > kept_read_bytes) in_.shrink_to_fit();  // after a long message
     if (!finished_ && !closing_) read();
   }
 
@@ -236,8 +253,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       if (self->finished_) return;
       if (ec) return self->finish(CloseReason::reset);
       self->impl_.server.wrote(n);
-      self->out_bytes_ -= self->out_.front()->size();
-      self->out_.pop_front();
+      self->out_bytes_ -= self->out_.pop()->size();
       if (!self->out_.empty()) self->write_next();
       else if (self->closing_) self->close_now();
     });
@@ -265,7 +281,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   SessionId id_{0};
   bool attached_ = false;
   beast::flat_buffer in_;
-  std::deque<SharedText> out_;
+  OutQueue out_;  // no heap while idle: most of a class is
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;

@@ -156,6 +156,12 @@ void log_counters(const net::NetServer& server) {
           " net.bytes_out=" + std::to_string(n.bytes_out) + " net.writes=" + std::to_string(n.writes) +
           " net.slow_readers=" + std::to_string(n.slow_readers) + " net.long_lines=" + std::to_string(n.long_lines) +
           " net.connections=" + std::to_string(server.connection_count());
+#ifdef __GLIBC__
+  // What the sessions hold against what the allocator keeps: RSS per session is their sum.
+  const struct mallinfo2 heap = mallinfo2();
+  line += " heap.in_use_bytes=" + std::to_string(heap.uordblks + heap.hblkhd) +
+          " heap.free_held_bytes=" + std::to_string(heap.fordblks);
+#endif
   spdlog::info("counters:{}", line);
 }
 
