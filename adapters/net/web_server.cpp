@@ -142,12 +142,19 @@ constexpr std::size_t first_read_bytes = 128;
 constexpr std::size_t next_read_bytes = 4096;
 constexpr std::size_t kept_read_bytes = 512;
 
+// The TCP socket under a WebSocket: plain ones run on the bare socket (a beast::tcp_stream
+// would add 500 bytes and a timer per student), TLS ones on the stream the handshake used.
+tcp::socket& socket_of(websocket::stream<tcp::socket>& ws) { return ws.next_layer(); }
+tcp::socket& socket_of(websocket::stream<beast::ssl_stream<beast::tcp_stream>>& ws) {
+  return beast::get_lowest_layer(ws).socket();
+}
+
 // One WebSocket client: a Link of the NetServer.
 template <class Stream>
 class WsSession final : public Link, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
   WsSession(Stream&& stream, WebServer::Impl& impl, std::string address)
-      : ws_(std::move(stream)), impl_(impl), address_(std::move(address)) {}
+      : ws_(std::move(stream)), idle_timer_(ws_.get_executor()), impl_(impl), address_(std::move(address)) {}
 
   void accept(http::request<http::string_body> req) {
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -167,6 +174,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       ++self->impl_.stats.websockets;
       self->attached_ = true;
       self->id_ = self->impl_.server.attach(self, self->address_);
+      self->heard_us_ = self->impl_.server.now().us;
+      self->watch_idle(std::chrono::milliseconds(self->impl_.config.idle_cut_ms));
       self->read();
     });
   }
@@ -196,7 +205,6 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   // before anything arrives; the first piece of a message asks for a small buffer (a ping, a
   // press, an audio frame fit), the rest of a longer one for more.
   void read() {
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::milliseconds(impl_.config.idle_cut_ms));
     const std::size_t limit = in_.size() == 0 ? first_read_bytes : next_read_bytes;
     ws_.async_read_some(in_, limit,
                         [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -204,6 +212,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 
   void on_read(beast::error_code ec, std::size_t) {
     if (finished_) return;
+    heard_us_ = impl_.server.now().us;
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
       if (ec == websocket::error::message_too_big) return refuse("message_too_large", "a message larger than the server accepts");
@@ -226,6 +235,22 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     in_.consume(in_.size());
     if (in_.capacity() > kept_read_bytes) in_.shrink_to_fit();  // after a long message
     if (!finished_ && !closing_) read();
+  }
+
+  // Cuts the socket once nothing has been read for idle_cut_ms (e.g. a client that broke the
+  // protocol and keeps its TCP connection open: Beast's teardown waits for it without a
+  // timeout). Closing the socket fails whatever Beast has pending, which then reports as
+  // usual. One wait per connection, re-armed only when it fires: no timer work per message.
+  void watch_idle(std::chrono::microseconds after) {
+    idle_timer_.expires_after(after);
+    idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      const std::chrono::microseconds cut(self->impl_.config.idle_cut_ms * 1000);
+      const std::chrono::microseconds silent(self->impl_.server.now().us - self->heard_us_);
+      if (silent < cut) return self->watch_idle(cut - silent);
+      beast::error_code ignored;
+      socket_of(self->ws_).close(ignored);
+    });
   }
 
   // Frames per client per second, counted on the server's clock.
@@ -270,12 +295,15 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (finished_) return;
     finished_ = true;
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    socket_of(ws_).close(ignored);
+    idle_timer_.cancel();  // its handler holds this session
     impl_.release(address_);
     if (attached_) impl_.server.detach(id_, reason);
   }
 
   websocket::stream<Stream> ws_;
+  asio::steady_timer idle_timer_;
+  int64_t heard_us_ = 0;  // when the last bytes were read, server clock
   WebServer::Impl& impl_;
   std::string address_;
   SessionId id_{0};
@@ -335,8 +363,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
         return write(res, false);
       }
       beast::get_lowest_layer(stream_).expires_never();
-      auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
-      ws->accept(parser_->release());
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        auto ws = std::make_shared<WsSession<tcp::socket>>(stream_.release_socket(), impl_, address_);
+        ws->accept(parser_->release());
+      } else {
+        auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
+        ws->accept(parser_->release());
+      }
       return;
     }
     auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get()));
