@@ -65,7 +65,7 @@ void Core::on_media_probe(const MediaProbe& e) {
   }
   ++stats_.media_probes;
   Session& s = session(it->second);
-  s.last_seen = now_;
+  touch(s);
   if (s.media_observed == e.observed) return;
   s.media_observed = e.observed;
   send(s.id, MediaReady{e.observed.address, e.observed.port});
@@ -79,8 +79,12 @@ MediaEndpoint Core::media_endpoint_of(const Session& s) const {
 }
 
 void Core::on_who_calls(uint64_t id) {
+  std::vector<std::pair<std::string_view, SessionId>> by_key;
+  by_key.reserve(names_.size());
+  for (const auto& [key, sid] : names_) by_key.emplace_back(key, sid);
+  std::sort(by_key.begin(), by_key.end());  // listed by name key: the table's order is arbitrary
   WhoData who;
-  for (const auto& [key, sid] : names_) {  // std::map: sorted by name key, deterministic
+  for (const auto& [key, sid] : by_key) {
     const Session& u = session(sid);
     if (u.face != Face::calls) continue;
     auto q = queues_.find(sid);

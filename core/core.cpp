@@ -19,7 +19,8 @@ constexpr int max_timers_per_event = 1'000'000;
 constexpr std::array<std::string_view, close_reason_count> close_reason_names{
     "peer_closed", "reset", "heartbeat_timeout", "server_full", "slow_reader", "protocol_error", "shutdown"};
 
-TimerId heartbeat_timer(SessionId s) { return {TimerKind::heartbeat, s.value}; }
+// The one heartbeat timer (session ids start at 1, so key 0 is nobody's).
+constexpr TimerId heartbeat_timer{TimerKind::heartbeat, 0};
 }  // namespace
 
 std::string_view to_string(CloseReason reason) {
@@ -82,8 +83,12 @@ void Core::on_opened(const SessionOpened& e) {
   s.id = e.session;
   s.peer_address = e.peer_address;
   s.last_seen = now_;
+  s.seen_at = seen_order_.insert(seen_order_.end(), e.session);  // the newest: the back
   sessions_.emplace(e.session, std::move(s));
-  timers_.set(heartbeat_timer(e.session), now_ + Duration::from_ms(config_.heartbeat_timeout_ms));
+  if (!timers_.armed(heartbeat_timer)) {  // the first session: its deadline is the oldest
+    heartbeat_due_ = now_ + Duration::from_ms(config_.heartbeat_timeout_ms);
+    timers_.set(heartbeat_timer, heartbeat_due_);
+  }
 }
 
 void Core::on_closed(const SessionClosed& e) {
@@ -112,34 +117,66 @@ void Core::on_shutdown() {
 
 void Core::drop_session(SessionId id) {
   Session& s = session(id);
-  HAILER_ASSERT(!s.gone);
+  HAILER_ASSERT(!s.gone && !dropping_);
   s.gone = true;
-  timers_.stop(heartbeat_timer(id));
+  dropping_ = id;
+  seen_order_.erase(s.seen_at);
+  if (seen_order_.empty()) timers_.stop(heartbeat_timer);  // else it fires for the next oldest
   if (s.face == Face::calls) drop_calls_user(s);
   if (s.face == Face::ptt) leave_room(s);
   if (s.face) names_.erase(s.key);
   if (!s.media_token.empty()) tokens_.erase(s.media_token);
   sessions_.erase(id);
+  dropping_.reset();
 }
 
-void Core::on_heartbeat_timer(SessionId id) {
-  Session& s = session(id);
-  const Time deadline = s.last_seen + Duration::from_ms(config_.heartbeat_timeout_ms);
-  if (deadline > now_) {  // the session spoke since the timer was armed: re-arm lazily
-    timers_.set(heartbeat_timer(id), deadline);
-    return;
+// A session proved itself alive: it becomes the most recently seen.
+void Core::touch(Session& s) {
+  s.last_seen = now_;
+  seen_order_.splice(seen_order_.end(), seen_order_, s.seen_at);  // O(1); the iterator stays valid
+  HAILER_ASSERT(seen_order_.back() == s.id);
+}
+
+// The heartbeat timer fired at heartbeat_due_. If the oldest session spoke since it was armed,
+// it is re-armed at the oldest's deadline (which the timer table orders among the other timers,
+// at once if that deadline has passed too); else the sessions silent since then are closed.
+void Core::on_heartbeat_timer() {
+  HAILER_ASSERT(!seen_order_.empty() && !timers_.armed(heartbeat_timer));
+  const Duration timeout = Duration::from_ms(config_.heartbeat_timeout_ms);
+  const Time oldest_due = session(seen_order_.front()).last_seen + timeout;
+  HAILER_ASSERT(oldest_due >= heartbeat_due_);
+  if (oldest_due == heartbeat_due_) expire_silent(oldest_due);
+  if (seen_order_.empty()) return;
+  heartbeat_due_ = session(seen_order_.front()).last_seen + timeout;
+  HAILER_ASSERT(heartbeat_due_ >= oldest_due);
+  timers_.set(heartbeat_timer, heartbeat_due_);
+}
+
+// Closes every session whose silence reached the timeout exactly at `due` (they lead
+// seen_order_), in session id order, as when each session had a timer of its own.
+void Core::expire_silent(Time due) {
+  const Duration timeout = Duration::from_ms(config_.heartbeat_timeout_ms);
+  std::vector<SessionId> silent;
+  for (SessionId id : seen_order_) {
+    if (session(id).last_seen + timeout != due) break;
+    silent.push_back(id);
   }
-  out_->push_back(CloseSession{id, CloseReason::heartbeat_timeout});
-  closed_by_core_.insert(id);
-  ++stats_.closed_by_reason[static_cast<std::size_t>(CloseReason::heartbeat_timeout)];
-  drop_session(id);
+  HAILER_ASSERT(!silent.empty());
+  std::sort(silent.begin(), silent.end());
+  for (SessionId id : silent) {
+    out_->push_back(CloseSession{id, CloseReason::heartbeat_timeout});
+    closed_by_core_.insert(id);
+    ++stats_.closed_by_reason[static_cast<std::size_t>(CloseReason::heartbeat_timeout)];
+    drop_session(id);
+  }
 }
 
 // ------------------------------------------------------------------ requests
 
 void Core::on_bad_request(const BadRequest& e) {
-  if (!sessions_.contains(e.session)) return;  // raced with our own close
-  session(e.session).last_seen = now_;
+  auto it = sessions_.find(e.session);
+  if (it == sessions_.end()) return;  // raced with our own close
+  touch(it->second);
   std::string message(default_message(e.error.code));
   if (!e.error.detail.empty()) message += ": " + e.error.detail;
   out_->push_back(SendMessage{e.session, ErrorReply{e.error.id, e.error.code, std::move(message)}});
@@ -147,20 +184,21 @@ void Core::on_bad_request(const BadRequest& e) {
 }
 
 void Core::on_request(const RequestReceived& e) {
-  if (!sessions_.contains(e.session)) return;  // raced with our own close
+  auto it = sessions_.find(e.session);
+  if (it == sessions_.end()) return;  // raced with our own close
   requester_ = e.session;
   reply_at_ = out_->size();
   replies_ = 0;
   // The reply's slot is taken now, so events the request causes land after it without moving it.
-  out_->push_back(SendMessage{e.session, OkReply{}});
-  handle_request(session(e.session), e.request);
+  std::get<SendMessage>(out_->emplace_back(std::in_place_type<SendMessage>)).to = e.session;
+  handle_request(it->second, e.request);
   HAILER_ASSERT(replies_ == 1);  // every request gets exactly one reply
 }
 
 // Where a request may go comes from the message table (request_scope); what it does, from the
 // overload of on() for its type.
 void Core::handle_request(Session& s, const Request& request) {
-  s.last_seen = now_;
+  touch(s);
   ++stats_.requests;
   const uint64_t id = request.id;
   const RequestScope scope = request_scope(request.body);
@@ -195,7 +233,7 @@ void Core::fire_due_timers() {
 
 void Core::on_timer(TimerId t) {
   switch (t.kind) {
-    case TimerKind::heartbeat: return on_heartbeat_timer(SessionId{t.key});
+    case TimerKind::heartbeat: return on_heartbeat_timer();
     case TimerKind::ring: return on_ring_timer(t.key);
     case TimerKind::wait_expiry: return on_wait_expiry_timer(SessionId{t.key});
     case TimerKind::recall_window: return on_recall_window_timer(SessionId{t.key});
@@ -205,22 +243,6 @@ void Core::on_timer(TimerId t) {
 }
 
 // ------------------------------------------------------------------ effects
-
-void Core::send(SessionId to, ServerMessage message) {
-  // A session being dropped is unwound like the others but hears nothing: it is closed.
-  if (session(to).gone) return;
-  out_->push_back(SendMessage{to, std::move(message)});
-}
-
-// The reply to the request being handled goes before the events the request caused, so a
-// client reads "ok" first; handlers may emit events before knowing the reply's data.
-void Core::reply(ServerMessage message) {
-  HAILER_ASSERT(out_ != nullptr && reply_at_ < out_->size() && replies_ == 0);
-  ++replies_;
-  auto& slot = std::get<SendMessage>((*out_)[reply_at_]);
-  HAILER_ASSERT(slot.to == requester_);
-  slot.message = std::move(message);
-}
 
 void Core::reply_ok(uint64_t id, ReplyData data) { reply(OkReply{id, std::move(data)}); }
 
@@ -245,7 +267,8 @@ const Core::Session& Core::session(SessionId id) const {
 
 Core::Session* Core::find_by_name(std::string_view name, Face face) {
   if (!valid_name(name)) return nullptr;
-  auto it = names_.find(name_key(name));
+  std::array<char, max_name_length> buffer;
+  auto it = names_.find(name_key(name, buffer));
   if (it == names_.end()) return nullptr;
   Session& s = session(it->second);
   return s.face == face ? &s : nullptr;

@@ -17,7 +17,7 @@ void Core::check_invariants() const {
   std::map<SessionId, int> queue_memberships;
   for (const auto& [id, s] : sessions_) {
     HAILER_ASSERT(s.id == id && !s.gone);
-    HAILER_ASSERT(timers_.armed({TimerKind::heartbeat, id.value}));
+    HAILER_ASSERT(*s.seen_at == id);
     if (!s.face) continue;
     ++registered;
     HAILER_ASSERT(valid_name(s.name) && s.key == name_key(s.name) && names_.at(s.key) == id);
@@ -85,8 +85,21 @@ void Core::check_invariants() const {
     holders += holder ? 1 : 0;
   }
 
+  // seen_order_ holds every session once, least recently seen first; the heartbeat timer is
+  // armed iff there are sessions, never later than the oldest's deadline.
+  HAILER_ASSERT(seen_order_.size() == sessions_.size());
+  for (auto it = seen_order_.begin(); it != seen_order_.end(); ++it) {
+    if (it != seen_order_.begin()) HAILER_ASSERT(session(*std::prev(it)).last_seen <= session(*it).last_seen);
+  }
+  const TimerId heartbeat{TimerKind::heartbeat, 0};
+  HAILER_ASSERT(timers_.armed(heartbeat) == !sessions_.empty());
+  if (!sessions_.empty()) {
+    HAILER_ASSERT(timers_.deadline(heartbeat) == heartbeat_due_);
+    HAILER_ASSERT(heartbeat_due_ <= session(seen_order_.front()).last_seen + Duration::from_ms(config_.heartbeat_timeout_ms));
+  }
+
   // Every armed timer belongs to something that still exists: nothing fires into the void.
-  std::size_t expected_timers = sessions_.size() + holders;
+  std::size_t expected_timers = (sessions_.empty() ? 0 : 1) + holders;
   for (const auto& [call_id, c] : calls_) expected_timers += c.state == CallState::ringing ? 1 : 0;
   for (const auto& [callee_id, queue] : queues_) {
     for (const Waiter& w : queue.waiters()) expected_timers += w.state == WaitState::notified ? 2 : 1;

@@ -28,6 +28,12 @@ std::string name_key(std::string_view name) {
   return key;
 }
 
+std::string_view name_key(std::string_view name, std::array<char, max_name_length>& buffer) {
+  HAILER_ASSERT(!name.empty() && name.size() <= buffer.size());
+  for (std::size_t i = 0; i < name.size(); ++i) buffer[i] = lower(name[i]);
+  return {buffer.data(), name.size()};
+}
+
 std::string sanitize_name(std::string_view raw) {
   std::string out;
   for (char c : raw) {

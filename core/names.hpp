@@ -1,6 +1,7 @@
 // User and room names: what is allowed, how they compare, and how they become file names.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ bool valid_name(std::string_view name);
 
 /// The comparison key of a valid name: ASCII lowercase. "Alice" and "alice" are one user.
 std::string name_key(std::string_view name);
+
+/// The same key written into `buffer` and viewed there: a lookup by name without allocating.
+std::string_view name_key(std::string_view name, std::array<char, max_name_length>& buffer);
 
 /// Reduces any string to the name alphabet ('_' for anything else, cut to 32, "_" if empty);
 /// defence in depth for file names even though the core only admits valid names.

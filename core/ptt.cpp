@@ -121,7 +121,7 @@ void Core::on_audio(const AudioFrame& e) {
   auto it = sessions_.find(e.session);
   if (it == sessions_.end()) return;  // raced with our own close
   Session& s = it->second;
-  s.last_seen = now_;
+  touch(s);
   if (s.face != Face::ptt || rooms_.at(s.room).floor.holder() != s.id) {
     ++stats_.audio_frames_dropped;
     return;

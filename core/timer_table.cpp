@@ -6,11 +6,16 @@ namespace hailer {
 
 void TimerTable::set(TimerId id, Time at) {
   auto [it, inserted] = by_id_.try_emplace(id, at);
-  if (!inserted) {
-    by_time_.erase({it->second, id});
+  if (inserted) {
+    by_time_.insert({at, id});
+  } else if (it->second != at) {  // re-armed: the same node moves to its new place, no allocation
+    auto node = by_time_.extract({it->second, id});
+    HAILER_ASSERT(!node.empty());
+    node.value().first = at;
+    by_time_.insert(std::move(node));
     it->second = at;
   }
-  by_time_.insert({at, id});
+  HAILER_ASSERT(by_id_.size() == by_time_.size());
 }
 
 void TimerTable::stop(TimerId id) {

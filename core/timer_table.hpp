@@ -3,9 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <tuple>
 #include <utility>
 
@@ -21,6 +22,13 @@ struct TimerId {
   TimerKind kind = TimerKind::heartbeat;
   uint64_t key = 0;
   auto operator<=>(const TimerId&) const = default;
+};
+
+/// Hash of a timer's identity, for the lookup index (its order never reaches an output).
+struct TimerIdHash {
+  std::size_t operator()(TimerId id) const noexcept {
+    return std::hash<uint64_t>{}(id.key * 8 + static_cast<uint64_t>(id.kind));
+  }
 };
 
 /// Deadlines by identity, ordered by time (then identity, so equal times pop deterministically).
@@ -45,7 +53,9 @@ class TimerTable {
   void check_invariants() const;
 
  private:
-  std::map<TimerId, Time> by_id_;
+  // by_id_ is only looked up (a hash: arming and stopping are per-call work); by_time_ alone
+  // decides the order timers fire in.
+  std::unordered_map<TimerId, Time, TimerIdHash> by_id_;
   std::set<std::pair<Time, TimerId>> by_time_;
 };
 

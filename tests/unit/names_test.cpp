@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <string>
+#include <vector>
+
 #include "core/assert.hpp"
 
 using namespace hailer;
@@ -27,6 +31,15 @@ TEST_CASE("name keys fold ASCII case so Alice and alice are one user", "[names]"
   CHECK(name_key("Alice") == "alice");
   CHECK(name_key("BOB_2") == "bob_2");
   CHECK_THROWS_AS(name_key("bad name"), AssertionFailure);
+}
+
+TEST_CASE("the allocation-free name key equals name_key, up to 32 characters", "[names]") {
+  std::array<char, max_name_length> buffer;
+  for (const std::string& name : std::vector<std::string>{"Alice", "BOB_2", "x", "Zz.-_09", std::string(32, 'Q')}) {
+    CHECK(name_key(name, buffer) == name_key(name));
+  }
+  CHECK_THROWS_AS(name_key("", buffer), AssertionFailure);
+  CHECK_THROWS_AS(name_key(std::string(33, 'a'), buffer), AssertionFailure);
 }
 
 TEST_CASE("sanitize_name always yields a valid name", "[names]") {
