@@ -106,6 +106,51 @@ TEST_CASE("a silent session is closed after the heartbeat timeout, any message k
   CHECK(h.effects<CloseSession>().size() == 1);
 }
 
+TEST_CASE("sessions silent since the same instant are closed together, in session id order", "[presence]") {
+  Config c;
+  c.heartbeat_timeout_ms = 1000;
+  CoreHarness h(c);
+  const SessionId a = h.open();
+  const SessionId b = h.open();
+  const SessionId quiet = h.open();
+  h.advance(Duration::from_ms(100));
+  h.request(b, PingRequest{});  // b is seen before a: the least recently seen order is quiet, b, a
+  h.request(a, PingRequest{});
+  h.advance(Duration::from_ms(899));  // 999 ms: nobody yet
+  CHECK(h.effects<CloseSession>().empty());
+  h.advance(Duration::from_ms(1));  // 1000 ms: the one silent since 0
+  auto closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].session == quiet);
+  h.advance(Duration::from_ms(99));  // 1099 ms: a and b still there
+  CHECK(h.effects<CloseSession>().empty());
+  h.advance(Duration::from_ms(1));  // 1100 ms: both, by id, not by when they were last seen
+  closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 2);
+  CHECK(closes[0].session == a);
+  CHECK(closes[1].session == b);
+  CHECK(h.core.session_count() == 0);
+  CHECK_FALSE(h.core.next_deadline().has_value());  // no sessions, no heartbeat timer
+}
+
+TEST_CASE("a late wake-up closes silent sessions in deadline order, then id order", "[presence]") {
+  Config c;
+  c.heartbeat_timeout_ms = 1000;
+  CoreHarness h(c);
+  const SessionId a = h.open();
+  const SessionId b = h.open();
+  h.now = Time::from_ms(300);
+  h.request(a, PingRequest{});  // a's deadline: 1300 ms; b's: 1000 ms
+  const SessionId late = h.open();  // opened at 300 ms as well: deadline 1300 ms, id above a's
+  h.now = Time::from_ms(5000);  // the host slept through every deadline
+  h.feed(TimerFired{});
+  const auto closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 3);
+  CHECK(closes[0].session == b);
+  CHECK(closes[1].session == a);
+  CHECK(closes[2].session == late);
+}
+
 TEST_CASE("a silent user in a call is dropped by heartbeat and the peer is told", "[presence]") {
   Config c;
   c.heartbeat_timeout_ms = 1000;
