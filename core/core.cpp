@@ -266,7 +266,7 @@ const Core::Session& Core::session(SessionId id) const {
 }
 
 Core::Session* Core::find_by_name(std::string_view name, Face face) {
-  if (!valid_name(name)) return nullptr;
+  HAILER_ASSERT(!name.empty() && name.size() <= max_name_length);  // the caller checked valid_name
   std::array<char, max_name_length> buffer;
   auto it = names_.find(name_key(name, buffer));
   if (it == names_.end()) return nullptr;

@@ -192,7 +192,7 @@ class Core {
   void reply_error(std::optional<uint64_t> id, ErrorCode code, std::string detail = {});
   Session& session(SessionId id);
   const Session& session(SessionId id) const;
-  Session* find_by_name(std::string_view name, Face face);
+  Session* find_by_name(std::string_view name, Face face);  // `name` must be valid
 
   // calls.cpp: presence, calls, waiting queues
   void on_who_calls(uint64_t id);

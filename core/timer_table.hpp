@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <vector>
 #include <tuple>
 #include <utility>
 
@@ -55,8 +56,16 @@ class TimerTable {
  private:
   // by_id_ is only looked up (a hash: arming and stopping are per-call work); by_time_ alone
   // decides the order timers fire in.
-  std::unordered_map<TimerId, Time, TimerIdHash> by_id_;
-  std::set<std::pair<Time, TimerId>> by_time_;
+  using ById = std::unordered_map<TimerId, Time, TimerIdHash>;
+  using ByTime = std::set<std::pair<Time, TimerId>>;
+  ById by_id_;
+  ByTime by_time_;
+  // Nodes of stopped or fired timers, reused by the next set(): a ring timer per call would
+  // otherwise cost two allocations and two frees. Bounded (spare_limit): a burst's nodes go back.
+  static constexpr std::size_t spare_limit = 64;
+  std::vector<ById::node_type> spare_ids_;
+  std::vector<ByTime::node_type> spare_times_;
+  void retire(ById::node_type id_node, ByTime::node_type time_node);
 };
 
 }  // namespace hailer
