@@ -880,16 +880,20 @@ int PttLoad::run() {
                 press_reply.at(0.99), handover.at(0.5), handover.at(0.99),
                 handover.at(1.0), cpu, static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
   } else {
-    std::printf("%u students: %llu joined, %llu dropped, in %.2f s (every member_joined read by %.2f s); server RSS %.1f KiB per student\n",
-                options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
-                settle_s, per_student);
+    // -1 marks a figure that could not be had (nobody joined, no --server-pid): said in words.
+    char settled[64] = "not settled";
+    if (joined_ > 0 && settle_s >= 0) std::snprintf(settled, sizeof settled, "every member_joined read by %.2f s", settle_s);
+    char rss[64] = "server RSS per student unknown";
+    if (per_student >= 0) std::snprintf(rss, sizeof rss, "server RSS %.1f KiB per student", per_student);
+    std::printf("%u students: %llu joined, %llu dropped, in %.2f s (%s); %s\n", options_.students,
+                static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, settled, rss);
     std::printf("press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles)\n", press.at(0.5), press.at(0.99),
                 press.at(1.0), done);
     std::printf("press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n", press_reply.at(0.5),
                 press_reply.at(0.99));
     std::printf("handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", handover.at(0.5), handover.at(0.99), handover.at(1.0));
-    std::printf("server CPU during the churn: %.2f s; errors %llu, failures %llu\n", cpu, static_cast<unsigned long long>(errors_),
-                static_cast<unsigned long long>(failures_));
+    if (cpu >= 0) std::printf("server CPU during the churn: %.2f s; ", cpu);
+    std::printf("errors %llu, failures %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
   }
   finished_ = true;
   ticker.reset();
