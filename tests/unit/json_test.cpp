@@ -84,3 +84,22 @@ TEST_CASE("json: the writer escapes as nlohmann::json does and places commas its
   CHECK(out.find("\\u0001") != std::string::npos);
   CHECK(out.find("-9223372036854775808") != std::string::npos);
 }
+
+TEST_CASE("json: strings escape as nlohmann::json does wherever the special byte falls", "[json]") {
+  // The writer scans 8 bytes at a time: every special byte at every offset around a word
+  // boundary, beside plain ASCII and multi-byte UTF-8, must come out as nlohmann writes it.
+  const std::string specials[] = {"\"", "\\", "\x01", "\x1f", "\n", "\t", "\x7f", "\xC3\xA9", " ", "/"};
+  int wrong = 0;
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 20; ++at) {
+      const std::string text = std::string(at, 'a') + special + std::string(20 - at, 'Z');
+      std::string out;
+      json::append_quoted(out, text);
+      if (out != nlohmann::json(text).dump()) ++wrong;
+    }
+  }
+  CHECK(wrong == 0);
+  std::string out;
+  json::append_quoted(out, "");
+  CHECK(out == "\"\"");
+}
