@@ -1,8 +1,5 @@
 #include "json.hpp"
 
-#include <array>
-#include <cstring>
-
 #include "assert.hpp"
 
 namespace hailer::json {
@@ -338,54 +335,14 @@ std::vector<const Value*> Document::children(const Value& container) const {
 
 // ====================================================================== writing
 
-namespace {
-constexpr uint64_t byte_ones = 0x0101010101010101ull;
-constexpr uint64_t byte_highs = 0x8080808080808080ull;
-
-// True when any of the 8 bytes of `w` is a control character, a quote or a backslash (the
-// classic "has less than" and "has zero" tests: exact about whether, not about where).
-bool word_needs_escape(uint64_t w) {
-  const uint64_t control = (w - byte_ones * 0x20) & ~w & byte_highs;
-  const uint64_t q = w ^ (byte_ones * '"');
-  const uint64_t b = w ^ (byte_ones * '\\');
-  return (control | ((q - byte_ones) & ~q) | ((b - byte_ones) & ~b)) & byte_highs;
-}
-
-// The bytes JSON strings must escape: control characters, the quote and the backslash.
-constexpr std::array<bool, 256> escaped_bytes = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0; c < 0x20; ++c) table[static_cast<std::size_t>(c)] = true;
-  table['"'] = true;
-  table['\\'] = true;
-  return table;
-}();
-
-bool needs_escape(unsigned char c) { return escaped_bytes[c]; }
-
-// Length of the longest prefix of `text` that needs no escaping: 8 bytes at a time, then the
-// tail (and a word that has something) byte by byte through the table.
-std::size_t plain_prefix(std::string_view text) {
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, text.data() + i, 8);
-    if (word_needs_escape(w)) break;
-  }
-  while (i < text.size() && !needs_escape(static_cast<unsigned char>(text[i]))) ++i;
-  return i;
-}
-}  // namespace
-
-// Names, keys and addresses need no escaping: they are found plain in a word or two and copied
-// whole. Only the bytes that need it are escaped, as nlohmann does.
 void append_quoted(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (std::size_t i = plain_prefix(text); i < text.size(); i = run + plain_prefix(text.substr(run))) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    HAILER_ASSERT(needs_escape(c));
-    out.append(text.data() + run, i - run);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.substr(run, i - run));
     run = i + 1;
     switch (c) {
       case '"': out.append("\\\""); break;
@@ -401,7 +358,7 @@ void append_quoted(std::string& out, std::string_view text) {
         out.push_back(hex[c & 0xF]);
     }
   }
-  out.append(text.data() + run, text.size() - run);
+  out.append(text.substr(run));
   out.push_back('"');
 }
 
