@@ -230,8 +230,8 @@ void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
   send(a.id, CallEnded{call.id, b.name, reason, by});
   send(b.id, CallEnded{call.id, a.name, reason, by});
   // Both parties are free now, whoever ended the call and however: each one's waiters wake.
-  if (!a.gone) on_became_free(a);
-  if (!b.gone && !is_busy(b)) on_became_free(b);
+  if (!gone(a)) on_became_free(a);
+  if (!gone(b) && !is_busy(b)) on_became_free(b);
 }
 
 void Core::on_ring_timer(uint64_t call_id) {
@@ -307,7 +307,7 @@ void Core::end_wait(SessionId caller_id, WaitEndReason reason) {
   const Session& callee = session(callee_id);
   send(caller_id, WaitEnded{callee.name, reason});
   if (it->second.empty()) queues_.erase(it);
-  if (callee.gone) return;
+  if (gone(callee)) return;
   tell_positions(callee_id);
   tell_waiting_count(callee_id);
   if (removed->state == WaitState::notified) try_wake(callee_id);  // the window passes to the next waiter
@@ -375,7 +375,7 @@ void Core::try_wake(SessionId callee_id) {
   auto it = queues_.find(callee_id);
   if (it == queues_.end()) return;
   Session& callee = session(callee_id);
-  if (callee.gone || is_busy(callee) || it->second.notified() != nullptr) return;
+  if (gone(callee) || is_busy(callee) || it->second.notified() != nullptr) return;
   WaitQueue& queue = it->second;
   for (std::size_t i = 0; i < queue.waiters().size(); ++i) {
     Waiter& w = queue.waiters()[i];
@@ -405,7 +405,7 @@ void Core::notify_waiter(Session& callee, Waiter& w) {
 // ------------------------------------------------------------------ disconnect
 
 void Core::drop_calls_user(Session& s) {
-  HAILER_ASSERT(s.gone);
+  HAILER_ASSERT(gone(s));
   if (s.waiting_on) end_wait(s.id, WaitEndReason::cancelled);  // unheard: the session is gone
   close_queue(s);
   if (s.call) end_call(*s.call, EndReason::peer_disconnected, s.name);

@@ -117,8 +117,7 @@ void Core::on_shutdown() {
 
 void Core::drop_session(SessionId id) {
   Session& s = session(id);
-  HAILER_ASSERT(!s.gone && !dropping_);
-  s.gone = true;
+  HAILER_ASSERT(!dropping_);  // one at a time: nothing below drops another session
   dropping_ = id;
   seen_order_.erase(s.seen_at);
   if (seen_order_.empty()) timers_.stop(heartbeat_timer);  // else it fires for the next oldest

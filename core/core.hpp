@@ -106,7 +106,6 @@ class Core {
     Time last_seen;                          // when it last proved itself alive
     std::list<SessionId>::iterator seen_at;  // its place in seen_order_
     std::optional<Face> face;  // nothing until register/join succeeds
-    bool gone = false;         // being dropped: its own state is unwound, it is sent nothing more
     std::string name;
     std::string key;  // name_key(name)
     // calls face
@@ -193,6 +192,8 @@ class Core {
   Session& session(SessionId id);
   const Session& session(SessionId id) const;
   Session* find_by_name(std::string_view name, Face face);  // `name` must be valid
+  // Being dropped: its own state is unwound like the others', and it is sent nothing more.
+  bool gone(const Session& s) const { return dropping_ == s.id; }
 
   // calls.cpp: presence, calls, waiting queues
   void on_who_calls(uint64_t id);
@@ -244,7 +245,7 @@ class Core {
   SessionId requester_;                 // the session whose request is being handled
   std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
   int replies_ = 0;                     // replies given to the current request (must end at 1)
-  std::optional<SessionId> dropping_;   // the session drop_session is unwinding (gone), if any
+  std::optional<SessionId> dropping_;   // the session drop_session is unwinding, if any
   // Looked up several times per event; iterated only by check_invariants, so its unordered
   // iteration order never reaches an output (DESIGN.md's rule for unordered containers).
   std::unordered_map<SessionId, Session, SessionIdHash> sessions_;

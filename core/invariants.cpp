@@ -10,13 +10,14 @@
 namespace hailer {
 
 void Core::check_invariants() const {
+  HAILER_ASSERT(!dropping_);  // between events nobody is half dropped
   timers_.check_invariants();
   HAILER_ASSERT(sessions_.size() <= config_.max_sessions);
   std::size_t registered = 0;
   std::size_t with_token = 0;
   std::map<SessionId, int> queue_memberships;
   for (const auto& [id, s] : sessions_) {
-    HAILER_ASSERT(s.id == id && !s.gone);
+    HAILER_ASSERT(s.id == id);
     HAILER_ASSERT(*s.seen_at == id);
     if (!s.face) continue;
     ++registered;
@@ -75,8 +76,8 @@ void Core::check_invariants() const {
     HAILER_ASSERT(!room.members.empty() && room_ids_.at(name_key(room.name)) == room_id);
     HAILER_ASSERT(room.members.size() <= config_.max_room_members);
     for (SessionId m : room.members) {
-      // broadcast() sends to every member without looking: none may be gone.
-      HAILER_ASSERT(session(m).face == Face::ptt && session(m).room == room_id && !session(m).gone);
+      // broadcast() sends to every member without looking: each must be open (session() asserts it).
+      HAILER_ASSERT(session(m).face == Face::ptt && session(m).room == room_id);
     }
     const auto holder = room.floor.holder();
     if (holder) HAILER_ASSERT(session(*holder).room == room_id && session(*holder).role == Role::student);

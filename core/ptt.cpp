@@ -199,7 +199,7 @@ void Core::on_floor_timer(uint64_t room_id) {
 }
 
 void Core::leave_room(Session& s) {
-  HAILER_ASSERT(s.gone);
+  HAILER_ASSERT(gone(s));
   Room& room = rooms_.at(s.room);
   std::erase(room.members, s.id);
   release_floor(room, s);
