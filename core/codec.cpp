@@ -95,6 +95,43 @@ std::optional<ErrorCode> error_code_parse(std::string_view text) {
   return std::nullopt;
 }
 
+// ====================================================================== field names
+
+// A field name of the wire protocol, checked when the program is compiled to need no JSON escape
+// and kept with its quoted form: writing a key is one append, reading one knows its length.
+class FieldKey {
+ public:
+  consteval FieldKey(const char* name) {  // NOLINT(google-explicit-constructor): written as literals
+    std::size_t n = 0;
+    while (name[n] != 0) ++n;
+    if (n == 0 || n + 4 > sizeof quoted_) throw "a field name is empty or too long";
+    quoted_[0] = ',';
+    quoted_[1] = '"';
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(name[i]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) throw "a field name must be plain ASCII";
+      quoted_[2 + i] = name[i];
+    }
+    quoted_[2 + n] = '"';
+    quoted_[3 + n] = ':';
+    size_ = static_cast<uint8_t>(n);
+  }
+
+  /// The name itself.
+  constexpr std::string_view name() const { return {quoted_ + 2, size_}; }
+  /// `,"name":`, ready for json::Writer::quoted_key.
+  constexpr std::string_view comma_quoted() const { return {quoted_, size_ + 4u}; }
+  /// Reads as its name where a text is wanted (errors, lookups).
+  constexpr operator std::string_view() const { return name(); }  // NOLINT(google-explicit-constructor)
+
+ private:
+  char quoted_[32]{};
+  uint8_t size_ = 0;
+};
+
+/// Every message's first member.
+constexpr FieldKey type_key{"type"};
+
 // ====================================================================== field reading
 
 // Reads the fields of one JSON object into a message and keeps the first error. A JSON null
@@ -106,30 +143,37 @@ class Reader {
 
   bool failed() const { return failed_; }
 
-  void text(const char* key, std::string& out) {
+  void text(const FieldKey& key, std::string& out) {
     if (const json::Value* v = find(key, true)) read_text(key, *v, out);
+  }
+
+  /// A required text viewed in place (valid while the document is): for names looked up, not kept.
+  void text_view(const FieldKey& key, std::string_view& out) {
+    if (const json::Value* v = find(key, true)) {
+      if (auto t = read_view(key, *v)) out = *t;
+    }
   }
 
   // Optional text: absent or null reads as empty (the writer decides between omit and null).
   template <typename Absent>
-  void text_opt(const char* key, std::string& out, Absent) {
+  void text_opt(const FieldKey& key, std::string& out, Absent) {
     out.clear();
     if (const json::Value* v = find(key, false)) read_text(key, *v, out);
   }
 
   template <typename T>
-  void number(const char* key, T& out, int64_t lo, uint64_t hi) {
+  void number(const FieldKey& key, T& out, int64_t lo, uint64_t hi) {
     if (const json::Value* v = find(key, true)) read_number(key, *v, out, lo, hi);
   }
 
   template <typename T>
-  void number_or(const char* key, T& out, int64_t lo, uint64_t hi, T fallback, bool /*omit*/) {
+  void number_or(const FieldKey& key, T& out, int64_t lo, uint64_t hi, T fallback, bool /*omit*/) {
     out = fallback;
     if (const json::Value* v = find(key, false)) read_number(key, *v, out, lo, hi);
   }
 
   template <typename T>
-  void number_opt(const char* key, std::optional<T>& out, int64_t lo, uint64_t hi) {
+  void number_opt(const FieldKey& key, std::optional<T>& out, int64_t lo, uint64_t hi) {
     out.reset();
     if (const json::Value* v = find(key, false)) {
       T n{};
@@ -137,37 +181,37 @@ class Reader {
     }
   }
 
-  void flag(const char* key, bool& out) {
+  void flag(const FieldKey& key, bool& out) {
     if (const json::Value* v = find(key, true)) read_flag(key, *v, out);
   }
 
-  void flag_opt(const char* key, std::optional<bool>& out) {
+  void flag_opt(const FieldKey& key, std::optional<bool>& out) {
     out.reset();
     bool b = false;
     if (const json::Value* v = find(key, false); v != nullptr && read_flag(key, *v, b)) out = b;
   }
 
   template <typename E>
-  void choice(const char* key, E& out) {
+  void choice(const FieldKey& key, E& out) {
     if (const json::Value* v = find(key, true)) read_choice(key, *v, out);
   }
 
   template <typename E>
-  void choice_or(const char* key, E& out, E fallback) {
+  void choice_or(const FieldKey& key, E& out, E fallback) {
     out = fallback;
     if (const json::Value* v = find(key, false)) read_choice(key, *v, out);
   }
 
   template <typename T>
-  void object(const char* key, T& out);
+  void object(const FieldKey& key, T& out);
 
   template <typename T>
-  void list(const char* key, std::vector<T>& out);
+  void list(const FieldKey& key, std::vector<T>& out);
 
   /// Fails the read for a reason outside the field rules (the first failure wins).
   void fail_with(ErrorCode code, std::string detail) { fail(code, std::move(detail)); }
 
-  void error_code(const char* key, ErrorCode& out) {
+  void error_code(const FieldKey& key, ErrorCode& out) {
     std::string name;
     text(key, name);
     if (failed_) return;
@@ -176,25 +220,30 @@ class Reader {
   }
 
  private:
-  const json::Value* find(const char* key, bool required) {
+  const json::Value* find(const FieldKey& key, bool required) {
     if (failed_) return nullptr;
-    const json::Value* v = doc_.find(object_, key);
+    const json::Value* v = doc_.find(object_, key.name(), cursor_);
     if (v == nullptr || v->type == json::Type::null) {
-      if (required) fail(ErrorCode::missing_field, std::string("field '") + key + "' is required");
+      if (required) fail(ErrorCode::missing_field, "field '" + std::string(key) + "' is required");
       return nullptr;
     }
     return v;
   }
 
-  bool read_text(const char* key, const json::Value& v, std::string& out) {
-    if (v.type != json::Type::string) return fail_field(key, "must be a string");
-    if (v.text.size() > max_string_bytes_) return fail_field(key, "is too long");
-    out.assign(v.text);
-    return true;
+  std::optional<std::string_view> read_view(const FieldKey& key, const json::Value& v) {
+    if (v.type != json::Type::string) return fail_field(key, "must be a string"), std::nullopt;
+    if (v.text.size() > max_string_bytes_) return fail_field(key, "is too long"), std::nullopt;
+    return v.text;
+  }
+
+  bool read_text(const FieldKey& key, const json::Value& v, std::string& out) {
+    const auto t = read_view(key, v);
+    if (t) out.assign(*t);
+    return t.has_value();
   }
 
   template <typename T>
-  bool read_number(const char* key, const json::Value& v, T& out, int64_t lo, uint64_t hi) {
+  bool read_number(const FieldKey& key, const json::Value& v, T& out, int64_t lo, uint64_t hi) {
     static_assert(std::is_integral_v<T>);
     HAILER_ASSERT(static_cast<uint64_t>(std::numeric_limits<T>::max()) >= hi);
     if (v.type != json::Type::integer) return fail_field(key, "must be an integer");
@@ -210,24 +259,24 @@ class Reader {
     return true;
   }
 
-  bool read_flag(const char* key, const json::Value& v, bool& out) {
+  bool read_flag(const FieldKey& key, const json::Value& v, bool& out) {
     if (v.type != json::Type::boolean) return fail_field(key, "must be true or false");
     out = v.boolean;
     return true;
   }
 
   template <typename E>
-  bool read_choice(const char* key, const json::Value& v, E& out) {
-    std::string name;
-    if (!read_text(key, v, name)) return false;
-    const auto e = enum_parse<E>(name);
+  bool read_choice(const FieldKey& key, const json::Value& v, E& out) {
+    const auto name = read_view(key, v);
+    if (!name) return false;
+    const auto e = enum_parse<E>(*name);
     if (!e) return fail_field(key, "has an unknown value");
     out = *e;
     return true;
   }
 
-  bool fail_field(const char* key, const char* what) {
-    return fail(ErrorCode::bad_field, std::string("field '") + key + "' " + what);
+  bool fail_field(const FieldKey& key, const char* what) {
+    return fail(ErrorCode::bad_field, "field '" + std::string(key) + "' " + what);
   }
 
   bool fail(ErrorCode code, std::string detail) {
@@ -242,6 +291,7 @@ class Reader {
   const json::Value& object_;
   DecodeError& error_;
   std::size_t max_string_bytes_;
+  uint32_t cursor_ = 0;  // where the next field is looked for first: the member after the last found
   bool failed_ = false;
 };
 
@@ -255,56 +305,56 @@ class Writer {
  public:
   explicit Writer(json::Writer& w) : w_(w) {}
 
-  void text(const char* key, const std::string& v) {
-    w_.key(key);
+  void text(const FieldKey& key, const std::string& v) {
+    w_.quoted_key(key.comma_quoted());
     w_.string(v);
   }
-  void text_opt(const char* key, const std::string& v, OmitEmpty) {
+  void text_opt(const FieldKey& key, const std::string& v, OmitEmpty) {
     if (!v.empty()) text(key, v);
   }
-  void text_opt(const char* key, const std::string& v, NullEmpty) {
-    w_.key(key);
+  void text_opt(const FieldKey& key, const std::string& v, NullEmpty) {
+    w_.quoted_key(key.comma_quoted());
     if (v.empty()) w_.null();
     else w_.string(v);
   }
   template <typename T>
-  void number(const char* key, const T& v, int64_t lo, uint64_t hi) {
+  void number(const FieldKey& key, const T& v, int64_t lo, uint64_t hi) {
     check_range(v, lo, hi);
-    w_.key(key);
+    w_.quoted_key(key.comma_quoted());
     if constexpr (std::is_signed_v<T>) w_.integer(v);
     else w_.uinteger(v);
   }
   template <typename T>
-  void number_or(const char* key, const T& v, int64_t lo, uint64_t hi, T fallback, bool omit) {
+  void number_or(const FieldKey& key, const T& v, int64_t lo, uint64_t hi, T fallback, bool omit) {
     if (omit && v == fallback) return;
     number(key, v, lo, hi);
   }
   template <typename T>
-  void number_opt(const char* key, const std::optional<T>& v, int64_t lo, uint64_t hi) {
+  void number_opt(const FieldKey& key, const std::optional<T>& v, int64_t lo, uint64_t hi) {
     if (v) number(key, *v, lo, hi);
   }
-  void flag(const char* key, bool v) {
-    w_.key(key);
+  void flag(const FieldKey& key, bool v) {
+    w_.quoted_key(key.comma_quoted());
     w_.boolean(v);
   }
-  void flag_opt(const char* key, const std::optional<bool>& v) {
+  void flag_opt(const FieldKey& key, const std::optional<bool>& v) {
     if (v) flag(key, *v);
   }
   template <typename E>
-  void choice(const char* key, E v) {
-    w_.key(key);
+  void choice(const FieldKey& key, E v) {
+    w_.quoted_key(key.comma_quoted());
     w_.string(enum_name(v));
   }
   template <typename E>
-  void choice_or(const char* key, E v, E /*fallback*/) {
+  void choice_or(const FieldKey& key, E v, E /*fallback*/) {
     choice(key, v);
   }
   template <typename T>
-  void object(const char* key, const T& v);
+  void object(const FieldKey& key, const T& v);
   template <typename T>
-  void list(const char* key, const std::vector<T>& v);
-  void error_code(const char* key, ErrorCode c) {
-    w_.key(key);
+  void list(const FieldKey& key, const std::vector<T>& v);
+  void error_code(const FieldKey& key, ErrorCode c) {
+    w_.quoted_key(key.comma_quoted());
     w_.string(to_string(c));
   }
 
@@ -331,58 +381,58 @@ class SchemaCollector {
   std::vector<FieldSchema> fields;
 
   template <typename T>
-  void text(const char* key, const T&) {
+  void text(const FieldKey& key, const T&) {
     add(key, FieldSchema::Kind::string);
   }
   template <typename T>
-  void text_opt(const char* key, const T&, NullEmpty) {
+  void text_opt(const FieldKey& key, const T&, NullEmpty) {
     add(key, FieldSchema::Kind::nullable_string);
   }
   template <typename T>
-  void text_opt(const char* key, const T&, OmitEmpty) {
+  void text_opt(const FieldKey& key, const T&, OmitEmpty) {
     add(key, FieldSchema::Kind::string);
   }
   template <typename T>
-  void number(const char* key, const T&, int64_t, uint64_t) {
+  void number(const FieldKey& key, const T&, int64_t, uint64_t) {
     add(key, FieldSchema::Kind::integer);
   }
   template <typename T, typename F>
-  void number_or(const char* key, const T&, int64_t, uint64_t, F, bool) {
+  void number_or(const FieldKey& key, const T&, int64_t, uint64_t, F, bool) {
     add(key, FieldSchema::Kind::integer);
   }
   template <typename T>
-  void number_opt(const char* key, const T&, int64_t, uint64_t) {
+  void number_opt(const FieldKey& key, const T&, int64_t, uint64_t) {
     add(key, FieldSchema::Kind::integer);
   }
   template <typename T>
-  void flag(const char* key, const T&) {
+  void flag(const FieldKey& key, const T&) {
     add(key, FieldSchema::Kind::boolean);
   }
   template <typename T>
-  void flag_opt(const char* key, const T&) {
+  void flag_opt(const FieldKey& key, const T&) {
     add(key, FieldSchema::Kind::boolean);
   }
   template <typename E>
-  void choice(const char* key, const E&) {
+  void choice(const FieldKey& key, const E&) {
     add(key, FieldSchema::Kind::string);
     for (auto n : EnumNames<E>::names) fields.back().values.emplace_back(n);
   }
   template <typename E>
-  void choice_or(const char* key, const E& v, E) {
+  void choice_or(const FieldKey& key, const E& v, E) {
     choice(key, v);
   }
   template <typename T>
-  void object(const char* key, const T& v);
+  void object(const FieldKey& key, const T& v);
   template <typename T>
-  void list(const char* key, const T&) {
+  void list(const FieldKey& key, const T&) {
     add(key, FieldSchema::Kind::array);
   }
 
-  void add(const char* key, FieldSchema::Kind kind) {
+  void add(const FieldKey& key, FieldSchema::Kind kind) {
     for (const auto& f : fields) {
-      if (f.name == key) return;  // the same name in two reply kinds (e.g. "name")
+      if (f.name == key.name()) return;  // the same name in two reply kinds (e.g. "name")
     }
-    fields.push_back(FieldSchema{key, kind, {}, {}});
+    fields.push_back(FieldSchema{std::string(key), kind, {}, {}});
   }
 };
 
@@ -788,7 +838,7 @@ struct Wire<ServerClosing> {
 // ---------------------------------------------------------------- nested parts, now that Wire exists
 
 template <typename T>
-void Reader::object(const char* key, T& out) {
+void Reader::object(const FieldKey& key, T& out) {
   const json::Value* v = find(key, true);
   if (v == nullptr) return;
   if (v->type != json::Type::object) return static_cast<void>(fail_field(key, "must be an object"));
@@ -798,7 +848,7 @@ void Reader::object(const char* key, T& out) {
 }
 
 template <typename T>
-void Reader::list(const char* key, std::vector<T>& out) {
+void Reader::list(const FieldKey& key, std::vector<T>& out) {
   out.clear();
   const json::Value* v = find(key, true);
   if (v == nullptr) return;
@@ -814,15 +864,15 @@ void Reader::list(const char* key, std::vector<T>& out) {
 }
 
 template <typename T>
-void Writer::object(const char* key, const T& v) {
-  w_.key(key);
+void Writer::object(const FieldKey& key, const T& v) {
+  w_.quoted_key(key.comma_quoted());
   w_.begin_object();
   Wire<T>::fields(*this, v);
   w_.end_object();
 }
 
 template <typename T>
-void SchemaCollector::object(const char* key, const T& v) {
+void SchemaCollector::object(const FieldKey& key, const T& v) {
   add(key, FieldSchema::Kind::object);
   SchemaCollector inner;
   Wire<T>::fields(inner, v);
@@ -830,8 +880,8 @@ void SchemaCollector::object(const char* key, const T& v) {
 }
 
 template <typename T>
-void Writer::list(const char* key, const std::vector<T>& v) {
-  w_.key(key);
+void Writer::list(const FieldKey& key, const std::vector<T>& v) {
+  w_.quoted_key(key.comma_quoted());
   w_.begin_array();
   for (const T& item : v) {
     w_.begin_object();
@@ -964,12 +1014,12 @@ DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
   error.id = peek_id(doc);
   Reader reader(doc, doc.root(), error, max_request_string_bytes);
   uint64_t id = 0;
-  std::string type;
+  std::string_view type;
   reader.number("id", id, 0, max_request_id);
-  reader.text("type", type);
+  reader.text_view("type", type);
   if (reader.failed()) return error;
   const auto index = index_of(type, request_names);
-  if (!index) return DecodeError{id, ErrorCode::unknown_type, "type '" + type + "' is not a request"};
+  if (!index) return DecodeError{id, ErrorCode::unknown_type, "type '" + std::string(type) + "' is not a request"};
   static constexpr auto body_readers = readers_of<RequestBody>();
   RequestBody body = body_readers[*index](reader);
   if (reader.failed()) return error;
@@ -981,7 +1031,7 @@ std::string encode_request(const Request& request) {
   json::Writer w(out);
   Writer io(w);
   w.begin_object();
-  w.key("type");
+  w.quoted_key(type_key.comma_quoted());
   w.string(request_type(request.body));
   io.number("id", request.id, 0, max_request_id);
   std::visit([&](const auto& q) { Wire<std::decay_t<decltype(q)>>::fields(io, q); }, request.body);
@@ -993,7 +1043,7 @@ void encode_to(std::string& out, const ServerMessage& message) {
   json::Writer w(out);
   Writer io(w);
   w.begin_object();
-  w.key("type");
+  w.quoted_key(type_key.comma_quoted());
   w.string(message_type(message));
   std::visit([&](const auto& m) { write_server_fields(io, m); }, message);
   w.end_object();

@@ -2,7 +2,31 @@
 
 #include "assert.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace hailer::json {
+
+namespace {
+
+// The bytes a JSON string cannot hold raw: the quote, the backslash and the control characters.
+// The parser's scan stops at them; the writer escapes them.
+constexpr std::array<bool, 256> special_bytes = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+  t['"'] = true;
+  t['\\'] = true;
+  return t;
+}();
+
+// The index of the first special byte of `text`, or its size: one table lookup per byte.
+std::size_t first_special(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && !special_bytes[static_cast<unsigned char>(text[i])]) ++i;
+  return i;
+}
+
+}  // namespace
 
 // ====================================================================== reading
 
@@ -43,6 +67,8 @@ class Parser {
   }
 
   void skip_space() {
+    // Compact JSON has no space at all: one test for the usual case.
+    if (pos_ < s_.size() && static_cast<unsigned char>(s_[pos_]) > ' ') return;
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
   }
 
@@ -114,9 +140,11 @@ class Parser {
       return true;
     }
     v.type = Type::integer;
+    // Up to 19 digits cannot overflow 64 bits: no check (a division) per digit on that path.
+    const bool may_overflow = int_end - int_start > 19;
     for (std::size_t i = int_start; i < int_end; ++i) {
       const auto d = static_cast<uint64_t>(s_[i] - '0');
-      if (v.magnitude > (UINT64_MAX - d) / 10) v.overflow = true;
+      if (may_overflow && v.magnitude > (UINT64_MAX - d) / 10) v.overflow = true;
       v.magnitude = v.overflow ? v.magnitude : v.magnitude * 10 + d;
     }
     v.negative = negative && v.magnitude != 0;  // -0 is 0
@@ -193,17 +221,19 @@ class Parser {
     }
   }
 
+  // The position of the first stop byte at or after `from`, or the end of the text: one table
+  // lookup per byte (three comparisons before; most strings here are short keys and names).
+  std::size_t scan_plain(std::size_t from) const { return from + first_special(s_.substr(from)); }
+
   // Reads a string literal at pos_; `out` views the input when it holds no escape.
   bool string(std::string_view& out) {
     ++pos_;  // the opening quote
     const std::size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != '"' && s_[pos_] != '\\') {
-      if (static_cast<unsigned char>(s_[pos_]) < 0x20) return fail("a raw " + describe_here() + " in a string");
-      ++pos_;
-    }
+    pos_ = scan_plain(pos_);
     if (pos_ >= s_.size()) return fail("an unterminated string");
+    if (static_cast<unsigned char>(s_[pos_]) < 0x20) return fail("a raw " + describe_here() + " in a string");
     if (s_[pos_] == '"') {
-      out = s_.substr(start, pos_ - start);
+      out = std::string_view(s_.data() + start, pos_ - start);
       ++pos_;
       return true;
     }
@@ -227,6 +257,21 @@ class Parser {
     return true;
   }
 
+  // The filter bit of a key: equal keys always share it; different keys rarely do.
+  static uint64_t key_bit(std::string_view key) {
+    if (key.empty()) return 1;
+    const auto first = static_cast<unsigned char>(key.front());
+    const auto last = static_cast<unsigned char>(key.back());
+    return uint64_t{1} << ((key.size() * 7 + first * 3 + last) & 63);
+  }
+
+  bool has_member(uint32_t object, std::string_view key) const {
+    for (uint32_t k = doc_.values_[object].first_child; k != 0; k = doc_.values_[k].next_sibling) {
+      if (same_key(doc_.values_[k].key, key)) return true;
+    }
+    return false;
+  }
+
   // Links `child` after `previous` (or as the first child) of container `parent`.
   void link(uint32_t parent, uint32_t& previous, uint32_t child) {
     if (previous == 0) doc_.values_[parent].first_child = child;
@@ -246,15 +291,16 @@ class Parser {
       return true;
     }
     uint32_t previous = 0;
+    uint64_t seen_keys = 0;  // a one-word filter: the member list is searched only when a bit repeats
     while (true) {
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != '"') return fail("expected a key, found " + describe_here());
       std::string_view key;
       if (!string(key)) return false;
       if (doc_.values_[index].size >= limits_.max_members) return fail("more than " + std::to_string(limits_.max_members) + " members");
-      for (uint32_t k = doc_.values_[index].first_child; k != 0; k = doc_.values_[k].next_sibling) {
-        if (same_key(doc_.values_[k].key, key)) return fail("duplicate key '" + std::string(key) + "'");
-      }
+      const uint64_t bit = key_bit(key);
+      if ((seen_keys & bit) != 0 && has_member(index, key)) return fail("duplicate key '" + std::string(key) + "'");
+      seen_keys |= bit;
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':', found " + describe_here());
       ++pos_;
@@ -325,6 +371,18 @@ const Value* Document::find(const Value& object, std::string_view key) const {
   return nullptr;
 }
 
+const Value* Document::find(const Value& object, std::string_view key, uint32_t& cursor) const {
+  HAILER_ASSERT(object.type == Type::object);
+  const uint32_t start = cursor != 0 ? cursor : object.first_child;
+  for (uint32_t k = start; k != 0; k = values_[k].next_sibling) {
+    if (same_key(values_[k].key, key)) return cursor = values_[k].next_sibling, &values_[k];
+  }
+  for (uint32_t k = object.first_child; k != start; k = values_[k].next_sibling) {
+    if (same_key(values_[k].key, key)) return cursor = values_[k].next_sibling, &values_[k];
+  }
+  return nullptr;
+}
+
 std::vector<const Value*> Document::children(const Value& container) const {
   HAILER_ASSERT(container.type == Type::array || container.type == Type::object);
   std::vector<const Value*> out;
@@ -335,13 +393,39 @@ std::vector<const Value*> Document::children(const Value& container) const {
 
 // ====================================================================== writing
 
-void append_quoted(std::string& out, std::string_view text) {
+namespace {
+
+// Appends `before`, `text` quoted, then `after` (each a byte, or 0 for none) with one append for
+// short texts: most of an event's strings are keys and names of a few bytes, where three appends
+// and their capacity checks cost more than the copy. `text` needs no escape.
+void append_plain_quoted(std::string& out, char before, std::string_view text, char after) {
+  char buf[64];
+  if (text.size() + 4 > sizeof buf) {
+    if (before != 0) out.push_back(before);
+    out.push_back('"');
+    out.append(text);
+    out.push_back('"');
+    if (after != 0) out.push_back(after);
+    return;
+  }
+  std::size_t n = 0;
+  if (before != 0) buf[n++] = before;
+  buf[n++] = '"';
+  std::memcpy(buf + n, text.data(), text.size());
+  n += text.size();
+  buf[n++] = '"';
+  if (after != 0) buf[n++] = after;
+  out.append(buf, n);
+}
+
+// The quoted text with nlohmann's escaping, from its first special byte `first` on.
+void append_escaped(std::string& out, std::string_view text, std::size_t first) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = first; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!special_bytes[c]) continue;
     out.append(text.substr(run, i - run));
     run = i + 1;
     switch (c) {
@@ -362,15 +446,16 @@ void append_quoted(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+}  // namespace
+
+void append_quoted(std::string& out, std::string_view text) {
+  const std::size_t first = first_special(text);
+  if (first == text.size()) append_plain_quoted(out, 0, text, 0);
+  else append_escaped(out, text, first);
+}
+
 void Writer::separate() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (depth_ == 0) return;
-  const uint32_t bit = 1u << (depth_ - 1);
-  if ((first_ & bit) == 0) out_.push_back(',');
-  first_ &= ~bit;
+  if (const char comma = separator(); comma != 0) out_.push_back(comma);
 }
 
 void Writer::open(char bracket) {
@@ -396,17 +481,50 @@ void Writer::begin_array() { open('['); }
 
 void Writer::end_array() { close(']'); }
 
+// The comma a value at this point needs (0 for none), and the bookkeeping of having written one.
+char Writer::separator() {
+  if (after_key_) {
+    after_key_ = false;
+    return 0;
+  }
+  if (depth_ == 0) return 0;
+  const uint32_t bit = 1u << (depth_ - 1);
+  const bool first = (first_ & bit) != 0;
+  first_ &= ~bit;
+  return first ? 0 : ',';
+}
+
 void Writer::key(std::string_view k) {
   HAILER_ASSERT(depth_ > 0 && !after_key_);
-  separate();
-  append_quoted(out_, k);
-  out_.push_back(':');
+  const char comma = separator();
+  const std::size_t first = first_special(k);
+  if (first == k.size()) {
+    append_plain_quoted(out_, comma, k, ':');
+  } else {
+    if (comma != 0) out_.push_back(comma);
+    append_escaped(out_, k, first);
+    out_.push_back(':');
+  }
+  after_key_ = true;
+}
+
+void Writer::quoted_key(std::string_view comma_quoted) {
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  const std::size_t skip = separator() == 0 ? 1 : 0;
+  out_.append(comma_quoted.data() + skip, comma_quoted.size() - skip);
   after_key_ = true;
 }
 
 void Writer::string(std::string_view v) {
-  separate();
-  append_quoted(out_, v);
+  const char comma = separator();
+  const std::size_t first = first_special(v);
+  if (first == v.size()) {
+    append_plain_quoted(out_, comma, v, 0);
+  } else {
+    if (comma != 0) out_.push_back(comma);
+    append_escaped(out_, v, first);
+  }
 }
 
 void Writer::uinteger(uint64_t v) {

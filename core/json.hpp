@@ -50,6 +50,9 @@ class Document {
   const Value& at(uint32_t index) const { return values_[index]; }
   /// The member `key` of object `object`, or null when absent.
   const Value* find(const Value& object, std::string_view key) const;
+  /// The member `key` of `object`, searched from member `cursor` (0: the first) round to it;
+  /// a hit moves `cursor` past it, so members read in the order they were sent cost one look each.
+  const Value* find(const Value& object, std::string_view key, uint32_t& cursor) const;
   /// The children of a container, in order.
   std::vector<const Value*> children(const Value& container) const;
 
@@ -84,6 +87,9 @@ class Writer {
   void end_array();
   /// Writes the key of the next member of the current object.
   void key(std::string_view k);
+  /// Writes a key given as `,"name":`, already quoted and free of escapes (the caller's
+  /// promise); the comma is dropped for a container's first member.
+  void quoted_key(std::string_view comma_quoted);
   /// Writes a string value.
   void string(std::string_view v);
   /// Writes an unsigned integer value.
@@ -96,6 +102,7 @@ class Writer {
   void null();
 
  private:
+  char separator();
   void separate();
   void open(char bracket);
   void close(char bracket);
@@ -107,9 +114,14 @@ class Writer {
   bool after_key_ = false;
 };
 
-/// Key equality, cheap for the usual miss: length and first byte decide before any memcmp call.
+/// Key equality: length first, then the bytes in line (keys are short: a call to memcmp cost
+/// more than the comparison).
 inline bool same_key(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a.compare(b) == 0));
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 /// Appends `text` as a JSON string literal (quotes included) with nlohmann's escaping.

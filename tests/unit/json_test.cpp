@@ -1,5 +1,6 @@
 #include "core/json.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -86,8 +87,8 @@ TEST_CASE("json: the writer escapes as nlohmann::json does and places commas its
 }
 
 TEST_CASE("json: strings escape as nlohmann::json does wherever the special byte falls", "[json]") {
-  // The writer scans 8 bytes at a time: every special byte at every offset around a word
-  // boundary, beside plain ASCII and multi-byte UTF-8, must come out as nlohmann writes it.
+  // Every special byte at every offset, beside plain ASCII and multi-byte UTF-8, must come out
+  // as nlohmann writes it (the writer copies the plain run before the first special in one go).
   const std::string specials[] = {"\"", "\\", "\x01", "\x1f", "\n", "\t", "\x7f", "\xC3\xA9", " ", "/"};
   int wrong = 0;
   for (const std::string& special : specials) {
@@ -102,4 +103,107 @@ TEST_CASE("json: strings escape as nlohmann::json does wherever the special byte
   std::string out;
   json::append_quoted(out, "");
   CHECK(out == "\"\"");
+}
+
+TEST_CASE("json: plain strings of every length around the short-copy limit are written whole", "[json]") {
+  // Short strings are assembled with their comma and quotes on the stack, longer ones appended
+  // piece by piece: both sides of the limit (60 bytes of text) must give nlohmann's bytes.
+  for (std::size_t n = 0; n <= 80; ++n) {
+    const std::string text(n, static_cast<char>('a' + n % 26));
+    std::string out;
+    json::Writer w(out);
+    w.begin_array();
+    w.string(text);
+    w.string(text);
+    w.end_array();
+    const nlohmann::json model = nlohmann::json::array({text, text});
+    INFO("length " << n);
+    CHECK(out == model.dump());
+  }
+}
+
+TEST_CASE("json: a pre-quoted key drops its comma only for the first member", "[json]") {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.quoted_key(",\"a\":");
+  w.uinteger(1);
+  w.quoted_key(",\"b\":");
+  w.begin_object();
+  w.quoted_key(",\"c\":");
+  w.null();
+  w.end_object();
+  w.end_object();
+  CHECK(out == R"({"a":1,"b":{"c":null}})");
+}
+
+TEST_CASE("json: integers of 19 and 20 digits are exact up to the 64-bit limit", "[json]") {
+  // Up to 19 digits the parser skips the overflow test; the 20-digit side keeps it.
+  const auto doc = parsed(
+      R"({"a":9999999999999999999,"b":10000000000000000000,"c":18446744073709551615,)"
+      R"("d":18446744073709551616,"e":99999999999999999999,"f":-9999999999999999999})");
+  const auto& root = doc.root();
+  CHECK(doc.find(root, "a")->magnitude == 9999999999999999999ULL);
+  CHECK_FALSE(doc.find(root, "a")->overflow);
+  CHECK(doc.find(root, "b")->magnitude == 10000000000000000000ULL);
+  CHECK_FALSE(doc.find(root, "b")->overflow);
+  CHECK(doc.find(root, "c")->magnitude == std::numeric_limits<uint64_t>::max());
+  CHECK_FALSE(doc.find(root, "c")->overflow);
+  CHECK(doc.find(root, "d")->overflow);
+  CHECK(doc.find(root, "e")->overflow);
+  CHECK(doc.find(root, "f")->negative);
+  CHECK(doc.find(root, "f")->magnitude == 9999999999999999999ULL);
+}
+
+TEST_CASE("json: duplicate keys are refused exactly when present, whatever their filter bits", "[json]") {
+  // Keys of one or two letters from a small alphabet: many share a filter bit without being
+  // equal, and about half of the objects repeat a key. The model is a plain set.
+  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int wrong = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::size_t members = 1 + next() % 12;
+    std::string text = "{";
+    std::vector<std::string> keys;
+    std::string first_repeat;
+    for (std::size_t i = 0; i < members; ++i) {
+      std::string key(1, static_cast<char>('a' + next() % 6));
+      if (next() % 2 == 0) key.push_back(static_cast<char>('a' + next() % 6));
+      if (first_repeat.empty() && std::find(keys.begin(), keys.end(), key) != keys.end()) first_repeat = key;
+      keys.push_back(key);
+      text += (i == 0 ? "\"" : ",\"") + key + "\":" + std::to_string(i);
+    }
+    text += "}";
+    const std::string error = error_of(text);
+    const std::string expected = first_repeat.empty() ? "" : "duplicate key '" + first_repeat + "'";
+    if (error.rfind(expected, 0) != 0 || (expected.empty() && !error.empty())) {
+      ++wrong;
+      UNSCOPED_INFO(text << " -> " << error);
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("json: find from a cursor looks from there round to it and moves past each hit", "[json]") {
+  const auto doc = parsed(R"({"a":1,"b":2,"c":3,"d":4})");
+  const auto& root = doc.root();
+  uint32_t cursor = 0;
+  REQUIRE(doc.find(root, "b", cursor) != nullptr);
+  CHECK(doc.find(root, "c", cursor)->magnitude == 3);  // the next member: found first
+  CHECK(doc.find(root, "a", cursor)->magnitude == 1);  // before the cursor: found on the way round
+  CHECK(doc.find(root, "d", cursor)->magnitude == 4);  // the last member: the cursor goes back to the start
+  CHECK(cursor == 0);
+  CHECK(doc.find(root, "a", cursor)->magnitude == 1);
+  const uint32_t before = cursor;
+  CHECK(doc.find(root, "x", cursor) == nullptr);  // absent: every member looked at, cursor kept
+  CHECK(cursor == before);
+  CHECK(doc.find(root, "d", cursor)->magnitude == 4);
+  const auto empty = parsed("{}");
+  uint32_t none = 0;
+  CHECK(empty.find(empty.root(), "a", none) == nullptr);
 }
