@@ -115,10 +115,13 @@ class FieldKey {
     quoted_[2 + n] = '"';
     quoted_[3 + n] = ':';
     size_ = static_cast<uint8_t>(n);
+    head_ = json::key_head(std::string_view(quoted_ + 2, n));
   }
 
   /// The name itself.
   constexpr std::string_view name() const { return {quoted_ + 2, size_}; }
+  /// json::key_head(name()), for lookups.
+  constexpr uint64_t head() const { return head_; }
   /// `,"name":`, ready for json::Writer::quoted_key.
   constexpr std::string_view comma_quoted() const { return {quoted_, size_ + 4u}; }
   /// Reads as its name where a text is wanted (errors, lookups).
@@ -126,6 +129,7 @@ class FieldKey {
 
  private:
   char quoted_[32]{};
+  uint64_t head_ = 0;
   uint8_t size_ = 0;
 };
 
@@ -222,7 +226,7 @@ class Reader {
  private:
   const json::Value* find(const FieldKey& key, bool required) {
     if (failed_) return nullptr;
-    const json::Value* v = doc_.find(object_, key.name(), cursor_);
+    const json::Value* v = doc_.find(object_, key.name(), key.head(), cursor_);
     if (v == nullptr || v->type == json::Type::null) {
       if (required) fail(ErrorCode::missing_field, "field '" + std::string(key) + "' is required");
       return nullptr;
@@ -929,6 +933,17 @@ constexpr auto readers_of() {
   return readers_of<Variant>(std::make_index_sequence<std::variant_size_v<Variant>>{});
 }
 
+// One reader per request body, building it in the caller's variant.
+template <typename T>
+void read_body(Reader& r, RequestBody& body) {
+  Wire<T>::fields(r, body.emplace<T>());
+}
+template <std::size_t... I>
+constexpr auto body_readers_of(std::index_sequence<I...>) {
+  using Fn = void (*)(Reader&, RequestBody&);
+  return std::array<Fn, sizeof...(I)>{&read_body<std::variant_alternative_t<I, RequestBody>>...};
+}
+
 // ====================================================================== envelopes
 
 const json::Limits request_limits{16, 64, 4096};
@@ -1020,10 +1035,14 @@ DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
   if (reader.failed()) return error;
   const auto index = index_of(type, request_names);
   if (!index) return DecodeError{id, ErrorCode::unknown_type, "type '" + std::string(type) + "' is not a request"};
-  static constexpr auto body_readers = readers_of<RequestBody>();
-  RequestBody body = body_readers[*index](reader);
+  // Read in place: a body's strings are moved once on the way out, not three times.
+  DecodeResult result{std::in_place_type<Request>};
+  Request& request = std::get<Request>(result);
+  request.id = id;
+  static constexpr auto body_readers = body_readers_of(std::make_index_sequence<std::variant_size_v<RequestBody>>{});
+  body_readers[*index](reader, request.body);
   if (reader.failed()) return error;
-  return Request{id, std::move(body)};
+  return result;
 }
 
 std::string encode_request(const Request& request) {

@@ -3,7 +3,11 @@
 #include "assert.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace hailer::json {
 
@@ -24,6 +28,26 @@ std::size_t first_special(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && !special_bytes[static_cast<unsigned char>(text[i])]) ++i;
   return i;
+}
+
+// first_special for the parser, which may look past the string up to the end of the whole
+// text: 16 bytes per step (SSE2, part of every x86-64) while 16 remain there, so a short key
+// ends at its closing quote in one step; the table loop for the rest and for other machines.
+std::size_t first_special_in(std::string_view text, std::size_t from) {
+  std::size_t i = from;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i top_control = _mm_set1_epi8(0x1F);
+  while (i + 16 <= text.size()) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, top_control), bytes);  // bytes <= 0x1F
+    const __m128i special = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    if (const int mask = _mm_movemask_epi8(special); mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#endif
+  return i + first_special(text.substr(i));
 }
 
 }  // namespace
@@ -221,22 +245,26 @@ class Parser {
     }
   }
 
-  // The position of the first stop byte at or after `from`, or the end of the text: one table
-  // lookup per byte (three comparisons before; most strings here are short keys and names).
-  std::size_t scan_plain(std::size_t from) const { return from + first_special(s_.substr(from)); }
+  // The position of the first special byte at or after `from`, or the end of the text.
+  std::size_t scan_plain(std::size_t from) const { return first_special_in(s_, from); }
 
   // Reads a string literal at pos_; `out` views the input when it holds no escape.
-  bool string(std::string_view& out) {
-    ++pos_;  // the opening quote
-    const std::size_t start = pos_;
-    pos_ = scan_plain(pos_);
-    if (pos_ >= s_.size()) return fail("an unterminated string");
-    if (static_cast<unsigned char>(s_[pos_]) < 0x20) return fail("a raw " + describe_here() + " in a string");
-    if (s_[pos_] == '"') {
+  // The plain case (no escape, closed) is inline; the rest is string_rest's.
+  [[gnu::always_inline]] bool string(std::string_view& out) {
+    const std::size_t start = pos_ + 1;  // after the opening quote
+    pos_ = scan_plain(start);
+    if (pos_ < s_.size() && s_[pos_] == '"') {
       out = std::string_view(s_.data() + start, pos_ - start);
       ++pos_;
       return true;
     }
+    return string_rest(start, out);
+  }
+
+  // A string literal from `start` whose scan stopped at the end, a control byte or an escape.
+  [[gnu::noinline]] bool string_rest(std::size_t start, std::string_view& out) {
+    if (pos_ >= s_.size()) return fail("an unterminated string");
+    if (static_cast<unsigned char>(s_[pos_]) < 0x20) return fail("a raw " + describe_here() + " in a string");
     const std::size_t from = doc_.unescaped_.size();
     doc_.unescaped_.append(s_.substr(start, pos_ - start));
     while (pos_ < s_.size() && s_[pos_] != '"') {
@@ -255,6 +283,29 @@ class Parser {
     HAILER_ASSERT(doc_.unescaped_.size() <= doc_.unescaped_.capacity());
     out = std::string_view(doc_.unescaped_).substr(from);
     return true;
+  }
+
+  // The ':' after a key and the space around it; compact JSON ("key":value) takes one test.
+  bool colon() {
+    if (pos_ + 1 < s_.size() && s_[pos_] == ':' && static_cast<unsigned char>(s_[pos_ + 1]) > ' ') {
+      ++pos_;
+      return true;
+    }
+    skip_space();
+    if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':', found " + describe_here());
+    ++pos_;
+    skip_space();
+    return true;
+  }
+
+  // key_head(key), with one load when the key lies in the text with 8 bytes after its start.
+  uint64_t head_of(std::string_view key) const {
+    const char* text = s_.data();
+    if (key.data() < text || key.data() + 8 > text + s_.size()) return key_head(key);
+    uint64_t word = 0;
+    std::memcpy(&word, key.data(), 8);
+    if constexpr (std::endian::native != std::endian::little) return key_head(key);
+    return key.size() >= 8 ? word : word & ((uint64_t{1} << (8 * key.size())) - 1);
   }
 
   // The filter bit of a key: equal keys always share it; different keys rarely do.
@@ -301,13 +352,11 @@ class Parser {
       const uint64_t bit = key_bit(key);
       if ((seen_keys & bit) != 0 && has_member(index, key)) return fail("duplicate key '" + std::string(key) + "'");
       seen_keys |= bit;
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':', found " + describe_here());
-      ++pos_;
-      skip_space();
+      if (!colon()) return false;
       uint32_t child = 0;
       if (!value(depth + 1, child)) return false;
       doc_.values_[child].key = key;
+      doc_.values_[child].head = head_of(key);
       link(index, previous, child);
       skip_space();
       if (pos_ < s_.size() && s_[pos_] == ',') {
@@ -372,13 +421,21 @@ const Value* Document::find(const Value& object, std::string_view key) const {
 }
 
 const Value* Document::find(const Value& object, std::string_view key, uint32_t& cursor) const {
+  return find(object, key, key_head(key), cursor);
+}
+
+const Value* Document::find(const Value& object, std::string_view key, uint64_t head, uint32_t& cursor) const {
   HAILER_ASSERT(object.type == Type::object);
+  // Equal size and head settle keys of up to 8 bytes; longer ones compare the rest.
+  const auto same = [&](const Value& v) {
+    return v.head == head && v.key.size() == key.size() && (key.size() <= 8 || same_key(v.key.substr(8), key.substr(8)));
+  };
   const uint32_t start = cursor != 0 ? cursor : object.first_child;
   for (uint32_t k = start; k != 0; k = values_[k].next_sibling) {
-    if (same_key(values_[k].key, key)) return cursor = values_[k].next_sibling, &values_[k];
+    if (same(values_[k])) return cursor = values_[k].next_sibling, &values_[k];
   }
   for (uint32_t k = object.first_child; k != start; k = values_[k].next_sibling) {
-    if (same_key(values_[k].key, key)) return cursor = values_[k].next_sibling, &values_[k];
+    if (same(values_[k])) return cursor = values_[k].next_sibling, &values_[k];
   }
   return nullptr;
 }

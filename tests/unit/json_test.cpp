@@ -207,3 +207,28 @@ TEST_CASE("json: find from a cursor looks from there round to it and moves past 
   uint32_t none = 0;
   CHECK(empty.find(empty.root(), "a", none) == nullptr);
 }
+
+TEST_CASE("json: the parser finds a string's end wherever it falls, 16 bytes at a time or not", "[json]") {
+  // The scan takes 16 bytes per step while 16 remain in the text, then one at a time: every
+  // special byte at every offset, with the text ending right after or well after the string,
+  // must parse (or be refused) as nlohmann parses it.
+  const std::string specials[] = {"", "\\n", "\\\"", "\\u00e9", "\x01", "\x1f", "\x7f", "\xC3\xA9", " "};
+  int wrong = 0;
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 40; ++at) {
+      for (const std::size_t tail : {0, 1, 15, 16, 17, 40}) {
+        const std::string text = "[\"" + std::string(at, 'a') + special + "bbb\"" + std::string(tail, ' ') + "]";
+        json::Document doc;
+        const auto err = json::parse(text, doc);
+        const auto model = nlohmann::json::parse(text, nullptr, false);
+        const bool same = model.is_discarded() ? err.has_value()
+                                               : !err && doc.children(doc.root())[0]->text == model[0].get<std::string>();
+        if (!same) {
+          ++wrong;
+          UNSCOPED_INFO(text << " -> " << (err ? err->what : "accepted"));
+        }
+      }
+    }
+  }
+  CHECK(wrong == 0);
+}
