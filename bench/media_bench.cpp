@@ -1,13 +1,16 @@
-// Media and simulator speed: Opus encode/decode per 20 ms frame at complexity 5 and 10,
-// jitter-buffer operations per second, and simulated time per wall time for a 60 s two-way call.
-// Run: build/bench/hailer_bench --benchmark_filter='opus|jitter|sim'
+// Media and simulator speed: Opus encode/decode per 20 ms frame at complexity 5 and 10, RTP
+// packets built and parsed per second, jitter-buffer operations per second, and simulated time
+// per wall time for a 60 s two-way call.
+// Run: build/bench/hailer_bench --benchmark_filter='opus|rtp|jitter|sim'
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 
 #include "adapters/opus_codec.hpp"
+#include "core/assert.hpp"
 #include "core/jitter_buffer.hpp"
 #include "core/prng.hpp"
+#include "core/rtp.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
@@ -52,6 +55,42 @@ void opus_decode(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(opus_decode)->Arg(5)->Arg(10)->Unit(benchmark::kMicrosecond);
+
+// A 20 ms Opus frame at 32 kb/s is 80 bytes: the payload every call packet carries.
+std::vector<uint8_t> opus_sized_payload() {
+  std::vector<uint8_t> payload(80);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 37 + 11);
+  return payload;
+}
+
+// Building one call packet (header + payload into a new datagram), as CallMedia sends each frame.
+void rtp_build(benchmark::State& state) {
+  const auto payload = opus_sized_payload();
+  RtpHeader header;
+  header.ssrc = 0x1234abcd;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(rtp_encode(header, payload));
+    ++header.sequence;
+    header.timestamp += opus_frame_samples;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(rtp_build);
+
+// Checking and parsing one received datagram (version, padding, extension, CSRCs, sizes).
+void rtp_parse_packet(benchmark::State& state) {
+  RtpHeader header;
+  header.ssrc = 0x1234abcd;
+  header.sequence = 4242;
+  const auto datagram = rtp_encode(header, opus_sized_payload());
+  for (auto _ : state) {
+    const auto packet = rtp_parse(datagram);
+    HAILER_ASSERT(packet && packet->header.sequence == 4242);
+    benchmark::DoNotOptimize(packet->payload.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(rtp_parse_packet);
 
 // One insert and one pull per frame, with jitter, a little loss and reordering: the steady state.
 void jitter_buffer_ops(benchmark::State& state) {
