@@ -10,10 +10,13 @@
 //     side by side;
 //   - the server's RSS per session from /proc (--server-pid).
 // hailer-load ptt: N WebSocket students (a minimal RFC 6455 client below, the same
-// ProtocolClient inside) join one room at once; then floor churn by random pairs: A presses
-// (press -> grant, and press -> the press's own ok, which leaves just before the grant), talks
-// 200 ms of PCM in real time, B presses and queues, A releases (release
-// -> B's grant: the handover), B releases. Dropped joins, RSS per student and server CPU.
+// ProtocolClient inside) join one room, all at once or at --join-rate; then floor churn by
+// random pairs: A presses (press -> grant, and press -> the press's own ok, which leaves just
+// before the grant), talks 200 ms of PCM in real time, B presses and queues, A releases (release
+// -> B's grant: the handover), B releases. Dropped joins, connections lost, RSS per student and
+// server CPU; with --server-log, the server's own frame counters (admitted, dropped, played),
+// read from its log after a SIGUSR1; with --stuck, a second churn with one more student who
+// never reads, printed beside the first.
 // Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <algorithm>
 #include <utility>
@@ -22,7 +25,11 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <thread>
 #include <memory>
 #include <iterator>
 #include <optional>
@@ -63,6 +70,8 @@ struct Options {
   uint32_t cycles = 100;
   double hold_s = 0;  // after the churn, keep reading for this long (a crowd for another run's churn)
   std::string room = "class";
+  double join_rate = 0;    // students starting per second; 0: all at once
+  std::string server_log;  // the server's log file (its stderr), for its counters after a SIGUSR1
 };
 
 double cpu_seconds(int pid) {
@@ -115,6 +124,44 @@ tcp::endpoint parse_endpoint(const std::string& text) {
   const int port = std::atoi(text.c_str() + colon + 1);
   if (ec || port <= 0 || port > 65535) throw std::runtime_error("expected HOST:PORT, got " + text);
   return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+/// The server's counters (`name=value` pairs of the line hailer-server logs on SIGUSR1), read
+/// from its log file; empty when there is no pid or log, or no new counters line within 2 s.
+std::map<std::string, uint64_t> server_counters(int pid, const std::string& log_path) {
+  std::map<std::string, uint64_t> out;
+  if (pid <= 0 || log_path.empty()) return out;
+  std::ifstream probe(log_path, std::ios::ate);
+  if (!probe) return out;
+  const std::streamoff from = probe.tellg();
+  if (::kill(pid, SIGUSR1) != 0) return out;
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline) {
+    std::ifstream log(log_path);
+    log.seekg(from);
+    std::string line;
+    while (std::getline(log, line)) {
+      const auto at = line.find("counters:");
+      if (at == std::string::npos) continue;
+      std::istringstream fields(line.substr(at + 9));
+      std::string field;
+      while (fields >> field) {
+        const auto eq = field.find('=');
+        if (eq != std::string::npos) out[field.substr(0, eq)] = std::strtoull(field.c_str() + eq + 1, nullptr, 10);
+      }
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return out;
+}
+
+/// `after[name] - before[name]`, or -1 when either lacks it.
+int64_t counter_delta(const std::map<std::string, uint64_t>& before, const std::map<std::string, uint64_t>& after,
+                      const std::string& name) {
+  const auto b = before.find(name), a = after.find(name);
+  if (b == before.end() || a == after.end()) return -1;
+  return static_cast<int64_t>(a->second - b->second);
 }
 
 /// Runs handlers one at a time until `done` (checked after each) or the timeout; false on timeout.
@@ -580,9 +627,12 @@ class Student {
   void tick();
   ProtocolClient& client() { return client_; }
   uint32_t index() const { return index_; }
+  /// Never reads again (the slow-consumer probe): what the server sends piles up.
+  void stop_reading() { reading_ = false; }
   bool upgraded = false;
   bool joined = false;
   bool failed = false;
+  int receive_buffer_bytes = 0;  ///< a small receive buffer (the stuck student), 0 = the kernel's
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -603,6 +653,7 @@ class Student {
   std::string buffer_;
   std::string pending_, inflight_;
   bool writing_ = false;
+  bool reading_ = true;
   std::vector<ClientEffect> effects_;
   Prng masks_{0};
 };
@@ -613,6 +664,7 @@ class PttLoad {
   Time now() const { return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()}; }
   void heard(Student& s, const ServerMessage& m);
   void failed(Student& s, const std::string& what) {
+    if (&s == stuck_.get()) return;  // the stuck student's end is the probe's business
     if (!s.failed && !finished_) {
       s.failed = true;
       ++failures_;
@@ -623,13 +675,36 @@ class PttLoad {
   Clock::time_point last_rx;  ///< when any student last read anything
 
  private:
+  /// One churn phase's figures.
+  struct Churn {
+    Samples press, press_reply, handover;
+    uint32_t done = 0;            ///< cycles completed
+    double seconds = 0;           ///< wall time of the phase
+    double server_cpu_s = -1;     ///< the server's CPU time over the phase (needs --server-pid)
+    uint64_t frames_sent = 0;     ///< audio frames the talkers sent
+    uint64_t lost = 0;            ///< connections lost during the phase
+    std::map<std::string, uint64_t> counters_before, counters_after;  ///< the server's, with --server-log
+    int64_t delta(const std::string& name) const { return counter_delta(counters_before, counters_after, name); }
+  };
+
   bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
-  bool cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& handover);
+  bool cycle(Prng& rng, Churn& churn);
+  Churn churn(Prng& rng);
+  void start_all(const tcp::endpoint& server);
+  void pace_joins(const tcp::endpoint& server);
+  bool start_stuck(const tcp::endpoint& server, double phase_s);
+  void ping_stuck(std::chrono::microseconds every);
+  void print_churn(const char* title, Churn& c);
+  std::string churn_json(Churn& c);
 
   asio::io_context& io_;
   Options options_;
   Clock::time_point start_ = Clock::now();
   std::vector<std::unique_ptr<Student>> students_;
+  std::unique_ptr<Student> stuck_;  ///< the slow-consumer probe's student (--stuck), never churned
+  std::unique_ptr<asio::steady_timer> pace_;  ///< paces the joins (--join-rate), then the stuck student's pings
+  Clock::time_point joins_from_;
+  std::size_t next_join_ = 0;  ///< the next student to start (--join-rate)
   uint64_t failures_ = 0, errors_ = 0, joined_ = 0;
   bool finished_ = false;
   // The cycle in progress: who is waited for, and what.
@@ -649,6 +724,7 @@ void Student::start(const tcp::endpoint& server) {
   socket_.async_connect(server, [this](const boost::system::error_code& ec) {
     if (ec) return load_.failed(*this, "connect: " + ec.message());
     socket_.set_option(tcp::no_delay(true));
+    if (receive_buffer_bytes > 0) socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
     pending_ = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: aGFpbGVyLWxvYWQtdG9vbA==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     flush();
@@ -716,7 +792,7 @@ void Student::read() {
   socket_.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
     if (ec) return load_.failed(*this, "connection lost: " + ec.message());
     on_bytes(n);
-    if (!failed) read();
+    if (!failed && reading_) read();
   });
 }
 
@@ -765,6 +841,10 @@ void Student::on_bytes(std::size_t n) {
 }
 
 void PttLoad::heard(Student& s, const ServerMessage& m) {
+  if (&s == stuck_.get()) {
+    if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RoomData>(ok->data)) s.joined = true;
+    return;  // it stops reading once in: what it would hear is not counted
+  }
   if (const auto* e = std::get_if<ErrorReply>(&m)) {
     ++errors_;
     if (errors_ <= 5) std::fprintf(stderr, "hailer-load: student %u got error %s: %s\n", s.index(),
@@ -789,7 +869,10 @@ void PttLoad::heard(Student& s, const ServerMessage& m) {
 }
 
 // One churn cycle between two random students; false when a step did not come within 5 s.
-bool PttLoad::cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& handover) {
+bool PttLoad::cycle(Prng& rng, Churn& churn) {
+  Samples& press = churn.press;
+  Samples& press_reply = churn.press_reply;
+  Samples& handover = churn.handover;
   Student& a = *students_[rng.next() % students_.size()];
   Student* pick = &a;
   while (pick == &a) pick = students_[rng.next() % students_.size()].get();
@@ -809,6 +892,7 @@ bool PttLoad::cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& ha
   }();
   for (uint16_t k = 0; k < 10; ++k) {  // 200 ms of audio in real time
     a.send_audio(k, k == 9, pcm);
+    ++churn.frames_sent;
     const auto until = Clock::now() + std::chrono::milliseconds(20);
     run_until([&] { return Clock::now() >= until; }, 1);
   }
@@ -832,6 +916,113 @@ bool PttLoad::cycle(Prng& rng, Samples& press, Samples& press_reply, Samples& ha
   return true;
 }
 
+// Starts every student's upgrade and join: all at once (the "simultaneous joins"), or
+// --join-rate students a second.
+void PttLoad::start_all(const tcp::endpoint& server) {
+  if (options_.join_rate <= 0) {
+    for (auto& st : students_) st->start(server);
+    return;
+  }
+  pace_ = std::make_unique<asio::steady_timer>(io_);
+  joins_from_ = Clock::now();
+  pace_joins(server);
+}
+
+void PttLoad::pace_joins(const tcp::endpoint& server) {
+  const double elapsed = std::chrono::duration<double>(Clock::now() - joins_from_).count();
+  const auto due = std::min(students_.size(), static_cast<std::size_t>(elapsed * options_.join_rate) + 1);
+  while (next_join_ < due) students_[next_join_++]->start(server);
+  if (next_join_ == students_.size()) return;
+  pace_->expires_after(std::chrono::milliseconds(1));
+  pace_->async_wait([this, server](const boost::system::error_code& ec) {
+    if (!ec) pace_joins(server);
+  });
+}
+
+// The slow-consumer probe: one more student joins, then never reads, and pings paced so its
+// unread replies (with the room's broadcasts) reach the server's 256 KiB outbound limit near the
+// end of a phase as long as the first: stuck, and queueing, for the whole phase.
+bool PttLoad::start_stuck(const tcp::endpoint& server, double phase_s) {
+  ClientConfig c;
+  c.face = Face::ptt;
+  c.name = options_.prefix + "stuck";
+  c.room = options_.room;
+  c.format = AudioFormat{AudioCodec::pcm16, 48'000};
+  stuck_ = std::make_unique<Student>(*this, io_, options_.students, c);
+  stuck_->receive_buffer_bytes = 4096;
+  stuck_->start(server);
+  if (!run_until([&] { return stuck_->joined; }, options_.setup_timeout_s)) return false;
+  stuck_->stop_reading();
+  constexpr double reply_bytes = 26;  // {"type":"ok","id":N} and its frame header
+  const auto every = std::chrono::microseconds(
+      std::max<int64_t>(1000, static_cast<int64_t>(phase_s * 1e6 * reply_bytes / (240.0 * 1024))));
+  pace_ = std::make_unique<asio::steady_timer>(io_);
+  ping_stuck(every);
+  return true;
+}
+
+void PttLoad::ping_stuck(std::chrono::microseconds every) {
+  if (finished_) return;
+  stuck_->send(PingRequest{});
+  pace_->expires_after(every);
+  pace_->async_wait([this, every](const boost::system::error_code& ec) {
+    if (!ec) ping_stuck(every);
+  });
+}
+
+PttLoad::Churn PttLoad::churn(Prng& rng) {
+  Churn c;
+  c.counters_before = server_counters(options_.server_pid, options_.server_log);
+  const uint64_t failures_before = failures_;
+  const double cpu0 = cpu_seconds(options_.server_pid);
+  const auto t0 = Clock::now();
+  while (c.done < options_.cycles && cycle(rng, c)) ++c.done;
+  c.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  c.server_cpu_s = cpu0 >= 0 ? cpu_seconds(options_.server_pid) - cpu0 : -1;
+  c.lost = failures_ - failures_before;
+  c.counters_after = server_counters(options_.server_pid, options_.server_log);
+  return c;
+}
+
+void PttLoad::print_churn(const char* title, Churn& c) {
+  std::printf("%s\n", title);
+  std::printf("  press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles in %.1f s)\n", c.press.at(0.5),
+              c.press.at(0.99), c.press.at(1.0), c.done, c.seconds);
+  std::printf("  press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n", c.press_reply.at(0.5),
+              c.press_reply.at(0.99));
+  std::printf("  handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", c.handover.at(0.5), c.handover.at(0.99),
+              c.handover.at(1.0));
+  std::printf("  frames: %llu sent", static_cast<unsigned long long>(c.frames_sent));
+  if (c.delta("core.audio_frames_admitted") >= 0) {
+    std::printf("; the server admitted %lld, dropped %lld, played %lld (%lld concealed)",
+                static_cast<long long>(c.delta("core.audio_frames_admitted")),
+                static_cast<long long>(c.delta("core.audio_frames_dropped")),
+                static_cast<long long>(c.delta("host.speaker_frames_played")),
+                static_cast<long long>(c.delta("host.speaker_frames_concealed")));
+  } else {
+    std::printf(" (the server's own counts need --server-pid and --server-log)");
+  }
+  std::printf("; connections lost %llu\n", static_cast<unsigned long long>(c.lost));
+  if (c.server_cpu_s >= 0) std::printf("  server CPU during the churn: %.2f s\n", c.server_cpu_s);
+}
+
+std::string PttLoad::churn_json(Churn& c) {
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "\"cycles\":%u,\"churn_s\":%.2f,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
+                "\"press_reply_p50_us\":%.1f,\"press_reply_p99_us\":%.1f,"
+                "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
+                "\"frames_sent\":%llu,\"frames_admitted\":%lld,\"frames_dropped\":%lld,\"frames_played\":%lld,"
+                "\"frames_concealed\":%lld,\"connections_lost\":%llu",
+                c.done, c.seconds, c.press.at(0.5), c.press.at(0.99), c.press.at(1.0), c.press_reply.at(0.5),
+                c.press_reply.at(0.99), c.handover.at(0.5), c.handover.at(0.99), c.handover.at(1.0), c.server_cpu_s,
+                static_cast<unsigned long long>(c.frames_sent), static_cast<long long>(c.delta("core.audio_frames_admitted")),
+                static_cast<long long>(c.delta("core.audio_frames_dropped")),
+                static_cast<long long>(c.delta("host.speaker_frames_played")),
+                static_cast<long long>(c.delta("host.speaker_frames_concealed")), static_cast<unsigned long long>(c.lost));
+  return buf;
+}
+
 int PttLoad::run() {
   const tcp::endpoint server = parse_endpoint(options_.server);
   const int64_t rss_before = rss_kib(options_.server_pid);
@@ -843,13 +1034,15 @@ int PttLoad::run() {
     c.room = options_.room;
     c.format = AudioFormat{AudioCodec::pcm16, 48'000};
     students_.push_back(std::make_unique<Student>(*this, io_, i, c));
-    students_.back()->start(server);  // every upgrade and join at once: the "simultaneous joins"
   }
+  start_all(server);
   // Once a second every student's own timers run: a silent listener pings within the heartbeat.
   auto ticker = std::make_unique<Ticker>(io_, [this] {
     for (auto& st : students_) st->tick();
   });
-  const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; }, options_.setup_timeout_s);
+  const double join_window_s = options_.join_rate > 0 ? options_.students / options_.join_rate : 0;
+  const bool all = run_until([&] { return joined_ + failures_ + errors_ >= options_.students; },
+                             options_.setup_timeout_s + join_window_s);
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
   // Read every member_joined the joins caused (N x N of them) until the room is quiet for 300 ms:
   // the steady state of a connected class. Then 1 s more: the server gives freed memory back
@@ -859,47 +1052,60 @@ int PttLoad::run() {
   run_until([] { return false; }, 1.0);
   const int64_t rss_after = rss_kib(options_.server_pid);
   const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
-  Samples press, press_reply, handover;
-  uint32_t done = 0;
-  const double cpu0 = cpu_seconds(options_.server_pid);
+  const uint64_t dropped = options_.students - joined_;
   Prng rng(7);
+  Churn base, stuck;
+  bool stuck_ran = false;
   if (all && joined_ >= 2) {
-    while (done < options_.cycles && cycle(rng, press, press_reply, handover)) ++done;
+    base = churn(rng);
+    if (options_.stuck && base.done > 0) {
+      if (!start_stuck(server, base.seconds)) {
+        std::fprintf(stderr, "hailer-load: the stuck student could not join\n");
+        ++failures_;
+      } else {
+        stuck = churn(rng);
+        stuck_ran = true;
+        if (pace_) pace_->cancel();
+      }
+    }
   }
   if (options_.hold_s > 0) run_until([] { return false; }, options_.hold_s);
-  const double cpu = cpu0 >= 0 ? cpu_seconds(options_.server_pid) - cpu0 : -1;
-  const uint64_t dropped = options_.students - joined_;
+  const int64_t slow_readers = stuck_ran ? counter_delta(base.counters_after, stuck.counters_after, "core.closed.slow_reader") : -1;
   if (options_.json) {
-    std::printf("{\"students\":%u,\"joined\":%llu,\"dropped\":%llu,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,"
-                "\"cycles\":%u,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
-                "\"press_reply_p50_us\":%.1f,\"press_reply_p99_us\":%.1f,"
-                "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
-                "\"errors\":%llu,\"failures\":%llu}\n",
-                options_.students, static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s,
-                settle_s, per_student, done, press.at(0.5), press.at(0.99), press.at(1.0), press_reply.at(0.5),
-                press_reply.at(0.99), handover.at(0.5), handover.at(0.99),
-                handover.at(1.0), cpu, static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
+    std::string out = "{\"students\":" + std::to_string(options_.students) + ",\"joined\":" + std::to_string(joined_) +
+                      ",\"dropped\":" + std::to_string(dropped);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, ",\"join_rate\":%.1f,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,",
+                  options_.join_rate, join_s, settle_s, per_student);
+    out += buf + churn_json(base);
+    if (stuck_ran) out += ",\"stuck_reader\":{" + churn_json(stuck) + ",\"closed_as_slow_reader\":" + std::to_string(slow_readers) + "}";
+    out += ",\"errors\":" + std::to_string(errors_) + ",\"failures\":" + std::to_string(failures_) + "}";
+    std::printf("%s\n", out.c_str());
   } else {
     // -1 marks a figure that could not be had (nobody joined, no --server-pid): said in words.
     char settled[64] = "not settled";
     if (joined_ > 0 && settle_s >= 0) std::snprintf(settled, sizeof settled, "every member_joined read by %.2f s", settle_s);
     char rss[64] = "server RSS per student unknown";
     if (per_student >= 0) std::snprintf(rss, sizeof rss, "server RSS %.1f KiB per student", per_student);
-    std::printf("%u students: %llu joined, %llu dropped, in %.2f s (%s); %s\n", options_.students,
+    char how[48] = "at once";
+    if (options_.join_rate > 0) std::snprintf(how, sizeof how, "at %.0f a second", options_.join_rate);
+    std::printf("%u students joining %s: %llu joined, %llu dropped, in %.2f s (%s); %s\n", options_.students, how,
                 static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, settled, rss);
-    std::printf("press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles)\n", press.at(0.5), press.at(0.99),
-                press.at(1.0), done);
-    std::printf("press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n", press_reply.at(0.5),
-                press_reply.at(0.99));
-    std::printf("handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", handover.at(0.5), handover.at(0.99), handover.at(1.0));
-    if (cpu >= 0) std::printf("server CPU during the churn: %.2f s; ", cpu);
+    print_churn("churn:", base);
+    if (stuck_ran) {
+      print_churn("churn with one student who never reads:", stuck);
+      if (slow_readers >= 0) std::printf("  closed as slow readers during it: %lld\n", static_cast<long long>(slow_readers));
+    }
     std::printf("errors %llu, failures %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
   }
   finished_ = true;
+  if (pace_) pace_->cancel();
   ticker.reset();
   for (auto& s : students_) s->close();
+  if (stuck_) stuck_->close();
   io_.run_for(std::chrono::milliseconds(100));
-  return all && dropped == 0 && errors_ == 0 && failures_ == 0 && done == options_.cycles ? 0 : 1;
+  const bool churned = base.done == options_.cycles && (!options_.stuck || !stuck_ran || stuck.done == options_.cycles);
+  return all && dropped == 0 && errors_ == 0 && failures_ == 0 && churned ? 0 : 1;
 }
 
 }  // namespace
@@ -922,7 +1128,7 @@ int main(int argc, char** argv) {
   calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");
   calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
   calls->add_flag("--json", o.json, "one JSON object instead of text");
-  auto* ptt = app.add_subcommand("ptt", "N WebSocket students join one room at once; floor churn by random pairs");
+  auto* ptt = app.add_subcommand("ptt", "N WebSocket students join one room (at once or at a rate); floor churn by random pairs");
   ptt->add_option("--server", o.server, "HOST:PORT of hailer-server's web port (plain WebSocket)")->required();
   ptt->add_option("--prefix", o.prefix, "student names are PREFIX0, PREFIX1, ...")->capture_default_str();
   ptt->add_option("--students", o.students, "students joining the room")->capture_default_str()->check(CLI::Range(2u, 20000u));
@@ -930,7 +1136,11 @@ int main(int argc, char** argv) {
   ptt->add_option("--room", o.room, "the room")->capture_default_str();
   ptt->add_option("--hold", o.hold_s, "after the churn, stay in the room reading for this many seconds (a crowd for another run)")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   ptt->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every join")->capture_default_str();
+  ptt->add_option("--join-rate", o.join_rate, "students starting their join per second (0: all at once)")->capture_default_str()->check(CLI::Range(0.0, 100000.0));
   ptt->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per student and CPU (/proc)");
+  ptt->add_option("--server-log", o.server_log,
+                  "the server's log file (its stderr, --log-level info or lower): with --server-pid, its frame counters after a SIGUSR1");
+  ptt->add_flag("--stuck", o.stuck, "a second churn with one more student who never reads");
   ptt->add_flag("--json", o.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);
   asio::io_context io;

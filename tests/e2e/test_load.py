@@ -56,6 +56,26 @@ class Load(TempDirCase):
         self.assertLessEqual(report["press_reply_p50_us"], report["press_p50_us"])  # the reply comes before the grant
         self.assertGreaterEqual(report["handover_p99_us"], report["handover_p50_us"])
 
+    def test_hailer_load_ptt_joins_at_a_rate_counts_frames_and_probes_a_stuck_reader(self):
+        server = self.server("--default-floor-policy", "queue")
+        out = subprocess.run([LOAD, "ptt", "--server", "127.0.0.1:%d" % server.http_port, "--students", "20",
+                              "--cycles", "3", "--join-rate", "100", "--stuck", "--server-pid", str(server.proc.pid),
+                              "--server-log", server.log_path, "--json"], capture_output=True, timeout=90)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual((report["joined"], report["dropped"], report["errors"], report["failures"]), (20, 0, 0, 0))
+        self.assertEqual(report["join_rate"], 100)
+        self.assertGreaterEqual(report["join_s"], 0.19)  # 20 students at 100 a second take 0.19 s to start
+        for phase in (report, report["stuck_reader"]):
+            self.assertEqual(phase["cycles"], 3)
+            self.assertEqual(phase["frames_sent"], 30)  # ten 20 ms frames a turn
+            # The server's own counts (SIGUSR1, read from its log): every frame of the talker admitted.
+            self.assertEqual((phase["frames_admitted"], phase["frames_dropped"]), (30, 0))
+            self.assertGreater(phase["frames_played"], 0)
+            self.assertEqual(phase["connections_lost"], 0)
+            self.assertGreaterEqual(phase["handover_p99_us"], phase["handover_p50_us"])
+        self.assertGreaterEqual(report["stuck_reader"]["closed_as_slow_reader"], 0)
+
     def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
         out = subprocess.run([sys.executable, os.path.join(BENCH, "ptt_load.py"), "--students", "20", "--cycles", "3",
                               "--build", BUILD, "--json"], capture_output=True, timeout=120)
