@@ -505,21 +505,22 @@ Load::Phase Load::measure(double seconds) {
 void Load::print(const char* label, Phase& ph, bool last) {
   const double rate = ph.seconds > 0 ? static_cast<double>(ph.cycles) / ph.seconds : 0;
   if (options_.json) {
-    char buf[768];
+    char buf[1024];
     std::snprintf(buf, sizeof buf,
-                  "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p99_us\":%.1f,"
+                  "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,"
+                  "\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
                   "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f,"
                   "\"ping_samples\":%zu,\"ping_p50_us\":%.1f,\"ping_p95_us\":%.1f,\"ping_p99_us\":%.1f,\"ping_max_us\":%.1f}%s",
-                  label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
-                  ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
+                  label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
+                  ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
                   ph.notify_us.at(1.0), ph.ping_us.us.size(), ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99),
                   ph.ping_us.at(1.0), last ? "" : ",");
     json_ += buf;
     return;
   }
-  std::printf("%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p99 %.0f us; notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
-              label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.99),
-              ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.notify_us.us.size());
+  std::printf("%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p95 %.0f us p99 %.0f us max %.0f us; notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
+              label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
+              ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.notify_us.us.size());
   if (!ph.ping_us.us.empty()) {
     std::printf("%-13s ping round trip (the same two hops, nothing to do) p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu pings)\n", "",
                 ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99), ph.ping_us.at(1.0), ph.ping_us.us.size());
