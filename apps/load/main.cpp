@@ -693,8 +693,7 @@ class PttLoad {
   Churn churn(Prng& rng);
   void start_all(const tcp::endpoint& server);
   void pace_joins(const tcp::endpoint& server);
-  bool start_stuck(const tcp::endpoint& server, double phase_s);
-  void ping_stuck(std::chrono::microseconds every);
+  bool start_stuck(const tcp::endpoint& server);
   void print_churn(const char* title, Churn& c);
   std::string churn_json(Churn& c);
 
@@ -703,7 +702,7 @@ class PttLoad {
   Clock::time_point start_ = Clock::now();
   std::vector<std::unique_ptr<Student>> students_;
   std::unique_ptr<Student> stuck_;  ///< the slow-consumer probe's student (--stuck), never churned
-  std::unique_ptr<asio::steady_timer> pace_;  ///< paces the joins (--join-rate), then the stuck student's pings
+  std::unique_ptr<asio::steady_timer> pace_;  ///< paces the joins (--join-rate)
   Clock::time_point joins_from_;
   std::size_t next_join_ = 0;  ///< the next student to start (--join-rate)
   uint64_t failures_ = 0, errors_ = 0, joined_ = 0;
@@ -940,10 +939,12 @@ void PttLoad::pace_joins(const tcp::endpoint& server) {
   });
 }
 
-// The slow-consumer probe: one more student joins, then never reads, and pings paced so its
-// unread replies (with the room's broadcasts) reach the server's 256 KiB outbound limit near the
-// end of a phase as long as the first: stuck, and queueing, for the whole phase.
-bool PttLoad::start_stuck(const tcp::endpoint& server, double phase_s) {
+// The slow-consumer probe: one more student joins, then never reads (a 4 KiB receive buffer):
+// after a few dozen broadcasts its socket is full and everything the room sends it waits in
+// the server. It sends nothing either: on loopback a client that does not read soon cannot
+// send (its requests sat in its own send queue, 95 KB of them, while the server had read 335),
+// so requests would not make the server queue more.
+bool PttLoad::start_stuck(const tcp::endpoint& server) {
   ClientConfig c;
   c.face = Face::ptt;
   c.name = options_.prefix + "stuck";
@@ -954,21 +955,7 @@ bool PttLoad::start_stuck(const tcp::endpoint& server, double phase_s) {
   stuck_->start(server);
   if (!run_until([&] { return stuck_->joined; }, options_.setup_timeout_s)) return false;
   stuck_->stop_reading();
-  constexpr double reply_bytes = 26;  // {"type":"ok","id":N} and its frame header
-  const auto every = std::chrono::microseconds(
-      std::max<int64_t>(1000, static_cast<int64_t>(phase_s * 1e6 * reply_bytes / (240.0 * 1024))));
-  pace_ = std::make_unique<asio::steady_timer>(io_);
-  ping_stuck(every);
   return true;
-}
-
-void PttLoad::ping_stuck(std::chrono::microseconds every) {
-  if (finished_) return;
-  stuck_->send(PingRequest{});
-  pace_->expires_after(every);
-  pace_->async_wait([this, every](const boost::system::error_code& ec) {
-    if (!ec) ping_stuck(every);
-  });
 }
 
 PttLoad::Churn PttLoad::churn(Prng& rng) {
@@ -1060,13 +1047,12 @@ int PttLoad::run() {
   if (all && joined_ >= 2) {
     base = churn(rng);
     if (options_.stuck && base.done > 0) {
-      if (!start_stuck(server, base.seconds)) {
+      if (!start_stuck(server)) {
         std::fprintf(stderr, "hailer-load: the stuck student could not join\n");
         ++failures_;
       } else {
         stuck = churn(rng);
         stuck_ran = true;
-        if (pace_) pace_->cancel();
       }
     }
   }
