@@ -503,13 +503,18 @@ void append_escaped(std::string& out, std::string_view text, std::size_t first) 
   out.push_back('"');
 }
 
+// `before` (a byte, or 0 for none), `text` quoted with nlohmann's escaping, then `after`.
+void append_quoted_between(std::string& out, char before, std::string_view text, char after) {
+  const std::size_t first = first_special(text);
+  if (first == text.size()) return append_plain_quoted(out, before, text, after);
+  if (before != 0) out.push_back(before);
+  append_escaped(out, text, first);
+  if (after != 0) out.push_back(after);
+}
+
 }  // namespace
 
-void append_quoted(std::string& out, std::string_view text) {
-  const std::size_t first = first_special(text);
-  if (first == text.size()) append_plain_quoted(out, 0, text, 0);
-  else append_escaped(out, text, first);
-}
+void append_quoted(std::string& out, std::string_view text) { append_quoted_between(out, 0, text, 0); }
 
 void Writer::separate() {
   if (const char comma = separator(); comma != 0) out_.push_back(comma);
@@ -553,15 +558,7 @@ char Writer::separator() {
 
 void Writer::key(std::string_view k) {
   HAILER_ASSERT(depth_ > 0 && !after_key_);
-  const char comma = separator();
-  const std::size_t first = first_special(k);
-  if (first == k.size()) {
-    append_plain_quoted(out_, comma, k, ':');
-  } else {
-    if (comma != 0) out_.push_back(comma);
-    append_escaped(out_, k, first);
-    out_.push_back(':');
-  }
+  append_quoted_between(out_, separator(), k, ':');
   after_key_ = true;
 }
 
@@ -573,16 +570,7 @@ void Writer::quoted_key(std::string_view comma_quoted) {
   after_key_ = true;
 }
 
-void Writer::string(std::string_view v) {
-  const char comma = separator();
-  const std::size_t first = first_special(v);
-  if (first == v.size()) {
-    append_plain_quoted(out_, comma, v, 0);
-  } else {
-    if (comma != 0) out_.push_back(comma);
-    append_escaped(out_, v, first);
-  }
-}
+void Writer::string(std::string_view v) { append_quoted_between(out_, separator(), v, 0); }
 
 void Writer::uinteger(uint64_t v) {
   separate();
