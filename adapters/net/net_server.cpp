@@ -215,10 +215,18 @@ void NetServer::send_now(SessionId to, const SharedText& text) {
   }
 }
 
+// Connections are written newest first. The core answers a request before it tells anyone
+// else, and tells the furthest consequences last: a hangup queues the hanger's ok, then the
+// peer's call_ended, then a waiter's callee_available. The requester only waits for the
+// confirmation of what it did; the others learn news, and the waiter's notice is what hailer
+// promises to deliver at once. Written oldest first, that notice left with the third write
+// (three loopback sends later, and its reader woken by the others' data first). Each
+// connection's own stream keeps its order: only the order between connections changes.
 void NetServer::flush_dirty() {
   auto batch = std::move(dirty_);
   dirty_.clear();
-  for (const auto& c : batch) {
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    const auto& c = *it;
     c->dirty = false;
     if (!c->finished && !c->write_pending && !c->queue.empty()) write(c);
   }

@@ -161,7 +161,8 @@ class NetServer final : public HostPort {
   std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
   void send_now(SessionId to, const SharedText& text);
   void flush_deferred();
-  // Connections with messages queued by the current event, written together after it.
+  // Connections with messages queued by the current event, written together after it, the
+  // newest first (a waiter's notice before the requester's own reply: see flush_dirty).
   std::vector<std::shared_ptr<Connection>> dirty_;
   void flush_dirty();
   uint32_t max_line_bytes_;

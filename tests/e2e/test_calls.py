@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -12,6 +13,37 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (SERVER, SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
+
+
+SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64); also the control message's type; Python has no name for it
+
+
+def arrival(raw, type_, timeout=5.0):
+    """When the line carrying a message of `type_` reached `raw`'s socket (kernel receive
+    timestamp, ns); the lines before it on that socket are skipped."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no %s within %.1f s" % (type_, timeout))
+        raw.sock.settimeout(left)
+        data, ancillary, _, _ = raw.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+        if not data:
+            raise AssertionError("connection closed before %s" % type_)
+        stamp = None
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = struct.unpack("qq", value[:16])
+                stamp = seconds * 1_000_000_000 + nanoseconds
+        if stamp is None:
+            raise AssertionError("no receive timestamp on the socket")
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if json.loads(line).get("type") == type_:
+                raw.buf = buf
+                return stamp
 
 
 def free_port():
@@ -86,6 +118,37 @@ class Calls(TempDirCase):
         self.assertTrue(carol.reply(carol.request("call", to="bob"))["queued"])
         alice.request("hangup")  # the *other* party: the original design never told the waiter
         carol.expect("callee_available", {"callee": "bob", "window_ms": 15000})
+
+    def test_the_waiters_notice_leaves_before_the_peers_and_the_hangers_messages(self):
+        """One hangup sends three clients something; the server writes them newest first, so
+        the waiter's callee_available is on the wire before bob's call_ended and alice's own ok.
+        Each arrival is the kernel's receive timestamp (SO_TIMESTAMPNS): the server writes from
+        one thread, so the order of those stamps is the order of its writes, whoever reads first."""
+        server = self.server()
+        alice, bob, carol = Raw(server.port), Raw(server.port), Raw(server.port)
+        for r, n in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+            r.register(n)
+        for _ in range(3):  # not a one-off: the order holds for every hangup
+            alice.request("call", to="bob")
+            call = bob.expect("call_ringing", {"role": "callee"})
+            bob.request("accept", call_id=call["call_id"])
+            alice.expect("call_connected")
+            self.assertTrue(carol.reply(carol.request("call", to="bob"))["queued"])
+            carol.expect("wait_update", {"callee": "bob", "position": 1})
+            for r in (alice, bob, carol):  # everything sent before is read: the sockets are empty
+                r.reply(r.request("ping"))
+                self.assertEqual(r.buf, b"")
+                r.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            alice.request("hangup")
+            notice = arrival(carol, "callee_available")
+            ended = arrival(bob, "call_ended")
+            reply = arrival(alice, "ok")
+            self.assertLess(notice, ended)
+            self.assertLess(ended, reply)
+            for r in (alice, bob, carol):
+                r.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)
+            self.assertEqual(carol.reply(carol.request("cancel_wait"))["type"], "ok")
+            alice.expect("call_ended")
 
     def test_a_forced_accept_is_refused(self):
         server = self.server()
