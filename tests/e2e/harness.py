@@ -195,6 +195,9 @@ class Cli:
 _open_raws = []
 
 
+SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64), also the control message's type; Python has no name for it
+
+
 class Raw:
     """A raw protocol connection: lines in, JSON objects out (closed at the end of the test)."""
 
@@ -239,6 +242,34 @@ class Raw:
                 raise AssertionError("connection closed before %s" % type_)
             if m.get("type") == type_ and matches(m, where or {}):
                 return m
+
+    def stamp_arrivals(self, on):
+        """Asks the kernel to stamp what this socket receives (SO_TIMESTAMPNS), for arrival()."""
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1 if on else 0)
+
+    def arrival(self, type_, timeout=WAIT_S):
+        """When the data ending the next `type_` message reached this socket (the kernel's receive
+        timestamp, ns; call stamp_arrivals(True) first, with nothing left unread); earlier lines
+        are skipped, later ones stay for read()."""
+        assert self.buf == b"", "arrival() needs every earlier byte read"
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %s within %.1f s" % (type_, timeout))
+            self.sock.settimeout(left)
+            data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+            if not data:
+                raise AssertionError("connection closed before %s" % type_)
+            stamps = [struct.unpack("qq", value[:16]) for level, kind, value in ancillary
+                      if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
+            if not stamps:
+                raise AssertionError("no receive timestamp on the socket")
+            self.buf += data
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if json.loads(line).get("type") == type_:
+                    return stamps[0][0] * 1_000_000_000 + stamps[0][1]
 
     def reply(self, rid, timeout=WAIT_S):
         deadline = time.monotonic() + timeout

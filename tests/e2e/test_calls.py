@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -13,37 +12,6 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (SERVER, SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
-
-
-SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64); also the control message's type; Python has no name for it
-
-
-def arrival(raw, type_, timeout=5.0):
-    """When the line carrying a message of `type_` reached `raw`'s socket (kernel receive
-    timestamp, ns); the lines before it on that socket are skipped."""
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no %s within %.1f s" % (type_, timeout))
-        raw.sock.settimeout(left)
-        data, ancillary, _, _ = raw.sock.recvmsg(65536, socket.CMSG_SPACE(16))
-        if not data:
-            raise AssertionError("connection closed before %s" % type_)
-        stamp = None
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                seconds, nanoseconds = struct.unpack("qq", value[:16])
-                stamp = seconds * 1_000_000_000 + nanoseconds
-        if stamp is None:
-            raise AssertionError("no receive timestamp on the socket")
-        buf += data
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            if json.loads(line).get("type") == type_:
-                raw.buf = buf
-                return stamp
 
 
 def free_port():
@@ -138,15 +106,15 @@ class Calls(TempDirCase):
             for r in (alice, bob, carol):  # everything sent before is read: the sockets are empty
                 r.reply(r.request("ping"))
                 self.assertEqual(r.buf, b"")
-                r.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                r.stamp_arrivals(True)
             alice.request("hangup")
-            notice = arrival(carol, "callee_available")
-            ended = arrival(bob, "call_ended")
-            reply = arrival(alice, "ok")
+            notice = carol.arrival("callee_available")
+            ended = bob.arrival("call_ended")
+            reply = alice.arrival("ok")
             self.assertLess(notice, ended)
             self.assertLess(ended, reply)
             for r in (alice, bob, carol):
-                r.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)
+                r.stamp_arrivals(False)
             self.assertEqual(carol.reply(carol.request("cancel_wait"))["type"], "ok")
             alice.expect("call_ended")
 
