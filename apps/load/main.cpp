@@ -17,6 +17,9 @@
 // server CPU; with --server-log, the server's own frame counters (admitted, dropped, played),
 // read from its log after a SIGUSR1; with --stuck, a second churn with one more student who
 // never reads, printed beside the first.
+// hailer-load floor (floor.hpp): the same cycle's and notify's system calls alone, through a
+// forked relay that does no work: the most any server could reach on this machine, measured
+// beside hailer in the same minutes.
 // Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <algorithm>
 #include <utility>
@@ -44,10 +47,15 @@
 #include "core/client.hpp"
 #include "core/prng.hpp"
 #include "core/ptt_frame.hpp"
+#include "apps/load/floor.hpp"
+#include "apps/load/measure.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace hailer;
+using hailer::load::cpu_seconds;
+using hailer::load::rss_kib;
+using hailer::load::Samples;
 
 namespace {
 
@@ -72,47 +80,6 @@ struct Options {
   std::string room = "class";
   double join_rate = 0;    // students starting per second; 0: all at once
   std::string server_log;  // the server's log file (its stderr), for its counters after a SIGUSR1
-};
-
-double cpu_seconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const auto close = all.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(all.substr(close + 2));
-  std::string field;
-  long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoll(field);
-    if (i == 15) stime = std::stoll(field);
-  }
-  return static_cast<double>(utime + stime) / 100.0;  // USER_HZ
-}
-
-int64_t rss_kib(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (f >> key) {
-    if (key == "VmRSS:") {
-      int64_t kib = -1;
-      f >> kib;
-      return kib;
-    }
-  }
-  return -1;
-}
-
-/// Latency samples in microseconds, and their percentiles.
-struct Samples {
-  std::vector<double> us;
-  void add(Clock::duration d) { us.push_back(std::chrono::duration<double, std::micro>(d).count()); }
-  double at(double q) {
-    if (us.empty()) return 0;
-    std::sort(us.begin(), us.end());
-    return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))];
-  }
 };
 
 /// HOST:PORT as an endpoint; a clear error for anything else.
@@ -1106,7 +1073,7 @@ int PttLoad::run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hailer-load: load and latency against a running hailer-server (calls face)"};
+  CLI::App app{"hailer-load: load and latency against a running hailer-server (calls and ptt), and the floor beneath them"};
   app.require_subcommand(1);
   Options o;
   auto* calls = app.add_subcommand("calls", "N sessions; P pairs cycling call/accept/hangup; K busy-notify probes");
@@ -1137,7 +1104,22 @@ int main(int argc, char** argv) {
                   "the server's log file (its stderr, --log-level info or lower): with --server-pid, its frame counters after a SIGUSR1");
   ptt->add_flag("--stuck", o.stuck, "a second churn with one more student who never reads");
   ptt->add_flag("--json", o.json, "one JSON object instead of text");
+  hailer::load::FloorOptions f;
+  auto* floor = app.add_subcommand("floor", "the system calls of a call cycle and a busy notify alone, through a forked relay: the most any server could do here");
+  floor->add_option("--pairs", f.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 10000u));
+  floor->add_option("--probes", f.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
+  floor->add_option("--seconds", f.seconds, "length of the measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  floor->add_option("--message-bytes", f.message_bytes, "length of each message the relay writes, newline included")
+      ->capture_default_str()->check(CLI::Range(2u, 4096u));
+  floor->add_flag("--json", f.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);
+  if (floor->parsed()) {
+    if (f.pairs == 0 && f.probes == 0) {
+      std::fprintf(stderr, "hailer-load floor: nothing to measure: give --pairs or --probes\n");
+      return 2;
+    }
+    return hailer::load::run_floor(f);
+  }
   asio::io_context io;
   try {
     if (ptt->parsed()) {

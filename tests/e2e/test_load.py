@@ -76,6 +76,35 @@ class Load(TempDirCase):
             self.assertGreaterEqual(phase["handover_p99_us"], phase["handover_p50_us"])
         self.assertGreaterEqual(report["stuck_reader"]["closed_as_slow_reader"], 0)
 
+    def test_hailer_load_floor_cycles_and_notifies_through_its_relay_and_leaves_no_process(self):
+        args = [LOAD, "floor", "--pairs", "3", "--probes", "2", "--seconds", "0.4", "--message-bytes", "64", "--json"]
+        out = subprocess.run(args, capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual((report["pairs"], report["probes"], report["message_bytes"], report["errors"]), (3, 2, 64, 0))
+        load = report["load"]
+        self.assertGreater(load["cycles"], 0)
+        self.assertGreater(load["notify_samples"], 0)
+        self.assertGreaterEqual(load["cycle_p99_us"], load["cycle_p50_us"])
+        self.assertGreaterEqual(load["notify_p99_us"], load["notify_p50_us"])
+        self.assertGreaterEqual(report["relay_cpu_s"], 0)
+        # The relay is a forked copy of the tool (same command line): gone once the tool is.
+        wanted = "\0".join(args).encode()
+        left = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if f.read().rstrip(b"\0") == wanted:
+                        left.append(pid)
+            except OSError:
+                pass  # a process that ended while we looked
+        self.assertEqual(left, [])
+
+    def test_hailer_load_floor_refuses_to_measure_nothing(self):
+        out = subprocess.run([LOAD, "floor", "--pairs", "0", "--probes", "0"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(b"nothing to measure", out.stderr)
+
     def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
         out = subprocess.run([sys.executable, os.path.join(BENCH, "ptt_load.py"), "--students", "20", "--cycles", "3",
                               "--build", BUILD, "--json"], capture_output=True, timeout=120)

@@ -1,0 +1,32 @@
+// hailer-load floor: the system calls of hailer's call cycle and busy notify, with no work
+// between them, measured the way `hailer-load calls` measures hailer-server.
+//
+// A relay process (forked) stands where hailer-server stands: one thread, level-triggered epoll,
+// one read per readable connection, one write per connection a request reaches. The clients
+// (this process, one thread) send the requests of a call cycle (call, accept, hangup) and of a
+// busy-notify round (call, accept, a queued call, hangup, cancel_wait) as one short line each,
+// naming who gets what; the relay writes those lines, `--message-bytes` each, to each named
+// connection in the order hailer-server writes them (newest first). Every loopback send,
+// wake-up and read of a cycle is there, and nothing else: no JSON, no core, no Asio. What
+// hailer-server and hailer-load reach below this, in the same minutes, is what they cost above
+// the system calls; what this reaches is the most any server could on this machine.
+#pragma once
+
+#include <cstdint>
+
+namespace hailer::load {
+
+/// What one `hailer-load floor` run does.
+struct FloorOptions {
+  uint32_t pairs = 64;          ///< pairs running call cycles back to back
+  uint32_t probes = 1;          ///< busy-notify probe triples, a round every 2 ms
+  double seconds = 5;           ///< length of the measured phase
+  uint32_t message_bytes = 80;  ///< length of each message the relay writes, newline included
+  bool json = false;            ///< one JSON object instead of text
+};
+
+/// Forks the relay, connects 2 * pairs + 3 * probes clients, measures for `seconds` and prints
+/// cycles/s, cycle and notify percentiles and both processes' CPU; returns the exit code.
+int run_floor(const FloorOptions& options);
+
+}  // namespace hailer::load
