@@ -54,8 +54,10 @@ class LogObserver final : public HostObserver {
                             std::holds_alternative<WaitEnded>(msg) || std::holds_alternative<MediaReady>(msg);
     const bool registered = std::holds_alternative<OkReply>(msg) &&
                             std::holds_alternative<RegisteredData>(std::get<OkReply>(msg).data);
-    if (noteworthy || registered) spdlog::info("session {} <- {}", m->to.value, encode(msg));
-    else spdlog::debug("session {} <- {}", m->to.value, encode(msg));
+    // Asked first: spdlog's arguments are built even when the line is then dropped, and every
+    // message sent was encoded a second time for a log line nobody asked for.
+    const auto level = noteworthy || registered ? spdlog::level::info : spdlog::level::debug;
+    if (spdlog::should_log(level)) spdlog::log(level, "session {} <- {}", m->to.value, encode(msg));
   }
 };
 

@@ -2,6 +2,7 @@
 sockets. Each test method is its own ctest entry (tests/CMakeLists.txt)."""
 
 import json
+import re
 import os
 import signal
 import socket
@@ -290,6 +291,24 @@ class Calls(TempDirCase):
         r.register("alice")
         server.signal(signal.SIGUSR1)
         server.wait_log(r"counters: core\.events=\d+ .*core\.sessions_opened=1 .*net\.accepted=1")
+
+    def test_the_log_level_decides_which_messages_sent_are_logged(self):
+        # docs/operations.md: info logs calls (ringing, connected, ended); debug adds every message
+        # sent; warn logs neither. A message's line is written while the server handles the
+        # request, before the message is on the wire: once read here, a line missing is missing.
+        for level, ringing_logged, ping_ok_logged in (("info", True, False), ("debug", True, True), ("warn", False, False)):
+            with self.subTest(level=level):
+                server = self.server("--log-level", level)
+                alice, bob = Raw(server.port), Raw(server.port)
+                alice.register("alice")
+                bob.register("bob")
+                ping = alice.request("ping")
+                alice.reply(ping)
+                alice.request("call", to="bob")
+                bob.expect("call_ringing")
+                log = server.log_text()
+                self.assertEqual(bool(re.search(r'session \d+ <- \{"type":"call_ringing"', log)), ringing_logged, log)
+                self.assertEqual(bool(re.search(r'session \d+ <- \{"type":"ok","id":%d\}' % ping, log)), ping_ok_logged, log)
 
     def test_a_taken_name_ends_the_cli_with_status_1(self):
         server = self.server()
