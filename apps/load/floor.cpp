@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,7 +161,60 @@ struct Client {
   int fd = -1;
   uint32_t id = 0;  // the relay's number for it, which requests name
   std::string in;
+  std::string name;      // its registered name (server mode)
+  uint64_t next_id = 1;  // its next request id (server mode)
 };
+
+/// The tag for a hailer-server message line (its "type"), 0 for a type the cycle ignores.
+char tag_of_type(std::string_view type) {
+  static constexpr std::pair<std::string_view, char> types[] = {
+      {"ok", tag_ok},
+      {"call_ringing", tag_ringing},
+      {"call_connected", tag_connected},
+      {"call_ended", tag_ended},
+      {"wait_update", tag_wait_update},
+      {"waiting_count", tag_waiting_count},
+      {"callee_available", tag_available},
+      {"wait_ended", tag_wait_ended},
+  };
+  for (const auto& [name, tag] : types) {
+    if (name == type) return tag;
+  }
+  return 0;
+}
+
+/// The "type" of a JSON message line, found by its key (hailer-server writes it first).
+std::string_view type_of(std::string_view line) {
+  static constexpr std::string_view key = "\"type\":\"";
+  const auto at = line.find(key);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + key.size();
+  const auto end = line.find('"', from);
+  return end == std::string_view::npos ? std::string_view{} : line.substr(from, end - from);
+}
+
+/// HOST:PORT as a socket address; nullopt for anything else.
+std::optional<sockaddr_in> parse_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  const long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+  if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &addr.sin_addr) != 1) return std::nullopt;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+/// Reads one line from a blocking socket, byte by byte (setup only); empty on a timeout or close.
+std::string read_line_blocking(int fd, std::size_t limit) {
+  std::string line;
+  char ch = 0;
+  while (line.size() < limit && ::read(fd, &ch, 1) == 1) {
+    if (ch == '\n') return line;
+    line += ch;
+  }
+  return {};
+}
 
 /// A pair cycling calls: call, the callee accepts, the caller hangs up.
 struct Pair {
@@ -188,22 +243,25 @@ class Floor {
   int run();
 
  private:
+  bool relayed() const { return options_.server.empty(); }
   bool start_relay();
-  bool connect_all();
+  bool connect_all(const sockaddr_in& to);
+  bool join(Client& c, uint32_t index);
   void measure();
   void drain();
   void poll_once(int timeout_ms);
   void on_readable(uint32_t index);
-  void on_line(uint32_t index, char tag);
+  void on_line(uint32_t index, std::string_view line);
   void on_pair_line(Pair& p, uint32_t index, char tag);
   void on_probe_line(Probe& p, uint32_t index, char tag);
   void start_cycle(Pair& p);
   void start_probe(Probe& p);
   void arm_timer();
   void on_timer();
-  void request(uint32_t from, const std::string& line);
+  void request(uint32_t from, std::string_view type, const std::string& fields, const std::string& relay_line);
   std::string target(uint32_t index, std::string_view tags) const;
-  void print(double relay_cpu_s, double clients_cpu_s) const;
+  std::string to(uint32_t index) const { return ",\"to\":\"" + clients_[index].name + "\""; }
+  void print(double server_cpu_s, double clients_cpu_s) const;
 
   FloorOptions options_;
   pid_t relay_pid_ = -1;
@@ -258,26 +316,17 @@ bool Floor::start_relay() {
   return true;
 }
 
-bool Floor::connect_all() {
+bool Floor::connect_all(const sockaddr_in& to) {
   const uint32_t n = 2 * options_.pairs + 3 * options_.probes;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port_);
   for (uint32_t i = 0; i < n; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return false;
-    clients_.push_back({fd, i, {}});
+    clients_.push_back({fd, i, {}, options_.prefix + std::to_string(i), 1});
     const timeval limit{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) return false;
     set_no_delay(fd);
-    // The relay numbers connections in accept order and says so first; one at a time, the
-    // number is the index.
-    std::string hello;
-    char ch = 0;
-    while (hello.size() < 16 && ::read(fd, &ch, 1) == 1 && ch != '\n') hello += ch;
-    if (ch != '\n' || std::strtoul(hello.c_str(), nullptr, 10) != i) return false;
+    if (!join(clients_.back(), i)) return false;
     if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return false;
     watch(epoll_fd_, fd, i);
   }
@@ -296,12 +345,35 @@ bool Floor::connect_all() {
   return true;
 }
 
+// The relay numbers connections in accept order and says so first; connected one at a time,
+// the number is the index. A hailer-server session registers and waits for its ok.
+bool Floor::join(Client& c, uint32_t index) {
+  if (relayed()) {
+    const std::string hello = read_line_blocking(c.fd, 16);
+    return !hello.empty() && std::strtoul(hello.c_str(), nullptr, 10) == index;
+  }
+  const std::string reg = "{\"type\":\"register\",\"id\":" + std::to_string(c.next_id++) + ",\"version\":1,\"name\":\"" + c.name + "\"}\n";
+  if (!send_all(c.fd, reg)) return false;
+  const std::string reply = read_line_blocking(c.fd, 4096);
+  if (type_of(reply) == "ok") return true;
+  std::fprintf(stderr, "hailer-load floor: %s could not register: %s\n", c.name.c_str(), reply.empty() ? "no reply within 5 s" : reply.c_str());
+  return false;
+}
+
 std::string Floor::target(uint32_t index, std::string_view tags) const {
   return std::to_string(clients_[index].id) + "." + std::string(tags);
 }
 
-void Floor::request(uint32_t from, const std::string& line) {
-  if (!send_all(clients_[from].fd, line + "\n")) failed_ = true;
+// One request: to the relay, the line naming who gets what; to hailer-server, the request itself.
+void Floor::request(uint32_t from, std::string_view type, const std::string& fields, const std::string& relay_line) {
+  Client& c = clients_[from];
+  std::string line;
+  if (relayed()) {
+    line = relay_line + "\n";
+  } else {
+    line = "{\"type\":\"" + std::string(type) + "\",\"id\":" + std::to_string(c.next_id++) + fields + "}\n";
+  }
+  if (!send_all(c.fd, line)) failed_ = true;
 }
 
 // The writes of each request are hailer-server's, newest first (docs/protocol.md): the callee's
@@ -309,20 +381,20 @@ void Floor::request(uint32_t from, const std::string& line) {
 void Floor::start_cycle(Pair& p) {
   p.cycling = true;
   p.started = Clock::now();
-  request(p.caller, target(p.callee, "r") + " " + target(p.caller, "kr"));
+  request(p.caller, "call", to(p.callee), target(p.callee, "r") + " " + target(p.caller, "kr"));
 }
 
 void Floor::start_probe(Probe& p) {
   p.step = Probe::Step::connecting;
   p.next_round_at = Clock::time_point::max();
-  request(p.peer, target(p.callee, "r") + " " + target(p.peer, "kr"));
+  request(p.peer, "call", to(p.callee), target(p.callee, "r") + " " + target(p.peer, "kr"));
 }
 
 void Floor::on_pair_line(Pair& p, uint32_t index, char tag) {
   if (index == p.callee && tag == tag_ringing) {
-    request(p.callee, target(p.caller, "c") + " " + target(p.callee, "kc"));  // accept
+    request(p.callee, "accept", "", target(p.caller, "c") + " " + target(p.callee, "kc"));
   } else if (index == p.caller && tag == tag_connected) {
-    request(p.caller, target(p.callee, "e") + " " + target(p.caller, "ke"));  // hangup
+    request(p.caller, "hangup", "", target(p.callee, "e") + " " + target(p.caller, "ke"));
   } else if (index == p.caller && tag == tag_ended) {
     ++cycles_;
     cycle_us_.add(Clock::now() - p.started);
@@ -333,18 +405,18 @@ void Floor::on_pair_line(Pair& p, uint32_t index, char tag) {
 
 void Floor::on_probe_line(Probe& p, uint32_t index, char tag) {
   if (index == p.callee && tag == tag_ringing && p.step == Probe::Step::connecting) {
-    request(p.callee, target(p.peer, "c") + " " + target(p.callee, "kc"));  // accept
+    request(p.callee, "accept", "", target(p.peer, "c") + " " + target(p.callee, "kc"));
   } else if (index == p.peer && tag == tag_connected && p.step == Probe::Step::connecting) {
     p.step = Probe::Step::queueing;  // the waiter calls the busy callee and is queued
-    request(p.waiter, target(p.callee, "q") + " " + target(p.waiter, "kw"));
+    request(p.waiter, "call", to(p.callee), target(p.callee, "q") + " " + target(p.waiter, "kw"));
   } else if (index == p.waiter && tag == tag_wait_update && p.step == Probe::Step::queueing) {
     p.step = Probe::Step::notifying;  // the peer hangs up: the waiter's notice first
     const std::string line = target(p.waiter, "n") + " " + target(p.callee, "e") + " " + target(p.peer, "ke");
     p.hangup_at = Clock::now();
-    request(p.peer, line);
+    request(p.peer, "hangup", "", line);
   } else if (index == p.waiter && tag == tag_available && p.step == Probe::Step::notifying) {
     if (measuring_) notify_us_.add(Clock::now() - p.hangup_at);
-    request(p.waiter, target(p.callee, "q") + " " + target(p.waiter, "kx"));  // cancel_wait
+    request(p.waiter, "cancel_wait", "", target(p.callee, "q") + " " + target(p.waiter, "kx"));
     p.step = Probe::Step::idle;
     if (measuring_) {
       p.next_round_at = Clock::now() + probe_gap;
@@ -353,7 +425,17 @@ void Floor::on_probe_line(Probe& p, uint32_t index, char tag) {
   }
 }
 
-void Floor::on_line(uint32_t index, char tag) {
+void Floor::on_line(uint32_t index, std::string_view line) {
+  char tag = line.front();
+  if (!relayed()) {
+    const std::string_view type = type_of(line);
+    if (type == "error") {
+      std::fprintf(stderr, "hailer-load floor: %s got %.*s\n", clients_[index].name.c_str(), static_cast<int>(line.size()), line.data());
+      failed_ = true;
+      return;
+    }
+    tag = tag_of_type(type);
+  }
   if (pair_of_[index] >= 0) return on_pair_line(pairs_[static_cast<std::size_t>(pair_of_[index])], index, tag);
   if (probe_of_[index] >= 0) return on_probe_line(probes_[static_cast<std::size_t>(probe_of_[index])], index, tag);
 }
@@ -364,14 +446,14 @@ void Floor::on_readable(uint32_t index) {
   const ssize_t r = ::read(c.fd, buf, sizeof buf);
   if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (r <= 0) {
-    std::fprintf(stderr, "hailer-load floor: the relay closed client %u\n", index);
+    std::fprintf(stderr, "hailer-load floor: %s closed client %u\n", relayed() ? "the relay" : "the server", index);
     failed_ = true;
     return;
   }
   c.in.append(buf, static_cast<std::size_t>(r));
   std::size_t start = 0;
   for (auto end = c.in.find('\n'); end != std::string::npos; end = c.in.find('\n', start)) {
-    if (end > start) on_line(index, c.in[start]);
+    if (end > start) on_line(index, std::string_view(c.in).substr(start, end - start));
     start = end + 1;
   }
   c.in.erase(0, start);
@@ -437,23 +519,24 @@ void Floor::drain() {
   cycles_ = counted;
 }
 
-void Floor::print(double relay_cpu_s, double clients_cpu_s) const {
+void Floor::print(double server_cpu_s, double clients_cpu_s) const {
   Samples cycle = cycle_us_, notify = notify_us_;
   const double rate = seconds_ > 0 ? static_cast<double>(cycles_) / seconds_ : 0;
   const double per_cycle = cycles_ > 0 ? 1e6 / static_cast<double>(cycles_) : 0;
+  const std::string server = relayed() ? "relay" : options_.server;
   if (options_.json) {
-    std::printf("{\"pairs\":%u,\"probes\":%u,\"message_bytes\":%u,\"load\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,"
-                "\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
+    std::printf("{\"server\":\"%s\",\"pairs\":%u,\"probes\":%u,\"message_bytes\":%u,\"load\":{\"seconds\":%.3f,\"cycles\":%llu,"
+                "\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
                 "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f},"
-                "\"relay_cpu_s\":%.2f,\"clients_cpu_s\":%.2f,\"relay_cpu_us_per_cycle\":%.1f,\"clients_cpu_us_per_cycle\":%.1f,"
+                "\"server_cpu_s\":%.2f,\"clients_cpu_s\":%.2f,\"server_cpu_us_per_cycle\":%.1f,\"clients_cpu_us_per_cycle\":%.1f,"
                 "\"errors\":%d}\n",
-                options_.pairs, options_.probes, options_.message_bytes, seconds_, static_cast<unsigned long long>(cycles_), rate,
-                cycle.at(0.5), cycle.at(0.95), cycle.at(0.99), cycle.at(1.0), notify.us.size(), notify.at(0.5), notify.at(0.95),
-                notify.at(0.99), notify.at(1.0), relay_cpu_s, clients_cpu_s, relay_cpu_s * per_cycle, clients_cpu_s * per_cycle,
-                failed_ ? 1 : 0);
+                server.c_str(), options_.pairs, options_.probes, relayed() ? options_.message_bytes : 0, seconds_,
+                static_cast<unsigned long long>(cycles_), rate, cycle.at(0.5), cycle.at(0.95), cycle.at(0.99), cycle.at(1.0),
+                notify.us.size(), notify.at(0.5), notify.at(0.95), notify.at(0.99), notify.at(1.0), server_cpu_s, clients_cpu_s,
+                server_cpu_s * per_cycle, clients_cpu_s * per_cycle, failed_ ? 1 : 0);
     return;
   }
-  std::printf("floor (%u pairs, %u probes, %u-byte messages, %.1f s):", options_.pairs, options_.probes, options_.message_bytes, seconds_);
+  std::printf("floor through %s (%u pairs, %u probes, %.1f s):", server.c_str(), options_.pairs, options_.probes, seconds_);
   if (options_.pairs > 0) {
     std::printf(" %.0f cycles/s (%llu), cycle p50 %.0f us p99 %.0f us;", rate, static_cast<unsigned long long>(cycles_), cycle.at(0.5),
                 cycle.at(0.99));
@@ -462,8 +545,9 @@ void Floor::print(double relay_cpu_s, double clients_cpu_s) const {
     std::printf(" notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu rounds)", notify.at(0.5), notify.at(0.95),
                 notify.at(0.99), notify.at(1.0), notify.us.size());
   }
-  std::printf("\nCPU: relay %.2f s, clients %.2f s", relay_cpu_s, clients_cpu_s);
-  if (cycles_ > 0) std::printf(" (%.1f us and %.1f us per cycle)", relay_cpu_s * per_cycle, clients_cpu_s * per_cycle);
+  // -1: the server's CPU could not be read (no --server-pid).
+  std::printf("\nCPU: %s %.2f s, clients %.2f s", server.c_str(), server_cpu_s, clients_cpu_s);
+  if (cycles_ > 0) std::printf(" (%.1f us and %.1f us per cycle)", server_cpu_s * per_cycle, clients_cpu_s * per_cycle);
   std::printf("\n");
 }
 
@@ -476,20 +560,36 @@ int Floor::run() {
     return 1;
   }
   watch(epoll_fd_, timer_fd_, timer_key);
-  if (!start_relay()) {
-    std::fprintf(stderr, "hailer-load floor: could not start the relay: %s\n", std::strerror(errno));
+  sockaddr_in to{};
+  if (relayed()) {
+    if (!start_relay()) {
+      std::fprintf(stderr, "hailer-load floor: could not start the relay: %s\n", std::strerror(errno));
+      return 1;
+    }
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port_);
+  } else if (const auto address = parse_address(options_.server)) {
+    to = *address;
+  } else {
+    std::fprintf(stderr, "hailer-load floor: expected --server IPV4:PORT, got %s\n", options_.server.c_str());
+    return 2;
+  }
+  const std::string where = relayed() ? "the relay" : options_.server;
+  errno = 0;
+  if (!connect_all(to)) {
+    std::fprintf(stderr, "hailer-load floor: could not connect and join client %zu to %s: %s\n", clients_.size(), where.c_str(),
+                 errno != 0 ? std::strerror(errno) : "refused");
     return 1;
   }
-  if (!connect_all()) {
-    std::fprintf(stderr, "hailer-load floor: could not connect client %zu to the relay: %s\n", clients_.size(), std::strerror(errno));
-    return 1;
-  }
-  const double relay0 = cpu_seconds(relay_pid_), self0 = cpu_seconds(::getpid());
+  const int server_pid = relayed() ? relay_pid_ : options_.server_pid;
+  const double server0 = cpu_seconds(server_pid), self0 = cpu_seconds(::getpid());
   measure();
-  const double relay_cpu_s = cpu_seconds(relay_pid_) - relay0, clients_cpu_s = cpu_seconds(::getpid()) - self0;
+  const double server_cpu_s = server0 >= 0 ? cpu_seconds(server_pid) - server0 : -1;
+  const double clients_cpu_s = cpu_seconds(::getpid()) - self0;
   drain();
-  print(relay_cpu_s, clients_cpu_s);
-  if (failed_) std::fprintf(stderr, "hailer-load floor: a write to the relay failed or the relay closed a client\n");
+  print(server_cpu_s, clients_cpu_s);
+  if (failed_) std::fprintf(stderr, "hailer-load floor: a write to %s failed, it closed a client or sent an error\n", where.c_str());
   return failed_ ? 1 : 0;
 }
 

@@ -1105,12 +1105,15 @@ int main(int argc, char** argv) {
   ptt->add_flag("--stuck", o.stuck, "a second churn with one more student who never reads");
   ptt->add_flag("--json", o.json, "one JSON object instead of text");
   hailer::load::FloorOptions f;
-  auto* floor = app.add_subcommand("floor", "the system calls of a call cycle and a busy notify alone, through a forked relay: the most any server could do here");
+  auto* floor = app.add_subcommand("floor", "the system calls of a call cycle and a busy notify alone, through a forked relay (or, with --server, the same lean clients against hailer-server)");
   floor->add_option("--pairs", f.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 10000u));
   floor->add_option("--probes", f.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
   floor->add_option("--seconds", f.seconds, "length of the measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   floor->add_option("--message-bytes", f.message_bytes, "length of each message the relay writes, newline included")
       ->capture_default_str()->check(CLI::Range(2u, 4096u));
+  floor->add_option("--server", f.server, "drive this hailer-server (IPV4:PORT) with the same clients instead of the relay");
+  floor->add_option("--prefix", f.prefix, "session names on that server are PREFIX0, PREFIX1, ...")->capture_default_str();
+  floor->add_option("--server-pid", f.server_pid, "that server's pid, for its CPU (/proc)");
   floor->add_flag("--json", f.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);
   if (floor->parsed()) {

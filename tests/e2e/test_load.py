@@ -81,13 +81,14 @@ class Load(TempDirCase):
         out = subprocess.run(args, capture_output=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         report = json.loads(out.stdout)
-        self.assertEqual((report["pairs"], report["probes"], report["message_bytes"], report["errors"]), (3, 2, 64, 0))
+        self.assertEqual((report["server"], report["pairs"], report["probes"], report["message_bytes"], report["errors"]),
+                         ("relay", 3, 2, 64, 0))
         load = report["load"]
         self.assertGreater(load["cycles"], 0)
         self.assertGreater(load["notify_samples"], 0)
         self.assertGreaterEqual(load["cycle_p99_us"], load["cycle_p50_us"])
         self.assertGreaterEqual(load["notify_p99_us"], load["notify_p50_us"])
-        self.assertGreaterEqual(report["relay_cpu_s"], 0)
+        self.assertGreaterEqual(report["server_cpu_s"], 0)
         # The relay is a forked copy of the tool (same command line): gone once the tool is.
         wanted = "\0".join(args).encode()
         left = []
@@ -100,10 +101,29 @@ class Load(TempDirCase):
                 pass  # a process that ended while we looked
         self.assertEqual(left, [])
 
-    def test_hailer_load_floor_refuses_to_measure_nothing(self):
+    def test_hailer_load_floor_drives_hailer_server_with_the_same_clients(self):
+        server = self.server()
+        out = subprocess.run([LOAD, "floor", "--server", server.address, "--server-pid", str(server.proc.pid),
+                              "--pairs", "2", "--probes", "1", "--seconds", "0.4", "--json"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        report = json.loads(out.stdout)
+        self.assertEqual((report["server"], report["errors"]), (server.address, 0))
+        self.assertGreater(report["load"]["cycles"], 0)
+        self.assertGreater(report["load"]["notify_samples"], 0)
+        self.assertGreater(report["server_cpu_s"], 0)
+        # Every session registered under the prefix, and the server saw the calls the tool counted.
+        self.assertGreaterEqual(server.log_text().count("<- {\"type\":\"call_connected\""), 2 * report["load"]["cycles"])
+
+    def test_hailer_load_floor_refuses_nothing_to_measure_and_a_bad_server(self):
         out = subprocess.run([LOAD, "floor", "--pairs", "0", "--probes", "0"], capture_output=True, timeout=30)
         self.assertEqual(out.returncode, 2)
         self.assertIn(b"nothing to measure", out.stderr)
+        out = subprocess.run([LOAD, "floor", "--server", "localhost", "--seconds", "0.2"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(b"expected --server IPV4:PORT", out.stderr)
+        out = subprocess.run([LOAD, "floor", "--server", "127.0.0.1:1", "--seconds", "0.2"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(b"could not connect", out.stderr)
 
     def test_ptt_load_joins_a_small_class_and_churns_the_floor(self):
         out = subprocess.run([sys.executable, os.path.join(BENCH, "ptt_load.py"), "--students", "20", "--cycles", "3",
