@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+
 #include "adapters/host/out_queue.hpp"
 #include "core/assert.hpp"
 
@@ -17,6 +18,9 @@ namespace {
 // Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
 // a reply and its events) into one system call, few enough to keep the buffer list small.
 constexpr std::size_t max_messages_per_write = 64;
+// Bytes of write buffer a connection keeps between writes: a reply and its events fit; a
+// burst's (a long `who`, a backlog) is given back.
+constexpr std::size_t out_kept_bytes = 1024;
 
 Config with_rendezvous(Config config, uint16_t udp_port) {
   config.rendezvous_udp_port = udp_port;
@@ -32,8 +36,8 @@ struct NetServer::Connection {
   std::array<char, 4096> chunk{};
   std::string in;                   // bytes read and not yet a whole line
   OutQueue queue;                   // waiting for the socket (no heap while empty)
-  std::vector<SharedText> writing;  // in flight (kept alive until the write completes)
-  std::size_t queued_bytes = 0;     // queue + writing, newlines included
+  std::string out;                  // the write in flight: its messages copied together, each with its newline
+  std::size_t queued_bytes = 0;     // queue + out, newlines included
   bool write_pending = false;
   bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
   bool closing = false;   // close once the queue is flushed
@@ -223,28 +227,34 @@ void NetServer::send_now(SessionId to, const SharedText& text) {
 // (three loopback sends later, and its reader woken by the others' data first). Each
 // connection's own stream keeps its order: only the order between connections changes.
 void NetServer::flush_dirty() {
-  auto batch = std::move(dirty_);
-  dirty_.clear();
-  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+  HAILER_ASSERT(flushing_.empty());  // never nested: only ever run as a posted handler
+  flushing_.swap(dirty_);  // swapped, not moved: both keep their capacity, no allocation per flush
+  for (auto it = flushing_.rbegin(); it != flushing_.rend(); ++it) {
     const auto& c = *it;
     c->dirty = false;
     if (!c->finished && !c->write_pending && !c->queue.empty()) write(c);
   }
+  flushing_.clear();
 }
 
+// The messages of one write are copied into one buffer the connection keeps. Handing Asio a
+// list of buffers cost more than the copy: building the list was three allocations per write,
+// and Asio walks a list through a 64-entry array on every send (callgrind: the write path was
+// a sixth of the server's instructions per call cycle).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
   HAILER_ASSERT(!c->write_pending && !c->queue.empty());
-  static const char newline = '\n';
-  std::vector<asio::const_buffer> buffers;
-  while (!c->queue.empty() && c->writing.size() < max_messages_per_write) {
-    c->writing.push_back(c->queue.pop());
-    buffers.push_back(asio::buffer(*c->writing.back()));
-    buffers.push_back(asio::buffer(&newline, 1));
+  HAILER_ASSERT(c->out.empty());
+  for (std::size_t m = 0; m < max_messages_per_write && !c->queue.empty(); ++m) {
+    const SharedText text = c->queue.pop();
+    c->out.append(*text);
+    c->out.push_back('\n');
   }
   c->write_pending = true;
   ++stats_.writes;
-  asio::async_write(c->socket, buffers, [this, c](const boost::system::error_code& ec, std::size_t n) {
+  asio::async_write(c->socket, asio::buffer(c->out), [this, c](const boost::system::error_code& ec, std::size_t n) {
     c->write_pending = false;
+    c->out.clear();
+    if (c->out.capacity() > out_kept_bytes) c->out.shrink_to_fit();
     if (c->finished) return;
     if (ec) {
       finish(c, CloseReason::reset);
@@ -252,7 +262,6 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
     }
     stats_.bytes_out += n;
     c->queued_bytes -= n;
-    c->writing.clear();
     if (!c->queue.empty()) write(c);
     else if (c->closing) finish(c, c->close_reason);
   });

@@ -164,6 +164,7 @@ class NetServer final : public HostPort {
   // Connections with messages queued by the current event, written together after it, the
   // newest first (a waiter's notice before the requester's own reply: see flush_dirty).
   std::vector<std::shared_ptr<Connection>> dirty_;
+  std::vector<std::shared_ptr<Connection>> flushing_;  // flush_dirty's batch (dirty_ swapped in)
   void flush_dirty();
   uint32_t max_line_bytes_;
   bool stopping_ = false;
