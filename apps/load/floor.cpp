@@ -533,7 +533,7 @@ void Floor::print(double server_cpu_s, double clients_cpu_s) const {
                 server.c_str(), options_.pairs, options_.probes, relayed() ? options_.message_bytes : 0, seconds_,
                 static_cast<unsigned long long>(cycles_), rate, cycle.at(0.5), cycle.at(0.95), cycle.at(0.99), cycle.at(1.0),
                 notify.us.size(), notify.at(0.5), notify.at(0.95), notify.at(0.99), notify.at(1.0), server_cpu_s, clients_cpu_s,
-                server_cpu_s * per_cycle, clients_cpu_s * per_cycle, failed_ ? 1 : 0);
+                server_cpu_s < 0 ? -1.0 : server_cpu_s * per_cycle, clients_cpu_s * per_cycle, failed_ ? 1 : 0);
     return;
   }
   std::printf("floor through %s (%u pairs, %u probes, %.1f s):", server.c_str(), options_.pairs, options_.probes, seconds_);
@@ -545,9 +545,13 @@ void Floor::print(double server_cpu_s, double clients_cpu_s) const {
     std::printf(" notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu rounds)", notify.at(0.5), notify.at(0.95),
                 notify.at(0.99), notify.at(1.0), notify.us.size());
   }
-  // -1: the server's CPU could not be read (no --server-pid).
-  std::printf("\nCPU: %s %.2f s, clients %.2f s", server.c_str(), server_cpu_s, clients_cpu_s);
-  if (cycles_ > 0) std::printf(" (%.1f us and %.1f us per cycle)", server_cpu_s * per_cycle, clients_cpu_s * per_cycle);
+  if (server_cpu_s < 0) {
+    std::printf("\nCPU: %s unknown (give --server-pid), clients %.2f s", server.c_str(), clients_cpu_s);
+    if (cycles_ > 0) std::printf(" (%.1f us per cycle)", clients_cpu_s * per_cycle);
+  } else {
+    std::printf("\nCPU: %s %.2f s, clients %.2f s", server.c_str(), server_cpu_s, clients_cpu_s);
+    if (cycles_ > 0) std::printf(" (%.1f us and %.1f us per cycle)", server_cpu_s * per_cycle, clients_cpu_s * per_cycle);
+  }
   std::printf("\n");
 }
 
