@@ -240,7 +240,7 @@ void NetServer::flush_dirty() {
 // The messages of one write are copied into one buffer the connection keeps. Handing Asio a
 // list of buffers cost more than the copy: building the list was three allocations per write,
 // and Asio walks a list through a 64-entry array on every send (callgrind: the write path was
-// a sixth of the server's instructions per call cycle).
+// a fifth of the server's instructions per call cycle; docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
   HAILER_ASSERT(!c->write_pending && !c->queue.empty());
   HAILER_ASSERT(c->out.empty());
