@@ -1,9 +1,10 @@
 #include "adapters/net/net_server.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-
 
 #include "adapters/host/out_queue.hpp"
 #include "core/assert.hpp"
@@ -18,9 +19,11 @@ namespace {
 // Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
 // a reply and its events) into one system call, few enough to keep the buffer list small.
 constexpr std::size_t max_messages_per_write = 64;
-// Bytes of write buffer a connection keeps between writes: a reply and its events fit; a
-// burst's (a long `who`, a backlog) is given back.
+// Bytes of write buffer a busy connection keeps between writes: a reply and its events fit;
+// a burst's (a long `who`, a backlog) is given back.
 constexpr std::size_t out_kept_bytes = 1024;
+// Most a write's buffer is sized for up front (what is queued, newlines included, up to this).
+constexpr std::size_t out_reserve_max_bytes = 64 * 1024;
 
 Config with_rendezvous(Config config, uint16_t udp_port) {
   config.rendezvous_udp_port = udp_port;
@@ -237,13 +240,14 @@ void NetServer::flush_dirty() {
   flushing_.clear();
 }
 
-// The messages of one write are copied into one buffer the connection keeps. Handing Asio a
+// The messages of one write are copied into one buffer of the connection's. Handing Asio a
 // list of buffers cost more than the copy: building the list was three allocations per write,
 // and Asio walks a list through a 64-entry array on every send (callgrind: the write path was
 // a fifth of the server's instructions per call cycle; docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
   HAILER_ASSERT(!c->write_pending && !c->queue.empty());
-  HAILER_ASSERT(c->out.empty());
+  HAILER_ASSERT(c->out.empty() && c->queued_bytes > 0);
+  c->out.reserve(std::min(c->queued_bytes, out_reserve_max_bytes));  // one allocation, not one per doubling
   for (std::size_t m = 0; m < max_messages_per_write && !c->queue.empty(); ++m) {
     const SharedText text = c->queue.pop();
     c->out.append(*text);
@@ -254,7 +258,9 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
   asio::async_write(c->socket, asio::buffer(c->out), [this, c](const boost::system::error_code& ec, std::size_t n) {
     c->write_pending = false;
     c->out.clear();
-    if (c->out.capacity() > out_kept_bytes) c->out.shrink_to_fit();
+    // Kept for the next write only while more is queued (a busy client); an idle connection
+    // holds no buffer, as its queue holds none (10,000 idle sessions: 0.2 KiB each otherwise).
+    if (c->queue.empty() || c->out.capacity() > out_kept_bytes) std::string().swap(c->out);
     if (c->finished) return;
     if (ec) {
       finish(c, CloseReason::reset);
