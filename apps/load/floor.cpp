@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <utility>
 #include <string>
@@ -232,6 +233,9 @@ struct Probe {
   Clock::time_point next_round_at = Clock::time_point::max();
 };
 
+/// Who gets which messages from the relay for one request: (client, tags), newest first.
+using RelayTargets = std::initializer_list<std::pair<uint32_t, std::string_view>>;
+
 class Floor {
  public:
   explicit Floor(const FloorOptions& options) : options_(options) {}
@@ -258,9 +262,8 @@ class Floor {
   void start_probe(Probe& p);
   void arm_timer();
   void on_timer();
-  void request(uint32_t from, std::string_view type, const std::string& fields, const std::string& relay_line);
-  std::string target(uint32_t index, std::string_view tags) const;
-  std::string to(uint32_t index) const { return ",\"to\":\"" + clients_[index].name + "\""; }
+  void request(uint32_t from, std::string_view type, std::optional<uint32_t> to, RelayTargets targets,
+               Clock::time_point* sent_at = nullptr);
   void print(double server_cpu_s, double clients_cpu_s) const;
 
   FloorOptions options_;
@@ -277,6 +280,7 @@ class Floor {
   uint64_t cycles_ = 0;
   double seconds_ = 0;
   Samples cycle_us_, notify_us_;
+  std::string line_;  // the request being sent (kept: no allocation per request)
 };
 
 Floor::~Floor() {
@@ -360,19 +364,35 @@ bool Floor::join(Client& c, uint32_t index) {
   return false;
 }
 
-std::string Floor::target(uint32_t index, std::string_view tags) const {
-  return std::to_string(clients_[index].id) + "." + std::string(tags);
-}
-
-// One request: to the relay, the line naming who gets what; to hailer-server, the request itself.
-void Floor::request(uint32_t from, std::string_view type, const std::string& fields, const std::string& relay_line) {
+// One request: to the relay, the line naming who gets which messages (each client's tags, in
+// the order hailer-server writes them); to hailer-server, the request itself. Only the one sent
+// is built, so both cost the client the same.
+void Floor::request(uint32_t from, std::string_view type, std::optional<uint32_t> to, RelayTargets targets,
+                    Clock::time_point* sent_at) {
   Client& c = clients_[from];
-  std::string line;
+  std::string& line = line_;
+  line.clear();
   if (relayed()) {
-    line = relay_line + "\n";
+    for (const auto& [index, tags] : targets) {
+      if (!line.empty()) line += ' ';
+      line += std::to_string(clients_[index].id);
+      line += '.';
+      line += tags;
+    }
   } else {
-    line = "{\"type\":\"" + std::string(type) + "\",\"id\":" + std::to_string(c.next_id++) + fields + "}\n";
+    line += "{\"type\":\"";
+    line += type;
+    line += "\",\"id\":";
+    line += std::to_string(c.next_id++);
+    if (to) {
+      line += ",\"to\":\"";
+      line += clients_[*to].name;
+      line += '"';
+    }
+    line += '}';
   }
+  line += '\n';
+  if (sent_at != nullptr) *sent_at = Clock::now();  // as hailer-load calls: just before the write
   if (!send_all(c.fd, line)) failed_ = true;
 }
 
@@ -381,20 +401,20 @@ void Floor::request(uint32_t from, std::string_view type, const std::string& fie
 void Floor::start_cycle(Pair& p) {
   p.cycling = true;
   p.started = Clock::now();
-  request(p.caller, "call", to(p.callee), target(p.callee, "r") + " " + target(p.caller, "kr"));
+  request(p.caller, "call", p.callee, {{p.callee, "r"}, {p.caller, "kr"}});
 }
 
 void Floor::start_probe(Probe& p) {
   p.step = Probe::Step::connecting;
   p.next_round_at = Clock::time_point::max();
-  request(p.peer, "call", to(p.callee), target(p.callee, "r") + " " + target(p.peer, "kr"));
+  request(p.peer, "call", p.callee, {{p.callee, "r"}, {p.peer, "kr"}});
 }
 
 void Floor::on_pair_line(Pair& p, uint32_t index, char tag) {
   if (index == p.callee && tag == tag_ringing) {
-    request(p.callee, "accept", "", target(p.caller, "c") + " " + target(p.callee, "kc"));
+    request(p.callee, "accept", std::nullopt, {{p.caller, "c"}, {p.callee, "kc"}});
   } else if (index == p.caller && tag == tag_connected) {
-    request(p.caller, "hangup", "", target(p.callee, "e") + " " + target(p.caller, "ke"));
+    request(p.caller, "hangup", std::nullopt, {{p.callee, "e"}, {p.caller, "ke"}});
   } else if (index == p.caller && tag == tag_ended) {
     ++cycles_;
     cycle_us_.add(Clock::now() - p.started);
@@ -405,18 +425,16 @@ void Floor::on_pair_line(Pair& p, uint32_t index, char tag) {
 
 void Floor::on_probe_line(Probe& p, uint32_t index, char tag) {
   if (index == p.callee && tag == tag_ringing && p.step == Probe::Step::connecting) {
-    request(p.callee, "accept", "", target(p.peer, "c") + " " + target(p.callee, "kc"));
+    request(p.callee, "accept", std::nullopt, {{p.peer, "c"}, {p.callee, "kc"}});
   } else if (index == p.peer && tag == tag_connected && p.step == Probe::Step::connecting) {
     p.step = Probe::Step::queueing;  // the waiter calls the busy callee and is queued
-    request(p.waiter, "call", to(p.callee), target(p.callee, "q") + " " + target(p.waiter, "kw"));
+    request(p.waiter, "call", p.callee, {{p.callee, "q"}, {p.waiter, "kw"}});
   } else if (index == p.waiter && tag == tag_wait_update && p.step == Probe::Step::queueing) {
     p.step = Probe::Step::notifying;  // the peer hangs up: the waiter's notice first
-    const std::string line = target(p.waiter, "n") + " " + target(p.callee, "e") + " " + target(p.peer, "ke");
-    p.hangup_at = Clock::now();
-    request(p.peer, "hangup", "", line);
+    request(p.peer, "hangup", std::nullopt, {{p.waiter, "n"}, {p.callee, "e"}, {p.peer, "ke"}}, &p.hangup_at);
   } else if (index == p.waiter && tag == tag_available && p.step == Probe::Step::notifying) {
     if (measuring_) notify_us_.add(Clock::now() - p.hangup_at);
-    request(p.waiter, "cancel_wait", "", target(p.callee, "q") + " " + target(p.waiter, "kx"));
+    request(p.waiter, "cancel_wait", std::nullopt, {{p.callee, "q"}, {p.waiter, "kx"}});
     p.step = Probe::Step::idle;
     if (measuring_) {
       p.next_round_at = Clock::now() + probe_gap;
