@@ -563,15 +563,20 @@ int Load::run() {
     const auto every = std::chrono::microseconds(
         std::max<int64_t>(200, static_cast<int64_t>(options_.seconds * 1e6 * reply_bytes / (240.0 * 1024))));
     auto flood = std::make_shared<asio::steady_timer>(io_);
-    std::function<void()> ask = [&, flood, every] {
+    auto flooding = std::make_shared<bool>(true);
+    std::function<void()> ask;
+    ask = [this, flood, flooding, every, &ask] {
       stuck_->send(WhoRequest{});
       flood->expires_after(every);
-      flood->async_wait([&](const boost::system::error_code& ec) {
-        if (!ec) ask();
+      flood->async_wait([flooding, &ask](const boost::system::error_code& ec) {
+        // A wait that expired just before the cancel below still completes without an error,
+        // later, when `ask` is gone: the flag, held by the handler itself, says the flood ended.
+        if (!ec && *flooding) ask();
       });
     };
     ask();
     Phase with = measure(options_.seconds);
+    *flooding = false;
     flood->cancel();
     print("stuck_reader", with, true);
   }
