@@ -151,13 +151,18 @@ class Ticker {
  public:
   static constexpr std::size_t slots = 100;
   Ticker(asio::io_context& io, std::function<void(std::size_t slot)> each_slot) : timer_(io), each_slot_(std::move(each_slot)) { arm(); }
-  ~Ticker() { timer_.cancel(); }
+  ~Ticker() {
+    *alive_ = false;
+    timer_.cancel();
+  }
 
  private:
   void arm() {
     timer_.expires_after(std::chrono::milliseconds(1000 / slots));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
+    // A wait that expired just before the destructor's cancel still completes without an error,
+    // later: the flag, held by the handler, says the ticker is gone.
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;
       each_slot_(slot_);
       slot_ = (slot_ + 1) % slots;
       arm();
@@ -166,6 +171,7 @@ class Ticker {
   asio::steady_timer timer_;
   std::function<void(std::size_t)> each_slot_;
   std::size_t slot_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 class Load;
