@@ -17,7 +17,7 @@ using asio::ip::udp;
 
 namespace {
 // Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
-// a reply and its events) into one system call, few enough to keep the buffer list small.
+// a reply and its events) into one system call, few enough to bound the copy into one buffer.
 constexpr std::size_t max_messages_per_write = 64;
 // Bytes of write buffer a busy connection keeps between writes: a reply and its events fit;
 // a burst's (a long `who`, a backlog) is given back.
