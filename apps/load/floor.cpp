@@ -416,8 +416,10 @@ void Floor::on_pair_line(Pair& p, uint32_t index, char tag) {
   } else if (index == p.caller && tag == tag_connected) {
     request(p.caller, "hangup", std::nullopt, {{p.callee, "e"}, {p.caller, "ke"}});
   } else if (index == p.caller && tag == tag_ended) {
-    ++cycles_;
-    cycle_us_.add(Clock::now() - p.started);
+    if (measuring_) {  // a cycle finishing in the drain after the phase is not counted
+      ++cycles_;
+      cycle_us_.add(Clock::now() - p.started);
+    }
     p.cycling = false;
     if (measuring_) start_cycle(p);
   }
@@ -527,14 +529,12 @@ void Floor::measure() {
 // Lets the cycles and rounds in flight finish, uncounted, so that nothing is cut mid-write.
 void Floor::drain() {
   const auto limit = Clock::now() + std::chrono::seconds(5);
-  const uint64_t counted = cycles_;
   const auto busy = [&] {
     for (const Pair& p : pairs_) if (p.cycling) return true;
     for (const Probe& p : probes_) if (p.step != Probe::Step::idle) return true;
     return false;
   };
   while (!failed_ && busy() && Clock::now() < limit) poll_once(10);
-  cycles_ = counted;
 }
 
 void Floor::print(double server_cpu_s, double clients_cpu_s) const {
