@@ -21,7 +21,7 @@ class RecordingPort final : public HostPort {
   explicit RecordingPort(const std::string& dir) : recorder(dir) {}
   Recorder recorder;
   std::optional<Time> timer;
-  void send_text(SessionId, const SharedText&) override {}
+  void send_text(SessionId, std::string_view text) override { benchmark::DoNotOptimize(text.data()); }
   void close(SessionId, CloseReason) override {}
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame& f) override { benchmark::DoNotOptimize(f.mix.data()); }

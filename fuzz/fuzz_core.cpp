@@ -41,32 +41,33 @@ class CheckingPort final : public HostPort {
   std::optional<Time> timer;
   std::set<std::string> tokens;  // media tokens handed out
 
-  void send_text(SessionId to, const SharedText& text) override {
+  void send_text(SessionId to, std::string_view view) override {
+    const std::string text(view);
     if (!open.contains(to)) std::abort();  // sent to a session the port closed
-    if (trace) std::fprintf(stderr, "-> %llu %s\n", static_cast<unsigned long long>(to.value), text->c_str());
+    if (trace) std::fprintf(stderr, "-> %llu %s\n", static_cast<unsigned long long>(to.value), text.c_str());
     bool decoded = false;
     bool round_trips = false;
     for (int k = 0; k < 6 && !round_trips; ++k) {
-      auto r = decode_server_message(*text, any_reply_is(static_cast<ReplyKind>(k)), 1u << 20);
+      auto r = decode_server_message(text, any_reply_is(static_cast<ReplyKind>(k)), 1u << 20);
       if (const auto* m = std::get_if<ServerMessage>(&r)) {
         // Decoded as the reply kind the client expects, it encodes back to the very same text.
-        round_trips = encode(*m) == *text;
+        round_trips = encode(*m) == text;
         if (decoded) continue;
         decoded = true;
         if (const auto* ok = std::get_if<OkReply>(m)) replies.emplace_back(to, ok->id);
         if (const auto* e = std::get_if<ErrorReply>(m)) replies.emplace_back(to, e->id);
         reached.insert(std::string(message_type(*m)));
         // The outcome a reason names (floor_denied.queue_full, wait_ended.expired, ...) counts too.
-        if (const auto at = text->find(R"("reason":")"); at != std::string::npos) {
-          reached.insert(std::string(message_type(*m)) + "." + text->substr(at + 10, text->find('"', at + 10) - at - 10));
+        if (const auto at = text.find(R"("reason":")"); at != std::string::npos) {
+          reached.insert(std::string(message_type(*m)) + "." + text.substr(at + 10, text.find('"', at + 10) - at - 10));
         }
         if (const auto* e = std::get_if<ErrorReply>(m)) reached.insert("error." + std::string(to_string(e->code)));
         // A register reply may decode first as another reply kind: take the token from the text.
-        if (const auto at = text->find(R"("media_token":")"); at != std::string::npos) tokens.insert(text->substr(at + 15, 16));
+        if (const auto at = text.find(R"("media_token":")"); at != std::string::npos) tokens.insert(text.substr(at + 15, 16));
       }
     }
     if (!decoded || !round_trips) {  // the server sent what its own clients refuse, or cannot say again
-      std::fprintf(stderr, "%s server message: %s\n", decoded ? "not round-tripping" : "undecodable", text->c_str());
+      std::fprintf(stderr, "%s server message: %s\n", decoded ? "not round-tripping" : "undecodable", text.c_str());
       std::abort();
     }
   }

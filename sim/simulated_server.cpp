@@ -71,7 +71,15 @@ void SimulatedServer::finish(Time end) {
 
 // ------------------------------------------------------------------ HostPort
 
-void SimulatedServer::send_text(SessionId to, const SharedText& text) {
+void SimulatedServer::send_text(SessionId to, std::string_view text) {
+  send_shared(to, std::make_shared<const std::string>(text));  // held by the network until it arrives
+}
+
+void SimulatedServer::send_broadcast(std::span<const SessionId> to, const SharedText& text) {
+  for (SessionId s : to) send_shared(s, text);
+}
+
+void SimulatedServer::send_shared(SessionId to, const SharedText& text) {
   auto it = conns_.find(to.value);
   HAILER_ASSERT(it != conns_.end());  // the host never sends on a connection it closed
   SimulatedClient* c = &w_.client(it->second);

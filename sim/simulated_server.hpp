@@ -50,7 +50,8 @@ class SimulatedServer final : public HostPort, public HostObserver {
   const std::vector<Recording>& recordings() const { return finished_; }
 
   // ---------------------------------------------------------------- HostPort
-  void send_text(SessionId to, const SharedText& text) override;
+  void send_text(SessionId to, std::string_view text) override;
+  void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
   void play(const SpeakerFrame& frame) override;
@@ -63,6 +64,7 @@ class SimulatedServer final : public HostPort, public HostObserver {
   void fed(Time now, const Event& event, std::span<const Effect> effects) override;
 
  private:
+  void send_shared(SessionId to, const SharedText& text);
   Time now() const;
   void check_routes() const;
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/events.hpp"
 #include "core/jitter_buffer.hpp"
@@ -17,7 +18,7 @@
 
 namespace hailer {
 
-/// One encoded message, shared by every connection it goes to (a broadcast is encoded once).
+/// One encoded broadcast, shared by every connection it goes to (encoded once for the room).
 using SharedText = std::shared_ptr<const std::string>;
 
 /// What one talker contributed to a speaker frame.
@@ -41,12 +42,14 @@ class HostPort {
  public:
   virtual ~HostPort() = default;
   /// Sends one protocol message to a connection (a line on TCP, a text frame on WebSocket).
-  virtual void send_text(SessionId to, const SharedText& text) = 0;
+  /// `text` lives only for the call (the host encodes every message into one buffer): a port
+  /// copies what it keeps, so a message to one connection costs no allocation of its own.
+  virtual void send_text(SessionId to, std::string_view text) = 0;
   /// Sends one message to several connections, in this order (a room's broadcast). A port may
   /// defer it behind the messages already sent (the next talker served before the room hears),
   /// but must keep each connection's messages in the order it was given them.
   virtual void send_broadcast(std::span<const SessionId> to, const SharedText& text) {
-    for (SessionId s : to) send_text(s, text);
+    for (SessionId s : to) send_text(s, *text);
   }
   /// Closes a connection after what is queued for it, for `reason`; the port reports
   /// ServerHost::closed() for it later, as for any close.

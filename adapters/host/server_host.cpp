@@ -9,6 +9,9 @@
 namespace hailer {
 
 namespace {
+// The encoding buffer kept between messages: every event fits; a long list is given back.
+constexpr std::size_t encoded_kept_bytes = 16 * 1024;
+
 // Marks the host busy for the length of one entry point, so a port that calls back into the
 // host synchronously (a bug: it must queue) is caught at once.
 class Busy {
@@ -120,7 +123,7 @@ void ServerHost::apply(Time now, const Effect& effect) {
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, SendMessage>) {
-          send(e.to, std::make_shared<const std::string>(encode(e.message)));
+          send(e.to, e.message);
         } else if constexpr (std::is_same_v<T, Broadcast>) {
           ++stats_.broadcasts;
           const SharedText text = std::make_shared<const std::string>(encode(e.message));
@@ -152,10 +155,13 @@ void ServerHost::apply(Time now, const Effect& effect) {
       effect);
 }
 
-void ServerHost::send(SessionId to, const SharedText& text) {
+void ServerHost::send(SessionId to, const ServerMessage& message) {
   HAILER_ASSERT(is_open(to));  // the core never sends to a session it closed or that is gone
   ++stats_.messages_out;
-  port_.send_text(to, text);
+  encoded_.clear();  // the capacity stays: one buffer for every message this host sends alone
+  encode_to(encoded_, message);
+  port_.send_text(to, encoded_);
+  if (encoded_.capacity() > encoded_kept_bytes) std::string().swap(encoded_);  // a long `who` is not kept
 }
 
 void ServerHost::close(SessionId session, CloseReason reason) {
@@ -170,7 +176,7 @@ void ServerHost::refuse_frame(Time now, SessionId session, std::string detail) {
   ++stats_.bad_frames;
   std::string message(default_message(ErrorCode::bad_frame));
   message += ": " + detail;
-  send(session, std::make_shared<const std::string>(encode(ErrorReply{std::nullopt, ErrorCode::bad_frame, message})));
+  send(session, ErrorReply{std::nullopt, ErrorCode::bad_frame, message});
   close(session, CloseReason::protocol_error);
   // The core hears the close now: the session's floor, queue place and room are released at once.
   connections_.at(session).core_knows = true;

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-#include "adapters/host/out_queue.hpp"
 #include "core/assert.hpp"
 
 namespace hailer::net {
@@ -16,14 +15,12 @@ using asio::ip::tcp;
 using asio::ip::udp;
 
 namespace {
-// Messages handed to one socket write at most: enough to coalesce a burst (a room's broadcast,
-// a reply and its events) into one system call, few enough to bound the copy into one buffer.
-constexpr std::size_t max_messages_per_write = 64;
-// Bytes of write buffer a busy connection keeps between writes: a reply and its events fit;
-// a burst's (a long `who`, a backlog) is given back.
+// The largest write buffer that is reused (kept by a busy connection, or put back in the spare
+// pool): a reply and its events fit; a burst's (a long `who`, a backlog) is given back.
 constexpr std::size_t out_kept_bytes = 1024;
-// Most a write's buffer is sized for up front (what is queued, newlines included, up to this).
-constexpr std::size_t out_reserve_max_bytes = 64 * 1024;
+// Spare write buffers kept for connections that become busy: at most this many of at most
+// out_kept_bytes each (256 KiB in all), whatever the number of sessions.
+constexpr std::size_t max_spare_buffers = 256;
 
 Config with_rendezvous(Config config, uint16_t udp_port) {
   config.rendezvous_udp_port = udp_port;
@@ -38,9 +35,10 @@ struct NetServer::Connection {
   SessionId id;
   std::array<char, 4096> chunk{};
   std::string in;                   // bytes read and not yet a whole line
-  OutQueue queue;                   // waiting for the socket (no heap while empty)
-  std::string out;                  // the write in flight: its messages copied together, each with its newline
-  std::size_t queued_bytes = 0;     // queue + out, newlines included
+  // Lines waiting for the socket, each with its newline: a message is copied here when sent,
+  // the next write takes them all. No heap while idle: buffers come from the spare pool.
+  std::string pending;
+  std::string out;                  // the write in flight (pending, swapped in when it started)
   bool write_pending = false;
   bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
   bool closing = false;   // close once the queue is flushed
@@ -59,7 +57,9 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       timer_(io),
       flush_deadline_(io),
       max_line_bytes_(config.max_message_bytes),
-      host_(with_rendezvous(config, bind()), seed, host_config, *this) {}
+      host_(with_rendezvous(config, bind()), seed, host_config, *this) {
+  spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
+}
 
 // Binds both sockets before the host exists, so the register reply can tell the UDP port.
 uint16_t NetServer::bind() {
@@ -167,19 +167,19 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
     if (!c->finished && !c->closing) {
       c->closing = true;
       c->close_reason = CloseReason::protocol_error;
-      if (!c->write_pending && c->queue.empty()) finish(c, CloseReason::protocol_error);
+      if (!c->write_pending && c->pending.empty()) finish(c, CloseReason::protocol_error);
     }
     return;
   }
   read(c);
 }
 
-void NetServer::send_text(SessionId to, const SharedText& text) {
+void NetServer::send_text(SessionId to, std::string_view text) {
   if (!deferred_.empty()) {
-    deferred_.emplace_back(std::vector<SessionId>{to}, text);
+    deferred_.emplace_back(std::vector<SessionId>{to}, std::make_shared<const std::string>(text));
     return;
   }
-  send_now(to, text);
+  send_now(to, text, nullptr);
 }
 
 void NetServer::send_broadcast(std::span<const SessionId> to, const SharedText& text) {
@@ -191,24 +191,27 @@ void NetServer::flush_deferred() {
   auto pending = std::move(deferred_);
   deferred_.clear();
   for (const auto& [to, text] : pending) {
-    for (SessionId s : to) send_now(s, text);
+    for (SessionId s : to) send_now(s, *text, text);
   }
 }
 
-void NetServer::send_now(SessionId to, const SharedText& text) {
+// `shared` is the broadcast's own buffer when there is one (a WebSocket link queues it as it
+// is), null for a message to one connection (a link gets a copy of `text`).
+void NetServer::send_now(SessionId to, std::string_view text, const SharedText& shared) {
   auto it = connections_.find(to);
   if (it == connections_.end()) {
     if (auto l = links_.find(to); l != links_.end()) {
       const auto link = l->second;  // a copy: the link may detach (and leave the map) inside send
-      link->send(text);
+      link->send(shared ? shared : std::make_shared<const std::string>(text));
     }
     return;  // else closed on our side already; the core hears it soon
   }
   const auto c = it->second;  // a copy: finish() erases the map entry (ASan found the reference dangling)
   if (c->finished || c->closing) return;
-  c->queue.push(text);
-  c->queued_bytes += text->size() + 1;
-  if (c->queued_bytes > net_.max_outbound_bytes) {
+  if (c->pending.empty()) take_spare(c->pending);
+  c->pending.append(text);
+  c->pending.push_back('\n');
+  if (c->pending.size() + c->out.size() > net_.max_outbound_bytes) {
     ++stats_.slow_readers;
     finish(c, CloseReason::slow_reader);
     return;
@@ -235,42 +238,53 @@ void NetServer::flush_dirty() {
   for (auto it = flushing_.rbegin(); it != flushing_.rend(); ++it) {
     const auto& c = *it;
     c->dirty = false;
-    if (!c->finished && !c->write_pending && !c->queue.empty()) write(c);
+    if (!c->finished && !c->write_pending && !c->pending.empty()) write(c);
   }
   flushing_.clear();
 }
 
-// The messages of one write are copied into one buffer of the connection's. Handing Asio a
-// list of buffers cost more than the copy: building the list was three allocations per write,
-// and Asio walks a list through a 64-entry array on every send (callgrind: the write path was
-// a fifth of the server's instructions per call cycle; docs/performance.md).
+// A write takes every line pending: the buffer they were copied into when sent becomes the
+// write's, and the last write's buffer takes its place for the next lines. No message costs an
+// allocation of its own: before, each was encoded into a string of its own, shared, queued as
+// a pointer and copied again into the write (callgrind: 33 allocations and their frees per call
+// cycle, a tenth of the server's instructions; docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
-  HAILER_ASSERT(!c->write_pending && !c->queue.empty());
-  HAILER_ASSERT(c->out.empty() && c->queued_bytes > 0);
-  c->out.reserve(std::min(c->queued_bytes, out_reserve_max_bytes));  // one allocation, not one per doubling
-  for (std::size_t m = 0; m < max_messages_per_write && !c->queue.empty(); ++m) {
-    const SharedText text = c->queue.pop();
-    c->out.append(*text);
-    c->out.push_back('\n');
-  }
+  HAILER_ASSERT(!c->write_pending && c->out.empty() && !c->pending.empty());
+  if (c->out.capacity() > out_kept_bytes) std::string().swap(c->out);  // a burst's buffer is not kept
+  c->out.swap(c->pending);
   c->write_pending = true;
   ++stats_.writes;
   asio::async_write(c->socket, asio::buffer(c->out), [this, c](const boost::system::error_code& ec, std::size_t n) {
     c->write_pending = false;
-    c->out.clear();
-    // Kept for the next write only while more is queued (a busy client); an idle connection
-    // holds no buffer, as its queue holds none (10,000 idle sessions: 0.2 KiB each otherwise).
-    if (c->queue.empty() || c->out.capacity() > out_kept_bytes) std::string().swap(c->out);
     if (c->finished) return;
     if (ec) {
       finish(c, CloseReason::reset);
       return;
     }
     stats_.bytes_out += n;
-    c->queued_bytes -= n;
-    if (!c->queue.empty()) write(c);
-    else if (c->closing) finish(c, c->close_reason);
+    c->out.clear();
+    if (!c->pending.empty()) return write(c);
+    // Idle: both buffers go back to the pool, so 10,000 idle sessions hold none (docs/performance.md).
+    give_back(c->out);
+    give_back(c->pending);
+    if (c->closing) finish(c, c->close_reason);
   });
+}
+
+void NetServer::take_spare(std::string& buffer) {
+  HAILER_ASSERT(buffer.empty());
+  if (spare_.empty() || buffer.capacity() > std::string().capacity()) return;
+  buffer.swap(spare_.back());
+  spare_.pop_back();
+  HAILER_ASSERT(buffer.empty());
+}
+
+void NetServer::give_back(std::string& buffer) {
+  buffer.clear();
+  if (buffer.capacity() <= std::string().capacity()) return;  // no heap to give
+  if (buffer.capacity() <= out_kept_bytes && spare_.size() < max_spare_buffers) spare_.push_back(std::move(buffer));
+  std::string().swap(buffer);  // given to the pool, or to the allocator
+  HAILER_ASSERT(spare_.size() <= max_spare_buffers);
 }
 
 void NetServer::close(SessionId session, CloseReason reason) {
@@ -287,7 +301,7 @@ void NetServer::close(SessionId session, CloseReason reason) {
   if (c->finished || c->closing) return;
   c->closing = true;
   c->close_reason = reason;
-  if (!c->write_pending && c->queue.empty()) finish(c, reason);
+  if (!c->write_pending && c->pending.empty()) finish(c, reason);
 }
 
 // Closes the socket and tells the host, later: a port never calls the host from inside a call

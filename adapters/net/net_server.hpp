@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/host/server_host.hpp"
@@ -120,7 +121,7 @@ class NetServer final : public HostPort {
   void detach(SessionId session, CloseReason reason);
 
   // HostPort
-  void send_text(SessionId to, const SharedText& text) override;
+  void send_text(SessionId to, std::string_view text) override;
   void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
@@ -159,13 +160,17 @@ class NetServer final : public HostPort {
   // messages sent before them, e.g. the grant to the next talker); once one waits, every later
   // send waits behind it, so each connection keeps its order.
   std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
-  void send_now(SessionId to, const SharedText& text);
+  void send_now(SessionId to, std::string_view text, const SharedText& shared);
   void flush_deferred();
   // Connections with messages queued by the current event, written together after it, the
   // newest first (a waiter's notice before the requester's own reply: see flush_dirty).
   std::vector<std::shared_ptr<Connection>> dirty_;
   std::vector<std::shared_ptr<Connection>> flushing_;  // flush_dirty's batch (dirty_ swapped in)
   void flush_dirty();
+  // Write buffers of connections gone idle, lent to the next that sends (bounded: net_server.cpp).
+  std::vector<std::string> spare_;
+  void take_spare(std::string& buffer);
+  void give_back(std::string& buffer);
   uint32_t max_line_bytes_;
   bool stopping_ = false;
   NetStats stats_;

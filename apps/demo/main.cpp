@@ -23,9 +23,9 @@ class PrintingPort : public HostPort {
   std::optional<Time> timer;
   Time now{0};
 
-  void send_text(SessionId to, const SharedText& text) override {
-    if (!raw_ && text->starts_with(R"({"type":"ok")")) return;  // acknowledgements are noise here
-    std::printf("%8.3f s  %-8s <- %s\n", seconds(), who[to].c_str(), text->c_str());
+  void send_text(SessionId to, std::string_view text) override {
+    if (!raw_ && text.starts_with(R"({"type":"ok")")) return;  // acknowledgements are noise here
+    std::printf("%8.3f s  %-8s <- %.*s\n", seconds(), who[to].c_str(), static_cast<int>(text.size()), text.data());
   }
   void close(SessionId session, CloseReason reason) override {
     std::printf("%8.3f s  [server]    closes %s: %s\n", seconds(), who[session].c_str(), std::string(to_string(reason)).c_str());

@@ -244,7 +244,7 @@ TEST_CASE("host: the one timer is the earlier of the core's deadline and the spe
 TEST_CASE("host: a port that calls back into the host from inside a port call is a bug", "[host]") {
   struct Reentrant : TestPort {
     ServerHost* host = nullptr;
-    void send_text(SessionId to, const SharedText& text) override {
+    void send_text(SessionId to, std::string_view text) override {
       TestPort::send_text(to, text);
       host->closed(Time{0}, to, CloseReason::reset);  // must have been queued, not called
     }

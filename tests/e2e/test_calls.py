@@ -172,6 +172,33 @@ class Calls(TempDirCase):
         self.assertLess(max(during), 250)  # a generous bound: no head-of-line blocking behind the stuck one
         self.assertLess(max(after), 250)
 
+    def test_pipelined_bursts_from_many_clients_come_back_whole_and_in_order(self):
+        """Every client sends a batch at once (long `who` replies over a kilobyte between pings),
+        all clients together, round after round: each connection's write buffers are lent to the
+        next client that sends, so a stale byte, a lost line or another client's line would show."""
+        server = self.server()
+        clients = [Raw(server.port) for _ in range(40)]
+        names = ["user%02d_%s" % (i, "y" * 24) for i in range(len(clients))]
+        for c, name in zip(clients, names):
+            c.register(name)
+        for round_ in range(4):
+            expected = []
+            for k, c in enumerate(clients):
+                kinds = ["who" if (j + k + round_) % 3 == 0 else "ping" for j in range(12)]
+                first = c.next_id
+                c.next_id += len(kinds)
+                c.send_text("\n".join(json.dumps({"type": t, "id": first + j}) for j, t in enumerate(kinds)))
+                expected.append([(first + j, t) for j, t in enumerate(kinds)])
+            for c, want in zip(clients, expected):
+                for rid, kind in want:
+                    m = c.read()
+                    self.assertIsNotNone(m, "connection closed")
+                    self.assertEqual((m["type"], m["id"]), ("ok", rid))
+                    if kind == "who":
+                        self.assertEqual(sorted(u["name"] for u in m["users"]), names)
+        log = server.log_text()
+        self.assertNotIn("slow_reader", log)
+
     def test_a_mistyped_field_gets_an_error_and_the_connection_lives(self):
         server = self.server()
         r = Raw(server.port)

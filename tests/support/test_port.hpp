@@ -16,7 +16,7 @@ namespace hailer::test {
 class TestPort : public HostPort {
  public:
   std::map<SessionId, std::vector<std::string>> texts;        ///< per connection, in order
-  std::map<SessionId, std::vector<const std::string*>> shared;  ///< the shared buffer each text came in
+  std::map<SessionId, std::vector<const std::string*>> shared;  ///< a broadcast's shared buffer (null: sent alone)
   std::vector<std::pair<SessionId, CloseReason>> closes;
   std::optional<Time> timer;
   std::vector<SpeakerFrame> frames;                            ///< spans are invalid after play()
@@ -29,9 +29,15 @@ class TestPort : public HostPort {
   std::vector<uint64_t> recordings_stopped;
   std::vector<std::pair<SessionId, StreamStats>> turns;
 
-  void send_text(SessionId to, const SharedText& text) override {
-    texts[to].push_back(*text);
-    shared[to].push_back(text.get());
+  void send_text(SessionId to, std::string_view text) override {
+    texts[to].emplace_back(text);
+    shared[to].push_back(nullptr);
+  }
+  void send_broadcast(std::span<const SessionId> to, const SharedText& text) override {
+    for (SessionId s : to) {
+      texts[s].push_back(*text);
+      shared[s].push_back(text.get());
+    }
     keep.push_back(text);
   }
   std::vector<SharedText> keep;  ///< keeps the shared buffers alive so their addresses stay unique
