@@ -86,4 +86,23 @@ void codec_encode(benchmark::State& state) {
 }
 BENCHMARK(codec_encode)->DenseRange(0, messages.size() - 1);
 
+// Encoding into a buffer kept from message to message, as ServerHost does (no allocation).
+void codec_encode_into(benchmark::State& state) {
+  const auto& [text, kind] = messages[static_cast<std::size_t>(state.range(0))];
+  const auto decoded = decode_server_message(text, any_reply_is(kind), 1u << 16);
+  HAILER_ASSERT(std::holds_alternative<ServerMessage>(decoded));
+  const ServerMessage m = std::get<ServerMessage>(decoded);
+  std::string out;
+  encode_to(out, m);
+  HAILER_ASSERT(out == text);
+  state.SetLabel(std::string(message_type(m)) + (kind == ReplyKind::none ? "" : "/" + std::to_string(static_cast<int>(kind))));
+  for (auto _ : state) {
+    out.clear();
+    encode_to(out, m);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(codec_encode_into)->DenseRange(0, messages.size() - 1);
+
 }  // namespace

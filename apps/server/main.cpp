@@ -280,7 +280,11 @@ int main(int argc, char** argv) {
       }
     }
   }
-  boost::asio::io_context io(1);
+  // One thread runs the io_context and nothing else touches it (signals arrive through
+  // signal_set on that thread; the sound device's thread only reads its ring), so Asio's locks
+  // guard nothing: without them the server runs 4.5% fewer instructions per call cycle
+  // (callgrind, docs/performance.md). A second thread calling run() or post() would need them back.
+  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
   std::unique_ptr<net::NetServer> server;
   std::unique_ptr<net::WebServer> web_server;
   try {
