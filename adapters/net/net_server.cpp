@@ -1,6 +1,11 @@
 #include "adapters/net/net_server.hpp"
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -22,6 +27,13 @@ constexpr std::size_t out_kept_bytes = 1024;
 // out_kept_bytes each (256 KiB in all), whatever the number of sessions.
 constexpr std::size_t max_spare_buffers = 256;
 
+// The epoll set of the TCP connections' reads (see read_ready), owned by a stream_descriptor.
+int new_epoll() {
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  return fd;
+}
+
 Config with_rendezvous(Config config, uint16_t udp_port) {
   config.rendezvous_udp_port = udp_port;
   return config;
@@ -33,13 +45,13 @@ struct NetServer::Connection {
 
   tcp::socket socket;
   SessionId id;
-  std::array<char, 4096> chunk{};
   std::string in;                   // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: buffers come from the spare pool.
   std::string pending;
   std::string out;                  // the write in flight (pending, swapped in when it started)
   bool write_pending = false;
+  bool reading = false;   // in the read set (until closing: what a closing client sends is not read)
   bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
   bool closing = false;   // close once the queue is flushed
   bool finished = false;  // socket closed and the host told (or about to be)
@@ -56,6 +68,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       udp_(io),
       timer_(io),
       flush_deadline_(io),
+      readable_(io, new_epoll()),
       max_line_bytes_(config.max_message_bytes),
       host_(with_rendezvous(config, bind()), seed, host_config, *this) {
   spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
@@ -99,6 +112,7 @@ void NetServer::stop() {
   udp_.close(ignored);
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
+  readable_.close(ignored);  // nothing more is read (every connection is closing): the wait ends
   if (connections_.empty() && links_.empty()) return;
   flush_deadline_.expires_after(std::chrono::milliseconds(net_.shutdown_flush_ms));
   flush_deadline_.async_wait([this](const boost::system::error_code& ec) {
@@ -127,37 +141,100 @@ void NetServer::accept() {
       connections_.emplace(c->id, c);
       ++stats_.accepted;
       host_.opened(now(), c->id, address);
-      if (!c->closing && !c->finished) read(c);
+      if (!c->closing && !c->finished) watch(c);
     }
     accept();
   });
 }
 
-void NetServer::read(const std::shared_ptr<Connection>& c) {
-  c->socket.async_read_some(asio::buffer(c->chunk), [this, c](const boost::system::error_code& ec, std::size_t n) {
-    if (c->finished) return;
-    if (ec) {
-      finish(c, ec == asio::error::eof ? CloseReason::peer_closed : CloseReason::reset);
-      return;
-    }
-    stats_.bytes_in += n;
-    on_bytes(c, n);
+// Reads. Asio 1.74 reads a socket again as soon as it is asked for the next read (a speculative
+// read, which finds nothing after a request: one wasted system call per request), or, asked to
+// wait instead, re-arms the socket with epoll_ctl (the same cost). So the connections' reads
+// have an epoll set of their own, level-triggered, whose descriptor Asio waits on: one wake-up
+// reads each ready connection once, and the set is re-armed once per wake-up, however many
+// connections it served. Under load a wake-up serves many; idle, one, for the same system calls
+// as before on the way to the replies (the re-arm waits until they are written).
+
+void NetServer::watch(const std::shared_ptr<Connection>& c) {
+  HAILER_ASSERT(!c->reading && !c->finished);
+  boost::system::error_code ec;
+  c->socket.non_blocking(true, ec);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = c->id.value;
+  if (ec || ::epoll_ctl(readable_.native_handle(), EPOLL_CTL_ADD, c->socket.native_handle(), &ev) != 0) {
+    finish(c, CloseReason::reset);
+    return;
+  }
+  c->reading = true;
+  if (!reads_armed_) arm_reads();
+  HAILER_ASSERT(reads_armed_);
+}
+
+void NetServer::unwatch(Connection& c) {
+  if (!c.reading) return;
+  c.reading = false;
+  if (!readable_.is_open()) return;  // the server is stopping: the set is gone
+  epoll_event ev{};  // ignored by EPOLL_CTL_DEL; non-null for kernels before 2.6.9
+  ::epoll_ctl(readable_.native_handle(), EPOLL_CTL_DEL, c.socket.native_handle(), &ev);
+}
+
+void NetServer::arm_reads() {
+  HAILER_ASSERT(!reads_armed_);
+  reads_armed_ = true;
+  readable_.async_wait(asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
+    reads_armed_ = false;
+    if (ec) return;  // the set is closed: the server is going away
+    read_ready();
   });
 }
 
-void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
-  c->in.append(c->chunk.data(), n);
+void NetServer::read_ready() {
+  std::array<epoll_event, max_reads_per_wake> ready{};
+  const int n = ::epoll_wait(readable_.native_handle(), ready.data(), static_cast<int>(ready.size()), 0);
+  for (int k = 0; k < n; ++k) read_one(SessionId{ready[static_cast<std::size_t>(k)].data.u64});
+  // Re-armed after this round's replies are written (flush_dirty was posted first).
+  asio::post(io_, [this] {
+    if (!reads_armed_ && readable_.is_open()) arm_reads();
+  });
+}
+
+// One read per ready connection and wake-up: a connection that sent more is read again at the
+// next (the set is level-triggered), so one busy client cannot hold the others back.
+void NetServer::read_one(SessionId id) {
+  const auto it = connections_.find(id);
+  if (it == connections_.end()) return;  // closed by what an earlier connection of this round sent
+  const auto c = it->second;              // a copy: finish() erases the map entry
+  if (c->finished || !c->reading) return;
+  const ssize_t n = ::recv(c->socket.native_handle(), read_buffer_.data(), read_buffer_.size(), 0);
+  if (n > 0) {
+    stats_.bytes_in += static_cast<uint64_t>(n);
+    on_bytes(c, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+  } else if (n == 0) {
+    finish(c, CloseReason::peer_closed);
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    finish(c, CloseReason::reset);
+  }
+}
+
+void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::string_view data) {
+  // Whole lines are handled where they were read; only a partial line is kept in `in`.
+  const bool joined = !c->in.empty();
+  if (joined) c->in.append(data);
+  const std::string_view text = joined ? std::string_view(c->in) : data;
   std::size_t start = 0;
   while (!c->closing && !c->finished) {
-    const auto end = c->in.find('\n', start);
-    if (end == std::string::npos) break;
-    std::string_view line(c->in.data() + start, end - start);
+    const auto end = text.find('\n', start);
+    if (end == std::string_view::npos) break;
+    std::string_view line = text.substr(start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // typed through telnet or nc -C
     if (!line.empty()) host_.text(now(), c->id, line);                  // blank lines are keep-typing noise
     start = end + 1;
   }
-  c->in.erase(0, start);
-  if (c->closing || c->finished) return;
+  if (c->finished) return;
+  if (joined) c->in.erase(0, start);
+  else c->in.assign(text.substr(start));
+  if (c->closing) return;
   if (c->in.size() > max_line_bytes_) {
     // No end of line within the limit: the stream cannot be framed any more. The core answers
     // message_too_large, then the connection closes.
@@ -167,11 +244,10 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
     if (!c->finished && !c->closing) {
       c->closing = true;
       c->close_reason = CloseReason::protocol_error;
+      unwatch(*c);
       if (!c->write_pending && c->pending.empty()) finish(c, CloseReason::protocol_error);
     }
-    return;
   }
-  read(c);
 }
 
 void NetServer::send_text(SessionId to, std::string_view text) {
@@ -301,6 +377,7 @@ void NetServer::close(SessionId session, CloseReason reason) {
   if (c->finished || c->closing) return;
   c->closing = true;
   c->close_reason = reason;
+  unwatch(*c);
   if (!c->write_pending && c->pending.empty()) finish(c, reason);
 }
 
@@ -310,6 +387,7 @@ void NetServer::finish(std::shared_ptr<Connection> c, CloseReason reason) {
   // `c` is taken by value: the map's copy is erased here, and the caller's argument may be it.
   if (c->finished) return;
   c->finished = true;
+  unwatch(*c);
   boost::system::error_code ignored;
   c->socket.shutdown(tcp::socket::shutdown_both, ignored);
   c->socket.close(ignored);

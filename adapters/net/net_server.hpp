@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <chrono>
@@ -136,8 +137,12 @@ class NetServer final : public HostPort {
 
   uint16_t bind();
   void accept();
-  void read(const std::shared_ptr<Connection>& c);
-  void on_bytes(const std::shared_ptr<Connection>& c, std::size_t n);
+  void watch(const std::shared_ptr<Connection>& c);
+  void unwatch(Connection& c);
+  void arm_reads();
+  void read_ready();
+  void read_one(SessionId id);
+  void on_bytes(const std::shared_ptr<Connection>& c, std::string_view data);
   void write(const std::shared_ptr<Connection>& c);
   void finish(std::shared_ptr<Connection> c, CloseReason reason);
   void receive();
@@ -151,6 +156,11 @@ class NetServer final : public HostPort {
   boost::asio::ip::udp::socket udp_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer flush_deadline_;
+  // The TCP connections' reads: their own epoll set (level-triggered), which Asio waits on.
+  static constexpr std::size_t max_reads_per_wake = 64;
+  boost::asio::posix::stream_descriptor readable_;
+  bool reads_armed_ = false;
+  std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
   std::map<SessionId, std::shared_ptr<Connection>> connections_;
