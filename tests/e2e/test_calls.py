@@ -173,9 +173,10 @@ class Calls(TempDirCase):
         self.assertLess(max(after), 250)
 
     def test_pipelined_bursts_from_many_clients_come_back_whole_and_in_order(self):
-        """Every client sends a batch at once (long `who` replies over a kilobyte between pings),
-        all clients together, round after round: each connection's write buffers are lent to the
-        next client that sends, so a stale byte, a lost line or another client's line would show."""
+        """Every client sends a batch at once (over 4 KiB of requests, so the server reads it in
+        pieces that cut lines; long `who` replies over a kilobyte between pings), all clients
+        together, round after round: each connection's write buffers are lent to the next client
+        that sends, so a stale byte, a lost or cut line or another client's line would show."""
         server = self.server()
         clients = [Raw(server.port) for _ in range(40)]
         names = ["user%02d_%s" % (i, "y" * 24) for i in range(len(clients))]
@@ -184,7 +185,7 @@ class Calls(TempDirCase):
         for round_ in range(4):
             expected = []
             for k, c in enumerate(clients):
-                kinds = ["who" if (j + k + round_) % 3 == 0 else "ping" for j in range(12)]
+                kinds = ["who" if (j + k + round_) % 50 == 0 else "ping" for j in range(150)]
                 first = c.next_id
                 c.next_id += len(kinds)
                 c.send_text("\n".join(json.dumps({"type": t, "id": first + j}) for j, t in enumerate(kinds)))
