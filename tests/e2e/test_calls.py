@@ -264,11 +264,15 @@ class Calls(TempDirCase):
         a.register("alice")  # b never registers: told all the same
         b.request("ping")
         b.expect("ok")
+        t = time.monotonic()
         server.signal(signal.SIGTERM)
         a.expect("server_closing")
         b.expect("server_closing")
         self.assertTrue(a.closed())
         self.assertEqual(server.proc.wait(timeout=5), 0)
+        # Every client had its notice at once, so the server is gone well before its 2 s flush
+        # time (it used to wait for the flush time and a second more whatever the clients did).
+        self.assertLess(time.monotonic() - t, 1.0)
 
     def test_a_line_without_end_within_the_limit_closes_that_client_only(self):
         server = self.server("--max-message-bytes", "1024")
