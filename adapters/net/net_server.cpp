@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "adapters/net/handler_memory.hpp"
 #include "core/assert.hpp"
 
 namespace hailer::net {
@@ -182,11 +183,11 @@ void NetServer::unwatch(Connection& c) {
 void NetServer::arm_reads() {
   HAILER_ASSERT(!reads_armed_);
   reads_armed_ = true;
-  readable_.async_wait(asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
+  readable_.async_wait(asio::posix::descriptor_base::wait_read, pooled([this](const boost::system::error_code& ec) {
     reads_armed_ = false;
     if (ec) return;  // the set is closed: the server is going away
     read_ready();
-  });
+  }));
 }
 
 void NetServer::read_ready() {
@@ -194,9 +195,9 @@ void NetServer::read_ready() {
   const int n = ::epoll_wait(readable_.native_handle(), ready.data(), static_cast<int>(ready.size()), 0);
   for (int k = 0; k < n; ++k) read_one(SessionId{ready[static_cast<std::size_t>(k)].data.u64});
   // Re-armed after this round's replies are written (flush_dirty was posted first).
-  asio::post(io_, [this] {
+  asio::post(io_, pooled([this] {
     if (!reads_armed_ && readable_.is_open()) arm_reads();
-  });
+  }));
 }
 
 // One read per ready connection and wake-up: a connection that sent more is read again at the
@@ -297,7 +298,7 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
     // leaves in one write once the host returns, instead of one system call per message.
     c->dirty = true;
     dirty_.push_back(c);
-    if (dirty_.size() == 1) asio::post(io_, [this] { flush_dirty(); });
+    if (dirty_.size() == 1) asio::post(io_, pooled([this] { flush_dirty(); }));
   }
 }
 
@@ -330,7 +331,8 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
   c->out.swap(c->pending);
   c->write_pending = true;
   ++stats_.writes;
-  asio::async_write(c->socket, asio::buffer(c->out), [this, c](const boost::system::error_code& ec, std::size_t n) {
+  // Its operations' memory is reused (handler_memory.hpp): six writes a call cycle allocated.
+  asio::async_write(c->socket, asio::buffer(c->out), pooled([this, c](const boost::system::error_code& ec, std::size_t n) {
     c->write_pending = false;
     if (c->finished) return;
     if (ec) {
@@ -344,7 +346,7 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
     give_back(c->out);
     give_back(c->pending);
     if (c->closing) finish(c, c->close_reason);
-  });
+  }));
 }
 
 void NetServer::take_spare(std::string& buffer) {
