@@ -2,8 +2,8 @@
 sockets. Each test method is its own ctest entry (tests/CMakeLists.txt)."""
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
