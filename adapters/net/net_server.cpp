@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -105,16 +106,17 @@ void NetServer::start() {
   receive();
 }
 
-void NetServer::stop() {
+void NetServer::stop(std::function<void()> stopped) {
   if (stopping_) return;
   stopping_ = true;
+  stopped_ = std::move(stopped);
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   udp_.close(ignored);
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
   readable_.close(ignored);  // nothing more is read (every connection is closing): the wait ends
-  if (connections_.empty() && links_.empty()) return;
+  if (connections_.empty() && links_.empty()) return stop_if_done();
   flush_deadline_.expires_after(std::chrono::milliseconds(net_.shutdown_flush_ms));
   flush_deadline_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
@@ -397,8 +399,16 @@ void NetServer::finish(std::shared_ptr<Connection> c, CloseReason reason) {
   connections_.erase(id);
   asio::post(io_, [this, id, reason] {
     host_.closed(now(), id, reason);
-    if (stopping_ && connections_.empty() && links_.empty()) flush_deadline_.cancel();
+    stop_if_done();
   });
+}
+
+// A stopping server is done once its last client is gone: the flush deadline is moot and the
+// caller is told (at most once).
+void NetServer::stop_if_done() {
+  if (!stopping_ || !connections_.empty() || !links_.empty()) return;
+  flush_deadline_.cancel();
+  if (auto stopped = std::exchange(stopped_, nullptr)) stopped();
 }
 
 // ------------------------------------------------------------------------------- other transports
@@ -423,7 +433,7 @@ void NetServer::detach(SessionId session, CloseReason reason) {
   if (links_.erase(session) == 0) return;
   asio::post(io_, [this, session, reason] {
     host_.closed(now(), session, reason);
-    if (stopping_ && connections_.empty() && links_.empty()) flush_deadline_.cancel();
+    stop_if_done();
   });
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -85,8 +86,8 @@ class NetServer final : public HostPort {
   /// Starts accepting and receiving.
   void start();
   /// Tells every client (server_closing), flushes for at most shutdown_flush_ms, closes all
-  /// sockets; the io_context then runs out of work.
-  void stop();
+  /// sockets, then calls `stopped` (from the io_context, once every client is gone).
+  void stop(std::function<void()> stopped = {});
 
   /// The TCP endpoint really bound (port 0 resolved).
   boost::asio::ip::tcp::endpoint tcp_endpoint() const;
@@ -183,6 +184,8 @@ class NetServer final : public HostPort {
   void give_back(std::string& buffer);
   uint32_t max_line_bytes_;
   bool stopping_ = false;
+  std::function<void()> stopped_;  // stop()'s caller, told once every client is gone
+  void stop_if_done();
   NetStats stats_;
   ServerHost host_;  // last: it may call the port while constructed
 };

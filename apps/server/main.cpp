@@ -354,18 +354,6 @@ int main(int argc, char** argv) {
 
   boost::asio::signal_set stops(io, SIGINT, SIGTERM);
   boost::asio::steady_timer stop_deadline(io);
-  // The stop is over once every client is gone (its last messages flushed, or cut off at the
-  // flush deadline): looked at every 10 ms, so a server whose clients have all left exits then,
-  // not when stop_deadline fires (which waited for it: every stop took the flush time + 1 s).
-  boost::asio::steady_timer stop_poll(io);
-  std::function<void()> until_clients_gone = [&] {
-    stop_poll.expires_after(std::chrono::milliseconds(10));
-    stop_poll.async_wait([&](const boost::system::error_code& e) {
-      if (e) return;
-      if (server->connection_count() == 0) io.stop();
-      else until_clients_gone();
-    });
-  };
   boost::asio::signal_set usr1(io, SIGUSR1);
   boost::asio::steady_timer trim_timer(io);  // gives freed memory back (below)
   stops.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -374,13 +362,15 @@ int main(int argc, char** argv) {
     usr1.cancel();
     trim_timer.cancel();
     if (web_server) web_server->stop();
-    server->stop();
+    // Over once every client is gone (its last messages flushed, or cut off at the flush
+    // deadline), not when stop_deadline fires: that timer held the io_context, and every stop
+    // took the flush time + 1 s.
+    server->stop([&] { io.stop(); });
     // Whatever still holds the io_context (an idle keep-alive page load) does not hold the stop.
     stop_deadline.expires_after(std::chrono::milliseconds(net.shutdown_flush_ms + 1000));
     stop_deadline.async_wait([&](const boost::system::error_code& e) {
       if (!e) io.stop();
     });
-    until_clients_gone();
   });
   std::function<void()> wait_usr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {
