@@ -49,10 +49,9 @@ struct NetServer::Connection {
   SessionId id;
   std::string in;                   // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
-  // the next write takes them all. No heap while idle: buffers come from the spare pool.
+  // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
-  std::string out;                  // the write in flight (pending, swapped in when it started)
-  bool write_pending = false;
+  bool write_pending = false;  // the socket's buffer was full: waiting until it takes more
   bool reading = false;   // in the read set (until closing: what a closing client sends is not read)
   bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
   bool closing = false;   // close once the queue is flushed
@@ -138,6 +137,9 @@ void NetServer::accept() {
     if (!ec) {
       boost::system::error_code opt_ec;
       socket.set_option(tcp::no_delay(true), opt_ec);  // a notice leaves now, not after 40 ms of Nagle
+      // Reads and writes are made on the descriptor itself (read_one, write): they must never block.
+      socket.non_blocking(true, opt_ec);
+      if (opt_ec) return accept();
       const auto remote = socket.remote_endpoint(opt_ec);
       const std::string address = opt_ec ? std::string("unknown") : remote.address().to_string();
       auto c = std::make_shared<Connection>(std::move(socket), SessionId{next_session_++});
@@ -150,7 +152,7 @@ void NetServer::accept() {
   });
 }
 
-// Reads. Asio 1.74 reads a socket again as soon as it is asked for the next read (a speculative
+// Reads. Asio (Boost 1.74) reads a socket again as soon as it is asked for the next read (a speculative
 // read, which finds nothing after a request: one wasted system call per request), or, asked to
 // wait instead, re-arms the socket with epoll_ctl (the same cost). So the connections' reads
 // have an epoll set of their own, level-triggered, whose descriptor Asio waits on: one wake-up
@@ -159,13 +161,11 @@ void NetServer::accept() {
 // as before on the way to the replies (the re-arm waits until they are written).
 
 void NetServer::watch(const std::shared_ptr<Connection>& c) {
-  HAILER_ASSERT(!c->reading && !c->finished);
-  boost::system::error_code ec;
-  c->socket.non_blocking(true, ec);
+  HAILER_ASSERT(!c->reading && !c->finished && c->socket.non_blocking());
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = c->id.value;
-  if (ec || ::epoll_ctl(readable_.native_handle(), EPOLL_CTL_ADD, c->socket.native_handle(), &ev) != 0) {
+  if (::epoll_ctl(readable_.native_handle(), EPOLL_CTL_ADD, c->socket.native_handle(), &ev) != 0) {
     finish(c, CloseReason::reset);
     return;
   }
@@ -192,14 +192,19 @@ void NetServer::arm_reads() {
   }));
 }
 
+// A round: each ready connection read once, then everything the round sent written, then the
+// set re-armed. Nothing is posted for the common path: a queued handler makes Asio poll its own
+// epoll (a system call) before running it, and the replies would wait behind that poll.
 void NetServer::read_ready() {
+  HAILER_ASSERT(!in_read_round_);
   std::array<epoll_event, max_reads_per_wake> ready{};
   const int n = ::epoll_wait(readable_.native_handle(), ready.data(), static_cast<int>(ready.size()), 0);
+  in_read_round_ = true;
   for (int k = 0; k < n; ++k) read_one(SessionId{ready[static_cast<std::size_t>(k)].data.u64});
-  // Re-armed after this round's replies are written (flush_dirty was posted first).
-  asio::post(io_, pooled([this] {
-    if (!reads_armed_ && readable_.is_open()) arm_reads();
-  }));
+  in_read_round_ = false;
+  flush_dirty();
+  // Re-armed after this round's replies are written: the re-arm is a system call of its own.
+  if (!reads_armed_ && readable_.is_open()) arm_reads();
 }
 
 // One read per ready connection and wake-up: a connection that sent more is read again at the
@@ -290,17 +295,18 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
   if (c->pending.empty()) take_spare(c->pending);
   c->pending.append(text);
   c->pending.push_back('\n');
-  if (c->pending.size() + c->out.size() > net_.max_outbound_bytes) {
+  if (c->pending.size() > net_.max_outbound_bytes) {
     ++stats_.slow_readers;
     finish(c, CloseReason::slow_reader);
     return;
   }
   if (!c->write_pending && !c->dirty) {
     // Not written at once: everything one event sends to this client (a reply and its events)
-    // leaves in one write once the host returns, instead of one system call per message.
+    // leaves in one write once the host returns, instead of one system call per message. A read
+    // round writes at its end; anything else (a timer, a datagram, a link) posts the flush.
     c->dirty = true;
     dirty_.push_back(c);
-    if (dirty_.size() == 1) asio::post(io_, pooled([this] { flush_dirty(); }));
+    if (dirty_.size() == 1 && !in_read_round_) asio::post(io_, pooled([this] { flush_dirty(); }));
   }
 }
 
@@ -312,7 +318,7 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
 // (three loopback sends later, and its reader woken by the others' data first). Each
 // connection's own stream keeps its order: only the order between connections changes.
 void NetServer::flush_dirty() {
-  HAILER_ASSERT(flushing_.empty());  // never nested: only ever run as a posted handler
+  HAILER_ASSERT(flushing_.empty() && !in_read_round_);  // never nested: a posted handler, or a read round's end
   flushing_.swap(dirty_);  // swapped, not moved: both keep their capacity, no allocation per flush
   for (auto it = flushing_.rbegin(); it != flushing_.rend(); ++it) {
     const auto& c = *it;
@@ -322,33 +328,39 @@ void NetServer::flush_dirty() {
   flushing_.clear();
 }
 
-// A write takes every line pending: the buffer they were copied into when sent becomes the
-// write's, and the last write's buffer takes its place for the next lines. No message costs an
-// allocation of its own: before, each was encoded into a string of its own, shared, queued as
-// a pointer and copied again into the write (callgrind: 33 allocations and their frees per call
-// cycle, a tenth of the server's instructions; docs/performance.md).
+// A write takes every line pending, on the socket's own descriptor (non-blocking since
+// watch()), now: no Asio operation, no completion handler queued behind it. Only a socket
+// whose buffer is full waits, through Asio, until it takes more (a slow reader; its lines keep
+// gathering in `pending` until they reach the limit). Written in full, the buffer goes back to
+// the pool, so 10,000 idle sessions hold none (docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
-  HAILER_ASSERT(!c->write_pending && c->out.empty() && !c->pending.empty());
-  if (c->out.capacity() > out_kept_bytes) std::string().swap(c->out);  // a burst's buffer is not kept
-  c->out.swap(c->pending);
+  HAILER_ASSERT(!c->write_pending && !c->finished && !c->pending.empty());
+  const ssize_t n = ::send(c->socket.native_handle(), c->pending.data(), c->pending.size(), MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    finish(c, CloseReason::reset);
+    return;
+  }
+  if (n > 0) {
+    ++stats_.writes;
+    stats_.bytes_out += static_cast<uint64_t>(n);
+    if (static_cast<std::size_t>(n) == c->pending.size()) {
+      give_back(c->pending);
+      if (c->closing) finish(c, c->close_reason);
+      return;
+    }
+    c->pending.erase(0, static_cast<std::size_t>(n));
+  }
   c->write_pending = true;
-  ++stats_.writes;
-  // Its operations' memory is reused (handler_memory.hpp): six writes a call cycle allocated.
-  asio::async_write(c->socket, asio::buffer(c->out), pooled([this, c](const boost::system::error_code& ec, std::size_t n) {
+  c->socket.async_wait(tcp::socket::wait_write, pooled([this, c](const boost::system::error_code& ec) {
     c->write_pending = false;
     if (c->finished) return;
     if (ec) {
       finish(c, CloseReason::reset);
       return;
     }
-    stats_.bytes_out += n;
-    c->out.clear();
-    if (!c->pending.empty()) return write(c);
-    // Idle: both buffers go back to the pool, so 10,000 idle sessions hold none (docs/performance.md).
-    give_back(c->out);
-    give_back(c->pending);
-    if (c->closing) finish(c, c->close_reason);
+    write(c);
   }));
+  HAILER_ASSERT(c->write_pending);
 }
 
 void NetServer::take_spare(std::string& buffer) {

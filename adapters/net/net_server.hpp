@@ -161,6 +161,7 @@ class NetServer final : public HostPort {
   static constexpr std::size_t max_reads_per_wake = 64;
   boost::asio::posix::stream_descriptor readable_;
   bool reads_armed_ = false;
+  bool in_read_round_ = false;  // read_ready is reading: what it sends is written at its end
   std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
