@@ -200,6 +200,45 @@ class Calls(TempDirCase):
         log = server.log_text()
         self.assertNotIn("slow_reader", log)
 
+    def test_a_reader_that_pauses_gets_everything_whole_and_in_order_once_it_reads(self):
+        """A client with a small receive buffer asks for more than the kernel can hold (`who`
+        replies, twice the largest send buffer TCP may grow to here) and reads nothing for a
+        while: the server's writes find the socket full, the rest waits in the server under the
+        outbound limit, and once the client reads, every reply arrives whole, once, in order
+        (the resumed writes go on from the exact byte where the kernel stopped taking them)."""
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            send_buffer_max = int(f.read().split()[2])
+        others = []
+        names = ["user%02d_%s" % (i, "z" * 25) for i in range(30)]
+        who_bytes = 60 * (len(names) + 1)  # about: each user is a name, a state and a count
+        volume = 2 * send_buffer_max + (1 << 20)
+        server = self.server("--max-outbound-bytes", str(2 * volume))
+        for name in names:
+            others.append(Raw(server.port))
+            others[-1].register(name)
+        paused = Raw(server.port, rcvbuf=4096)
+        paused.register("paused")
+        kinds = ["who" if j % 2 == 0 else "ping" for j in range(2 * (volume // who_bytes + 1))]
+        first = paused.next_id
+        paused.next_id += len(kinds)
+        paused.send_text("\n".join(json.dumps({"type": t, "id": first + j}) for j, t in enumerate(kinds)))
+        time.sleep(1.0)  # not reading: the server's socket stays full
+        probe = Raw(server.port)
+        probe.register("probe")
+        self.assertEqual(probe.reply(probe.request("ping"))["type"], "ok")  # nobody else is held up
+        received = 0
+        for j, kind in enumerate(kinds):
+            m = paused.read()
+            self.assertIsNotNone(m, "connection closed")
+            self.assertEqual((m["type"], m["id"]), ("ok", first + j))
+            if kind == "who":
+                received += len(json.dumps(m))
+                self.assertEqual(sorted(u["name"] for u in m["users"] if u["name"] != "probe"),
+                                 sorted(names + ["paused"]))
+        self.assertGreater(received, 2 * send_buffer_max)  # more than the kernel could have held
+        self.assertEqual(paused.reply(paused.request("ping"))["type"], "ok")
+        self.assertNotIn("slow_reader", server.log_text())
+
     def test_a_mistyped_field_gets_an_error_and_the_connection_lives(self):
         server = self.server()
         r = Raw(server.port)
