@@ -290,22 +290,22 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
     }
     return;  // else closed on our side already; the core hears it soon
   }
-  const auto c = it->second;  // a copy: finish() erases the map entry (ASan found the reference dangling)
-  if (c->finished || c->closing) return;
-  if (c->pending.empty()) take_spare(c->pending);
-  c->pending.append(text);
-  c->pending.push_back('\n');
-  if (c->pending.size() > net_.max_outbound_bytes) {
+  Connection& c = *it->second;  // not used after finish(), which erases the map entry
+  if (c.finished || c.closing) return;
+  if (c.pending.empty()) take_spare(c.pending);
+  c.pending.append(text);
+  c.pending.push_back('\n');
+  if (c.pending.size() > net_.max_outbound_bytes) {
     ++stats_.slow_readers;
-    finish(c, CloseReason::slow_reader);
+    finish(it->second, CloseReason::slow_reader);  // takes its own copy before the entry goes
     return;
   }
-  if (!c->write_pending && !c->dirty) {
+  if (!c.write_pending && !c.dirty) {
     // Not written at once: everything one event sends to this client (a reply and its events)
     // leaves in one write once the host returns, instead of one system call per message. A read
     // round writes at its end; anything else (a timer, a datagram, a link) posts the flush.
-    c->dirty = true;
-    dirty_.push_back(c);
+    c.dirty = true;
+    dirty_.push_back(it->second);
     if (dirty_.size() == 1 && !in_read_round_) asio::post(io_, pooled([this] { flush_dirty(); }));
   }
 }

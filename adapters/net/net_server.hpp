@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "adapters/host/server_host.hpp"
@@ -165,7 +166,7 @@ class NetServer final : public HostPort {
   std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
-  std::map<SessionId, std::shared_ptr<Connection>> connections_;
+  std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash> connections_;  // hashed: a lookup per message
   std::map<SessionId, std::shared_ptr<Link>> links_;
   uint64_t next_session_ = 1;
   // Broadcasts wait until the io_context has run what is already queued (the writes of the

@@ -34,6 +34,7 @@ namespace {
 class LogObserver final : public HostObserver {
  public:
   void fed(Time, const Event& event, std::span<const Effect> effects) override {
+    if (!spdlog::should_log(spdlog::level::info)) return;  // every line below is info or debug
     if (const auto* o = std::get_if<SessionOpened>(&event)) spdlog::info("session {} opened from {}", o->session.value, o->peer_address);
     if (const auto* c = std::get_if<SessionClosed>(&event)) spdlog::info("session {} closed: {}", c->session.value, to_string(c->reason));
     for (const Effect& e : effects) log_effect(e);
