@@ -309,10 +309,7 @@ class Writer {
  public:
   explicit Writer(json::Writer& w) : w_(w) {}
 
-  void text(const FieldKey& key, const std::string& v) {
-    w_.quoted_key(key.comma_quoted());
-    w_.string(v);
-  }
+  void text(const FieldKey& key, const std::string& v) { w_.string_member(key.comma_quoted(), std::string_view(v)); }
   void text_opt(const FieldKey& key, const std::string& v, OmitEmpty) {
     if (!v.empty()) text(key, v);
   }
@@ -324,9 +321,12 @@ class Writer {
   template <typename T>
   void number(const FieldKey& key, const T& v, int64_t lo, uint64_t hi) {
     check_range(v, lo, hi);
-    w_.quoted_key(key.comma_quoted());
-    if constexpr (std::is_signed_v<T>) w_.integer(v);
-    else w_.uinteger(v);
+    if constexpr (std::is_signed_v<T>) {
+      w_.quoted_key(key.comma_quoted());
+      w_.integer(v);
+    } else {
+      w_.uinteger_member(key.comma_quoted(), static_cast<uint64_t>(v));
+    }
   }
   template <typename T>
   void number_or(const FieldKey& key, const T& v, int64_t lo, uint64_t hi, T fallback, bool omit) {
@@ -346,8 +346,7 @@ class Writer {
   }
   template <typename E>
   void choice(const FieldKey& key, E v) {
-    w_.quoted_key(key.comma_quoted());
-    w_.string(enum_name(v));
+    w_.string_member(key.comma_quoted(), std::string_view(enum_name(v)));
   }
   template <typename E>
   void choice_or(const FieldKey& key, E v, E /*fallback*/) {
@@ -357,10 +356,7 @@ class Writer {
   void object(const FieldKey& key, const T& v);
   template <typename T>
   void list(const FieldKey& key, const std::vector<T>& v);
-  void error_code(const FieldKey& key, ErrorCode c) {
-    w_.quoted_key(key.comma_quoted());
-    w_.string(to_string(c));
-  }
+  void error_code(const FieldKey& key, ErrorCode c) { w_.string_member(key.comma_quoted(), std::string_view(to_string(c))); }
 
   json::Writer& raw() { return w_; }
 
@@ -1062,8 +1058,7 @@ void encode_to(std::string& out, const ServerMessage& message) {
   json::Writer w(out);
   Writer io(w);
   w.begin_object();
-  w.quoted_key(type_key.comma_quoted());
-  w.string(message_type(message));
+  w.string_member(type_key.comma_quoted(), std::string_view(message_type(message)));
   std::visit([&](const auto& m) { write_server_fields(io, m); }, message);
   w.end_object();
 }

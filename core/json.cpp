@@ -572,6 +572,54 @@ void Writer::quoted_key(std::string_view comma_quoted) {
 
 void Writer::string(std::string_view v) { append_quoted_between(out_, separator(), v, 0); }
 
+// The key's comma (dropped for a container's first member), key, quotes and value are built in
+// a buffer on the stack and appended once; a value that needs escaping, or a long one, takes
+// the two-step path.
+void Writer::string_member(std::string_view comma_quoted, std::string_view v) {
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  char buf[128];
+  if (comma_quoted.size() + v.size() + 2 > sizeof buf || first_special(v) != v.size()) {
+    quoted_key(comma_quoted);
+    string(v);
+    return;
+  }
+  const std::size_t skip = separator() == 0 ? 1 : 0;
+  std::size_t n = comma_quoted.size() - skip;
+  std::memcpy(buf, comma_quoted.data() + skip, n);
+  buf[n++] = '"';
+  std::memcpy(buf + n, v.data(), v.size());
+  n += v.size();
+  buf[n++] = '"';
+  out_.append(buf, n);
+  HAILER_ASSERT(!after_key_);
+}
+
+void Writer::uinteger_member(std::string_view comma_quoted, uint64_t v) {
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  char buf[128];
+  if (comma_quoted.size() + 20 > sizeof buf) {
+    quoted_key(comma_quoted);
+    uinteger(v);
+    return;
+  }
+  const std::size_t skip = separator() == 0 ? 1 : 0;
+  const std::size_t key_bytes = comma_quoted.size() - skip;
+  std::memcpy(buf, comma_quoted.data() + skip, key_bytes);
+  char digits[20];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  const auto digit_bytes = static_cast<std::size_t>(end - p);
+  std::memcpy(buf + key_bytes, p, digit_bytes);
+  out_.append(buf, key_bytes + digit_bytes);
+  HAILER_ASSERT(!after_key_);
+}
+
 void Writer::uinteger(uint64_t v) {
   separate();
   char buf[24];

@@ -103,6 +103,11 @@ class Writer {
   void quoted_key(std::string_view comma_quoted);
   /// Writes a string value.
   void string(std::string_view v);
+  /// Writes a member: the key as for quoted_key, then the string value `v` (one append when
+  /// `v` needs no escape: an event's fields are mostly short names).
+  void string_member(std::string_view comma_quoted, std::string_view v);
+  /// Writes a member: the key as for quoted_key, then the unsigned integer `v`.
+  void uinteger_member(std::string_view comma_quoted, uint64_t v);
   /// Writes an unsigned integer value.
   void uinteger(uint64_t v);
   /// Writes a signed integer value.

@@ -137,6 +137,49 @@ TEST_CASE("json: a pre-quoted key drops its comma only for the first member", "[
   CHECK(out == R"({"a":1,"b":{"c":null}})");
 }
 
+TEST_CASE("json: a member written in one piece matches the key and value written apart", "[json]") {
+  // string_member and uinteger_member build the comma, key and value on the stack and append
+  // once, except for a value that needs escaping or does not fit: every length around that
+  // limit, values with special bytes, first and later members, and integers at both ends.
+  const std::string key = ",\"peer\":";
+  const auto apart = [&](const std::string& v, uint64_t n) {
+    std::string out;
+    json::Writer w(out);
+    w.begin_object();
+    w.quoted_key(key);
+    w.string(v);
+    w.quoted_key(",\"n\":");
+    w.uinteger(n);
+    w.quoted_key(key);
+    w.string(v);
+    w.end_object();
+    return out;
+  };
+  const auto together = [&](const std::string& v, uint64_t n) {
+    std::string out;
+    json::Writer w(out);
+    w.begin_object();
+    w.string_member(key, v);
+    w.uinteger_member(",\"n\":", n);
+    w.string_member(key, v);
+    w.end_object();
+    return out;
+  };
+  int wrong = 0;
+  for (std::size_t len = 0; len <= 140; ++len) {
+    const std::string plain(len, static_cast<char>('a' + len % 26));
+    const std::string escaped = plain + "\"\n\x01";
+    for (const uint64_t n : {uint64_t{0}, uint64_t{7}, uint64_t{len}, std::numeric_limits<uint64_t>::max()}) {
+      if (together(plain, n) != apart(plain, n)) ++wrong;
+      if (together(escaped, n) != apart(escaped, n)) ++wrong;
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(together("bob", 18446744073709551615u) == R"({"peer":"bob","n":18446744073709551615,"peer":"bob"})");
+  CHECK(together("", 0) == R"({"peer":"","n":0,"peer":""})");
+  CHECK(together("a\"b", 1) == R"({"peer":"a\"b","n":1,"peer":"a\"b"})");
+}
+
 TEST_CASE("json: integers of 19 and 20 digits are exact up to the 64-bit limit", "[json]") {
   // Up to 19 digits the parser skips the overflow test; the 20-digit side keeps it.
   const auto doc = parsed(
