@@ -71,7 +71,7 @@ class ServerHost {
   const SpeakerStats& speaker_stats() const { return speaker_.stats(); }
   /// The receive statistics of a talker's turn still playing (reports at the end of a run).
   std::optional<StreamStats> turn_stats(SessionId talker) { return speaker_.turn_stats(talker); }
-  /// Open call media routes as (from, to) pairs, for checks.
+  /// Open call media routes as (from, to) pairs, for checks (kept only with check_invariants).
   const std::set<std::pair<SessionId, SessionId>>& call_routes() const { return call_routes_; }
   /// Sessions whose frames the speaker admits, for checks.
   std::set<SessionId> speaker_routes() const { return speaker_.routed_talkers(); }
@@ -98,7 +98,7 @@ class ServerHost {
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
   // the server's instructions per call cycle in cold lookups).
   std::unordered_map<SessionId, Connection, SessionIdHash> connections_;
-  std::set<std::pair<SessionId, SessionId>> call_routes_;
+  std::set<std::pair<SessionId, SessionId>> call_routes_;  // with check_invariants only
   std::vector<Effect> effects_;
   std::string encoded_;  // every unicast message is encoded here, then copied by the port: no allocation per message
   std::vector<PlayedLevel> levels_;
