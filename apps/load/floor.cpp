@@ -226,7 +226,7 @@ struct Pair {
 
 /// A busy-notify triple: peer and callee in a call, the waiter queued, the peer hangs up.
 struct Probe {
-  enum class Step { idle, connecting, queueing, notifying };
+  enum class Step { idle, connecting, queueing, notifying, cancelling };
   uint32_t peer = 0, callee = 0, waiter = 0;
   Step step = Step::idle;
   Clock::time_point hangup_at;
@@ -437,6 +437,11 @@ void Floor::on_probe_line(Probe& p, uint32_t index, char tag) {
   } else if (index == p.waiter && tag == tag_available && p.step == Probe::Step::notifying) {
     if (measuring_) notify_us_.add(Clock::now() - p.hangup_at);
     request(p.waiter, "cancel_wait", std::nullopt, {{p.callee, "q"}, {p.waiter, "kx"}});
+    p.step = Probe::Step::cancelling;
+  } else if (index == p.waiter && tag == tag_ok && p.step == Probe::Step::cancelling) {
+    // The next round waits for the server to have handled cancel_wait: the peer's next call,
+    // read first, would find the callee's recall window still the waiter's and be queued
+    // (docs/protocol.md), and the probe would wait for a ringing that never comes.
     p.step = Probe::Step::idle;
     if (measuring_) {
       p.next_round_at = Clock::now() + probe_gap;

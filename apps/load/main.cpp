@@ -254,7 +254,7 @@ class Load {
     Session* peer;
     Session* callee;
     Session* waiter;
-    enum class Step { idle, connecting, queueing, notifying } step = Step::idle;
+    enum class Step { idle, connecting, queueing, notifying, cancelling } step = Step::idle;
     Clock::time_point hangup_at;
   };
   struct Phase {
@@ -432,6 +432,11 @@ void Load::heard(Session& s, const ServerMessage& m) {
     } else if (&s == p.waiter && std::holds_alternative<CalleeAvailable>(m) && p.step == Probe::Step::notifying) {
       if (phase_ != nullptr) phase_->notify_us.add(Clock::now() - p.hangup_at);
       p.waiter->send(CancelWaitRequest{});
+      p.step = Probe::Step::cancelling;
+    } else if (&s == p.waiter && std::holds_alternative<OkReply>(m) && p.step == Probe::Step::cancelling) {
+      // The next round waits for the server to have handled cancel_wait: the peer's next call,
+      // read first, would find the callee's recall window still the waiter's and be queued
+      // (docs/protocol.md), and the probe would wait for a ringing that never comes.
       p.step = Probe::Step::idle;
       if (measuring_) {
         after(std::chrono::milliseconds(2), [this, &p] {
