@@ -452,6 +452,20 @@ std::vector<const Value*> Document::children(const Value& container) const {
 
 namespace {
 
+// Digits of the largest uint64_t.
+constexpr std::size_t max_digits = 20;
+
+// `v` in decimal, written at the end of `digits` (which the view points into).
+std::string_view decimal(uint64_t v, char (&digits)[max_digits]) {
+  char* const end = digits + max_digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  return {p, static_cast<std::size_t>(end - p)};
+}
+
 // Appends `before`, `text` quoted, then `after` (each a byte, or 0 for none) with one append for
 // short texts: most of an event's strings are keys and names of a few bytes, where three appends
 // and their capacity checks cost more than the copy. `text` needs no escape.
@@ -599,7 +613,7 @@ void Writer::uinteger_member(std::string_view comma_quoted, uint64_t v) {
   HAILER_ASSERT(depth_ > 0 && !after_key_);
   HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
   char buf[128];
-  if (comma_quoted.size() + 20 > sizeof buf) {
+  if (comma_quoted.size() + max_digits > sizeof buf) {
     quoted_key(comma_quoted);
     uinteger(v);
     return;
@@ -607,29 +621,17 @@ void Writer::uinteger_member(std::string_view comma_quoted, uint64_t v) {
   const std::size_t skip = separator() == 0 ? 1 : 0;
   const std::size_t key_bytes = comma_quoted.size() - skip;
   std::memcpy(buf, comma_quoted.data() + skip, key_bytes);
-  char digits[20];
-  char* end = digits + sizeof digits;
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  const auto digit_bytes = static_cast<std::size_t>(end - p);
-  std::memcpy(buf + key_bytes, p, digit_bytes);
-  out_.append(buf, key_bytes + digit_bytes);
+  char digits[max_digits];
+  const std::string_view text = decimal(v, digits);
+  std::memcpy(buf + key_bytes, text.data(), text.size());
+  out_.append(buf, key_bytes + text.size());
   HAILER_ASSERT(!after_key_);
 }
 
 void Writer::uinteger(uint64_t v) {
   separate();
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  out_.append(p, static_cast<std::size_t>(end - p));
+  char digits[max_digits];
+  out_.append(decimal(v, digits));
 }
 
 void Writer::integer(int64_t v) {
