@@ -51,6 +51,7 @@ struct NetServer::Connection {
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
+  std::size_t sent = 0;        // bytes at the front of `pending` the socket already took
   bool write_pending = false;  // the socket's buffer was full: waiting until it takes more
   bool reading = false;   // in the read set (until closing: what a closing client sends is not read)
   bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
@@ -295,7 +296,7 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
   if (c.pending.empty()) take_spare(c.pending);
   c.pending.append(text);
   c.pending.push_back('\n');
-  if (c.pending.size() > net_.max_outbound_bytes) {
+  if (c.pending.size() - c.sent > net_.max_outbound_bytes) {
     ++stats_.slow_readers;
     finish(it->second, CloseReason::slow_reader);  // takes its own copy before the entry goes
     return;
@@ -328,14 +329,14 @@ void NetServer::flush_dirty() {
   flushing_.clear();
 }
 
-// A write takes every line pending, on the socket's own descriptor (non-blocking since
-// watch()), now: no Asio operation, no completion handler queued behind it. Only a socket
+// A write takes every line pending, on the socket's own descriptor (non-blocking since it was
+// accepted), now: no Asio operation, no completion handler queued behind it. Only a socket
 // whose buffer is full waits, through Asio, until it takes more (a slow reader; its lines keep
 // gathering in `pending` until they reach the limit). Written in full, the buffer goes back to
 // the pool, so 10,000 idle sessions hold none (docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
-  HAILER_ASSERT(!c->write_pending && !c->finished && !c->pending.empty());
-  const ssize_t n = ::send(c->socket.native_handle(), c->pending.data(), c->pending.size(), MSG_NOSIGNAL);
+  HAILER_ASSERT(!c->write_pending && !c->finished && c->sent < c->pending.size());
+  const ssize_t n = ::send(c->socket.native_handle(), c->pending.data() + c->sent, c->pending.size() - c->sent, MSG_NOSIGNAL);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     finish(c, CloseReason::reset);
     return;
@@ -343,12 +344,19 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
   if (n > 0) {
     ++stats_.writes;
     stats_.bytes_out += static_cast<uint64_t>(n);
-    if (static_cast<std::size_t>(n) == c->pending.size()) {
+    c->sent += static_cast<std::size_t>(n);
+    if (c->sent == c->pending.size()) {
+      c->sent = 0;
       give_back(c->pending);
       if (c->closing) finish(c, c->close_reason);
       return;
     }
-    c->pending.erase(0, static_cast<std::size_t>(n));
+    // What the socket took is dropped once it outweighs what is left: each byte is moved at
+    // most once on average, however many small writes a slow reader's backlog takes.
+    if (c->sent >= c->pending.size() - c->sent) {
+      c->pending.erase(0, c->sent);
+      c->sent = 0;
+    }
   }
   c->write_pending = true;
   c->socket.async_wait(tcp::socket::wait_write, pooled([this, c](const boost::system::error_code& ec) {
@@ -360,7 +368,7 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
     }
     write(c);
   }));
-  HAILER_ASSERT(c->write_pending);
+  HAILER_ASSERT(c->write_pending && c->sent < c->pending.size());
 }
 
 void NetServer::take_spare(std::string& buffer) {
