@@ -73,8 +73,18 @@ struct EnumNames<DequeueReason> {
   static constexpr std::array<std::string_view, 2> names{"released", "policy_changed"};
 };
 
+// Every name in `names` is written between quotes as it is (Writer::plain_member skips the scan).
+template <std::size_t N>
+consteval bool all_plain(const std::array<std::string_view, N>& names) {
+  for (const auto name : names) {
+    if (!json::needs_no_escape(name) || name.size() > 32) return false;
+  }
+  return true;
+}
+
 template <typename E>
 std::string_view enum_name(E value) {
+  static_assert(all_plain(EnumNames<E>::names), "an enum's wire name must need no JSON escape");
   const auto index = static_cast<std::size_t>(value);
   HAILER_ASSERT(index < EnumNames<E>::names.size());
   return EnumNames<E>::names[index];
@@ -314,9 +324,9 @@ class Writer {
     if (!v.empty()) text(key, v);
   }
   void text_opt(const FieldKey& key, const std::string& v, NullEmpty) {
+    if (!v.empty()) return text(key, v);
     w_.quoted_key(key.comma_quoted());
-    if (v.empty()) w_.null();
-    else w_.string(v);
+    w_.null();
   }
   template <typename T>
   void number(const FieldKey& key, const T& v, int64_t lo, uint64_t hi) {
@@ -346,7 +356,7 @@ class Writer {
   }
   template <typename E>
   void choice(const FieldKey& key, E v) {
-    w_.string_member(key.comma_quoted(), std::string_view(enum_name(v)));
+    w_.plain_member(key.comma_quoted(), std::string_view(enum_name(v)));
   }
   template <typename E>
   void choice_or(const FieldKey& key, E v, E /*fallback*/) {
@@ -904,6 +914,29 @@ constexpr auto names_of() {
 constexpr auto request_names = names_of<RequestBody>();
 constexpr auto server_names = names_of<ServerMessage>();
 
+// `{"type":"<name>"`: how every server message opens, one constant per type, so an event's
+// brace and type cost one append (json::Writer::begin_object_with).
+struct Opening {
+  char bytes[48]{};
+  uint8_t size = 0;
+  constexpr std::string_view view() const { return {bytes, size}; }
+};
+template <std::size_t N>
+consteval auto openings_of(const std::array<std::string_view, N>& names) {
+  std::array<Opening, N> out{};
+  constexpr std::string_view head = "{\"type\":\"";
+  for (std::size_t i = 0; i < N; ++i) {
+    if (!json::needs_no_escape(names[i]) || head.size() + names[i].size() + 1 > sizeof out[i].bytes) throw "a type name must be short and plain";
+    std::size_t n = 0;
+    for (const char c : head) out[i].bytes[n++] = c;
+    for (const char c : names[i]) out[i].bytes[n++] = c;
+    out[i].bytes[n++] = '"';
+    out[i].size = static_cast<uint8_t>(n);
+  }
+  return out;
+}
+constexpr auto server_openings = openings_of(server_names);
+
 template <std::size_t N>
 std::optional<std::size_t> index_of(std::string_view name, const std::array<std::string_view, N>& names) {
   for (std::size_t i = 0; i < N; ++i) {
@@ -1057,8 +1090,7 @@ std::string encode_request(const Request& request) {
 void encode_to(std::string& out, const ServerMessage& message) {
   json::Writer w(out);
   Writer io(w);
-  w.begin_object();
-  w.string_member(type_key.comma_quoted(), std::string_view(message_type(message)));
+  w.begin_object_with(server_openings[message.index()].view());
   std::visit([&](const auto& m) { write_server_fields(io, m); }, message);
   w.end_object();
 }

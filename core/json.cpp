@@ -23,10 +23,53 @@ constexpr std::array<bool, 256> special_bytes = [] {
   return t;
 }();
 
-// The index of the first special byte of `text`, or its size: one table lookup per byte.
+// The special bytes (quote, backslash, below 0x20) of `word` as their high bits, with no branch
+// per byte: a byte equal to c is a zero byte of word ^ c, and "below n" for n <= 0x80 uses the
+// borrow of a subtraction. A borrow can flag a byte above a special one, never one below it,
+// so the lowest bit set is exact: on a little-endian machine it marks the first special byte.
+constexpr uint64_t special_mask(uint64_t word) {
+  constexpr uint64_t ones = 0x0101010101010101u;
+  constexpr uint64_t highs = 0x8080808080808080u;
+  const auto below = [](uint64_t w, uint64_t n) { return (w - ones * n) & ~w & highs; };
+  return below(word ^ (ones * '"'), 1) | below(word ^ (ones * '\\'), 1) | below(word, 0x20);
+}
+
+// The `n` bytes at `from` (0 < n < 8) in the low bytes of a word, the rest 'a' (not special):
+// built in registers from overlapping loads, since a load from bytes just stored in smaller
+// pieces waits for them to reach the cache (a store-forwarding stall).
+inline uint64_t tail_word(const char* from, std::size_t n) {
+  HAILER_ASSERT(n > 0 && n < 8);
+  uint64_t word = 0;
+  if (n >= 4) {
+    uint32_t low = 0, high = 0;
+    std::memcpy(&low, from, 4);
+    std::memcpy(&high, from + n - 4, 4);
+    word = uint64_t{low} | (uint64_t{high} << (8 * (n - 4)));
+  } else {
+    const auto byte = [&](std::size_t k) { return uint64_t{static_cast<unsigned char>(from[k])} << (8 * k); };
+    word = byte(0) | byte(n / 2) | byte(n - 1);
+  }
+  return word | (0x6161616161616161u & ~((uint64_t{1} << (8 * n)) - 1));
+}
+
+// The index of the first special byte of `text`, or its size. Eight bytes per step; a tail
+// of one to seven bytes is tested as one word padded with a harmless byte, so a name of a few
+// bytes costs one test, and the word's mask says where its first special byte is.
 std::size_t first_special(std::string_view text) {
+  const std::size_t n = text.size();
   std::size_t i = 0;
-  while (i < text.size() && !special_bytes[static_cast<unsigned char>(text[i])]) ++i;
+  if constexpr (std::endian::native == std::endian::little) {
+    uint64_t word = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::memcpy(&word, text.data() + i, 8);
+      if (const uint64_t mask = special_mask(word); mask != 0) return i + static_cast<std::size_t>(std::countr_zero(mask)) / 8;
+    }
+    if (i == n) return n;
+    word = tail_word(text.data() + i, n - i);
+    const uint64_t mask = special_mask(word);
+    return mask == 0 ? n : i + static_cast<std::size_t>(std::countr_zero(mask)) / 8;
+  }
+  while (i < n && !special_bytes[static_cast<unsigned char>(text[i])]) ++i;
   return i;
 }
 
@@ -165,13 +208,22 @@ class Parser {
     }
     v.type = Type::integer;
     // Up to 19 digits cannot overflow 64 bits: no check (a division) per digit on that path.
-    const bool may_overflow = int_end - int_start > 19;
-    for (std::size_t i = int_start; i < int_end; ++i) {
-      const auto d = static_cast<uint64_t>(s_[i] - '0');
-      if (may_overflow && v.magnitude > (UINT64_MAX - d) / 10) v.overflow = true;
-      v.magnitude = v.overflow ? v.magnitude : v.magnitude * 10 + d;
+    // The sum is kept in locals: through `v`, a reference into the vector, every digit would
+    // store and reload it.
+    uint64_t magnitude = 0;
+    bool overflow = false;
+    if (int_end - int_start <= 19) {
+      for (std::size_t i = int_start; i < int_end; ++i) magnitude = magnitude * 10 + static_cast<uint64_t>(s_[i] - '0');
+    } else {
+      for (std::size_t i = int_start; i < int_end && !overflow; ++i) {
+        const auto d = static_cast<uint64_t>(s_[i] - '0');
+        overflow = magnitude > (UINT64_MAX - d) / 10;
+        if (!overflow) magnitude = magnitude * 10 + d;
+      }
     }
-    v.negative = negative && v.magnitude != 0;  // -0 is 0
+    v.magnitude = magnitude;
+    v.overflow = overflow;
+    v.negative = negative && magnitude != 0;  // -0 is 0
     return true;
   }
 
@@ -455,14 +507,33 @@ namespace {
 // Digits of the largest uint64_t.
 constexpr std::size_t max_digits = 20;
 
+// "00" to "99": two digits per division halve the work of an id's digits.
+constexpr std::array<char, 200> digit_pairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
 // `v` in decimal, written at the end of `digits` (which the view points into).
 std::string_view decimal(uint64_t v, char (&digits)[max_digits]) {
   char* const end = digits + max_digits;
   char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
+  while (v >= 100) {
+    const auto pair = static_cast<std::size_t>(v % 100) * 2;
+    v /= 100;
+    *--p = digit_pairs[pair + 1];
+    *--p = digit_pairs[pair];
+  }
+  if (v >= 10) {
+    const auto pair = static_cast<std::size_t>(v) * 2;
+    *--p = digit_pairs[pair + 1];
+    *--p = digit_pairs[pair];
+  } else {
+    *--p = static_cast<char>('0' + v);
+  }
   return {p, static_cast<std::size_t>(end - p)};
 }
 
@@ -551,6 +622,14 @@ void Writer::close(char bracket) {
 
 void Writer::begin_object() { open('{'); }
 
+void Writer::begin_object_with(std::string_view opening) {
+  HAILER_ASSERT(depth_ < max_depth);
+  HAILER_ASSERT(opening.size() >= 6 && opening.front() == '{' && opening[1] == '"' && opening.back() != ',');
+  separate();
+  out_.append(opening);
+  ++depth_;  // its first-member bit stays clear: the next member needs its comma
+}
+
 void Writer::end_object() { close('}'); }
 
 void Writer::begin_array() { open('['); }
@@ -590,41 +669,55 @@ void Writer::string(std::string_view v) { append_quoted_between(out_, separator(
 // a buffer on the stack and appended once; a value that needs escaping, or a long one, takes
 // the two-step path.
 void Writer::string_member(std::string_view comma_quoted, std::string_view v) {
-  HAILER_ASSERT(depth_ > 0 && !after_key_);
-  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
-  char buf[128];
-  if (comma_quoted.size() + v.size() + 2 > sizeof buf || first_special(v) != v.size()) {
+  if (v.size() > 32 || comma_quoted.size() > 32 || first_special(v) != v.size()) {
     quoted_key(comma_quoted);
     string(v);
     return;
   }
-  const std::size_t skip = separator() == 0 ? 1 : 0;
-  std::size_t n = comma_quoted.size() - skip;
-  std::memcpy(buf, comma_quoted.data() + skip, n);
+  append_member(comma_quoted, v);
+}
+
+void Writer::plain_member(std::string_view comma_quoted, std::string_view v) {
+  if (v.size() > 32 || comma_quoted.size() > 32) {
+    quoted_key(comma_quoted);
+    string(v);
+    return;
+  }
+  append_member(comma_quoted, v);
+}
+
+// Key and value of up to 32 bytes each, the value free of special bytes.
+void Writer::append_member(std::string_view comma_quoted, std::string_view v) {
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  HAILER_ASSERT(comma_quoted.size() <= 32 && v.size() <= 32);
+  char buf[32 + 32 + 2];
+  std::memcpy(buf, comma_quoted.data(), comma_quoted.size());
+  std::size_t n = comma_quoted.size();
   buf[n++] = '"';
   std::memcpy(buf + n, v.data(), v.size());
   n += v.size();
   buf[n++] = '"';
-  out_.append(buf, n);
+  const std::size_t skip = separator() == 0 ? 1 : 0;
+  out_.append(buf + skip, n - skip);
   HAILER_ASSERT(!after_key_);
 }
 
 void Writer::uinteger_member(std::string_view comma_quoted, uint64_t v) {
-  HAILER_ASSERT(depth_ > 0 && !after_key_);
-  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
-  char buf[128];
-  if (comma_quoted.size() + max_digits > sizeof buf) {
+  if (comma_quoted.size() > 32) {
     quoted_key(comma_quoted);
     uinteger(v);
     return;
   }
-  const std::size_t skip = separator() == 0 ? 1 : 0;
-  const std::size_t key_bytes = comma_quoted.size() - skip;
-  std::memcpy(buf, comma_quoted.data() + skip, key_bytes);
+  HAILER_ASSERT(depth_ > 0 && !after_key_);
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  char buf[32 + max_digits];
+  std::memcpy(buf, comma_quoted.data(), comma_quoted.size());
   char digits[max_digits];
   const std::string_view text = decimal(v, digits);
-  std::memcpy(buf + key_bytes, text.data(), text.size());
-  out_.append(buf, key_bytes + text.size());
+  std::memcpy(buf + comma_quoted.size(), text.data(), text.size());
+  const std::size_t skip = separator() == 0 ? 1 : 0;
+  out_.append(buf + skip, comma_quoted.size() + text.size() - skip);
   HAILER_ASSERT(!after_key_);
 }
 

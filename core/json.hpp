@@ -90,6 +90,9 @@ class Writer {
 
   /// Starts an object (as a value, or as the member `key` when inside an object).
   void begin_object();
+  /// Starts an object whose first members are already written in `opening` (`{"type":"ok"`,
+  /// built when the program is compiled): one append for the brace and every constant member.
+  void begin_object_with(std::string_view opening);
   /// Ends the innermost object.
   void end_object();
   /// Starts an array.
@@ -104,8 +107,12 @@ class Writer {
   /// Writes a string value.
   void string(std::string_view v);
   /// Writes a member: the key as for quoted_key, then the string value `v` (one append when
-  /// `v` needs no escape: an event's fields are mostly short names).
+  /// key and value are at most 32 bytes each and `v` needs no escape: an event's fields are
+  /// mostly short names).
   void string_member(std::string_view comma_quoted, std::string_view v);
+  /// Writes a member like string_member, for a value the caller knows needs no escape (names
+  /// from a table checked with needs_no_escape when the program is compiled): no scan of `v`.
+  void plain_member(std::string_view comma_quoted, std::string_view v);
   /// Writes a member: the key as for quoted_key, then the unsigned integer `v`.
   void uinteger_member(std::string_view comma_quoted, uint64_t v);
   /// Writes an unsigned integer value.
@@ -119,6 +126,7 @@ class Writer {
 
  private:
   char separator();
+  void append_member(std::string_view comma_quoted, std::string_view v);
   void separate();
   void open(char bracket);
   void close(char bracket);
@@ -136,6 +144,14 @@ inline bool same_key(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+/// True when `text` can be written between quotes as it is (no quote, backslash or control byte).
+constexpr bool needs_no_escape(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return false;
   }
   return true;
 }

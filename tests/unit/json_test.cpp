@@ -180,6 +180,100 @@ TEST_CASE("json: a member written in one piece matches the key and value written
   CHECK(together("a\"b", 1) == R"({"peer":"a\"b","n":1,"peer":"a\"b"})");
 }
 
+TEST_CASE("json: a special byte is escaped at every position of a member's key-sized and longer values", "[json]") {
+  // first_special steps eight bytes at a time, then one: every special byte (and its harmless
+  // neighbours) at every position of every length up to 40 must come out as nlohmann writes it.
+  std::vector<char> bytes;
+  for (int c = 0; c < 0x20; ++c) bytes.push_back(static_cast<char>(c));
+  for (const char c : {'"', '\\', ' ', '!', '#', '[', ']', '\x7F', 'a'}) bytes.push_back(c);
+  int wrong = 0;
+  for (std::size_t len = 1; len <= 40; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (const char c : bytes) {
+        std::string v(len, 'x');
+        v[at] = c;
+        std::string out;
+        json::Writer w(out);
+        w.begin_object();
+        w.string_member(",\"v\":", v);
+        w.end_object();
+        if (out != nlohmann::json{{"v", v}}.dump()) ++wrong;
+      }
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("json: the parser finds a raw control byte or an escape at every position of a string", "[json]") {
+  // The parser's scan takes 16 bytes a step, then 8, then a padded word for the last few bytes
+  // of the text: a raw control byte is refused and an escape decoded wherever it falls.
+  int wrong = 0;
+  for (std::size_t len = 1; len <= 40; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string v(len, 'x');
+      v[at] = '\x01';
+      json::Document doc;
+      if (!json::parse("[\"" + v + "\"]", doc)) ++wrong;
+      std::string escaped(len, 'x');
+      escaped.replace(at, 1, "\\n");
+      if (json::parse("[\"" + escaped + "\"]", doc) || doc.at(1).text != std::string(at, 'x') + "\n" + std::string(len - at - 1, 'x')) ++wrong;
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("json: keys and values of every length up to the in-line copy's limit and past it", "[json]") {
+  // Members of up to 32 bytes of key and 32 of value are copied in line by size class; longer
+  // ones take the general path. Every pair of lengths, as first and as later member, with
+  // integers of every digit count at both ends (digits are written two at a time).
+  std::vector<uint64_t> numbers{std::numeric_limits<uint64_t>::max()};
+  for (uint64_t p = 1, d = 0; d < 20; ++d, p *= 10) {
+    numbers.push_back(p - 1);
+    numbers.push_back(p);
+  }
+  int wrong = 0;
+  for (std::size_t key_len = 1; key_len <= 36; ++key_len) {
+    const std::string name(key_len, static_cast<char>('a' + key_len % 26));
+    const std::string key = ",\"" + name + "\":";
+    for (std::size_t len = 0; len <= 36; ++len) {
+      std::string v;
+      for (std::size_t i = 0; i < len; ++i) v.push_back(static_cast<char>('A' + (i * 7 + len) % 26));
+      for (const uint64_t n : numbers) {
+        std::string out;
+        json::Writer w(out);
+        w.begin_object();
+        w.string_member(key, v);
+        w.plain_member(",\"p\":", v);
+        w.uinteger_member(key, n);
+        w.end_object();
+        // The key repeats (nlohmann's objects cannot hold that): its last member is added by hand.
+        const nlohmann::ordered_json model = {{name, v}, {"p", v}};
+        std::string expected = model.dump();
+        expected.pop_back();
+        expected += ",\"" + name + "\":" + std::to_string(n) + "}";
+        if (out != expected) ++wrong;
+      }
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("json: an object opened with its constant members goes on with a comma", "[json]") {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.quoted_key(",\"e\":");
+  w.begin_object_with(R"({"type":"ok")");
+  w.uinteger_member(",\"id\":", 7);
+  w.plain_member(",\"role\":", "caller");
+  w.end_object();
+  w.quoted_key(",\"f\":");
+  w.begin_object_with(R"({"type":"bye")");
+  w.end_object();
+  w.end_object();
+  CHECK(out == R"({"e":{"type":"ok","id":7,"role":"caller"},"f":{"type":"bye"}})");
+}
+
 TEST_CASE("json: integers of 19 and 20 digits are exact up to the 64-bit limit", "[json]") {
   // Up to 19 digits the parser skips the overflow test; the 20-digit side keeps it.
   const auto doc = parsed(
