@@ -180,9 +180,9 @@ TEST_CASE("json: a member written in one piece matches the key and value written
   CHECK(together("a\"b", 1) == R"({"peer":"a\"b","n":1,"peer":"a\"b"})");
 }
 
-TEST_CASE("json: a special byte is escaped at every position of a member's key-sized and longer values", "[json]") {
-  // first_special steps eight bytes at a time, then one: every special byte (and its harmless
-  // neighbours) at every position of every length up to 40 must come out as nlohmann writes it.
+TEST_CASE("json: a special byte is escaped at every position of a member's value", "[json]") {
+  // A member's value is scanned before it takes the one-append path: every special byte (and its
+  // harmless neighbours) at every position of every length up to 40 comes out as nlohmann writes it.
   std::vector<char> bytes;
   for (int c = 0; c < 0x20; ++c) bytes.push_back(static_cast<char>(c));
   for (const char c : {'"', '\\', ' ', '!', '#', '[', ']', '\x7F', 'a'}) bytes.push_back(c);
@@ -205,8 +205,8 @@ TEST_CASE("json: a special byte is escaped at every position of a member's key-s
 }
 
 TEST_CASE("json: the parser finds a raw control byte or an escape at every position of a string", "[json]") {
-  // The parser's scan takes 16 bytes a step, then 8, then a padded word for the last few bytes
-  // of the text: a raw control byte is refused and an escape decoded wherever it falls.
+  // The parser's scan takes 16 bytes a step, then one byte at a time for the last bytes of the
+  // text: a raw control byte is refused and an escape decoded wherever it falls.
   int wrong = 0;
   for (std::size_t len = 1; len <= 40; ++len) {
     for (std::size_t at = 0; at < len; ++at) {
