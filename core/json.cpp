@@ -627,12 +627,9 @@ void Writer::string(std::string_view v) { append_quoted_between(out_, separator(
 // a buffer on the stack and appended once; a value that needs escaping, or a long one, takes
 // the two-step path.
 void Writer::string_member(std::string_view comma_quoted, std::string_view v) {
-  if (v.size() > 32 || comma_quoted.size() > 32 || first_special(v) != v.size()) {
-    quoted_key(comma_quoted);
-    string(v);
-    return;
-  }
-  append_member(comma_quoted, v);
+  if (v.size() <= 32 && first_special(v) == v.size()) return plain_member(comma_quoted, v);
+  quoted_key(comma_quoted);
+  string(v);  // escaped, or long: scanned once, here
 }
 
 void Writer::plain_member(std::string_view comma_quoted, std::string_view v) {
