@@ -41,7 +41,7 @@ struct Workload {
   }
   SessionId open(uint64_t n) {
     const SessionId s{n};
-    feed(SessionOpened{s, "10.0.0." + std::to_string(n % 250)});
+    feed(SessionOpened{s, "10.0.0." + std::to_string(n % 250), stand_in_secrets(n), false});
     return s;
   }
   SessionId user(uint64_t n) {

@@ -45,7 +45,8 @@ void ptt_frame_through_host(benchmark::State& state) {
   RecordingPort port(dir.string());
   Config config;
   config.max_talk_ms = 24LL * 3600 * 1000;
-  ServerHost host(config, 1, HostConfig{false, {}}, port);
+  SeededSecrets secrets(1);
+  ServerHost host(config, secrets, HostConfig{false, {}}, port);
   Time now{0};
   host.opened(now, SessionId{1}, "127.0.0.1");
   const std::string codec = opus ? "opus" : "pcm16";

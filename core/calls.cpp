@@ -18,9 +18,6 @@ namespace {
 TimerId ring_timer(uint64_t call) { return {TimerKind::ring, call}; }
 TimerId expiry_timer(SessionId caller) { return {TimerKind::wait_expiry, caller.value}; }
 TimerId window_timer(SessionId caller) { return {TimerKind::recall_window, caller.value}; }
-// 64 random bits as 16 hex digits: unguessable by another client, so nobody can claim
-// someone else's media endpoint.
-constexpr std::size_t media_token_hex_digits = 16;
 }  // namespace
 
 void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
@@ -34,38 +31,61 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
   s.name = q.name;
   s.key = std::move(key);
   s.media_port = q.media_port;
-  s.media_token = new_media_token();
+  // The key and id came from the host's CSPRNG with the session: the media token is the key
+  // (the client's proofs are MACs under it), the id names it in a proof.
+  s.media_id = free_media_id(s.secrets.media_id);
+  s.probe_budget.emplace(BucketRate{config_.max_media_probes_per_session_per_second, 1000});
   names_.emplace(s.key, s.id);
-  tokens_.emplace(s.media_token, s.id);
+  tokens_.emplace(*s.media_id, s.id);
   std::optional<uint16_t> rendezvous;
   if (config_.rendezvous_udp_port != 0) rendezvous = config_.rendezvous_udp_port;
-  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms, s.media_token, rendezvous});
+  reply_ok(id, RegisteredData{s.name, config_.heartbeat_timeout_ms, to_hex(s.secrets.media_key.bytes),
+                              media_id_text(*s.media_id), rendezvous});
 }
 
-std::string Core::new_media_token() {
-  static constexpr char hex[] = "0123456789abcdef";
-  while (true) {
-    uint64_t bits = token_rng_.next();
-    std::string token(media_token_hex_digits, '0');
-    for (char& c : token) {
-      c = hex[bits & 0xF];
-      bits >>= 4;
-    }
-    if (!tokens_.contains(token)) return token;  // a collision is astronomically rare; draw again
+// Ids are 64 random bits, so two sessions drawing the same one is astronomically rare; if it
+// happens the next free value is taken (an id is public: only the key behind it is secret).
+uint64_t Core::free_media_id(uint64_t wanted) const {
+  while (tokens_.contains(wanted)) ++wanted;
+  return wanted;
+}
+
+// The budgets a proof spends before its MAC is checked: its source address's and everyone's.
+bool Core::probe_allowed(const MediaProbe& e) {
+  if (!probe_sources_.take(now_, e.observed.address) || !probe_total_.take(now_)) {
+    ++stats_.media_probes_limited;
+    return false;
   }
+  return true;
 }
 
 // A client proved its media endpoint: calls announce the observed address and port from now on
 // (correct behind a simple NAT). The client hears it once per change, so it can stop probing.
+// A proof moves the endpoint only when its MAC is right and its counter newer than the last
+// accepted one (a captured proof replayed from elsewhere moves nothing). Proofs are not a
+// heartbeat: only the signaling connection keeps a session alive.
 void Core::on_media_probe(const MediaProbe& e) {
-  auto it = tokens_.find(e.token);
+  if (!probe_allowed(e)) return;
+  auto it = tokens_.find(e.probe.media_id);
   if (it == tokens_.end()) {
     ++stats_.media_probes_unknown;
     return;
   }
-  ++stats_.media_probes;
   Session& s = session(it->second);
-  touch(s);
+  if (!verify_media_probe(s.secrets.media_key, e.probe)) {
+    ++stats_.media_probes_forged;
+    return;
+  }
+  if (e.probe.counter <= s.probe_counter) {
+    ++stats_.media_probes_replayed;
+    return;
+  }
+  if (!s.probe_budget->take(now_)) {
+    ++stats_.media_probes_limited;
+    return;
+  }
+  s.probe_counter = e.probe.counter;
+  ++stats_.media_probes;
   if (s.media_observed == e.observed) return;
   s.media_observed = e.observed;
   send(s.id, MediaReady{e.observed.address, e.observed.port});

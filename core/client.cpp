@@ -7,21 +7,16 @@
 namespace hailer {
 
 namespace {
-constexpr std::string_view probe_prefix = "hailer-probe ";
+// The media key and id of a register reply, when both are well formed.
+std::optional<std::pair<SecretKey, uint64_t>> media_credentials(const RegisteredData& reg) {
+  SecretKey key;
+  std::array<uint8_t, 8> id{};
+  if (!from_hex(reg.media_token, key.bytes) || !from_hex(reg.media_id, id)) return std::nullopt;
+  uint64_t media_id = 0;
+  for (uint8_t b : id) media_id = (media_id << 8) | b;
+  return std::pair{key, media_id};
+}
 }  // namespace
-
-std::string media_probe_payload(std::string_view token) {
-  std::string p(probe_prefix);
-  p.append(token);
-  return p;
-}
-
-std::optional<std::string_view> parse_media_probe(std::string_view datagram) {
-  if (!datagram.starts_with(probe_prefix)) return std::nullopt;
-  const std::string_view token = datagram.substr(probe_prefix.size());
-  if (token.empty() || token.size() > 64) return std::nullopt;
-  return token;
-}
 
 ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config)) {
   HAILER_ASSERT(config_.ping_interval_ms >= 0 && config_.probe_retry_ms > 0 && config_.probe_keepalive_ms > 0);
@@ -53,7 +48,9 @@ void ProtocolClient::disconnected(Time, std::vector<ClientEffect>& out) {
 void ProtocolClient::reset_state() {
   registered_ = false;
   pending_.clear();
-  media_token_.clear();
+  media_key_.reset();
+  media_id_ = 0;
+  probe_counter_ = 0;
   media_ready_.reset();
   probe_at_.reset();
   auto_accept_.reset();
@@ -137,8 +134,11 @@ void ProtocolClient::on_reply(Time now, const OkReply& ok, const Pending& p, std
     registered_ = true;
     // Ping well inside the server's heartbeat, whatever the config says.
     if (ping_interval_ms_ > 0) ping_interval_ms_ = std::min(ping_interval_ms_, std::max<int64_t>(1, reg->heartbeat_ms / 3));
-    media_token_ = reg->media_token;
-    if (config_.media_port != 0 && !media_token_.empty()) probe(now, out);
+    if (const auto credentials = media_credentials(*reg)) {
+      media_key_ = credentials->first;
+      media_id_ = credentials->second;
+      if (config_.media_port != 0) probe(now, out);
+    }
     return;
   }
   if (const auto* room = std::get_if<RoomData>(&ok.data)) {
@@ -251,7 +251,8 @@ void ProtocolClient::on_room_event(const ServerMessage& m) {
 // ------------------------------------------------------------------ timers
 
 void ProtocolClient::probe(Time now, std::vector<ClientEffect>& out) {
-  out.push_back(SendProbe{media_probe_payload(media_token_)});
+  HAILER_ASSERT(media_key_.has_value());
+  out.push_back(SendProbe{encode_media_probe(*media_key_, media_id_, ++probe_counter_)});
   probe_at_ = now + Duration::from_ms(media_ready_ ? config_.probe_keepalive_ms : config_.probe_retry_ms);
 }
 

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "codec.hpp"
+#include "media_probe.hpp"
 #include "messages.hpp"
+#include "secret.hpp"
 #include "time.hpp"
 
 namespace hailer {
@@ -112,11 +114,6 @@ struct ServerGarbage {
 using ClientEffect = std::variant<SendText, SendProbe, StartCallMedia, StopCallMedia, StartTalking, StopTalking,
                                   PlayTone, Heard, ServerGarbage>;
 
-/// The payload of a UDP proof for `token`: "hailer-probe <token>".
-std::string media_probe_payload(std::string_view token);
-/// The token in a UDP proof, or nothing when the datagram is not one.
-std::optional<std::string_view> parse_media_probe(std::string_view datagram);
-
 /// One client session with the server.
 class ProtocolClient {
  public:
@@ -188,7 +185,9 @@ class ProtocolClient {
   std::map<uint64_t, Pending> pending_;
   int64_t ping_interval_ms_ = 0;
   Time last_sent_;
-  std::string media_token_;
+  std::optional<SecretKey> media_key_;  // from the register reply: what our proofs are MACs under
+  uint64_t media_id_ = 0;
+  uint64_t probe_counter_ = 0;          // grows with every proof sent on this connection
   std::optional<MediaEndpoint> media_ready_;
   std::optional<Time> probe_at_;
   std::optional<std::pair<Time, uint64_t>> auto_accept_;     // when, which call

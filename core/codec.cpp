@@ -591,6 +591,7 @@ struct Wire<RegisteredData> {
     io.text("name", m.name);
     io.number("heartbeat_ms", m.heartbeat_ms, 1, int64_top);
     io.text_opt("media_token", m.media_token, OmitEmpty{});
+    io.text_opt("media_id", m.media_id, OmitEmpty{});
     io.number_opt("rendezvous_port", m.rendezvous_port, 1, u16_top);
   }
 };

@@ -25,6 +25,18 @@ std::optional<std::string> validate(const Config& c) {
   if (!timer_ok(c.max_talk_ms)) return "max_talk_ms must be 1 ms..24 h";
   if (!timer_ok(c.silence_timeout_ms)) return "silence_timeout_ms must be 1 ms..24 h";
   if (c.silence_threshold_dbfs > 0 || c.silence_threshold_dbfs < -150) return "silence_threshold_dbfs must be -150..0";
+  if (c.max_media_probes_per_session_per_second == 0 || c.max_media_probes_per_session_per_second > 1000) {
+    return "max_media_probes_per_session_per_second must be 1..1000";
+  }
+  if (c.max_media_probes_per_address_per_second == 0 || c.max_media_probes_per_address_per_second > 100'000) {
+    return "max_media_probes_per_address_per_second must be 1..100000";
+  }
+  if (c.max_media_probes_per_second == 0 || c.max_media_probes_per_second > 100'000) {
+    return "max_media_probes_per_second must be 1..100000";
+  }
+  if (c.max_token_failures_per_address_per_minute == 0 || c.max_token_failures_per_address_per_minute > 10'000) {
+    return "max_token_failures_per_address_per_minute must be 1..10000";
+  }
   if (c.instructor_token.size() > 128) return "instructor_token must be at most 128 bytes";
   return std::nullopt;
 }

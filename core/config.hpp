@@ -23,6 +23,16 @@ struct Config {
   /// adapter sets it once the socket is bound).
   uint16_t rendezvous_udp_port = 0;
 
+  // --- media proofs (UDP, docs/protocol.md "Media endpoint") ---
+  /// Proofs one session may have accepted per second (a client sends 4 a second until the first
+  /// is answered, then one per 15 s); the rest are ignored, so nobody makes the server work
+  /// without end on their behalf.
+  uint32_t max_media_probes_per_session_per_second = 8;
+  /// Proofs, valid or not, checked per source address per second; the rest are dropped unread.
+  uint32_t max_media_probes_per_address_per_second = 64;
+  /// Proofs checked per second from everyone together.
+  uint32_t max_media_probes_per_second = 20'000;
+
   // --- calls ---
   /// How long a call rings before it ends with no_answer and a missed call for the callee.
   int64_t ring_timeout_ms = 30'000;
@@ -56,6 +66,9 @@ struct Config {
   FloorPolicy default_floor_policy = FloorPolicy::deny;
   /// Secret an instructor must give to join as instructor; empty means anyone may.
   std::string instructor_token;
+  /// Wrong instructor tokens one address may give per minute; beyond that its instructor joins
+  /// are refused (too_many_attempts) until the minute has passed.
+  uint32_t max_token_failures_per_address_per_minute = 5;
   /// Serial of the first recorded turn, so a restarted server does not reuse file names.
   uint64_t first_recording_serial = 1;
 };

@@ -29,7 +29,16 @@ std::string_view to_string(CloseReason reason) {
   return close_reason_names[index];
 }
 
-Core::Core(Config config, uint64_t seed) : config_(std::move(config)), token_rng_(seed) {
+namespace {
+// Addresses whose proof or token-try budgets are kept at once; beyond it idle ones are forgotten.
+constexpr std::size_t max_limited_addresses = 4096;
+}  // namespace
+
+Core::Core(Config config)
+    : config_(std::move(config)),
+      probe_sources_(BucketRate{config_.max_media_probes_per_address_per_second, 1000}, max_limited_addresses),
+      probe_total_(BucketRate{config_.max_media_probes_per_second, 1000}),
+      token_failures_(BucketRate{config_.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses) {
   HAILER_ASSERT(!validate(config_).has_value());
   next_recording_serial_ = config_.first_recording_serial;
 }
@@ -82,6 +91,8 @@ void Core::on_opened(const SessionOpened& e) {
   Session s;
   s.id = e.session;
   s.peer_address = e.peer_address;
+  s.secrets = e.secrets;
+  s.instructor_cookie = e.instructor_cookie;
   s.last_seen = now_;
   s.seen_at = seen_order_.insert(seen_order_.end(), e.session);  // the newest: the back
   sessions_.emplace(e.session, std::move(s));
@@ -124,7 +135,7 @@ void Core::drop_session(SessionId id) {
   if (s.face == Face::calls) drop_calls_user(s);
   if (s.face == Face::ptt) leave_room(s);
   if (s.face) names_.erase(s.key);
-  if (!s.media_token.empty()) tokens_.erase(s.media_token);
+  if (s.media_id) tokens_.erase(*s.media_id);
   sessions_.erase(id);
   dropping_.reset();
 }

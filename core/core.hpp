@@ -15,7 +15,8 @@
 
 #include "assert.hpp"
 #include "config.hpp"
-#include "prng.hpp"
+#include "rate_limit.hpp"
+#include "secret.hpp"
 #include "timer_table.hpp"
 #include "events.hpp"
 #include "floor.hpp"
@@ -48,8 +49,13 @@ struct CoreStats {
   uint64_t floor_grants = 0;
   uint64_t audio_frames_admitted = 0;
   uint64_t audio_frames_dropped = 0;  ///< from sessions not holding the floor
-  uint64_t media_probes = 0;          ///< UDP proofs that named a registered session
-  uint64_t media_probes_unknown = 0;  ///< UDP proofs with a token nobody holds
+  uint64_t media_probes = 0;          ///< UDP proofs accepted (right MAC, new counter)
+  uint64_t media_probes_unknown = 0;  ///< UDP proofs naming a media id nobody holds
+  uint64_t media_probes_forged = 0;   ///< UDP proofs whose MAC is wrong
+  uint64_t media_probes_replayed = 0; ///< UDP proofs whose counter is not newer than the last accepted
+  uint64_t media_probes_limited = 0;  ///< UDP proofs over a rate limit (per address, per session, in total), unread
+  uint64_t token_failures = 0;        ///< instructor joins with a wrong token
+  uint64_t token_tries_limited = 0;   ///< instructor joins refused for too many wrong tokens from the address
   /// Sessions ended, by CloseReason (index = the enum's value).
   std::array<uint64_t, close_reason_count> closed_by_reason{};
 };
@@ -57,9 +63,9 @@ struct CoreStats {
 /// The whole signaling state of one server, driven by events.
 class Core {
  public:
-  /// A core with the given (valid) config, at time zero. `seed` drives the media tokens: give
-  /// a fresh random one in production (and journal it), a fixed one in tests and simulations.
-  explicit Core(Config config, uint64_t seed = 1);
+  /// A core with the given (valid) config, at time zero. It draws nothing random: secrets come
+  /// in with the events that need them (SessionOpened::secrets).
+  explicit Core(Config config);
 
   /// The only mutation: fires due timers, then applies `event` at `now`; appends effects to `out`.
   void handle(Time now, const Event& event, std::vector<Effect>& out);
@@ -108,9 +114,13 @@ class Core {
     std::optional<Face> face;  // nothing until register/join succeeds
     std::string name;
     std::string key;  // name_key(name)
+    bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
+    SessionSecrets secrets;          // drawn by the host for this session
     // calls face
     uint16_t media_port = 0;
-    std::string media_token;
+    std::optional<uint64_t> media_id;             // registered: the id its proofs name (tokens_)
+    uint64_t probe_counter = 0;                   // the last accepted proof's counter
+    std::optional<TokenBucket> probe_budget;      // accepted proofs per second (registered only)
     std::optional<MediaEndpoint> media_observed;  // proven over UDP
     std::optional<uint64_t> call;
     std::optional<SessionId> waiting_on;
@@ -197,7 +207,8 @@ class Core {
 
   // calls.cpp: presence, calls, waiting queues
   void on_who_calls(uint64_t id);
-  std::string new_media_token();
+  uint64_t free_media_id(uint64_t wanted) const;
+  bool probe_allowed(const MediaProbe& e);
   MediaEndpoint media_endpoint_of(const Session& s) const;
   void on_ring_timer(uint64_t call_id);
   void on_wait_expiry_timer(SessionId caller);
@@ -223,6 +234,7 @@ class Core {
 
   // ptt.cpp: rooms and floors
   void on_who_room(Session& s, uint64_t id);
+  bool instructor_allowed(Session& s, uint64_t id, const std::string& token);
   void on_audio(const AudioFrame& e);
   void on_audio_played(const AudioPlayed& e);
   void arm_floor_timer(Room& room);
@@ -240,7 +252,11 @@ class Core {
   Config config_;
   CoreStats stats_;
   Time now_;
-  Prng token_rng_;
+  // Media proofs checked per source address and in total, before any lookup or MAC.
+  KeyedLimiter probe_sources_;
+  TokenBucket probe_total_;
+  // Wrong instructor tokens per address (only failures spend: a right token always passes).
+  KeyedLimiter token_failures_;
   std::vector<Effect>* out_ = nullptr;  // valid only inside handle()
   SessionId requester_;                 // the session whose request is being handled
   std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
@@ -252,7 +268,7 @@ class Core {
   // name_key -> session, both faces share one namespace. Looked up per call; `who` sorts what
   // it lists, so the unordered iteration order never reaches an output.
   std::unordered_map<std::string, SessionId, NameKeyHash, std::equal_to<>> names_;
-  std::map<std::string, SessionId> tokens_;  // media token -> calls session
+  std::map<uint64_t, SessionId> tokens_;    // media id -> registered calls session
   std::set<SessionId> closed_by_core_;      // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;
   std::map<SessionId, WaitQueue> queues_;  // by callee

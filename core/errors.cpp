@@ -41,6 +41,7 @@ constexpr std::array<ErrorText, error_code_count> error_texts{{
     {"too_many_rooms", "the server has no room for another room"},
     {"not_instructor", "only an instructor may do that"},
     {"bad_token", "the instructor token is wrong"},
+    {"too_many_attempts", "too many wrong instructor tokens from your address: try again in a minute"},
     {"bad_frame", "a binary audio frame is malformed or not allowed here"},
 }};
 

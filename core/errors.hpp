@@ -40,6 +40,7 @@ enum class ErrorCode : uint8_t {
   too_many_rooms,       ///< Config::max_rooms reached
   not_instructor,       ///< an instructor-only request from a student
   bad_token,            ///< joining as instructor with a wrong token
+  too_many_attempts,    ///< too many wrong instructor tokens from this address: wait a minute
   // audio frames
   bad_frame,            ///< a binary audio frame that is malformed, or sent before joining
 };

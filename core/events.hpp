@@ -9,7 +9,9 @@
 #include <variant>
 #include <vector>
 
+#include "media_probe.hpp"
 #include "messages.hpp"
+#include "secret.hpp"
 
 namespace hailer {
 
@@ -31,9 +33,14 @@ inline constexpr std::size_t close_reason_count = static_cast<std::size_t>(Close
 std::string_view to_string(CloseReason reason);
 
 /// A connection was accepted; `peer_address` is the peer's host as the adapter observed it.
+/// `secrets` were drawn for it by the host (OS CSPRNG; seeded stand-ins in simulations).
 struct SessionOpened {
   SessionId session;
   std::string peer_address;
+  SessionSecrets secrets;
+  /// The connection was opened with the instructor's cookie (the web face checked it), so it may
+  /// join as instructor without a token.
+  bool instructor_cookie = false;
 };
 /// The connection is gone, for `reason`. After the core's own CloseSession it is an echo.
 struct SessionClosed {
@@ -50,10 +57,11 @@ struct BadRequest {
   SessionId session;
   DecodeError error;
 };
-/// A datagram carrying a media token reached the server's UDP port from `observed`: the
-/// session holding that token has proven its media endpoint (as seen through any NAT).
+/// A media proof (docs/protocol.md, "Media endpoint") reached the server's UDP port from
+/// `observed`, not yet verified: when its MAC is right and its counter new, the session whose
+/// media id it names has proven its media endpoint (as seen through any NAT).
 struct MediaProbe {
-  std::string token;
+  MediaProbeDatagram probe;
   MediaEndpoint observed;
 };
 /// One frame of PTT audio arrived from the session (it proves the session alive; the core

@@ -24,7 +24,7 @@ void Core::check_invariants() const {
     HAILER_ASSERT(valid_name(s.name) && s.key == name_key(s.name) && names_.at(s.key) == id);
     if (s.face == Face::calls) {
       ++with_token;
-      HAILER_ASSERT(tokens_.at(s.media_token) == id);
+      HAILER_ASSERT(s.media_id && tokens_.at(*s.media_id) == id && s.probe_budget);
       if (s.call) {  // a user is in at most one call, and that call names it
         const Call& c = calls_.at(*s.call);
         HAILER_ASSERT(c.caller == id || c.callee == id);
@@ -34,7 +34,7 @@ void Core::check_invariants() const {
         HAILER_ASSERT(queues_.at(*s.waiting_on).position_of(id) != 0);
       }
     } else {
-      HAILER_ASSERT(s.media_token.empty() && !s.call && !s.waiting_on);
+      HAILER_ASSERT(!s.media_id && !s.call && !s.waiting_on);
       const Room& room = rooms_.at(s.room);
       HAILER_ASSERT(std::find(room.members.begin(), room.members.end(), id) != room.members.end());
     }

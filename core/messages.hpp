@@ -137,7 +137,8 @@ struct MemberInfo {
 struct RegisteredData {
   std::string name;
   int64_t heartbeat_ms = 0;
-  std::string media_token;  ///< sent to the server's UDP port to prove the client's media endpoint
+  std::string media_token;  ///< the secret key (32 hex digits) the client's UDP proofs are MACs under; never sent back
+  std::string media_id;     ///< the public id (16 hex digits) a proof names the key by
   std::optional<uint16_t> rendezvous_port;  ///< the server's UDP port for that proof (absent: none)
   bool operator==(const RegisteredData&) const = default;
 };

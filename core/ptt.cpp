@@ -20,9 +20,7 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   if (!valid_name(q.room)) return reply_error(id, ErrorCode::bad_room);
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
-  if (q.role == Role::instructor && !config_.instructor_token.empty() && q.token != config_.instructor_token) {
-    return reply_error(id, ErrorCode::bad_token);
-  }
+  if (q.role == Role::instructor && !instructor_allowed(s, id, q.token)) return;
   const std::string room_key = name_key(q.room);
   auto rid = room_ids_.find(room_key);
   if (rid == room_ids_.end()) {
@@ -45,6 +43,24 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   room.members.push_back(s.id);
   reply_ok(id, room_data(room));
   broadcast(room, MemberJoined{s.name, s.role}, s.id);
+}
+
+// An instructor proves itself with the token (compared in constant time) or with the cookie the
+// web face checked when the connection opened. Wrong tokens are counted per address: past the
+// limit that address's instructor joins are refused until its budget refills, so nobody can try
+// tokens faster than a few a minute. False when refused (the reply is given).
+bool Core::instructor_allowed(Session& s, uint64_t id, const std::string& token) {
+  if (config_.instructor_token.empty() || s.instructor_cookie) return true;
+  if (!token_failures_.has_token(now_, s.peer_address)) {
+    ++stats_.token_tries_limited;
+    reply_error(id, ErrorCode::too_many_attempts);
+    return false;
+  }
+  if (constant_time_equal(token, config_.instructor_token)) return true;
+  token_failures_.take(now_, s.peer_address);
+  ++stats_.token_failures;
+  reply_error(id, ErrorCode::bad_token);
+  return false;
 }
 
 RoomData Core::room_data(const Room& room) const {

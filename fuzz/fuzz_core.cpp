@@ -39,7 +39,7 @@ class CheckingPort final : public HostPort {
  public:
   std::set<SessionId> open;
   std::optional<Time> timer;
-  std::set<std::string> tokens;  // media tokens handed out
+  std::set<std::pair<std::string, std::string>> tokens;  // media keys and ids handed out (hex)
 
   void send_text(SessionId to, std::string_view view) override {
     const std::string text(view);
@@ -62,8 +62,12 @@ class CheckingPort final : public HostPort {
           reached.insert(std::string(message_type(*m)) + "." + text.substr(at + 10, text.find('"', at + 10) - at - 10));
         }
         if (const auto* e = std::get_if<ErrorReply>(m)) reached.insert("error." + std::string(to_string(e->code)));
-        // A register reply may decode first as another reply kind: take the token from the text.
-        if (const auto at = text.find(R"("media_token":")"); at != std::string::npos) tokens.insert(text.substr(at + 15, 16));
+        // A register reply may decode first as another reply kind: take the key and id from the text.
+        const auto key_at = text.find(R"("media_token":")");
+        const auto id_at = text.find(R"("media_id":")");
+        if (key_at != std::string::npos && id_at != std::string::npos) {
+          tokens.emplace(text.substr(key_at + 15, 32), text.substr(id_at + 12, 16));
+        }
       }
     }
     if (!decoded || !round_trips) {  // the server sent what its own clients refuse, or cannot say again
@@ -165,7 +169,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   config.max_talk_ms = 2000;
   config.silence_timeout_ms = floor_bits & 2 ? 60'000 : 700;  // long: a silent holder reaches max_talk_ms
   CheckingPort port;
-  ServerHost host(config, 7, HostConfig{true, {}}, port);
+  SeededSecrets secrets(7);
+  ServerHost host(config, secrets, HostConfig{true, {}}, port);
   Time now{0};
   uint64_t next_session = 1, next_id = 1;
   auto settle = [&] {  // report what the host asked to close, as the socket layer would
@@ -240,7 +245,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       if (!port.tokens.empty() && (in.byte() & 3) != 0) {
         auto it = port.tokens.begin();
         std::advance(it, in.byte() % port.tokens.size());
-        datagram = media_probe_payload(*it);
+        SecretKey key;
+        std::array<uint8_t, 8> id{};
+        if (from_hex(it->first, key.bytes) && from_hex(it->second, id)) {
+          uint64_t media_id = 0;
+          for (uint8_t b : id) media_id = (media_id << 8) | b;
+          const uint8_t how = in.byte();
+          if (how & 1) key.bytes[0] ^= 1;  // a forged proof: it must move nothing
+          // Small counters: replays and reorderings happen often.
+          datagram = encode_media_probe(key, media_id, how >> 1);
+        }
       }
       const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(datagram.data()), datagram.size());
       host.datagram(now, MediaEndpoint{"203.0.113.1", static_cast<uint16_t>(40000 + in.byte() % 3)}, bytes);

@@ -14,7 +14,8 @@ packages=(
   libsamplerate0-dev      # resampling to 48 kHz
   catch2                  # tests (v2.13)
   libbenchmark-dev        # Google Benchmark
-  nlohmann-json3-dev      # JSON (the only dependency of hailer_core)
+  nlohmann-json3-dev      # JSON
+  libsodium-dev           # HMAC-SHA256 of the media proofs, constant-time compares
   libcli11-dev            # command-line parsing
   libspdlog-dev           # logging
   libssl-dev              # TLS for the classroom pages (HTTPS/WSS) and the self-signed certificate

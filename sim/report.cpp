@@ -114,6 +114,7 @@ nlohmann::ordered_json report_json(const RunResult& run) {
     }
     x["lag_ms"] = s.lag_ms;
     x["dropped_foreign"] = s.dropped_foreign;
+    x["frames_held"] = s.frames_held;
     streams.push_back(std::move(x));
   }
   auto& recs = j["recordings"] = nlohmann::ordered_json::array();

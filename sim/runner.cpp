@@ -183,6 +183,7 @@ StreamResult measure(AudioStream& s) {
   m.started_ms = s.started_us / 1000;
   m.stats = s.stats();
   m.dropped_foreign = s.dropped_foreign;
+  m.frames_held = s.frames_held;
   if (!s.m2e_us.empty()) {
     double sum = 0;
     for (int64_t v : s.m2e_us) sum += static_cast<double>(v);

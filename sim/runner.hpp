@@ -34,6 +34,7 @@ struct StreamResult {
   int64_t started_ms = 0;
   StreamStats stats;
   uint64_t dropped_foreign = 0;
+  uint64_t frames_held = 0;  ///< spoken before the peer's endpoint consented: never sent
   double m2e_mean_ms = 0, m2e_p50_ms = 0, m2e_p95_ms = 0, m2e_max_ms = 0;
   std::optional<double> correlation;  ///< nothing when it cannot be measured (see unmeasurable)
   std::string unmeasurable;           ///< why the correlation cannot be measured

@@ -270,6 +270,7 @@ void SimulatedClient::start_media(const StartCallMedia& c) {
                  static_cast<uint32_t>(rng_.next()), static_cast<uint32_t>(opus_frame_samples));
     first_packet_ = true;
   }
+  consent_.start(now());
   const uint64_t generation = ++media_generation_;
   w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
 }
@@ -281,27 +282,62 @@ void SimulatedClient::stop_media() {
   in_stream_ = nullptr;
   out_stream_ = nullptr;
   rtp_.reset();
+  consent_.stop();
 }
 
 void SimulatedClient::media_tick(uint64_t generation) {
   if (generation != media_generation_) return;
+  check_consent();
   if (out_stream_ != nullptr) send_rtp();
   if (in_stream_ != nullptr) play(*in_stream_);
   w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
 }
 
+// A frame is spoken every 20 ms; it goes out only while the peer's endpoint consents (what was
+// spoken before that is lost, as with the CLI).
 void SimulatedClient::send_rtp() {
   const Frame frame = next_frame();
   out_stream_->sent.insert(out_stream_->sent.end(), frame.pcm.begin(), frame.pcm.end());
+  if (!consent_.granted(now())) {
+    ++out_stream_->frames_held;
+    return;
+  }
   const RtpHeader header = rtp_->next(first_packet_);
   first_packet_ = false;
   out_stream_->capture_time[header.timestamp] = now() - frame_period;  // its first sample was spoken 20 ms ago
-  const auto datagram = rtp_encode(header, *frame.packet);
-  SimulatedClient* peer = w_.find_client(peer_media_.address);
+  send_datagram(peer_media_.address, peer_media_.port, rtp_encode(header, *frame.packet), out_stream_);
+}
+
+// The consent check that is due goes to the peer's endpoint, its nonce from our seeded stream.
+void SimulatedClient::check_consent() {
+  ConsentNonce nonce{};
+  for (std::size_t i = 0; i < nonce.size(); i += 8) {
+    const uint64_t word = rng_.next();
+    for (std::size_t k = 0; k < 8; ++k) nonce[i + k] = static_cast<uint8_t>(word >> (8 * k));
+  }
+  if (const auto check = consent_.poll(now(), nonce)) {
+    send_datagram(peer_media_.address, peer_media_.port, std::vector<uint8_t>(check->begin(), check->end()), nullptr);
+  }
+}
+
+// A check from the current peer is answered to where it came from; an answer counts only from
+// the endpoint our checks go to.
+void SimulatedClient::on_consent(const std::string& from, const std::vector<uint8_t>& datagram) {
+  const std::string_view text(reinterpret_cast<const char*>(datagram.data()), datagram.size());
+  if (const auto answer = consent_answer(text)) {
+    SimulatedClient* peer = w_.find_client(from);
+    if (in_call_ && from == peer_ && peer != nullptr) {
+      send_datagram(from, peer->reachable_port(), std::vector<uint8_t>(answer->begin(), answer->end()), nullptr);
+    }
+  } else if (in_call_ && from == peer_media_.address) {
+    consent_.on_answer(now(), text);
+  }
+}
+
+void SimulatedClient::send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram, AudioStream* stream) {
+  SimulatedClient* peer = w_.find_client(to);
   if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere
-  AudioStream* stream = out_stream_;
-  const uint16_t port = peer_media_.port;
-  for (const Time t : w_.network().datagram(now(), p_.name, peer_media_.address)) {
+  for (const Time t : w_.network().datagram(now(), p_.name, to)) {
     w_.queue().at(t, [peer, from = p_.name, port, datagram, stream] { peer->on_datagram(from, port, datagram, stream); });
   }
 }
@@ -309,6 +345,9 @@ void SimulatedClient::send_rtp() {
 void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
                                   AudioStream* stream) {
   if (port != reachable_port()) return;  // sent to a port nobody listens on (a NAT drops it)
+  if (is_consent_datagram(std::string_view(reinterpret_cast<const char*>(datagram.data()), datagram.size()))) {
+    return on_consent(from, datagram);
+  }
   if (!in_call_ || from != peer_) {      // only the current peer's media is played
     ++stream->dropped_foreign;
     return;

@@ -11,6 +11,7 @@
 
 #include "adapters/resampler.hpp"
 #include "core/client.hpp"
+#include "core/consent.hpp"
 #include "core/events.hpp"
 #include "core/prng.hpp"
 #include "core/rtp.hpp"
@@ -75,6 +76,9 @@ class SimulatedClient {
   void stop_media();
   void media_tick(uint64_t generation);
   void send_rtp();
+  void check_consent();
+  void on_consent(const std::string& from, const std::vector<uint8_t>& datagram);
+  void send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram, AudioStream* stream);
   void play(AudioStream& s);
   // PTT media
   void start_talking();
@@ -104,6 +108,7 @@ class SimulatedClient {
   AudioStream* in_stream_ = nullptr;
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
+  Consent consent_;  // the peer's endpoint must answer before it gets audio, as in the CLI
   // PTT
   uint64_t talk_generation_ = 0;
   uint16_t ptt_sequence_ = 0;

@@ -18,7 +18,7 @@ HostConfig host_config(const Scenario& s) {
 }  // namespace
 
 SimulatedServer::SimulatedServer(World& w, const Config& config, uint64_t seed)
-    : w_(w), host_(config, seed, host_config(w.scenario()), *this) {
+    : w_(w), secrets_(seed), host_(config, secrets_, host_config(w.scenario()), *this) {
   host_.set_observer(this);
 }
 

@@ -23,7 +23,7 @@ class World;
 /// The server of one simulated world.
 class SimulatedServer final : public HostPort, public HostObserver {
  public:
-  /// A server with the scenario's config; `seed` drives the media tokens.
+  /// A server with the scenario's config; `seed` drives the stand-ins for its secrets.
   SimulatedServer(World& world, const Config& config, uint64_t seed);
   SimulatedServer(const SimulatedServer&) = delete;
   SimulatedServer& operator=(const SimulatedServer&) = delete;
@@ -69,6 +69,7 @@ class SimulatedServer final : public HostPort, public HostObserver {
   void check_routes() const;
 
   World& w_;
+  SeededSecrets secrets_;  // before host_: the host draws from it
   ServerHost host_;
   std::map<uint64_t, std::string> conns_;  // open in the port's view -> client name
   std::map<uint64_t, Recording> recording_;

@@ -48,6 +48,7 @@ struct AudioStream {
   std::vector<int64_t> concealed_at_ms;  ///< when frames were concealed, for the plots
   std::map<uint32_t, Time> capture_time;  ///< stream timestamp -> when its first sample was spoken
   uint64_t dropped_foreign = 0;   ///< datagrams from someone who is not the current peer
+  uint64_t frames_held = 0;       ///< calls: frames spoken before the peer's endpoint consented, never sent
   std::unique_ptr<Playout> playout;  ///< calls: the receiver's playout (PTT turns play in the server's speaker)
   std::shared_ptr<DecodeLog> decode_log;  ///< calls: what the playout asked its decoder, decoded after the run
   StreamStats final_stats;        ///< PTT: the speaker's statistics when the turn finished

@@ -16,6 +16,11 @@ Counters core_counters(const CoreStats& s) {
       {"audio_frames_dropped", s.audio_frames_dropped},
       {"media_probes", s.media_probes},
       {"media_probes_unknown", s.media_probes_unknown},
+      {"media_probes_forged", s.media_probes_forged},
+      {"media_probes_replayed", s.media_probes_replayed},
+      {"media_probes_limited", s.media_probes_limited},
+      {"token_failures", s.token_failures},
+      {"token_tries_limited", s.token_tries_limited},
   };
   for (std::size_t r = 0; r < close_reason_count; ++r) {
     out.emplace_back("closed." + std::string(to_string(static_cast<CloseReason>(r))), s.closed_by_reason[r]);

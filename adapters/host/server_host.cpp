@@ -3,7 +3,7 @@
 #include <type_traits>
 
 #include "core/assert.hpp"
-#include "core/client.hpp"
+#include "core/media_probe.hpp"
 #include "core/codec.hpp"
 
 namespace hailer {
@@ -29,16 +29,16 @@ class Busy {
 };
 }  // namespace
 
-ServerHost::ServerHost(const Config& config, uint64_t seed, HostConfig host_config, HostPort& port)
-    : core_(config, seed), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {}
+ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port)
+    : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {}
 
 // ------------------------------------------------------------------ inputs
 
-void ServerHost::opened(Time now, SessionId session, std::string peer_address) {
+void ServerHost::opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie) {
   Busy busy(busy_);
   HAILER_ASSERT(!connections_.contains(session));
   connections_[session] = Connection{};
-  feed(now, SessionOpened{session, std::move(peer_address)});
+  feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie});
   arm_timer();
 }
 
@@ -74,8 +74,8 @@ void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const u
   Busy busy(busy_);
   ++stats_.datagrams_in;
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (const auto token = parse_media_probe(text)) {
-    feed(now, MediaProbe{std::string(*token), from});
+  if (const auto probe = parse_media_probe(text)) {
+    feed(now, MediaProbe{*probe, from});
   } else {
     ++stats_.datagrams_ignored;
   }

@@ -43,11 +43,13 @@ struct HostStats {
 /// One server: the core plus everything an adapter would otherwise have to decide.
 class ServerHost {
  public:
-  /// A host around a fresh core; `seed` drives the core's media tokens.
-  ServerHost(const Config& config, uint64_t seed, HostConfig host_config, HostPort& port);
+  /// A host around a fresh core; every session's secrets are drawn from `secrets` (the OS
+  /// CSPRNG in hailer-server, seeded stand-ins in the simulator and tests).
+  ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port);
 
-  /// A connection was accepted from `peer_address`.
-  void opened(Time now, SessionId session, std::string peer_address);
+  /// A connection was accepted from `peer_address`; `instructor_cookie` when the web face saw
+  /// the instructor's cookie on it.
+  void opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie = false);
   /// One protocol message (a line, a text frame) arrived.
   void text(Time now, SessionId session, std::string_view text);
   /// A binary message (a PTT audio frame) arrived.
@@ -91,6 +93,7 @@ class ServerHost {
   bool is_open(SessionId session) const;
 
   Core core_;
+  SecretSource& secrets_;
   HostConfig config_;
   HostPort& port_;
   HostObserver* observer_ = nullptr;

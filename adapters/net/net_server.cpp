@@ -60,7 +60,7 @@ struct NetServer::Connection {
   CloseReason close_reason = CloseReason::peer_closed;
 };
 
-NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, uint64_t seed,
+NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets,
                      HostConfig host_config, MediaOutput* media)
     : io_(io),
       net_(std::move(net)),
@@ -72,7 +72,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       flush_deadline_(io),
       readable_(io, new_epoll()),
       max_line_bytes_(config.max_message_bytes),
-      host_(with_rendezvous(config, bind()), seed, host_config, *this) {
+      host_(with_rendezvous(config, bind()), secrets, host_config, *this) {
   spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
 }
 
@@ -433,11 +433,11 @@ void NetServer::stop_if_done() {
 
 // ------------------------------------------------------------------------------- other transports
 
-SessionId NetServer::attach(std::shared_ptr<Link> link, const std::string& address) {
+SessionId NetServer::attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie) {
   const SessionId id{next_session_++};
   links_.emplace(id, std::move(link));
   ++stats_.accepted;
-  host_.opened(now(), id, address);
+  host_.opened(now(), id, address, instructor_cookie);
   return id;
 }
 

@@ -77,8 +77,9 @@ struct NetStats {
 /// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
 class NetServer final : public HostPort {
  public:
-  /// Binds both sockets (throws boost::system::system_error when it cannot).
-  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, uint64_t seed, HostConfig host_config,
+  /// Binds both sockets (throws boost::system::system_error when it cannot). Every session's
+  /// secrets come from `secrets` (the OS CSPRNG: OsSecrets).
+  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets, HostConfig host_config,
             MediaOutput* media = nullptr);
   ~NetServer() override;
   NetServer(const NetServer&) = delete;
@@ -110,7 +111,8 @@ class NetServer final : public HostPort {
   bool stopping() const { return stopping_; }
 
   /// A connection of another transport was accepted from `address`: its session id.
-  SessionId attach(std::shared_ptr<Link> link, const std::string& address);
+  /// `instructor_cookie` when the transport saw the instructor's cookie on it.
+  SessionId attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie = false);
   /// A text message arrived on an attached link.
   void deliver_text(SessionId session, std::string_view text);
   /// A binary message arrived on an attached link.

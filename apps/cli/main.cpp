@@ -28,8 +28,10 @@ extern "C" {
 #include "adapters/audio/sound_device.hpp"
 #include "adapters/call_media.hpp"
 #include "adapters/wav_file.hpp"
+#include "adapters/net/os_secrets.hpp"
 #include "apps/cli/console.hpp"
 #include "core/codec.hpp"
+#include "core/consent.hpp"
 
 using namespace hailer;
 namespace asio = boost::asio;
@@ -72,6 +74,7 @@ struct Options {
   std::string audio_out = "default";
   bool json = false;
   bool auto_accept = false;
+  bool consent = true;  // --no-consent turns it off (plain RTP tools cannot answer checks)
 };
 
 class Shell;
@@ -463,6 +466,8 @@ class Shell {
     peer_ = udp::endpoint(address, c.peer_media.port);
     media_source_.reset();
     foreign_datagrams_ = 0;
+    frames_held_ = 0;
+    if (options_.consent) consent_.start(now());
     media_.start();
     media_peer_ = c.peer;
     next_tick_ = std::chrono::steady_clock::now() + frame_period;
@@ -471,6 +476,8 @@ class Shell {
 
   void stop_media() {
     media_timer_.cancel();
+    const uint64_t consent_checks = consent_.checks_sent();
+    consent_.stop();
     const auto summary = media_.stop();
     if (!summary) return;
     save_audio();  // a killed client still leaves what it heard so far
@@ -487,7 +494,9 @@ class Shell {
           {"jitter_ms", summary->stats.jitter_ms},
           {"buffer_delay_ms", summary->buffer_delay_ms},
           {"mos", summary->mos},
-          {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()}});
+          {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
+          {"consent_checks", consent_checks},
+          {"frames_held", frames_held_}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -496,10 +505,16 @@ class Shell {
     media_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || !media_.active()) return;
       next_tick_ += frame_period;
+      check_consent();
       if (options_.audio_in != "none") {  // a device or a WAV
-        const auto datagram = media_.send_frame(next_capture_frame());
-        boost::system::error_code ignored;
-        udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
+        const auto frame = next_capture_frame();
+        if (!options_.consent || consent_.granted(now())) {
+          const auto datagram = media_.send_frame(frame);
+          boost::system::error_code ignored;
+          udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
+        } else {
+          ++frames_held_;  // the peer's endpoint has not answered (yet, or any more): nothing goes there
+        }
       }
       const PlayedFrame f = media_.play(now());
       if (!f.pcm.empty()) play_on_device(f.pcm);
@@ -509,6 +524,30 @@ class Shell {
       }
       tick();
     });
+  }
+
+  // Sends the consent check that is due (docs/protocol.md, "Consent"), with a fresh nonce from
+  // the OS: audio goes to the peer's endpoint only while it answers them.
+  void check_consent() {
+    ConsentNonce nonce{};
+    net::OsSecrets().fill(nonce);
+    if (const auto check = consent_.poll(now(), nonce)) {
+      boost::system::error_code ignored;
+      udp_.send_to(asio::buffer(*check), peer_, 0, ignored);
+    }
+  }
+
+  // A consent datagram on the media socket: a check from the peer's host is answered to where it
+  // came from (the same size back: nothing to amplify); an answer counts only from the endpoint
+  // our checks went to.
+  void on_consent_datagram(std::string_view datagram, const udp::endpoint& from) {
+    if (const auto answer = consent_answer(datagram)) {
+      if (from.address() != peer_.address()) return;
+      boost::system::error_code ignored;
+      udp_.send_to(asio::buffer(*answer), from, 0, ignored);
+    } else if (from == peer_) {
+      consent_.on_answer(now(), datagram);
+    }
   }
 
   // Whose datagrams are this call's audio: the announced endpoint always; before it is heard,
@@ -529,7 +568,9 @@ class Shell {
     udp_.async_receive_from(asio::buffer(datagram_), datagram_from_, [this](const boost::system::error_code& ec, std::size_t n) {
       if (ec == asio::error::operation_aborted || quitting_) return;
       if (!ec && media_.active()) {
-        if (from_peer(datagram_from_)) media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
+        const std::string_view text(reinterpret_cast<const char*>(datagram_.data()), n);
+        if (is_consent_datagram(text)) on_consent_datagram(text, datagram_from_);
+        else if (from_peer(datagram_from_)) media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
         else ++foreign_datagrams_;
       }
       receive_datagram();
@@ -631,6 +672,8 @@ class Shell {
   udp::endpoint peer_;
   std::optional<udp::endpoint> media_source_;  // the source latched for this call (from_peer)
   uint64_t foreign_datagrams_ = 0;             // datagrams from anyone else, this call
+  Consent consent_;                            // the peer's endpoint must keep answering to get audio
+  uint64_t frames_held_ = 0;                   // frames not sent for want of consent, this call
   std::string media_peer_;
   std::chrono::steady_clock::time_point next_tick_;
   std::array<uint8_t, 2048> datagram_{};
@@ -665,6 +708,10 @@ int main(int argc, char** argv) {
   app.add_flag("--list-devices", list_devices, "list the sound devices and exit");
   app.add_flag("--json", o.json, "print one JSON object per line: the server's messages as sent, and local events");
   app.add_flag("--auto-accept", o.auto_accept, "answer incoming calls at once");
+  bool no_consent = false;
+  app.add_flag("--no-consent", no_consent,
+               "send audio to the peer's endpoint without asking it first (INSECURE: for plain RTP tools such as "
+               "ffmpeg, which cannot answer consent checks; whoever can move that endpoint can aim your audio at a third party)");
   app.footer("Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
              "3 when an audio file cannot be used.");
   try {
@@ -672,6 +719,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
+  o.consent = !no_consent;
   if (list_devices) {
     try {
       audio::SoundSystem system;

@@ -46,7 +46,7 @@ class PrintingPort : public HostPort {
 
 class Demo {
  public:
-  explicit Demo(bool raw) : port_(raw), host_(Config{}, 1, HostConfig{}, port_) {}
+  explicit Demo(bool raw) : port_(raw), host_(Config{}, secrets_, HostConfig{}, port_) {}
 
   SessionId user(const std::string& name) {
     const SessionId s = open(name);
@@ -87,6 +87,7 @@ class Demo {
   }
 
   PrintingPort port_;
+  SeededSecrets secrets_{1};  // before host_: the host draws from it
   ServerHost host_;
   uint64_t next_session_ = 1;
   uint64_t next_id_ = 1;

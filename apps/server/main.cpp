@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +23,7 @@
 #include "adapters/net/web_server.hpp"
 #include "adapters/host/journal.hpp"
 #include "adapters/net/net_server.hpp"
+#include "adapters/net/os_secrets.hpp"
 #include "core/codec.hpp"
 
 using namespace hailer;
@@ -141,13 +141,6 @@ std::vector<std::string> local_addresses(const std::string& host) {
   return out;
 }
 
-std::string random_token() {
-  std::random_device rd;
-  char text[17];
-  std::snprintf(text, sizeof text, "%08x%08x", rd(), rd());
-  return text;
-}
-
 void log_counters(const net::NetServer& server) {
   std::string line;
   for (const auto& [name, value] : core_counters(server.host().core().stats())) line += " core." + name + "=" + std::to_string(value);
@@ -206,7 +199,6 @@ int main(int argc, char** argv) {
   Config config;
   std::string journal_path;
   std::string log_level = "info";
-  std::optional<uint64_t> seed;
   bool check_invariants = false;
   app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")->capture_default_str();
   app.add_option("--port", net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
@@ -218,7 +210,6 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed of the media tokens (default: random; journaled)");
   app.add_flag("--check-invariants", check_invariants, "assert the core's invariants after every event (slower)");
   net::WebConfig web;
   web.web_root = HAILER_WEB_ROOT;
@@ -255,7 +246,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
-  if (!no_web && config.instructor_token.empty()) config.instructor_token = random_token();  // the instructor page is not open to all
+  if (!no_web && config.instructor_token.empty()) config.instructor_token = net::random_hex(16);  // the instructor page is not open to all
   if (web.recordings_dir == "none") web.recordings_dir.clear();
   if (!web.recordings_dir.empty() && app.count("--first-recording-serial") == 0) {
     config.first_recording_serial = next_recording_serial(web.recordings_dir);  // never reuse a file name
@@ -267,7 +258,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  const uint64_t token_seed = seed ? *seed : (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  net::OsSecrets secrets;  // every session's media key and id (never a seeded generator)
 
   ClassroomOutput output;
   if (!no_web) {
@@ -293,7 +284,7 @@ int main(int argc, char** argv) {
     // on TCP, where jitter is small; the buffer still grows with the jitter it measures.
     JitterBufferConfig speaker;
     speaker.start_delay_ms = speaker_delay_ms;
-    server = std::make_unique<net::NetServer>(io, net, config, token_seed, HostConfig{check_invariants, speaker}, &output);
+    server = std::make_unique<net::NetServer>(io, net, config, secrets, HostConfig{check_invariants, speaker}, &output);
     if (!no_web) {
       if (!no_tls) {
         if (!tls_cert.empty() || !tls_key.empty()) {
@@ -330,7 +321,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hailer-server: cannot open journal %s\n", journal_path.c_str());
       return 1;
     }
-    journal = std::make_unique<JournalWriter>(journal_file, server->host().core().config(), token_seed);  // as bound: the rendezvous port is in it
+    journal = std::make_unique<JournalWriter>(journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
     observers.list.push_back(journal.get());
   }
   server->set_observer(&observers);

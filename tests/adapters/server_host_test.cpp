@@ -11,6 +11,7 @@
 #include "core/audio_metrics.hpp"
 #include "core/client.hpp"
 #include "core/ptt_frame.hpp"
+#include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
 
 using namespace hailer;
@@ -27,9 +28,10 @@ std::string join_text(uint64_t id, const std::string& name, const std::string& c
 // A host with a clock the test moves; timer() is called whenever the armed time is reached.
 struct Rig {
   TestPort port;
+  SeededSecrets secrets{7};
   ServerHost host;
   Time now{0};
-  explicit Rig(Config c = {}) : host(c, 7, HostConfig{}, port) {}
+  explicit Rig(Config c = {}) : host(c, secrets, HostConfig{}, port) {}
 
   SessionId member(uint64_t id, const std::string& name, const std::string& codec = "opus", int rate = 48000) {
     const SessionId s{id};
@@ -216,7 +218,10 @@ TEST_CASE("host: a UDP proof reaches the core, anything else on the port is igno
   r.host.opened(r.now, a, "192.0.2.1");
   r.host.text(r.now, a, R"({"type":"register","id":1,"version":1,"name":"alice","media_port":5004})");
   const auto reg = std::get<RegisteredData>(r.port.sent<OkReply>(a, ReplyKind::registered).at(0).data);
-  const std::string probe = media_probe_payload(reg.media_token);
+  const MediaProbeDatagram proof = hailer::test::CoreHarness::proof(reg, 1);
+  SecretKey key;
+  REQUIRE(from_hex(reg.media_token, key.bytes));
+  const std::string probe = encode_media_probe(key, proof.media_id, 1);
   r.host.datagram(r.now, {"203.0.113.5", 40000}, std::vector<uint8_t>(probe.begin(), probe.end()));
   CHECK(r.port.sent<MediaReady>(a) == std::vector<MediaReady>{{"203.0.113.5", 40000}});
   const std::string junk = "GET / HTTP/1.1";
@@ -250,7 +255,8 @@ TEST_CASE("host: a port that calls back into the host from inside a port call is
     }
   };
   Reentrant port;
-  ServerHost host(Config{}, 1, HostConfig{}, port);
+  SeededSecrets secrets(1);
+  ServerHost host(Config{}, secrets, HostConfig{}, port);
   port.host = &host;
   host.opened(Time{0}, SessionId{1}, "192.0.2.1");
   CHECK_THROWS_AS(host.text(Time{0}, SessionId{1}, R"({"type":"ping","id":1})"), AssertionFailure);

@@ -87,7 +87,8 @@ class Interop(TempDirCase):
         try:
             tool = Raw(server.port)  # the tool's signaling, by hand: it declares ffmpeg's port, no UDP proof
             tool.reply(tool.request("register", version=1, name="tool", media_port=port))
-            alice = self.cli(server, "alice", "--audio-in", self.fixture("alice.wav"), "--audio-out", "none")
+            # ffmpeg cannot answer consent checks: the CLI is told to send without them.
+            alice = self.cli(server, "alice", "--audio-in", self.fixture("alice.wav"), "--audio-out", "none", "--no-consent")
             alice.expect("media_ready")
             time.sleep(0.5)  # ffmpeg is listening
             alice.send("call tool")

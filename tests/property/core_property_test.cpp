@@ -67,7 +67,7 @@ struct Observed {
   std::map<SessionId, std::string> waiting_on;     // callee name
   std::map<SessionId, WaitUpdate> wait_state;      // last position and status told
   std::map<std::string, SessionId> speaker;        // room -> session with an open speaker route
-  std::map<SessionId, std::string> token_of;       // calls users' media tokens
+  std::map<SessionId, std::pair<std::string, std::string>> token_of;  // calls users' media keys and ids (hex)
 };
 
 class PropertyRun {
@@ -188,23 +188,36 @@ class PropertyRun {
     if (!out.empty()) fail("a request from a session the core closed produced effects");
   }
 
-  // A UDP proof: mostly someone's real token, from one of a few endpoints; sometimes garbage.
+  // A UDP proof: mostly someone's real key and id with a small counter (replays happen), from
+  // one of a few endpoints; sometimes forged (another key) or naming nobody.
   void media_probe() {
-    std::string token = "0000000000000000";
+    MediaProbeDatagram probe;
+    probe.media_id = rng_.next();
+    std::optional<std::pair<std::string, std::string>> proven;
     if (!obs_.token_of.empty() && rng_.chance(4, 5)) {
       auto it = obs_.token_of.begin();
       std::advance(it, static_cast<long>(rng_.below(obs_.token_of.size())));
-      token = it->second;
+      SecretKey key;
+      std::array<uint8_t, 8> id{};
+      REQUIRE(from_hex(it->second.first, key.bytes));
+      REQUIRE(from_hex(it->second.second, id));
+      probe.media_id = 0;
+      for (uint8_t b : id) probe.media_id = (probe.media_id << 8) | b;
+      probe.counter = rng_.below(40);
+      const bool forged = rng_.chance(1, 5);
+      if (forged) key.bytes[3] ^= 0x40;
+      else proven = it->second;
+      probe.mac = media_probe_mac(key, probe.media_id, probe.counter);
     }
     const MediaEndpoint from{"203.0.113." + std::to_string(rng_.below(3)), static_cast<uint16_t>(40'000 + rng_.below(3))};
-    probed_ = token;
-    feed(MediaProbe{token, from}, {}, {});
+    probed_ = proven;
+    feed(MediaProbe{probe, from}, {}, {});
     probed_.reset();
   }
 
   void open_session() {
     const SessionId s{next_session_++};
-    feed(SessionOpened{s, "198.51.100." + std::to_string(s.value % 250)}, {}, {});
+    feed(SessionOpened{s, "198.51.100." + std::to_string(s.value % 250), stand_in_secrets(s.value), false}, {}, {});
     if (!obs_.open.contains(s)) return;  // refused: server_full
     if (rng_.chance(1, 10)) return;      // stays unregistered for a while
     if (rng_.chance(2, 3)) {
@@ -341,9 +354,10 @@ class PropertyRun {
         obs_.name_of[to] = reg->name;
         obs_.calls_user[reg->name] = to;
         for (const auto& [other, token] : obs_.token_of) {
-          if (token == reg->media_token) fail("two sessions got the same media token");
+          if (token.first == reg->media_token) fail("two sessions got the same media key");
+          if (token.second == reg->media_id) fail("two sessions got the same media id");
         }
-        obs_.token_of[to] = reg->media_token;
+        obs_.token_of[to] = {reg->media_token, reg->media_id};
       }
       const auto* req = std::get_if<RequestReceived>(&event);
       if (std::holds_alternative<RoomData>(ok->data) && req && std::holds_alternative<JoinRequest>(req->request.body)) {
@@ -411,7 +425,7 @@ class PropertyRun {
   std::vector<Effect> effects_;
   std::vector<SessionId> closed_pending_;
   std::string pending_name_;
-  std::optional<std::string> probed_;  // the token of the media proof being fed
+  std::optional<std::pair<std::string, std::string>> probed_;  // the key and id a valid proof being fed proves
   std::string pending_room_;
   uint64_t next_session_ = 1;
   uint64_t next_request_ = 1;

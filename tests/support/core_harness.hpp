@@ -25,10 +25,10 @@ class CoreHarness {
     return last;
   }
 
-  /// Opens a session from `address`.
-  SessionId open(const std::string& address = "192.0.2.1") {
+  /// Opens a session from `address`, with the seeded stand-in secrets of its id.
+  SessionId open(const std::string& address = "192.0.2.1", bool instructor_cookie = false) {
     const SessionId id{next_session_++};
-    feed(SessionOpened{id, address});
+    feed(SessionOpened{id, address, stand_in_secrets(id.value), instructor_cookie});
     return id;
   }
 
@@ -114,6 +114,23 @@ class CoreHarness {
     auto errors = sent<ErrorReply>(s);
     if (errors.size() != 1) throw std::runtime_error("expected exactly one error reply");
     return errors.front().code;
+  }
+
+  /// The register reply `s` got in the last step.
+  RegisteredData registered(SessionId s) const { return std::get<RegisteredData>(sent<OkReply>(s).at(0).data); }
+
+  /// A media proof with `counter` under the key and id of a register reply (a forged one when
+  /// `forged`: another key).
+  static MediaProbeDatagram proof(const RegisteredData& reg, uint64_t counter, bool forged = false) {
+    SecretKey key;
+    std::array<uint8_t, 8> id{};
+    if (!from_hex(reg.media_token, key.bytes) || !from_hex(reg.media_id, id)) throw std::runtime_error("bad register reply");
+    if (forged) key.bytes[0] ^= 1;
+    MediaProbeDatagram p;
+    for (uint8_t b : id) p.media_id = (p.media_id << 8) | b;
+    p.counter = counter;
+    p.mac = media_probe_mac(key, p.media_id, counter);
+    return p;
   }
 
   /// Ids of the sessions that received anything in the last step (broadcasts included).

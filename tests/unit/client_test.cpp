@@ -61,7 +61,7 @@ void register_ok(Rig& r, int64_t heartbeat_ms = 30'000) {
   REQUIRE(r.texts() == std::vector<std::string>{R"({"type":"register","id":1,"version":1,"name":")" + r.client.config().name +
                                                  "\"" + (port == 0 ? "" : R"(,"media_port":)" + std::to_string(port)) + "}"});
   r.hear(R"({"type":"ok","id":1,"name":")" + r.client.config().name + R"(","heartbeat_ms":)" + std::to_string(heartbeat_ms) +
-         R"(,"media_token":"00112233aabbccdd"})");
+         R"(,"media_token":"00112233445566778899aabbccddeeff","media_id":"0123456789abcdef"})");
 }
 
 }  // namespace
@@ -71,15 +71,23 @@ TEST_CASE("client: registers on connect, proves its media endpoint until the ser
   register_ok(r);
   CHECK(r.client.registered());
   REQUIRE(r.effects<SendProbe>().size() == 1);
-  CHECK(r.effects<SendProbe>()[0].payload == "hailer-probe 00112233aabbccdd");
-  CHECK(parse_media_probe("hailer-probe 00112233aabbccdd") == std::optional<std::string_view>("00112233aabbccdd"));
-  CHECK_FALSE(parse_media_probe("hailer-probe ").has_value());
-  CHECK_FALSE(parse_media_probe("GET /").has_value());
+  // The proof names the id and carries a MAC under the key, never the key itself.
+  const std::string first = r.effects<SendProbe>()[0].payload;
+  CHECK(first.starts_with("hailer-probe 0123456789abcdef 1 "));
+  CHECK(first.find("00112233445566778899aabbccddeeff") == std::string::npos);
+  SecretKey key;
+  REQUIRE(from_hex("00112233445566778899aabbccddeeff", key.bytes));
+  const auto parsed = parse_media_probe(first);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->media_id == 0x0123456789abcdefULL);
+  CHECK(parsed->counter == 1);
+  CHECK(verify_media_probe(key, *parsed));
   // No answer: it tries again after probe_retry_ms, not a millisecond earlier.
   r.advance_to(Time::from_ms(249));
   CHECK(r.effects<SendProbe>().empty());
   r.advance_to(Time::from_ms(250));
-  CHECK(r.effects<SendProbe>().size() == 1);
+  REQUIRE(r.effects<SendProbe>().size() == 1);
+  CHECK(r.effects<SendProbe>()[0].payload.starts_with("hailer-probe 0123456789abcdef 2 "));  // a new counter each time
   r.hear(R"({"type":"media_ready","address":"203.0.113.4","port":40001})");
   CHECK(r.client.media_ready() == MediaEndpoint{"203.0.113.4", 40001});
   // Then only a keepalive every probe_keepalive_ms, for the NAT binding.
@@ -87,6 +95,16 @@ TEST_CASE("client: registers on connect, proves its media endpoint until the ser
   CHECK(r.effects<SendProbe>().empty());
   r.advance_to(Time::from_ms(250 + 15'000));
   CHECK(r.effects<SendProbe>().size() == 1);
+}
+
+TEST_CASE("client: a register reply without a well-formed key or id proves nothing", "[client]") {
+  Rig r(calls("alice"));
+  r.connect();
+  r.hear(R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"0011","media_id":"0123456789abcdef"})");
+  CHECK(r.client.registered());
+  CHECK(r.effects<SendProbe>().empty());
+  r.advance_to(Time::from_ms(1'000));
+  CHECK(r.effects<SendProbe>().empty());
 }
 
 TEST_CASE("client: without a media port there is no UDP proof", "[client]") {

@@ -142,8 +142,8 @@ namespace {
 std::vector<ServerMessage> every_server_message() {
   return {
       OkReply{1, std::monostate{}},
-      OkReply{2, RegisteredData{"alice", 30000, "0123456789abcdef", std::nullopt}},
-      OkReply{2, RegisteredData{"alice", 30000, "0123456789abcdef", 7701}},
+      OkReply{2, RegisteredData{"alice", 30000, "00112233445566778899aabbccddeeff", "0123456789abcdef", std::nullopt}},
+      OkReply{2, RegisteredData{"alice", 30000, "00112233445566778899aabbccddeeff", "0123456789abcdef", 7701}},
       OkReply{3, CallData{7, false}},
       OkReply{4, CallData{std::nullopt, true}},
       OkReply{5, WhoData{{{"alice", PresenceState::in_call, 2}, {"bob", PresenceState::available, 0}}}},
@@ -195,8 +195,8 @@ TEST_CASE("every server message round-trips through encode and decode_server_mes
 }
 
 TEST_CASE("the wire shape starts with type and id, as docs/protocol.md shows", "[codec]") {
-  CHECK(encode(OkReply{1, RegisteredData{"alice", 30000, "00ff", std::nullopt}}) ==
-        R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"00ff"})");
+  CHECK(encode(OkReply{1, RegisteredData{"alice", 30000, "00ff", "0a", std::nullopt}}) ==
+        R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"00ff","media_id":"0a"})");
   CHECK(encode(ErrorReply{std::nullopt, ErrorCode::bad_json, "the message is not valid JSON"}) ==
         R"({"type":"error","id":null,"code":"bad_json","message":"the message is not valid JSON"})");
   CHECK(encode(FloorTaken{"ann"}) == R"({"type":"floor_taken","talker":"ann"})");

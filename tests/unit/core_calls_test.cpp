@@ -188,21 +188,20 @@ TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port oth
   CoreHarness h;
   const SessionId a = h.open("192.0.2.1");
   h.request(a, RegisterRequest{1, "alice", 5004});
-  const auto reg = std::get<RegisteredData>(h.sent<OkReply>(a).at(0).data);
-  CHECK(reg.media_token.size() == 16);
+  const RegisteredData reg = h.registered(a);
+  CHECK(reg.media_token.size() == 32);  // 128 secret bits
+  CHECK(reg.media_id.size() == 16);
   const SessionId b = h.user("bob", 6006, "192.0.2.2");
-  const auto bob_token = std::get<RegisteredData>(h.sent<OkReply>(b).at(0).data).media_token;
-  CHECK(bob_token != reg.media_token);
+  const RegisteredData bob = h.registered(b);
+  CHECK(bob.media_token != reg.media_token);
+  CHECK(bob.media_id != reg.media_id);
 
   // alice is behind a NAT: her proof arrives from another address and port.
-  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});
+  h.feed(MediaProbe{CoreHarness::proof(reg, 1), {"203.0.113.7", 40123}});
   CHECK(h.sent<MediaReady>(a) == std::vector<MediaReady>{{"203.0.113.7", 40123}});
-  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});  // a keepalive: nothing new to tell
-  CHECK(h.last.empty());
-  h.feed(MediaProbe{"ffffffffffffffff", {"198.51.100.66", 9}});  // nobody's token: ignored, counted
+  h.feed(MediaProbe{CoreHarness::proof(reg, 2), {"203.0.113.7", 40123}});  // a keepalive: nothing new to tell
   CHECK(h.last.empty());
   CHECK(h.core.stats().media_probes == 2);
-  CHECK(h.core.stats().media_probes_unknown == 1);
 
   h.request(a, CallRequest{"bob", std::nullopt});
   h.request(b, AcceptRequest{});
@@ -211,10 +210,95 @@ TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port oth
   CHECK(h.sent<CallConnected>(a).at(0).peer_media == MediaEndpoint{"192.0.2.2", 6006});
   CHECK(h.core.observed_media(a) == MediaEndpoint{"203.0.113.7", 40123});
 
-  // The token dies with its session.
+  // The key dies with its session.
   h.close(a);
-  h.feed(MediaProbe{reg.media_token, {"203.0.113.7", 40123}});
-  CHECK(h.core.stats().media_probes_unknown == 2);
+  h.feed(MediaProbe{CoreHarness::proof(reg, 3), {"203.0.113.7", 40123}});
+  CHECK(h.core.stats().media_probes_unknown == 1);
+}
+
+TEST_CASE("a media endpoint moves only on a proof made with the key, never on a replay or a forgery", "[calls][media][security]") {
+  CoreHarness h;
+  const SessionId a = h.user("alice", 5004);
+  const RegisteredData reg = h.registered(a);
+  h.feed(MediaProbe{CoreHarness::proof(reg, 5), {"203.0.113.7", 40123}});
+  REQUIRE(h.sent<MediaReady>(a).size() == 1);
+
+  // An attacker who knows the id but not the key: a MAC under any other key moves nothing.
+  h.feed(MediaProbe{CoreHarness::proof(reg, 6, true), {"198.51.100.66", 9}});
+  CHECK(h.last.empty());
+  CHECK(h.core.stats().media_probes_forged == 1);
+  // The proof seen on the wire, replayed from the attacker's address: its counter is not new.
+  h.feed(MediaProbe{CoreHarness::proof(reg, 5), {"198.51.100.66", 9}});
+  h.feed(MediaProbe{CoreHarness::proof(reg, 4), {"198.51.100.66", 9}});
+  CHECK(h.last.empty());
+  CHECK(h.core.stats().media_probes_replayed == 2);
+  // A name nobody holds.
+  MediaProbeDatagram nobody = CoreHarness::proof(reg, 7);
+  nobody.media_id ^= 1;
+  h.feed(MediaProbe{nobody, {"198.51.100.66", 9}});
+  CHECK(h.core.stats().media_probes_unknown == 1);
+  CHECK(h.core.observed_media(a) == MediaEndpoint{"203.0.113.7", 40123});
+
+  // alice herself moves (a new NAT binding): her next proof is believed.
+  h.feed(MediaProbe{CoreHarness::proof(reg, 6), {"203.0.113.8", 50000}});
+  CHECK(h.sent<MediaReady>(a) == std::vector<MediaReady>{{"203.0.113.8", 50000}});
+}
+
+TEST_CASE("media proofs are rate-limited per session and per source address, boundaries pinned", "[calls][media][security]") {
+  Config c;
+  c.max_media_probes_per_session_per_second = 4;
+  c.max_media_probes_per_address_per_second = 10;
+  CoreHarness h(c);
+  const SessionId a = h.user("alice", 5004);
+  const RegisteredData reg = h.registered(a);
+  const MediaEndpoint home{"203.0.113.7", 40123};
+  uint64_t counter = 0;
+  for (int k = 0; k < 4; ++k) h.feed(MediaProbe{CoreHarness::proof(reg, ++counter), home});
+  CHECK(h.core.stats().media_probes == 4);
+  h.feed(MediaProbe{CoreHarness::proof(reg, ++counter), home});  // the fifth in the same instant
+  CHECK(h.core.stats().media_probes == 4);
+  CHECK(h.core.stats().media_probes_limited == 1);
+  // One token comes back every 250 ms: not a millisecond before.
+  h.advance(Duration::from_ms(249));
+  h.feed(MediaProbe{CoreHarness::proof(reg, ++counter), home});
+  CHECK(h.core.stats().media_probes == 4);
+  h.advance(Duration::from_ms(1));
+  h.feed(MediaProbe{CoreHarness::proof(reg, ++counter), home});
+  CHECK(h.core.stats().media_probes == 5);
+
+  // A flood of forgeries from one address spends that address's budget, not alice's: after ten
+  // its proofs are dropped unread, and alice's own proofs from home still count.
+  h.advance(Duration::from_s(2));
+  const uint64_t limited = h.core.stats().media_probes_limited;
+  for (int k = 0; k < 30; ++k) h.feed(MediaProbe{CoreHarness::proof(reg, 1000 + k, true), {"198.51.100.66", 9}});
+  CHECK(h.core.stats().media_probes_forged == 10);
+  CHECK(h.core.stats().media_probes_limited == limited + 20);
+  h.feed(MediaProbe{CoreHarness::proof(reg, ++counter), home});
+  CHECK(h.core.stats().media_probes == 6);
+}
+
+TEST_CASE("media proofs do not keep a session alive: only its signaling does", "[calls][media][security]") {
+  Config c;
+  c.heartbeat_timeout_ms = 3'000;
+  CoreHarness h(c);
+  const SessionId a = h.user("alice", 5004);
+  const RegisteredData reg = h.registered(a);
+  for (uint64_t k = 1; k <= 11; ++k) {
+    h.advance(Duration::from_ms(250));
+    h.feed(MediaProbe{CoreHarness::proof(reg, k), {"203.0.113.7", 40123}});
+  }
+  h.advance(Duration::from_ms(249));  // 2,999 ms since alice last spoke on her connection
+  CHECK(h.core.presence(a).has_value());
+  h.advance(Duration::from_ms(1));
+  const auto closes = h.effects<CloseSession>();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].session == a);
+  CHECK(closes[0].reason == CloseReason::heartbeat_timeout);
+  CHECK_FALSE(h.core.presence(a).has_value());
+  // Her name is free for her next connection at once.
+  const SessionId again = h.open();
+  h.request(again, RegisterRequest{1, "alice", 5004});
+  CHECK(h.ok_to(again));
 }
 
 TEST_CASE("close reasons from the adapter are counted by reason", "[presence]") {

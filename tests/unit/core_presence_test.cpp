@@ -16,7 +16,8 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
   const auto data = std::get<RegisteredData>(ok[0].data);
   CHECK(data.name == "Alice");
   CHECK(data.heartbeat_ms == 30'000);
-  CHECK(data.media_token.size() == 16);
+  CHECK(data.media_token.size() == 32);
+  CHECK(data.media_id.size() == 16);
   CHECK(h.core.presence(a) == PresenceState::available);
 
   const SessionId b = h.open();

@@ -78,6 +78,46 @@ TEST_CASE("join errors: bad name, bad room, name taken, token, version, limits",
   CHECK(h.error_to(s) == ErrorCode::not_registered);
 }
 
+TEST_CASE("instructor tokens: wrong tries are limited per address, boundaries pinned, the cookie stands for the token", "[ptt][security]") {
+  Config c;
+  c.instructor_token = "0123456789abcdef0123456789abcdef";
+  c.max_token_failures_per_address_per_minute = 3;
+  CoreHarness h(c);
+  auto try_token = [&](const std::string& address, const std::string& token, bool cookie = false) {
+    const SessionId s = h.open(address, cookie);
+    h.request(s, JoinRequest{1, "tom", "class", Role::instructor, AudioCodec::pcm16, 48000, token});
+    std::optional<ErrorCode> result;
+    if (!h.ok_to(s)) result = h.error_to(s);
+    h.close(s);
+    return result;
+  };
+  const std::string attacker = "198.51.100.7";
+  // A token one character short, one character off, empty: all wrong, however close.
+  CHECK(try_token(attacker, c.instructor_token.substr(1)) == ErrorCode::bad_token);
+  CHECK(try_token(attacker, "1123456789abcdef0123456789abcdef") == ErrorCode::bad_token);
+  CHECK(try_token(attacker, "") == ErrorCode::bad_token);
+  // The address's budget is spent: even the right token is refused now (else the refusal
+  // would stop nothing: a right guess would still be told apart).
+  CHECK(try_token(attacker, c.instructor_token) == ErrorCode::too_many_attempts);
+  CHECK(h.core.stats().token_failures == 3);
+  CHECK(h.core.stats().token_tries_limited == 1);
+  // Another address is not affected.
+  CHECK_FALSE(try_token("192.0.2.50", c.instructor_token).has_value());
+  // One try comes back every 20 s (3 a minute): not a millisecond before.
+  h.advance(Duration::from_ms(19'999));
+  CHECK(try_token(attacker, "wrong") == ErrorCode::too_many_attempts);
+  h.advance(Duration::from_ms(1));
+  CHECK(try_token(attacker, "wrong") == ErrorCode::bad_token);
+  h.advance(Duration::from_ms(20'000));
+  CHECK_FALSE(try_token(attacker, c.instructor_token).has_value());
+  // The web face vouched for the instructor's cookie: no token needed, and none is counted.
+  CHECK_FALSE(try_token("192.0.2.51", "", true).has_value());
+  // A student needs neither.
+  const SessionId ann = h.open(attacker);
+  h.request(ann, JoinRequest{1, "ann", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(h.ok_to(ann));
+}
+
 TEST_CASE("press on an idle floor: granted with talk time, taken told to everyone else, route opened",
           "[ptt]") {
   Room3 r;

@@ -77,6 +77,10 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   const SessionId p = h.open();
   expect(h, p, JoinRequest{1, "ann", "bad room", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::bad_room);
   expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::bad_token);
+  for (uint32_t k = 1; k < c.max_token_failures_per_address_per_minute; ++k) {
+    expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::bad_token);
+  }
+  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::too_many_attempts);
   const SessionId ann = h.member("ann", "class");
   h.member("ben", "class");
   expect(h, p, JoinRequest{1, "cat", "class", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::room_full);
@@ -85,7 +89,8 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
 
   // bad_frame comes from the host: a binary frame before joining.
   test::TestPort port;
-  ServerHost host(Config{}, 1, HostConfig{}, port);
+  SeededSecrets secrets(1);
+  ServerHost host(Config{}, secrets, HostConfig{}, port);
   host.opened(Time{0}, SessionId{1}, "192.0.2.9");
   const uint8_t frame[] = {1, 0, 0, 0, 42};
   host.binary(Time{0}, SessionId{1}, frame);
