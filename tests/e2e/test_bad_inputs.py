@@ -27,6 +27,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Raw, TempDirCase, WAIT_S, best_correlation, envelope, read_wav  # noqa: E402
 from ws import Ws, WsClosed, frame  # noqa: E402
+from attacks import media_proof, predict_tokens  # noqa: E402
 
 # Sanitizer builds keep freed memory in quarantine, so RSS cannot return there; sessions still must.
 SANITIZED = "ASAN_OPTIONS" in os.environ
@@ -479,6 +480,189 @@ class BadInputs(TempDirCase):
                 self.assertTrue(r.closed())
                 full += 1
         self.assertEqual(full, 90 - (80 - 5))
+        self.check_bystanders()
+
+    # ================================================================== secrets and media endpoints
+
+    def udp(self):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        self.offenders.append(u)
+        return u
+
+    def prove(self, reg, sock, counter=1):
+        """Sends the media proof of a register reply from `sock`, as a client does."""
+        sock.sendto(media_proof(reg["media_token"], reg["media_id"], counter), ("127.0.0.1", self.srv.udp_port))
+
+    def test_secret_100000_media_tokens_from_the_server_never_repeat_and_their_bits_are_balanced(self):
+        n, threads = 100_000, 4
+        replies = [[] for _ in range(threads)]
+        linger = struct.pack("ii", 1, 0)  # closed with a reset: 100,000 closes leave no TIME_WAIT behind
+
+        def register_many(k):
+            for i in range(k, n, threads):
+                s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=WAIT_S)
+                s.sendall(b'{"type":"register","id":1,"version":1,"name":"t%d"}\n' % i)
+                data = b""
+                while b"\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                s.close()
+                replies[k].append(json.loads(data))
+
+        workers = [threading.Thread(target=register_many, args=(k,)) for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=100)
+        tokens = [r["media_token"] for rs in replies for r in rs]
+        ids = [r["media_id"] for rs in replies for r in rs]
+        self.assertEqual(len(tokens), n)
+        self.assertTrue(all(re.fullmatch(r"[0-9a-f]{32}", t) for t in tokens), "every key is 128 bits")
+        self.assertEqual(len(set(tokens)), n, "a media key repeated")
+        self.assertEqual(len(set(ids)), n, "a media id repeated")
+        # Each of the 128 bit positions is set in half the keys: within 5 standard deviations
+        # (sqrt(n)/2 = 158) of 50,000; and so is every bit taken together.
+        values = [int(t, 16) for t in tokens]
+        worst = 0
+        for bit in range(128):
+            ones = sum((v >> bit) & 1 for v in values)
+            worst = max(worst, abs(ones - n // 2))
+        print("100,000 keys: no repeat, the worst bit is %d from 50,000 (5 sigma = 790)" % worst, file=sys.stderr)
+        self.assertLess(worst, 790)
+        self.check_bystanders()
+
+    def test_secret_four_registrations_do_not_predict_the_next_token_nor_move_its_endpoint(self):
+        # The attack that read every call: register four times in a row, solve the generator's
+        # state from the four tokens, predict the next user's token and move their media endpoint
+        # to a socket of the attacker's.
+        tokens = []
+        for k in range(4):
+            r = self.raw()
+            tokens.append(r.reply(r.request("register", version=1, name="mallory%d" % k))["media_token"])
+        predicted = predict_tokens(tokens, 3)
+        victim_udp = self.udp()
+        dana = self.raw()
+        reg = dana.reply(dana.request("register", version=1, name="dana", media_port=victim_udp.getsockname()[1]))
+        self.assertFalse(any(reg["media_token"].startswith(p) for p in predicted), "the next token was predicted")
+        attacker = self.udp()
+        for p in predicted:  # the proof as the old server took it, and one under the guessed key
+            attacker.sendto(b"hailer-probe " + p.encode(), ("127.0.0.1", self.srv.udp_port))
+            attacker.sendto(media_proof(p * 2, reg["media_id"], 1), ("127.0.0.1", self.srv.udp_port))
+        erin = self.raw(register="erin")
+        erin.reply(erin.request("call", to="dana"))
+        call = dana.expect("call_ringing")
+        dana.reply(dana.request("accept", call_id=call["call_id"]))
+        media = erin.expect("call_connected")["peer_media"]
+        self.assertEqual((media["address"], media["port"]), victim_udp.getsockname(),
+                         "dana's audio would go to the attacker")
+        self.assertNotEqual(media["port"], attacker.getsockname()[1])
+        erin.reply(erin.request("hangup"))
+        self.check_bystanders()
+
+    def test_udp_a_probe_without_the_key_and_a_replayed_probe_move_nothing(self):
+        home, attacker = self.udp(), self.udp()
+        dana = self.raw()
+        reg = dana.reply(dana.request("register", version=1, name="dana", media_port=home.getsockname()[1]))
+        self.prove(reg, home, counter=7)
+        self.assertEqual(dana.expect("media_ready")["port"], home.getsockname()[1])
+        before = self.counters()
+        # The proof seen on the wire, sent again from the attacker's socket; then proofs with a
+        # newer counter under keys that are not dana's.
+        attacker.sendto(media_proof(reg["media_token"], reg["media_id"], 7), ("127.0.0.1", self.srv.udp_port))
+        attacker.sendto(media_proof("00" * 16, reg["media_id"], 8), ("127.0.0.1", self.srv.udp_port))
+        attacker.sendto(media_proof(reg["media_token"][::-1], reg["media_id"], 9), ("127.0.0.1", self.srv.udp_port))
+        time.sleep(0.3)
+        erin = self.raw(register="erin")
+        erin.reply(erin.request("call", to="dana"))
+        call = dana.expect("call_ringing")
+        dana.reply(dana.request("accept", call_id=call["call_id"]))
+        media = erin.expect("call_connected")["peer_media"]
+        self.assertEqual((media["address"], media["port"]), home.getsockname(), "dana's audio would go to the attacker")
+        after = self.counters()
+        self.assertEqual(after["core.media_probes_forged"], before["core.media_probes_forged"] + 2)
+        self.assertEqual(after["core.media_probes_replayed"], before["core.media_probes_replayed"] + 1)
+        erin.reply(erin.request("hangup"))
+        self.check_bystanders()
+
+    def test_udp_probes_alone_do_not_keep_a_session_alive(self):
+        # Its owner is gone (nothing on the signaling connection), but someone keeps proving the
+        # endpoint: the heartbeat (3 s here) still drops the session and frees the name.
+        mallory = self.raw()
+        reg = mallory.reply(mallory.request("register", version=1, name="mallory", media_port=4000))
+        u = self.udp()
+        t0 = time.monotonic()
+        counter = 0
+        while True:
+            counter += 1
+            self.prove(reg, u, counter)
+            if select.select([mallory.sock], [], [], 0.25)[0] and not mallory.sock.recv(4096):
+                break  # the server closed it
+            self.assertLess(time.monotonic() - t0, 6.0, "the session outlived the heartbeat by 3 s")
+        print("dropped %.1f s after its last message, %d proofs later" % (time.monotonic() - t0, counter), file=sys.stderr)
+        again = self.raw()
+        self.assertEqual(again.reply(again.request("register", version=1, name="mallory"))["type"], "ok")
+        self.check_bystanders()
+
+    def test_udp_reflection_at_a_third_party_gets_no_audio_and_stops_within_the_consent_window(self):
+        # mallory proves her endpoint from a victim's address (here a socket of the test's; an
+        # attacker would spoof its source), then calls ben: ben's CLI must not aim its audio there.
+        victim = self.udp()
+        mallory = self.raw()
+        reg = mallory.reply(mallory.request("register", version=1, name="mallory", media_port=4000))
+        self.kept_alive.append(Party(mallory, "mallory"))  # her call lasts past the 3 s heartbeat
+        self.prove(reg, victim)
+        mallory.expect("media_ready")
+        ben = self.cli(self.srv, "ben", "--auto-accept", "--audio-in", self.fixture("ben.wav"), "--audio-out", "none")
+        ben.expect("ok")
+        mallory.reply(mallory.request("call", to="ben"))
+        mallory.expect("call_connected")
+
+        def collect(seconds, answer_until=None):
+            """Datagrams reaching the victim for `seconds`: (arrival, kind); checks are answered
+            until `answer_until` (a time), as a real peer would."""
+            got = []
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                victim.settimeout(max(0.01, end - time.monotonic()))
+                try:
+                    data, source = victim.recvfrom(65536)
+                except socket.timeout:
+                    break
+                now = time.monotonic()
+                if data.startswith(b"hailer-consent "):
+                    got.append((now, "check"))
+                    if answer_until is not None and now < answer_until:
+                        victim.sendto(b"hailer-consent-ok " + data.split(b" ")[1], source)
+                        got.append((now, "answer"))
+                else:
+                    got.append((now, "rtp" if data[:1] and data[0] & 0xC0 == 0x80 else "other"))
+            return got
+
+        never = collect(3.0)
+        kinds = [k for _, k in never]
+        self.assertEqual(kinds.count("rtp"), 0, "audio reached an address that never agreed to it")
+        self.assertLessEqual(kinds.count("check"), 15)  # 200 ms retries for 2 s, then one per 800 ms
+        self.assertGreater(kinds.count("check"), 0)
+
+        # The victim answers for 2 s (as a peer that then goes away), then falls silent: the audio
+        # that consent let through stops within 5 s of the last answer.
+        answered = collect(9.0, answer_until=time.monotonic() + 2.0)
+        answers = [t for t, k in answered if k == "answer"]
+        rtp = [t for t, k in answered if k == "rtp"]
+        self.assertTrue(answers and rtp, "consent was never given or used")
+        stopped_after = rtp[-1] - answers[-1]
+        print("reflection: %d checks and no audio unanswered; with consent %d packets, the last %.2f s after the last answer"
+              % (kinds.count("check"), len(rtp), stopped_after), file=sys.stderr)
+        self.assertLess(stopped_after, 5.0)
+        self.assertGreater(len(rtp), 50)
+        mallory.reply(mallory.request("hangup"))
+        stats = ben.expect("call_stats")
+        self.assertGreater(stats["frames_held"], 150)
+        self.assertEqual(ben.quit(), 0)
         self.check_bystanders()
 
     # ================================================================== UDP
