@@ -16,8 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <openssl/evp.h>
+
 #include "adapters/host/out_queue.hpp"
 #include "core/ptt_frame.hpp"
+#include "core/rate_limit.hpp"
+#include "core/secret.hpp"
 
 namespace hailer::net {
 
@@ -82,6 +86,57 @@ std::string query_param(std::string_view target, std::string_view key) {
   return "";
 }
 
+constexpr std::string_view cookie_name = "hailer_instructor";
+// Addresses whose wrong-token budgets are kept at once (idle ones are forgotten beyond it).
+constexpr std::size_t max_limited_addresses = 4096;
+
+// The instructor's cookie: a digest of the token, so the token itself never sits in a browser's
+// cookie jar, and a restarted server with the same token recognises the cookies it gave.
+std::string instructor_cookie(const std::string& token) {
+  if (token.empty()) return "";
+  const std::string text = "hailer instructor cookie v1:" + token;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
+  return to_hex(std::span<const uint8_t>(md, n));
+}
+
+// The value of cookie `name` in the request's Cookie headers, if present.
+std::optional<std::string> cookie_value(const http::request<http::string_body>& req, std::string_view name) {
+  const auto [first, last] = req.equal_range(http::field::cookie);
+  for (auto field = first; field != last; ++field) {
+    std::string_view rest(field->value().data(), field->value().size());
+    while (!rest.empty()) {
+      const auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+      if (semi == std::string_view::npos) break;
+      rest = rest.substr(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What every answer carries: the pages load only from here, cannot be framed, send no Referer,
+// may use the microphone themselves only, and (on HTTPS) are to be asked for over HTTPS again.
+template <class Body>
+void secure_headers(http::response<Body>& res, bool tls) {
+  res.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Permissions-Policy", "microphone=(self)");
+  if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
+}
+
 websocket::close_code close_code_for(CloseReason reason) {
   switch (reason) {
     case CloseReason::shutdown: return websocket::close_code::going_away;
@@ -94,11 +149,19 @@ websocket::close_code close_code_for(CloseReason reason) {
 }  // namespace
 
 struct WebServer::Impl {
-  Impl(NetServer& s, WebConfig c) : server(s), config(std::move(c)), acceptor(s.io()) {}
+  Impl(NetServer& s, WebConfig c)
+      : server(s),
+        config(std::move(c)),
+        acceptor(s.io()),
+        cookie(instructor_cookie(config.instructor_token)),
+        token_failures(BucketRate{config.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses) {}
 
   NetServer& server;
   WebConfig config;
   tcp::acceptor acceptor;
+  std::string cookie;                // the instructor's cookie value (empty: no token configured)
+  KeyedLimiter token_failures;       // wrong tokens per address over HTTP
+  std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
   std::optional<ssl::context> tls;
   WebStats stats;
   std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
@@ -130,7 +193,19 @@ struct WebServer::Impl {
     if (it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
-  http::response<http::string_body> respond(const http::request<http::string_body>& req);
+  /// How a request stands with the instructor's secret.
+  enum class Auth : uint8_t { ok, missing, wrong, limited };
+
+  http::response<http::string_body> respond(const http::request<http::string_body>& req, const std::string& address, bool tls);
+  http::response<http::string_body> instructor_session(const http::request<http::string_body>& req, const std::string& address,
+                                                       bool tls);
+  Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
+  bool has_cookie(const http::request<http::string_body>& req) const;
+  Auth check_token(std::string_view token, const std::string& address);
+  bool origin_allowed(const http::request<http::string_body>& req) const;
+  void warn(const std::string& line) const {
+    if (config.warn) config.warn(line);
+  }
   void accept();
 };
 
@@ -156,7 +231,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   WsSession(Stream&& stream, WebServer::Impl& impl, std::string address)
       : ws_(std::move(stream)), idle_timer_(ws_.get_executor()), impl_(impl), address_(std::move(address)) {}
 
-  void accept(http::request<http::string_body> req) {
+  void accept(http::request<http::string_body> req, bool instructor_cookie) {
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the closing handshake
     // No idle timer of Beast's: the heartbeat and the socket's own cut (read()) bound silence,
@@ -166,14 +241,16 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     ws_.set_option(timeouts);
     ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
     ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
-    ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) {
+    const bool tls = !std::is_same_v<Stream, tcp::socket>;
+    ws_.set_option(websocket::stream_base::decorator([tls](websocket::response_type& res) { secure_headers(res, tls); }));
+    ws_.async_accept(req, [self = this->shared_from_this(), instructor_cookie](beast::error_code ec) {
       if (ec) {
         self->impl_.release(self->address_);
         return;
       }
       ++self->impl_.stats.websockets;
       self->attached_ = true;
-      self->id_ = self->impl_.server.attach(self, self->address_);
+      self->id_ = self->impl_.server.attach(self, self->address_, instructor_cookie);
       self->heard_us_ = self->impl_.server.now().us;
       self->watch_idle(std::chrono::milliseconds(self->impl_.config.idle_cut_ms));
       self->read();
@@ -355,26 +432,45 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     ++impl_.stats.http_requests;
     if (websocket::is_upgrade(parser_->get())) {
       const std::string target(parser_->get().target());
-      if (target != "/ws" || impl_.stopped || !impl_.admit(address_)) {
-        auto res = std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
-        res->body() = target != "/ws" ? "no WebSocket here" : "too many connections: try again in a moment";
-        if (target != "/ws") res->result(http::status::not_found);
-        res->prepare_payload();
-        return write(res, false);
+      // A page of another origin never gets a WebSocket (RFC 6455 10.2): refused before the
+      // upgrade, so it can neither join nor talk. Clients that are not browsers send no Origin.
+      if (target == "/ws" && !impl_.origin_allowed(parser_->get())) {
+        ++impl_.stats.refused_origin;
+        impl_.warn("refused a WebSocket from " + address_ + " for a page of origin " +
+                   std::string(parser_->get()[http::field::origin]));
+        return write(refusal(http::status::forbidden, "this page's origin may not use this classroom\n"), false);
       }
+      if (target != "/ws") return write(refusal(http::status::not_found, "no WebSocket here\n"), false);
+      if (impl_.stopped || !impl_.admit(address_)) {
+        return write(refusal(http::status::service_unavailable, "too many connections: try again in a moment\n"), false);
+      }
+      const bool cookie = impl_.has_cookie(parser_->get());
       beast::get_lowest_layer(stream_).expires_never();
       if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
         auto ws = std::make_shared<WsSession<tcp::socket>>(stream_.release_socket(), impl_, address_);
-        ws->accept(parser_->release());
+        ws->accept(parser_->release(), cookie);
       } else {
         auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
-        ws->accept(parser_->release());
+        ws->accept(parser_->release(), cookie);
       }
       return;
     }
-    auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get()));
+    auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get(), address_, tls));
     write(res, res->keep_alive());
   }
+
+  std::shared_ptr<http::response<http::string_body>> refusal(http::status status, std::string body) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, parser_->get().version());
+    res->set(http::field::server, "hailer");
+    res->set(http::field::content_type, "text/plain; charset=utf-8");
+    res->set(http::field::cache_control, "no-store");
+    secure_headers(*res, tls);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    return res;
+  }
+
+  static constexpr bool tls = std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
 
   void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
     http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
@@ -428,26 +524,122 @@ class Detector final : public std::enable_shared_from_this<Detector> {
 
 }  // namespace
 
-http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req) {
-  auto reply = [&](http::status status, std::string body, const std::string& type) {
+bool WebServer::Impl::origin_allowed(const http::request<http::string_body>& req) const {
+  const auto it = req.find(http::field::origin);
+  if (it == req.end()) return true;  // not a browser: a browser always says where its page came from
+  const std::string origin = lowercase(std::string_view(it->value().data(), it->value().size()));
+  return std::find(origins.begin(), origins.end(), origin) != origins.end();
+}
+
+bool WebServer::Impl::has_cookie(const http::request<http::string_body>& req) const {
+  if (cookie.empty()) return false;
+  const auto value = cookie_value(req, cookie_name);
+  return value && constant_time_equal(*value, cookie);
+}
+
+// A token given over HTTP: compared in constant time; wrong ones spend the address's budget,
+// and an address without budget is refused whatever it gives (else a right guess would still be
+// told apart).
+WebServer::Impl::Auth WebServer::Impl::check_token(std::string_view token, const std::string& address) {
+  const Time now = server.now();
+  if (!token_failures.has_token(now, address)) {
+    ++stats.token_limited;
+    return Auth::limited;
+  }
+  if (constant_time_equal(token, config.instructor_token)) return Auth::ok;
+  token_failures.take(now, address);
+  ++stats.token_failures;
+  warn("wrong instructor token from " + address);
+  return Auth::wrong;
+}
+
+WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http::string_body>& req, const std::string& address) {
+  if (config.instructor_token.empty() || has_cookie(req)) return Auth::ok;
+  const auto it = req.find(http::field::authorization);
+  if (it == req.end()) return Auth::missing;
+  const std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view bearer = "Bearer ";
+  if (!value.starts_with(bearer)) return Auth::missing;
+  return check_token(value.substr(bearer.size()), address);
+}
+
+// POST: trades the token (JSON {"token": ...}) for the instructor's cookie: HttpOnly (no script
+// reads it), SameSite=Strict (no other site's page sends it), Secure on HTTPS. GET: says whether
+// the cookie the browser holds is still the right one (204) or not (403).
+http::response<http::string_body> WebServer::Impl::instructor_session(const http::request<http::string_body>& req,
+                                                                      const std::string& address, bool tls) {
+  auto answer = [&](http::status status, std::string body) {
     http::response<http::string_body> res{status, req.version()};
     res.set(http::field::server, "hailer");
-    res.set(http::field::content_type, type);
+    res.set(http::field::content_type, "application/json");
     res.set(http::field::cache_control, "no-store");
-    res.set("X-Content-Type-Options", "nosniff");
+    secure_headers(res, tls);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
     return res;
   };
+  if (req.method() == http::verb::get) {
+    return has_cookie(req) || config.instructor_token.empty() ? answer(http::status::no_content, "")
+                                                               : answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+  }
+  if (!origin_allowed(req)) return answer(http::status::forbidden, "{\"error\":\"origin\"}\n");
+  std::string token;
+  try {
+    const auto body = nlohmann::json::parse(req.body());
+    token = body.at("token").get<std::string>();
+  } catch (const std::exception&) {
+    return answer(http::status::bad_request, "{\"error\":\"bad_json\"}\n");
+  }
+  if (config.instructor_token.empty()) return answer(http::status::no_content, "");
+  switch (check_token(token, address)) {
+    case Auth::ok: break;
+    case Auth::limited: {
+      auto res = answer(http::status::too_many_requests, "{\"error\":\"too_many_attempts\"}\n");
+      res.set(http::field::retry_after, "60");
+      return res;
+    }
+    default: return answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+  }
+  auto res = answer(http::status::no_content, "");
+  res.set(http::field::set_cookie,
+          std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (tls ? "; Secure" : ""));
+  return res;
+}
+
+http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req, const std::string& address,
+                                                           bool tls) {
+  auto reply = [&](http::status status, std::string body, const std::string& type) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::server, "hailer");
+    res.set(http::field::content_type, type);
+    res.set(http::field::cache_control, "no-store");
+    secure_headers(res, tls);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (path == "/api/instructor/session" && (req.method() == http::verb::post || req.method() == http::verb::get)) {
+    return instructor_session(req, address, tls);
+  }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     return reply(http::status::method_not_allowed, "GET only\n", "text/plain");
   }
-  const std::string target(req.target());
-  const std::string path = target.substr(0, target.find('?'));
-  const bool token_ok = config.instructor_token.empty() || query_param(target, "token") == config.instructor_token;
+  if (path == "/api/recordings" || path.starts_with("/recordings/")) {
+    switch (instructor_auth(req, address)) {
+      case Auth::ok: break;
+      case Auth::limited: {
+        auto res = reply(http::status::too_many_requests, "{\"error\":\"too_many_attempts\"}\n", "application/json");
+        res.set(http::field::retry_after, "60");
+        return res;
+      }
+      default: return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
+    }
+  }
   if (path == "/api/recordings") {
-    if (!token_ok) return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
     nlohmann::json list = nlohmann::json::array();
     std::error_code ec;
     if (!config.recordings_dir.empty()) {
@@ -464,7 +656,6 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   }
   if (path.starts_with("/recordings/")) {
     const std::string name = path.substr(12);
-    if (!token_ok) return reply(http::status::forbidden, "bad token\n", "text/plain");
     if (config.recordings_dir.empty() || !safe_name(name)) return reply(http::status::not_found, "no such recording\n", "text/plain");
     auto body = read_file(config.recordings_dir + "/" + name);
     if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
@@ -499,6 +690,14 @@ WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_uniq
     i.tls.emplace(ssl::context::tls_server);
     i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // TLS 1.2 with AEAD suites and forward secrecy only (1.3 has nothing else); an idle
+    // connection gives its read and write buffers back (about 70 kB each otherwise).
+    SSL_CTX* ctx = i.tls->native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx,
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     i.tls->use_certificate_chain_file(i.config.tls->cert_path);
     i.tls->use_private_key_file(i.config.tls->key_path, ssl::context::pem);
   }
@@ -507,6 +706,23 @@ WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_uniq
   i.acceptor.set_option(tcp::acceptor::reuse_address(true));
   i.acceptor.bind(ep);
   i.acceptor.listen(asio::socket_base::max_listen_connections);
+  // The origins of the pages served here: every name the server is reached by, with the port it
+  // really bound (http always, https with TLS; the default port may be left out), and the extras.
+  const unsigned bound = i.acceptor.local_endpoint().port();
+  for (const std::string& host : i.config.served_hosts) {
+    const std::string h = lowercase(host.find(':') != std::string::npos ? "[" + host + "]" : host);
+    i.origins.push_back("http://" + h + ":" + std::to_string(bound));
+    if (bound == 80) i.origins.push_back("http://" + h);
+    if (i.config.tls) {
+      i.origins.push_back("https://" + h + ":" + std::to_string(bound));
+      if (bound == 443) i.origins.push_back("https://" + h);
+    }
+  }
+  for (const std::string& o : i.config.allowed_origins) {
+    std::string origin = lowercase(o);
+    while (origin.ends_with("/")) origin.pop_back();
+    i.origins.push_back(origin);
+  }
 }
 
 WebServer::~WebServer() = default;
@@ -520,6 +736,8 @@ void WebServer::stop() {
 }
 
 tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoint(); }
+
+const std::vector<std::string>& WebServer::origins() const { return impl_->origins; }
 
 const WebStats& WebServer::stats() const { return impl_->stats; }
 

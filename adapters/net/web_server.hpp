@@ -7,9 +7,12 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "adapters/net/net_server.hpp"
 #include "adapters/net/tls_cert.hpp"
@@ -22,7 +25,19 @@ struct WebConfig {
   uint16_t port = 8080;                 ///< 0 = any free port
   std::string web_root;                 ///< the pages (apps/web)
   std::string recordings_dir;           ///< served to the instructor; empty = none
-  std::string instructor_token;         ///< required for /api/recordings and /recordings/ (empty: open)
+  /// The instructor's secret (empty: the instructor's pages are open to all). The page trades it
+  /// once for a cookie (POST /api/instructor/session); recordings need the cookie, or the token
+  /// as "Authorization: Bearer" (tools), never in a URL.
+  std::string instructor_token;
+  /// Wrong instructor tokens one address may give per minute over HTTP; then 429.
+  uint32_t max_token_failures_per_address_per_minute = 5;
+  /// Host names and addresses the pages are served under: with the bound port, the origins a
+  /// WebSocket may come from (a page of any other origin gets 403 before the upgrade).
+  std::vector<std::string> served_hosts;
+  /// More origins allowed to open the WebSocket ("https://class.example.org"), --allowed-origin.
+  std::vector<std::string> allowed_origins;
+  /// Where the web face says what deserves an operator's eye (wrong tokens, refused origins).
+  std::function<void(std::string_view)> warn;
   std::optional<TlsFiles> tls;          ///< HTTPS/WSS when set (plain stays available)
   uint32_t max_message_bytes = 4096;    ///< largest text frame
   std::size_t max_outbound_bytes = 256 * 1024;
@@ -41,6 +56,9 @@ struct WebStats {
   uint64_t websockets = 0;
   uint64_t refused_per_address = 0;
   uint64_t refused_rate = 0;
+  uint64_t refused_origin = 0;   ///< upgrades from a page of a foreign origin (403)
+  uint64_t token_failures = 0;   ///< wrong instructor tokens over HTTP
+  uint64_t token_limited = 0;    ///< instructor requests refused for too many wrong tokens (429)
   uint64_t floods = 0;  ///< clients closed for sending frames faster than allowed
 };
 
@@ -59,6 +77,8 @@ class WebServer {
   void stop();
   /// The endpoint really bound.
   boost::asio::ip::tcp::endpoint endpoint() const;
+  /// The origins whose pages may open the WebSocket (lowercase, "https://host:port").
+  const std::vector<std::string>& origins() const;
   /// Counters.
   const WebStats& stats() const;
 

@@ -4,10 +4,16 @@
 
 #include "core/codec.hpp"
 #include "core/errors.hpp"
+#include "core/untrusted_text.hpp"
 
 namespace hailer::cli {
 
 namespace {
+
+// Text the server sent, as it may be shown: controls, bidi and invisible characters made
+// visible (a hostile server or anyone on a plaintext path could send a name that clears the
+// screen or sets the terminal's title).
+std::string shown(std::string_view network_text) { return escape_untrusted(network_text); }
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -25,36 +31,38 @@ std::string seconds(int64_t ms) {
 std::string ordinal_line(uint32_t position) { return "number " + std::to_string(position) + " in line"; }
 
 std::string describe_ended(const CallEnded& e) {
+  const std::string peer = shown(e.peer);
   switch (e.reason) {
     case EndReason::hangup:
-      return "call with " + e.peer + " ended: " + (e.by == e.peer ? e.peer + " hung up" : "you hung up");
+      return "call with " + peer + " ended: " + (e.by == e.peer ? peer + " hung up" : "you hung up");
     case EndReason::rejected:
-      return e.by == e.peer ? e.peer + " rejected the call" : "you rejected the call from " + e.peer;
-    case EndReason::no_answer: return "no answer from " + e.peer + " (the call rang out)";
-    case EndReason::cancelled: return e.by == e.peer ? e.peer + " cancelled the call" : "call to " + e.peer + " cancelled";
-    case EndReason::peer_disconnected: return "call with " + e.peer + " ended: " + e.peer + " went offline";
+      return e.by == e.peer ? peer + " rejected the call" : "you rejected the call from " + peer;
+    case EndReason::no_answer: return "no answer from " + peer + " (the call rang out)";
+    case EndReason::cancelled: return e.by == e.peer ? peer + " cancelled the call" : "call to " + peer + " cancelled";
+    case EndReason::peer_disconnected: return "call with " + peer + " ended: " + peer + " went offline";
   }
-  return "call with " + e.peer + " ended";
+  return "call with " + peer + " ended";
 }
 
 std::string describe_wait_ended(const WaitEnded& e) {
+  const std::string callee = shown(e.callee);
   switch (e.reason) {
-    case WaitEndReason::completed: return "your wait for " + e.callee + " is over: calling";
-    case WaitEndReason::cancelled: return "you left the line for " + e.callee;
-    case WaitEndReason::expired: return "your wait for " + e.callee + " expired";
-    case WaitEndReason::window_expired: return "you did not call " + e.callee + " back in time: your turn passed";
-    case WaitEndReason::callee_offline: return e.callee + " went offline: your wait ended";
+    case WaitEndReason::completed: return "your wait for " + callee + " is over: calling";
+    case WaitEndReason::cancelled: return "you left the line for " + callee;
+    case WaitEndReason::expired: return "your wait for " + callee + " expired";
+    case WaitEndReason::window_expired: return "you did not call " + callee + " back in time: your turn passed";
+    case WaitEndReason::callee_offline: return callee + " went offline: your wait ended";
   }
-  return "your wait for " + e.callee + " ended";
+  return "your wait for " + callee + " ended";
 }
 
 std::optional<std::string> describe_ok(const OkReply& ok, std::string_view request_type) {
-  if (const auto* r = std::get_if<RegisteredData>(&ok.data)) return "registered as " + r->name;
+  if (const auto* r = std::get_if<RegisteredData>(&ok.data)) return "registered as " + shown(r->name);
   if (const auto* w = std::get_if<WhoData>(&ok.data)) {
     if (w->users.empty()) return "nobody is online";
     std::string out = "online:";
     for (const auto& u : w->users) {
-      out += "\n  " + u.name + "  " + std::string(to_string(u.state));
+      out += "\n  " + shown(u.name) + "  " + std::string(to_string(u.state));
       if (u.waiting > 0) out += "  (" + std::to_string(u.waiting) + " waiting)";
     }
     return out;
@@ -62,7 +70,7 @@ std::optional<std::string> describe_ok(const OkReply& ok, std::string_view reque
   if (const auto* m = std::get_if<MissedData>(&ok.data)) {
     if (m->calls.empty()) return "no missed calls";
     std::string out = "missed calls:";
-    for (const auto& c : m->calls) out += "\n  " + c.from + " at " + seconds(c.at_ms) + " (server time)";
+    for (const auto& c : m->calls) out += "\n  " + shown(c.from) + " at " + seconds(c.at_ms) + " (server time)";
     return out;
   }
   if (request_type == "accept") return std::nullopt;  // call_connected follows
@@ -126,26 +134,27 @@ std::optional<std::string> describe(const Heard& heard) {
         if constexpr (std::is_same_v<T, OkReply>) {
           return describe_ok(m, heard.request_type);
         } else if constexpr (std::is_same_v<T, ErrorReply>) {
-          return "error: " + m.message + " (" + std::string(to_string(m.code)) + ")";
+          return "error: " + shown(m.message) + " (" + std::string(to_string(m.code)) + ")";
         } else if constexpr (std::is_same_v<T, MediaReady>) {
-          return "media endpoint confirmed by the server: " + m.address + ":" + std::to_string(m.port);
+          return "media endpoint confirmed by the server: " + shown(m.address) + ":" + std::to_string(m.port);
         } else if constexpr (std::is_same_v<T, CallRinging>) {
-          if (m.role == CallRole::callee) return "incoming call from " + m.peer + ": type accept or reject";
-          return "calling " + m.peer + "... ringing";
+          if (m.role == CallRole::callee) return "incoming call from " + shown(m.peer) + ": type accept or reject";
+          return "calling " + shown(m.peer) + "... ringing";
         } else if constexpr (std::is_same_v<T, CallConnected>) {
-          return "connected to " + m.peer + " (audio to " + m.peer_media.address + ":" + std::to_string(m.peer_media.port) + ")";
+          return "connected to " + shown(m.peer) + " (audio to " + shown(m.peer_media.address) + ":" +
+                 std::to_string(m.peer_media.port) + ")";
         } else if constexpr (std::is_same_v<T, CallEnded>) {
           return describe_ended(m);
         } else if constexpr (std::is_same_v<T, MissedCall>) {
-          return "missed call from " + m.from;
+          return "missed call from " + shown(m.from);
         } else if constexpr (std::is_same_v<T, WaitUpdate>) {
           if (m.status == WaitStatus::suspended) {
-            return m.callee + " is free but you are busy: you keep your place (" + ordinal_line(m.position) + ")";
+            return shown(m.callee) + " is free but you are busy: you keep your place (" + ordinal_line(m.position) + ")";
           }
-          return m.callee + " is busy: you are " + ordinal_line(m.position);
+          return shown(m.callee) + " is busy: you are " + ordinal_line(m.position);
         } else if constexpr (std::is_same_v<T, CalleeAvailable>) {
-          if (m.auto_connect) return m.callee + " is free now: ringing them for you";
-          return m.callee + " is free now: call within " + seconds(m.window_ms) + " (type: call " + m.callee + ")";
+          if (m.auto_connect) return shown(m.callee) + " is free now: ringing them for you";
+          return shown(m.callee) + " is free now: call within " + seconds(m.window_ms) + " (type: call " + shown(m.callee) + ")";
         } else if constexpr (std::is_same_v<T, WaitEnded>) {
           if (m.reason == WaitEndReason::completed) return std::nullopt;  // the call's own lines say it
           return describe_wait_ended(m);
@@ -165,11 +174,11 @@ std::string describe_wait(const ProtocolClient& view, Time now) {
   const WaitView& w = view.wait();
   switch (w.phase) {
     case WaitPhase::none: return "you are not waiting for anyone";
-    case WaitPhase::queued: return "waiting for " + w.callee + ": " + ordinal_line(w.position);
-    case WaitPhase::suspended: return "waiting for " + w.callee + " (kept while you are busy): " + ordinal_line(w.position);
+    case WaitPhase::queued: return "waiting for " + shown(w.callee) + ": " + ordinal_line(w.position);
+    case WaitPhase::suspended: return "waiting for " + shown(w.callee) + " (kept while you are busy): " + ordinal_line(w.position);
     case WaitPhase::recall: {
       const int64_t left_ms = std::max<int64_t>(0, (w.window_ends - now).us / 1000);
-      return w.callee + " is free: call within " + seconds(left_ms);
+      return shown(w.callee) + " is free: call within " + seconds(left_ms);
     }
   }
   return "";

@@ -32,6 +32,7 @@ extern "C" {
 #include "apps/cli/console.hpp"
 #include "core/codec.hpp"
 #include "core/consent.hpp"
+#include "core/untrusted_text.hpp"
 
 using namespace hailer;
 namespace asio = boost::asio;
@@ -145,7 +146,18 @@ class Shell {
 
   // ------------------------------------------------------------------ output
 
-  void say(const std::string& line) {
+  // Every line out passes here. Server text was escaped where it was put in a sentence
+  // (console.cpp); this makes sure nothing a terminal would obey is left in any line, our own
+  // line breaks excepted (a JSON line has none, and keeps valid: only raw characters become \u
+  // escapes).
+  void say(const std::string& text) {
+    std::string line;
+    for (std::size_t start = 0; start <= text.size();) {
+      const auto end = std::min(text.find('\n', start), text.size());
+      if (start > 0) line += '\n';
+      line += escape_untrusted(std::string_view(text).substr(start, end - start));
+      start = end + 1;
+    }
     if (tty_) {
       // Clear the line being typed, print, then put the prompt and the typed text back. libedit
       // keeps an entered line in its buffer until the next key, so after Enter only the prompt
@@ -308,7 +320,7 @@ class Shell {
       std::vector<ClientEffect> out;
       client_.received(now(), line, out);
       apply(out, &line);
-      read_line();
+      if (connected_ && !quitting_) read_line();  // what it read may have ended the connection (a refused name)
     });
   }
 
@@ -424,12 +436,18 @@ class Shell {
 
   void on_heard(const Heard& h, const std::string* text) {
     if (const auto* err = std::get_if<ErrorReply>(&h.message); err != nullptr && h.request_type == "register") {
-      if (!registered_once_) {
-        note("the server refused the name " + options_.name + ": " + err->message,
-             nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message)));
+      const nlohmann::ordered_json as_sent = nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message));
+      // Refused at the first registration, or by a script: nothing will change by waiting.
+      if (!registered_once_ || !tty_) {
+        note("the server refused the name " + options_.name + ": " + escape_untrusted(err->message), as_sent);
         quit(exit_refused);
         return;
       }
+      // Back after a drop, someone has taken the name meanwhile: a person at a terminal is told,
+      // and the client tries again with backoff (the other session may be a ghost of its own).
+      if (options_.json) say(as_sent.dump());
+      lost("the server refused the name " + options_.name + " (" + escape_untrusted(err->message) + ")");
+      return;
     }
     if (options_.json) {
       say(text != nullptr ? *text : encode(h.message));

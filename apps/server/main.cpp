@@ -24,11 +24,16 @@
 #include "adapters/host/journal.hpp"
 #include "adapters/net/net_server.hpp"
 #include "adapters/net/os_secrets.hpp"
+#include "adapters/net/private_files.hpp"
 #include "core/codec.hpp"
+#include "core/untrusted_text.hpp"
 
 using namespace hailer;
 
 namespace {
+
+// A configured instructor token shorter than this is refused: it could be guessed.
+constexpr std::size_t min_token_chars = 16;
 
 // One log line per session open and close (with the reason), per call and wait step, per error.
 class LogObserver final : public HostObserver {
@@ -58,7 +63,8 @@ class LogObserver final : public HostObserver {
     // Asked first: spdlog's arguments are built even when the line is then dropped, and every
     // message sent was encoded a second time for a log line nobody asked for.
     const auto level = noteworthy || registered ? spdlog::level::info : spdlog::level::debug;
-    if (spdlog::should_log(level)) spdlog::log(level, "session {} <- {}", m->to.value, encode(msg));
+    // What a client sent can be echoed in a message (an unknown type, a name): made visible.
+    if (spdlog::should_log(level)) spdlog::log(level, "session {} <- {}", m->to.value, escape_untrusted(encode(msg)));
   }
 };
 
@@ -182,7 +188,20 @@ void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
       ->check(CLI::IsMember({"deny", "queue"}))
       ->capture_default_str()
       ->group(g);
-  app.add_option("--instructor-token", c.instructor_token, "secret instructors must give to join (empty: anyone)")->capture_default_str()->group(g);
+  app.add_option("--instructor-token", c.instructor_token,
+                 "secret instructors must give, at least 16 characters (default: made once, kept in the state folder)")
+      ->group(g);
+  app.add_option("--max-token-failures-per-address-per-minute", c.max_token_failures_per_address_per_minute,
+                 "wrong instructor tokens one address may give per minute")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-media-probes-per-session-per-second", c.max_media_probes_per_session_per_second,
+                 "media proofs a session may have accepted per second")->capture_default_str()->group(g);
+  app.add_option("--max-media-probes-per-address-per-second", c.max_media_probes_per_address_per_second,
+                 "media proofs checked per source address per second")->capture_default_str()->group(g);
+  app.add_option("--max-media-probes-per-second", c.max_media_probes_per_second, "media proofs checked per second in all")
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->capture_default_str()->group(g);
 }
 
@@ -215,7 +234,8 @@ int main(int argc, char** argv) {
   web.web_root = HAILER_WEB_ROOT;
   web.recordings_dir = "recordings";
   std::string audio_out = "default";
-  std::string tls_cert, tls_key, tls_dir = "hailer-tls";
+  std::string tls_cert, tls_key, tls_dir;
+  std::string state_dir = "hailer-state";
   bool no_web = false, no_tls = false;
   auto* c = "Classroom (push-to-talk over WebSocket)";
   app.add_option("--http-port", web.port, "HTTP(S) and WebSocket port of the classroom pages; 0 picks a free one")->capture_default_str()->group(c);
@@ -225,7 +245,14 @@ int main(int argc, char** argv) {
   app.add_option("--audio-out", audio_out, "where the class is played: default, a device (index or part of its name), FILE.wav or none")->capture_default_str()->group(c);
   app.add_option("--tls-cert", tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
   app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
-  app.add_option("--tls-dir", tls_dir, "where the self-signed certificate is made on first start and kept")->capture_default_str()->group(c);
+  app.add_option("--tls-dir", tls_dir, "where the self-signed certificate is made on first start and kept (default: STATE/tls)")->group(c);
+  app.add_option("--state-dir", state_dir,
+                 "the server's own folder (0700): the instructor token, the self-signed certificate")
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--allowed-origin", web.allowed_origins,
+                 "another origin whose pages may open the classroom's WebSocket, e.g. https://class.example.org (repeatable)")
+      ->group(c);
   app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")->group(c);
   int64_t speaker_delay_ms = 40;
   app.add_option("--speaker-delay-ms", speaker_delay_ms, "the speaker's starting jitter-buffer delay (it adapts from there)")
@@ -246,7 +273,30 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
-  if (!no_web && config.instructor_token.empty()) config.instructor_token = net::random_hex(16);  // the instructor page is not open to all
+  if (app.count("--instructor-token") > 0 && config.instructor_token.size() < min_token_chars) {
+    std::fprintf(stderr, "hailer-server: --instructor-token must be at least %zu characters (a short one can be guessed)\n",
+                 min_token_chars);
+    return 2;
+  }
+  for (std::string& o : web.allowed_origins) {
+    while (o.size() > 1 && o.back() == '/') o.pop_back();  // "https://host/" names the same origin
+    if (!(o.starts_with("http://") || o.starts_with("https://")) || o.find('/', o.find("//") + 2) != std::string::npos) {
+      std::fprintf(stderr, "hailer-server: --allowed-origin %s is not an origin (scheme://host[:port])\n", o.c_str());
+      return 2;
+    }
+  }
+  if (!no_web) {
+    // The server's own folder: the instructor token is kept there, so an instructor page stays
+    // signed in across a restart; the self-signed certificate too, unless told otherwise.
+    try {
+      net::ensure_folder(state_dir, 0700);
+      if (config.instructor_token.empty()) config.instructor_token = net::load_or_make_secret(state_dir + "/instructor-token", 16);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer-server: %s\n", e.what());
+      return 1;
+    }
+    if (tls_dir.empty()) tls_dir = state_dir + "/tls";
+  }
   if (web.recordings_dir == "none") web.recordings_dir.clear();
   if (!web.recordings_dir.empty() && app.count("--first-recording-serial") == 0) {
     config.first_recording_serial = next_recording_serial(web.recordings_dir);  // never reuse a file name
@@ -300,7 +350,11 @@ int main(int argc, char** argv) {
         }
       }
       web.host = net.host;
+      web.served_hosts = local_addresses(net.host);
+      web.served_hosts.push_back("localhost");
       web.instructor_token = config.instructor_token;
+      web.max_token_failures_per_address_per_minute = config.max_token_failures_per_address_per_minute;
+      web.warn = [](std::string_view line) { spdlog::warn("{}", escape_untrusted(line)); };
       web.max_message_bytes = config.max_message_bytes;
       web.idle_cut_ms = config.heartbeat_timeout_ms + 5'000;
       web.max_outbound_bytes = net.max_outbound_bytes;
@@ -336,7 +390,7 @@ int main(int argc, char** argv) {
     const unsigned port = web_server->endpoint().port();
     const char* scheme = web.tls ? "https" : "http";
     for (const auto& a : local_addresses(net.host)) {
-      std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor?token=%s\n", scheme, a.c_str(), port,
+      std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor#token=%s\n", scheme, a.c_str(), port,
                   scheme, a.c_str(), port, config.instructor_token.c_str());
     }
     if (web.tls) std::printf("certificate fingerprint (SHA-256): %s\n", web.tls->fingerprint_sha256.c_str());

@@ -1,11 +1,15 @@
 // The instructor page: who is connected, who talks and for how long, revoke, the policy, and
 // the recordings (played in the page or downloaded). The token comes from the URL the server
-// printed at start.
+// printed at start (#token=...): the page trades it once for an HttpOnly cookie and takes it out
+// of the address bar, so it never sits in the history, a Referer or the download list. The
+// WebSocket and the recordings then go with the cookie.
 import { Classroom } from './protocol.js';
 
 const params = new URLSearchParams(location.search);
-const token = params.get('token') || '';
+const fragment = new URLSearchParams(location.hash.slice(1));
 const $ = (id) => document.getElementById(id);
+const REOPEN = 'This page is no longer signed in (the server has another instructor token, or too many wrong ones ' +
+               'were tried): open the instructor URL the server printed.';
 
 let room = null;
 let members = new Map();   // name -> role
@@ -39,14 +43,44 @@ function renderTalker() {
   renderMembers();
 }
 
+// Trades the token of the URL for the cookie (once), or asks whether the cookie still works.
+async function signIn() {
+  const token = fragment.get('token') || params.get('token');
+  if (token) {
+    const keep = params.get('room') ? `?room=${encodeURIComponent(params.get('room'))}` : '';
+    history.replaceState(null, '', location.pathname + keep);
+    const res = await fetch('/api/instructor/session', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+    });
+    return res.ok;
+  }
+  return (await fetch('/api/instructor/session')).ok;
+}
+
+// Wrong token: nothing of the class stays on the screen, and the page says what to do.
+function signedOut() {
+  if (room) { room.close(); room = null; }
+  members = new Map();
+  talker = null;
+  clearInterval(ticker);
+  $('members').replaceChildren();
+  $('recordings').replaceChildren();
+  $('count').textContent = '0';
+  $('room-view').hidden = true;
+  $('join').hidden = false;
+  $('join').querySelector('button').disabled = true;
+  $('join-error').textContent = REOPEN;
+}
+
 async function loadRecordings() {
-  const res = await fetch(`/api/recordings?token=${encodeURIComponent(token)}`);
+  const res = await fetch('/api/recordings');
+  if (res.status === 403 || res.status === 429) return signedOut();
   if (!res.ok) return;
   const rows = $('recordings');
   rows.replaceChildren();
   for (const r of await res.json()) {
     const tr = document.createElement('tr');
-    const url = `/recordings/${encodeURIComponent(r.file)}?token=${encodeURIComponent(token)}`;
+    const url = `/recordings/${encodeURIComponent(r.file)}`;
     const name = document.createElement('td');
     name.textContent = r.file;
     const length = document.createElement('td');
@@ -83,6 +117,7 @@ function onMessage(msg) {
       }
       break;
     case 'error':
+      if (msg.code === 'bad_token' || msg.code === 'too_many_attempts') { signedOut(); break; }
       if ($('room-view').hidden) { $('join-error').textContent = msg.message; room.close(); room = null; }
       else $('status').textContent = `Error: ${msg.message}`;
       break;
@@ -100,12 +135,15 @@ function onState(s, detail) {
 }
 
 $('room').value = params.get('room') || $('room').value;
-$('join').addEventListener('submit', (e) => {
+const signedIn = signIn().catch(() => false);
+$('join').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('join-error').textContent = '';
+  if (!(await signedIn)) return signedOut();
   room = new Classroom({ name: $('name').value.trim(), room: $('room').value.trim(), role: 'instructor', codec: 'pcm16',
-                         sample_rate: 48000, token }, { onMessage, onState });
+                         sample_rate: 48000 }, { onMessage, onState });
 });
+signedIn.then((ok) => { if (!ok) signedOut(); });
 $('revoke').addEventListener('click', () => room && room.request('revoke'));
 $('policy').addEventListener('change', () => room && room.request('set_policy', { policy: $('policy').value }));
 setInterval(() => { if (room && !$('room-view').hidden) loadRecordings(); }, 5000);

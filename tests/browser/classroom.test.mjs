@@ -4,6 +4,7 @@
 // Screenshots of each state go to $HAILER_BROWSER_OUT (default build/browser).
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -72,21 +73,26 @@ function bestCorrelation(sent, heard, minOverlap = 50) {
 
 // ------------------------------------------------------------------ the server and the browser
 
-async function startServer(tmp, extra = []) {
+async function startServer(tmp, extra = [], httpPort = 0) {
   const recordings = join(tmp, 'recordings');
   const proc = spawn(join(build, 'apps', 'hailer-server'),
-    ['--port', '0', '--udp-port', '0', '--http-port', '0', '--recordings', recordings, '--tls-dir', join(tmp, 'tls'),
+    ['--port', '0', '--udp-port', '0', '--http-port', String(httpPort), '--recordings', recordings, '--state-dir', join(tmp, 'state'),
      '--audio-out', 'none', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   let text = '';
   const info = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hailer-server did not start: ${text}`)), WAIT_MS);
     proc.stdout.on('data', (d) => {
       text += d;
-      const m = text.match(/classroom: students open (https:\/\/[^ ]+\/) .*token=(\w+)[\s\S]*recordings: /);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], token: m[2] }); }
+      const m = text.match(/classroom: students open (https:\/\/[^ ]+:(\d+)\/) .*token=(\w+)[\s\S]*recordings: /);
+      if (m) { clearTimeout(timer); resolve({ url: m[1], port: Number(m[2]), token: m[3] }); }
     });
   });
-  return { proc, recordings, ...info, stop: () => new Promise((r) => { proc.once('exit', r); proc.kill('SIGTERM'); }) };
+  const stop = () => new Promise((r) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return r();  // stopped already (a restart)
+    proc.once('exit', r);
+    proc.kill('SIGTERM');
+  });
+  return { proc, recordings, ...info, stop };
 }
 
 async function launch(tmp, wav) {
@@ -112,7 +118,7 @@ async function studentPage(browser, server, name) {
 async function instructorPage(browser, server) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 700 } });
   const page = await context.newPage();
-  await page.goto(`${server.url}instructor?token=${server.token}`);
+  await page.goto(`${server.url}instructor#token=${server.token}`);
   await page.click('#join button[type=submit]');
   await page.waitForSelector('#room-view:not([hidden])', { timeout: WAIT_MS });
   return page;
@@ -124,10 +130,21 @@ async function hold(page) {
   await page.mouse.down();
 }
 
+// Polls a predicate in the page through page.evaluate: the pages' Content-Security-Policy forbids
+// eval, which page.waitForFunction needs.
+async function waitFor(page, predicate, arg = null, { timeout = WAIT_MS } = {}) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(predicate, arg)) return;
+    if (Date.now() > until) throw new Error(`waited ${timeout} ms for ${predicate}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const stateOf = (page) => page.evaluate(() => document.body.dataset.state || 'idle');
 
 async function waitState(page, state, timeout = WAIT_MS) {
-  await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout });
+  await waitFor(page, (s) => document.body.dataset.state === s, state, { timeout });
 }
 
 async function shot(page, testName, label) {
@@ -142,6 +159,33 @@ async function waitFile(path, timeout = WAIT_MS) {
     if (Date.now() > until) throw new Error(`${path} never appeared`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+// A page served from another origin (another port of 127.0.0.1): it tries to join the class
+// over the server's WebSocket, as a student and as an instructor with a stolen token, and says
+// what happened in body[data-result].
+function foreignSite(wsUrl, token) {
+  const page = `<!doctype html><meta charset="utf-8"><title>not the classroom</title><body>
+<script>
+const results = [];
+function attempt(role) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(${JSON.stringify(wsUrl)});
+    let opened = false;
+    ws.onopen = () => { opened = true; ws.send(JSON.stringify({ type: 'join', id: 1, version: 1, name: 'eve' + role.length,
+      room: 'class', role, codec: 'pcm16', sample_rate: 48000, token: ${JSON.stringify(token)} })); };
+    ws.onmessage = (e) => { const m = JSON.parse(e.data); resolve(m.type === 'ok' ? 'joined' : 'error ' + m.code); ws.close(); };
+    ws.onclose = (e) => { if (!opened) resolve('refused ' + e.code); };
+  });
+}
+(async () => {
+  results.push(await attempt('student'));
+  results.push(await attempt('instructor'));
+  document.body.dataset.result = results.join(',');
+})();
+</script></body>`;
+  const server = createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end(page); });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 // ------------------------------------------------------------------ the tests
@@ -183,10 +227,10 @@ const tests = {
     const ann = await studentPage(browser, server, 'ann');
     const ben = await studentPage(browser, server, 'ben');
     // The microphone is opened on the first press: open both first, so the race is the press itself.
-    for (const p of [ann, ben]) { await hold(p); await p.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state)); await p.mouse.up(); await waitState(p, 'idle'); }
+    for (const p of [ann, ben]) { await hold(p); await waitFor(p, () => ['talking', 'denied'].includes(document.body.dataset.state)); await p.mouse.up(); await waitState(p, 'idle'); }
     await Promise.all([hold(ann), hold(ben)]);
-    await ann.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state));
-    await ben.waitForFunction(() => ['talking', 'denied'].includes(document.body.dataset.state));
+    await waitFor(ann, () => ['talking', 'denied'].includes(document.body.dataset.state));
+    await waitFor(ben, () => ['talking', 'denied'].includes(document.body.dataset.state));
     const states = [await stateOf(ann), await stateOf(ben)].sort();
     assert.deepEqual(states, ['denied', 'talking'], 'exactly one talks');
     const denied = (await stateOf(ann)) === 'denied' ? ann : ben;
@@ -198,7 +242,7 @@ const tests = {
     await waitState(talker, 'idle');
     const instructor = await instructorPage(browser, server);
     await instructor.selectOption('#policy', 'queue');
-    await instructor.waitForFunction(() => document.getElementById('status').textContent.includes('queue'));
+    await waitFor(instructor, () => document.getElementById('status').textContent.includes('queue'));
     await hold(ann);
     await waitState(ann, 'talking');
     await hold(ben);
@@ -218,10 +262,10 @@ const tests = {
     const ben = await studentPage(browser, server, 'ben');
     await hold(ann);
     await waitState(ann, 'talking');
-    await ben.waitForFunction(() => document.getElementById('who').textContent === 'ann is talking.');
+    await waitFor(ben, () => document.getElementById('who').textContent === 'ann is talking.');
     const start = Date.now();
     await ann.context().close();
-    await ben.waitForFunction(() => document.getElementById('who').textContent === 'Nobody is talking.', null, { timeout: 1000 });
+    await waitFor(ben, () => document.getElementById('who').textContent === 'Nobody is talking.', null, { timeout: 1000 });
     console.error(`floor free ${Date.now() - start} ms after the tab closed`);
     await shot(ben, t.name, 'student-after-talker-left');
   },
@@ -231,16 +275,94 @@ const tests = {
     const server = t.server(await startServer(t.tmp));
     const instructor = await instructorPage(browser, server);
     const ann = await studentPage(browser, server, 'ann');
-    await instructor.waitForFunction(() => document.getElementById('count').textContent === '1');
+    await waitFor(instructor, () => document.getElementById('count').textContent === '1');
     await hold(ann);
     await waitState(ann, 'talking');
-    await instructor.waitForFunction(() => document.getElementById('talker').textContent.startsWith('ann is talking'));
+    await waitFor(instructor, () => document.getElementById('talker').textContent.startsWith('ann is talking'));
     await shot(instructor, t.name, '1-instructor-sees-talker');
     await instructor.click('#revoke');
-    await ann.waitForFunction(() => document.getElementById('state').textContent === 'The instructor ended your turn.');
+    await waitFor(ann, () => document.getElementById('state').textContent === 'The instructor ended your turn.');
     await shot(ann, t.name, '2-student-revoked');
-    await instructor.waitForFunction(() => document.getElementById('talker').textContent === 'Nobody is talking.');
+    await waitFor(instructor, () => document.getElementById('talker').textContent === 'Nobody is talking.');
     await ann.mouse.up();
+  },
+
+  async a_page_from_another_origin_can_neither_join_nor_talk(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    let server = t.server(await startServer(t.tmp));
+    const wsUrl = `wss://127.0.0.1:${server.port}/ws`;
+    const site = await foreignSite(wsUrl, server.token);
+    const siteUrl = `http://127.0.0.1:${site.address().port}/`;
+    try {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      await page.goto(siteUrl);
+      await waitFor(page, () => document.body.dataset.result, null, { timeout: WAIT_MS });
+      const refused = await page.evaluate(() => document.body.dataset.result);
+      console.error(`from ${siteUrl}: ${refused}`);
+      assert.match(refused, /^refused \d+,refused \d+$/, 'the foreign page got a WebSocket');
+      // Nobody joined: the instructor sees an empty class, and no turn was recorded.
+      const instructor = await instructorPage(browser, server);
+      assert.equal(await instructor.textContent('#count'), '0');
+      await shot(page, t.name, '1-foreign-page-refused');
+      // The same page from an origin the server was told to allow does get in: what refused it was the origin.
+      await server.stop();
+      server = t.server(await startServer(t.tmp, ['--allowed-origin', siteUrl], server.port));
+      await page.reload();
+      await waitFor(page, () => document.body.dataset.result, null, { timeout: WAIT_MS });
+      const allowed = await page.evaluate(() => document.body.dataset.result);
+      console.error(`from ${siteUrl}, allowed: ${allowed}`);
+      assert.equal(allowed, 'joined,joined');
+      assert.deepEqual(readdirSync(server.recordings).filter((f) => f.endsWith('.wav')), []);
+    } finally {
+      site.closeAllConnections();
+      site.close();
+    }
+  },
+
+  async the_instructor_page_goes_on_working_across_a_server_restart(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    let server = t.server(await startServer(t.tmp));
+    const instructor = await instructorPage(browser, server);
+    // The token left the address bar and lives in a cookie no script can read.
+    assert.ok(!instructor.url().includes(server.token), instructor.url());
+    assert.ok(!(await instructor.evaluate(() => document.cookie)).includes('hailer_instructor'));
+    const [cookie] = (await instructor.context().cookies()).filter((c) => c.name === 'hailer_instructor');
+    assert.ok(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === 'Strict', JSON.stringify(cookie));
+    assert.ok(!cookie.value.includes(server.token));
+    const ann = await studentPage(browser, server, 'ann');
+    await waitFor(instructor, () => document.getElementById('count').textContent === '1');
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await ann.waitForTimeout(1000);
+    await ann.mouse.up();
+    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });
+
+    // The server restarts on the same port and state folder: both pages come back by themselves.
+    await server.stop();
+    server = t.server(await startServer(t.tmp, [], server.port));
+    await waitFor(instructor, () => !document.getElementById('room-view').hidden &&
+      document.getElementById('count').textContent === '1', null, { timeout: 15000 });
+    await instructor.evaluate(() => document.getElementById('recordings').replaceChildren());
+    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });  // listed again, with the cookie
+    assert.match(await instructor.textContent('#recordings'), /ann_1\.wav/);
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await waitFor(instructor, () => document.getElementById('talker').textContent.startsWith('ann is talking'));
+    await instructor.click('#revoke');
+    await waitFor(ann, () => document.getElementById('state').textContent === 'The instructor ended your turn.');
+    await ann.mouse.up();
+    await shot(instructor, t.name, '1-instructor-after-restart');
+
+    // Restarted with another token: the page says to reopen the printed URL and shows nothing of the class.
+    await server.stop();
+    server = t.server(await startServer(t.tmp, ['--instructor-token', 'a_new_term_token_0123'], server.port));
+    await waitFor(instructor, () => document.getElementById('join-error').textContent.includes('open the instructor URL'),
+      null, { timeout: 15000 });
+    assert.equal(await instructor.isHidden('#room-view'), true);
+    assert.equal(await instructor.textContent('#members'), '');
+    assert.equal(await instructor.textContent('#recordings'), '');
+    await shot(instructor, t.name, '2-instructor-token-changed');
   },
 };
 

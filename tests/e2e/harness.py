@@ -67,7 +67,8 @@ class Server:
         self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.recordings = recordings or os.path.join(tmp, "recordings")
-        web = ["--http-port", str(http_port), "--recordings", self.recordings, "--tls-dir", os.path.join(tmp, "tls"),
+        self.state_dir = os.path.join(tmp, "state")
+        web = ["--http-port", str(http_port), "--recordings", self.recordings, "--state-dir", self.state_dir,
                "--audio-out", audio_out]
         self.proc = subprocess.Popen(
             [SERVER, "--port", str(port), "--udp-port", str(udp_port), *web, *args],

@@ -81,7 +81,7 @@ class BadInputs(TempDirCase):
     def setUp(self):
         super().setUp()
         self.srv = self.server("--heartbeat-timeout-ms", "3000", "--silence-timeout-ms", "3600000",
-                               "--max-talk-ms", "3600000", "--max-sessions", "80", "--instructor-token", "sesame")
+                               "--max-talk-ms", "3600000", "--max-sessions", "80", "--instructor-token", "open-sesame-0123456789")
         self.checked = False
         self.offenders = []  # connections a test opened: closed before the check
         alice, bob, carol = Raw(self.srv.port), Raw(self.srv.port), Raw(self.srv.port)
@@ -242,9 +242,9 @@ class BadInputs(TempDirCase):
         w.sock.close()  # as a browser does once the server's close frame arrived
         return code
 
-    def http(self, request, tls=False, timeout=WAIT_S):
+    def http(self, request, tls=False, timeout=WAIT_S, source="127.0.0.1"):
         """A raw HTTP exchange: the status line and the whole answer (up to the close or 64 KiB)."""
-        s = socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=timeout)
+        s = socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=timeout, source_address=(source, 0))
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -827,6 +827,86 @@ class BadInputs(TempDirCase):
         self.assertEqual(w.join("olga", room="class", role="instructor", token="open-sesame")["code"], "bad_token")
         self.assertEqual(w.join("olga", room="class", role="instructor")["code"], "bad_token")
         self.check_bystanders()
+
+    def test_ws_an_instructor_join_guessing_tokens_is_limited_per_address(self):
+        w = self.ws()
+        for k in range(5):  # five wrong tokens a minute per address
+            self.assertEqual(w.join("olga", room="class", role="instructor", token="guess-%d" % k)["code"], "bad_token")
+        # The address's budget is spent: even the right token is refused for now.
+        self.assertEqual(w.join("olga", room="class", role="instructor", token="open-sesame-0123456789")["code"],
+                         "too_many_attempts")
+        w.close()
+        other = Ws(self.srv.http_port, source="127.0.0.2")  # another address is not affected
+        self.offenders.append(other)
+        self.assertEqual(other.join("olga", room="class", role="instructor", token="open-sesame-0123456789")["type"], "ok")
+        self.srv.wait_log(r"session \d+ <- .*bad_token")
+        self.check_bystanders(allowed={"member_joined", "member_left"})
+
+    def test_ws_an_upgrade_from_a_page_of_another_origin(self):
+        # A page served elsewhere, in a browser, would send its own origin: refused before the
+        # upgrade, with the token or without, so it can neither join nor talk.
+        for origin in ("https://evil.example", "http://127.0.0.1:1", "null", "https://localhost.evil.example"):
+            with self.assertRaises(ConnectionError) as refused:
+                Ws(self.srv.http_port, tls=True, origin=origin)
+            self.assertIn("403", str(refused.exception), origin)
+        self.srv.wait_log(r"refused a WebSocket from 127\.0\.0\.1 for a page of origin https://evil\.example")
+        # The server's own pages (any name it serves under, either scheme) and tools without an
+        # Origin are let in.
+        for origin in ("https://127.0.0.1:%d" % self.srv.http_port, "HTTPS://LOCALHOST:%d" % self.srv.http_port,
+                       "http://localhost:%d" % self.srv.http_port, None):
+            ok = Ws(self.srv.http_port, tls=True, origin=origin)
+            self.offenders.append(ok)
+            self.assertEqual(ok.reply(ok.request("ping"))["type"], "ok")  # heard (a ping needs no join)
+        self.check_bystanders()
+
+    def test_http_every_answer_carries_the_security_headers(self):
+        for tls in (True, False):
+            for path in ("/", "/instructor", "/student.js", "/nothing", "/api/recordings"):
+                answer = self.http(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(), tls=tls)
+                head = answer.split(b"\r\n\r\n")[0].decode("latin-1").lower()
+                for header in ("content-security-policy: default-src 'self'; frame-ancestors 'none'",
+                               "referrer-policy: no-referrer", "x-frame-options: deny", "permissions-policy: microphone=(self)"):
+                    self.assertIn(header, head, (path, tls))
+                self.assertEqual("strict-transport-security: max-age=" in head, tls, (path, tls))
+        refused = self.http(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                            b"Origin: https://evil.example\r\n\r\n", tls=True)
+        self.assertTrue(refused.startswith(b"HTTP/1.1 403"), refused[:100])
+        self.assertIn(b"frame-ancestors 'none'", refused)
+        self.check_bystanders()
+
+    def test_http_the_instructor_token_is_traded_for_a_cookie_and_guesses_are_limited(self):
+        def post(token, source="127.0.0.1", tls=True):
+            body = json.dumps({"token": token}).encode()
+            return self.http(b"POST /api/instructor/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+                             tls=tls, source=source)
+        for k in range(5):
+            self.assertTrue(post("guess-%d" % k).startswith(b"HTTP/1.1 403"))
+        limited = post("open-sesame-0123456789")  # the right one, after five wrong ones: refused
+        self.assertTrue(limited.startswith(b"HTTP/1.1 429"), limited[:100])
+        self.assertIn(b"Retry-After: 60", limited)
+        self.srv.wait_log(r"wrong instructor token from 127\.0\.0\.1")
+        granted = post("open-sesame-0123456789", source="127.0.0.2")
+        self.assertTrue(granted.startswith(b"HTTP/1.1 204"), granted[:100])
+        cookie = re.search(rb"Set-Cookie: (hailer_instructor=[0-9a-f]{64})([^\r]*)", granted)
+        self.assertIsNotNone(cookie, granted)
+        self.assertEqual(sorted(a.strip() for a in cookie.group(2).decode().split(";") if a.strip()),
+                         ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"])
+        self.assertNotIn(b"open-sesame", granted)
+        plain = post("open-sesame-0123456789", source="127.0.0.3", tls=False)  # plain HTTP: no Secure flag
+        self.assertNotIn(b"Secure", re.search(rb"Set-Cookie: [^\r]*", plain).group(0))
+        with_cookie = self.http(b"GET /api/recordings HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: theme=dark; "
+                                + cookie.group(1) + b"\r\n\r\n", tls=True, source="127.0.0.2")
+        self.assertTrue(with_cookie.startswith(b"HTTP/1.1 200"), with_cookie[:100])
+        forged = self.http(b"GET /api/recordings HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                           b"Cookie: hailer_instructor=" + b"0" * 64 + b"\r\n\r\n", tls=True, source="127.0.0.2")
+        self.assertTrue(forged.startswith(b"HTTP/1.1 403"), forged[:100])
+        # The cookie stands for the token on the WebSocket too: an instructor join needs no token.
+        w = Ws(self.srv.http_port, tls=True, source="127.0.0.2", headers=[("Cookie", cookie.group(1).decode())])
+        self.offenders.append(w)
+        self.assertEqual(w.join("olga", room="class", role="instructor")["type"], "ok")
+        self.check_bystanders(allowed={"member_joined", "member_left"})
 
     def test_ws_a_join_storm(self):
         refused = joined = full = 0

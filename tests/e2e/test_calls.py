@@ -456,7 +456,8 @@ class Calls(TempDirCase):
 
     def test_a_port_in_use_is_a_clear_startup_error(self):
         server = self.server()
-        r = subprocess.run([SERVER, "--port", str(server.port), "--udp-port", "0"], capture_output=True, text=True, timeout=10)
+        r = subprocess.run([SERVER, "--port", str(server.port), "--udp-port", "0", "--state-dir", self.path("state")],
+                           capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot listen", r.stderr)
 

@@ -14,7 +14,7 @@ import ssl
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import TempDirCase, best_correlation, envelope, read_wav  # noqa: E402
+from harness import SERVER, TempDirCase, best_correlation, envelope, read_wav  # noqa: E402
 from ws import Ws, frame  # noqa: E402
 
 
@@ -38,13 +38,14 @@ def talk(ws, frames, seconds, start_seq=0):
     return n
 
 
-def http_get(port, path, tls=True):
+def http_get(port, path, tls=True, headers=None):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", port, path)
     try:
-        with urllib.request.urlopen(url, context=ctx if tls else None, timeout=10) as r:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, context=ctx if tls else None, timeout=10) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -90,12 +91,15 @@ class Classroom(TempDirCase):
         c = best_correlation(envelope(*read_wav(self.fixture("ann.wav"))), envelope(samples, rate))
         print("recording ann_1.wav: %.2f s, envelope correlation %.3f" % (len(samples) / rate, c), file=sys.stderr)
         self.assertGreater(c, 0.8)
-        # The instructor's page lists it (with the token only) and serves it.
-        status, body = http_get(server.http_port, "/api/recordings?token=" + server.token)
+        # The instructor's page lists it and serves it (with the cookie, or the token as a bearer
+        # for tools; never from a token in the URL).
+        bearer = {"Authorization": "Bearer " + server.token}
+        status, body = http_get(server.http_port, "/api/recordings", headers=bearer)
         self.assertEqual(status, 200)
         self.assertEqual([r["file"] for r in json.loads(body)], ["ann_1.wav"])
-        self.assertEqual(http_get(server.http_port, "/api/recordings?token=wrong")[0], 403)
-        status, wav = http_get(server.http_port, "/recordings/ann_1.wav?token=" + server.token)
+        self.assertEqual(http_get(server.http_port, "/api/recordings", headers={"Authorization": "Bearer wrong"})[0], 403)
+        self.assertEqual(http_get(server.http_port, "/api/recordings?token=" + server.token)[0], 403)
+        status, wav = http_get(server.http_port, "/recordings/ann_1.wav", headers=bearer)
         self.assertEqual((status, wav[:4]), (200, b"RIFF"))
 
     def test_two_presses_deny_then_queue(self):
@@ -269,10 +273,89 @@ class Classroom(TempDirCase):
         self.assertEqual(http_get(server.http_port, "/instructor")[0], 200)
         self.assertEqual(http_get(server.http_port, "/student.js")[0], 200)
         self.assertEqual(http_get(server.http_port, "/index.html", tls=False)[0], 200)  # plain HTTP too (localhost)
-        for path in ("/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/.hidden", "/recordings/../x?token=" + server.token,
-                     "/nothing.js"):
-            self.assertEqual(http_get(server.http_port, path)[0], 404, path)
+        bearer = {"Authorization": "Bearer " + server.token}  # past the door: the path itself must not escape
+        for path in ("/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/.hidden", "/recordings/../x", "/nothing.js"):
+            self.assertEqual(http_get(server.http_port, path, headers=bearer)[0], 404, path)
         self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav")[0], 403)
+
+    def post_token(self, port, token):
+        """Trades a token for the instructor's cookie: (status, the cookie or None)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        request = urllib.request.Request("https://127.0.0.1:%d/api/instructor/session" % port, method="POST",
+                                         data=json.dumps({"token": token}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, context=ctx, timeout=10) as r:
+                cookie = r.headers.get("Set-Cookie", "").split(";")[0]
+                return r.status, cookie or None
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def test_the_instructor_token_is_kept_across_restarts_in_a_private_file(self):
+        state = self.path("state")
+        first = self.server()
+        token_file = os.path.join(first.state_dir, "instructor-token")
+        self.assertEqual(os.stat(token_file).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(first.state_dir).st_mode & 0o777, 0o700)
+        self.assertEqual(len(first.token), 32)  # 128 bits from the OS
+        status, cookie = self.post_token(first.http_port, first.token)
+        self.assertEqual((status, cookie is not None), (204, True))
+        first.stop()
+        # Restarted on the same state folder: the same token, and the page's cookie still works.
+        second = self.server()
+        self.assertEqual(second.token, first.token)
+        self.assertEqual(http_get(second.http_port, "/api/instructor/session", headers={"Cookie": cookie})[0], 204)
+        second.stop()
+        # A configured token wins (and is not written down); the old cookie no longer opens anything.
+        third = self.server("--instructor-token", "a_new_term_token_0123")
+        self.assertEqual(third.token, "a_new_term_token_0123")
+        self.assertEqual(http_get(third.http_port, "/api/instructor/session", headers={"Cookie": cookie})[0], 403)
+        third.stop()
+        with open(token_file) as f:
+            self.assertEqual(f.read().strip(), first.token)
+        del state
+
+    def test_a_short_a_shared_or_a_linked_token_is_refused_at_start(self):
+        def start(*args):
+            return subprocess.run([SERVER, "--port", "0", "--udp-port", "0", "--http-port", "0", "--audio-out", "none",
+                                   *args], capture_output=True, text=True, timeout=10)
+        short = start("--state-dir", self.path("s1"), "--instructor-token", "sesame")
+        self.assertEqual(short.returncode, 2)
+        self.assertIn("at least 16 characters", short.stderr)
+        shared = self.path("s2")
+        os.makedirs(shared, mode=0o700)
+        with open(os.path.join(shared, "instructor-token"), "w") as f:
+            f.write("0123456789abcdef0123456789abcdef\n")
+        os.chmod(os.path.join(shared, "instructor-token"), 0o644)
+        r = start("--state-dir", shared)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("chmod 600", r.stderr)
+        linked = self.path("s3")
+        os.makedirs(linked, mode=0o700)
+        os.symlink(self.path("elsewhere"), os.path.join(linked, "instructor-token"))
+        r = start("--state-dir", linked)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("symbolic link", r.stderr)
+        self.assertFalse(os.path.exists(self.path("elsewhere")), "the server wrote through a planted link")
+        open_dir = self.path("s4")
+        os.makedirs(open_dir)
+        os.chmod(open_dir, 0o777)
+        r = start("--state-dir", open_dir)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("writable by others", r.stderr)
+
+    def test_an_allowed_origin_may_open_the_websocket_and_others_may_not(self):
+        server = self.server("--allowed-origin", "https://Class.Example.org/")
+        ok = Ws(server.http_port, tls=True, origin="https://class.example.org")
+        self.assertEqual(ok.join("ann")["type"], "ok")
+        with self.assertRaises(ConnectionError):
+            Ws(server.http_port, tls=True, origin="https://class.example.org.evil.example")
+        bad = subprocess.run([SERVER, "--port", "0", "--udp-port", "0", "--http-port", "0", "--state-dir", self.path("s"),
+                              "--allowed-origin", "class.example.org/page"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("is not an origin", bad.stderr)
 
 
 if __name__ == "__main__":

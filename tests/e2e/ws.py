@@ -17,8 +17,8 @@ class WsClosed(Exception):
 
 
 class Ws:
-    def __init__(self, port, tls=False, path="/ws", timeout=10.0):
-        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, tls=False, path="/ws", timeout=10.0, origin=None, headers=(), source="127.0.0.1"):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
             ctx = ssl.create_default_context()
@@ -28,16 +28,19 @@ class Ws:
         self.sock = raw
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()
+        extra = "".join("%s: %s\r\n" % h for h in headers) + ("Origin: %s\r\n" % origin if origin else "")
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n" % (path, key, extra)).encode())
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
             if not chunk:
                 raise ConnectionError("closed during the handshake")
             self.buf += chunk
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.head = head.decode("latin-1")
         self.status = int(head.split(b" ")[1])
         if self.status != 101:
+            self.sock.close()
             raise ConnectionError("upgrade refused: %s" % head.split(b"\r\n")[0].decode())
         self.next_id = 1
 

@@ -1,0 +1,78 @@
+#include "adapters/net/private_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "adapters/net/os_secrets.hpp"
+
+namespace hailer::net {
+
+namespace {
+std::runtime_error failure(const std::string& what, const std::string& path) {
+  return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void ensure_folder(const std::string& dir, mode_t mode) {
+  struct stat st{};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw failure("cannot look at the folder", dir);
+    const auto parent = std::filesystem::path(dir).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+    }
+    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw failure("cannot create the folder", dir);
+    if (::lstat(dir.c_str(), &st) != 0) throw failure("cannot look at the folder", dir);
+  }
+  if (S_ISLNK(st.st_mode)) throw std::runtime_error(dir + " is a symbolic link: give the real folder");
+  if (!S_ISDIR(st.st_mode)) throw std::runtime_error(dir + " is not a folder");
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error(dir + " is writable by others (anyone could swap its files for links): chmod go-w " + dir);
+  }
+}
+
+int open_no_follow(const std::string& path, int flags, mode_t mode) {
+  return ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+std::string load_or_make_secret(const std::string& path, std::size_t bytes) {
+  int fd = open_no_follow(path, O_RDONLY, 0);
+  if (fd < 0 && errno == ENOENT) {
+    const std::string secret = random_hex(bytes);
+    fd = open_no_follow(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) throw failure("cannot create", path);
+    const std::string line = secret + "\n";
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) throw failure("cannot write", path);
+    return secret;
+  }
+  if (fd < 0) throw failure(errno == ELOOP ? "refusing to follow the symbolic link" : "cannot open", path);
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error(path + " is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    throw std::runtime_error(path + " holds a secret but others may read or change it: chmod 600 " + path);
+  }
+  char buffer[512];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  ::close(fd);
+  if (n < 0) throw failure("cannot read", path);
+  std::string secret(buffer, static_cast<std::size_t>(n));
+  secret = secret.substr(0, secret.find_first_of("\r\n"));
+  if (secret.empty()) throw std::runtime_error(path + " is empty: delete it to have a new secret made");
+  return secret;
+}
+
+}  // namespace hailer::net
