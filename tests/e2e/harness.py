@@ -355,6 +355,27 @@ def best_correlation(sent, heard, min_overlap=50):
     return best
 
 
+def fake_server(case, script, connections=3):
+    """A hostile or scripted signaling server on a free port of 127.0.0.1: `script(conn, n)` talks
+    to its n-th client (at most `connections`); closed when the test case ends. Its address."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(WAIT_S)
+
+    def serve():
+        for n in range(connections):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                script(conn, n)
+    threading.Thread(target=serve, daemon=True).start()
+    case.addCleanup(listener.close)
+    return "127.0.0.1:%d" % listener.getsockname()[1]
+
+
 class TempDirCase(unittest.TestCase):
     """A test with a temp dir and a list of processes stopped at the end, whatever happens."""
 

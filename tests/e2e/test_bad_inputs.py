@@ -342,6 +342,21 @@ class BadInputs(TempDirCase):
         self.assertEqual(self.error_for(r, '{"type":"shutdown_server","id":1}\n')["code"], "unknown_type")
         self.check_bystanders()
 
+    def test_tcp_bidi_and_control_characters_echoed_into_the_log(self):
+        # An unknown type is quoted back in the error, and the error is logged: what a client wrote
+        # must reach the log as text to read, not as characters an operator's terminal obeys.
+        r = self.raw("olga")
+        m = self.error_for(r, '{"type":"ping\u202e\u2066gnp.exe","id":1}\n'.encode())
+        self.assertEqual(m["code"], "unknown_type")
+        self.assertIn("\u202e", m["message"])  # the client itself gets the text as it sent it
+        self.srv.wait_log(r"unknown_type")
+        with open(self.srv.log_path, "rb") as f:
+            log = f.read()
+        for raw in ("\u202e", "\u2066"):
+            self.assertNotIn(raw.encode(), log)
+        self.assertIn(b"ping\\u202e\\u2066gnp.exe", log)
+        self.check_bystanders()
+
     def test_tcp_not_an_object(self):
         r = self.raw("olga")
         for text in ('[1,2]', '"register"', '42', 'null'):

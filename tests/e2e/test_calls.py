@@ -12,7 +12,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (SERVER, SIM, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
+from harness import (CLIENT, SERVER, SIM, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server,  # noqa: E402
+                     read_wav)
 
 
 def free_port():
@@ -386,6 +387,50 @@ class Calls(TempDirCase):
         holder = Raw(server.port)
         holder.register("alice")
         c = self.cli(server, "alice")
+        c.expect("error", {"code": "name_taken"})
+        self.assertEqual(c.proc.wait(timeout=5), 1)
+
+    def test_the_cli_shows_what_a_hostile_server_sends_and_never_obeys_it(self):
+        # A peer name that sets the terminal's title, clears the screen, rings the bell, turns the
+        # text around (U+202E) and hides a zero-width space; an error message that forges a line.
+        evil = "bob\x1b]0;pwned\x07\x1b[2J\u202egnp.exe\u200b"
+
+        def script(conn, n):
+            conn.recv(4096)  # the register request
+            lines = [{"type": "ok", "id": 1, "name": "alice", "heartbeat_ms": 30000},
+                     {"type": "call_ringing", "call_id": 1, "peer": evil, "role": "callee"},
+                     {"type": "error", "id": None, "code": "bad_json", "message": "x\npassword for alice: \x9b2J"}]
+            conn.sendall(b"".join(json.dumps(m, ensure_ascii=False).encode() + b"\n" for m in lines))
+            time.sleep(1.0)
+
+        address = fake_server(self, script)
+        for mode in ([], ["--json"]):
+            p = subprocess.Popen([CLIENT, "--server", address, "--name", "alice", "--audio-in", "none", "--audio-out", "none",
+                                  *mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            time.sleep(0.8)  # everything the server says has arrived; then end of input ends the CLI
+            out = p.communicate(b"", timeout=WAIT_S)[0].decode("utf-8")
+            for raw in ("\x1b", "\x07", "\u202e", "\u200b", "\x9b"):
+                self.assertNotIn(raw, out, (mode, repr(out)))
+            self.assertIn("\\u001b]0;pwned\\u0007\\u001b[2J\\u202egnp.exe\\u200b", out, mode)
+            self.assertNotIn("\npassword for alice", out, mode)  # no forged line
+            if mode:
+                for line in out.splitlines():
+                    json.loads(line)  # escaped, every line is still one JSON object
+            address = fake_server(self, script)
+
+    def test_a_name_taken_on_reconnect_ends_a_script_with_1(self):
+        def script(conn, n):
+            rid = json.loads(conn.recv(4096).split(b"\n")[0])["id"]
+            if n == 0:  # registered, then the connection drops
+                conn.sendall(b'{"type":"ok","id":%d,"name":"alice","heartbeat_ms":30000}\n' % rid)
+                time.sleep(0.3)
+            else:  # back: someone took the name meanwhile
+                conn.sendall(b'{"type":"error","id":%d,"code":"name_taken","message":"the name is connected already: alice"}\n'
+                             % rid)
+                time.sleep(2.0)
+
+        c = self.cli(fake_server(self, script), "alice", "--audio-in", "none", "--audio-out", "none")
+        c.expect("connection", {"state": "lost"})
         c.expect("error", {"code": "name_taken"})
         self.assertEqual(c.proc.wait(timeout=5), 1)
 

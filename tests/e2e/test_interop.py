@@ -1,6 +1,7 @@
 """The CLI against real outside tools: a terminal driven through tmux, and ffmpeg as an RTP/Opus
 peer in both directions. Each test method is its own ctest entry (tests/CMakeLists.txt)."""
 
+import json
 import os
 import shutil
 import socket
@@ -10,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (CLIENT, WAIT_S, Raw, TempDirCase, best_correlation, envelope, read_wav)  # noqa: E402
+from harness import (CLIENT, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server, read_wav)  # noqa: E402
 
 
 def free_udp_port():
@@ -65,6 +66,32 @@ class Interop(TempDirCase):
             while time.monotonic() < deadline and self.tmux("has-session", "-t", "cli").returncode == 0:
                 time.sleep(0.05)
             self.assertNotEqual(self.tmux("has-session", "-t", "cli").returncode, 0, "the CLI did not exit on quit")
+        finally:
+            self.tmux("kill-server")
+
+    def test_a_name_taken_on_reconnect_is_said_and_retried_at_a_terminal(self):
+        def script(conn, n):
+            rid = json.loads(conn.recv(4096).split(b"\n")[0])["id"]
+            if n == 1:  # back after a drop: someone took the name meanwhile
+                conn.sendall(b'{"type":"error","id":%d,"code":"name_taken","message":"the name is connected already: alice"}\n'
+                             % rid)
+                time.sleep(0.3)
+                return
+            conn.sendall(b'{"type":"ok","id":%d,"name":"alice","heartbeat_ms":30000}\n' % rid)
+            time.sleep(0.3 if n == 0 else 5.0)  # the first connection drops; the third stays
+
+        self.socket_name = "hailer-e2e-%d" % os.getpid()
+        cmd = "%s --server %s --name alice --audio-in none --audio-out none" % (CLIENT, fake_server(self, script))
+        self.tmux("new-session", "-d", "-s", "cli", "-x", "160", "-y", "20", cmd)
+        try:
+            screen = self.wait_screen("the server refused the name alice (the name is connected already: alice); reconnecting in")
+            self.assertEqual(screen.count("registered as alice"), 1)
+            self.wait_screen("registered as alice", timeout=WAIT_S)
+            deadline = time.monotonic() + WAIT_S
+            while self.screen().count("registered as alice") < 2:
+                self.assertLess(time.monotonic(), deadline, "it never registered again:\n" + self.screen())
+                time.sleep(0.05)
+            self.assertEqual(self.tmux("has-session", "-t", "cli").returncode, 0, "the CLI gave up")
         finally:
             self.tmux("kill-server")
 
