@@ -27,6 +27,7 @@ constexpr std::array<ErrorText, error_code_count> error_texts{{
     {"bad_name", "names are 1-32 characters of A-Z a-z 0-9 _ . - starting with a letter or digit"},
     {"name_taken", "that name is in use"},
     {"server_full", "the server has no room for another connection"},
+    {"too_many_connections", "your address holds the most connections one address may: close one and try again"},
     {"user_not_found", "no connected user has that name"},
     {"self_call", "you cannot call yourself"},
     {"caller_busy", "you are already in a call or ringing"},

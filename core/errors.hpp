@@ -24,6 +24,7 @@ enum class ErrorCode : uint8_t {
   bad_name,             ///< a name outside the allowed alphabet or length
   name_taken,           ///< the name is in use by another connected session
   server_full,          ///< Config::max_sessions reached
+  too_many_connections, ///< the peer's address holds the most sessions one address may (the host's cap)
   // calls
   user_not_found,       ///< no connected user of that name
   self_call,            ///< calling yourself

@@ -36,6 +36,7 @@ Counters host_counters(const HostStats& h, const SpeakerStats& sp) {
           {"bad_frames", h.bad_frames},
           {"datagrams_in", h.datagrams_in},
           {"datagrams_ignored", h.datagrams_ignored},
+          {"refused_per_address", h.refused_per_address},
           {"speaker_frames_in", sp.frames_in},
           {"speaker_frames_played", sp.frames_played},
           {"speaker_frames_concealed", sp.frames_concealed},

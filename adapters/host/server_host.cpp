@@ -30,14 +30,31 @@ class Busy {
 }  // namespace
 
 ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port)
-    : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {}
+    : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {
+  HAILER_ASSERT(config_.max_sessions_per_address > 0);
+}
 
 // ------------------------------------------------------------------ inputs
 
 void ServerHost::opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie) {
   Busy busy(busy_);
   HAILER_ASSERT(!connections_.contains(session));
-  connections_[session] = Connection{};
+  Connection& c = connections_[session];
+  auto& [address, count] = *per_address_.try_emplace(peer_address, 0).first;
+  if (count >= config_.max_sessions_per_address) {
+    // Refused at the door: told why, closed, and never a session (the core is not told).
+    ++stats_.refused_per_address;
+    ++stats_.messages_out;
+    encoded_.clear();
+    encode_to(encoded_, ServerMessage{ErrorReply{std::nullopt, ErrorCode::too_many_connections,
+                                                 std::string(default_message(ErrorCode::too_many_connections))}});
+    port_.send_text(session, encoded_);
+    c.open = false;
+    port_.close(session, CloseReason::server_full);
+    return;
+  }
+  ++count;
+  c.address = &*per_address_.find(address);
   feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie});
   arm_timer();
 }
@@ -86,10 +103,19 @@ void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
   Busy busy(busy_);
   const auto it = connections_.find(session);
   HAILER_ASSERT(it != connections_.end());
-  const bool core_knows = it->second.core_knows;
+  const bool refused = it->second.address == nullptr;
+  const bool core_knows = it->second.core_knows || refused;
+  release_address(it->second);
   connections_.erase(it);
   if (!core_knows) feed(now, SessionClosed{session, reason});
   arm_timer();
+}
+
+void ServerHost::release_address(Connection& c) {
+  if (c.address == nullptr) return;
+  HAILER_ASSERT(c.address->second > 0);
+  if (--c.address->second == 0) per_address_.erase(per_address_.find(c.address->first));  // by iterator: the key dies with it
+  c.address = nullptr;
 }
 
 void ServerHost::shutdown(Time now) {

@@ -27,6 +27,10 @@ struct HostConfig {
   bool check_invariants = true;
   /// The speaker's jitter buffer per turn.
   JitterBufferConfig speaker_buffer{};
+  /// Sessions (calls connections and classroom WebSockets together) one peer address may hold;
+  /// one more is told too_many_connections and closed before the core hears of it, so one
+  /// address cannot fill the server for everyone.
+  uint32_t max_sessions_per_address = 64;
 };
 
 /// Counters of the host (the core keeps its own).
@@ -38,6 +42,7 @@ struct HostStats {
   uint64_t bad_frames = 0;          ///< malformed binary frames, or binary before join (sender closed)
   uint64_t datagrams_in = 0;
   uint64_t datagrams_ignored = 0;   ///< not a media proof
+  uint64_t refused_per_address = 0; ///< connections refused: their address held max_sessions_per_address
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -79,9 +84,14 @@ class ServerHost {
   std::set<SessionId> speaker_routes() const { return speaker_.routed_talkers(); }
 
  private:
+  // Open sessions per peer address; a connection points at its address's entry (references to
+  // an unordered_map's elements survive rehashing), so it costs 8 bytes, not a copy of the text.
+  using AddressCount = std::pair<const std::string, uint32_t>;
+
   struct Connection {
     bool open = true;         // false once the host or core asked the port to close it
     bool core_knows = false;  // the host already told the core it is closed (a refused frame)
+    AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
   };
 
   void feed(Time now, const Event& event);
@@ -89,6 +99,7 @@ class ServerHost {
   void send(SessionId to, const ServerMessage& message);
   void close(SessionId session, CloseReason reason);
   void refuse_frame(Time now, SessionId session, std::string detail);
+  void release_address(Connection& c);
   void arm_timer();
   bool is_open(SessionId session) const;
 
@@ -101,6 +112,7 @@ class ServerHost {
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
   // the server's instructions per call cycle in cold lookups).
   std::unordered_map<SessionId, Connection, SessionIdHash> connections_;
+  std::unordered_map<std::string, uint32_t> per_address_;  // never walked: its order reaches nothing
   std::set<std::pair<SessionId, SessionId>> call_routes_;  // with check_invariants only
   std::vector<Effect> effects_;
   std::string encoded_;  // every unicast message is encoded here, then copied by the port: no allocation per message

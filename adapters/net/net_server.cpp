@@ -70,6 +70,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       udp_(io),
       timer_(io),
       flush_deadline_(io),
+      accept_pause_(io),
       readable_(io, new_epoll()),
       max_line_bytes_(config.max_message_bytes),
       host_(with_rendezvous(config, bind()), secrets, host_config, *this) {
@@ -112,6 +113,7 @@ void NetServer::stop(std::function<void()> stopped) {
   stopped_ = std::move(stopped);
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_pause_.cancel();
   udp_.close(ignored);
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
@@ -132,10 +134,31 @@ void NetServer::stop(std::function<void()> stopped) {
 
 // ------------------------------------------------------------------------------- TCP
 
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 void NetServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopping_) return;
+    if (out_of_descriptors(ec)) {
+      // Out of descriptors: the pending connection stays in the backlog. Retrying at once fails
+      // the same way, thousands of times a second; a pause lets closing connections free some.
+      ++stats_.accept_pauses;
+      if (!accept_paused_ && net_.warn) {
+        net_.warn("out of file descriptors (" + ec.message() + "): the calls port pauses accepting for " +
+                  std::to_string(net_.accept_pause_ms) + " ms at a time until some are free");
+      }
+      accept_paused_ = true;
+      accept_pause_.expires_after(std::chrono::milliseconds(net_.accept_pause_ms));
+      accept_pause_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && !stopping_) accept();
+      });
+      return;
+    }
     if (!ec) {
+      accept_paused_ = false;
       boost::system::error_code opt_ec;
       socket.set_option(tcp::no_delay(true), opt_ec);  // a notice leaves now, not after 40 ms of Nagle
       // Reads and writes are made on the descriptor itself (read_one, write): they must never block.

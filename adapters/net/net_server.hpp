@@ -33,7 +33,16 @@ struct NetConfig {
   std::size_t max_outbound_bytes = 256 * 1024;
   /// How long a stopping server waits for clients to read their last messages.
   int64_t shutdown_flush_ms = 2'000;
+  /// How long accepting pauses when the process or system is out of descriptors (or memory):
+  /// retrying at once spins on the same error; the pause lets closing connections free some.
+  int64_t accept_pause_ms = 100;
+  /// Where what deserves an operator's eye is said (descriptors exhausted); may be empty.
+  std::function<void(std::string_view)> warn;
 };
+
+/// True when an accept failed because descriptors (or kernel memory) ran out: waiting helps,
+/// retrying at once does not.
+bool out_of_descriptors(const boost::system::error_code& ec);
 
 /// What the speaker path produces (PTT): played frames and recordings. hailer-server plugs a
 /// sound device and WAV files in here; by default everything is discarded.
@@ -72,6 +81,7 @@ struct NetStats {
   uint64_t slow_readers = 0;     ///< connections closed because their queue overflowed
   uint64_t long_lines = 0;       ///< connections closed for a line over the size limit
   uint64_t datagrams_in = 0;
+  uint64_t accept_pauses = 0;    ///< accepts paused for want of descriptors
 };
 
 /// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
@@ -160,6 +170,8 @@ class NetServer final : public HostPort {
   boost::asio::ip::udp::socket udp_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer flush_deadline_;
+  boost::asio::steady_timer accept_pause_;
+  bool accept_paused_ = false;  // said once per shortage, not per failed accept
   // The TCP connections' reads: their own epoll set (level-triggered), which Asio waits on.
   static constexpr std::size_t max_reads_per_wake = 64;
   boost::asio::posix::stream_descriptor readable_;

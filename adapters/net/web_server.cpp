@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "adapters/host/out_queue.hpp"
+#include "core/assert.hpp"
 #include "core/ptt_frame.hpp"
 #include "core/rate_limit.hpp"
 #include "core/secret.hpp"
@@ -37,8 +38,9 @@ namespace {
 // The largest binary frame any declared format allows: PCM at 192 kHz, 20 ms, plus the header.
 constexpr std::size_t max_binary_bytes = ptt_frame_header_bytes + 2 * ((192'000 + 49) / 50);
 constexpr std::size_t max_http_body_bytes = 8 * 1024;
-/// A TLS handshake, and each HTTP request (headers and body), must arrive within this long, or the
-/// connection is closed: a client sending a byte now and then (slowloris) holds nothing for long.
+/// A TLS handshake, and a connection's first HTTP request (headers and body), must arrive within
+/// this long, or the connection is closed: a client sending a byte now and then (slowloris) holds
+/// nothing for long. Later requests on a kept-alive connection get WebConfig::http_idle_ms.
 constexpr auto http_request_timeout = std::chrono::seconds(10);
 
 std::string content_type(const std::string& path) {
@@ -153,44 +155,74 @@ struct WebServer::Impl {
       : server(s),
         config(std::move(c)),
         acceptor(s.io()),
+        accept_pause(s.io()),
         cookie(instructor_cookie(config.instructor_token)),
-        token_failures(BucketRate{config.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses) {}
+        token_failures(BucketRate{config.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses),
+        upgrades_total(BucketRate{config.max_upgrades_per_second, 1000}),
+        upgrades_per_address(BucketRate{2 * config.max_upgrades_per_address_per_second, 2000}, max_limited_addresses) {}
 
   NetServer& server;
   WebConfig config;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;
+  bool accept_paused = false;        // said once per shortage
   std::string cookie;                // the instructor's cookie value (empty: no token configured)
   KeyedLimiter token_failures;       // wrong tokens per address over HTTP
   std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
   std::optional<ssl::context> tls;
   WebStats stats;
   std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
-  int64_t rate_second = -1;
-  uint32_t rate_count = 0;
+  TokenBucket upgrades_total;          // new WebSockets per second, everyone
+  KeyedLimiter upgrades_per_address;   // new WebSockets per second, per address
+  // HTTP connections open (not WebSockets), in total and per address. Shared with the slots: a
+  // connection's handlers may outlive the server (destroyed with the io_context after it).
+  struct HttpCounts {
+    uint32_t total = 0;
+    std::map<std::string, uint32_t> per_address;
+  };
+  std::shared_ptr<HttpCounts> http = std::make_shared<HttpCounts>();
   bool stopped = false;
 
-  // Admission of a new WebSocket: bounded per address and per second.
+  // Admission of a new WebSocket: bounded per address (open and per second) and in total per
+  // second. The address's own budgets are asked first, so one address spends only its own.
   bool admit(const std::string& address) {
-    const int64_t second = server.now().us / 1'000'000;
-    if (second != rate_second) {
-      rate_second = second;
-      rate_count = 0;
-    }
-    if (rate_count >= config.max_upgrades_per_second) {
-      ++stats.refused_rate;
-      return false;
-    }
+    const Time now = server.now();
     if (per_address[address] >= config.max_connections_per_address) {
       ++stats.refused_per_address;
       return false;
     }
-    ++rate_count;
+    if (!upgrades_per_address.take(now, address) || !upgrades_total.take(now)) {
+      ++stats.refused_rate;
+      if (per_address[address] == 0) per_address.erase(address);
+      return false;
+    }
     ++per_address[address];
     return true;
   }
   void release(const std::string& address) {
     auto it = per_address.find(address);
     if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
+  // An HTTP connection's place under the caps, taken at accept and given back when it ends or
+  // becomes a WebSocket (then it counts among the sessions instead).
+  bool take_http(const std::string& address) {
+    auto& mine = http->per_address[address];
+    if (http->total >= config.max_http_connections || mine >= config.max_http_connections_per_address) {
+      if (mine == 0) http->per_address.erase(address);
+      ++stats.refused_http;
+      return false;
+    }
+    ++mine;
+    ++http->total;
+    return true;
+  }
+  static void give_http(HttpCounts& counts, const std::string& address) {
+    HAILER_ASSERT(counts.total > 0);
+    --counts.total;
+    auto it = counts.per_address.find(address);
+    HAILER_ASSERT(it != counts.per_address.end() && it->second > 0);
+    if (--it->second == 0) counts.per_address.erase(it);
   }
 
   /// How a request stands with the instructor's secret.
@@ -210,6 +242,25 @@ struct WebServer::Impl {
 };
 
 namespace {
+
+// An HTTP connection's place under the caps (Impl::take_http), given back when it goes.
+class HttpSlot {
+ public:
+  HttpSlot(WebServer::Impl& impl, std::string address) : counts_(impl.http), address_(std::move(address)) {}
+  HttpSlot(HttpSlot&& other) noexcept : counts_(std::move(other.counts_)), address_(std::move(other.address_)) {}
+  HttpSlot& operator=(HttpSlot&&) = delete;
+  HttpSlot(const HttpSlot&) = delete;
+  HttpSlot& operator=(const HttpSlot&) = delete;
+  ~HttpSlot() { release(); }
+  /// Gives the place back now (the connection became a WebSocket, or ended).
+  void release() {
+    if (counts_) WebServer::Impl::give_http(*std::exchange(counts_, nullptr), address_);
+  }
+
+ private:
+  std::shared_ptr<WebServer::Impl::HttpCounts> counts_;
+  std::string address_;
+};
 
 // Read buffer sizes of a WebSocket client (bytes): the first piece of a message, the pieces
 // after it, and the most kept between messages. A class is mostly idle connections.
@@ -400,8 +451,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(Stream&& stream, beast::flat_buffer buffer, WebServer::Impl& impl, std::string address)
-      : stream_(std::move(stream)), buffer_(std::move(buffer)), impl_(impl), address_(std::move(address)) {}
+  HttpSession(Stream&& stream, beast::flat_buffer buffer, WebServer::Impl& impl, std::string address, HttpSlot slot)
+      : stream_(std::move(stream)), buffer_(std::move(buffer)), impl_(impl), address_(std::move(address)), slot_(std::move(slot)) {}
 
   void handshake() {
     beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
@@ -421,7 +472,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void read() {
     parser_.emplace();
     parser_->body_limit(max_http_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
+    // The first request gets the full time; a kept-alive connection waiting for another is cut
+    // sooner, so idle connections do not hold descriptors the sessions need.
+    if (answered_) beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(impl_.config.http_idle_ms));
+    else beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_read(ec);
     });
@@ -446,6 +500,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       }
       const bool cookie = impl_.has_cookie(parser_->get());
       beast::get_lowest_layer(stream_).expires_never();
+      slot_.release();  // from now on a session: counted by the WebSocket caps and max_sessions
       if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
         auto ws = std::make_shared<WsSession<tcp::socket>>(stream_.release_socket(), impl_, address_);
         ws->accept(parser_->release(), cookie);
@@ -475,6 +530,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
     http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
       if (ec || !keep_alive) return self->close();
+      self->answered_ = true;
       self->read();
     });
   }
@@ -489,6 +545,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   beast::flat_buffer buffer_;
   WebServer::Impl& impl_;
   std::string address_;
+  HttpSlot slot_;
+  bool answered_ = false;  // a response went out: the next request is a keep-alive one
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
@@ -496,7 +554,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 class Detector final : public std::enable_shared_from_this<Detector> {
  public:
   Detector(tcp::socket socket, WebServer::Impl& impl, std::string address)
-      : stream_(std::move(socket)), impl_(impl), address_(std::move(address)) {}
+      : stream_(std::move(socket)), impl_(impl), address_(std::move(address)), slot_(impl, address_) {}
 
   void run() {
     stream_.expires_after(http_request_timeout);
@@ -505,11 +563,11 @@ class Detector final : public std::enable_shared_from_this<Detector> {
       if (is_tls && self->impl_.tls) {
         using TlsStream = beast::ssl_stream<beast::tcp_stream>;
         std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(self->stream_), *self->impl_.tls), std::move(self->buffer_),
-                                                 self->impl_, self->address_)
+                                                 self->impl_, self->address_, std::move(self->slot_))
             ->handshake();
       } else if (!is_tls) {
         std::make_shared<HttpSession<beast::tcp_stream>>(std::move(self->stream_), std::move(self->buffer_), self->impl_,
-                                                         self->address_)
+                                                         self->address_, std::move(self->slot_))
             ->handshake();
       }
     });
@@ -520,6 +578,7 @@ class Detector final : public std::enable_shared_from_this<Detector> {
   beast::flat_buffer buffer_;
   WebServer::Impl& impl_;
   std::string address_;
+  HttpSlot slot_;  // taken by accept(): see Impl::take_http
 };
 
 }  // namespace
@@ -673,12 +732,25 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
 void WebServer::Impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped) return;
+    if (out_of_descriptors(ec)) {
+      ++stats.accept_pauses;
+      if (!accept_paused) warn("out of file descriptors (" + ec.message() + "): the web port pauses accepting for a while");
+      accept_paused = true;
+      accept_pause.expires_after(std::chrono::milliseconds(config.accept_pause_ms));
+      accept_pause.async_wait([this](const beast::error_code& e) {
+        if (!e && !stopped) accept();
+      });
+      return;
+    }
     if (!ec) {
+      accept_paused = false;
       beast::error_code opt;
       socket.set_option(tcp::no_delay(true), opt);
       const auto remote = socket.remote_endpoint(opt);
       std::string address = opt ? "unknown" : remote.address().to_string();
-      std::make_shared<Detector>(std::move(socket), *this, std::move(address))->run();
+      // Over the caps the connection is closed at once: a flood of idle connections cannot eat
+      // the descriptors the sessions need, nor one address all the places.
+      if (take_http(address)) std::make_shared<Detector>(std::move(socket), *this, std::move(address))->run();
     }
     accept();
   });
@@ -733,6 +805,7 @@ void WebServer::stop() {
   impl_->stopped = true;
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->accept_pause.cancel();
 }
 
 tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoint(); }

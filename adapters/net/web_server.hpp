@@ -42,8 +42,20 @@ struct WebConfig {
   uint32_t max_message_bytes = 4096;    ///< largest text frame
   std::size_t max_outbound_bytes = 256 * 1024;
   uint32_t max_frames_per_second = 100; ///< binary frames per client per second (50 is real time)
-  uint32_t max_connections_per_address = 64;
-  uint32_t max_upgrades_per_second = 2000;  ///< new WebSockets per second, all clients together
+  uint32_t max_connections_per_address = 64;  ///< WebSockets open from one address (503 beyond)
+  uint32_t max_upgrades_per_second = 2000;  ///< new WebSockets per second, all clients together (503 beyond)
+  /// New WebSockets per second from one address (a bucket of two seconds' worth), so one address
+  /// cannot spend the budget everyone shares.
+  uint32_t max_upgrades_per_address_per_second = 20;
+  /// HTTP(S) connections not (yet) WebSockets: page loads, TLS handshakes, keep-alive. Beyond
+  /// either cap a new connection is closed at once, so they cannot eat the descriptors the
+  /// sessions need.
+  uint32_t max_http_connections = 512;
+  uint32_t max_http_connections_per_address = 64;
+  /// A keep-alive connection idle this long after its last answer is closed.
+  int64_t http_idle_ms = 5'000;
+  /// How long accepting pauses when descriptors ran out (see NetConfig::accept_pause_ms).
+  int64_t accept_pause_ms = 100;
   /// A WebSocket that sends nothing for this long is cut at the socket, whatever it is doing (the
   /// core drops it at the heartbeat before; this also ends a close handshake a client never
   /// finishes, e.g. after it broke the protocol and keeps the TCP connection open).
@@ -57,6 +69,8 @@ struct WebStats {
   uint64_t refused_per_address = 0;
   uint64_t refused_rate = 0;
   uint64_t refused_origin = 0;   ///< upgrades from a page of a foreign origin (403)
+  uint64_t refused_http = 0;     ///< connections closed at once: the HTTP caps were reached
+  uint64_t accept_pauses = 0;    ///< accepts paused for want of descriptors
   uint64_t token_failures = 0;   ///< wrong instructor tokens over HTTP
   uint64_t token_limited = 0;    ///< instructor requests refused for too many wrong tokens (429)
   uint64_t floods = 0;  ///< clients closed for sending frames faster than allowed

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ifaddrs.h>
+#include <sys/resource.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -167,6 +168,34 @@ void log_counters(const net::NetServer& server) {
   spdlog::info("counters:{}", line);
 }
 
+// Descriptors held besides the connections: sockets we listen on, epoll sets, timers, signals,
+// the journal, recordings being written, the sound device, the TLS files.
+constexpr rlim_t reserved_descriptors = 64;
+
+// Raises the descriptor limit to what the system allows, then makes the connection limits fit
+// in it: sessions (calls and WebSockets) and HTTP connections together never need more
+// descriptors than there are, so a flood of one kind can fill its own cap but never starve the
+// other (300 idle HTTPS connections once stopped the calls port from accepting anything).
+void fit_limits_to_descriptors(Config& config, net::WebConfig& web, bool no_web) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  const rlim_t usable = limit.rlim_cur - std::min(reserved_descriptors, limit.rlim_cur / 2);
+  const rlim_t http = no_web ? 0 : web.max_http_connections;
+  if (config.max_sessions + http <= usable) return;
+  // Shared in proportion to what was asked, each kept at 1 at least.
+  const double scale = static_cast<double>(usable) / static_cast<double>(config.max_sessions + http);
+  config.max_sessions = std::max<uint32_t>(1, static_cast<uint32_t>(static_cast<double>(config.max_sessions) * scale));
+  if (!no_web) web.max_http_connections = std::max<uint32_t>(1, static_cast<uint32_t>(static_cast<double>(http) * scale));
+  spdlog::warn("only {} file descriptors: max-sessions lowered to {}{} (raise the limit, e.g. LimitNOFILE= or ulimit -n)",
+               limit.rlim_cur, config.max_sessions,
+               no_web ? std::string() : ", max-http-connections to " + std::to_string(web.max_http_connections));
+}
+
 void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
   auto* g = "Limits and timers (also settable in the --config file)";
   app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")->capture_default_str()->group(g);
@@ -222,6 +251,12 @@ int main(int argc, char** argv) {
   app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")->capture_default_str();
   app.add_option("--port", net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
   app.add_option("--udp-port", net.udp_port, "UDP media rendezvous port; 0 picks a free one")->capture_default_str();
+  HostConfig host_config;
+  app.add_option("--max-sessions-per-address", host_config.max_sessions_per_address,
+                 "sessions (calls connections and classroom WebSockets) one address may hold; one more is told "
+                 "too_many_connections")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
   app.add_option("--max-outbound-bytes", net.max_outbound_bytes,
                  "bytes queued for one client beyond which it is closed as a slow reader")
       ->capture_default_str();
@@ -260,6 +295,21 @@ int main(int argc, char** argv) {
   app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")->capture_default_str()->group(c);
   app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")->capture_default_str()->group(c);
   app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")->capture_default_str()->group(c);
+  app.add_option("--max-joins-per-address-per-second", web.max_upgrades_per_address_per_second,
+                 "new WebSockets per second from one address (two seconds' worth at once)")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--max-http-connections", web.max_http_connections,
+                 "HTTP(S) connections open at once (page loads, handshakes, keep-alive); more are closed at once")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--max-http-connections-per-address", web.max_http_connections_per_address,
+                 "HTTP(S) connections open from one address")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str()
+      ->group(c);
   app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
   app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
   std::string policy = "deny";
@@ -308,6 +358,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  fit_limits_to_descriptors(config, web, no_web);
   net::OsSecrets secrets;  // every session's media key and id (never a seeded generator)
 
   ClassroomOutput output;
@@ -334,7 +385,10 @@ int main(int argc, char** argv) {
     // on TCP, where jitter is small; the buffer still grows with the jitter it measures.
     JitterBufferConfig speaker;
     speaker.start_delay_ms = speaker_delay_ms;
-    server = std::make_unique<net::NetServer>(io, net, config, secrets, HostConfig{check_invariants, speaker}, &output);
+    host_config.check_invariants = check_invariants;
+    host_config.speaker_buffer = speaker;
+    net.warn = [](std::string_view line) { spdlog::warn("{}", line); };
+    server = std::make_unique<net::NetServer>(io, net, config, secrets, host_config, &output);
     if (!no_web) {
       if (!no_tls) {
         if (!tls_cert.empty() || !tls_key.empty()) {

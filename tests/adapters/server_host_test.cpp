@@ -230,6 +230,35 @@ TEST_CASE("host: a UDP proof reaches the core, anything else on the port is igno
   CHECK(r.host.core().stats().media_probes == 1);
 }
 
+TEST_CASE("host: one address holds at most max_sessions_per_address sessions, the rest refused at the door", "[host][security]") {
+  TestPort port;
+  SeededSecrets secrets(3);
+  HostConfig hc;
+  hc.max_sessions_per_address = 2;
+  ServerHost host(Config{}, secrets, hc, port);
+  const Time t{0};
+  host.opened(t, SessionId{1}, "198.51.100.7");
+  host.opened(t, SessionId{2}, "198.51.100.7");
+  host.opened(t, SessionId{3}, "198.51.100.7");
+  CHECK(host.core().session_count() == 2);
+  REQUIRE(port.sent<ErrorReply>(SessionId{3}).size() == 1);
+  CHECK(port.sent<ErrorReply>(SessionId{3})[0].code == ErrorCode::too_many_connections);
+  CHECK(port.closes == std::vector<std::pair<SessionId, CloseReason>>{{SessionId{3}, CloseReason::server_full}});
+  CHECK(host.stats().refused_per_address == 1);
+  // What the refused connection says goes nowhere; its close is not the core's business.
+  host.text(t, SessionId{3}, R"({"type":"register","id":1,"version":1,"name":"x"})");
+  host.closed(t, SessionId{3}, CloseReason::server_full);
+  CHECK(host.core().session_count() == 2);
+  // Another address is not affected; a session that leaves makes room for one more.
+  host.opened(t, SessionId{4}, "192.0.2.1");
+  CHECK(host.core().session_count() == 3);
+  host.closed(t, SessionId{1}, CloseReason::peer_closed);
+  host.opened(t, SessionId{5}, "198.51.100.7");
+  CHECK(host.core().session_count() == 3);
+  CHECK(port.sent<ErrorReply>(SessionId{5}).empty());
+  CHECK(host.stats().refused_per_address == 1);
+}
+
 TEST_CASE("host: the one timer is the earlier of the core's deadline and the speaker's tick", "[host]") {
   Config c;
   c.heartbeat_timeout_ms = 5'000;

@@ -63,16 +63,20 @@ def matches(obj, where):
 class Server:
     """hailer-server on free ports; `lines` of its log are kept."""
 
-    def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none"):
+    def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none", nofile=None):
         self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.recordings = recordings or os.path.join(tmp, "recordings")
         self.state_dir = os.path.join(tmp, "state")
         web = ["--http-port", str(http_port), "--recordings", self.recordings, "--state-dir", self.state_dir,
                "--audio-out", audio_out]
+        limit = None
+        if nofile:  # the descriptor limit, soft and hard (the server raises its soft limit to the hard one)
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))  # noqa: E731
         self.proc = subprocess.Popen(
             [SERVER, "--port", str(port), "--udp-port", str(udp_port), *web, *args],
-            stdout=subprocess.PIPE, stderr=self.log)
+            stdout=subprocess.PIPE, stderr=self.log, preexec_fn=limit)
         first = self.proc.stdout.readline().decode()
         m = re.search(r"tcp ([0-9.]+):(\d+), media rendezvous udp ([0-9.]+):(\d+)", first)
         if not m:
@@ -85,7 +89,7 @@ class Server:
         self.token = None
         self.fingerprint = None
         # The classroom lines follow (when the web face is on): URLs, token, fingerprint, recordings.
-        for _ in range(8):
+        for _ in range(0 if "--no-web" in args else 8):
             line = self.proc.stdout.readline().decode()
             m = re.search(r"classroom: students open https?://[^:]+:(\d+)/ .*token=(\w+)", line)
             if m:
@@ -202,11 +206,12 @@ SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64), also the control message's t
 class Raw:
     """A raw protocol connection: lines in, JSON objects out (closed at the end of the test)."""
 
-    def __init__(self, port, rcvbuf=None):
+    def __init__(self, port, rcvbuf=None, source="127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         _open_raws.append(self)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.bind((source, 0))
         self.sock.connect(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""

@@ -484,7 +484,8 @@ class BadInputs(TempDirCase):
 
     def test_tcp_a_connection_flood_beyond_max_sessions(self):
         before = self.closed("server_full")
-        flood = [Raw(self.srv.port) for _ in range(90)]  # 80 sessions at most; 5 bystanders hold some
+        # 80 sessions at most, 5 bystanders hold some; from three addresses, each under its own cap.
+        flood = [Raw(self.srv.port, source="127.0.0.%d" % (2 + k % 3)) for k in range(90)]
         self.offenders += flood
         self.wait_for(lambda: self.closed("server_full") == before + 90 - (80 - 5), "server_full for the excess")
         full = 0
@@ -495,6 +496,109 @@ class BadInputs(TempDirCase):
                 self.assertTrue(r.closed())
                 full += 1
         self.assertEqual(full, 90 - (80 - 5))
+        self.check_bystanders()
+
+    def cpu_seconds(self, proc):
+        with open("/proc/%d/stat" % proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def test_tcp_300_idle_https_connections_leave_the_calls_port_serving(self):
+        # 256 descriptors in all (the attack's soft limit): 300 kept-alive HTTPS connections from a
+        # few addresses once took them all, and the calls port accepted nothing while accept()
+        # spun on EMFILE. Now the HTTP connections have their own cap, sized from the limit.
+        small = self.server("--heartbeat-timeout-ms", "30000", nofile=256)
+        small.wait_log(r"only 256 file descriptors: max-sessions lowered to \d+, max-http-connections to \d+")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        held, refused = [], 0
+        for k in range(300):
+            try:
+                s = socket.create_connection(("127.0.0.1", small.http_port), timeout=0.5,
+                                             source_address=("127.0.0.%d" % (2 + k % 5), 0))
+                s = ctx.wrap_socket(s, server_hostname="localhost")
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                if not s.recv(65536):
+                    raise ConnectionError
+                held.append(s)
+            except (OSError, ssl.SSLError, ConnectionError):
+                refused += 1
+        # Whatever descriptors are left, plain connections that say nothing try to take.
+        for k in range(60):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", small.http_port), timeout=0.5,
+                                                     source_address=("127.0.0.%d" % (2 + k % 5), 0)))
+            except OSError:
+                refused += 1
+        self.offenders += held
+        print("%d kept-alive HTTPS connections held, %d refused at the door" % (len(held), refused), file=sys.stderr)
+        self.assertGreater(refused, 0)
+        in_use = len(os.listdir("/proc/%d/fd" % small.proc.pid))
+        print("the server holds %d of its 256 descriptors" % in_use, file=sys.stderr)
+        self.assertLess(in_use, 256 - 64, "the flood took the descriptors the sessions need")
+        cpu = self.cpu_seconds(small.proc)
+        t0 = time.monotonic()
+        callers = [Raw(small.port, source="127.0.0.9") for _ in range(2)]
+        self.offenders += callers
+        for c in callers:
+            c.sock.settimeout(3)  # within the flood's lifetime (idle HTTPS connections are cut after a while)
+        callers[0].register("dora")
+        callers[1].register("emil")
+        callers[0].reply(callers[0].request("call", to="emil"))
+        callers[1].expect("call_ringing", {"peer": "dora"})
+        time.sleep(2.0)
+        busy = (self.cpu_seconds(small.proc) - cpu) / (time.monotonic() - t0)
+        print("calls port served; server CPU %.1f%% meanwhile" % (100 * busy), file=sys.stderr)
+        self.assertLess(busy, 0.15)
+        small.stop()
+        self.check_bystanders()
+
+    def test_tcp_out_of_descriptors_pauses_accepting_instead_of_spinning(self):
+        # 20 descriptors: fewer than the connections the limits allow, so accept() runs out.
+        tiny = self.server("--no-web", "--heartbeat-timeout-ms", "30000", nofile=20)
+        flood = []
+        for k in range(40):
+            try:
+                flood.append(socket.create_connection(("127.0.0.1", tiny.port), timeout=2,
+                                                      source_address=("127.0.0.%d" % (2 + k % 4), 0)))
+            except OSError:
+                break
+        self.offenders += flood
+        tiny.wait_log(r"out of file descriptors .* pauses accepting")
+        cpu = self.cpu_seconds(tiny.proc)
+        t0 = time.monotonic()
+        time.sleep(2.0)
+        busy = (self.cpu_seconds(tiny.proc) - cpu) / (time.monotonic() - t0)
+        print("out of descriptors with %d connections waiting: server CPU %.1f%%" % (len(flood), 100 * busy), file=sys.stderr)
+        self.assertLess(busy, 0.10)
+        self.assertEqual(tiny.log_text().count("out of file descriptors"), 1, "said once, not per failed accept")
+        for s in flood:
+            s.close()
+        r = Raw(tiny.port, source="127.0.0.9")
+        self.offenders.append(r)
+        self.assertEqual(r.reply(r.request("register", version=1, name="dora"), timeout=5)["type"], "ok")
+        tiny.stop()
+        self.check_bystanders()
+
+    def test_tcp_one_address_cannot_pass_its_cap(self):
+        # 64 sessions per address (the default); the bystanders hold 5 of 127.0.0.1's already.
+        before = self.counters()["host.refused_per_address"]
+        flood = [Raw(self.srv.port) for _ in range(70)]
+        self.offenders += flood
+        self.wait_for(lambda: self.counters()["host.refused_per_address"] == before + 70 - (64 - 5), "the excess refused")
+        refused = 0
+        for r in flood:  # a refused one was told why and closed at once; the others hear nothing
+            if select.select([r.sock], [], [], 0)[0]:
+                self.assertEqual(r.read()["code"], "too_many_connections")
+                self.assertTrue(r.closed())
+                refused += 1
+        self.assertEqual(refused, 70 - (64 - 5))
+        self.assertEqual(self.counters()["host.refused_per_address"], before + refused)
+        # Everyone else still gets in.
+        other = Raw(self.srv.port, source="127.0.0.2")
+        self.offenders.append(other)
+        self.assertEqual(other.reply(other.request("register", version=1, name="olga"))["type"], "ok")
         self.check_bystanders()
 
     # ================================================================== secrets and media endpoints
@@ -945,6 +1049,43 @@ class BadInputs(TempDirCase):
         self.assertEqual(joined + full + refused, 150)
         self.assertLessEqual(len(opened), 64 - 2)  # --max-connections-per-address, bystanders hold two
         self.assertGreater(joined, 0)
+        self.check_bystanders()
+
+    def test_ws_a_join_flood_from_one_address_leaves_other_addresses_joining(self):
+        # A server whose shared budget is small (100 new WebSockets a second): one address that
+        # opens upgrades as fast as it can once spent it, and 10 of 12 real joins were refused.
+        srv = self.server("--max-joins-per-second", "100", "--heartbeat-timeout-ms", "30000")
+        stop = threading.Event()
+        attempts = [0, 0]  # upgrades tried, refused
+
+        def flood():
+            while not stop.is_set():
+                attempts[0] += 1
+                try:
+                    Ws(srv.http_port).sock.close()
+                except (ConnectionError, OSError):
+                    attempts[1] += 1
+        flooder = threading.Thread(target=flood)
+        flooder.start()
+        try:
+            time.sleep(0.5)  # the flood is on
+            results = []
+            for k in range(12):
+                try:
+                    w = Ws(srv.http_port, source="127.0.0.%d" % (10 + k))
+                    self.offenders.append(w)
+                    results.append(w.join("student%d" % k)["type"])
+                except ConnectionError as e:
+                    results.append(str(e))
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            flooder.join(timeout=10)
+        print("join flood: %d upgrades tried from one address, %d refused; the others: %s"
+              % (attempts[0], attempts[1], results), file=sys.stderr)
+        self.assertGreater(attempts[1], attempts[0] // 2, "the flood was not limited")
+        self.assertEqual(results, ["ok"] * 12)
+        srv.stop()
         self.check_bystanders()
 
     # ================================================================== HTTP

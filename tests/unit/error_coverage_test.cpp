@@ -96,6 +96,15 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   host.binary(Time{0}, SessionId{1}, frame);
   REQUIRE(port.sent<ErrorReply>(SessionId{1}).size() == 1);
   seen.insert(port.sent<ErrorReply>(SessionId{1})[0].code);
+  // too_many_connections too: the host refuses a session beyond its address's cap.
+  test::TestPort capped_port;
+  HostConfig one_each;
+  one_each.max_sessions_per_address = 1;
+  ServerHost capped(Config{}, secrets, one_each, capped_port);
+  capped.opened(Time{0}, SessionId{1}, "192.0.2.9");
+  capped.opened(Time{0}, SessionId{2}, "192.0.2.9");
+  REQUIRE(capped_port.sent<ErrorReply>(SessionId{2}).size() == 1);
+  seen.insert(capped_port.sent<ErrorReply>(SessionId{2})[0].code);
 
   while (h.core.session_count() < c.max_sessions) h.open();
   const SessionId refused = h.open();

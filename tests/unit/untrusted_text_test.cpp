@@ -61,7 +61,7 @@ TEST_CASE("every unsafe code point is escaped wherever it stands, and nothing el
   }
 }
 
-TEST_CASE("bytes that are not UTF-8 become \\ufffd, one per byte, and the rest stays", "[untrusted_text]") {
+TEST_CASE("bytes that are not UTF-8 become the escaped replacement character, one per byte, and the rest stays", "[untrusted_text]") {
   CHECK(escape_untrusted("a\xff" "b") == "a\\ufffdb");
   CHECK(escape_untrusted("\xc0\xaf") == "\\ufffd\\ufffd");              // an overlong slash
   CHECK(escape_untrusted("\xed\xa0\x80") == "\\ufffd\\ufffd\\ufffd");   // a surrogate
