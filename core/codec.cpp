@@ -72,6 +72,11 @@ template <>
 struct EnumNames<DequeueReason> {
   static constexpr std::array<std::string_view, 2> names{"released", "policy_changed"};
 };
+template <>
+struct EnumNames<RecordingStopReason> {
+  static constexpr std::array<std::string_view, 5> names{"disk_full", "quota", "student_budget", "address_budget",
+                                                          "error"};
+};
 
 // Every name in `names` is written between quotes as it is (Writer::plain_member skips the scan).
 template <std::size_t N>
@@ -840,6 +845,16 @@ struct Wire<PolicyChanged> {
 };
 
 template <>
+struct Wire<RecordingStopped> {
+  static constexpr std::string_view name = "recording_stopped";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("talker", m.talker);
+    io.choice("reason", m.reason);
+  }
+};
+
+template <>
 struct Wire<ServerClosing> {
   static constexpr std::string_view name = "server_closing";
   template <typename IO, typename M>
@@ -1185,5 +1200,6 @@ std::string_view to_string(WaitEndReason v) { return enum_name(v); }
 std::string_view to_string(DenyReason v) { return enum_name(v); }
 std::string_view to_string(RevokeReason v) { return enum_name(v); }
 std::string_view to_string(DequeueReason v) { return enum_name(v); }
+std::string_view to_string(RecordingStopReason v) { return enum_name(v); }
 
 }  // namespace hailer

@@ -102,5 +102,7 @@ std::string_view to_string(WaitEndReason v);
 std::string_view to_string(DenyReason v);
 std::string_view to_string(RevokeReason v);
 std::string_view to_string(DequeueReason v);
+/// The wire name of a recording stop reason, e.g. "disk_full".
+std::string_view to_string(RecordingStopReason v);
 
 }  // namespace hailer

@@ -37,6 +37,13 @@ std::optional<std::string> validate(const Config& c) {
   if (c.max_token_failures_per_address_per_minute == 0 || c.max_token_failures_per_address_per_minute > 10'000) {
     return "max_token_failures_per_address_per_minute must be 1..10000";
   }
+  if (c.max_rooms_per_address == 0 || c.max_rooms_per_address > 10'000) return "max_rooms_per_address must be 1..10000";
+  if (c.recorded_seconds_per_student_per_hour == 0 || c.recorded_seconds_per_student_per_hour > 3600) {
+    return "recorded_seconds_per_student_per_hour must be 1..3600";
+  }
+  if (c.recorded_seconds_per_address_per_hour == 0 || c.recorded_seconds_per_address_per_hour > 100'000) {
+    return "recorded_seconds_per_address_per_hour must be 1..100000";
+  }
   if (c.instructor_token.size() > 128) return "instructor_token must be at most 128 bytes";
   return std::nullopt;
 }

@@ -62,6 +62,13 @@ struct Config {
   int64_t silence_timeout_ms = 5'000;
   /// Audio frames at or below this level (dBFS) count as silence for the silence timeout.
   int32_t silence_threshold_dbfs = -50;
+  /// Rooms that sessions from one address may have opened at once; one more join that would open
+  /// a room gets too_many_rooms.
+  uint32_t max_rooms_per_address = 4;
+  /// Seconds of turns recorded per student (by name) per hour, and per address per hour; past
+  /// either the turn goes on unrecorded and the room's instructors are told (recording_stopped).
+  uint32_t recorded_seconds_per_student_per_hour = 600;
+  uint32_t recorded_seconds_per_address_per_hour = 1800;
   /// Policy of a newly opened room.
   FloorPolicy default_floor_policy = FloorPolicy::deny;
   /// Secret an instructor must give to join as instructor; empty means anyone may.

@@ -38,7 +38,9 @@ Core::Core(Config config)
     : config_(std::move(config)),
       probe_sources_(BucketRate{config_.max_media_probes_per_address_per_second, 1000}, max_limited_addresses),
       probe_total_(BucketRate{config_.max_media_probes_per_second, 1000}),
-      token_failures_(BucketRate{config_.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses) {
+      token_failures_(BucketRate{config_.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses),
+      recording_by_student_(BucketRate{config_.recorded_seconds_per_student_per_hour, 3'600'000}, max_limited_addresses),
+      recording_by_address_(BucketRate{config_.recorded_seconds_per_address_per_hour, 3'600'000}, max_limited_addresses) {
   HAILER_ASSERT(!validate(config_).has_value());
   next_recording_serial_ = config_.first_recording_serial;
 }
@@ -67,6 +69,7 @@ void Core::dispatch(const Event& event) {
         else if constexpr (std::is_same_v<T, MediaProbe>) on_media_probe(e);
         else if constexpr (std::is_same_v<T, AudioFrame>) on_audio(e);
         else if constexpr (std::is_same_v<T, AudioPlayed>) on_audio_played(e);
+        else if constexpr (std::is_same_v<T, RecordingFailed>) on_recording_failed(e);
         else if constexpr (std::is_same_v<T, Shutdown>) on_shutdown();
         else static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
       },

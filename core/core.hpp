@@ -56,6 +56,7 @@ struct CoreStats {
   uint64_t media_probes_limited = 0;  ///< UDP proofs over a rate limit (per address, per session, in total), unread
   uint64_t token_failures = 0;        ///< instructor joins with a wrong token
   uint64_t token_tries_limited = 0;   ///< instructor joins refused for too many wrong tokens from the address
+  uint64_t recordings_refused = 0;    ///< turns not recorded, or cut: budgets spent or the port could not record
   /// Sessions ended, by CloseReason (index = the enum's value).
   std::array<uint64_t, close_reason_count> closed_by_reason{};
 };
@@ -145,6 +146,9 @@ class Core {
     std::vector<SessionId> members;  // join order
     Time granted_at;
     Time last_voice_at;
+    std::string opened_by;         // the address of the session whose join opened it
+    bool recording = false;        // the holder's turn is being recorded
+    uint32_t frames_unbilled = 0;  // recorded frames not yet charged to the budgets (a second is 50)
   };
 
   // core.cpp: dispatch, sessions, timers, effects
@@ -237,6 +241,11 @@ class Core {
   bool instructor_allowed(Session& s, uint64_t id, const std::string& token);
   void on_audio(const AudioFrame& e);
   void on_audio_played(const AudioPlayed& e);
+  void on_recording_failed(const RecordingFailed& e);
+  std::optional<RecordingStopReason> recording_refusal(const Session& s) const;
+  void bill_recording(Room& room, const Session& holder);
+  void stop_recording(Room& room, const Session& holder, RecordingStopReason reason);
+  void tell_instructors(const Room& room, const ServerMessage& message);
   void arm_floor_timer(Room& room);
   void on_floor_timer(uint64_t room_id);
   void leave_room(Session& s);
@@ -257,6 +266,10 @@ class Core {
   TokenBucket probe_total_;
   // Wrong instructor tokens per address (only failures spend: a right token always passes).
   KeyedLimiter token_failures_;
+  // Seconds of recorded turns per student (name key) and per address, refilled over an hour.
+  KeyedLimiter recording_by_student_;
+  KeyedLimiter recording_by_address_;
+  std::map<std::string, uint32_t> rooms_by_address_;  // rooms open, by the address that opened them
   std::vector<Effect>* out_ = nullptr;  // valid only inside handle()
   SessionId requester_;                 // the session whose request is being handled
   std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events

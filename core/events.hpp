@@ -75,6 +75,12 @@ struct AudioPlayed {
   SessionId session;
   int32_t level_dbfs = -100;
 };
+/// The port could not record the talker's turn, or no longer (the recordings folder is full or
+/// its disk nearly so, or the file could not be written): the room's instructors are told.
+struct RecordingFailed {
+  SessionId talker;
+  RecordingStopReason reason = RecordingStopReason::error;
+};
 /// A deadline from next_deadline() has passed (spurious wake-ups are harmless).
 struct TimerFired {};
 /// The server is stopping: every session is told (server_closing) and closed (shutdown).
@@ -82,7 +88,7 @@ struct Shutdown {};
 
 /// Any input to the core.
 using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, MediaProbe, AudioFrame,
-                           AudioPlayed, TimerFired, Shutdown>;
+                           AudioPlayed, RecordingFailed, TimerFired, Shutdown>;
 
 /// Send one message to a session.
 struct SendMessage {
@@ -120,9 +126,11 @@ struct StartRecording {
   std::string room;
   std::string file_name;
 };
-/// Stop recording the session's turn (what is still buffered for it is recorded first).
+/// Stop recording the session's turn: when its turn ends (what is still buffered for it is
+/// recorded first), or `at_once` (a budget ran out mid-turn: not a frame more).
 struct StopRecording {
   SessionId session;
+  bool at_once = false;
 };
 
 /// Any output of the core.

@@ -71,8 +71,12 @@ void Core::check_invariants() const {
 
   HAILER_ASSERT(room_ids_.size() == rooms_.size());
   std::size_t holders = 0;
+  std::map<std::string, uint32_t> opened_by;
   for (const auto& [room_id, room] : rooms_) {
     room.floor.check_invariants();
+    ++opened_by[room.opened_by];
+    HAILER_ASSERT(!room.recording || room.floor.holder().has_value());  // only a turn is recorded
+    HAILER_ASSERT(room.frames_unbilled < 50);
     HAILER_ASSERT(!room.members.empty() && room_ids_.at(name_key(room.name)) == room_id);
     HAILER_ASSERT(room.members.size() <= config_.max_room_members);
     for (SessionId m : room.members) {
@@ -85,6 +89,9 @@ void Core::check_invariants() const {
     HAILER_ASSERT(timers_.armed({TimerKind::floor, room_id}) == holder.has_value());
     holders += holder ? 1 : 0;
   }
+
+  HAILER_ASSERT(opened_by == rooms_by_address_);  // the per-address room count is exact
+  for (const auto& [address, count] : rooms_by_address_) HAILER_ASSERT(count <= config_.max_rooms_per_address);
 
   // seen_order_ holds every session once, least recently seen first; the heartbeat timer is
   // armed iff there are sessions, never later than the oldest's deadline.

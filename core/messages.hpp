@@ -276,6 +276,9 @@ enum class DenyReason : uint8_t { floor_taken, queue_full, receive_only };
 enum class RevokeReason : uint8_t { max_talk_time, silence, instructor };
 /// Why a queued floor request was dropped.
 enum class DequeueReason : uint8_t { released, policy_changed };
+/// Why a turn is not recorded, or no longer: the recordings folder's free-space floor or total
+/// size, the talker's or its address's hourly budget, or the file could not be written.
+enum class RecordingStopReason : uint8_t { disk_full, quota, student_budget, address_budget, error };
 
 /// The recipient may talk now, for at most `remaining_ms`.
 struct FloorGranted {
@@ -327,6 +330,14 @@ struct PolicyChanged {
   bool operator==(const PolicyChanged&) const = default;
 };
 
+/// The talker's turn is not recorded, or no longer (told to the room's instructors); the floor
+/// and the playback go on.
+struct RecordingStopped {
+  std::string talker;
+  RecordingStopReason reason = RecordingStopReason::error;
+  bool operator==(const RecordingStopped&) const = default;
+};
+
 /// The server is stopping: the connection closes next; reconnect later.
 struct ServerClosing { bool operator==(const ServerClosing&) const = default; };
 
@@ -334,7 +345,8 @@ struct ServerClosing { bool operator==(const ServerClosing&) const = default; };
 using ServerMessage =
     std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
                  CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
-                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, ServerClosing>;
+                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, RecordingStopped,
+                 ServerClosing>;
 
 // ---------------------------------------------------------------- decode failures
 

@@ -25,9 +25,16 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   auto rid = room_ids_.find(room_key);
   if (rid == room_ids_.end()) {
     if (rooms_.size() >= config_.max_rooms) return reply_error(id, ErrorCode::too_many_rooms);
+    // One address may not open every room the server has (each room can record).
+    const auto opened = rooms_by_address_.find(s.peer_address);
+    if (opened != rooms_by_address_.end() && opened->second >= config_.max_rooms_per_address) {
+      return reply_error(id, ErrorCode::too_many_rooms,
+                         "your address has opened " + std::to_string(opened->second) + " rooms already");
+    }
     const uint64_t room_id = next_room_id_++;
-    rooms_.emplace(room_id, Room{room_id, q.room, Floor(config_.default_floor_policy, config_.max_floor_queue),
-                                 {}, {}, {}});
+    rooms_.emplace(room_id, Room{room_id, q.room, Floor(config_.default_floor_policy, config_.max_floor_queue), {}, {}, {},
+                                 s.peer_address, false, 0});
+    ++rooms_by_address_[s.peer_address];
     rid = room_ids_.emplace(room_key, room_id).first;
   } else if (rooms_.at(rid->second).members.size() >= config_.max_room_members) {
     return reply_error(id, ErrorCode::room_full, q.room);
@@ -153,6 +160,52 @@ void Core::on_audio_played(const AudioPlayed& e) {
   Room& room = rooms_.at(it->second.room);
   if (room.floor.holder() != e.session) return;
   if (e.level_dbfs > config_.silence_threshold_dbfs) room.last_voice_at = now_;
+  if (room.recording) bill_recording(room, it->second);
+}
+
+// A turn is recorded only while the talker and its address have budget left: a second of it is
+// charged per 50 frames played (what the recording holds). Out of budget, the recording stops,
+// the turn goes on, and the instructors are told.
+void Core::bill_recording(Room& room, const Session& holder) {
+  HAILER_ASSERT(room.recording && room.floor.holder() == holder.id);
+  if (++room.frames_unbilled < 50) return;
+  room.frames_unbilled = 0;
+  if (const auto refusal = recording_refusal(holder)) return stop_recording(room, holder, *refusal);
+  recording_by_student_.take(now_, holder.key);
+  recording_by_address_.take(now_, holder.peer_address);
+}
+
+// Why `s` may not have its turn recorded now, if it may not.
+std::optional<RecordingStopReason> Core::recording_refusal(const Session& s) const {
+  if (!recording_by_student_.has_token(now_, s.key)) return RecordingStopReason::student_budget;
+  if (!recording_by_address_.has_token(now_, s.peer_address)) return RecordingStopReason::address_budget;
+  return std::nullopt;
+}
+
+void Core::stop_recording(Room& room, const Session& holder, RecordingStopReason reason) {
+  room.recording = false;
+  ++stats_.recordings_refused;
+  out_->push_back(StopRecording{holder.id, true});
+  tell_instructors(room, RecordingStopped{holder.name, reason});
+}
+
+// The port could not record (the folder's cap or the disk's floor reached, a write failed): the
+// turn goes on unrecorded and the instructors are told. It may be the tail of a turn that ended.
+void Core::on_recording_failed(const RecordingFailed& e) {
+  const auto it = sessions_.find(e.talker);
+  if (it == sessions_.end() || it->second.face != Face::ptt) return;
+  Room& room = rooms_.at(it->second.room);
+  if (room.recording && room.floor.holder() == e.talker) return stop_recording(room, it->second, e.reason);
+  ++stats_.recordings_refused;
+  tell_instructors(room, RecordingStopped{it->second.name, e.reason});
+}
+
+void Core::tell_instructors(const Room& room, const ServerMessage& message) {
+  std::vector<SessionId> to;
+  for (SessionId m : room.members) {
+    if (session(m).role == Role::instructor && !gone(session(m))) to.push_back(m);
+  }
+  if (!to.empty()) out_->push_back(Broadcast{std::move(to), message});
 }
 
 void Core::grant(Room& room, SessionId holder) {
@@ -164,9 +217,16 @@ void Core::grant(Room& room, SessionId holder) {
   ++stats_.floor_grants;
   // The route opens before the holder hears the grant, so its first frame is never dropped.
   out_->push_back(RouteSpeaker{holder, room.name, s.format, true});
-  out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
+  room.frames_unbilled = 0;
+  const auto refusal = recording_refusal(s);
+  room.recording = !refusal;
+  if (room.recording) out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
   send(holder, FloorGranted{config_.max_talk_ms});
   broadcast(room, FloorTaken{s.name}, holder);
+  if (refusal) {
+    ++stats_.recordings_refused;
+    tell_instructors(room, RecordingStopped{s.name, *refusal});
+  }
 }
 
 // The floor timer fires at the earlier of the talk-time limit and the silence deadline; voice
@@ -180,7 +240,8 @@ void Core::arm_floor_timer(Room& room) {
 void Core::end_turn(Room& room, SessionId holder) {
   timers_.stop(floor_timer(room.id));
   out_->push_back(RouteSpeaker{holder, room.name, session(holder).format, false});
-  out_->push_back(StopRecording{holder});
+  if (room.recording) out_->push_back(StopRecording{holder});
+  room.recording = false;
 }
 
 void Core::after_floor_freed(Room& room, std::optional<SessionId> granted) {
@@ -221,6 +282,9 @@ void Core::leave_room(Session& s) {
   release_floor(room, s);
   broadcast(room, MemberLeft{s.name});
   if (room.members.empty()) {
+    const auto opened = rooms_by_address_.find(room.opened_by);
+    HAILER_ASSERT(opened != rooms_by_address_.end() && opened->second > 0);
+    if (--opened->second == 0) rooms_by_address_.erase(opened);
     room_ids_.erase(name_key(room.name));
     rooms_.erase(room.id);
   }

@@ -21,6 +21,7 @@ Counters core_counters(const CoreStats& s) {
       {"media_probes_limited", s.media_probes_limited},
       {"token_failures", s.token_failures},
       {"token_tries_limited", s.token_tries_limited},
+      {"recordings_refused", s.recordings_refused},
   };
   for (std::size_t r = 0; r < close_reason_count; ++r) {
     out.emplace_back("closed." + std::string(to_string(static_cast<CloseReason>(r))), s.closed_by_reason[r]);

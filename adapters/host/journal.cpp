@@ -44,6 +44,9 @@ json config_json(const Config& c) {
               {"max_talk_ms", c.max_talk_ms},
               {"silence_timeout_ms", c.silence_timeout_ms},
               {"silence_threshold_dbfs", c.silence_threshold_dbfs},
+              {"max_rooms_per_address", c.max_rooms_per_address},
+              {"recorded_seconds_per_student_per_hour", c.recorded_seconds_per_student_per_hour},
+              {"recorded_seconds_per_address_per_hour", c.recorded_seconds_per_address_per_hour},
               {"default_floor_policy", to_string(c.default_floor_policy)},
               {"instructor_token", c.instructor_token.empty() ? std::string() : std::string(redacted)},
               {"first_recording_serial", c.first_recording_serial}};
@@ -71,6 +74,9 @@ Config config_from(const json& j) {
   c.max_talk_ms = j.at("max_talk_ms").get<int64_t>();
   c.silence_timeout_ms = j.at("silence_timeout_ms").get<int64_t>();
   c.silence_threshold_dbfs = j.at("silence_threshold_dbfs").get<int32_t>();
+  c.max_rooms_per_address = j.at("max_rooms_per_address").get<uint32_t>();
+  c.recorded_seconds_per_student_per_hour = j.at("recorded_seconds_per_student_per_hour").get<uint32_t>();
+  c.recorded_seconds_per_address_per_hour = j.at("recorded_seconds_per_address_per_hour").get<uint32_t>();
   c.default_floor_policy = j.at("default_floor_policy").get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
   const std::string token = j.at("instructor_token").get<std::string>();
   if (!token.empty() && token != redacted) throw std::runtime_error("the instructor token is not redacted");
@@ -136,6 +142,8 @@ json event_json(const Event& event, const std::string& instructor_token, const M
           return {{"type", "frame"}, {"session", e.session.value}};
         } else if constexpr (std::is_same_v<T, AudioPlayed>) {
           return {{"type", "played"}, {"session", e.session.value}, {"level", e.level_dbfs}};
+        } else if constexpr (std::is_same_v<T, RecordingFailed>) {
+          return {{"type", "recording_failed"}, {"session", e.talker.value}, {"reason", to_string(e.reason)}};
         } else if constexpr (std::is_same_v<T, TimerFired>) {
           return {{"type", "timer"}};
         } else {
@@ -197,6 +205,13 @@ Event event_from(const json& j, const MediaKeys& keys) {
   }
   if (type == "frame") return AudioFrame{session()};
   if (type == "played") return AudioPlayed{session(), j.at("level").get<int32_t>()};
+  if (type == "recording_failed") {
+    const std::string reason = j.at("reason").get<std::string>();
+    for (int r = 0; r <= static_cast<int>(RecordingStopReason::error); ++r) {
+      if (to_string(static_cast<RecordingStopReason>(r)) == reason) return RecordingFailed{session(), static_cast<RecordingStopReason>(r)};
+    }
+    throw std::runtime_error("unknown recording stop reason");
+  }
   if (type == "timer") return TimerFired{};
   if (type == "shutdown") return Shutdown{};
   throw std::runtime_error("unknown event type " + type);
@@ -248,7 +263,7 @@ std::string describe_effects(std::span<const Effect> effects) {
             out += "record " + std::to_string(e.session.value) + " " + e.room + " " + e.file_name;
           } else {
             static_assert(std::is_same_v<T, StopRecording>);
-            out += "stop " + std::to_string(e.session.value);
+            out += "stop " + std::to_string(e.session.value) + (e.at_once ? " now" : "");
           }
         },
         effect);

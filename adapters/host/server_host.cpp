@@ -118,6 +118,12 @@ void ServerHost::release_address(Connection& c) {
   c.address = nullptr;
 }
 
+void ServerHost::recording_failed(Time now, uint64_t recording, RecordingStopReason reason) {
+  Busy busy(busy_);
+  if (const auto talker = speaker_.talker_of(recording)) feed(now, RecordingFailed{*talker, reason});
+  arm_timer();
+}
+
 void ServerHost::shutdown(Time now) {
   Busy busy(busy_);
   feed(now, Shutdown{});
@@ -179,7 +185,9 @@ void ServerHost::apply(Time now, const Effect& effect) {
           speaker_.record(e.session, id);
         } else {
           static_assert(std::is_same_v<T, StopRecording>);
-          // The recording ends with its turn's playout: the buffered tail is still recorded.
+          // The recording ends with its turn's playout (the buffered tail is still recorded),
+          // unless a budget ran out: then not a frame more.
+          if (e.at_once) speaker_.stop_recording(e.session, port_);
         }
       },
       effect);

@@ -63,6 +63,9 @@ class ServerHost {
   void datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
   /// The connection is gone (reported by the port, also after the host asked to close it).
   void closed(Time now, SessionId session, CloseReason reason);
+  /// Recording `recording` could not be made or go on (reported by the port, never from inside
+  /// a port call): the talker's instructors are told, the turn goes on unrecorded.
+  void recording_failed(Time now, uint64_t recording, RecordingStopReason reason);
   /// The time asked for with HostPort::arm_timer has come.
   void timer(Time now);
   /// The server is stopping: every client is told and closed (the port reports the closes).

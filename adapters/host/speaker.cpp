@@ -63,6 +63,20 @@ void Speaker::record(SessionId talker, uint64_t recording) {
   t->recording = recording;
 }
 
+void Speaker::stop_recording(SessionId talker, HostPort& port) {
+  Turn* t = current_turn(talker);
+  if (t == nullptr || !t->recording) return;
+  port.record_stop(*t->recording);
+  t->recording.reset();
+}
+
+std::optional<SessionId> Speaker::talker_of(uint64_t recording) const {
+  for (const Turn& t : turns_) {
+    if (t.recording == recording) return t.talker;
+  }
+  return std::nullopt;
+}
+
 void Speaker::insert(Time now, SessionId talker, const PttFrame& frame) {
   Turn* t = current_turn(talker);
   HAILER_ASSERT(t != nullptr && t->routed);

@@ -52,6 +52,10 @@ class Speaker {
   std::set<SessionId> routed_talkers() const;
   /// Attaches recording `recording` to the talker's current turn.
   void record(SessionId talker, uint64_t recording);
+  /// Ends the recording of the talker's current turn now (not a frame more), if it has one.
+  void stop_recording(SessionId talker, HostPort& port);
+  /// The talker whose turn recording `recording` holds, while that turn is playing.
+  std::optional<SessionId> talker_of(uint64_t recording) const;
   /// Adds a frame of the talker's current turn; the talker must be routed.
   void insert(Time now, SessionId talker, const PttFrame& frame);
   /// When the clock must tick next, if any turn is playing or waiting.

@@ -517,11 +517,20 @@ void NetServer::play(const SpeakerFrame& frame) {
 }
 
 void NetServer::record_start(uint64_t recording, const std::string& room, const std::string& file_name) {
-  if (media_ != nullptr) media_->record_start(recording, room, file_name);
+  if (media_ != nullptr) recording_failed(recording, media_->record_start(recording, room, file_name));
 }
 
 void NetServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
-  if (media_ != nullptr) media_->record_append(recording, pcm);
+  if (media_ != nullptr) recording_failed(recording, media_->record_append(recording, pcm));
+}
+
+// A recording that could not start or go on is told to the host later, never from inside the
+// host's own call (the speaker is playing).
+void NetServer::recording_failed(uint64_t recording, std::optional<RecordingStopReason> reason) {
+  if (!reason) return;
+  asio::post(io_, [this, recording, r = *reason] {
+    if (!stopping_) host_.recording_failed(now(), recording, r);
+  });
 }
 
 void NetServer::record_stop(uint64_t recording) {

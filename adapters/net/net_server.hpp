@@ -51,10 +51,11 @@ class MediaOutput {
   virtual ~MediaOutput() = default;
   /// 20 ms for the speaker.
   virtual void play(const SpeakerFrame& frame) = 0;
-  /// A turn's recording starts.
-  virtual void record_start(uint64_t recording, const std::string& room, const std::string& file_name) = 0;
-  /// Played audio of a recording.
-  virtual void record_append(uint64_t recording, std::span<const int16_t> pcm) = 0;
+  /// A turn's recording starts; nothing when it does, else why not.
+  virtual std::optional<RecordingStopReason> record_start(uint64_t recording, const std::string& room,
+                                                          const std::string& file_name) = 0;
+  /// Played audio of a recording; nothing while it records, else why it stopped.
+  virtual std::optional<RecordingStopReason> record_append(uint64_t recording, std::span<const int16_t> pcm) = 0;
   /// A recording ends.
   virtual void record_stop(uint64_t recording) = 0;
 };
@@ -159,6 +160,7 @@ class NetServer final : public HostPort {
   void on_bytes(const std::shared_ptr<Connection>& c, std::string_view data);
   void write(const std::shared_ptr<Connection>& c);
   void finish(std::shared_ptr<Connection> c, CloseReason reason);
+  void recording_failed(uint64_t recording, std::optional<RecordingStopReason> reason);
   void receive();
   void on_timer();
 

@@ -73,21 +73,6 @@ std::optional<std::string> read_file(const std::string& path) {
   return s.str();
 }
 
-std::string query_param(std::string_view target, std::string_view key) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == key) return std::string(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return "";
-}
-
 constexpr std::string_view cookie_name = "hailer_instructor";
 // Addresses whose wrong-token budgets are kept at once (idle ones are forgotten beyond it).
 constexpr std::size_t max_limited_addresses = 4096;
@@ -228,9 +213,10 @@ struct WebServer::Impl {
   /// How a request stands with the instructor's secret.
   enum class Auth : uint8_t { ok, missing, wrong, limited };
 
-  http::response<http::string_body> respond(const http::request<http::string_body>& req, const std::string& address, bool tls);
+  http::response<http::string_body> respond(const http::request<http::string_body>& req, const std::string& address,
+                                            bool over_tls);
   http::response<http::string_body> instructor_session(const http::request<http::string_body>& req, const std::string& address,
-                                                       bool tls);
+                                                       bool over_tls);
   Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
   bool has_cookie(const http::request<http::string_body>& req) const;
   Auth check_token(std::string_view token, const std::string& address);
@@ -626,13 +612,13 @@ WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http:
 // reads it), SameSite=Strict (no other site's page sends it), Secure on HTTPS. GET: says whether
 // the cookie the browser holds is still the right one (204) or not (403).
 http::response<http::string_body> WebServer::Impl::instructor_session(const http::request<http::string_body>& req,
-                                                                      const std::string& address, bool tls) {
+                                                                      const std::string& address, bool over_tls) {
   auto answer = [&](http::status status, std::string body) {
     http::response<http::string_body> res{status, req.version()};
     res.set(http::field::server, "hailer");
     res.set(http::field::content_type, "application/json");
     res.set(http::field::cache_control, "no-store");
-    secure_headers(res, tls);
+    secure_headers(res, over_tls);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
@@ -662,18 +648,18 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
   }
   auto res = answer(http::status::no_content, "");
   res.set(http::field::set_cookie,
-          std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (tls ? "; Secure" : ""));
+          std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (over_tls ? "; Secure" : ""));
   return res;
 }
 
 http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req, const std::string& address,
-                                                           bool tls) {
+                                                           bool over_tls) {
   auto reply = [&](http::status status, std::string body, const std::string& type) {
     http::response<http::string_body> res{status, req.version()};
     res.set(http::field::server, "hailer");
     res.set(http::field::content_type, type);
     res.set(http::field::cache_control, "no-store");
-    secure_headers(res, tls);
+    secure_headers(res, over_tls);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
@@ -682,7 +668,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   const std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
   if (path == "/api/instructor/session" && (req.method() == http::verb::post || req.method() == http::verb::get)) {
-    return instructor_session(req, address, tls);
+    return instructor_session(req, address, over_tls);
   }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     return reply(http::status::method_not_allowed, "GET only\n", "text/plain");

@@ -7,11 +7,15 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <ext/stdio_filebuf.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -25,7 +29,8 @@
 #include "adapters/host/journal.hpp"
 #include "adapters/net/net_server.hpp"
 #include "adapters/net/os_secrets.hpp"
-#include "adapters/net/private_files.hpp"
+#include "adapters/net/secret_file.hpp"
+#include "adapters/private_files.hpp"
 #include "core/codec.hpp"
 #include "core/untrusted_text.hpp"
 
@@ -95,15 +100,34 @@ class ClassroomOutput final : public net::MediaOutput {
     }
     if (speaker_file) speaker_file->append(0, frame.mix);
   }
-  void record_start(uint64_t id, const std::string& room, const std::string& file) override {
-    if (recordings && !recordings->start(id, file)) spdlog::error("cannot create recording {}/{}", recordings->dir(), file);
-    else if (recordings) spdlog::info("recording room {} to {}/{}", room, recordings->dir(), file);
+  std::optional<RecordingStopReason> record_start(uint64_t id, const std::string& room, const std::string& file) override {
+    if (!recordings) return std::nullopt;
+    const auto refused = recordings->start(id, file);
+    if (refused) log_refusal(*refused, file);
+    else spdlog::info("recording room {} to {}/{}", room, recordings->dir(), file);
+    return refused;
   }
-  void record_append(uint64_t id, std::span<const int16_t> pcm) override {
-    if (recordings) recordings->append(id, pcm);
+  std::optional<RecordingStopReason> record_append(uint64_t id, std::span<const int16_t> pcm) override {
+    if (!recordings) return std::nullopt;
+    const auto stopped = recordings->append(id, pcm);
+    if (stopped) log_refusal(*stopped, "recording " + std::to_string(id));
+    return stopped;
   }
   void record_stop(uint64_t id) override {
     if (recordings) recordings->stop(id);
+  }
+
+ private:
+  void log_refusal(RecordingStopReason reason, const std::string& what) {
+    switch (reason) {
+      case RecordingStopReason::quota:
+        spdlog::warn("not recording {}: {} holds --recordings-max-bytes ({} bytes)", what, recordings->dir(), recordings->bytes_used());
+        break;
+      case RecordingStopReason::disk_full:
+        spdlog::warn("not recording {}: the disk of {} is below --recordings-min-free-bytes", what, recordings->dir());
+        break;
+      default: spdlog::error("cannot record {} in {}", what, recordings->dir()); break;
+    }
   }
 };
 
@@ -112,8 +136,18 @@ bool open_output(ClassroomOutput& out, const std::string& spec) {
   if (spec == "none") return true;
   if (spec.size() > 4 && spec.ends_with(".wav")) {
     const std::filesystem::path p(spec);
-    out.speaker_file = std::make_unique<Recorder>(p.has_parent_path() ? p.parent_path().string() : ".");
-    return out.speaker_file->start(0, p.filename().string());
+    try {
+      out.speaker_file = std::make_unique<Recorder>(p.has_parent_path() ? p.parent_path().string() : ".",
+                                                    RecorderLimits{UINT64_MAX, 0}, RecorderFolder::operator_file);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer-server: %s\n", e.what());
+      return false;
+    }
+    if (out.speaker_file->start(0, p.filename().string())) {
+      std::fprintf(stderr, "hailer-server: cannot write %s\n", spec.c_str());
+      return false;
+    }
+    return true;
   }
   try {
     out.system = std::make_unique<audio::SoundSystem>();
@@ -232,6 +266,17 @@ void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
       ->capture_default_str()
       ->group(g);
   app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->capture_default_str()->group(g);
+  app.add_option("--max-rooms-per-address", c.max_rooms_per_address, "rooms the sessions of one address may have opened")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--recorded-seconds-per-student-per-hour", c.recorded_seconds_per_student_per_hour,
+                 "seconds of one student's turns recorded per hour (then turns go on unrecorded)")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--recorded-seconds-per-address-per-hour", c.recorded_seconds_per_address_per_hour,
+                 "seconds of turns from one address recorded per hour")
+      ->capture_default_str()
+      ->group(g);
 }
 
 }  // namespace
@@ -277,6 +322,15 @@ int main(int argc, char** argv) {
   app.add_flag("--no-web", no_web, "no classroom: calls only")->group(c);
   app.add_option("--web-root", web.web_root, "folder of the pages")->capture_default_str()->group(c);
   app.add_option("--recordings", web.recordings_dir, "folder for one WAV per turn, <name>_<serial>.wav; none = no recordings")->capture_default_str()->group(c);
+  RecorderLimits recorder_limits;
+  app.add_option("--recordings-max-bytes", recorder_limits.max_bytes,
+                 "the recordings folder holds at most this much; recording stops there (the floor and playback go on)")
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--recordings-min-free-bytes", recorder_limits.min_free_bytes,
+                 "recording stops when the disk of the recordings folder has less free space than this")
+      ->capture_default_str()
+      ->group(c);
   app.add_option("--audio-out", audio_out, "where the class is played: default, a device (index or part of its name), FILE.wav or none")->capture_default_str()->group(c);
   app.add_option("--tls-cert", tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
   app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
@@ -339,7 +393,7 @@ int main(int argc, char** argv) {
     // The server's own folder: the instructor token is kept there, so an instructor page stays
     // signed in across a restart; the self-signed certificate too, unless told otherwise.
     try {
-      net::ensure_folder(state_dir, 0700);
+      ensure_folder(state_dir, 0700);
       if (config.instructor_token.empty()) config.instructor_token = net::load_or_make_secret(state_dir + "/instructor-token", 16);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "hailer-server: %s\n", e.what());
@@ -366,7 +420,7 @@ int main(int argc, char** argv) {
     if (!open_output(output, audio_out)) return 1;
     if (!web.recordings_dir.empty()) {
       try {
-        output.recordings = std::make_unique<Recorder>(web.recordings_dir);
+        output.recordings = std::make_unique<Recorder>(web.recordings_dir, recorder_limits);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "hailer-server: %s\n", e.what());
         return 1;
@@ -396,11 +450,16 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
             return 2;
           }
-          web.tls = net::TlsFiles{tls_cert, tls_key, net::certificate_fingerprint(tls_cert)};
+          web.tls = net::TlsFiles{tls_cert, tls_key, net::certificate_fingerprint(tls_cert), ""};
         } else {
           auto names = local_addresses(net.host);
           names.push_back("localhost");
-          web.tls = net::ensure_self_signed(tls_dir, names);
+          try {
+            web.tls = net::ensure_self_signed(tls_dir, names);
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "hailer-server: the classroom's certificate: %s\n", e.what());
+            return 1;
+          }
         }
       }
       web.host = net.host;
@@ -421,15 +480,22 @@ int main(int argc, char** argv) {
   Observers observers;
   LogObserver logs;
   observers.list.push_back(&logs);
-  std::ofstream journal_file;
+  std::unique_ptr<__gnu_cxx::stdio_filebuf<char>> journal_buffer;
+  std::unique_ptr<std::ostream> journal_file;
   std::unique_ptr<JournalWriter> journal;
   if (!journal_path.empty()) {
-    journal_file.open(journal_path, std::ios::app);
-    if (!journal_file) {
-      std::fprintf(stderr, "hailer-server: cannot open journal %s\n", journal_path.c_str());
+    // It holds names and who called whom: 0600, and never written through a planted link.
+    const int fd = open_no_follow(journal_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    struct stat st{};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::fprintf(stderr, "hailer-server: cannot open journal %s: %s\n", journal_path.c_str(),
+                   errno == ELOOP ? "it is a symbolic link" : fd < 0 ? std::strerror(errno) : "not a regular file");
       return 1;
     }
-    journal = std::make_unique<JournalWriter>(journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
+    if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0600) == 0) spdlog::warn("journal {} was open to others: made 0600", journal_path);
+    journal_buffer = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::app);
+    journal_file = std::make_unique<std::ostream>(journal_buffer.get());
+    journal = std::make_unique<JournalWriter>(*journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
     observers.list.push_back(journal.get());
   }
   server->set_observer(&observers);
@@ -446,6 +512,9 @@ int main(int argc, char** argv) {
     for (const auto& a : local_addresses(net.host)) {
       std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor#token=%s\n", scheme, a.c_str(), port,
                   scheme, a.c_str(), port, config.instructor_token.c_str());
+    }
+    if (web.tls && !web.tls->made_because.empty() && web.tls->made_because != "new") {
+      std::printf("certificate renewed (%s): tell the students the new fingerprint\n", web.tls->made_because.c_str());
     }
     if (web.tls) std::printf("certificate fingerprint (SHA-256): %s\n", web.tls->fingerprint_sha256.c_str());
     std::printf("recordings: %s\n", web.recordings_dir.empty() ? "off" : web.recordings_dir.c_str());

@@ -38,6 +38,9 @@ Config property_config() {
   c.max_floor_queue = 2;
   c.max_talk_ms = 10'000;
   c.silence_timeout_ms = 3'000;
+  c.recorded_seconds_per_student_per_hour = 4;
+  c.recorded_seconds_per_address_per_hour = 8;
+  c.max_rooms_per_address = 1;
   return c;
 }
 
@@ -169,7 +172,18 @@ class PropertyRun {
       if (auto s = pick_open()) return feed(AudioFrame{*s}, {}, {});
     }
     if (roll < 26) {
-      if (auto s = pick_open()) return feed(AudioPlayed{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
+      // Often a run of frames (a second is 50): what spends the recording budgets.
+      if (auto s = pick_open()) {
+        const uint64_t frames = rng_.chance(1, 3) ? 60 : 1;
+        for (uint64_t k = 0; k < frames; ++k) feed(AudioPlayed{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
+        return;
+      }
+    }
+    if (roll < 27 && rng_.chance(1, 4)) {
+      if (auto s = pick_open()) {
+        const auto reason = static_cast<RecordingStopReason>(rng_.below(5));
+        return feed(RecordingFailed{*s, reason}, {}, {});  // the disk filled up, or a write failed
+      }
     }
     if (roll < 27) {
       if (auto s = pick_open()) return feed(BadRequest{*s, DecodeError{rng_.below(9), ErrorCode::bad_json, ""}}, *s, {});

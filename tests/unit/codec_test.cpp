@@ -175,6 +175,8 @@ std::vector<ServerMessage> every_server_message() {
       MemberJoined{"ann", Role::student},
       MemberLeft{"ann"},
       PolicyChanged{FloorPolicy::queue},
+      RecordingStopped{"ann", RecordingStopReason::disk_full},
+      RecordingStopped{"ben", RecordingStopReason::student_budget},
       ServerClosing{},
   };
 }

@@ -373,3 +373,117 @@ TEST_CASE("the last member leaving closes the room, the name can reopen it fresh
   h.request(s, JoinRequest{1, "ann", "class", Role::student, AudioCodec::pcm16, 48000, ""});
   CHECK(std::get<RoomData>(h.sent<OkReply>(s).at(0).data).policy == FloorPolicy::deny);
 }
+
+namespace {
+// `n` frames of the holder's turn played (the speaker reports each), loud enough to keep the floor.
+void play_frames(CoreHarness& h, SessionId talker, int n) {
+  for (int k = 0; k < n; ++k) {
+    h.feed(AudioPlayed{talker, -20});
+    if (!h.effects<StopRecording>().empty() || !h.messages(talker).empty()) return;  // the caller looks at this step
+  }
+}
+}  // namespace
+
+TEST_CASE("recording budgets: a student's turns are recorded up to the hourly budget, then the turn goes on unrecorded", "[ptt][recording]") {
+  Config c;
+  c.recorded_seconds_per_student_per_hour = 2;
+  c.max_talk_ms = 3'600'000;
+  c.silence_timeout_ms = 3'600'000;
+  c.heartbeat_timeout_ms = 24 * 3'600'000;  // nobody is dropped while the clock runs half an hour
+  Room3 r(FloorPolicy::deny, c);
+  r.h.request(r.ann, PressRequest{});
+  REQUIRE(r.h.effects<StartRecording>().size() == 1);
+  // Two seconds (100 frames) are charged at frames 50 and 100; the 150th finds nothing left.
+  for (int k = 0; k < 149; ++k) {
+    r.h.feed(AudioPlayed{r.ann, -20});
+    REQUIRE(r.h.effects<StopRecording>().empty());
+  }
+  r.h.feed(AudioPlayed{r.ann, -20});
+  const auto stops = r.h.effects<StopRecording>();
+  REQUIRE(stops.size() == 1);
+  CHECK(stops[0].session == r.ann);
+  CHECK(stops[0].at_once);
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
+  for (SessionId s : {r.ann, r.ben, r.cat}) CHECK(r.h.sent<RecordingStopped>(s).empty());  // students are not told
+  CHECK(r.h.core.floor_holder_of(r.ben) == r.ann);  // the turn goes on
+  CHECK(r.h.effects<RouteSpeaker>().empty());
+  r.h.request(r.ann, ReleaseRequest{});
+  CHECK(r.h.effects<StopRecording>().empty());  // stopped already
+  // Her next turn is not recorded at all; ben's is.
+  r.h.request(r.ann, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().empty());
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
+  r.h.request(r.ann, ReleaseRequest{});
+  r.h.request(r.ben, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().size() == 1);
+  r.h.request(r.ben, ReleaseRequest{});
+  // A second of budget comes back every 30 minutes: not a millisecond before.
+  r.h.advance(Duration::from_ms(1'800'000 - 1));
+  r.h.request(r.ann, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().empty());
+  r.h.request(r.ann, ReleaseRequest{});
+  r.h.advance(Duration::from_ms(1));
+  r.h.request(r.ann, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().size() == 1);
+  CHECK(r.h.core.stats().recordings_refused == 3);
+}
+
+TEST_CASE("recording budgets: an address's students share its hourly budget", "[ptt][recording]") {
+  Config c;
+  c.recorded_seconds_per_address_per_hour = 1;
+  Room3 r(FloorPolicy::deny, c);  // every member joined from the same address
+  r.h.request(r.ann, PressRequest{});
+  play_frames(r.h, r.ann, 50);  // the address's one second
+  r.h.request(r.ann, ReleaseRequest{});
+  r.h.request(r.ben, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().empty());
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ben", RecordingStopReason::address_budget}});
+  r.h.request(r.ben, ReleaseRequest{});
+  const SessionId dan = r.h.open("198.51.100.40");  // a student elsewhere is recorded
+  r.h.request(dan, JoinRequest{1, "dan", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  r.h.request(dan, PressRequest{});
+  CHECK(r.h.effects<StartRecording>().size() == 1);
+}
+
+TEST_CASE("a recording the port cannot make or go on with is told to the instructors, the floor untouched", "[ptt][recording]") {
+  Room3 r;
+  r.h.request(r.ann, PressRequest{});
+  r.h.feed(RecordingFailed{r.ann, RecordingStopReason::disk_full});
+  const auto stops = r.h.effects<StopRecording>();
+  REQUIRE(stops.size() == 1);
+  CHECK(stops[0].at_once);
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::disk_full}});
+  CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);
+  // The tail of a turn that ended: told, nothing to stop.
+  r.h.request(r.ann, ReleaseRequest{});
+  r.h.feed(RecordingFailed{r.ann, RecordingStopReason::quota});
+  CHECK(r.h.effects<StopRecording>().empty());
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::quota}});
+  // Nothing for someone gone.
+  r.h.close(r.ben);
+  r.h.feed(RecordingFailed{r.ben, RecordingStopReason::error});
+  CHECK(r.h.last.empty());
+}
+
+TEST_CASE("one address opens at most max_rooms_per_address rooms, and may open another once one closes", "[ptt][security]") {
+  Config c;
+  c.max_rooms = 10;
+  c.max_rooms_per_address = 2;
+  CoreHarness h(c);
+  auto join = [&](const std::string& address, const std::string& name, const std::string& room) {
+    const SessionId s = h.open(address);
+    h.request(s, JoinRequest{1, name, room, Role::student, AudioCodec::pcm16, 48000, ""});
+    return s;
+  };
+  const SessionId a1 = join("198.51.100.7", "a1", "r1");
+  join("198.51.100.7", "a2", "r2");
+  const SessionId a3 = join("198.51.100.7", "a3", "r3");
+  CHECK(h.error_to(a3) == ErrorCode::too_many_rooms);
+  CHECK(h.sent<ErrorReply>(a3).at(0).message.find("your address has opened 2 rooms") != std::string::npos);
+  const SessionId a4 = join("198.51.100.7", "a4", "r1");  // joining a room that exists is fine
+  CHECK(h.ok_to(a4));
+  CHECK(h.ok_to(join("192.0.2.8", "b1", "r3")));  // another address opens its own
+  h.close(a1);
+  h.close(a4);  // r1 closed with its last member
+  CHECK(h.ok_to(join("198.51.100.7", "a5", "r5")));
+}

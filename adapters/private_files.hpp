@@ -6,10 +6,9 @@
 
 #include <sys/types.h>
 
-#include <cstddef>
 #include <string>
 
-namespace hailer::net {
+namespace hailer {
 
 /// Creates `dir` (and missing parents) with `mode` at most when it does not exist. Throws
 /// std::runtime_error naming the folder when it is a symlink, not a folder, or writable by its
@@ -21,10 +20,4 @@ void ensure_folder(const std::string& dir, mode_t mode);
 /// errno set (ELOOP for a symlink).
 int open_no_follow(const std::string& path, int flags, mode_t mode);
 
-/// The secret kept in `path` (its first line), or a new one of `bytes` random bytes (hex) from the
-/// OS CSPRNG, written there 0600 with O_CREAT|O_EXCL|O_NOFOLLOW. Throws std::runtime_error naming
-/// the file when it is a symlink, readable or writable by anyone but its owner, empty, or cannot
-/// be read or made.
-std::string load_or_make_secret(const std::string& path, std::size_t bytes);
-
-}  // namespace hailer::net
+}  // namespace hailer
