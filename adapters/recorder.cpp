@@ -15,6 +15,8 @@ namespace hailer {
 
 namespace {
 constexpr uint64_t wav_header_bytes = 44;
+// A turn starts only when a second of it fits: a file of a header and nothing helps nobody.
+constexpr uint64_t second_bytes = 48'000 * sizeof(int16_t);
 // The disk's free space is asked once a second of appends (a system call per frame would be
 // one more on the speaker's path for nothing: a second of audio is 96 kB).
 constexpr uint32_t appends_per_disk_check = 50;
@@ -76,7 +78,7 @@ std::optional<RecordingStopReason> Recorder::room_left(uint64_t adding) {
 std::optional<RecordingStopReason> Recorder::start(uint64_t id, const std::string& file_name) {
   if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.front() == '.') return RecordingStopReason::error;
   appends_since_disk_check_ = 0;
-  if (const auto full = room_left(wav_header_bytes)) return full;
+  if (const auto full = room_left(wav_header_bytes + second_bytes)) return full;
   // Never through a link, never over an existing file, never readable by everyone.
   const int replace = folder_ == RecorderFolder::recordings ? O_EXCL : O_TRUNC;
   const int fd = open_no_follow(dir_ + "/" + file_name, O_WRONLY | O_CREAT | replace, 0640);

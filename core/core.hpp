@@ -244,6 +244,7 @@ class Core {
   void on_recording_failed(const RecordingFailed& e);
   std::optional<RecordingStopReason> recording_refusal(const Session& s) const;
   void bill_recording(Room& room, const Session& holder);
+  void charge_recording_second(const Session& holder);
   void stop_recording(Room& room, const Session& holder, RecordingStopReason reason);
   void tell_instructors(const Room& room, const ServerMessage& message);
   void arm_floor_timer(Room& room);

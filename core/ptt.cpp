@@ -163,14 +163,18 @@ void Core::on_audio_played(const AudioPlayed& e) {
   if (room.recording) bill_recording(room, it->second);
 }
 
-// A turn is recorded only while the talker and its address have budget left: a second of it is
-// charged per 50 frames played (what the recording holds). Out of budget, the recording stops,
-// the turn goes on, and the instructors are told.
+// A turn is recorded only while the talker and its address have budget left: each second is
+// charged as it begins (the first at the grant, the next after every 50 frames played: what the
+// recording holds). Out of budget, the recording stops, the turn goes on, the instructors are told.
 void Core::bill_recording(Room& room, const Session& holder) {
   HAILER_ASSERT(room.recording && room.floor.holder() == holder.id);
   if (++room.frames_unbilled < 50) return;
   room.frames_unbilled = 0;
   if (const auto refusal = recording_refusal(holder)) return stop_recording(room, holder, *refusal);
+  charge_recording_second(holder);
+}
+
+void Core::charge_recording_second(const Session& holder) {
   recording_by_student_.take(now_, holder.key);
   recording_by_address_.take(now_, holder.peer_address);
 }
@@ -220,7 +224,10 @@ void Core::grant(Room& room, SessionId holder) {
   room.frames_unbilled = 0;
   const auto refusal = recording_refusal(s);
   room.recording = !refusal;
-  if (room.recording) out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
+  if (room.recording) {
+    charge_recording_second(s);
+    out_->push_back(StartRecording{holder, room.name, recording_file_name(s.name, next_recording_serial_++)});
+  }
   send(holder, FloorGranted{config_.max_talk_ms});
   broadcast(room, FloorTaken{s.name}, holder);
   if (refusal) {

@@ -8,6 +8,14 @@ import { Classroom } from './protocol.js';
 const params = new URLSearchParams(location.search);
 const fragment = new URLSearchParams(location.hash.slice(1));
 const $ = (id) => document.getElementById(id);
+// Why a turn is not recorded, as the instructor reads it (recording_stopped, docs/protocol.md).
+const RECORDING_STOPPED = {
+  disk_full: 'the disk of the recordings folder is nearly full',
+  quota: 'the recordings folder has reached its size limit',
+  student_budget: 'this student has used the recording time allowed per hour',
+  address_budget: 'this network address has used the recording time allowed per hour',
+  error: 'the recording file could not be written',
+};
 const REOPEN = 'This page is no longer signed in (the server has another instructor token, or too many wrong ones ' +
                'were tried): open the instructor URL the server printed.';
 
@@ -126,6 +134,7 @@ function onMessage(msg) {
     case 'floor_taken': talker = msg.talker; talkSince = performance.now(); renderTalker(); break;
     case 'floor_idle': talker = null; renderTalker(); setTimeout(loadRecordings, 500); break;
     case 'policy_changed': $('policy').value = msg.policy; $('status').textContent = `Policy: ${msg.policy}.`; break;
+    case 'recording_stopped': $('status').textContent = `${msg.talker}'s turn is not being recorded: ${RECORDING_STOPPED[msg.reason] || msg.reason}. The turn goes on and you still hear it.`; break;
     default: break;
   }
 }

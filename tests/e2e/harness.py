@@ -63,11 +63,12 @@ def matches(obj, where):
 class Server:
     """hailer-server on free ports; `lines` of its log are kept."""
 
-    def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none", nofile=None):
+    def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none", nofile=None,
+                 state_dir=None):
         self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.recordings = recordings or os.path.join(tmp, "recordings")
-        self.state_dir = os.path.join(tmp, "state")
+        self.state_dir = state_dir or os.path.join(tmp, "state")
         web = ["--http-port", str(http_port), "--recordings", self.recordings, "--state-dir", self.state_dir,
                "--audio-out", audio_out]
         limit = None
@@ -78,6 +79,7 @@ class Server:
             [SERVER, "--port", str(port), "--udp-port", str(udp_port), *web, *args],
             stdout=subprocess.PIPE, stderr=self.log, preexec_fn=limit)
         first = self.proc.stdout.readline().decode()
+        self.banner = first
         m = re.search(r"tcp ([0-9.]+):(\d+), media rendezvous udp ([0-9.]+):(\d+)", first)
         if not m:
             self.stop()
@@ -91,6 +93,7 @@ class Server:
         # The classroom lines follow (when the web face is on): URLs, token, fingerprint, recordings.
         for _ in range(0 if "--no-web" in args else 8):
             line = self.proc.stdout.readline().decode()
+            self.banner += line
             m = re.search(r"classroom: students open https?://[^:]+:(\d+)/ .*token=(\w+)", line)
             if m:
                 self.http_port, self.token = int(m.group(1)), m.group(2)

@@ -10,6 +10,7 @@ Each test method is its own ctest entry (tests/CMakeLists.txt)."""
 
 import errno
 import json
+import math
 import os
 import random
 import re
@@ -25,7 +26,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Raw, TempDirCase, WAIT_S, best_correlation, envelope, read_wav  # noqa: E402
+from harness import SERVER as SERVER_BIN, Raw, TempDirCase, WAIT_S, best_correlation, envelope, read_wav  # noqa: E402
 from ws import Ws, WsClosed, frame  # noqa: E402
 from attacks import media_proof, predict_tokens  # noqa: E402
 
@@ -1086,6 +1087,202 @@ class BadInputs(TempDirCase):
         self.assertGreater(attempts[1], attempts[0] // 2, "the flood was not limited")
         self.assertEqual(results, ["ok"] * 12)
         srv.stop()
+        self.check_bystanders()
+
+    # ================================================================== disk and files
+
+    def turn(self, port, name, seconds, room="class", source="127.0.0.1"):
+        """A student joins `room`, takes the floor and talks `seconds` of a loud tone in real time."""
+        w = Ws(port, source=source)
+        self.offenders.append(w)
+        self.assertEqual(w.join(name, room=room)["type"], "ok")
+        w.request("press")
+        w.expect("floor_granted")
+        tone = b"".join(int(12000 * math.sin(2 * math.pi * 440 * i / 48000)).to_bytes(2, "little", signed=True)
+                        for i in range(960))
+        t0 = time.monotonic()
+        for i in range(int(seconds * 50)):
+            w.send_binary(frame(i, tone))
+            delay = t0 + (i + 1) * 0.02 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        return w
+
+    def teacher(self, srv, room="class"):
+        t = Ws(srv.http_port, source="127.0.0.5")
+        self.offenders.append(t)
+        self.assertEqual(t.join("teacher", room=room, role="instructor", token=srv.token)["type"], "ok")
+        return t
+
+    def test_disk_recordings_stop_at_the_folder_cap_the_turn_goes_on_and_the_instructor_is_told(self):
+        # Four rooms at 6 kbit/s once wrote 65 times their bitrate in WAV, without end.
+        srv = self.server("--recordings-max-bytes", "150000", "--heartbeat-timeout-ms", "30000", recordings=self.path("rec"))
+        teacher = self.teacher(srv)
+        ann = self.turn(srv.http_port, "ann", 3.0)
+        stopped = teacher.expect("recording_stopped")
+        self.assertEqual((stopped["talker"], stopped["reason"]), ("ann", "quota"))
+        self.assertEqual(teacher.reply(teacher.request("who"))["talker"], "ann")  # the turn went on
+        ann.reply(ann.request("release"))
+        total = sum(os.path.getsize(os.path.join(srv.recordings, f)) for f in os.listdir(srv.recordings))
+        self.assertLessEqual(total, 150000)
+        self.assertGreater(total, 100000)
+        # The next turn is not recorded at all, and the instructor hears why.
+        ben = self.turn(srv.http_port, "ben", 0.5)
+        self.assertEqual(teacher.expect("recording_stopped")["reason"], "quota")
+        ben.reply(ben.request("release"))
+        self.assertEqual(sorted(os.listdir(srv.recordings)), ["ann_1.wav"])
+        srv.wait_log(r"not recording ben_2\.wav: .* holds --recordings-max-bytes")
+        srv.stop()
+        self.check_bystanders()
+
+    def test_disk_below_the_free_space_floor_nothing_is_recorded(self):
+        srv = self.server("--recordings-min-free-bytes", str(1 << 62), "--heartbeat-timeout-ms", "30000",
+                          recordings=self.path("rec"))
+        teacher = self.teacher(srv)
+        ann = self.turn(srv.http_port, "ann", 0.5)
+        self.assertEqual(teacher.expect("recording_stopped"), {"type": "recording_stopped", "talker": "ann", "reason": "disk_full"})
+        ann.reply(ann.request("release"))
+        self.assertEqual(os.listdir(srv.recordings), [])
+        srv.stop()
+        self.check_bystanders()
+
+    def test_disk_a_students_and_an_addresss_hourly_budgets(self):
+        srv = self.server("--recorded-seconds-per-student-per-hour", "2", "--recorded-seconds-per-address-per-hour", "3",
+                          "--heartbeat-timeout-ms", "30000", recordings=self.path("rec"))
+        teacher = self.teacher(srv)
+        ann = self.turn(srv.http_port, "ann", 3.0, source="127.0.0.2")
+        self.assertEqual(teacher.expect("recording_stopped")["reason"], "student_budget")
+        ann.reply(ann.request("release"))
+        samples, rate = read_wav(os.path.join(srv.recordings, "ann_1.wav"))
+        self.assertLess(len(samples) / rate, 2.1)  # the two seconds her budget holds
+        self.assertGreater(len(samples) / rate, 1.9)
+        ben = self.turn(srv.http_port, "ben", 2.0, source="127.0.0.2")  # ben's own budget, but the address's last second
+        self.assertEqual(teacher.expect("recording_stopped")["reason"], "address_budget")
+        ben.reply(ben.request("release"))
+        cat = self.turn(srv.http_port, "cat", 0.5, source="127.0.0.3")  # another address: recorded
+        cat.reply(cat.request("release"))
+        srv.wait_log(r"recording room class to .*cat_3\.wav")
+        srv.stop()
+        self.check_bystanders()
+
+    def test_disk_one_address_cannot_open_every_room(self):
+        refused = []
+        for k in range(8):
+            w = self.ws()
+            m = w.join("r%d" % k, room="room%d" % k)
+            if m["type"] == "error":
+                refused.append(m["code"])
+        # The catalogue's own class was opened from this address too: it holds 4 at most.
+        self.assertEqual(refused, ["too_many_rooms"] * 5)
+        other = Ws(self.srv.http_port, source="127.0.0.2")
+        self.offenders.append(other)
+        self.assertEqual(other.join("s", room="elsewhere")["type"], "ok")
+        self.check_bystanders(allowed={"member_joined", "member_left"})
+
+    def test_disk_links_planted_at_the_journal_a_recording_and_the_tls_key_are_never_written_through(self):
+        target = self.path("precious")
+        with open(target, "w") as f:
+            f.write("precious")
+        journal = self.path("journal.jsonl")
+        os.symlink(target, journal)
+        r = subprocess.run([SERVER_BIN, "--port", "0", "--udp-port", "0", "--no-web", "--journal", journal],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("symbolic link", r.stderr)
+        state = self.path("state-linked")
+        os.makedirs(os.path.join(state, "tls"), mode=0o700)
+        os.symlink(target, os.path.join(state, "tls", "key.pem"))
+        r = subprocess.run([SERVER_BIN, "--port", "0", "--udp-port", "0", "--http-port", "0", "--state-dir", state,
+                            "--audio-out", "none"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("symbolic link", r.stderr)
+        shared = self.path("state-shared")
+        os.makedirs(os.path.join(shared, "tls"), mode=0o700)
+        os.chmod(os.path.join(shared, "tls"), 0o770)
+        r = subprocess.run([SERVER_BIN, "--port", "0", "--udp-port", "0", "--http-port", "0", "--state-dir", shared,
+                            "--audio-out", "none"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("writable by others", r.stderr)
+        # A running server's next recording name, planted as a link: refused, the target untouched.
+        srv = self.server("--journal", self.path("real.jsonl"), "--heartbeat-timeout-ms", "30000", recordings=self.path("rec"))
+        os.symlink(target, os.path.join(srv.recordings, "ann_1.wav"))
+        teacher = self.teacher(srv)
+        ann = self.turn(srv.http_port, "ann", 0.5)
+        self.assertEqual(teacher.expect("recording_stopped")["reason"], "error")
+        ann.reply(ann.request("release"))
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious")
+        # What is made is private: the journal 0600, the recordings 0640 in a 0750 folder, the key 0600.
+        bob = self.turn(srv.http_port, "bob", 0.5)
+        bob.reply(bob.request("release"))
+        srv.wait_log(r"recording room class to .*bob_2\.wav")
+        self.assertEqual(os.stat(self.path("real.jsonl")).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(srv.recordings).st_mode & 0o777, 0o750)
+        self.assertEqual(os.stat(os.path.join(srv.recordings, "bob_2.wav")).st_mode & 0o777, 0o640)
+        self.assertEqual(os.stat(os.path.join(srv.state_dir, "tls", "key.pem")).st_mode & 0o777, 0o600)
+        srv.stop()
+        self.check_bystanders()
+
+    # ================================================================== TLS
+
+    def test_tls_12_with_cbc_suites_is_refused_and_aead_is_taken(self):
+        def handshake(ciphers, version=ssl.TLSVersion.TLSv1_2):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.minimum_version = ctx.maximum_version = version
+            if ciphers:
+                ctx.set_ciphers(ciphers)
+            with socket.create_connection(("127.0.0.1", self.srv.http_port), timeout=WAIT_S) as raw:
+                try:
+                    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                        return s.cipher()[0]
+                except ssl.SSLError:
+                    return None
+        for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA256"):
+            self.assertIsNone(handshake(cbc), cbc)
+        self.assertEqual(handshake("ECDHE-ECDSA-AES128-GCM-SHA256"), "ECDHE-ECDSA-AES128-GCM-SHA256")
+        self.assertEqual(handshake("ECDHE-ECDSA-CHACHA20-POLY1305"), "ECDHE-ECDSA-CHACHA20-POLY1305")
+        self.assertIsNotNone(handshake(None, ssl.TLSVersion.TLSv1_3))
+        self.assertIsNone(handshake(None, ssl.TLSVersion.TLSv1_1))
+        self.check_bystanders()
+
+    def test_tls_the_self_signed_certificate_is_a_short_lived_leaf_for_the_addresses_served(self):
+        cert = subprocess.run(["openssl", "x509", "-in", os.path.join(self.srv.state_dir, "tls", "cert.pem"), "-noout",
+                               "-text", "-serial", "-dates"], capture_output=True, text=True, timeout=10).stdout
+        self.assertIn("CA:FALSE", cert)
+        self.assertRegex(cert, r"X509v3 Key Usage: critical\s+Digital Signature\n")
+        self.assertRegex(cert, r"Extended Key Usage: \s*TLS Web Server Authentication\n")
+        self.assertIn("IP Address:127.0.0.1", cert)
+        self.assertIn("DNS:localhost", cert)
+        serial = int(re.search(r"^serial=([0-9A-F]+)$", cert, re.M).group(1), 16)
+        self.assertGreater(serial.bit_length(), 100)  # 128 random bits (a time stamp has 31)
+        days = subprocess.run(["openssl", "x509", "-in", os.path.join(self.srv.state_dir, "tls", "cert.pem"), "-noout",
+                               "-checkend", str(398 * 86400)], capture_output=True, text=True).returncode
+        self.assertEqual(days, 1, "valid for more than 398 days")
+        self.check_bystanders()
+
+    def test_tls_the_certificate_is_made_again_with_the_same_key_when_due(self):
+        state = self.path("state-renew")
+        first = self.server(state_dir=state)
+        key = open(os.path.join(state, "tls", "key.pem")).read()
+        first.stop()
+        again = self.server(state_dir=state)
+        self.assertEqual(again.fingerprint, first.fingerprint)  # kept while it serves
+        again.stop()
+        # A certificate with 10 days left (as an operator's tool or an older server left it).
+        cert = os.path.join(state, "tls", "cert.pem")
+        subprocess.run(["openssl", "req", "-new", "-x509", "-key", os.path.join(state, "tls", "key.pem"), "-out", cert,
+                        "-days", "10", "-subj", "/CN=hailer classroom", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"],
+                       check=True, capture_output=True, timeout=10)
+        renewed = self.server(state_dir=state)
+        self.assertNotEqual(renewed.fingerprint, first.fingerprint)
+        self.assertRegex(renewed.banner, r"certificate renewed \(it expires in (9|10) days\)")
+        self.assertEqual(open(os.path.join(state, "tls", "key.pem")).read(), key)  # a pinned key stays valid
+        renewed.stop()
+        wider = self.server("--allowed-origin", "https://x.example", state_dir=state)  # same names: kept
+        self.assertEqual(wider.fingerprint, renewed.fingerprint)
         self.check_bystanders()
 
     # ================================================================== HTTP

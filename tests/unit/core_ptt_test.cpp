@@ -393,8 +393,8 @@ TEST_CASE("recording budgets: a student's turns are recorded up to the hourly bu
   Room3 r(FloorPolicy::deny, c);
   r.h.request(r.ann, PressRequest{});
   REQUIRE(r.h.effects<StartRecording>().size() == 1);
-  // Two seconds (100 frames) are charged at frames 50 and 100; the 150th finds nothing left.
-  for (int k = 0; k < 149; ++k) {
+  // Each second is charged as it begins: at the grant and at frame 50; frame 100 finds nothing left.
+  for (int k = 0; k < 99; ++k) {
     r.h.feed(AudioPlayed{r.ann, -20});
     REQUIRE(r.h.effects<StopRecording>().empty());
   }
