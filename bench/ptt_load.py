@@ -21,6 +21,8 @@ import selectors
 import socket
 import struct
 import subprocess
+import shutil
+import tempfile
 import sys
 import time
 
@@ -158,11 +160,13 @@ def main():
     a = ap.parse_args()
     say = (lambda *_: None) if a.json else print
     n = a.students
+    state_dir = tempfile.mkdtemp(prefix="hailer-ptt-load-")
     server = subprocess.Popen(
         [os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--http-port", "0",
          "--no-tls", "--recordings", "none", "--audio-out", "none", "--log-level", "warn",
          "--max-sessions", str(n + 10), "--max-room-members", str(n + 10), "--max-connections-per-address", str(n + 10),
-         "--default-floor-policy", "queue"],
+         "--max-sessions-per-address", str(n + 10), "--max-joins-per-address-per-second", "50000",
+         "--state-dir", state_dir, "--default-floor-policy", "queue"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         http_port = None
@@ -227,6 +231,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=10)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import os
 import re
 import resource
 import subprocess
+import tempfile
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,7 +46,7 @@ def load_point(build, server_args, address_pattern, tool_args, timeout):
 
 
 def calls_point(build, pairs, probes, seconds):
-    return load_point(build, ["--no-web", "--max-sessions", "20000"], r"tcp ([0-9.]+:\d+)",
+    return load_point(build, ["--no-web", "--max-sessions", "20000", "--max-sessions-per-address", "20000"], r"tcp ([0-9.]+:\d+)",
                       ["calls", "--pairs", str(pairs), "--probes", str(probes), "--seconds", str(seconds)],
                       seconds * 4 + 120)
 
@@ -54,6 +55,8 @@ def ptt_point(build, students, cycles):
     n = str(students + 10)
     return load_point(build, ["--http-port", "0", "--no-tls", "--recordings", "none", "--audio-out", "none",
                               "--max-sessions", n, "--max-room-members", n, "--max-connections-per-address", n,
+                              "--max-sessions-per-address", n, "--max-joins-per-address-per-second", "50000",
+                              "--state-dir", os.path.join(tempfile.gettempdir(), "hailer-sweep-state"),
                               "--default-floor-policy", "queue"], r"http://([0-9.]+:\d+)/",
                       ["ptt", "--students", str(students), "--cycles", str(cycles)], 600)
 

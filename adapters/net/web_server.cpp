@@ -3,12 +3,11 @@
 
 #include "adapters/net/web_server.hpp"
 
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "adapters/host/out_queue.hpp"
+#include "adapters/net/tls_socket.hpp"
 #include "core/assert.hpp"
 #include "core/ptt_frame.hpp"
 #include "core/rate_limit.hpp"
@@ -32,6 +32,22 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+
+// How a WebSocket over the lean TLS socket ends (Beast finds these by the stream's type): a
+// close_notify if the socket takes it now, then the TCP connection is shut; nothing waits for a
+// peer that may be gone.
+void teardown(beast::role_type, TlsSocket& stream, beast::error_code& ec) {
+  stream.shutdown_now();
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+template <class Handler>
+void async_teardown(beast::role_type, TlsSocket& stream, Handler&& handler) {
+  stream.shutdown_now();
+  beast::error_code ignored;
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  asio::post(stream.get_executor(), [h = std::forward<Handler>(handler)]() mutable { h(beast::error_code{}); });
+}
 
 namespace {
 
@@ -255,11 +271,13 @@ constexpr std::size_t next_read_bytes = 4096;
 constexpr std::size_t kept_read_bytes = 512;
 
 // The TCP socket under a WebSocket: plain ones run on the bare socket (a beast::tcp_stream
-// would add 500 bytes and a timer per student), TLS ones on the stream the handshake used.
+// would add 500 bytes and a timer per student), TLS ones on the lean TLS socket.
 tcp::socket& socket_of(websocket::stream<tcp::socket>& ws) { return ws.next_layer(); }
-tcp::socket& socket_of(websocket::stream<beast::ssl_stream<beast::tcp_stream>>& ws) {
-  return beast::get_lowest_layer(ws).socket();
-}
+tcp::socket& socket_of(websocket::stream<TlsSocket>& ws) { return ws.next_layer().next_layer(); }
+
+// The TCP socket under an HTTP connection.
+tcp::socket& socket_of(tcp::socket& s) { return s; }
+tcp::socket& socket_of(TlsSocket& s) { return s.next_layer(); }
 
 // One WebSocket client: a Link of the NetServer.
 template <class Stream>
@@ -437,31 +455,46 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(Stream&& stream, beast::flat_buffer buffer, WebServer::Impl& impl, std::string address, HttpSlot slot)
-      : stream_(std::move(stream)), buffer_(std::move(buffer)), impl_(impl), address_(std::move(address)), slot_(std::move(slot)) {}
+  HttpSession(Stream&& stream, WebServer::Impl& impl, std::string address, HttpSlot slot)
+      : stream_(std::move(stream)),
+        deadline_(socket_of(stream_).get_executor()),
+        impl_(impl),
+        address_(std::move(address)),
+        slot_(std::move(slot)) {}
 
   void handshake() {
-    beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-      stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
-                              [self = this->shared_from_this()](beast::error_code ec, std::size_t used) {
-                                if (ec) return;
-                                self->buffer_.consume(used);
-                                self->read();
-                              });
+    arm_deadline(http_request_timeout);
+    if constexpr (tls) {
+      stream_.async_handshake([self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->close();
+        self->read();
+      });
     } else {
       read();
     }
   }
 
+  static constexpr bool tls = std::is_same_v<Stream, TlsSocket>;
+
  private:
+  // Each request must arrive in time, else the socket is closed (whatever is pending then fails).
+  // The timer's wait holds the session weakly: an idle connection is not kept alive by it.
+  template <class Duration>
+  void arm_deadline(Duration after) {
+    deadline_.expires_after(after);
+    deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->close();
+    });
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(max_http_body_bytes);
     // The first request gets the full time; a kept-alive connection waiting for another is cut
     // sooner, so idle connections do not hold descriptors the sessions need.
-    if (answered_) beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(impl_.config.http_idle_ms));
-    else beast::get_lowest_layer(stream_).expires_after(http_request_timeout);
+    if (answered_) arm_deadline(std::chrono::milliseconds(impl_.config.http_idle_ms));
+    else arm_deadline(http_request_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_read(ec);
     });
@@ -485,15 +518,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
         return write(refusal(http::status::service_unavailable, "too many connections: try again in a moment\n"), false);
       }
       const bool cookie = impl_.has_cookie(parser_->get());
-      beast::get_lowest_layer(stream_).expires_never();
+      deadline_.cancel();
       slot_.release();  // from now on a session: counted by the WebSocket caps and max_sessions
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-        auto ws = std::make_shared<WsSession<tcp::socket>>(stream_.release_socket(), impl_, address_);
-        ws->accept(parser_->release(), cookie);
-      } else {
-        auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
-        ws->accept(parser_->release(), cookie);
-      }
+      auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
+      ws->accept(parser_->release(), cookie);
       return;
     }
     auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get(), address_, tls));
@@ -511,8 +539,6 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     return res;
   }
 
-  static constexpr bool tls = std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
-
   void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
     http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
       if (ec || !keep_alive) return self->close();
@@ -522,12 +548,15 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   }
 
   void close() {
+    deadline_.cancel();
+    if constexpr (tls) stream_.shutdown_now();
     beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
-    beast::get_lowest_layer(stream_).close();
+    socket_of(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+    socket_of(stream_).close(ignored);
   }
 
   Stream stream_;
+  asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   WebServer::Impl& impl_;
   std::string address_;
@@ -536,32 +565,41 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
-// Tells TLS from plain by the first byte, then hands the connection on.
+// Tells TLS from plain by the first byte (a TLS handshake record starts with 22), peeked so that
+// it stays in the socket for whoever reads next, then hands the connection on.
 class Detector final : public std::enable_shared_from_this<Detector> {
  public:
   Detector(tcp::socket socket, WebServer::Impl& impl, std::string address)
-      : stream_(std::move(socket)), impl_(impl), address_(std::move(address)), slot_(impl, address_) {}
+      : socket_(std::move(socket)), deadline_(socket_.get_executor()), impl_(impl), address_(std::move(address)), slot_(impl, address_) {}
 
   void run() {
-    stream_.expires_after(http_request_timeout);
-    beast::async_detect_ssl(stream_, buffer_, [self = shared_from_this()](beast::error_code ec, bool is_tls) {
+    deadline_.expires_after(http_request_timeout);
+    deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) {
+        beast::error_code ignored;
+        self->socket_.close(ignored);
+      }
+    });
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      self->deadline_.cancel();
       if (ec) return;
-      if (is_tls && self->impl_.tls) {
-        using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(self->stream_), *self->impl_.tls), std::move(self->buffer_),
+      unsigned char first = 0;
+      const ssize_t n = ::recv(self->socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n != 1) return;  // closed before saying anything
+      if (first == 0x16 && self->impl_.tls) {
+        std::make_shared<HttpSession<TlsSocket>>(TlsSocket(std::move(self->socket_), self->impl_.tls->native_handle()),
                                                  self->impl_, self->address_, std::move(self->slot_))
             ->handshake();
-      } else if (!is_tls) {
-        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(self->stream_), std::move(self->buffer_), self->impl_,
-                                                         self->address_, std::move(self->slot_))
+      } else if (first != 0x16) {
+        std::make_shared<HttpSession<tcp::socket>>(std::move(self->socket_), self->impl_, self->address_, std::move(self->slot_))
             ->handshake();
       }
     });
   }
 
  private:
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  tcp::socket socket_;
+  asio::steady_timer deadline_;
   WebServer::Impl& impl_;
   std::string address_;
   HttpSlot slot_;  // taken by accept(): see Impl::take_http
@@ -755,7 +793,14 @@ WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_uniq
     SSL_CTX_set_cipher_list(ctx,
                             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                             "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    // Buffers given back while idle; a write may complete a record at a time, and be retried
+    // from another address (Beast rebuilds its buffer sequences); no renegotiation.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    // No server-side session cache: it kept every connection's session (20,480 by default) long
+    // after the connection closed. Resumption still works from the tickets, which the server
+    // does not keep.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     i.tls->use_certificate_chain_file(i.config.tls->cert_path);
     i.tls->use_private_key_file(i.config.tls->key_path, ssl::context::pem);
   }
@@ -797,6 +842,8 @@ void WebServer::stop() {
 tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoint(); }
 
 const std::vector<std::string>& WebServer::origins() const { return impl_->origins; }
+
+uint32_t WebServer::http_connections() const { return impl_->http->total; }
 
 const WebStats& WebServer::stats() const { return impl_->stats; }
 

@@ -93,6 +93,8 @@ class WebServer {
   boost::asio::ip::tcp::endpoint endpoint() const;
   /// The origins whose pages may open the WebSocket (lowercase, "https://host:port").
   const std::vector<std::string>& origins() const;
+  /// HTTP(S) connections open now (not WebSockets).
+  uint32_t http_connections() const;
   /// Counters.
   const WebStats& stats() const;
 

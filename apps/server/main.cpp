@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")->capture_default_str()->group(c);
   app.add_option("--max-joins-per-address-per-second", web.max_upgrades_per_address_per_second,
                  "new WebSockets per second from one address (two seconds' worth at once)")
-      ->check(CLI::Range(1, 100'000))
+      ->check(CLI::Range(1, 50'000))
       ->capture_default_str()
       ->group(c);
   app.add_option("--max-http-connections", web.max_http_connections,
@@ -409,6 +409,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hailer-server: %s\n", err->c_str());
     return 2;
   }
+  // OpenSSL writes TLS records on the sockets itself (adapters/net/tls_socket.hpp): a peer that
+  // is gone must give EPIPE, not end the server.
+  std::signal(SIGPIPE, SIG_IGN);
   spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
@@ -557,7 +560,10 @@ int main(int argc, char** argv) {
     trim_timer.expires_after(std::chrono::milliseconds(500));
     trim_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      if (trim_schedule.due(server->stats().writes, server->connection_count())) {
+      // HTTP(S) connections count as connections too: a thousand page loads that closed free
+      // their TLS state in the middle of the heap as a crowd of sessions does.
+      const std::size_t connections = server->connection_count() + (web_server ? web_server->http_connections() : 0);
+      if (trim_schedule.due(server->stats().writes, connections)) {
 #ifdef __GLIBC__
         malloc_trim(0);
 #endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""What an idle TLS connection costs hailer-server: RSS before, with N idle connections open, and
+after they close (docs/performance.md, "Idle TLS connections").
+
+Starts build/apps/hailer-server (TLS on, caps raised so one address may hold N), opens N TLS
+connections that finish the handshake and then idle, as WebSockets (upgraded, not joined: a
+classroom between turns) or as kept-alive HTTPS page loads, and reads VmRSS from /proc.
+
+    bench/tls_idle.py [--build build] [--connections 1000] [--kind wss|https]
+"""
+
+import argparse
+import os
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+
+def settle(pid, seconds=1.0):
+    time.sleep(seconds)
+    return rss_kib(pid)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    p.add_argument("--connections", type=int, default=1000)
+    p.add_argument("--kind", choices=("wss", "https"), default="wss")
+    a = p.parse_args()
+    n = a.connections
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen(
+            [os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--http-port", "0",
+             "--state-dir", os.path.join(tmp, "state"), "--recordings", "none", "--audio-out", "none",
+             "--max-sessions", str(n + 100), "--max-sessions-per-address", str(n + 100),
+             "--max-connections-per-address", str(n + 100), "--max-http-connections", str(n + 100),
+             "--max-http-connections-per-address", str(n + 100), "--max-joins-per-address-per-second", "50000",
+             "--heartbeat-timeout-ms", "600000", "--log-level", "warn"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        port = None
+        while port is None:
+            line = server.stdout.readline().decode()
+            if not line:
+                raise SystemExit("hailer-server did not start")
+            m = re.search(r"students open https://[^:]+:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        held = []
+
+        def connect():
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+            if a.kind == "wss":
+                s.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            else:
+                s.sendall(b"GET /style.css HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise SystemExit("the server closed a connection: %r" % data[:100])
+                data += chunk
+            return s
+
+        held.append(connect())  # the first connection's one-off costs (TLS context, pools) are not counted
+        before = settle(server.pid)
+        t0 = time.monotonic()
+        for _ in range(n):
+            held.append(connect())
+        opened_s = time.monotonic() - t0
+        with_them = settle(server.pid)
+        for s in held[1:]:
+            s.close()
+        after = settle(server.pid, 2.0)
+        for s in held[:1]:
+            s.close()
+        server.terminate()
+        server.wait(timeout=10)
+    print("%d idle %s connections (opened in %.1f s): RSS %d KiB before, %d KiB with them (%.1f KiB each), %d KiB after they closed"
+          % (n, a.kind.upper(), opened_s, before, with_them, (with_them - before) / n, after))
+
+
+if __name__ == "__main__":
+    main()
