@@ -310,6 +310,8 @@ void SimulatedClient::send_rtp() {
 
 // The consent check that is due goes to the peer's endpoint, its nonce from our seeded stream.
 void SimulatedClient::check_consent() {
+  const auto due = consent_.next_deadline();
+  if (!due || *due > now()) return;
   ConsentNonce nonce{};
   for (std::size_t i = 0; i < nonce.size(); i += 8) {
     const uint64_t word = rng_.next();

@@ -547,9 +547,12 @@ class Shell {
   // Sends the consent check that is due (docs/protocol.md, "Consent"), with a fresh nonce from
   // the OS: audio goes to the peer's endpoint only while it answers them.
   void check_consent() {
+    const Time t = now();
+    const auto due = consent_.next_deadline();
+    if (!due || *due > t) return;  // nothing to send: no randomness drawn either
     ConsentNonce nonce{};
     net::OsSecrets().fill(nonce);
-    if (const auto check = consent_.poll(now(), nonce)) {
+    if (const auto check = consent_.poll(t, nonce)) {
       boost::system::error_code ignored;
       udp_.send_to(asio::buffer(*check), peer_, 0, ignored);
     }
