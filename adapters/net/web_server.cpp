@@ -140,6 +140,28 @@ void secure_headers(http::response<Body>& res, bool tls) {
   if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
 }
 
+// An answer of ours: never cached, with the security headers.
+http::response<http::string_body> make_response(unsigned version, bool keep_alive, http::status status, std::string body,
+                                                std::string_view type, bool over_tls) {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::server, "hailer");
+  res.set(http::field::content_type, beast::string_view(type.data(), type.size()));
+  res.set(http::field::cache_control, "no-store");
+  secure_headers(res, over_tls);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// 429 for an address that spent its wrong-token budget: try again in a minute.
+http::response<http::string_body> too_many_attempts(const http::request<http::string_body>& req, bool over_tls) {
+  auto res = make_response(req.version(), req.keep_alive(), http::status::too_many_requests,
+                           "{\"error\":\"too_many_attempts\"}\n", "application/json", over_tls);
+  res.set(http::field::retry_after, "60");
+  return res;
+}
+
 websocket::close_code close_code_for(CloseReason reason) {
   switch (reason) {
     case CloseReason::shutdown: return websocket::close_code::going_away;
@@ -529,14 +551,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   }
 
   std::shared_ptr<http::response<http::string_body>> refusal(http::status status, std::string body) {
-    auto res = std::make_shared<http::response<http::string_body>>(status, parser_->get().version());
-    res->set(http::field::server, "hailer");
-    res->set(http::field::content_type, "text/plain; charset=utf-8");
-    res->set(http::field::cache_control, "no-store");
-    secure_headers(*res, tls);
-    res->body() = std::move(body);
-    res->prepare_payload();
-    return res;
+    return std::make_shared<http::response<http::string_body>>(
+        make_response(parser_->get().version(), false, status, std::move(body), "text/plain; charset=utf-8", tls));
   }
 
   void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
@@ -652,15 +668,7 @@ WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http:
 http::response<http::string_body> WebServer::Impl::instructor_session(const http::request<http::string_body>& req,
                                                                       const std::string& address, bool over_tls) {
   auto answer = [&](http::status status, std::string body) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::server, "hailer");
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    secure_headers(res, over_tls);
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return res;
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), "application/json", over_tls);
   };
   if (req.method() == http::verb::get) {
     return has_cookie(req) || config.instructor_token.empty() ? answer(http::status::no_content, "")
@@ -677,11 +685,7 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
   if (config.instructor_token.empty()) return answer(http::status::no_content, "");
   switch (check_token(token, address)) {
     case Auth::ok: break;
-    case Auth::limited: {
-      auto res = answer(http::status::too_many_requests, "{\"error\":\"too_many_attempts\"}\n");
-      res.set(http::field::retry_after, "60");
-      return res;
-    }
+    case Auth::limited: return too_many_attempts(req, over_tls);
     default: return answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
   }
   auto res = answer(http::status::no_content, "");
@@ -693,15 +697,7 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
 http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req, const std::string& address,
                                                            bool over_tls) {
   auto reply = [&](http::status status, std::string body, const std::string& type) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::server, "hailer");
-    res.set(http::field::content_type, type);
-    res.set(http::field::cache_control, "no-store");
-    secure_headers(res, over_tls);
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return res;
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), type, over_tls);
   };
   const std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
@@ -714,11 +710,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   if (path == "/api/recordings" || path.starts_with("/recordings/")) {
     switch (instructor_auth(req, address)) {
       case Auth::ok: break;
-      case Auth::limited: {
-        auto res = reply(http::status::too_many_requests, "{\"error\":\"too_many_attempts\"}\n", "application/json");
-        res.set(http::field::retry_after, "60");
-        return res;
-      }
+      case Auth::limited: return too_many_attempts(req, over_tls);
       default: return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
     }
   }
