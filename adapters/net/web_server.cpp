@@ -308,6 +308,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   WsSession(Stream&& stream, WebServer::Impl& impl, std::string address)
       : ws_(std::move(stream)), idle_timer_(ws_.get_executor()), impl_(impl), address_(std::move(address)) {}
 
+  static constexpr bool over_tls = !std::is_same_v<Stream, tcp::socket>;
+
   void accept(http::request<http::string_body> req, bool instructor_cookie) {
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the closing handshake
@@ -318,8 +320,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     ws_.set_option(timeouts);
     ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
     ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
-    const bool tls = !std::is_same_v<Stream, tcp::socket>;
-    ws_.set_option(websocket::stream_base::decorator([tls](websocket::response_type& res) { secure_headers(res, tls); }));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) { secure_headers(res, over_tls); }));
     ws_.async_accept(req, [self = this->shared_from_this(), instructor_cookie](beast::error_code ec) {
       if (ec) {
         self->impl_.release(self->address_);
