@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include "core/assert.hpp"
-#include "core/codec.hpp"
+#include "base/assert.hpp"
+#include "protocol/codec.hpp"
 
 using namespace hailer;
 

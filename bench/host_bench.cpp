@@ -5,11 +5,11 @@
 
 #include <filesystem>
 
-#include "adapters/host/server_host.hpp"
-#include "adapters/opus_codec.hpp"
-#include "adapters/recorder.hpp"
-#include "core/media_probe.hpp"
-#include "core/ptt_frame.hpp"
+#include "host/server_host.hpp"
+#include "media/io/opus_codec.hpp"
+#include "media/io/recorder.hpp"
+#include "protocol/media_probe.hpp"
+#include "protocol/ptt_frame.hpp"
 #include "sim/audio_sources.hpp"
 
 using namespace hailer;

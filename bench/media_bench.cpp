@@ -6,11 +6,11 @@
 
 #include <cmath>
 
-#include "adapters/opus_codec.hpp"
-#include "core/assert.hpp"
-#include "core/jitter_buffer.hpp"
-#include "core/prng.hpp"
-#include "core/rtp.hpp"
+#include "media/io/opus_codec.hpp"
+#include "base/assert.hpp"
+#include "media/jitter_buffer.hpp"
+#include "base/prng.hpp"
+#include "media/rtp.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"

@@ -6,9 +6,9 @@
 // is woken (CalleeAvailable + an exclusive recall window, or an automatic call for camp-on).
 #include <algorithm>
 
-#include "assert.hpp"
-#include "core.hpp"
-#include "names.hpp"
+#include "base/assert.hpp"
+#include "core/core.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 

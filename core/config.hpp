@@ -5,10 +5,9 @@
 #include <optional>
 #include <string>
 
-namespace hailer {
+#include "protocol/messages.hpp"
 
-/// PTT contention policy of a room: refuse a press while someone talks, or queue it.
-enum class FloorPolicy : uint8_t { deny, queue };
+namespace hailer {
 
 /// The core's limits and timers. Durations are integer milliseconds (units last in the name).
 struct Config {

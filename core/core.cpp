@@ -1,13 +1,13 @@
 // Dispatch, sessions, heartbeats, timers and effect plumbing. Calls live in calls.cpp, PTT in ptt.cpp.
-#include "core.hpp"
+#include "core/core.hpp"
 
 #include <algorithm>
 #include <array>
 #include <type_traits>
 
-#include "assert.hpp"
-#include "codec.hpp"
-#include "names.hpp"
+#include "base/assert.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 

@@ -13,16 +13,16 @@
 #include <unordered_map>
 #include <vector>
 
-#include "assert.hpp"
-#include "config.hpp"
-#include "rate_limit.hpp"
-#include "secret.hpp"
-#include "timer_table.hpp"
-#include "events.hpp"
-#include "floor.hpp"
-#include "messages.hpp"
-#include "time.hpp"
-#include "wait_queue.hpp"
+#include "base/assert.hpp"
+#include "core/config.hpp"
+#include "base/rate_limit.hpp"
+#include "base/secret.hpp"
+#include "core/timer_table.hpp"
+#include "core/events.hpp"
+#include "core/floor.hpp"
+#include "protocol/messages.hpp"
+#include "base/time.hpp"
+#include "core/wait_queue.hpp"
 
 namespace hailer {
 
@@ -277,7 +277,7 @@ class Core {
   int replies_ = 0;                     // replies given to the current request (must end at 1)
   std::optional<SessionId> dropping_;   // the session drop_session is unwinding, if any
   // Looked up several times per event; iterated only by check_invariants, so its unordered
-  // iteration order never reaches an output (DESIGN.md's rule for unordered containers).
+  // iteration order never reaches an output (docs/design.md, Determinism).
   std::unordered_map<SessionId, Session, SessionIdHash> sessions_;
   // name_key -> session, both faces share one namespace. Looked up per call; `who` sorts what
   // it lists, so the unordered iteration order never reaches an output.

@@ -9,9 +9,9 @@
 #include <variant>
 #include <vector>
 
-#include "media_probe.hpp"
-#include "messages.hpp"
-#include "secret.hpp"
+#include "protocol/media_probe.hpp"
+#include "protocol/messages.hpp"
+#include "base/secret.hpp"
 
 namespace hailer {
 

@@ -1,8 +1,8 @@
-#include "floor.hpp"
+#include "core/floor.hpp"
 
 #include <algorithm>
 
-#include "assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer {
 

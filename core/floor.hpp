@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
-#include "config.hpp"
-#include "messages.hpp"
+#include "core/config.hpp"
+#include "protocol/messages.hpp"
 
 namespace hailer {
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 
-#include "assert.hpp"
-#include "core.hpp"
-#include "names.hpp"
+#include "base/assert.hpp"
+#include "core/core.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 

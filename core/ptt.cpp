@@ -2,9 +2,9 @@
 // Floor states per room: idle -> taken(holder) [-> queue under the queue policy] -> idle.
 #include <algorithm>
 
-#include "assert.hpp"
-#include "core.hpp"
-#include "names.hpp"
+#include "base/assert.hpp"
+#include "core/core.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 

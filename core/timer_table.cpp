@@ -1,6 +1,6 @@
-#include "timer_table.hpp"
+#include "core/timer_table.hpp"
 
-#include "assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer {
 

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <utility>
 
-#include "time.hpp"
+#include "base/time.hpp"
 
 namespace hailer {
 

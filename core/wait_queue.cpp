@@ -1,8 +1,8 @@
-#include "wait_queue.hpp"
+#include "core/wait_queue.hpp"
 
 #include <algorithm>
 
-#include "assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "messages.hpp"
+#include "protocol/messages.hpp"
 
 namespace hailer {
 

@@ -16,10 +16,10 @@
 #include <set>
 #include <string>
 
-#include "adapters/host/server_host.hpp"
-#include "core/client.hpp"
-#include "core/codec.hpp"
-#include "core/ptt_frame.hpp"
+#include "host/server_host.hpp"
+#include "client/client.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/ptt_frame.hpp"
 #include "fuzz/fuzz_input.hpp"
 
 using namespace hailer;

@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/consent.hpp"
-#include "core/media_probe.hpp"
-#include "core/untrusted_text.hpp"
-#include "core/utf8.hpp"
+#include "client/consent.hpp"
+#include "protocol/media_probe.hpp"
+#include "protocol/untrusted_text.hpp"
+#include "protocol/utf8.hpp"
 
 using namespace hailer;
 

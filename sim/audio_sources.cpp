@@ -1,13 +1,13 @@
-#include "audio_sources.hpp"
+#include "sim/audio_sources.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
-#include "adapters/wav_file.hpp"
-#include "core/assert.hpp"
-#include "core/prng.hpp"
-#include "parallel.hpp"
+#include "media/io/wav_file.hpp"
+#include "base/assert.hpp"
+#include "base/prng.hpp"
+#include "sim/parallel.hpp"
 
 namespace hailer::sim {
 

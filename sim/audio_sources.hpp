@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/opus_codec.hpp"
+#include "media/io/opus_codec.hpp"
 
 namespace hailer::sim {
 

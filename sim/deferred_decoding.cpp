@@ -1,10 +1,10 @@
-#include "deferred_decoding.hpp"
+#include "sim/deferred_decoding.hpp"
 
 #include <algorithm>
 #include <chrono>
 
-#include "adapters/opus_codec.hpp"
-#include "core/assert.hpp"
+#include "media/io/opus_codec.hpp"
+#include "base/assert.hpp"
 
 namespace hailer::sim {
 

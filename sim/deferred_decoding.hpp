@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/frame_decoder.hpp"
-#include "core/jitter_buffer.hpp"
+#include "media/io/frame_decoder.hpp"
+#include "media/jitter_buffer.hpp"
 
 namespace hailer::sim {
 

@@ -1,6 +1,6 @@
-#include "event_queue.hpp"
+#include "sim/event_queue.hpp"
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer::sim {
 

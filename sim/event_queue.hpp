@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "core/time.hpp"
+#include "base/time.hpp"
 
 namespace hailer::sim {
 

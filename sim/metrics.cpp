@@ -1,9 +1,9 @@
-#include "metrics.hpp"
+#include "sim/metrics.hpp"
 
-#include "adapters/host/counters.hpp"
-#include "core/codec.hpp"
-#include "runner.hpp"
-#include "scenario.hpp"
+#include "host/counters.hpp"
+#include "protocol/codec.hpp"
+#include "sim/runner.hpp"
+#include "sim/scenario.hpp"
 
 namespace hailer::sim {
 

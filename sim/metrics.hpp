@@ -2,7 +2,7 @@
 // and "reply_rtt", and what a metric expectation can bound. One list, so the two agree.
 #pragma once
 
-#include "adapters/host/counters.hpp"
+#include "host/counters.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/host/server_host.hpp"
+#include "host/server_host.hpp"
 #include "core/core.hpp"
 
 namespace hailer::sim {

@@ -1,8 +1,8 @@
-#include "network.hpp"
+#include "sim/network.hpp"
 
 #include <algorithm>
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer::sim {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/prng.hpp"
-#include "core/time.hpp"
+#include "base/prng.hpp"
+#include "base/time.hpp"
 
 namespace hailer::sim {
 

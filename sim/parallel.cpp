@@ -1,4 +1,4 @@
-#include "parallel.hpp"
+#include "sim/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 
 namespace hailer::sim {
 

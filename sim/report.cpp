@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "sim/report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "adapters/wav_file.hpp"
-#include "metrics.hpp"
+#include "media/io/wav_file.hpp"
+#include "sim/metrics.hpp"
 
 namespace hailer::sim {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runner.hpp"
+#include "sim/runner.hpp"
 
 namespace hailer::sim {
 

@@ -1,4 +1,4 @@
-#include "runner.hpp"
+#include "sim/runner.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,12 +6,12 @@
 #include <limits>
 #include <sstream>
 
-#include "core/audio_metrics.hpp"
-#include "core/emodel.hpp"
-#include "metrics.hpp"
-#include "parallel.hpp"
-#include "simulated_server.hpp"
-#include "world.hpp"
+#include "media/audio_metrics.hpp"
+#include "media/emodel.hpp"
+#include "sim/metrics.hpp"
+#include "sim/parallel.hpp"
+#include "sim/simulated_server.hpp"
+#include "sim/world.hpp"
 
 namespace hailer::sim {
 

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "adapters/host/server_host.hpp"
+#include "host/server_host.hpp"
 #include "core/core.hpp"
-#include "core/stream_stats.hpp"
-#include "audio_sources.hpp"
-#include "scenario.hpp"
-#include "streams.hpp"
+#include "media/stream_stats.hpp"
+#include "sim/audio_sources.hpp"
+#include "sim/scenario.hpp"
+#include "sim/streams.hpp"
 
 namespace hailer::sim {
 

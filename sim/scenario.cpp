@@ -1,12 +1,12 @@
-#include "scenario.hpp"
+#include "sim/scenario.hpp"
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include "core/codec.hpp"
-#include "core/names.hpp"
-#include "metrics.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/names.hpp"
+#include "sim/metrics.hpp"
 
 namespace hailer::sim {
 

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "adapters/opus_codec.hpp"
+#include "media/io/opus_codec.hpp"
 #include "core/config.hpp"
-#include "core/jitter_buffer.hpp"
-#include "core/messages.hpp"
-#include "network.hpp"
+#include "media/jitter_buffer.hpp"
+#include "protocol/messages.hpp"
+#include "sim/network.hpp"
 
 namespace hailer::sim {
 

@@ -1,12 +1,12 @@
-#include "simulated_client.hpp"
+#include "sim/simulated_client.hpp"
 
 #include <type_traits>
 
-#include "adapters/frame_decoder.hpp"
-#include "core/assert.hpp"
-#include "core/ptt_frame.hpp"
-#include "simulated_server.hpp"
-#include "world.hpp"
+#include "media/io/frame_decoder.hpp"
+#include "base/assert.hpp"
+#include "protocol/ptt_frame.hpp"
+#include "sim/simulated_server.hpp"
+#include "sim/world.hpp"
 
 namespace hailer::sim {
 

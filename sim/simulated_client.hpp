@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "adapters/resampler.hpp"
-#include "core/client.hpp"
-#include "core/consent.hpp"
+#include "media/io/resampler.hpp"
+#include "client/client.hpp"
+#include "client/consent.hpp"
 #include "core/events.hpp"
-#include "core/prng.hpp"
-#include "core/rtp.hpp"
-#include "scenario.hpp"
-#include "streams.hpp"
+#include "base/prng.hpp"
+#include "media/rtp.hpp"
+#include "sim/scenario.hpp"
+#include "sim/streams.hpp"
 
 namespace hailer::sim {
 

@@ -1,10 +1,10 @@
-#include "simulated_server.hpp"
+#include "sim/simulated_server.hpp"
 
 #include <set>
 
-#include "core/assert.hpp"
-#include "simulated_client.hpp"
-#include "world.hpp"
+#include "base/assert.hpp"
+#include "sim/simulated_client.hpp"
+#include "sim/world.hpp"
 
 namespace hailer::sim {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "adapters/host/server_host.hpp"
-#include "streams.hpp"
+#include "host/server_host.hpp"
+#include "sim/streams.hpp"
 
 namespace hailer::sim {
 

@@ -1,4 +1,4 @@
-#include "streams.hpp"
+#include "sim/streams.hpp"
 
 namespace hailer::sim {
 

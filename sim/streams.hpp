@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "adapters/playout.hpp"
+#include "media/io/playout.hpp"
 #include "sim/deferred_decoding.hpp"
-#include "core/stream_stats.hpp"
-#include "core/time.hpp"
+#include "media/stream_stats.hpp"
+#include "base/time.hpp"
 
 namespace hailer::sim {
 

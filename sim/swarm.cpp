@@ -1,10 +1,10 @@
-#include "swarm.hpp"
+#include "sim/swarm.hpp"
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 
 namespace hailer::sim {
 

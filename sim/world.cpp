@@ -1,9 +1,9 @@
-#include "world.hpp"
+#include "sim/world.hpp"
 
-#include "core/assert.hpp"
-#include "parallel.hpp"
-#include "simulated_client.hpp"
-#include "simulated_server.hpp"
+#include "base/assert.hpp"
+#include "sim/parallel.hpp"
+#include "sim/simulated_client.hpp"
+#include "sim/simulated_server.hpp"
 
 namespace hailer::sim {
 

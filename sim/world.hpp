@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "audio_sources.hpp"
+#include "sim/audio_sources.hpp"
 #include "core/core.hpp"
-#include "event_queue.hpp"
-#include "network.hpp"
-#include "scenario.hpp"
-#include "streams.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/network.hpp"
+#include "sim/scenario.hpp"
+#include "sim/streams.hpp"
 
 namespace hailer::sim {
 

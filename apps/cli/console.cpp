@@ -2,9 +2,9 @@
 
 #include <sstream>
 
-#include "core/codec.hpp"
-#include "core/errors.hpp"
-#include "core/untrusted_text.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/untrusted_text.hpp"
 
 namespace hailer::cli {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "core/client.hpp"
+#include "client/client.hpp"
 
 namespace hailer::cli {
 

@@ -1,5 +1,5 @@
 // hailer: the command-line client of the calls face. A shell around the protocol client
-// (core/client.hpp) and call media (adapters/call_media.hpp): a TCP connection to the server, a
+// (client/client.hpp) and call media (media/io/call_media.hpp): a TCP connection to the server, a
 // UDP socket for the rendezvous proof and RTP to the peer, a 20 ms media clock, and a terminal
 // (libedit) or a script on stdin. Nothing here decides what the protocol means.
 #include <CLI/CLI.hpp>
@@ -25,14 +25,14 @@ extern "C" {
 #include <editline/readline.h>
 }
 
-#include "adapters/audio/sound_device.hpp"
-#include "adapters/call_media.hpp"
-#include "adapters/wav_file.hpp"
-#include "adapters/net/os_secrets.hpp"
+#include "audio/sound_device.hpp"
+#include "media/io/call_media.hpp"
+#include "media/io/wav_file.hpp"
+#include "net/os_secrets.hpp"
 #include "apps/cli/console.hpp"
-#include "core/codec.hpp"
-#include "core/consent.hpp"
-#include "core/untrusted_text.hpp"
+#include "protocol/codec.hpp"
+#include "client/consent.hpp"
+#include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
 namespace asio = boost::asio;

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "adapters/host/server_host.hpp"
-#include "core/codec.hpp"
+#include "host/server_host.hpp"
+#include "protocol/codec.hpp"
 
 using namespace hailer;
 

@@ -43,11 +43,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/assert.hpp"
-#include "core/client.hpp"
-#include "core/prng.hpp"
-#include "core/ptt_frame.hpp"
-#include "apps/load/floor.hpp"
+#include "base/assert.hpp"
+#include "client/client.hpp"
+#include "base/prng.hpp"
+#include "protocol/ptt_frame.hpp"
+#include "apps/load/syscall_floor.hpp"
 #include "apps/load/measure.hpp"
 
 namespace asio = boost::asio;

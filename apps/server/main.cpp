@@ -21,18 +21,18 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "adapters/audio/sound_device.hpp"
-#include "adapters/host/counters.hpp"
-#include "adapters/host/heap_trim.hpp"
-#include "adapters/recorder.hpp"
-#include "adapters/net/web_server.hpp"
-#include "adapters/host/journal.hpp"
-#include "adapters/net/net_server.hpp"
-#include "adapters/net/os_secrets.hpp"
-#include "adapters/net/secret_file.hpp"
-#include "adapters/private_files.hpp"
-#include "core/codec.hpp"
-#include "core/untrusted_text.hpp"
+#include "audio/sound_device.hpp"
+#include "host/counters.hpp"
+#include "host/heap_trim.hpp"
+#include "media/io/recorder.hpp"
+#include "net/web_server.hpp"
+#include "host/journal.hpp"
+#include "net/net_server.hpp"
+#include "net/os_secrets.hpp"
+#include "net/secret_file.hpp"
+#include "media/io/private_files.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
 
@@ -409,7 +409,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hailer-server: %s\n", err->c_str());
     return 2;
   }
-  // OpenSSL writes TLS records on the sockets itself (adapters/net/tls_socket.hpp): a peer that
+  // OpenSSL writes TLS records on the sockets itself (net/tls_socket.hpp): a peer that
   // is gone must give EPIPE, not end the server.
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));

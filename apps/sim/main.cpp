@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "adapters/host/journal.hpp"
+#include "host/journal.hpp"
 #include "sim/report.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"

@@ -12,9 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/codec.hpp"
+#include "protocol/codec.hpp"
 #include "core/core.hpp"
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 
 using namespace hailer;
 

@@ -1,11 +1,11 @@
-// One named test per bug of the original designs (../shared/REFERENCE.md, "What the two original
-// designs got wrong") that the core could have, proving hailer does not have it. Bugs that live
+// One named test per bug of the original designs (docs/design.md, "What the original designs got
+// wrong") that the core could have, proving hailer does not have it. Bugs that live
 // in adapters (blocking sends, Nagle, raw PCM, browser sample rates) are covered where those
 // adapters are built.
 #include <catch2/catch.hpp>
 
-#include "core/names.hpp"
-#include "core/codec.hpp"
+#include "protocol/names.hpp"
+#include "protocol/codec.hpp"
 #include "tests/support/core_harness.hpp"
 
 using namespace hailer;

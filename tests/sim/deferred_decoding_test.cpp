@@ -6,9 +6,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "adapters/opus_codec.hpp"
-#include "adapters/playout.hpp"
-#include "core/prng.hpp"
+#include "media/io/opus_codec.hpp"
+#include "media/io/playout.hpp"
+#include "base/prng.hpp"
 #include "sim/deferred_decoding.hpp"
 #include "sim/parallel.hpp"
 

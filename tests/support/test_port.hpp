@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "adapters/host/server_host.hpp"
-#include "core/codec.hpp"
+#include "host/server_host.hpp"
+#include "protocol/codec.hpp"
 
 namespace hailer::test {
 

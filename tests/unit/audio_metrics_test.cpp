@@ -1,10 +1,10 @@
-#include "core/audio_metrics.hpp"
+#include "media/audio_metrics.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
 
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 
 using namespace hailer;
 

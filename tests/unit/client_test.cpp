@@ -1,5 +1,5 @@
 // The sans-IO protocol client: what it sends, what it keeps, how it reacts, and its timers.
-#include "core/client.hpp"
+#include "client/client.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "core/codec.hpp"
+#include "protocol/codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // Consent to receive media: nothing is granted before an answer, an answer must carry the nonce
 // of one of our recent checks, consent lapses expiry_ms after the last answer (both sides of
 // every boundary pinned), and the check schedule is bounded.
-#include "core/consent.hpp"
+#include "client/consent.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Presence: registration, names, who, heartbeats, disconnects, session limits.
 #include <catch2/catch.hpp>
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 #include "tests/support/core_harness.hpp"
 
 using namespace hailer;

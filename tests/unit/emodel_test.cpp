@@ -1,4 +1,4 @@
-#include "core/emodel.hpp"
+#include "media/emodel.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "core/codec.hpp"
+#include "protocol/codec.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/errors.hpp"
+#include "protocol/errors.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>

@@ -1,8 +1,8 @@
-#include "core/jitter_buffer.hpp"
+#include "media/jitter_buffer.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 
 #include <map>
 #include <set>

@@ -1,4 +1,4 @@
-#include "core/json.hpp"
+#include "protocol/json.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

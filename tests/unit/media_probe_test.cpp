@@ -1,6 +1,6 @@
 // The UDP media proof: its text, its MAC (HMAC-SHA256 truncated to 128 bits, pinned against an
 // independent computation), and everything that is not a proof.
-#include "core/media_probe.hpp"
+#include "protocol/media_probe.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 
 using namespace hailer;
 

@@ -1,4 +1,4 @@
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/codec.hpp"
+#include "protocol/codec.hpp"
 
 using namespace hailer;
 

@@ -1,6 +1,6 @@
 // Token buckets in total and per key: refills pinned on both sides of each boundary, and the
 // bound on the keys kept.
-#include "core/rate_limit.hpp"
+#include "base/rate_limit.hpp"
 
 #include <catch2/catch.hpp>
 

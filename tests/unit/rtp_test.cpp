@@ -1,4 +1,4 @@
-#include "core/rtp.hpp"
+#include "media/rtp.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Secrets handed to the core: stand-ins that reproduce, hex both ways, constant-time equality.
-#include "core/secret.hpp"
+#include "base/secret.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>

@@ -1,4 +1,4 @@
-#include "core/time.hpp"
+#include "base/time.hpp"
 
 #include <catch2/catch.hpp>
 

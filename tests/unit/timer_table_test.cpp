@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/prng.hpp"
+#include "base/prng.hpp"
 #include "core/timer_table.hpp"
 
 using namespace hailer;

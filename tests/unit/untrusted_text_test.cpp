@@ -1,6 +1,6 @@
 // Text from the network is escaped before a terminal or a log sees it: every control, bidi and
 // invisible character, each at every position; printable text of any script stays as it is.
-#include "core/untrusted_text.hpp"
+#include "protocol/untrusted_text.hpp"
 
 #include <catch2/catch.hpp>
 

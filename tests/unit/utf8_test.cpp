@@ -1,4 +1,4 @@
-#include "core/utf8.hpp"
+#include "protocol/utf8.hpp"
 
 #include <catch2/catch.hpp>
 

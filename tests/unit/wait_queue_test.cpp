@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/assert.hpp"
+#include "base/assert.hpp"
 
 using namespace hailer;
 

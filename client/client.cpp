@@ -1,0 +1,290 @@
+#include "client/client.hpp"
+
+#include <algorithm>
+
+#include "base/assert.hpp"
+
+namespace hailer {
+
+namespace {
+// The media key and id of a register reply, when both are well formed.
+std::optional<std::pair<SecretKey, uint64_t>> media_credentials(const RegisteredData& reg) {
+  SecretKey key;
+  std::array<uint8_t, 8> id{};
+  if (!from_hex(reg.media_token, key.bytes) || !from_hex(reg.media_id, id)) return std::nullopt;
+  uint64_t media_id = 0;
+  for (uint8_t b : id) media_id = (media_id << 8) | b;
+  return std::pair{key, media_id};
+}
+}  // namespace
+
+ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config)) {
+  HAILER_ASSERT(config_.ping_interval_ms >= 0 && config_.probe_retry_ms > 0 && config_.probe_keepalive_ms > 0);
+}
+
+// ------------------------------------------------------------------ connection
+
+void ProtocolClient::connected(Time now, std::vector<ClientEffect>& out) {
+  HAILER_ASSERT(!connected_);
+  connected_ = true;
+  ping_interval_ms_ = config_.ping_interval_ms;
+  if (config_.face == Face::calls) {
+    send(now, RegisterRequest{protocol_version, config_.name, config_.media_port}, out);
+  } else {
+    send(now, JoinRequest{protocol_version, config_.name, config_.room, config_.role, config_.format.codec,
+                          config_.format.sample_rate_hz, config_.token},
+         out);
+  }
+}
+
+void ProtocolClient::disconnected(Time, std::vector<ClientEffect>& out) {
+  if (!connected_) return;
+  if (call_.phase == CallPhase::connected) out.push_back(StopCallMedia{call_.call_id});
+  if (floor_.phase == FloorPhase::talking) out.push_back(StopTalking{false});
+  connected_ = false;
+  reset_state();
+}
+
+void ProtocolClient::reset_state() {
+  registered_ = false;
+  pending_.clear();
+  media_key_.reset();
+  media_id_ = 0;
+  probe_counter_ = 0;
+  media_ready_.reset();
+  probe_at_.reset();
+  auto_accept_.reset();
+  auto_recall_.reset();
+  call_ = {};
+  wait_ = {};
+  floor_ = {};
+  room_ = {};
+  waiting_count_ = 0;
+}
+
+// ------------------------------------------------------------------ sending
+
+uint64_t ProtocolClient::send(Time now, RequestBody body, std::vector<ClientEffect>& out) {
+  HAILER_ASSERT(connected_);
+  const uint64_t id = next_id_++;
+  if (std::holds_alternative<PressRequest>(body) && floor_.phase != FloorPhase::talking) {
+    floor_.phase = FloorPhase::requesting;
+  }
+  if (std::holds_alternative<ReleaseRequest>(body)) {
+    if (floor_.phase == FloorPhase::talking) out.push_back(StopTalking{true});
+    floor_.phase = FloorPhase::idle;
+    floor_.position = 0;
+  }
+  Request request{id, std::move(body)};
+  out.push_back(SendText{encode_request(request)});
+  track(id, request.body, now);
+  note_sent(now);
+  return id;
+}
+
+void ProtocolClient::send_raw(Time now, std::string text, std::vector<ClientEffect>& out) {
+  HAILER_ASSERT(connected_);
+  auto decoded = decode_request(text, 1u << 20);
+  if (auto* r = std::get_if<Request>(&decoded)) track(r->id, r->body, now);
+  out.push_back(SendText{std::move(text)});
+  note_sent(now);
+}
+
+void ProtocolClient::track(uint64_t id, const RequestBody& body, Time now) {
+  pending_[id] = Pending{request_type(body), reply_kind(body, config_.face), now, body};
+}
+
+void ProtocolClient::note_sent(Time now) { last_sent_ = now; }
+
+// ------------------------------------------------------------------ receiving
+
+void ProtocolClient::received(Time now, std::string_view text, std::vector<ClientEffect>& out) {
+  if (!connected_) return;  // a late message of a connection already gone
+  const ReplyKinds kinds = [this](uint64_t id) -> std::optional<ReplyKind> {
+    auto it = pending_.find(id);
+    return it == pending_.end() ? std::nullopt : std::optional<ReplyKind>(it->second.kind);
+  };
+  ServerDecodeResult decoded = decode_server_message(text, kinds);
+  if (auto* e = std::get_if<DecodeError>(&decoded)) {
+    out.push_back(ServerGarbage{std::string(text), *e});
+    return;
+  }
+  const ServerMessage& m = std::get<ServerMessage>(decoded);
+  std::optional<uint64_t> id;
+  if (const auto* ok = std::get_if<OkReply>(&m)) id = ok->id;
+  if (const auto* err = std::get_if<ErrorReply>(&m)) id = err->id;
+  auto it = id ? pending_.find(*id) : pending_.end();
+  if (it == pending_.end()) {
+    out.push_back(Heard{m, {}, std::nullopt});
+    react(now, m, out);
+    return;
+  }
+  const Pending p = std::move(it->second);
+  pending_.erase(it);
+  out.push_back(Heard{m, p.type, now - p.sent_at});
+  if (const auto* ok = std::get_if<OkReply>(&m)) on_reply(now, *ok, p, out);
+  if (std::holds_alternative<ErrorReply>(m) && std::holds_alternative<PressRequest>(p.body) &&
+      floor_.phase == FloorPhase::requesting) {
+    floor_.phase = FloorPhase::idle;
+  }
+}
+
+void ProtocolClient::on_reply(Time now, const OkReply& ok, const Pending& p, std::vector<ClientEffect>& out) {
+  if (const auto* reg = std::get_if<RegisteredData>(&ok.data)) {
+    registered_ = true;
+    // Ping well inside the server's heartbeat, whatever the config says.
+    if (ping_interval_ms_ > 0) ping_interval_ms_ = std::min(ping_interval_ms_, std::max<int64_t>(1, reg->heartbeat_ms / 3));
+    if (const auto credentials = media_credentials(*reg)) {
+      media_key_ = credentials->first;
+      media_id_ = credentials->second;
+      if (config_.media_port != 0) probe(now, out);
+    }
+    return;
+  }
+  if (const auto* room = std::get_if<RoomData>(&ok.data)) {
+    if (std::holds_alternative<JoinRequest>(p.body)) registered_ = true;
+    room_ = *room;
+    if (floor_.phase != FloorPhase::talking) floor_.talker = room->talker;
+    return;
+  }
+  if (const auto* call = std::get_if<CallData>(&ok.data)) {
+    if (call->queued && wait_.phase == WaitPhase::none) {
+      wait_.phase = WaitPhase::queued;
+      wait_.callee = std::get<CallRequest>(p.body).to;
+    }
+  }
+}
+
+void ProtocolClient::react(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {
+  if (const auto* ready = std::get_if<MediaReady>(&m)) {
+    media_ready_ = MediaEndpoint{ready->address, ready->port};
+    probe_at_ = now + Duration::from_ms(config_.probe_keepalive_ms);
+    return;
+  }
+  on_call_event(now, m, out);
+  on_wait_event(now, m, out);
+  on_floor_event(now, m, out);
+  on_room_event(m);
+}
+
+void ProtocolClient::on_call_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {
+  if (const auto* r = std::get_if<CallRinging>(&m)) {
+    call_ = CallView{r->role == CallRole::caller ? CallPhase::calling : CallPhase::ringing, r->call_id, r->peer, {}};
+    if (r->role == CallRole::callee) {
+      out.push_back(PlayTone{Tone::incoming_call});
+      if (config_.auto_accept_ms) auto_accept_ = {now + Duration::from_ms(*config_.auto_accept_ms), r->call_id};
+    }
+  } else if (const auto* c = std::get_if<CallConnected>(&m)) {
+    call_ = CallView{CallPhase::connected, c->call_id, c->peer, c->peer_media};
+    out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media});
+  } else if (const auto* e = std::get_if<CallEnded>(&m)) {
+    if (call_.phase == CallPhase::connected && call_.call_id == e->call_id) out.push_back(StopCallMedia{e->call_id});
+    if (call_.call_id == e->call_id) call_ = {};
+  } else if (std::holds_alternative<MissedCall>(m)) {
+    ++missed_;
+  } else if (const auto* w = std::get_if<WaitingCount>(&m)) {
+    waiting_count_ = w->count;
+  }
+}
+
+void ProtocolClient::on_wait_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {
+  if (const auto* u = std::get_if<WaitUpdate>(&m)) {
+    wait_.phase = u->status == WaitStatus::suspended ? WaitPhase::suspended : WaitPhase::queued;
+    wait_.callee = u->callee;
+    wait_.position = u->position;
+  } else if (const auto* a = std::get_if<CalleeAvailable>(&m)) {
+    wait_.phase = WaitPhase::recall;
+    wait_.callee = a->callee;
+    wait_.position = 0;
+    wait_.window_ends = now + Duration::from_ms(a->window_ms);
+    wait_.auto_connect = a->auto_connect;
+    out.push_back(PlayTone{Tone::callee_free});
+    if (!a->auto_connect && config_.auto_recall_ms) {
+      auto_recall_ = {now + Duration::from_ms(*config_.auto_recall_ms), a->callee};
+    }
+  } else if (std::holds_alternative<WaitEnded>(m)) {
+    wait_ = {};
+    auto_recall_.reset();
+  }
+}
+
+void ProtocolClient::on_floor_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {
+  if (const auto* g = std::get_if<FloorGranted>(&m)) {
+    const bool was_talking = floor_.phase == FloorPhase::talking;
+    floor_ = FloorView{FloorPhase::talking, "", 0, now + Duration::from_ms(g->remaining_ms), {}};
+    room_.talker = config_.name;
+    if (!was_talking) out.push_back(StartTalking{});
+  } else if (const auto* d = std::get_if<FloorDenied>(&m)) {
+    floor_.phase = FloorPhase::denied;
+    floor_.denied = d->reason;
+    floor_.talker = d->talker;
+  } else if (const auto* q = std::get_if<FloorQueued>(&m)) {
+    floor_.phase = FloorPhase::queued;
+    floor_.position = q->position;
+  } else if (const auto* t = std::get_if<FloorTaken>(&m)) {
+    floor_.talker = t->talker;
+    room_.talker = t->talker;
+  } else if (std::holds_alternative<FloorIdle>(m)) {
+    floor_.talker.clear();
+    room_.talker.clear();
+    if (floor_.phase == FloorPhase::denied) floor_.phase = FloorPhase::idle;
+  } else if (std::holds_alternative<FloorRevoked>(m)) {
+    if (floor_.phase == FloorPhase::talking) out.push_back(StopTalking{false});
+    floor_.phase = FloorPhase::idle;
+    room_.talker.clear();
+  } else if (std::holds_alternative<FloorDequeued>(m)) {
+    floor_.phase = FloorPhase::idle;
+    floor_.position = 0;
+  }
+}
+
+void ProtocolClient::on_room_event(const ServerMessage& m) {
+  if (const auto* j = std::get_if<MemberJoined>(&m)) {
+    room_.members.push_back(MemberInfo{j->name, j->role});
+  } else if (const auto* l = std::get_if<MemberLeft>(&m)) {
+    std::erase_if(room_.members, [&](const MemberInfo& x) { return x.name == l->name; });
+  } else if (const auto* p = std::get_if<PolicyChanged>(&m)) {
+    room_.policy = p->policy;
+  }
+}
+
+// ------------------------------------------------------------------ timers
+
+void ProtocolClient::probe(Time now, std::vector<ClientEffect>& out) {
+  HAILER_ASSERT(media_key_.has_value());
+  out.push_back(SendProbe{encode_media_probe(*media_key_, media_id_, ++probe_counter_)});
+  probe_at_ = now + Duration::from_ms(media_ready_ ? config_.probe_keepalive_ms : config_.probe_retry_ms);
+}
+
+std::optional<Time> ProtocolClient::next_deadline() const {
+  if (!connected_) return std::nullopt;
+  std::optional<Time> next;
+  auto consider = [&](std::optional<Time> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (ping_interval_ms_ > 0) consider(last_sent_ + Duration::from_ms(ping_interval_ms_));
+  consider(probe_at_);
+  if (auto_accept_) consider(auto_accept_->first);
+  if (auto_recall_) consider(auto_recall_->first);
+  return next;
+}
+
+void ProtocolClient::timer(Time now, std::vector<ClientEffect>& out) {
+  if (!connected_) return;
+  if (auto_accept_ && auto_accept_->first <= now) {
+    const uint64_t call_id = auto_accept_->second;
+    auto_accept_.reset();
+    if (call_.phase == CallPhase::ringing && call_.call_id == call_id) send(now, AcceptRequest{call_id}, out);
+  }
+  if (auto_recall_ && auto_recall_->first <= now) {
+    const std::string callee = auto_recall_->second;
+    auto_recall_.reset();
+    if (wait_.phase == WaitPhase::recall && wait_.callee == callee && call_.phase == CallPhase::idle) {
+      send(now, CallRequest{callee, std::nullopt}, out);
+    }
+  }
+  if (probe_at_ && *probe_at_ <= now) probe(now, out);
+  if (ping_interval_ms_ > 0 && last_sent_ + Duration::from_ms(ping_interval_ms_) <= now) send(now, PingRequest{}, out);
+}
+
+}  // namespace hailer

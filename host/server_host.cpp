@@ -1,0 +1,237 @@
+#include "host/server_host.hpp"
+
+#include <type_traits>
+
+#include "base/assert.hpp"
+#include "protocol/media_probe.hpp"
+#include "protocol/codec.hpp"
+
+namespace hailer {
+
+namespace {
+// The encoding buffer kept between messages: every event fits; a long list is given back.
+constexpr std::size_t encoded_kept_bytes = 16 * 1024;
+
+// Marks the host busy for the length of one entry point, so a port that calls back into the
+// host synchronously (a bug: it must queue) is caught at once.
+class Busy {
+ public:
+  explicit Busy(bool& flag) : flag_(flag) {
+    HAILER_ASSERT(!flag_);
+    flag_ = true;
+  }
+  ~Busy() { flag_ = false; }
+  Busy(const Busy&) = delete;
+  Busy& operator=(const Busy&) = delete;
+
+ private:
+  bool& flag_;
+};
+}  // namespace
+
+ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port)
+    : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {
+  HAILER_ASSERT(config_.max_sessions_per_address > 0);
+}
+
+// ------------------------------------------------------------------ inputs
+
+void ServerHost::opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie) {
+  Busy busy(busy_);
+  HAILER_ASSERT(!connections_.contains(session));
+  Connection& c = connections_[session];
+  auto& [address, count] = *per_address_.try_emplace(peer_address, 0).first;
+  if (count >= config_.max_sessions_per_address) {
+    // Refused at the door: told why, closed, and never a session (the core is not told).
+    ++stats_.refused_per_address;
+    ++stats_.messages_out;
+    encoded_.clear();
+    encode_to(encoded_, ServerMessage{ErrorReply{std::nullopt, ErrorCode::too_many_connections,
+                                                 std::string(default_message(ErrorCode::too_many_connections))}});
+    port_.send_text(session, encoded_);
+    c.open = false;
+    port_.close(session, CloseReason::server_full);
+    return;
+  }
+  ++count;
+  c.address = &*per_address_.find(address);
+  feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie});
+  arm_timer();
+}
+
+void ServerHost::text(Time now, SessionId session, std::string_view text) {
+  Busy busy(busy_);
+  if (!is_open(session)) return;  // we are closing it: its late words go nowhere
+  ++stats_.texts_in;
+  DecodeResult decoded = decode_request(text, core_.config().max_message_bytes);
+  if (auto* r = std::get_if<Request>(&decoded)) feed(now, RequestReceived{session, std::move(*r)});
+  else feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
+  arm_timer();
+}
+
+// A frame is admitted only on an open speaker route (the floor holder's); a member's frame
+// without one is dropped and tallied by the core; anything else is refused and its sender closed.
+void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> message) {
+  Busy busy(busy_);
+  if (!is_open(session)) return;
+  ++stats_.binary_in;
+  const std::optional<AudioFormat> format = core_.audio_format(session);
+  if (!format) {
+    refuse_frame(now, session, "audio before joining a room");
+  } else if (const auto parsed = parse_ptt_frame(message, *format); std::holds_alternative<PttFrameError>(parsed)) {
+    refuse_frame(now, session, std::string(to_string(std::get<PttFrameError>(parsed))));
+  } else {
+    if (speaker_.routed(session)) speaker_.insert(now, session, std::get<PttFrame>(parsed));
+    feed(now, AudioFrame{session});
+  }
+  arm_timer();
+}
+
+void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes) {
+  Busy busy(busy_);
+  ++stats_.datagrams_in;
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (const auto probe = parse_media_probe(text)) {
+    feed(now, MediaProbe{*probe, from});
+  } else {
+    ++stats_.datagrams_ignored;
+  }
+  arm_timer();
+}
+
+void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
+  Busy busy(busy_);
+  const auto it = connections_.find(session);
+  HAILER_ASSERT(it != connections_.end());
+  const bool refused = it->second.address == nullptr;
+  const bool core_knows = it->second.core_knows || refused;
+  release_address(it->second);
+  connections_.erase(it);
+  if (!core_knows) feed(now, SessionClosed{session, reason});
+  arm_timer();
+}
+
+void ServerHost::release_address(Connection& c) {
+  if (c.address == nullptr) return;
+  HAILER_ASSERT(c.address->second > 0);
+  if (--c.address->second == 0) per_address_.erase(per_address_.find(c.address->first));  // by iterator: the key dies with it
+  c.address = nullptr;
+}
+
+void ServerHost::recording_failed(Time now, uint64_t recording, RecordingStopReason reason) {
+  Busy busy(busy_);
+  if (const auto talker = speaker_.talker_of(recording)) feed(now, RecordingFailed{*talker, reason});
+  arm_timer();
+}
+
+void ServerHost::shutdown(Time now) {
+  Busy busy(busy_);
+  feed(now, Shutdown{});
+}
+
+void ServerHost::timer(Time now) {
+  Busy busy(busy_);
+  armed_.reset();
+  if (const auto deadline = core_.next_deadline(); deadline && *deadline <= now) feed(now, TimerFired{});
+  if (const auto tick = speaker_.next_tick(); tick && *tick <= now) {
+    levels_.clear();
+    speaker_.tick(now, port_, levels_);
+    for (const PlayedLevel& l : levels_) feed(now, AudioPlayed{l.talker, l.level_dbfs});
+  }
+  arm_timer();
+}
+
+// ------------------------------------------------------------------ the feed loop
+
+void ServerHost::feed(Time now, const Event& event) {
+  effects_.clear();
+  step(core_, now, event, effects_, config_.check_invariants);
+  for (const Effect& effect : effects_) apply(now, effect);
+  if (observer_ != nullptr) observer_->fed(now, event, effects_);
+}
+
+void ServerHost::apply(Time now, const Effect& effect) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, SendMessage>) {
+          send(e.to, e.message);
+        } else if constexpr (std::is_same_v<T, Broadcast>) {
+          ++stats_.broadcasts;
+          const SharedText text = std::make_shared<const std::string>(encode(e.message));
+          // A lookup per recipient: checked where invariants are (simulator, fuzzing, tests),
+          // not in the server, where a room of 1,000 would pay 1,000 cold lookups per event.
+          if (config_.check_invariants) {
+            for (SessionId to : e.to) HAILER_ASSERT(is_open(to));
+          }
+          stats_.messages_out += e.to.size();
+          port_.send_broadcast(e.to, text);
+        } else if constexpr (std::is_same_v<T, CloseSession>) {
+          close(e.session, e.reason);
+        } else if constexpr (std::is_same_v<T, RouteMedia>) {
+          // Calls media flows peer to peer, never through the server: the table only lets the
+          // checks compare the routes with the core's calls, so it is kept where they run
+          // (hailer-server without them paid two tree nodes per call for nothing).
+          if (config_.check_invariants) {
+            if (e.open) call_routes_.insert({e.from, e.to});
+            else call_routes_.erase({e.from, e.to});
+          }
+        } else if constexpr (std::is_same_v<T, RouteSpeaker>) {
+          if (e.open) speaker_.open(now, e);
+          else speaker_.close(e.talker);
+        } else if constexpr (std::is_same_v<T, StartRecording>) {
+          const uint64_t id = next_recording_++;
+          port_.record_start(id, e.room, e.file_name);
+          speaker_.record(e.session, id);
+        } else {
+          static_assert(std::is_same_v<T, StopRecording>);
+          // The recording ends with its turn's playout (the buffered tail is still recorded),
+          // unless a budget ran out: then not a frame more.
+          if (e.at_once) speaker_.stop_recording(e.session, port_);
+        }
+      },
+      effect);
+}
+
+void ServerHost::send(SessionId to, const ServerMessage& message) {
+  HAILER_ASSERT(is_open(to));  // the core never sends to a session it closed or that is gone
+  ++stats_.messages_out;
+  encoded_.clear();  // the capacity stays: one buffer for every message this host sends alone
+  encode_to(encoded_, message);
+  port_.send_text(to, encoded_);
+  if (encoded_.capacity() > encoded_kept_bytes) std::string().swap(encoded_);  // a long `who` is not kept
+}
+
+void ServerHost::close(SessionId session, CloseReason reason) {
+  auto it = connections_.find(session);
+  HAILER_ASSERT(it != connections_.end() && it->second.open);
+  it->second.open = false;
+  port_.close(session, reason);
+}
+
+// A frame the protocol cannot accept: the sender is told why and closed; nobody else notices.
+void ServerHost::refuse_frame(Time now, SessionId session, std::string detail) {
+  ++stats_.bad_frames;
+  std::string message(default_message(ErrorCode::bad_frame));
+  message += ": " + detail;
+  send(session, ErrorReply{std::nullopt, ErrorCode::bad_frame, message});
+  close(session, CloseReason::protocol_error);
+  // The core hears the close now: the session's floor, queue place and room are released at once.
+  connections_.at(session).core_knows = true;
+  feed(now, SessionClosed{session, CloseReason::protocol_error});
+}
+
+void ServerHost::arm_timer() {
+  std::optional<Time> next = core_.next_deadline();
+  if (const auto tick = speaker_.next_tick(); tick && (!next || *tick < *next)) next = tick;
+  if (next == armed_) return;
+  armed_ = next;
+  port_.arm_timer(next);
+}
+
+bool ServerHost::is_open(SessionId session) const {
+  auto it = connections_.find(session);
+  return it != connections_.end() && it->second.open;
+}
+
+}  // namespace hailer

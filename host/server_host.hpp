@@ -1,0 +1,129 @@
+// The server host: what turns the pure core into a server, with no socket, clock or device of
+// its own. It owns the connections' view, decodes what arrives, runs the one feed loop (step ->
+// observe -> apply effects -> arm the timer), keeps the media route table, plays PTT turns on
+// the speaker and records them. hailer-server drives it from Asio/Beast; the simulator from its
+// virtual network; both through the same HostPort, so the simulator runs what ships.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "host/host_port.hpp"
+#include "host/speaker.hpp"
+#include "core/core.hpp"
+
+namespace hailer {
+
+/// The host's own settings (the core's are in Config).
+struct HostConfig {
+  /// Assert the core's invariants after every event: on in tests and the simulator; costs
+  /// O(state) per event, so hailer-server leaves it off unless asked.
+  bool check_invariants = true;
+  /// The speaker's jitter buffer per turn.
+  JitterBufferConfig speaker_buffer{};
+  /// Sessions (calls connections and classroom WebSockets together) one peer address may hold;
+  /// one more is told too_many_connections and closed before the core hears of it, so one
+  /// address cannot fill the server for everyone.
+  uint32_t max_sessions_per_address = 64;
+};
+
+/// Counters of the host (the core keeps its own).
+struct HostStats {
+  uint64_t texts_in = 0;
+  uint64_t binary_in = 0;
+  uint64_t messages_out = 0;        ///< one per recipient
+  uint64_t broadcasts = 0;          ///< each encoded once
+  uint64_t bad_frames = 0;          ///< malformed binary frames, or binary before join (sender closed)
+  uint64_t datagrams_in = 0;
+  uint64_t datagrams_ignored = 0;   ///< not a media proof
+  uint64_t refused_per_address = 0; ///< connections refused: their address held max_sessions_per_address
+};
+
+/// One server: the core plus everything an adapter would otherwise have to decide.
+class ServerHost {
+ public:
+  /// A host around a fresh core; every session's secrets are drawn from `secrets` (the OS
+  /// CSPRNG in hailer-server, seeded stand-ins in the simulator and tests).
+  ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port);
+
+  /// A connection was accepted from `peer_address`; `instructor_cookie` when the web face saw
+  /// the instructor's cookie on it.
+  void opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie = false);
+  /// One protocol message (a line, a text frame) arrived.
+  void text(Time now, SessionId session, std::string_view text);
+  /// A binary message (a PTT audio frame) arrived.
+  void binary(Time now, SessionId session, std::span<const uint8_t> message);
+  /// A datagram reached the server's UDP port from `from`.
+  void datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
+  /// The connection is gone (reported by the port, also after the host asked to close it).
+  void closed(Time now, SessionId session, CloseReason reason);
+  /// Recording `recording` could not be made or go on (reported by the port, never from inside
+  /// a port call): the talker's instructors are told, the turn goes on unrecorded.
+  void recording_failed(Time now, uint64_t recording, RecordingStopReason reason);
+  /// The time asked for with HostPort::arm_timer has come.
+  void timer(Time now);
+  /// The server is stopping: every client is told and closed (the port reports the closes).
+  void shutdown(Time now);
+
+  /// Registers an observer of every feed (nullptr to remove).
+  void set_observer(HostObserver* observer) { observer_ = observer; }
+  /// The core (read-only).
+  const Core& core() const { return core_; }
+  /// The host's counters.
+  const HostStats& stats() const { return stats_; }
+  /// The speaker's counters.
+  const SpeakerStats& speaker_stats() const { return speaker_.stats(); }
+  /// The receive statistics of a talker's turn still playing (reports at the end of a run).
+  std::optional<StreamStats> turn_stats(SessionId talker) { return speaker_.turn_stats(talker); }
+  /// Open call media routes as (from, to) pairs, for checks (kept only with check_invariants).
+  const std::set<std::pair<SessionId, SessionId>>& call_routes() const { return call_routes_; }
+  /// Sessions whose frames the speaker admits, for checks.
+  std::set<SessionId> speaker_routes() const { return speaker_.routed_talkers(); }
+
+ private:
+  // Open sessions per peer address; a connection points at its address's entry (references to
+  // an unordered_map's elements survive rehashing), so it costs 8 bytes, not a copy of the text.
+  using AddressCount = std::pair<const std::string, uint32_t>;
+
+  struct Connection {
+    bool open = true;         // false once the host or core asked the port to close it
+    bool core_knows = false;  // the host already told the core it is closed (a refused frame)
+    AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
+  };
+
+  void feed(Time now, const Event& event);
+  void apply(Time now, const Effect& effect);
+  void send(SessionId to, const ServerMessage& message);
+  void close(SessionId session, CloseReason reason);
+  void refuse_frame(Time now, SessionId session, std::string detail);
+  void release_address(Connection& c);
+  void arm_timer();
+  bool is_open(SessionId session) const;
+
+  Core core_;
+  SecretSource& secrets_;
+  HostConfig config_;
+  HostPort& port_;
+  HostObserver* observer_ = nullptr;
+  Speaker speaker_;
+  // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
+  // the server's instructions per call cycle in cold lookups).
+  std::unordered_map<SessionId, Connection, SessionIdHash> connections_;
+  std::unordered_map<std::string, uint32_t> per_address_;  // never walked: its order reaches nothing
+  std::set<std::pair<SessionId, SessionId>> call_routes_;  // with check_invariants only
+  std::vector<Effect> effects_;
+  std::string encoded_;  // every unicast message is encoded here, then copied by the port: no allocation per message
+  std::vector<PlayedLevel> levels_;
+  std::optional<Time> armed_;
+  uint64_t next_recording_ = 1;
+  bool busy_ = false;  // inside a host entry point: ports must not call back in
+  HostStats stats_;
+};
+
+}  // namespace hailer

@@ -1,0 +1,211 @@
+// The server host on real sockets: Boost.Asio TCP for signaling (one JSON object per line) and
+// UDP for the media rendezvous, one io_context thread, the steady clock. It implements HostPort
+// and decides nothing the host or the core decides: it frames bytes, bounds every queue and
+// reports what the sockets saw. The simulator never links this target.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "host/server_host.hpp"
+
+namespace hailer::net {
+
+/// Where and how the server listens; every buffer is bounded.
+struct NetConfig {
+  std::string host = "127.0.0.1";  ///< address to bind both sockets to
+  uint16_t tcp_port = 7700;         ///< signaling; 0 = any free port
+  uint16_t udp_port = 7701;         ///< media rendezvous; 0 = any free port
+  /// Bytes queued for one connection beyond which it is a slow reader and is closed.
+  std::size_t max_outbound_bytes = 256 * 1024;
+  /// How long a stopping server waits for clients to read their last messages.
+  int64_t shutdown_flush_ms = 2'000;
+  /// How long accepting pauses when the process or system is out of descriptors (or memory):
+  /// retrying at once spins on the same error; the pause lets closing connections free some.
+  int64_t accept_pause_ms = 100;
+  /// Where what deserves an operator's eye is said (descriptors exhausted); may be empty.
+  std::function<void(std::string_view)> warn;
+};
+
+/// True when an accept failed because descriptors (or kernel memory) ran out: waiting helps,
+/// retrying at once does not.
+bool out_of_descriptors(const boost::system::error_code& ec);
+
+/// What the speaker path produces (PTT): played frames and recordings. hailer-server plugs a
+/// sound device and WAV files in here; by default everything is discarded.
+class MediaOutput {
+ public:
+  virtual ~MediaOutput() = default;
+  /// 20 ms for the speaker.
+  virtual void play(const SpeakerFrame& frame) = 0;
+  /// A turn's recording starts; nothing when it does, else why not.
+  virtual std::optional<RecordingStopReason> record_start(uint64_t recording, const std::string& room,
+                                                          const std::string& file_name) = 0;
+  /// Played audio of a recording; nothing while it records, else why it stopped.
+  virtual std::optional<RecordingStopReason> record_append(uint64_t recording, std::span<const int16_t> pcm) = 0;
+  /// A recording ends.
+  virtual void record_stop(uint64_t recording) = 0;
+};
+
+/// A client connection of another transport (a WebSocket) that shares this server's host.
+/// The transport reports what arrives through NetServer::deliver_* and its end through detach().
+class Link {
+ public:
+  virtual ~Link() = default;
+  /// Queues one message (a text frame).
+  virtual void send(const SharedText& text) = 0;
+  /// Closes after what is queued, for `reason`; the transport calls detach() when done.
+  virtual void close(CloseReason reason) = 0;
+  /// Drops the connection now (a stopping server that waited long enough); calls detach().
+  virtual void abort(CloseReason reason) = 0;
+};
+
+/// Counters of the socket layer (the host and core keep their own).
+struct NetStats {
+  uint64_t accepted = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;        ///< written to sockets, both faces (WebSocket: message payloads)
+  uint64_t writes = 0;           ///< completed socket writes, both faces; fewer than messages when coalesced
+  uint64_t slow_readers = 0;     ///< connections closed because their queue overflowed
+  uint64_t long_lines = 0;       ///< connections closed for a line over the size limit
+  uint64_t datagrams_in = 0;
+  uint64_t accept_pauses = 0;    ///< accepts paused for want of descriptors
+};
+
+/// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
+class NetServer final : public HostPort {
+ public:
+  /// Binds both sockets (throws boost::system::system_error when it cannot). Every session's
+  /// secrets come from `secrets` (the OS CSPRNG: OsSecrets).
+  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets, HostConfig host_config,
+            MediaOutput* media = nullptr);
+  ~NetServer() override;
+  NetServer(const NetServer&) = delete;
+  NetServer& operator=(const NetServer&) = delete;
+
+  /// Starts accepting and receiving.
+  void start();
+  /// Tells every client (server_closing), flushes for at most shutdown_flush_ms, closes all
+  /// sockets, then calls `stopped` (from the io_context, once every client is gone).
+  void stop(std::function<void()> stopped = {});
+
+  /// The TCP endpoint really bound (port 0 resolved).
+  boost::asio::ip::tcp::endpoint tcp_endpoint() const;
+  /// The UDP endpoint really bound.
+  boost::asio::ip::udp::endpoint udp_endpoint() const;
+  /// The host (read-only: counters, the core).
+  const ServerHost& host() const { return host_; }
+  /// Registers an observer of every core event (journal, logs).
+  void set_observer(HostObserver* observer) { host_.set_observer(observer); }
+  /// Socket counters.
+  const NetStats& stats() const { return stats_; }
+  /// Connections open now.
+  std::size_t connection_count() const { return connections_.size() + links_.size(); }
+  /// The io_context the server runs on (for transports sharing it).
+  boost::asio::io_context& io() { return io_; }
+  /// The server's clock: microseconds since it started.
+  Time now() const;
+  /// True once stop() was called: transports accept nothing new.
+  bool stopping() const { return stopping_; }
+
+  /// A connection of another transport was accepted from `address`: its session id.
+  /// `instructor_cookie` when the transport saw the instructor's cookie on it.
+  SessionId attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie = false);
+  /// A text message arrived on an attached link.
+  void deliver_text(SessionId session, std::string_view text);
+  /// A binary message arrived on an attached link.
+  void deliver_binary(SessionId session, std::span<const uint8_t> bytes);
+  /// An attached link finished writing `bytes` to its socket (counted with the TCP writes).
+  void wrote(std::size_t bytes) {
+    ++stats_.writes;
+    stats_.bytes_out += bytes;
+  }
+  /// The link is gone (the host hears it later, never from inside a host call).
+  void detach(SessionId session, CloseReason reason);
+
+  // HostPort
+  void send_text(SessionId to, std::string_view text) override;
+  void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
+  void close(SessionId session, CloseReason reason) override;
+  void arm_timer(std::optional<Time> at) override;
+  void play(const SpeakerFrame& frame) override;
+  void record_start(uint64_t recording, const std::string& room, const std::string& file_name) override;
+  void record_append(uint64_t recording, std::span<const int16_t> pcm) override;
+  void record_stop(uint64_t recording) override;
+  void turn_ended(SessionId talker, const StreamStats& stats) override;
+
+ private:
+  struct Connection;
+
+  uint16_t bind();
+  void accept();
+  void watch(const std::shared_ptr<Connection>& c);
+  void unwatch(Connection& c);
+  void arm_reads();
+  void read_ready();
+  void read_one(SessionId id);
+  void on_bytes(const std::shared_ptr<Connection>& c, std::string_view data);
+  void write(const std::shared_ptr<Connection>& c);
+  void finish(std::shared_ptr<Connection> c, CloseReason reason);
+  void recording_failed(uint64_t recording, std::optional<RecordingStopReason> reason);
+  void receive();
+  void on_timer();
+
+  boost::asio::io_context& io_;
+  NetConfig net_;
+  MediaOutput* media_;
+  std::chrono::steady_clock::time_point start_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::udp::socket udp_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer flush_deadline_;
+  boost::asio::steady_timer accept_pause_;
+  bool accept_paused_ = false;  // said once per shortage, not per failed accept
+  // The TCP connections' reads: their own epoll set (level-triggered), which Asio waits on.
+  static constexpr std::size_t max_reads_per_wake = 64;
+  boost::asio::posix::stream_descriptor readable_;
+  bool reads_armed_ = false;
+  bool in_read_round_ = false;  // read_ready is reading: what it sends is written at its end
+  std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
+  std::array<uint8_t, 2048> datagram_{};
+  boost::asio::ip::udp::endpoint datagram_from_;
+  std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash> connections_;  // hashed: a lookup per message
+  std::map<SessionId, std::shared_ptr<Link>> links_;
+  uint64_t next_session_ = 1;
+  // Broadcasts wait until the io_context has run what is already queued (the writes of the
+  // messages sent before them, e.g. the grant to the next talker); once one waits, every later
+  // send waits behind it, so each connection keeps its order.
+  std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
+  void send_now(SessionId to, std::string_view text, const SharedText& shared);
+  void flush_deferred();
+  // Connections with messages queued by the current event, written together after it, the
+  // newest first (a waiter's notice before the requester's own reply: see flush_dirty).
+  std::vector<std::shared_ptr<Connection>> dirty_;
+  std::vector<std::shared_ptr<Connection>> flushing_;  // flush_dirty's batch (dirty_ swapped in)
+  void flush_dirty();
+  // Write buffers of connections gone idle, lent to the next that sends (bounded: net_server.cpp).
+  std::vector<std::string> spare_;
+  void take_spare(std::string& buffer);
+  void give_back(std::string& buffer);
+  uint32_t max_line_bytes_;
+  bool stopping_ = false;
+  std::function<void()> stopped_;  // stop()'s caller, told once every client is gone
+  void stop_if_done();
+  NetStats stats_;
+  ServerHost host_;  // last: it may call the port while constructed
+};
+
+}  // namespace hailer::net

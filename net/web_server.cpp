@@ -1,0 +1,843 @@
+// Beast lives here and nowhere else (a translation unit costs ~40 s and ~1.5 GB to compile).
+#include <utility>  // before Boost.Asio with GCC 12 + Boost 1.74 (otherwise <boost/asio> misses std::exchange)
+
+#include "net/web_server.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include <openssl/evp.h>
+
+#include "host/out_queue.hpp"
+#include "net/tls_socket.hpp"
+#include "base/assert.hpp"
+#include "protocol/ptt_frame.hpp"
+#include "base/rate_limit.hpp"
+#include "base/secret.hpp"
+
+namespace hailer::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+// How a WebSocket over the lean TLS socket ends (Beast finds these by the stream's type): a
+// close_notify if the socket takes it now, then the TCP connection is shut; nothing waits for a
+// peer that may be gone.
+void teardown(beast::role_type, TlsSocket& stream, beast::error_code& ec) {
+  stream.shutdown_now();
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+template <class Handler>
+void async_teardown(beast::role_type, TlsSocket& stream, Handler&& handler) {
+  stream.shutdown_now();
+  beast::error_code ignored;
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  asio::post(stream.get_executor(), [h = std::forward<Handler>(handler)]() mutable { h(beast::error_code{}); });
+}
+
+namespace {
+
+// The largest binary frame any declared format allows: PCM at 192 kHz, 20 ms, plus the header.
+constexpr std::size_t max_binary_bytes = ptt_frame_header_bytes + 2 * ((192'000 + 49) / 50);
+constexpr std::size_t max_http_body_bytes = 8 * 1024;
+/// A TLS handshake, and a connection's first HTTP request (headers and body), must arrive within
+/// this long, or the connection is closed: a client sending a byte now and then (slowloris) holds
+/// nothing for long. Later requests on a kept-alive connection get WebConfig::http_idle_ms.
+constexpr auto http_request_timeout = std::chrono::seconds(10);
+
+std::string content_type(const std::string& path) {
+  static const std::map<std::string, std::string> types{
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+      {".png", "image/png"},                 {".ico", "image/x-icon"},
+      {".wav", "audio/wav"},                 {".json", "application/json"}};
+  const auto dot = path.rfind('.');
+  if (dot != std::string::npos) {
+    if (auto it = types.find(path.substr(dot)); it != types.end()) return it->second;
+  }
+  return "application/octet-stream";
+}
+
+// A bare file name: no directories, no dot files, nothing that could leave the folder.
+bool safe_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  }
+  return name.find("..") == std::string_view::npos;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+constexpr std::string_view cookie_name = "hailer_instructor";
+// Addresses whose wrong-token budgets are kept at once (idle ones are forgotten beyond it).
+constexpr std::size_t max_limited_addresses = 4096;
+
+// The instructor's cookie: a digest of the token, so the token itself never sits in a browser's
+// cookie jar, and a restarted server with the same token recognises the cookies it gave.
+std::string instructor_cookie(const std::string& token) {
+  if (token.empty()) return "";
+  const std::string text = "hailer instructor cookie v1:" + token;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
+  return to_hex(std::span<const uint8_t>(md, n));
+}
+
+// The value of cookie `name` in the request's Cookie headers, if present.
+std::optional<std::string> cookie_value(const http::request<http::string_body>& req, std::string_view name) {
+  const auto [first, last] = req.equal_range(http::field::cookie);
+  for (auto field = first; field != last; ++field) {
+    std::string_view rest(field->value().data(), field->value().size());
+    while (!rest.empty()) {
+      const auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+      if (semi == std::string_view::npos) break;
+      rest = rest.substr(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What every answer carries: the pages load only from here, cannot be framed, send no Referer,
+// may use the microphone themselves only, and (on HTTPS) are to be asked for over HTTPS again.
+template <class Body>
+void secure_headers(http::response<Body>& res, bool tls) {
+  res.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Permissions-Policy", "microphone=(self)");
+  if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
+}
+
+// An answer of ours: never cached, with the security headers.
+http::response<http::string_body> make_response(unsigned version, bool keep_alive, http::status status, std::string body,
+                                                std::string_view type, bool over_tls) {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::server, "hailer");
+  res.set(http::field::content_type, beast::string_view(type.data(), type.size()));
+  res.set(http::field::cache_control, "no-store");
+  secure_headers(res, over_tls);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// 429 for an address that spent its wrong-token budget: try again in a minute.
+http::response<http::string_body> too_many_attempts(const http::request<http::string_body>& req, bool over_tls) {
+  auto res = make_response(req.version(), req.keep_alive(), http::status::too_many_requests,
+                           "{\"error\":\"too_many_attempts\"}\n", "application/json", over_tls);
+  res.set(http::field::retry_after, "60");
+  return res;
+}
+
+websocket::close_code close_code_for(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::shutdown: return websocket::close_code::going_away;
+    case CloseReason::protocol_error: return websocket::close_code::policy_error;
+    case CloseReason::server_full: return websocket::close_code::try_again_later;
+    default: return websocket::close_code::normal;
+  }
+}
+
+}  // namespace
+
+struct WebServer::Impl {
+  Impl(NetServer& s, WebConfig c)
+      : server(s),
+        config(std::move(c)),
+        acceptor(s.io()),
+        accept_pause(s.io()),
+        cookie(instructor_cookie(config.instructor_token)),
+        token_failures(BucketRate{config.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses),
+        upgrades_total(BucketRate{config.max_upgrades_per_second, 1000}),
+        upgrades_per_address(BucketRate{2 * config.max_upgrades_per_address_per_second, 2000}, max_limited_addresses) {}
+
+  NetServer& server;
+  WebConfig config;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;
+  bool accept_paused = false;        // said once per shortage
+  std::string cookie;                // the instructor's cookie value (empty: no token configured)
+  KeyedLimiter token_failures;       // wrong tokens per address over HTTP
+  std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
+  std::optional<ssl::context> tls;
+  WebStats stats;
+  std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
+  TokenBucket upgrades_total;          // new WebSockets per second, everyone
+  KeyedLimiter upgrades_per_address;   // new WebSockets per second, per address
+  // HTTP connections open (not WebSockets), in total and per address. Shared with the slots: a
+  // connection's handlers may outlive the server (destroyed with the io_context after it).
+  struct HttpCounts {
+    uint32_t total = 0;
+    std::map<std::string, uint32_t> per_address;
+  };
+  std::shared_ptr<HttpCounts> http = std::make_shared<HttpCounts>();
+  bool stopped = false;
+
+  // Admission of a new WebSocket: bounded per address (open and per second) and in total per
+  // second. The address's own budgets are asked first, so one address spends only its own.
+  bool admit(const std::string& address) {
+    const Time now = server.now();
+    if (per_address[address] >= config.max_connections_per_address) {
+      ++stats.refused_per_address;
+      return false;
+    }
+    if (!upgrades_per_address.take(now, address) || !upgrades_total.take(now)) {
+      ++stats.refused_rate;
+      if (per_address[address] == 0) per_address.erase(address);
+      return false;
+    }
+    ++per_address[address];
+    return true;
+  }
+  void release(const std::string& address) {
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
+  // An HTTP connection's place under the caps, taken at accept and given back when it ends or
+  // becomes a WebSocket (then it counts among the sessions instead).
+  bool take_http(const std::string& address) {
+    auto& mine = http->per_address[address];
+    if (http->total >= config.max_http_connections || mine >= config.max_http_connections_per_address) {
+      if (mine == 0) http->per_address.erase(address);
+      ++stats.refused_http;
+      return false;
+    }
+    ++mine;
+    ++http->total;
+    return true;
+  }
+  static void give_http(HttpCounts& counts, const std::string& address) {
+    HAILER_ASSERT(counts.total > 0);
+    --counts.total;
+    auto it = counts.per_address.find(address);
+    HAILER_ASSERT(it != counts.per_address.end() && it->second > 0);
+    if (--it->second == 0) counts.per_address.erase(it);
+  }
+
+  /// How a request stands with the instructor's secret.
+  enum class Auth : uint8_t { ok, missing, wrong, limited };
+
+  http::response<http::string_body> respond(const http::request<http::string_body>& req, const std::string& address,
+                                            bool over_tls);
+  http::response<http::string_body> instructor_session(const http::request<http::string_body>& req, const std::string& address,
+                                                       bool over_tls);
+  Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
+  bool has_cookie(const http::request<http::string_body>& req) const;
+  Auth check_token(std::string_view token, const std::string& address);
+  bool origin_allowed(const http::request<http::string_body>& req) const;
+  void warn(const std::string& line) const {
+    if (config.warn) config.warn(line);
+  }
+  void accept();
+};
+
+namespace {
+
+// An HTTP connection's place under the caps (Impl::take_http), given back when it goes.
+class HttpSlot {
+ public:
+  HttpSlot(WebServer::Impl& impl, std::string address) : counts_(impl.http), address_(std::move(address)) {}
+  HttpSlot(HttpSlot&& other) noexcept : counts_(std::move(other.counts_)), address_(std::move(other.address_)) {}
+  HttpSlot& operator=(HttpSlot&&) = delete;
+  HttpSlot(const HttpSlot&) = delete;
+  HttpSlot& operator=(const HttpSlot&) = delete;
+  ~HttpSlot() { release(); }
+  /// Gives the place back now (the connection became a WebSocket, or ended).
+  void release() {
+    if (counts_) WebServer::Impl::give_http(*std::exchange(counts_, nullptr), address_);
+  }
+
+ private:
+  std::shared_ptr<WebServer::Impl::HttpCounts> counts_;
+  std::string address_;
+};
+
+// Read buffer sizes of a WebSocket client (bytes): the first piece of a message, the pieces
+// after it, and the most kept between messages. A class is mostly idle connections.
+constexpr std::size_t first_read_bytes = 128;
+constexpr std::size_t next_read_bytes = 4096;
+constexpr std::size_t kept_read_bytes = 512;
+
+// The TCP socket under a WebSocket: plain ones run on the bare socket (a beast::tcp_stream
+// would add 500 bytes and a timer per student), TLS ones on the lean TLS socket.
+tcp::socket& socket_of(websocket::stream<tcp::socket>& ws) { return ws.next_layer(); }
+tcp::socket& socket_of(websocket::stream<TlsSocket>& ws) { return ws.next_layer().next_layer(); }
+
+// The TCP socket under an HTTP connection.
+tcp::socket& socket_of(tcp::socket& s) { return s; }
+tcp::socket& socket_of(TlsSocket& s) { return s.next_layer(); }
+
+// One WebSocket client: a Link of the NetServer.
+template <class Stream>
+class WsSession final : public Link, public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(Stream&& stream, WebServer::Impl& impl, std::string address)
+      : ws_(std::move(stream)), idle_timer_(ws_.get_executor()), impl_(impl), address_(std::move(address)) {}
+
+  static constexpr bool over_tls = !std::is_same_v<Stream, tcp::socket>;
+
+  void accept(http::request<http::string_body> req, bool instructor_cookie) {
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the closing handshake
+    // No idle timer of Beast's: the heartbeat and the socket's own cut (read()) bound silence,
+    // and a second timer per connection is 200 bytes and a re-arm per message for nothing.
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
+    ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) { secure_headers(res, over_tls); }));
+    ws_.async_accept(req, [self = this->shared_from_this(), instructor_cookie](beast::error_code ec) {
+      if (ec) {
+        self->impl_.release(self->address_);
+        return;
+      }
+      ++self->impl_.stats.websockets;
+      self->attached_ = true;
+      self->id_ = self->impl_.server.attach(self, self->address_, instructor_cookie);
+      self->heard_us_ = self->impl_.server.now().us;
+      self->watch_idle(std::chrono::milliseconds(self->impl_.config.idle_cut_ms));
+      self->read();
+    });
+  }
+
+  void send(const SharedText& text) override {
+    if (finished_ || closing_) return;
+    out_.push(text);
+    out_bytes_ += text->size();
+    if (out_bytes_ > impl_.config.max_outbound_bytes) return finish(CloseReason::slow_reader);
+    if (!writing_) write_next();
+  }
+
+  void close(CloseReason reason) override {
+    if (finished_ || closing_) return;
+    closing_ = true;
+    close_reason_ = reason;
+    // Never from inside the host's call: the close handshake starts on the next turn.
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->writing_) self->close_now();
+    });
+  }
+
+  void abort(CloseReason reason) override { finish(reason); }
+
+ private:
+  // A message is read a piece at a time: async_read would reserve 1,536 bytes per idle student
+  // before anything arrives; the first piece of a message asks for a small buffer (a ping, a
+  // press, an audio frame fit), the rest of a longer one for more.
+  void read() {
+    const std::size_t limit = in_.size() == 0 ? first_read_bytes : next_read_bytes;
+    ws_.async_read_some(in_, limit,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (finished_) return;
+    heard_us_ = impl_.server.now().us;
+    if (ec) {
+      if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
+      if (ec == websocket::error::message_too_big) return refuse("message_too_large", "a message larger than the server accepts");
+      // Beast has already failed the connection with 1002 (or 1007 for bad UTF-8): unmasked or
+      // reserved-bit frames, fragmented control frames, unknown opcodes, bad continuations.
+      if (ec == websocket::condition::protocol_violation) return finish(CloseReason::protocol_error);
+      return finish(CloseReason::reset);
+    }
+    if (!ws_.is_message_done()) return read();  // Beast bounds the whole by read_message_max
+    if (ws_.got_text()) {
+      const auto data = in_.cdata();
+      impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    } else if (!count_frame()) {
+      ++impl_.stats.floods;
+      return refuse("bad_frame", "more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
+    } else {
+      const auto data = in_.cdata();
+      impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
+    }
+    in_.consume(in_.size());
+    if (in_.capacity() > kept_read_bytes) in_.shrink_to_fit();  // after a long message
+    if (!finished_ && !closing_) read();
+  }
+
+  // Cuts the socket once nothing has been read for idle_cut_ms (e.g. a client that broke the
+  // protocol and keeps its TCP connection open: Beast's teardown waits for it without a
+  // timeout). Closing the socket fails whatever Beast has pending, which then reports as
+  // usual. One wait per connection, re-armed only when it fires: no timer work per message.
+  void watch_idle(std::chrono::microseconds after) {
+    idle_timer_.expires_after(after);
+    idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      const std::chrono::microseconds cut(self->impl_.config.idle_cut_ms * 1000);
+      const std::chrono::microseconds silent(self->impl_.server.now().us - self->heard_us_);
+      if (silent < cut) return self->watch_idle(cut - silent);
+      beast::error_code ignored;
+      socket_of(self->ws_).close(ignored);
+    });
+  }
+
+  // Frames per client per second, counted on the server's clock.
+  bool count_frame() {
+    const int64_t second = impl_.server.now().us / 1'000'000;
+    if (second != frame_second_) {
+      frame_second_ = second;
+      frames_ = 0;
+    }
+    return ++frames_ <= impl_.config.max_frames_per_second;
+  }
+
+  // The transport itself refuses this client (framing or flooding): told why, then closed.
+  void refuse(const std::string& code, const std::string& why) {
+    const std::string text = R"({"type":"error","id":null,"code":")" + code + R"(","message":")" + why + R"("})";
+    send(std::make_shared<const std::string>(text));
+    close(CloseReason::protocol_error);
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->writing_ = false;
+      if (self->finished_) return;
+      if (ec) return self->finish(CloseReason::reset);
+      self->impl_.server.wrote(n);
+      self->out_bytes_ -= self->out_.pop()->size();
+      if (!self->out_.empty()) self->write_next();
+      else if (self->closing_) self->close_now();
+    });
+  }
+
+  void close_now() {
+    if (finished_) return;
+    ws_.async_close(close_code_for(close_reason_), [self = this->shared_from_this()](beast::error_code) {
+      self->finish(self->close_reason_);
+    });
+  }
+
+  void finish(CloseReason reason) {
+    if (finished_) return;
+    finished_ = true;
+    beast::error_code ignored;
+    socket_of(ws_).close(ignored);
+    idle_timer_.cancel();  // its handler holds this session
+    impl_.release(address_);
+    if (attached_) impl_.server.detach(id_, reason);
+  }
+
+  websocket::stream<Stream> ws_;
+  asio::steady_timer idle_timer_;
+  int64_t heard_us_ = 0;  // when the last bytes were read, server clock
+  WebServer::Impl& impl_;
+  std::string address_;
+  SessionId id_{0};
+  bool attached_ = false;
+  beast::flat_buffer in_;
+  OutQueue out_;  // no heap while idle: most of a class is
+  std::size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  CloseReason close_reason_ = CloseReason::peer_closed;
+  int64_t frame_second_ = -1;
+  uint32_t frames_ = 0;
+};
+
+// One HTTP connection (plain or TLS): pages, recordings, and the upgrade to a WebSocket.
+template <class Stream>
+class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  HttpSession(Stream&& stream, WebServer::Impl& impl, std::string address, HttpSlot slot)
+      : stream_(std::move(stream)),
+        deadline_(socket_of(stream_).get_executor()),
+        impl_(impl),
+        address_(std::move(address)),
+        slot_(std::move(slot)) {}
+
+  void handshake() {
+    arm_deadline(http_request_timeout);
+    if constexpr (tls) {
+      stream_.async_handshake([self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->close();
+        self->read();
+      });
+    } else {
+      read();
+    }
+  }
+
+  static constexpr bool tls = std::is_same_v<Stream, TlsSocket>;
+
+ private:
+  // Each request must arrive in time, else the socket is closed (whatever is pending then fails).
+  // The timer's wait holds the session weakly: an idle connection is not kept alive by it.
+  template <class Duration>
+  void arm_deadline(Duration after) {
+    deadline_.expires_after(after);
+    deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->close();
+    });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(max_http_body_bytes);
+    // The first request gets the full time; a kept-alive connection waiting for another is cut
+    // sooner, so idle connections do not hold descriptors the sessions need.
+    if (answered_) arm_deadline(std::chrono::milliseconds(impl_.config.http_idle_ms));
+    else arm_deadline(http_request_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return close();
+    ++impl_.stats.http_requests;
+    if (websocket::is_upgrade(parser_->get())) {
+      const std::string target(parser_->get().target());
+      // A page of another origin never gets a WebSocket (RFC 6455 10.2): refused before the
+      // upgrade, so it can neither join nor talk. Clients that are not browsers send no Origin.
+      if (target == "/ws" && !impl_.origin_allowed(parser_->get())) {
+        ++impl_.stats.refused_origin;
+        impl_.warn("refused a WebSocket from " + address_ + " for a page of origin " +
+                   std::string(parser_->get()[http::field::origin]));
+        return write(refusal(http::status::forbidden, "this page's origin may not use this classroom\n"), false);
+      }
+      if (target != "/ws") return write(refusal(http::status::not_found, "no WebSocket here\n"), false);
+      if (impl_.stopped || !impl_.admit(address_)) {
+        return write(refusal(http::status::service_unavailable, "too many connections: try again in a moment\n"), false);
+      }
+      const bool cookie = impl_.has_cookie(parser_->get());
+      deadline_.cancel();
+      slot_.release();  // from now on a session: counted by the WebSocket caps and max_sessions
+      auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), impl_, address_);
+      ws->accept(parser_->release(), cookie);
+      return;
+    }
+    auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get(), address_, tls));
+    write(res, res->keep_alive());
+  }
+
+  std::shared_ptr<http::response<http::string_body>> refusal(http::status status, std::string body) {
+    return std::make_shared<http::response<http::string_body>>(
+        make_response(parser_->get().version(), false, status, std::move(body), "text/plain; charset=utf-8", tls));
+  }
+
+  void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->close();
+      self->answered_ = true;
+      self->read();
+    });
+  }
+
+  void close() {
+    deadline_.cancel();
+    if constexpr (tls) stream_.shutdown_now();
+    beast::error_code ignored;
+    socket_of(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+    socket_of(stream_).close(ignored);
+  }
+
+  Stream stream_;
+  asio::steady_timer deadline_;
+  beast::flat_buffer buffer_;
+  WebServer::Impl& impl_;
+  std::string address_;
+  HttpSlot slot_;
+  bool answered_ = false;  // a response went out: the next request is a keep-alive one
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+// Tells TLS from plain by the first byte (a TLS handshake record starts with 22), peeked so that
+// it stays in the socket for whoever reads next, then hands the connection on.
+class Detector final : public std::enable_shared_from_this<Detector> {
+ public:
+  Detector(tcp::socket socket, WebServer::Impl& impl, std::string address)
+      : socket_(std::move(socket)), deadline_(socket_.get_executor()), impl_(impl), address_(std::move(address)), slot_(impl, address_) {}
+
+  void run() {
+    deadline_.expires_after(http_request_timeout);
+    deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) {
+        beast::error_code ignored;
+        self->socket_.close(ignored);
+      }
+    });
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      self->deadline_.cancel();
+      if (ec) return;
+      unsigned char first = 0;
+      const ssize_t n = ::recv(self->socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n != 1) return;  // closed before saying anything
+      if (first == 0x16 && self->impl_.tls) {
+        std::make_shared<HttpSession<TlsSocket>>(TlsSocket(std::move(self->socket_), self->impl_.tls->native_handle()),
+                                                 self->impl_, self->address_, std::move(self->slot_))
+            ->handshake();
+      } else if (first != 0x16) {
+        std::make_shared<HttpSession<tcp::socket>>(std::move(self->socket_), self->impl_, self->address_, std::move(self->slot_))
+            ->handshake();
+      }
+    });
+  }
+
+ private:
+  tcp::socket socket_;
+  asio::steady_timer deadline_;
+  WebServer::Impl& impl_;
+  std::string address_;
+  HttpSlot slot_;  // taken by accept(): see Impl::take_http
+};
+
+}  // namespace
+
+bool WebServer::Impl::origin_allowed(const http::request<http::string_body>& req) const {
+  const auto it = req.find(http::field::origin);
+  if (it == req.end()) return true;  // not a browser: a browser always says where its page came from
+  const std::string origin = lowercase(std::string_view(it->value().data(), it->value().size()));
+  return std::find(origins.begin(), origins.end(), origin) != origins.end();
+}
+
+bool WebServer::Impl::has_cookie(const http::request<http::string_body>& req) const {
+  if (cookie.empty()) return false;
+  const auto value = cookie_value(req, cookie_name);
+  return value && constant_time_equal(*value, cookie);
+}
+
+// A token given over HTTP: compared in constant time; wrong ones spend the address's budget,
+// and an address without budget is refused whatever it gives (else a right guess would still be
+// told apart).
+WebServer::Impl::Auth WebServer::Impl::check_token(std::string_view token, const std::string& address) {
+  const Time now = server.now();
+  if (!token_failures.has_token(now, address)) {
+    ++stats.token_limited;
+    return Auth::limited;
+  }
+  if (constant_time_equal(token, config.instructor_token)) return Auth::ok;
+  token_failures.take(now, address);
+  ++stats.token_failures;
+  warn("wrong instructor token from " + address);
+  return Auth::wrong;
+}
+
+WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http::string_body>& req, const std::string& address) {
+  if (config.instructor_token.empty() || has_cookie(req)) return Auth::ok;
+  const auto it = req.find(http::field::authorization);
+  if (it == req.end()) return Auth::missing;
+  const std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view bearer = "Bearer ";
+  if (!value.starts_with(bearer)) return Auth::missing;
+  return check_token(value.substr(bearer.size()), address);
+}
+
+// POST: trades the token (JSON {"token": ...}) for the instructor's cookie: HttpOnly (no script
+// reads it), SameSite=Strict (no other site's page sends it), Secure on HTTPS. GET: says whether
+// the cookie the browser holds is still the right one (204) or not (403).
+http::response<http::string_body> WebServer::Impl::instructor_session(const http::request<http::string_body>& req,
+                                                                      const std::string& address, bool over_tls) {
+  auto answer = [&](http::status status, std::string body) {
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), "application/json", over_tls);
+  };
+  if (req.method() == http::verb::get) {
+    return has_cookie(req) || config.instructor_token.empty() ? answer(http::status::no_content, "")
+                                                               : answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+  }
+  if (!origin_allowed(req)) return answer(http::status::forbidden, "{\"error\":\"origin\"}\n");
+  std::string token;
+  try {
+    const auto body = nlohmann::json::parse(req.body());
+    token = body.at("token").get<std::string>();
+  } catch (const std::exception&) {
+    return answer(http::status::bad_request, "{\"error\":\"bad_json\"}\n");
+  }
+  if (config.instructor_token.empty()) return answer(http::status::no_content, "");
+  switch (check_token(token, address)) {
+    case Auth::ok: break;
+    case Auth::limited: return too_many_attempts(req, over_tls);
+    default: return answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+  }
+  auto res = answer(http::status::no_content, "");
+  res.set(http::field::set_cookie,
+          std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (over_tls ? "; Secure" : ""));
+  return res;
+}
+
+http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req, const std::string& address,
+                                                           bool over_tls) {
+  auto reply = [&](http::status status, std::string body, const std::string& type) {
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), type, over_tls);
+  };
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (path == "/api/instructor/session" && (req.method() == http::verb::post || req.method() == http::verb::get)) {
+    return instructor_session(req, address, over_tls);
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return reply(http::status::method_not_allowed, "GET only\n", "text/plain");
+  }
+  if (path == "/api/recordings" || path.starts_with("/recordings/")) {
+    switch (instructor_auth(req, address)) {
+      case Auth::ok: break;
+      case Auth::limited: return too_many_attempts(req, over_tls);
+      default: return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
+    }
+  }
+  if (path == "/api/recordings") {
+    nlohmann::json list = nlohmann::json::array();
+    std::error_code ec;
+    if (!config.recordings_dir.empty()) {
+      for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_name(name)) continue;
+        const auto bytes = e.file_size(ec);
+        const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
+        list.push_back({{"file", name}, {"bytes", bytes}, {"audio_ms", audio_ms}});
+      }
+    }
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a["file"] < b["file"]; });
+    return reply(http::status::ok, list.dump() + "\n", "application/json");
+  }
+  if (path.starts_with("/recordings/")) {
+    const std::string name = path.substr(12);
+    if (config.recordings_dir.empty() || !safe_name(name)) return reply(http::status::not_found, "no such recording\n", "text/plain");
+    auto body = read_file(config.recordings_dir + "/" + name);
+    if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
+    auto res = reply(http::status::ok, std::move(*body), "audio/wav");
+    res.set(http::field::content_disposition, "attachment; filename=\"" + name + "\"");
+    return res;
+  }
+  std::string file = path == "/" ? "index.html" : path == "/instructor" ? "instructor.html" : path.substr(1);
+  if (!safe_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
+  auto body = read_file(config.web_root + "/" + file);
+  if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
+  return reply(http::status::ok, std::move(*body), content_type(file));
+}
+
+void WebServer::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopped) return;
+    if (out_of_descriptors(ec)) {
+      ++stats.accept_pauses;
+      if (!accept_paused) warn("out of file descriptors (" + ec.message() + "): the web port pauses accepting for a while");
+      accept_paused = true;
+      accept_pause.expires_after(std::chrono::milliseconds(config.accept_pause_ms));
+      accept_pause.async_wait([this](const beast::error_code& e) {
+        if (!e && !stopped) accept();
+      });
+      return;
+    }
+    if (!ec) {
+      accept_paused = false;
+      beast::error_code opt;
+      socket.set_option(tcp::no_delay(true), opt);
+      const auto remote = socket.remote_endpoint(opt);
+      std::string address = opt ? "unknown" : remote.address().to_string();
+      // Over the caps the connection is closed at once: a flood of idle connections cannot eat
+      // the descriptors the sessions need, nor one address all the places.
+      if (take_http(address)) std::make_shared<Detector>(std::move(socket), *this, std::move(address))->run();
+    }
+    accept();
+  });
+}
+
+WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_unique<Impl>(server, std::move(config))) {
+  Impl& i = *impl_;
+  if (i.config.tls) {
+    i.tls.emplace(ssl::context::tls_server);
+    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // TLS 1.2 with AEAD suites and forward secrecy only (1.3 has nothing else); an idle
+    // connection gives its read and write buffers back (about 70 kB each otherwise).
+    SSL_CTX* ctx = i.tls->native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx,
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    // Buffers given back while idle; a write may complete a record at a time, and be retried
+    // from another address (Beast rebuilds its buffer sequences); no renegotiation.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    // No server-side session cache: it kept every connection's session (20,480 by default) long
+    // after the connection closed. Resumption still works from the tickets, which the server
+    // does not keep.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    i.tls->use_certificate_chain_file(i.config.tls->cert_path);
+    i.tls->use_private_key_file(i.config.tls->key_path, ssl::context::pem);
+  }
+  const tcp::endpoint ep(asio::ip::make_address(i.config.host), i.config.port);
+  i.acceptor.open(ep.protocol());
+  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  i.acceptor.bind(ep);
+  i.acceptor.listen(asio::socket_base::max_listen_connections);
+  // The origins of the pages served here: every name the server is reached by, with the port it
+  // really bound (http always, https with TLS; the default port may be left out), and the extras.
+  const unsigned bound = i.acceptor.local_endpoint().port();
+  for (const std::string& host : i.config.served_hosts) {
+    const std::string h = lowercase(host.find(':') != std::string::npos ? "[" + host + "]" : host);
+    i.origins.push_back("http://" + h + ":" + std::to_string(bound));
+    if (bound == 80) i.origins.push_back("http://" + h);
+    if (i.config.tls) {
+      i.origins.push_back("https://" + h + ":" + std::to_string(bound));
+      if (bound == 443) i.origins.push_back("https://" + h);
+    }
+  }
+  for (const std::string& o : i.config.allowed_origins) {
+    std::string origin = lowercase(o);
+    while (origin.ends_with("/")) origin.pop_back();
+    i.origins.push_back(origin);
+  }
+}
+
+WebServer::~WebServer() = default;
+
+void WebServer::start() { impl_->accept(); }
+
+void WebServer::stop() {
+  impl_->stopped = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  impl_->accept_pause.cancel();
+}
+
+tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoint(); }
+
+const std::vector<std::string>& WebServer::origins() const { return impl_->origins; }
+
+uint32_t WebServer::http_connections() const { return impl_->http->total; }
+
+const WebStats& WebServer::stats() const { return impl_->stats; }
+
+}  // namespace hailer::net

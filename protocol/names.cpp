@@ -1,0 +1,55 @@
+#include "protocol/names.hpp"
+
+#include "base/assert.hpp"
+
+namespace hailer {
+
+namespace {
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool is_name_char(char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > max_name_length) return false;
+  if (!is_alnum(name.front())) return false;  // rules out ".", "..", "-x" and hidden files
+  for (char c : name) {
+    if (!is_name_char(c)) return false;
+  }
+  return true;
+}
+
+std::string name_key(std::string_view name) {
+  HAILER_ASSERT(valid_name(name));
+  std::string key(name);
+  for (char& c : key) c = lower(c);
+  return key;
+}
+
+std::string_view name_key(std::string_view name, std::array<char, max_name_length>& buffer) {
+  HAILER_ASSERT(!name.empty() && name.size() <= buffer.size());
+  for (std::size_t i = 0; i < name.size(); ++i) buffer[i] = lower(name[i]);
+  return {buffer.data(), name.size()};
+}
+
+std::string sanitize_name(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (out.size() == max_name_length) break;
+    out.push_back(is_name_char(c) ? c : '_');
+  }
+  if (out.empty() || !is_alnum(out.front())) out.insert(out.begin(), 'x');
+  if (out.size() > max_name_length) out.resize(max_name_length);
+  HAILER_ASSERT(valid_name(out));
+  return out;
+}
+
+std::string recording_file_name(std::string_view name, uint64_t serial) {
+  std::string file = sanitize_name(name) + "_" + std::to_string(serial) + ".wav";
+  HAILER_ASSERT(file.find('/') == std::string::npos);
+  return file;
+}
+
+}  // namespace hailer
