@@ -25,6 +25,7 @@ ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config))
 // ------------------------------------------------------------------ connection
 
 void ProtocolClient::connected(Time now, std::vector<ClientEffect>& out) {
+  advance_to(now);
   HAILER_ASSERT(!connected_);
   connected_ = true;
   ping_interval_ms_ = config_.ping_interval_ms;
@@ -65,6 +66,7 @@ void ProtocolClient::reset_state() {
 // ------------------------------------------------------------------ sending
 
 uint64_t ProtocolClient::send(Time now, RequestBody body, std::vector<ClientEffect>& out) {
+  advance_to(now);
   HAILER_ASSERT(connected_);
   const uint64_t id = next_id_++;
   if (std::holds_alternative<PressRequest>(body) && floor_.phase != FloorPhase::talking) {
@@ -83,6 +85,7 @@ uint64_t ProtocolClient::send(Time now, RequestBody body, std::vector<ClientEffe
 }
 
 void ProtocolClient::send_raw(Time now, std::string text, std::vector<ClientEffect>& out) {
+  advance_to(now);
   HAILER_ASSERT(connected_);
   auto decoded = decode_request(text, 1u << 20);
   if (auto* r = std::get_if<Request>(&decoded)) track(r->id, r->body, now);
@@ -96,9 +99,15 @@ void ProtocolClient::track(uint64_t id, const RequestBody& body, Time now) {
 
 void ProtocolClient::note_sent(Time now) { last_sent_ = now; }
 
+void ProtocolClient::advance_to(Time now) {
+  HAILER_ASSERT(now >= last_now_);  // time never goes backwards (the class contract)
+  last_now_ = now;
+}
+
 // ------------------------------------------------------------------ receiving
 
 void ProtocolClient::received(Time now, std::string_view text, std::vector<ClientEffect>& out) {
+  advance_to(now);
   if (!connected_) return;  // a late message of a connection already gone
   const ReplyKinds kinds = [this](uint64_t id) -> std::optional<ReplyKind> {
     auto it = pending_.find(id);
@@ -270,6 +279,7 @@ std::optional<Time> ProtocolClient::next_deadline() const {
 }
 
 void ProtocolClient::timer(Time now, std::vector<ClientEffect>& out) {
+  advance_to(now);
   if (!connected_) return;
   if (auto_accept_ && auto_accept_->first <= now) {
     const uint64_t call_id = auto_accept_->second;

@@ -115,6 +115,8 @@ using ClientEffect = std::variant<SendText, SendProbe, StartCallMedia, StopCallM
                                   PlayTone, Heard, ServerGarbage>;
 
 /// One client session with the server.
+/// Contract (asserted, a breach aborts): connected() once per connection, and nothing but
+/// connected() until then; `now` never goes backwards across calls.
 class ProtocolClient {
  public:
   /// A client that is not connected yet.
@@ -169,6 +171,7 @@ class ProtocolClient {
 
   void track(uint64_t id, const RequestBody& body, Time now);
   void note_sent(Time now);
+  void advance_to(Time now);  // asserts the contract that time never goes backwards
   void on_reply(Time now, const OkReply& ok, const Pending& p, std::vector<ClientEffect>& out);
   void react(Time now, const ServerMessage& m, std::vector<ClientEffect>& out);
   void on_call_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out);
@@ -180,6 +183,7 @@ class ProtocolClient {
 
   ClientConfig config_;
   bool connected_ = false;
+  Time last_now_{0};  // the latest time given to any entry point
   bool registered_ = false;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;

@@ -69,6 +69,9 @@ class Core {
   explicit Core(Config config);
 
   /// The only mutation: fires due timers, then applies `event` at `now`; appends effects to `out`.
+  /// Contract (asserted, a breach aborts): `now` is never earlier than the previous call's; not
+  /// re-entrant (an observer or effect applier must not call back in while it runs); every
+  /// request gets exactly one reply; a session is opened once and closed at most once.
   void handle(Time now, const Event& event, std::vector<Effect>& out);
 
   /// The earliest time at which a TimerFired event is needed, if any timer is armed.

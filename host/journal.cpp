@@ -342,6 +342,12 @@ ReplayResult replay_journal(std::istream& in) {
   MediaKeys keys;  // the stand-in keys, learnt from the replayed register replies
   uint64_t line = 1;
   std::vector<Effect> effects;
+  Time last{0};
+  // A replay that breaks an assertion aborts (it is a bug, or a journal edited by hand); the line
+  // it was on is printed with the assertion.
+  const AssertContext context([](const void* arg, char* out, std::size_t size) {
+    std::snprintf(out, size, "replaying journal line %llu", static_cast<unsigned long long>(*static_cast<const uint64_t*>(arg)));
+  }, &line);
   while (std::getline(in, text)) {
     ++line;
     if (text.empty()) continue;
@@ -351,11 +357,18 @@ ReplayResult replay_journal(std::istream& in) {
       if (auto* err = std::get_if<std::string>(&next)) return {result.events, line, *err};
       core.emplace(std::move(std::get<Core>(next)));
       keys = MediaKeys{};
+      last = Time{0};
       continue;
     }
     try {
       const json j = json::parse(text);
       const Time now{j.at("t").get<int64_t>()};
+      if (now < last) {  // the core's contract: time never goes backwards
+        result.line = line;
+        result.detail = "time goes backwards (" + std::to_string(now.us) + " us after " + std::to_string(last.us) + " us)";
+        return result;
+      }
+      last = now;
       const Event event = event_from(j.at("e"), keys);
       effects.clear();
       step(*core, now, event, effects, true);
@@ -367,7 +380,7 @@ ReplayResult replay_journal(std::istream& in) {
         result.detail = "the effects differ from the journal's; replayed:\n" + described;
         return result;
       }
-    } catch (const AssertionFailure& e) {
+    } catch (const AssertionFailure& e) {  // only where a test installed a throwing handler
       result.line = line;
       result.detail = std::string("invariant broken: ") + e.what();
       return result;

@@ -46,6 +46,10 @@ struct HostStats {
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
+/// Contract of every entry point below (asserted, a breach aborts): `now` never goes backwards
+/// across calls; not re-entrant: a HostPort call made by the host must not call back into the
+/// host synchronously (queue it and report it later, as NetServer and the simulator do); a
+/// session is opened once, and text/binary/closed name only a session that was opened.
 class ServerHost {
  public:
   /// A host around a fresh core; every session's secrets are drawn from `secrets` (the OS

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <limits>
 #include <sstream>
 
+#include "base/assert.hpp"
 #include "media/audio_metrics.hpp"
 #include "media/emodel.hpp"
 #include "sim/metrics.hpp"
@@ -309,12 +311,25 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
   result.seed = scenario.seed;
   result.duration_ms = scenario.duration_ms;
   std::unique_ptr<World> world;
+  // A failed assertion aborts; it names the scenario, seed, virtual time and last step first, so
+  // `hailer-sim` can replay exactly that run.
+  struct Where {
+    const RunResult* result;
+    const std::unique_ptr<World>* world;
+  } where{&result, &world};
+  const AssertContext context([](const void* arg, char* out, std::size_t size) {
+    const auto& w = *static_cast<const Where*>(arg);
+    World* running = w.world->get();
+    std::snprintf(out, size, "running scenario %s (seed %llu) at t=%s after %s", w.result->scenario.c_str(),
+                  static_cast<unsigned long long>(w.result->seed), running ? ms_text(running->queue().now().us).c_str() : "0",
+                  running ? running->last_step().c_str() : "setup");
+  }, &where);
   try {
     world = std::make_unique<World>(scenario, fixtures_dir, cache);
     world->run(progress);
   } catch (const FixtureError&) {
     throw;  // the scenario cannot run here at all: a usage error, not a failed run
-  } catch (const std::exception& e) {  // an invariant (InvariantBroken, AssertionFailure) or a setup error
+  } catch (const std::exception& e) {  // a broken world invariant (InvariantBroken) or a setup error
     const int64_t at = world ? world->queue().now().us : 0;
     result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + (world ? ", after " + world->last_step() : "") + ")";
     result.passed = false;

@@ -5,6 +5,8 @@
 // exactly one test case ran and its name is the filter given.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
+#include "base/assert.hpp"
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -39,6 +41,9 @@ std::string unescape_filter(const std::string& filter) {
 CATCH_REGISTER_LISTENER(StartedListener)
 
 int main(int argc, char* argv[]) {
+  // A failed HAILER_ASSERT aborts a shipping binary; here it throws, so a test can check that an
+  // assertion guards a contract (CHECK_THROWS_AS(..., AssertionFailure)).
+  hailer::set_assert_handler([](const char* message) { throw hailer::AssertionFailure(message); });
   Catch::Session session;
   if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
   const int result = session.run();

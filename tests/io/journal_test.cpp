@@ -90,6 +90,19 @@ TEST_CASE("a journal replays on a fresh core with the same effects, and a change
   CHECK(both.ok());
   CHECK(both.events == 38);
 
+  // A line whose time is earlier than the one before is refused by name; fed to the core it would
+  // break its contract (time never goes backwards), which aborts.
+  std::string backwards = text;
+  const auto t3 = backwards.find("\"t\":", backwards.find('\n', backwards.find('\n') + 1));  // the third line
+  REQUIRE(t3 != std::string::npos);
+  const auto digits_end = backwards.find_first_not_of("0123456789", t3 + 4);
+  backwards.replace(t3, digits_end - t3, "\"t\":-5");
+  std::istringstream in3(backwards);
+  const ReplayResult back = replay_journal(in3);
+  REQUIRE(back.line.has_value());
+  CHECK(*back.line == 3);
+  CHECK(back.detail.find("time goes backwards") != std::string::npos);
+
   std::istringstream garbage("{\"journal\":\"other\"}\n");
   CHECK(replay_journal(garbage).detail.find("not a hailer journal") != std::string::npos);
 }
