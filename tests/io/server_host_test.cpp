@@ -40,8 +40,10 @@ struct Rig {
     return s;
   }
   void run_until(Time t) {
-    while (port.timer && *port.timer <= t) {
+    for (int fired = 0; port.timer && *port.timer <= t; ++fired) {
+      REQUIRE(fired < 100'000);  // a timer asked for the same instant again and again would spin
       now = *port.timer;
+      port.timer.reset();  // a request is used up when it fires (HostPort::arm_timer)
       host.timer(now);
     }
     now = t;
@@ -289,4 +291,42 @@ TEST_CASE("host: a port that calls back into the host from inside a port call is
   port.host = &host;
   host.opened(Time{0}, SessionId{1}, "192.0.2.1");
   CHECK_THROWS_AS(host.text(Time{0}, SessionId{1}, R"({"type":"ping","id":1})"), AssertionFailure);
+}
+
+TEST_CASE("host: a client that sends only malformed lines shows signs of life; the heartbeat closes it only once silent", "[host]") {
+  Config c;
+  c.heartbeat_timeout_ms = 1'000;
+  Rig r(c);
+  const SessionId s{1};
+  r.host.opened(r.now, s, "192.0.2.1");
+  // Never a valid request, never registered: garbage, bad JSON, an unknown type, an oversized
+  // line, every 500 ms for 5 s (five heartbeat periods).
+  const std::vector<std::string> bad{"garbage", "{\"type\":", R"({"type":"dance","id":1})", std::string(5000, 'x')};
+  for (int i = 0; i < 10; ++i) {
+    r.advance(500);
+    r.host.text(r.now, s, bad[static_cast<std::size_t>(i) % bad.size()]);
+  }
+  CHECK(r.port.closes.empty());
+  CHECK(r.port.sent<ErrorReply>(s).size() == 10);  // each answered, none ignored
+  const Time last = r.now;
+  r.run_until(last + Duration::from_ms(999));
+  CHECK(r.port.closes.empty());
+  r.run_until(last + Duration::from_ms(1'000));
+  REQUIRE(r.port.closes.size() == 1);
+  CHECK(r.port.closes[0] == std::pair{s, CloseReason::heartbeat_timeout});
+}
+
+TEST_CASE("host: a line of exactly max_message_bytes is a request, one byte more is message_too_large", "[host]") {
+  Config c;
+  c.max_message_bytes = 256;
+  Rig r(c);
+  const SessionId s{1};
+  r.host.opened(r.now, s, "192.0.2.1");
+  const std::string body = R"("type":"ping","id":1})";
+  r.host.text(r.now, s, "{" + std::string(256 - 1 - body.size(), ' ') + body);
+  r.host.text(r.now, s, "{" + std::string(257 - 1 - body.size(), ' ') + body);
+  const auto errors = r.port.sent<ErrorReply>(s);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ErrorCode::message_too_large);
+  CHECK(r.port.sent<OkReply>(s).size() == 1);  // the ping of exactly 256 bytes
 }

@@ -269,3 +269,23 @@ TEST_CASE("an error message never carries a broken UTF-8 sequence from the input
   const std::string text = encode(ErrorReply{std::nullopt, e.code, e.detail});
   CHECK(std::holds_alternative<ServerMessage>(decode_server_message(text, any_reply_is(ReplyKind::none))));
 }
+
+TEST_CASE("a request of exactly max_message_bytes decodes and one byte more is message_too_large", "[codec]") {
+  // JSON whitespace inside the object pads a ping to the exact size.
+  const auto ping_of_size = [](std::size_t size) {
+    const std::string body = R"("type":"ping","id":1})";
+    return "{" + std::string(size - 1 - body.size(), ' ') + body;
+  };
+  for (const uint32_t limit : {64u, 4096u}) {
+    INFO("limit " << limit);
+    const std::string exact = ping_of_size(limit);
+    REQUIRE(exact.size() == limit);
+    const DecodeResult fits = decode_request(exact, limit);
+    REQUIRE(std::holds_alternative<Request>(fits));
+    CHECK(std::holds_alternative<PingRequest>(std::get<Request>(fits).body));
+    const std::string over = ping_of_size(limit + 1);
+    const DecodeResult too_large = decode_request(over, limit);
+    REQUIRE(std::holds_alternative<DecodeError>(too_large));
+    CHECK(std::get<DecodeError>(too_large).code == ErrorCode::message_too_large);
+  }
+}
