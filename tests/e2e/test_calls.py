@@ -150,15 +150,18 @@ class Calls(TempDirCase):
             return (time.monotonic() - t) * 1000
 
         before = sorted(rtt_ms() for _ in range(50))
+        # The size of each reply the stuck client will not read (the same list of users).
+        reply_bytes = len(json.dumps(probe.reply(probe.request("who")), separators=(",", ":"))) + 1
         # The stuck client asks and asks and never reads its replies.
         line = (json.dumps({"type": "who", "id": 1}) + "\n").encode()
         stuck.sock.setblocking(False)
         during = []
+        sent_bytes = 0
         deadline = time.monotonic() + 20
         closed = False
         while time.monotonic() < deadline and not closed:
             try:
-                stuck.sock.send(line * 2)  # slowly: the probe measures while the queue grows
+                sent_bytes += stuck.sock.send(line * 2)  # slowly: the probe measures while the queue grows
             except BlockingIOError:
                 pass
             except (ConnectionResetError, BrokenPipeError):
@@ -172,6 +175,17 @@ class Calls(TempDirCase):
                  max(after)), file=sys.stderr)
         self.assertLess(max(during), 250)  # a generous bound: no head-of-line blocking behind the stuck one
         self.assertLess(max(after), 250)
+        # The bound closed it, not something else: the replies it asked for add up to more than
+        # the 64 KiB it may leave unread, and to less than that plus what the kernels can hold
+        # (the server's send buffer at its largest, the client's receive buffer). A bound 16
+        # times larger would have let it ask for more before it was closed.
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            kernel_bytes = int(f.read().split()[2]) + 2 * 4096 * 2
+        asked_bytes = sent_bytes // len(line) * reply_bytes
+        print("asked for %d replies of %d bytes (%d bytes), bound 65536, kernel buffers up to %d"
+              % (sent_bytes // len(line), reply_bytes, asked_bytes, kernel_bytes), file=sys.stderr)
+        self.assertGreater(asked_bytes, 65536)
+        self.assertLess(asked_bytes, 65536 + kernel_bytes)
 
     def test_pipelined_bursts_from_many_clients_come_back_whole_and_in_order(self):
         """Every client sends a batch at once (over 4 KiB of requests, so the server reads it in
@@ -288,13 +302,17 @@ class Calls(TempDirCase):
         bob = self.cli(server, "bob")
         alice.expect("ok", {"name": "alice"})
         bob.expect("ok", {"name": "bob"})
-        self.assertEqual(server.stop(), 0)
-        for c in (alice, bob):
-            c.expect("server_closing")
-            c.expect("connection", {"state": "lost"})
-        self.server(port=port, udp_port=udp)
-        alice.expect("ok", {"name": "alice"}, timeout=15)
-        bob.expect("ok", {"name": "bob"}, timeout=15)
+        # Two restarts: the backoff grows while the server is away (0.5 s, then 1 s), and starts
+        # again at its first step after every successful registration, not only the first.
+        for restart in (1, 2):
+            self.assertEqual(server.stop(), 0)
+            for c in (alice, bob):
+                c.expect("server_closing")
+                self.assertEqual(c.expect("connection", {"state": "lost"})["retry_ms"], 500, "restart %d" % restart)
+                self.assertEqual(c.expect("connection", {"state": "lost"}, timeout=5)["retry_ms"], 1000, "restart %d" % restart)
+            server = self.server(port=port, udp_port=udp)
+            alice.expect("ok", {"name": "alice"}, timeout=15)
+            bob.expect("ok", {"name": "bob"}, timeout=15)
         alice.send("call bob")
         bob.expect("call_ringing", {"peer": "alice"})
 

@@ -360,3 +360,22 @@ TEST_CASE("a missing audio fixture is a usage error naming the file", "[sim]") {
   CHECK_THROWS_WITH(run_scenario(parse_scenario(j, "s"), "s", "/nonexistent"),
                     Catch::Matchers::Contains("/nonexistent/no_such_file.wav does not exist"));
 }
+
+TEST_CASE("a where naming a field that a notice lacks does not match that notice", "[sim]") {
+  // alice's call to busy bob is answered ok with queued:true and no call_id at all; carol's to
+  // free bob has a call_id. A where naming call_id must not match alice's ok, whatever its value.
+  const json scenario = json::parse(R"({"name":"absent field","duration_ms":3000,"seed":5,
+    "participants":[{"name":"alice"},{"name":"bob","auto_accept_ms":50},{"name":"carol"}],
+    "steps":[{"at_ms":100,"who":"carol","do":"call","to":"bob"},
+             {"at_ms":600,"who":"alice","do":"call","to":"bob","label":"queued"}],
+    "expect":[{"notice":"ok","to":"alice","where":{"queued":true},"after":"queued","within_ms":500},
+              {"no_notice":"ok","to":"alice","where":{"queued":true,"call_id":1}},
+              {"count":"ok","to":"alice","where":{"call_id":1},"exactly":0},
+              {"count":"ok","to":"carol","where":{"call_id":1},"exactly":1}]})");
+  const RunResult result = run_scenario(parse_scenario(scenario, "absent field"), "absent field", "");
+  REQUIRE(result.expectations.size() == 4);
+  for (const auto& e : result.expectations) {
+    CAPTURE(e.detail);
+    CHECK(e.passed);
+  }
+}
