@@ -63,7 +63,8 @@ DeviceInfo info_of(int index) {
 
 struct SoundDevice::Shared {
   Shared(uint32_t in_rate, uint32_t out_rate)
-      : captured(std::max<uint32_t>(in_rate, 1) * ring_seconds), to_play(std::max<uint32_t>(out_rate, 1) * ring_seconds) {}
+      : captured(std::max<uint32_t>(in_rate, 1) * ring_seconds),
+        to_play(std::max<uint32_t>(out_rate, 1) * ring_seconds) {}
   SpscRing captured;  // device -> app
   SpscRing to_play;   // app -> device
   std::atomic<uint64_t> callbacks{0}, frames_captured{0}, frames_played{0}, underruns{0}, overruns{0};
@@ -118,8 +119,8 @@ PaStream* open_stream(const DeviceInfo& d, bool input, PaStreamCallback* callbac
   const PaDeviceInfo* info = Pa_GetDeviceInfo(d.index);
   p.suggestedLatency = input ? info->defaultLowInputLatency : info->defaultLowOutputLatency;
   PaStream* stream = nullptr;
-  check(Pa_OpenStream(&stream, input ? &p : nullptr, input ? nullptr : &p, d.default_rate_hz, paFramesPerBufferUnspecified,
-                      paNoFlag, callback, user),
+  check(Pa_OpenStream(&stream, input ? &p : nullptr, input ? nullptr : &p, d.default_rate_hz,
+                      paFramesPerBufferUnspecified, paNoFlag, callback, user),
         "cannot open " + std::string(input ? "capture" : "playback") + " device '" + d.name + "'");
   return stream;
 }
@@ -188,8 +189,10 @@ SoundDevice::~SoundDevice() {
 }
 
 void SoundDevice::start() {
-  if (input_stream_ != nullptr && Pa_IsStreamActive(input_stream_) != 1) check(Pa_StartStream(input_stream_), "capture start");
-  if (output_stream_ != nullptr && Pa_IsStreamActive(output_stream_) != 1) check(Pa_StartStream(output_stream_), "playback start");
+  if (input_stream_ != nullptr && Pa_IsStreamActive(input_stream_) != 1)
+    check(Pa_StartStream(input_stream_), "capture start");
+  if (output_stream_ != nullptr && Pa_IsStreamActive(output_stream_) != 1)
+    check(Pa_StartStream(output_stream_), "playback start");
 }
 
 void SoundDevice::stop() {

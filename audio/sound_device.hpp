@@ -87,7 +87,7 @@ class SoundDevice {
 
  private:
   std::unique_ptr<Shared> shared_;
-  void* input_stream_ = nullptr;   // PaStream*
+  void* input_stream_ = nullptr;  // PaStream*
   void* output_stream_ = nullptr;
   uint32_t input_rate_hz_ = 0;
   uint32_t output_rate_hz_ = 0;

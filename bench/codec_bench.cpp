@@ -34,16 +34,21 @@ constexpr std::array<std::string_view, 15> requests{
 
 // Server messages with the reply kind an ok is decoded as (the client knows it from its request).
 constexpr std::array<std::pair<std::string_view, ReplyKind>, 27> messages{{
-    {R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"5f1c0a9e33b2d417","rendezvous_port":7701})", ReplyKind::registered},
-    {R"({"type":"ok","id":2,"users":[{"name":"alice","state":"available","waiting":0},{"name":"bob","state":"in_call","waiting":1}]})", ReplyKind::who},
+    {R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"5f1c0a9e33b2d417","rendezvous_port":7701})",
+     ReplyKind::registered},
+    {R"({"type":"ok","id":2,"users":[{"name":"alice","state":"available","waiting":0},{"name":"bob","state":"in_call","waiting":1}]})",
+     ReplyKind::who},
     {R"({"type":"ok","id":3,"call_id":7,"queued":false})", ReplyKind::call},
     {R"({"type":"ok","id":4})", ReplyKind::none},
     {R"({"type":"ok","id":9,"calls":[{"from":"carol","at_ms":93120}]})", ReplyKind::missed},
-    {R"({"type":"ok","id":11,"room":"class","policy":"deny","talker":null,"members":[{"name":"teacher","role":"instructor"},{"name":"ann","role":"student"}],"max_talk_ms":60000})", ReplyKind::room},
-    {R"({"type":"error","id":3,"code":"user_not_found","message":"no connected user has that name: zed"})", ReplyKind::none},
+    {R"({"type":"ok","id":11,"room":"class","policy":"deny","talker":null,"members":[{"name":"teacher","role":"instructor"},{"name":"ann","role":"student"}],"max_talk_ms":60000})",
+     ReplyKind::room},
+    {R"({"type":"error","id":3,"code":"user_not_found","message":"no connected user has that name: zed"})",
+     ReplyKind::none},
     {R"({"type":"media_ready","address":"198.51.100.2","port":40000})", ReplyKind::none},
     {R"({"type":"call_ringing","call_id":7,"peer":"bob","role":"caller"})", ReplyKind::none},
-    {R"({"type":"call_connected","call_id":7,"peer":"bob","peer_media":{"address":"198.51.100.2","port":5004}})", ReplyKind::none},
+    {R"({"type":"call_connected","call_id":7,"peer":"bob","peer_media":{"address":"198.51.100.2","port":5004}})",
+     ReplyKind::none},
     {R"({"type":"call_ended","call_id":7,"peer":"bob","reason":"hangup","by":"bob"})", ReplyKind::none},
     {R"({"type":"missed_call","from":"carol","at_ms":93120})", ReplyKind::none},
     {R"({"type":"wait_update","callee":"bob","position":2,"status":"queued"})", ReplyKind::none},
@@ -80,7 +85,8 @@ void codec_encode(benchmark::State& state) {
   HAILER_ASSERT(std::holds_alternative<ServerMessage>(decoded));
   const ServerMessage m = std::get<ServerMessage>(decoded);
   HAILER_ASSERT(encode(m) == text);  // the bench encodes exactly the documented line
-  state.SetLabel(std::string(message_type(m)) + (kind == ReplyKind::none ? "" : "/" + std::to_string(static_cast<int>(kind))));
+  state.SetLabel(std::string(message_type(m)) +
+                 (kind == ReplyKind::none ? "" : "/" + std::to_string(static_cast<int>(kind))));
   for (auto _ : state) benchmark::DoNotOptimize(encode(m));
   state.SetItemsProcessed(state.iterations());
 }
@@ -95,7 +101,8 @@ void codec_encode_into(benchmark::State& state) {
   std::string out;
   encode_to(out, m);
   HAILER_ASSERT(out == text);
-  state.SetLabel(std::string(message_type(m)) + (kind == ReplyKind::none ? "" : "/" + std::to_string(static_cast<int>(kind))));
+  state.SetLabel(std::string(message_type(m)) +
+                 (kind == ReplyKind::none ? "" : "/" + std::to_string(static_cast<int>(kind))));
   for (auto _ : state) {
     out.clear();
     encode_to(out, m);

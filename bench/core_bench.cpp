@@ -72,7 +72,8 @@ struct Workload {
     benchmark::DoNotOptimize(effects);
     const auto events = static_cast<int64_t>(state.iterations() * cycle.size());
     state.SetItemsProcessed(events);
-    state.counters["effects_per_event"] = benchmark::Counter(static_cast<double>(effects) / static_cast<double>(events));
+    state.counters["effects_per_event"] =
+        benchmark::Counter(static_cast<double>(effects) / static_cast<double>(events));
   }
 };
 
@@ -105,7 +106,7 @@ void core_queue_churn(benchmark::State& state) {
       w.request(other, CallRequest{"u1", std::nullopt}),
       w.request(callee, AcceptRequest{}),
       w.request(waiter, CallRequest{"u1", std::nullopt}),  // queued
-      w.request(other, HangupRequest{}),                    // waiter woken: callee_available
+      w.request(other, HangupRequest{}),                   // waiter woken: callee_available
       w.request(waiter, CallRequest{"u1", std::nullopt}),  // uses its window: rings
       w.request(callee, AcceptRequest{}),
       w.request(waiter, HangupRequest{}),

@@ -51,7 +51,9 @@ void ptt_frame_through_host(benchmark::State& state) {
   Time now{0};
   host.opened(now, SessionId{1}, "127.0.0.1");
   const std::string codec = opus ? "opus" : "pcm16";
-  host.text(now, SessionId{1}, R"({"type":"join","id":1,"version":1,"name":"ann","room":"class","codec":")" + codec + R"(","sample_rate":48000})");
+  host.text(now, SessionId{1},
+            R"({"type":"join","id":1,"version":1,"name":"ann","room":"class","codec":")" + codec +
+                R"(","sample_rate":48000})");
   host.text(now, SessionId{1}, R"({"type":"press","id":2})");
   const auto& packets = opus_frames();
   std::vector<uint8_t> pcm_payload(1920, 1);
@@ -101,7 +103,8 @@ void media_probe_through_host(benchmark::State& state) {
   }
   std::vector<MediaEndpoint> from;
   for (uint64_t k = 0; k < users; ++k) {
-    from.push_back(MediaEndpoint{kind == 2 ? "203.0.113.9" : "198.51." + std::to_string(k / 250) + "." + std::to_string(k % 250), 40000});
+    from.push_back(MediaEndpoint{
+        kind == 2 ? "203.0.113.9" : "198.51." + std::to_string(k / 250) + "." + std::to_string(k % 250), 40000});
   }
   // Made beforehand (the client's HMAC is not the server's cost): 20 rounds of the 1,000, the
   // next 20 when those are spent.
@@ -111,7 +114,8 @@ void media_probe_through_host(benchmark::State& state) {
   auto make = [&] {
     datagrams.clear();
     for (uint64_t r = 0; r < rounds; ++r, ++round) {
-      for (uint64_t k = 0; k < users; ++k) datagrams.push_back(encode_media_probe(keys[k].first, keys[k].second, round + 1));
+      for (uint64_t k = 0; k < users; ++k)
+        datagrams.push_back(encode_media_probe(keys[k].first, keys[k].second, round + 1));
     }
   };
   make();

@@ -6,10 +6,10 @@
 
 #include <cmath>
 
-#include "media/io/opus_codec.hpp"
 #include "base/assert.hpp"
-#include "media/jitter_buffer.hpp"
 #include "base/prng.hpp"
+#include "media/io/opus_codec.hpp"
+#include "media/jitter_buffer.hpp"
 #include "media/rtp.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
@@ -48,7 +48,8 @@ void opus_decode(benchmark::State& state) {
   OpusFrameEncoder enc(s);
   const auto pcm = speechlike_frames(50);
   std::vector<std::vector<uint8_t>> packets;
-  for (std::size_t f = 0; f < 50; ++f) packets.push_back(enc.encode(std::span(pcm).subspan(f * opus_frame_samples, opus_frame_samples)));
+  for (std::size_t f = 0; f < 50; ++f)
+    packets.push_back(enc.encode(std::span(pcm).subspan(f * opus_frame_samples, opus_frame_samples)));
   OpusFrameDecoder dec;
   std::size_t f = 0;
   for (auto _ : state) benchmark::DoNotOptimize(dec.decode(packets[f++ % 50]));
@@ -114,7 +115,8 @@ void sim_call_60s(benchmark::State& state) {
   const auto json = nlohmann::json::parse(R"({
     "name": "bench_call_60s", "seed": 1, "duration_ms": 61000,
     "network": {"default": {"latency_ms": 30, "jitter_ms": 20, "loss": 0.01}},
-    "opus": {"complexity": )" + std::to_string(state.range(0)) + R"(},
+    "opus": {"complexity": )" + std::to_string(state.range(0)) +
+                                          R"(},
     "participants": [{"name": "alice", "audio": "speechlike:1"}, {"name": "bob", "audio": "speechlike:2", "auto_accept_ms": 100}],
     "steps": [{"at_ms": 200, "who": "alice", "do": "call", "to": "bob"}, {"at_ms": 60600, "who": "alice", "do": "hangup"}]})");
   const sim::Scenario s = sim::parse_scenario(json, "bench");
@@ -127,9 +129,16 @@ void sim_call_60s(benchmark::State& state) {
     if (!r.passed || r.streams.size() != 2) state.SkipWithError("the benchmark call failed");
   }
   // Simulated seconds per wall second = the speed-up over real time.
-  state.counters["x_real_time"] = benchmark::Counter(60.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["x_real_time"] =
+      benchmark::Counter(60.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 // Wall time: the simulator encodes sources and decodes streams on every core.
-BENCHMARK(sim_call_60s)->Args({5, 0})->Args({5, 1})->Args({10, 0})->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(sim_call_60s)
+    ->Args({5, 0})
+    ->Args({5, 1})
+    ->Args({10, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
 
 }  // namespace

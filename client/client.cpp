@@ -32,8 +32,9 @@ void ProtocolClient::connected(Time now, std::vector<ClientEffect>& out) {
   if (config_.face == Face::calls) {
     send(now, RegisterRequest{protocol_version, config_.name, config_.media_port}, out);
   } else {
-    send(now, JoinRequest{protocol_version, config_.name, config_.room, config_.role, config_.format.codec,
-                          config_.format.sample_rate_hz, config_.token},
+    send(now,
+         JoinRequest{protocol_version, config_.name, config_.room, config_.role, config_.format.codec,
+                     config_.format.sample_rate_hz, config_.token},
          out);
   }
 }
@@ -142,7 +143,8 @@ void ProtocolClient::on_reply(Time now, const OkReply& ok, const Pending& p, std
   if (const auto* reg = std::get_if<RegisteredData>(&ok.data)) {
     registered_ = true;
     // Ping well inside the server's heartbeat, whatever the config says.
-    if (ping_interval_ms_ > 0) ping_interval_ms_ = std::min(ping_interval_ms_, std::max<int64_t>(1, reg->heartbeat_ms / 3));
+    if (ping_interval_ms_ > 0)
+      ping_interval_ms_ = std::min(ping_interval_ms_, std::max<int64_t>(1, reg->heartbeat_ms / 3));
     if (const auto credentials = media_credentials(*reg)) {
       media_key_ = credentials->first;
       media_id_ = credentials->second;

@@ -12,11 +12,11 @@
 #include <variant>
 #include <vector>
 
+#include "base/secret.hpp"
+#include "base/time.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/media_probe.hpp"
 #include "protocol/messages.hpp"
-#include "base/secret.hpp"
-#include "base/time.hpp"
 
 namespace hailer {
 
@@ -28,12 +28,13 @@ struct ClientConfig {
   std::string room;         ///< PTT
   Role role = Role::student;
   AudioFormat format{AudioCodec::opus, 48'000};
-  std::string token;                        ///< PTT instructors, when the server wants one
-  std::optional<int64_t> auto_accept_ms;    ///< accept an incoming call this long after it rings
-  std::optional<int64_t> auto_recall_ms;    ///< call a freed callee back this long after callee_available
-  int64_t ping_interval_ms = 10'000;        ///< longest silence before a ping (capped by the server's heartbeat / 3); 0 = never
-  int64_t probe_retry_ms = 250;             ///< UDP proof repeated this often until media_ready
-  int64_t probe_keepalive_ms = 15'000;      ///< then this often, to keep a NAT binding open
+  std::string token;                      ///< PTT instructors, when the server wants one
+  std::optional<int64_t> auto_accept_ms;  ///< accept an incoming call this long after it rings
+  std::optional<int64_t> auto_recall_ms;  ///< call a freed callee back this long after callee_available
+  int64_t ping_interval_ms =
+      10'000;                    ///< longest silence before a ping (capped by the server's heartbeat / 3); 0 = never
+  int64_t probe_retry_ms = 250;  ///< UDP proof repeated this often until media_ready
+  int64_t probe_keepalive_ms = 15'000;  ///< then this often, to keep a NAT binding open
 };
 
 /// The client's view of its call.
@@ -52,8 +53,8 @@ enum class WaitPhase : uint8_t { none, queued, suspended, recall };
 struct WaitView {
   WaitPhase phase = WaitPhase::none;
   std::string callee;
-  uint32_t position = 0;   ///< queued or suspended
-  Time window_ends;        ///< recall: the exclusive window closes then
+  uint32_t position = 0;  ///< queued or suspended
+  Time window_ends;       ///< recall: the exclusive window closes then
   bool auto_connect = false;
 };
 
@@ -62,9 +63,9 @@ enum class FloorPhase : uint8_t { idle, requesting, talking, queued, denied };
 /// The floor as the client sees it.
 struct FloorView {
   FloorPhase phase = FloorPhase::idle;
-  std::string talker;       ///< who talks, when someone else does (empty when idle or me)
-  uint32_t position = 0;    ///< queued
-  Time talk_ends;           ///< talking: the turn ends then at the latest
+  std::string talker;     ///< who talks, when someone else does (empty when idle or me)
+  uint32_t position = 0;  ///< queued
+  Time talk_ends;         ///< talking: the turn ends then at the latest
   DenyReason denied = DenyReason::floor_taken;
 };
 
@@ -191,7 +192,7 @@ class ProtocolClient {
   Time last_sent_;
   std::optional<SecretKey> media_key_;  // from the register reply: what our proofs are MACs under
   uint64_t media_id_ = 0;
-  uint64_t probe_counter_ = 0;          // grows with every proof sent on this connection
+  uint64_t probe_counter_ = 0;  // grows with every proof sent on this connection
   std::optional<MediaEndpoint> media_ready_;
   std::optional<Time> probe_at_;
   std::optional<std::pair<Time, uint64_t>> auto_accept_;     // when, which call

@@ -63,7 +63,7 @@ bool Consent::on_answer(Time now, std::string_view datagram) {
   if (!nonce) return false;
   const auto it = std::find(outstanding_.begin(), outstanding_.end(), *nonce);
   if (it == outstanding_.end()) return false;  // not ours, or answered already
-  outstanding_.erase(it);  // each nonce counts once: a replayed answer proves nothing new
+  outstanding_.erase(it);                      // each nonce counts once: a replayed answer proves nothing new
   if (!granted(now)) ++grants_;
   answered_at_ = now;
   return true;

@@ -24,10 +24,10 @@ namespace hailer {
 
 /// The timing of consent checks (defaults: docs/protocol.md, "Consent").
 struct ConsentConfig {
-  int64_t retry_ms = 200;          ///< checks this often until the first answer...
-  int64_t retry_for_ms = 2'000;    ///< ...for this long after start (then at check_interval_ms)
-  int64_t check_interval_ms = 800; ///< checks this often afterwards, answered or not
-  int64_t expiry_ms = 4'000;       ///< consent lasts this long after the last answer
+  int64_t retry_ms = 200;           ///< checks this often until the first answer...
+  int64_t retry_for_ms = 2'000;     ///< ...for this long after start (then at check_interval_ms)
+  int64_t check_interval_ms = 800;  ///< checks this often afterwards, answered or not
+  int64_t expiry_ms = 4'000;        ///< consent lasts this long after the last answer
 };
 
 /// A nonce: 128 fresh random bits (the caller draws them from a CSPRNG, or a seeded stand-in).

@@ -114,9 +114,7 @@ void Core::on_who_calls(uint64_t id) {
   reply_ok(id, std::move(who));
 }
 
-void Core::on(Session& s, uint64_t id, const MissedRequest&) {
-  reply_ok(id, MissedData{s.missed});
-}
+void Core::on(Session& s, uint64_t id, const MissedRequest&) { reply_ok(id, MissedData{s.missed}); }
 
 bool Core::is_busy(const Session& s) const { return s.call.has_value(); }
 
@@ -182,8 +180,8 @@ void Core::on(Session& s, uint64_t id, const HangupRequest&) {
   if (!s.call) return reply_error(id, ErrorCode::not_in_call);
   const Call& c = calls_.at(*s.call);
   const EndReason reason = c.state == CallState::connected ? EndReason::hangup
-                           : c.caller == s.id ? EndReason::cancelled
-                                              : EndReason::rejected;
+                           : c.caller == s.id              ? EndReason::cancelled
+                                                           : EndReason::rejected;
   reply_ok(id);
   end_call(c.id, reason, s.name);
 }

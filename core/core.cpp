@@ -39,14 +39,16 @@ Core::Core(Config config)
       probe_sources_(BucketRate{config_.max_media_probes_per_address_per_second, 1000}, max_limited_addresses),
       probe_total_(BucketRate{config_.max_media_probes_per_second, 1000}),
       token_failures_(BucketRate{config_.max_token_failures_per_address_per_minute, 60'000}, max_limited_addresses),
-      recording_by_student_(BucketRate{config_.recorded_seconds_per_student_per_hour, 3'600'000}, max_limited_addresses),
-      recording_by_address_(BucketRate{config_.recorded_seconds_per_address_per_hour, 3'600'000}, max_limited_addresses) {
+      recording_by_student_(BucketRate{config_.recorded_seconds_per_student_per_hour, 3'600'000},
+                            max_limited_addresses),
+      recording_by_address_(BucketRate{config_.recorded_seconds_per_address_per_hour, 3'600'000},
+                            max_limited_addresses) {
   HAILER_ASSERT(!validate(config_).has_value());
   next_recording_serial_ = config_.first_recording_serial;
 }
 
 void Core::handle(Time now, const Event& event, std::vector<Effect>& out) {
-  HAILER_ASSERT(now >= now_);  // time never goes backwards
+  HAILER_ASSERT(now >= now_);      // time never goes backwards
   HAILER_ASSERT(out_ == nullptr);  // not re-entrant
   now_ = now;
   out_ = &out;
@@ -62,16 +64,26 @@ void Core::dispatch(const Event& event) {
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, SessionOpened>) on_opened(e);
-        else if constexpr (std::is_same_v<T, SessionClosed>) on_closed(e);
-        else if constexpr (std::is_same_v<T, RequestReceived>) on_request(e);
-        else if constexpr (std::is_same_v<T, BadRequest>) on_bad_request(e);
-        else if constexpr (std::is_same_v<T, MediaProbe>) on_media_probe(e);
-        else if constexpr (std::is_same_v<T, AudioFrame>) on_audio(e);
-        else if constexpr (std::is_same_v<T, AudioPlayed>) on_audio_played(e);
-        else if constexpr (std::is_same_v<T, RecordingFailed>) on_recording_failed(e);
-        else if constexpr (std::is_same_v<T, Shutdown>) on_shutdown();
-        else static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
+        if constexpr (std::is_same_v<T, SessionOpened>)
+          on_opened(e);
+        else if constexpr (std::is_same_v<T, SessionClosed>)
+          on_closed(e);
+        else if constexpr (std::is_same_v<T, RequestReceived>)
+          on_request(e);
+        else if constexpr (std::is_same_v<T, BadRequest>)
+          on_bad_request(e);
+        else if constexpr (std::is_same_v<T, MediaProbe>)
+          on_media_probe(e);
+        else if constexpr (std::is_same_v<T, AudioFrame>)
+          on_audio(e);
+        else if constexpr (std::is_same_v<T, AudioPlayed>)
+          on_audio_played(e);
+        else if constexpr (std::is_same_v<T, RecordingFailed>)
+          on_recording_failed(e);
+        else if constexpr (std::is_same_v<T, Shutdown>)
+          on_shutdown();
+        else
+          static_assert(std::is_same_v<T, TimerFired>);  // due timers already fired
       },
       event);
 }
@@ -83,7 +95,7 @@ void Core::on_opened(const SessionOpened& e) {
   if (sessions_.size() >= config_.max_sessions) {
     // The session never enters the table: it gets its one error and is closed.
     out_->push_back(SendMessage{e.session, ErrorReply{std::nullopt, ErrorCode::server_full,
-                                                     std::string(default_message(ErrorCode::server_full))}});
+                                                      std::string(default_message(ErrorCode::server_full))}});
     out_->push_back(CloseSession{e.session, CloseReason::server_full});
     closed_by_core_.insert(e.session);
     ++stats_.errors;
@@ -246,11 +258,16 @@ void Core::fire_due_timers() {
 
 void Core::on_timer(TimerId t) {
   switch (t.kind) {
-    case TimerKind::heartbeat: return on_heartbeat_timer();
-    case TimerKind::ring: return on_ring_timer(t.key);
-    case TimerKind::wait_expiry: return on_wait_expiry_timer(SessionId{t.key});
-    case TimerKind::recall_window: return on_recall_window_timer(SessionId{t.key});
-    case TimerKind::floor: return on_floor_timer(t.key);
+    case TimerKind::heartbeat:
+      return on_heartbeat_timer();
+    case TimerKind::ring:
+      return on_ring_timer(t.key);
+    case TimerKind::wait_expiry:
+      return on_wait_expiry_timer(SessionId{t.key});
+    case TimerKind::recall_window:
+      return on_recall_window_timer(SessionId{t.key});
+    case TimerKind::floor:
+      return on_floor_timer(t.key);
   }
   HAILER_ASSERT(false && "unknown timer kind");
 }

@@ -14,15 +14,15 @@
 #include <vector>
 
 #include "base/assert.hpp"
-#include "core/config.hpp"
 #include "base/rate_limit.hpp"
 #include "base/secret.hpp"
-#include "core/timer_table.hpp"
+#include "base/time.hpp"
+#include "core/config.hpp"
 #include "core/events.hpp"
 #include "core/floor.hpp"
-#include "protocol/messages.hpp"
-#include "base/time.hpp"
+#include "core/timer_table.hpp"
 #include "core/wait_queue.hpp"
+#include "protocol/messages.hpp"
 
 namespace hailer {
 
@@ -48,15 +48,15 @@ struct CoreStats {
   uint64_t waits_notified = 0;
   uint64_t floor_grants = 0;
   uint64_t audio_frames_admitted = 0;
-  uint64_t audio_frames_dropped = 0;  ///< from sessions not holding the floor
-  uint64_t media_probes = 0;          ///< UDP proofs accepted (right MAC, new counter)
-  uint64_t media_probes_unknown = 0;  ///< UDP proofs naming a media id nobody holds
-  uint64_t media_probes_forged = 0;   ///< UDP proofs whose MAC is wrong
-  uint64_t media_probes_replayed = 0; ///< UDP proofs whose counter is not newer than the last accepted
-  uint64_t media_probes_limited = 0;  ///< UDP proofs over a rate limit (per address, per session, in total), unread
-  uint64_t token_failures = 0;        ///< instructor joins with a wrong token
-  uint64_t token_tries_limited = 0;   ///< instructor joins refused for too many wrong tokens from the address
-  uint64_t recordings_refused = 0;    ///< turns not recorded, or cut: budgets spent or the port could not record
+  uint64_t audio_frames_dropped = 0;   ///< from sessions not holding the floor
+  uint64_t media_probes = 0;           ///< UDP proofs accepted (right MAC, new counter)
+  uint64_t media_probes_unknown = 0;   ///< UDP proofs naming a media id nobody holds
+  uint64_t media_probes_forged = 0;    ///< UDP proofs whose MAC is wrong
+  uint64_t media_probes_replayed = 0;  ///< UDP proofs whose counter is not newer than the last accepted
+  uint64_t media_probes_limited = 0;   ///< UDP proofs over a rate limit (per address, per session, in total), unread
+  uint64_t token_failures = 0;         ///< instructor joins with a wrong token
+  uint64_t token_tries_limited = 0;    ///< instructor joins refused for too many wrong tokens from the address
+  uint64_t recordings_refused = 0;     ///< turns not recorded, or cut: budgets spent or the port could not record
   /// Sessions ended, by CloseReason (index = the enum's value).
   std::array<uint64_t, close_reason_count> closed_by_reason{};
 };
@@ -115,9 +115,9 @@ class Core {
     std::string peer_address;
     Time last_seen;                          // when it last proved itself alive
     std::list<SessionId>::iterator seen_at;  // its place in seen_order_
-    std::optional<Face> face;  // nothing until register/join succeeds
+    std::optional<Face> face;                // nothing until register/join succeeds
     std::string name;
-    std::string key;  // name_key(name)
+    std::string key;                 // name_key(name)
     bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
     SessionSecrets secrets;          // drawn by the host for this session
     // calls face
@@ -274,19 +274,19 @@ class Core {
   KeyedLimiter recording_by_student_;
   KeyedLimiter recording_by_address_;
   std::map<std::string, uint32_t> rooms_by_address_;  // rooms open, by the address that opened them
-  std::vector<Effect>* out_ = nullptr;  // valid only inside handle()
-  SessionId requester_;                 // the session whose request is being handled
-  std::size_t reply_at_ = 0;            // where its reply goes in *out_, ahead of the events
-  int replies_ = 0;                     // replies given to the current request (must end at 1)
-  std::optional<SessionId> dropping_;   // the session drop_session is unwinding, if any
+  std::vector<Effect>* out_ = nullptr;                // valid only inside handle()
+  SessionId requester_;                               // the session whose request is being handled
+  std::size_t reply_at_ = 0;                          // where its reply goes in *out_, ahead of the events
+  int replies_ = 0;                                   // replies given to the current request (must end at 1)
+  std::optional<SessionId> dropping_;                 // the session drop_session is unwinding, if any
   // Looked up several times per event; iterated only by check_invariants, so its unordered
   // iteration order never reaches an output (docs/design.md, Determinism).
   std::unordered_map<SessionId, Session, SessionIdHash> sessions_;
   // name_key -> session, both faces share one namespace. Looked up per call; `who` sorts what
   // it lists, so the unordered iteration order never reaches an output.
   std::unordered_map<std::string, SessionId, NameKeyHash, std::equal_to<>> names_;
-  std::map<uint64_t, SessionId> tokens_;    // media id -> registered calls session
-  std::set<SessionId> closed_by_core_;      // closed by us, awaiting the adapter's SessionClosed
+  std::map<uint64_t, SessionId> tokens_;  // media id -> registered calls session
+  std::set<SessionId> closed_by_core_;    // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;
   std::map<SessionId, WaitQueue> queues_;  // by callee
   std::map<uint64_t, Room> rooms_;

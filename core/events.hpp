@@ -9,9 +9,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/secret.hpp"
 #include "protocol/media_probe.hpp"
 #include "protocol/messages.hpp"
-#include "base/secret.hpp"
 
 namespace hailer {
 
@@ -134,6 +134,7 @@ struct StopRecording {
 };
 
 /// Any output of the core.
-using Effect = std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording, StopRecording>;
+using Effect =
+    std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording, StopRecording>;
 
 }  // namespace hailer

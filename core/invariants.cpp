@@ -103,7 +103,8 @@ void Core::check_invariants() const {
   HAILER_ASSERT(timers_.armed(heartbeat) == !sessions_.empty());
   if (!sessions_.empty()) {
     HAILER_ASSERT(timers_.deadline(heartbeat) == heartbeat_due_);
-    HAILER_ASSERT(heartbeat_due_ <= session(seen_order_.front()).last_seen + Duration::from_ms(config_.heartbeat_timeout_ms));
+    HAILER_ASSERT(heartbeat_due_ <=
+                  session(seen_order_.front()).last_seen + Duration::from_ms(config_.heartbeat_timeout_ms));
   }
 
   // Every armed timer belongs to something that still exists: nothing fires into the void.

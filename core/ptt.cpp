@@ -32,8 +32,15 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
                          "your address has opened " + std::to_string(opened->second) + " rooms already");
     }
     const uint64_t room_id = next_room_id_++;
-    rooms_.emplace(room_id, Room{room_id, q.room, Floor(config_.default_floor_policy, config_.max_floor_queue), {}, {}, {},
-                                 s.peer_address, false, 0});
+    rooms_.emplace(room_id, Room{room_id,
+                                 q.room,
+                                 Floor(config_.default_floor_policy, config_.max_floor_queue),
+                                 {},
+                                 {},
+                                 {},
+                                 s.peer_address,
+                                 false,
+                                 0});
     ++rooms_by_address_[s.peer_address];
     rid = room_ids_.emplace(room_key, room_id).first;
   } else if (rooms_.at(rid->second).members.size() >= config_.max_room_members) {
@@ -89,10 +96,14 @@ void Core::on(Session& s, uint64_t id, const PressRequest&) {
   if (s.role == Role::instructor) return send(s.id, FloorDenied{DenyReason::receive_only, talker});
   const Floor::PressOutcome o = room.floor.press(s.id);
   switch (o.result) {
-    case Floor::PressResult::granted: return grant(room, s.id);
-    case Floor::PressResult::queued: return send(s.id, FloorQueued{o.position});
-    case Floor::PressResult::denied_taken: return send(s.id, FloorDenied{DenyReason::floor_taken, talker});
-    case Floor::PressResult::denied_queue_full: return send(s.id, FloorDenied{DenyReason::queue_full, talker});
+    case Floor::PressResult::granted:
+      return grant(room, s.id);
+    case Floor::PressResult::queued:
+      return send(s.id, FloorQueued{o.position});
+    case Floor::PressResult::denied_taken:
+      return send(s.id, FloorDenied{DenyReason::floor_taken, talker});
+    case Floor::PressResult::denied_queue_full:
+      return send(s.id, FloorDenied{DenyReason::queue_full, talker});
     case Floor::PressResult::already_holder: {
       const Duration left = (room.granted_at + Duration::from_ms(config_.max_talk_ms)) - now_;
       return send(s.id, FloorGranted{left.ms()});

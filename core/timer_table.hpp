@@ -6,10 +6,10 @@
 #include <functional>
 #include <optional>
 #include <set>
-#include <unordered_map>
-#include <vector>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "base/time.hpp"
 

@@ -29,12 +29,14 @@ Waiter* WaitQueue::find(SessionId caller) {
 }
 
 Waiter* WaitQueue::notified() {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
+  auto it =
+      std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
   return it == waiters_.end() ? nullptr : &*it;
 }
 
 const Waiter* WaitQueue::notified() const {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
+  auto it =
+      std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.state == WaitState::notified; });
   return it == waiters_.end() ? nullptr : &*it;
 }
 

@@ -21,10 +21,10 @@ enum class WaitState : uint8_t {
 /// timer table, keyed by the caller.
 struct Waiter {
   SessionId caller;
-  uint64_t seq = 0;                     ///< enqueue order, increasing along the queue
-  bool auto_connect = false;            ///< camp-on: ring the callee for the waiter when it frees
+  uint64_t seq = 0;           ///< enqueue order, increasing along the queue
+  bool auto_connect = false;  ///< camp-on: ring the callee for the waiter when it frees
   WaitState state = WaitState::queued;
-  uint32_t told_position = 0;           ///< last position told to the waiter, to re-tell only changes
+  uint32_t told_position = 0;  ///< last position told to the waiter, to re-tell only changes
 };
 
 /// FIFO of waiters on one callee, bounded; at most one waiter notified at a time.

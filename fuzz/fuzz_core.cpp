@@ -16,11 +16,11 @@
 #include <set>
 #include <string>
 
-#include "host/server_host.hpp"
 #include "client/client.hpp"
+#include "fuzz/fuzz_input.hpp"
+#include "host/server_host.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ptt_frame.hpp"
-#include "fuzz/fuzz_input.hpp"
 
 using namespace hailer;
 
@@ -101,32 +101,52 @@ std::string request_text(fuzz::Input& in, uint64_t id, Expect& expect) {
   const std::string room = rooms[in.byte() % 3];
   const std::string sid = std::to_string(id);
   switch (in.byte() % 19) {
-    case 0: return R"({"type":"register","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","media_port":4000})";
-    case 1: return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"("})";
-    case 2: return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"(","auto_connect":true})";
-    case 3: return R"({"type":"accept","id":)" + sid + "}";
-    case 4: return R"({"type":"reject","id":)" + sid + "}";
-    case 5: return R"({"type":"hangup","id":)" + sid + "}";
-    case 6: return R"({"type":"cancel","id":)" + sid + "}";
-    case 7: return R"({"type":"cancel_wait","id":)" + sid + "}";
-    case 8: return R"({"type":"who","id":)" + sid + "}";
-    case 9: return R"({"type":"missed","id":)" + sid + "}";
-    case 10: return R"({"type":"ping","id":)" + sid + "}";
-    case 11: return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room + R"(","codec":"pcm16","sample_rate":16000})";
-    case 12: return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room + R"(","role":"instructor","token":")" + (in.byte() & 1 ? "t" : "x") + R"("})";
-    case 13: return R"({"type":"press","id":)" + sid + "}";
-    case 14: return R"({"type":"release","id":)" + sid + "}";
-    case 15: return R"({"type":"revoke","id":)" + sid + "}";
-    case 16: return R"({"type":"set_policy","id":)" + sid + R"(,"policy":")" + (in.byte() & 1 ? "queue" : "deny") + R"("})";
-    case 17: return R"({"type":"accept","id":)" + sid + R"(,"call_id":)" + std::to_string(in.byte() % 8) + "}";
+    case 0:
+      return R"({"type":"register","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","media_port":4000})";
+    case 1:
+      return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"("})";
+    case 2:
+      return R"({"type":"call","id":)" + sid + R"(,"to":")" + other + R"(","auto_connect":true})";
+    case 3:
+      return R"({"type":"accept","id":)" + sid + "}";
+    case 4:
+      return R"({"type":"reject","id":)" + sid + "}";
+    case 5:
+      return R"({"type":"hangup","id":)" + sid + "}";
+    case 6:
+      return R"({"type":"cancel","id":)" + sid + "}";
+    case 7:
+      return R"({"type":"cancel_wait","id":)" + sid + "}";
+    case 8:
+      return R"({"type":"who","id":)" + sid + "}";
+    case 9:
+      return R"({"type":"missed","id":)" + sid + "}";
+    case 10:
+      return R"({"type":"ping","id":)" + sid + "}";
+    case 11:
+      return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room +
+             R"(","codec":"pcm16","sample_rate":16000})";
+    case 12:
+      return R"({"type":"join","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","room":")" + room +
+             R"(","role":"instructor","token":")" + (in.byte() & 1 ? "t" : "x") + R"("})";
+    case 13:
+      return R"({"type":"press","id":)" + sid + "}";
+    case 14:
+      return R"({"type":"release","id":)" + sid + "}";
+    case 15:
+      return R"({"type":"revoke","id":)" + sid + "}";
+    case 16:
+      return R"({"type":"set_policy","id":)" + sid + R"(,"policy":")" + (in.byte() & 1 ? "queue" : "deny") + R"("})";
+    case 17:
+      return R"({"type":"accept","id":)" + sid + R"(,"call_id":)" + std::to_string(in.byte() % 8) + "}";
     default: {
       // Requests a decoder must refuse, one per error code a client can earn, or anything at all.
       static const char* const malformed[] = {
-          R"({"type":"call","id":1})",                                              // missing_field
-          R"({"type":"call","id":1,"to":5})",                                       // bad_field
-          R"({"type":"dance","id":1})",                                             // unknown_type
-          R"({"type":"register","id":1,"version":2,"name":"ann"})",                 // unsupported_version
-          R"({"type":"join","id":1,"version":1,"name":"ann","room":"../r"})",       // bad_room
+          R"({"type":"call","id":1})",                                         // missing_field
+          R"({"type":"call","id":1,"to":5})",                                  // bad_field
+          R"({"type":"dance","id":1})",                                        // unknown_type
+          R"({"type":"register","id":1,"version":2,"name":"ann"})",            // unsupported_version
+          R"({"type":"join","id":1,"version":1,"name":"ann","room":"../r"})",  // bad_room
       };
       const uint8_t pick_malformed = in.byte();
       if (pick_malformed < 5) {
@@ -196,7 +216,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       host.timer(now);
       settle();
       if (++spins > 100000) {
-        std::fprintf(stderr, "timer stuck at %lld (now %lld), core deadline %lld\n", (long long)port.timer->us, (long long)now.us,
+        std::fprintf(stderr, "timer stuck at %lld (now %lld), core deadline %lld\n", (long long)port.timer->us,
+                     (long long)now.us,
                      host.core().next_deadline() ? (long long)host.core().next_deadline()->us : -1LL);
         std::abort();
       }

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "media/jitter_buffer.hpp"
 #include "fuzz/fuzz_input.hpp"
+#include "media/jitter_buffer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   hailer::fuzz::Input in(data, size);
@@ -27,10 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         jb.insert(hailer::Time{now_us}, h, payload);
         break;
       }
-      case 2: (void)jb.pull(hailer::Time{now_us}); break;
+      case 2:
+        (void)jb.pull(hailer::Time{now_us});
+        break;
       default:
-        if (op & 0x10) jb.end_of_stream();
-        else (void)jb.stats();
+        if (op & 0x10)
+          jb.end_of_stream();
+        else
+          (void)jb.stats();
         break;
     }
     if (jb.buffered_packets() > config.max_packets) std::abort();  // memory stays bounded

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const auto r = hailer::decode_server_message(text, hailer::any_reply_is(kind), 1u << 16);
   if (const auto* m = std::get_if<hailer::ServerMessage>(&r)) {
     const auto again = hailer::decode_server_message(hailer::encode(*m), hailer::any_reply_is(kind), 1u << 20);
-    if (!std::holds_alternative<hailer::ServerMessage>(again) || std::get<hailer::ServerMessage>(again) != *m) std::abort();
+    if (!std::holds_alternative<hailer::ServerMessage>(again) || std::get<hailer::ServerMessage>(again) != *m)
+      std::abort();
   }
   return 0;
 }

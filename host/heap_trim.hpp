@@ -14,7 +14,7 @@ namespace hailer {
 struct HeapTrimConfig {
   uint64_t burst_writes = 20'000;  ///< socket writes in one period that make it a burst
   uint64_t quiet_writes = 2'000;   ///< at most this many in a period: the burst has ended
-  uint64_t left_sessions = 256;      ///< sessions gone since the last trim that are worth a trim
+  uint64_t left_sessions = 256;    ///< sessions gone since the last trim that are worth a trim
 };
 
 /// Decides, period by period, whether now is the time to trim. Pure: the caller passes counts.

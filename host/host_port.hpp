@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/time.hpp"
 #include "core/events.hpp"
 #include "media/jitter_buffer.hpp"
 #include "media/stream_stats.hpp"
-#include "base/time.hpp"
 
 namespace hailer {
 

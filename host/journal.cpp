@@ -7,9 +7,9 @@
 #include <variant>
 
 #include "base/assert.hpp"
-#include "protocol/codec.hpp"
-#include "core/core.hpp"
 #include "base/secret.hpp"
+#include "core/core.hpp"
+#include "protocol/codec.hpp"
 
 namespace hailer {
 
@@ -77,7 +77,8 @@ Config config_from(const json& j) {
   c.max_rooms_per_address = j.at("max_rooms_per_address").get<uint32_t>();
   c.recorded_seconds_per_student_per_hour = j.at("recorded_seconds_per_student_per_hour").get<uint32_t>();
   c.recorded_seconds_per_address_per_hour = j.at("recorded_seconds_per_address_per_hour").get<uint32_t>();
-  c.default_floor_policy = j.at("default_floor_policy").get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+  c.default_floor_policy =
+      j.at("default_floor_policy").get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
   const std::string token = j.at("instructor_token").get<std::string>();
   if (!token.empty() && token != redacted) throw std::runtime_error("the instructor token is not redacted");
   c.instructor_token = token.empty() ? "" : std::string(stand_in_token);
@@ -123,7 +124,8 @@ json event_json(const Event& event, const std::string& instructor_token, const M
         } else if constexpr (std::is_same_v<T, SessionClosed>) {
           return {{"type", "closed"}, {"session", e.session.value}, {"reason", to_string(e.reason)}};
         } else if constexpr (std::is_same_v<T, RequestReceived>) {
-          return {{"type", "request"}, {"session", e.session.value}, {"text", request_text(e.request, instructor_token)}};
+          return {
+              {"type", "request"}, {"session", e.session.value}, {"text", request_text(e.request, instructor_token)}};
         } else if constexpr (std::is_same_v<T, BadRequest>) {
           return {{"type", "bad"},
                   {"session", e.session.value},
@@ -208,7 +210,8 @@ Event event_from(const json& j, const MediaKeys& keys) {
   if (type == "recording_failed") {
     const std::string reason = j.at("reason").get<std::string>();
     for (int r = 0; r <= static_cast<int>(RecordingStopReason::error); ++r) {
-      if (to_string(static_cast<RecordingStopReason>(r)) == reason) return RecordingFailed{session(), static_cast<RecordingStopReason>(r)};
+      if (to_string(static_cast<RecordingStopReason>(r)) == reason)
+        return RecordingFailed{session(), static_cast<RecordingStopReason>(r)};
     }
     throw std::runtime_error("unknown recording stop reason");
   }
@@ -255,10 +258,12 @@ std::string describe_effects(std::span<const Effect> effects) {
           } else if constexpr (std::is_same_v<T, CloseSession>) {
             out += "close " + std::to_string(e.session.value) + " " + std::string(to_string(e.reason));
           } else if constexpr (std::is_same_v<T, RouteMedia>) {
-            out += "route " + std::to_string(e.from.value) + " " + std::to_string(e.to.value) + (e.open ? " open" : " shut");
+            out += "route " + std::to_string(e.from.value) + " " + std::to_string(e.to.value) +
+                   (e.open ? " open" : " shut");
           } else if constexpr (std::is_same_v<T, RouteSpeaker>) {
-            out += "speaker " + std::to_string(e.talker.value) + " " + e.room + " " + std::string(to_string(e.format.codec)) +
-                   " " + std::to_string(e.format.sample_rate_hz) + (e.open ? " open" : " shut");
+            out += "speaker " + std::to_string(e.talker.value) + " " + e.room + " " +
+                   std::string(to_string(e.format.codec)) + " " + std::to_string(e.format.sample_rate_hz) +
+                   (e.open ? " open" : " shut");
           } else if constexpr (std::is_same_v<T, StartRecording>) {
             out += "record " + std::to_string(e.session.value) + " " + e.room + " " + e.file_name;
           } else {
@@ -303,12 +308,14 @@ const SecretKey* MediaKeys::key_of(uint64_t media_id) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
-JournalWriter::JournalWriter(std::ostream& out, const Config& config) : out_(out), instructor_token_(config.instructor_token) {
+JournalWriter::JournalWriter(std::ostream& out, const Config& config)
+    : out_(out), instructor_token_(config.instructor_token) {
   out_ << journal_header(config) << '\n' << std::flush;
 }
 
 void JournalWriter::fed(Time now, const Event& event, std::span<const Effect> effects) {
-  const json line{{"t", now.us}, {"e", event_json(event, instructor_token_, keys_)}, {"fx", digest(describe_effects(effects))}};
+  const json line{
+      {"t", now.us}, {"e", event_json(event, instructor_token_, keys_)}, {"fx", digest(describe_effects(effects))}};
   out_ << line.dump() << '\n' << std::flush;
   keys_.observe(event, effects);
 }
@@ -345,9 +352,12 @@ ReplayResult replay_journal(std::istream& in) {
   Time last{0};
   // A replay that breaks an assertion aborts (it is a bug, or a journal edited by hand); the line
   // it was on is printed with the assertion.
-  const AssertContext context([](const void* arg, char* out, std::size_t size) {
-    std::snprintf(out, size, "replaying journal line %llu", static_cast<unsigned long long>(*static_cast<const uint64_t*>(arg)));
-  }, &line);
+  const AssertContext context(
+      [](const void* arg, char* out, std::size_t size) {
+        std::snprintf(out, size, "replaying journal line %llu",
+                      static_cast<unsigned long long>(*static_cast<const uint64_t*>(arg)));
+      },
+      &line);
   while (std::getline(in, text)) {
     ++line;
     if (text.empty()) continue;
@@ -365,7 +375,8 @@ ReplayResult replay_journal(std::istream& in) {
       const Time now{j.at("t").get<int64_t>()};
       if (now < last) {  // the core's contract: time never goes backwards
         result.line = line;
-        result.detail = "time goes backwards (" + std::to_string(now.us) + " us after " + std::to_string(last.us) + " us)";
+        result.detail =
+            "time goes backwards (" + std::to_string(now.us) + " us after " + std::to_string(last.us) + " us)";
         return result;
       }
       last = now;

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "host/host_port.hpp"
 #include "core/config.hpp"
 #include "core/events.hpp"
+#include "host/host_port.hpp"
 
 namespace hailer {
 

@@ -3,8 +3,8 @@
 #include <type_traits>
 
 #include "base/assert.hpp"
-#include "protocol/media_probe.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/media_probe.hpp"
 
 namespace hailer {
 
@@ -64,8 +64,10 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
   if (!is_open(session)) return;  // we are closing it: its late words go nowhere
   ++stats_.texts_in;
   DecodeResult decoded = decode_request(text, core_.config().max_message_bytes);
-  if (auto* r = std::get_if<Request>(&decoded)) feed(now, RequestReceived{session, std::move(*r)});
-  else feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
+  if (auto* r = std::get_if<Request>(&decoded))
+    feed(now, RequestReceived{session, std::move(*r)});
+  else
+    feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
   arm_timer();
 }
 
@@ -114,7 +116,8 @@ void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
 void ServerHost::release_address(Connection& c) {
   if (c.address == nullptr) return;
   HAILER_ASSERT(c.address->second > 0);
-  if (--c.address->second == 0) per_address_.erase(per_address_.find(c.address->first));  // by iterator: the key dies with it
+  if (--c.address->second == 0)
+    per_address_.erase(per_address_.find(c.address->first));  // by iterator: the key dies with it
   c.address = nullptr;
 }
 
@@ -173,12 +176,16 @@ void ServerHost::apply(Time now, const Effect& effect) {
           // checks compare the routes with the core's calls, so it is kept where they run
           // (hailer-server without them paid two tree nodes per call for nothing).
           if (config_.check_invariants) {
-            if (e.open) call_routes_.insert({e.from, e.to});
-            else call_routes_.erase({e.from, e.to});
+            if (e.open)
+              call_routes_.insert({e.from, e.to});
+            else
+              call_routes_.erase({e.from, e.to});
           }
         } else if constexpr (std::is_same_v<T, RouteSpeaker>) {
-          if (e.open) speaker_.open(now, e);
-          else speaker_.close(e.talker);
+          if (e.open)
+            speaker_.open(now, e);
+          else
+            speaker_.close(e.talker);
         } else if constexpr (std::is_same_v<T, StartRecording>) {
           const uint64_t id = next_recording_++;
           port_.record_start(id, e.room, e.file_name);

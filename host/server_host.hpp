@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/core.hpp"
 #include "host/host_port.hpp"
 #include "host/speaker.hpp"
-#include "core/core.hpp"
 
 namespace hailer {
 
@@ -37,12 +37,12 @@ struct HostConfig {
 struct HostStats {
   uint64_t texts_in = 0;
   uint64_t binary_in = 0;
-  uint64_t messages_out = 0;        ///< one per recipient
-  uint64_t broadcasts = 0;          ///< each encoded once
-  uint64_t bad_frames = 0;          ///< malformed binary frames, or binary before join (sender closed)
+  uint64_t messages_out = 0;  ///< one per recipient
+  uint64_t broadcasts = 0;    ///< each encoded once
+  uint64_t bad_frames = 0;    ///< malformed binary frames, or binary before join (sender closed)
   uint64_t datagrams_in = 0;
-  uint64_t datagrams_ignored = 0;   ///< not a media proof
-  uint64_t refused_per_address = 0; ///< connections refused: their address held max_sessions_per_address
+  uint64_t datagrams_ignored = 0;    ///< not a media proof
+  uint64_t refused_per_address = 0;  ///< connections refused: their address held max_sessions_per_address
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -96,8 +96,8 @@ class ServerHost {
   using AddressCount = std::pair<const std::string, uint32_t>;
 
   struct Connection {
-    bool open = true;         // false once the host or core asked the port to close it
-    bool core_knows = false;  // the host already told the core it is closed (a refused frame)
+    bool open = true;                 // false once the host or core asked the port to close it
+    bool core_knows = false;          // the host already told the core it is closed (a refused frame)
     AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
   };
 

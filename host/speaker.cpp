@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "media/io/opus_codec.hpp"
 #include "base/assert.hpp"
 #include "media/audio_metrics.hpp"
+#include "media/io/opus_codec.hpp"
 
 namespace hailer {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/events.hpp"
 #include "host/host_port.hpp"
 #include "media/io/playout.hpp"
-#include "core/events.hpp"
 #include "protocol/ptt_frame.hpp"
 
 namespace hailer {
@@ -28,12 +28,12 @@ struct PlayedLevel {
 
 /// Counters of the speaker path.
 struct SpeakerStats {
-  uint64_t frames_in = 0;        ///< frames accepted from holders
-  uint64_t frames_played = 0;    ///< frames decoded and played (incl. FEC and concealment)
+  uint64_t frames_in = 0;      ///< frames accepted from holders
+  uint64_t frames_played = 0;  ///< frames decoded and played (incl. FEC and concealment)
   uint64_t frames_concealed = 0;
   uint64_t turns = 0;
   uint64_t ticks = 0;
-  uint64_t late_ticks = 0;       ///< ticks run to catch up after the clock fell behind
+  uint64_t late_ticks = 0;  ///< ticks run to catch up after the clock fell behind
 };
 
 /// Every turn being played, and the clock that plays them.

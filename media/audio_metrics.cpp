@@ -87,7 +87,8 @@ Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const i
   const auto ahead = static_cast<int64_t>(max_lag_ms / 4 / envelope_frame_ms);
   const auto behind = static_cast<int64_t>(max_lag_ms / envelope_frame_ms);
   if (b.size() < window) return Similarity{0, 0, "less than one " + std::to_string(window_ms) + " ms window was heard"};
-  if (a.size() < window) return Similarity{0, 0, "less than one " + std::to_string(window_ms) + " ms window was spoken"};
+  if (a.size() < window)
+    return Similarity{0, 0, "less than one " + std::to_string(window_ms) + " ms window was spoken"};
   double sum = 0;
   int64_t lag_sum = 0;
   int windows = 0;
@@ -122,8 +123,9 @@ Similarity segmental_similarity(std::span<const int16_t> sent, std::span<const i
     ++windows;
   }
   if (windows == 0) {
-    return Similarity{0, 0, flat > 0 ? "what was heard has no varying envelope (silence or a steady tone)"
-                                     : "what was heard does not overlap what was spoken within the lag range"};
+    return Similarity{0, 0,
+                      flat > 0 ? "what was heard has no varying envelope (silence or a steady tone)"
+                               : "what was heard does not overlap what was spoken within the lag range"};
   }
   return Similarity{sum / windows, lag_sum / windows, ""};
 }

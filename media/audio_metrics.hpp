@@ -14,8 +14,8 @@ int32_t level_dbfs(std::span<const int16_t> samples);
 
 /// Best alignment of `received` against `sent`.
 struct Similarity {
-  double correlation = 0;  ///< Pearson correlation of the 10 ms energy envelopes at the best lag
-  int64_t lag_ms = 0;      ///< how much later `received` carries `sent`
+  double correlation = 0;    ///< Pearson correlation of the 10 ms energy envelopes at the best lag
+  int64_t lag_ms = 0;        ///< how much later `received` carries `sent`
   std::string unmeasurable;  ///< why no correlation can be measured (empty when it was); correlation is 0 then
 };
 

@@ -36,9 +36,13 @@ int64_t unwrap(Raw raw, int64_t& highest, Raw& highest_raw, Delta delta) {
 }
 }  // namespace
 
-int64_t JitterBuffer::extend_timestamp(uint32_t ts) { return unwrap(ts, highest_ts_, highest_raw_ts_, timestamp_delta); }
+int64_t JitterBuffer::extend_timestamp(uint32_t ts) {
+  return unwrap(ts, highest_ts_, highest_raw_ts_, timestamp_delta);
+}
 
-int64_t JitterBuffer::extend_sequence(uint16_t seq) { return unwrap(seq, highest_seq_, highest_raw_seq_, sequence_delta); }
+int64_t JitterBuffer::extend_sequence(uint16_t seq) {
+  return unwrap(seq, highest_seq_, highest_raw_seq_, sequence_delta);
+}
 
 void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const uint8_t> payload) {
   if (!have_first_) {
@@ -57,7 +61,8 @@ void JitterBuffer::insert(Time arrival, const RtpHeader& header, std::span<const
     return;
   }
   seen_seq_.insert(ext_seq);
-  while (!seen_seq_.empty() && *seen_seq_.begin() < highest_seq_ - seen_sequence_memory) seen_seq_.erase(seen_seq_.begin());
+  while (!seen_seq_.empty() && *seen_seq_.begin() < highest_seq_ - seen_sequence_memory)
+    seen_seq_.erase(seen_seq_.begin());
   ++stats_.received;
   if (ext_seq < previous_highest_seq) ++stats_.reordered;
   first_seq_ = std::min(first_seq_, ext_seq);
@@ -201,8 +206,7 @@ PlayoutDecision JitterBuffer::pull(Time now) {
   const int64_t low = std::max(target_ms_ * 3 / 4, target_ms_ - 85);
   const int64_t high = std::max(target_ms_, low + frame_ms);
   const bool over = level > 4 * high;
-  if ((over || (level >= high + frame_ms && can_adjust(now))) && packets_.contains(next_ts_) &&
-      packets_.size() > 1) {
+  if ((over || (level >= high + frame_ms && can_adjust(now))) && packets_.contains(next_ts_) && packets_.size() > 1) {
     drop_oldest(now, decision);
   }
   if (packets_.contains(next_ts_)) {

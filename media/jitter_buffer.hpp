@@ -12,24 +12,24 @@
 #include <span>
 #include <vector>
 
+#include "base/time.hpp"
 #include "media/rtp.hpp"
 #include "media/stream_stats.hpp"
-#include "base/time.hpp"
 
 namespace hailer {
 
 /// Tuning of a jitter buffer; durations in milliseconds.
 struct JitterBufferConfig {
-  uint32_t frame_samples = 960;    ///< one 20 ms Opus frame at 48 kHz
+  uint32_t frame_samples = 960;  ///< one 20 ms Opus frame at 48 kHz
   uint32_t clock_hz = rtp_opus_clock_hz;
-  int64_t min_delay_ms = 20;       ///< at least one frame
-  int64_t start_delay_ms = 80;     ///< target until enough packets were seen (NetEQ starts at 80 ms)
-  int64_t max_delay_ms = 200;      ///< hard ceiling: frames are dropped above it
-  uint32_t max_packets = 64;       ///< memory bound; the oldest is dropped beyond it
-  int64_t window_ms = 2000;        ///< relative delays are measured over this window
-  int64_t idle_reset_ms = 400;     ///< empty and silent this long: the stream paused, wait for a new spurt
-  int64_t adjust_interval_ms = 200;///< at most one speed-up per interval (~100 ms of change per second)
-  bool fec = true;                 ///< use the next packet's in-band FEC for a missing frame
+  int64_t min_delay_ms = 20;         ///< at least one frame
+  int64_t start_delay_ms = 80;       ///< target until enough packets were seen (NetEQ starts at 80 ms)
+  int64_t max_delay_ms = 200;        ///< hard ceiling: frames are dropped above it
+  uint32_t max_packets = 64;         ///< memory bound; the oldest is dropped beyond it
+  int64_t window_ms = 2000;          ///< relative delays are measured over this window
+  int64_t idle_reset_ms = 400;       ///< empty and silent this long: the stream paused, wait for a new spurt
+  int64_t adjust_interval_ms = 200;  ///< at most one speed-up per interval (~100 ms of change per second)
+  bool fec = true;                   ///< use the next packet's in-band FEC for a missing frame
 };
 
 /// What the playout clock should do for the current frame.
@@ -98,15 +98,15 @@ class JitterBuffer {
   InterarrivalJitter jitter_;
   std::map<int64_t, Packet> packets_;  // by extended timestamp
   bool have_first_ = false;
-  int64_t highest_ts_ = 0;    // extended
+  int64_t highest_ts_ = 0;  // extended
   uint32_t highest_raw_ts_ = 0;
-  int64_t first_seq_ = 0;     // extended
-  int64_t highest_seq_ = 0;   // extended
+  int64_t first_seq_ = 0;    // extended
+  int64_t highest_seq_ = 0;  // extended
   uint16_t highest_raw_seq_ = 0;
   std::set<int64_t> seen_seq_;  // recent extended sequence numbers, for duplicate detection
   bool started_ = false;
   bool has_playout_point_ = false;  // playout started once: next_ts_ is meaningful from then on
-  int64_t next_ts_ = 0;       // extended timestamp of the next frame to play
+  int64_t next_ts_ = 0;             // extended timestamp of the next frame to play
   Time last_arrival_;
   Time last_adjust_{-1'000'000'000};
   Time last_sample_{-1'000'000'000};

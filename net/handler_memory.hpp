@@ -58,7 +58,9 @@ struct HandlerAllocator {
   void deallocate(T* p, std::size_t n) noexcept { handler_memory().deallocate(p, n * sizeof(T)); }
   /// All are interchangeable.
   template <typename U>
-  bool operator==(const HandlerAllocator<U>&) const noexcept { return true; }
+  bool operator==(const HandlerAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 /// A completion handler whose operation's memory comes from handler_memory().

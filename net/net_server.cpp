@@ -12,8 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-#include "net/handler_memory.hpp"
 #include "base/assert.hpp"
+#include "net/handler_memory.hpp"
 
 namespace hailer::net {
 
@@ -47,16 +47,16 @@ struct NetServer::Connection {
 
   tcp::socket socket;
   SessionId id;
-  std::string in;                   // bytes read and not yet a whole line
+  std::string in;  // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
   std::size_t sent = 0;        // bytes at the front of `pending` the socket already took
   bool write_pending = false;  // the socket's buffer was full: waiting until it takes more
-  bool reading = false;   // in the read set (until closing: what a closing client sends is not read)
-  bool dirty = false;     // queued messages wait for flush_dirty (one write for a whole feed)
-  bool closing = false;   // close once the queue is flushed
-  bool finished = false;  // socket closed and the host told (or about to be)
+  bool reading = false;        // in the read set (until closing: what a closing client sends is not read)
+  bool dirty = false;          // queued messages wait for flush_dirty (one write for a whole feed)
+  bool closing = false;        // close once the queue is flushed
+  bool finished = false;       // socket closed and the host told (or about to be)
   CloseReason close_reason = CloseReason::peer_closed;
 };
 
@@ -202,7 +202,7 @@ void NetServer::unwatch(Connection& c) {
   if (!c.reading) return;
   c.reading = false;
   if (!readable_.is_open()) return;  // the server is stopping: the set is gone
-  epoll_event ev{};  // ignored by EPOLL_CTL_DEL; non-null for kernels before 2.6.9
+  epoll_event ev{};                  // ignored by EPOLL_CTL_DEL; non-null for kernels before 2.6.9
   ::epoll_ctl(readable_.native_handle(), EPOLL_CTL_DEL, c.socket.native_handle(), &ev);
 }
 
@@ -210,10 +210,10 @@ void NetServer::arm_reads() {
   HAILER_ASSERT(!reads_armed_);
   reads_armed_ = true;
   readable_.async_wait(asio::posix::descriptor_base::wait_read, pooled([this](const boost::system::error_code& ec) {
-    reads_armed_ = false;
-    if (ec) return;  // the set is closed: the server is going away
-    read_ready();
-  }));
+                         reads_armed_ = false;
+                         if (ec) return;  // the set is closed: the server is going away
+                         read_ready();
+                       }));
 }
 
 // A round: each ready connection read once, then everything the round sent written, then the
@@ -236,7 +236,7 @@ void NetServer::read_ready() {
 void NetServer::read_one(SessionId id) {
   const auto it = connections_.find(id);
   if (it == connections_.end()) return;  // closed by what an earlier connection of this round sent
-  const auto c = it->second;              // a copy: finish() erases the map entry
+  const auto c = it->second;             // a copy: finish() erases the map entry
   if (c->finished || !c->reading) return;
   const ssize_t n = ::recv(c->socket.native_handle(), read_buffer_.data(), read_buffer_.size(), 0);
   if (n > 0) {
@@ -260,12 +260,14 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::string_view 
     if (end == std::string_view::npos) break;
     std::string_view line = text.substr(start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // typed through telnet or nc -C
-    if (!line.empty()) host_.text(now(), c->id, line);                  // blank lines are keep-typing noise
+    if (!line.empty()) host_.text(now(), c->id, line);                // blank lines are keep-typing noise
     start = end + 1;
   }
   if (c->finished) return;
-  if (joined) c->in.erase(0, start);
-  else c->in.assign(text.substr(start));
+  if (joined)
+    c->in.erase(0, start);
+  else
+    c->in.assign(text.substr(start));
   if (c->closing) return;
   if (c->in.size() > max_line_bytes_) {
     // No end of line within the limit: the stream cannot be framed any more. The core answers
@@ -359,7 +361,8 @@ void NetServer::flush_dirty() {
 // the pool, so 10,000 idle sessions hold none (docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
   HAILER_ASSERT(!c->write_pending && !c->finished && c->sent < c->pending.size());
-  const ssize_t n = ::send(c->socket.native_handle(), c->pending.data() + c->sent, c->pending.size() - c->sent, MSG_NOSIGNAL);
+  const ssize_t n =
+      ::send(c->socket.native_handle(), c->pending.data() + c->sent, c->pending.size() - c->sent, MSG_NOSIGNAL);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     finish(c, CloseReason::reset);
     return;
@@ -383,14 +386,14 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
   }
   c->write_pending = true;
   c->socket.async_wait(tcp::socket::wait_write, pooled([this, c](const boost::system::error_code& ec) {
-    c->write_pending = false;
-    if (c->finished) return;
-    if (ec) {
-      finish(c, CloseReason::reset);
-      return;
-    }
-    write(c);
-  }));
+                         c->write_pending = false;
+                         if (c->finished) return;
+                         if (ec) {
+                           finish(c, CloseReason::reset);
+                           return;
+                         }
+                         write(c);
+                       }));
   HAILER_ASSERT(c->write_pending && c->sent < c->pending.size());
 }
 

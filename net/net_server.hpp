@@ -4,15 +4,15 @@
 // reports what the sockets saw. The simulator never links this target.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,8 +27,8 @@ namespace hailer::net {
 /// Where and how the server listens; every buffer is bounded.
 struct NetConfig {
   std::string host = "127.0.0.1";  ///< address to bind both sockets to
-  uint16_t tcp_port = 7700;         ///< signaling; 0 = any free port
-  uint16_t udp_port = 7701;         ///< media rendezvous; 0 = any free port
+  uint16_t tcp_port = 7700;        ///< signaling; 0 = any free port
+  uint16_t udp_port = 7701;        ///< media rendezvous; 0 = any free port
   /// Bytes queued for one connection beyond which it is a slow reader and is closed.
   std::size_t max_outbound_bytes = 256 * 1024;
   /// How long a stopping server waits for clients to read their last messages.
@@ -77,12 +77,12 @@ class Link {
 struct NetStats {
   uint64_t accepted = 0;
   uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;        ///< written to sockets, both faces (WebSocket: message payloads)
-  uint64_t writes = 0;           ///< completed socket writes, both faces; fewer than messages when coalesced
-  uint64_t slow_readers = 0;     ///< connections closed because their queue overflowed
-  uint64_t long_lines = 0;       ///< connections closed for a line over the size limit
+  uint64_t bytes_out = 0;     ///< written to sockets, both faces (WebSocket: message payloads)
+  uint64_t writes = 0;        ///< completed socket writes, both faces; fewer than messages when coalesced
+  uint64_t slow_readers = 0;  ///< connections closed because their queue overflowed
+  uint64_t long_lines = 0;    ///< connections closed for a line over the size limit
   uint64_t datagrams_in = 0;
-  uint64_t accept_pauses = 0;    ///< accepts paused for want of descriptors
+  uint64_t accept_pauses = 0;  ///< accepts paused for want of descriptors
 };
 
 /// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
@@ -90,8 +90,8 @@ class NetServer final : public HostPort {
  public:
   /// Binds both sockets (throws boost::system::system_error when it cannot). Every session's
   /// secrets come from `secrets` (the OS CSPRNG: OsSecrets).
-  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets, HostConfig host_config,
-            MediaOutput* media = nullptr);
+  NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets,
+            HostConfig host_config, MediaOutput* media = nullptr);
   ~NetServer() override;
   NetServer(const NetServer&) = delete;
   NetServer& operator=(const NetServer&) = delete;
@@ -178,11 +178,12 @@ class NetServer final : public HostPort {
   static constexpr std::size_t max_reads_per_wake = 64;
   boost::asio::posix::stream_descriptor readable_;
   bool reads_armed_ = false;
-  bool in_read_round_ = false;  // read_ready is reading: what it sends is written at its end
+  bool in_read_round_ = false;            // read_ready is reading: what it sends is written at its end
   std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
-  std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash> connections_;  // hashed: a lookup per message
+  std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash>
+      connections_;  // hashed: a lookup per message
   std::map<SessionId, std::shared_ptr<Link>> links_;
   uint64_t next_session_ = 1;
   // Broadcasts wait until the io_context has run what is already queued (the writes of the

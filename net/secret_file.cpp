@@ -8,8 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "net/os_secrets.hpp"
 #include "media/io/private_files.hpp"
+#include "net/os_secrets.hpp"
 
 namespace hailer::net {
 
@@ -32,7 +32,7 @@ std::string load_or_make_secret(const std::string& path, std::size_t bytes) {
     return secret;
   }
   if (fd < 0) throw failure(errno == ELOOP ? "refusing to follow the symbolic link" : "cannot open", path);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw std::runtime_error(path + " is not a regular file");

@@ -50,7 +50,8 @@ File open_file(const std::string& path, int flags, mode_t mode, const char* fmod
 }
 
 bool is_ip(const std::string& name) {
-  return name.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos && name.find_first_of(".:") != std::string::npos;
+  return name.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos &&
+         name.find_first_of(".:") != std::string::npos;
 }
 
 // The subjectAltName entries as "DNS:name" / "IP:address".
@@ -73,7 +74,8 @@ std::set<std::string> names_of(X509* cert) {
       const int length = ASN1_STRING_length(n->d.iPAddress);
       char text[INET6_ADDRSTRLEN] = {};
       if ((length == 4 || length == 16) &&
-          ::inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(n->d.iPAddress), text, sizeof text) != nullptr) {
+          ::inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(n->d.iPAddress), text, sizeof text) !=
+              nullptr) {
         out.insert(std::string("IP:") + text);
       }
     }
@@ -104,9 +106,11 @@ void random_serial(X509* cert) {
 
 Key load_key(const std::string& path) {
   File f = open_file(path, O_RDONLY, 0, "rb");
-  struct stat st{};
-  if (::fstat(::fileno(f.get()), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error(path + " is not a regular file");
-  if ((st.st_mode & 077) != 0) throw std::runtime_error(path + " is a private key that others may read or change: chmod 600 " + path);
+  struct stat st {};
+  if (::fstat(::fileno(f.get()), &st) != 0 || !S_ISREG(st.st_mode))
+    throw std::runtime_error(path + " is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    throw std::runtime_error(path + " is a private key that others may read or change: chmod 600 " + path);
   Key key(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
   if (!key) throw std::runtime_error(path + " is not a PEM private key");
   return key;
@@ -117,19 +121,22 @@ Key make_key(const std::string& path) {
   if (!key) throw std::runtime_error("cannot make a key");
   // O_EXCL: a file, or a link, already at the path is never written through or replaced.
   File f = open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0600, "wb");
-  if (PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 0) throw std::runtime_error("cannot write " + path);
+  if (PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 0)
+    throw std::runtime_error("cannot write " + path);
   return key;
 }
 
 // Why the kept certificate must be made again, or "" when it still serves.
 std::string due(X509* cert, EVP_PKEY* key, const std::set<std::string>& names) {
   if (X509_check_private_key(cert, key) != 1) return "it is not for the kept key";
-  BASIC_CONSTRAINTS* bc = static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_basic_constraints, nullptr, nullptr));
+  BASIC_CONSTRAINTS* bc =
+      static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_basic_constraints, nullptr, nullptr));
   const bool leaf = bc != nullptr && bc->ca == 0;
   BASIC_CONSTRAINTS_free(bc);
   if (!leaf || (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER) == 0) return "it is not a server leaf certificate";
   int days = 0, seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(cert), X509_get0_notAfter(cert)) != 1 || days > certificate_days + 1) {
+  if (ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(cert), X509_get0_notAfter(cert)) != 1 ||
+      days > certificate_days + 1) {
     return "it is valid for longer than browsers accept";
   }
   if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1 || days < certificate_renew_days) {
@@ -147,7 +154,8 @@ Cert make_certificate(EVP_PKEY* key, const std::vector<std::string>& names) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(certificate_days) * 24 * 3600 - 3600);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("hailer classroom"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("hailer classroom"), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), name);
   add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), NID_key_usage, "critical,digitalSignature");
@@ -193,7 +201,7 @@ std::string certificate_fingerprint(const std::string& cert_path) {
 TlsFiles ensure_self_signed(const std::string& dir, const std::vector<std::string>& names) {
   ensure_folder(dir, 0700);  // refuses a folder others may write to: they could swap the key for a link
   TlsFiles t{dir + "/cert.pem", dir + "/key.pem", "", ""};
-  struct stat st{};
+  struct stat st {};
   const bool have_key = ::lstat(t.key_path.c_str(), &st) == 0;
   Key key = have_key ? load_key(t.key_path) : make_key(t.key_path);
   Cert cert(nullptr, X509_free);

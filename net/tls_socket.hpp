@@ -100,8 +100,12 @@ class TlsSocket {
     ERR_clear_error();  // the error queue is per thread: never leave it to the next connection
     switch (error) {
       case SSL_ERROR_WANT_READ:
-      case SSL_ERROR_WANT_WRITE: o.want = error; break;
-      case SSL_ERROR_ZERO_RETURN: o.ec = boost::asio::error::eof; break;  // close_notify
+      case SSL_ERROR_WANT_WRITE:
+        o.want = error;
+        break;
+      case SSL_ERROR_ZERO_RETURN:
+        o.ec = boost::asio::error::eof;
+        break;  // close_notify
       case SSL_ERROR_SYSCALL:
         // An end of stream without close_notify, or a socket error: the connection is over.
         o.ec = errno != 0 && queued == 0 ? boost::system::error_code(errno, boost::system::system_category())
@@ -126,14 +130,16 @@ class TlsSocket {
     boost::asio::mutable_buffer buffer;
     Outcome operator()(SSL* ssl) const {
       if (buffer.size() == 0) return Outcome{};
-      return outcome_of(ssl, SSL_read(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30))));
+      return outcome_of(ssl,
+                        SSL_read(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30))));
     }
   };
   struct Write {
     boost::asio::const_buffer buffer;
     Outcome operator()(SSL* ssl) const {
       if (buffer.size() == 0) return Outcome{};
-      return outcome_of(ssl, SSL_write(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30))));
+      return outcome_of(ssl,
+                        SSL_write(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30))));
     }
   };
 
@@ -154,8 +160,10 @@ class TlsSocket {
       const bool first = step == Step::first;
       step = Step::retry;
       const Outcome o = call(tls.ssl_.get());
-      if (o.want == SSL_ERROR_WANT_READ) return tls.socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(self));
-      if (o.want == SSL_ERROR_WANT_WRITE) return tls.socket_.async_wait(boost::asio::ip::tcp::socket::wait_write, std::move(self));
+      if (o.want == SSL_ERROR_WANT_READ)
+        return tls.socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(self));
+      if (o.want == SSL_ERROR_WANT_WRITE)
+        return tls.socket_.async_wait(boost::asio::ip::tcp::socket::wait_write, std::move(self));
       if (!first) return finish(self, o);
       step = Step::deliver;
       result = o;
@@ -164,8 +172,10 @@ class TlsSocket {
 
     template <class Self>
     void finish(Self& self, const Outcome& o) {
-      if constexpr (std::is_same_v<Call, Handshake>) self.complete(o.ec);
-      else self.complete(o.ec, o.bytes);
+      if constexpr (std::is_same_v<Call, Handshake>)
+        self.complete(o.ec);
+      else
+        self.complete(o.ec, o.bytes);
     }
   };
 

@@ -17,12 +17,12 @@
 
 #include <openssl/evp.h>
 
-#include "host/out_queue.hpp"
-#include "net/tls_socket.hpp"
 #include "base/assert.hpp"
-#include "protocol/ptt_frame.hpp"
 #include "base/rate_limit.hpp"
 #include "base/secret.hpp"
+#include "host/out_queue.hpp"
+#include "net/tls_socket.hpp"
+#include "protocol/ptt_frame.hpp"
 
 namespace hailer::net {
 
@@ -60,11 +60,14 @@ constexpr std::size_t max_http_body_bytes = 8 * 1024;
 constexpr auto http_request_timeout = std::chrono::seconds(10);
 
 std::string content_type(const std::string& path) {
-  static const std::map<std::string, std::string> types{
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-      {".png", "image/png"},                 {".ico", "image/x-icon"},
-      {".wav", "audio/wav"},                 {".json", "application/json"}};
+  static const std::map<std::string, std::string> types{{".html", "text/html; charset=utf-8"},
+                                                        {".js", "text/javascript; charset=utf-8"},
+                                                        {".css", "text/css; charset=utf-8"},
+                                                        {".svg", "image/svg+xml"},
+                                                        {".png", "image/png"},
+                                                        {".ico", "image/x-icon"},
+                                                        {".wav", "audio/wav"},
+                                                        {".json", "application/json"}};
   const auto dot = path.rfind('.');
   if (dot != std::string::npos) {
     if (auto it = types.find(path.substr(dot)); it != types.end()) return it->second;
@@ -132,7 +135,8 @@ std::string lowercase(std::string_view text) {
 // may use the microphone themselves only, and (on HTTPS) are to be asked for over HTTPS again.
 template <class Body>
 void secure_headers(http::response<Body>& res, bool tls) {
-  res.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'");
+  res.set("Content-Security-Policy",
+          "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'");
   res.set("Referrer-Policy", "no-referrer");
   res.set("X-Frame-Options", "DENY");
   res.set("X-Content-Type-Options", "nosniff");
@@ -141,8 +145,8 @@ void secure_headers(http::response<Body>& res, bool tls) {
 }
 
 // An answer of ours: never cached, with the security headers.
-http::response<http::string_body> make_response(unsigned version, bool keep_alive, http::status status, std::string body,
-                                                std::string_view type, bool over_tls) {
+http::response<http::string_body> make_response(unsigned version, bool keep_alive, http::status status,
+                                                std::string body, std::string_view type, bool over_tls) {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, "hailer");
   res.set(http::field::content_type, beast::string_view(type.data(), type.size()));
@@ -164,10 +168,14 @@ http::response<http::string_body> too_many_attempts(const http::request<http::st
 
 websocket::close_code close_code_for(CloseReason reason) {
   switch (reason) {
-    case CloseReason::shutdown: return websocket::close_code::going_away;
-    case CloseReason::protocol_error: return websocket::close_code::policy_error;
-    case CloseReason::server_full: return websocket::close_code::try_again_later;
-    default: return websocket::close_code::normal;
+    case CloseReason::shutdown:
+      return websocket::close_code::going_away;
+    case CloseReason::protocol_error:
+      return websocket::close_code::policy_error;
+    case CloseReason::server_full:
+      return websocket::close_code::try_again_later;
+    default:
+      return websocket::close_code::normal;
   }
 }
 
@@ -195,8 +203,8 @@ struct WebServer::Impl {
   std::optional<ssl::context> tls;
   WebStats stats;
   std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
-  TokenBucket upgrades_total;          // new WebSockets per second, everyone
-  KeyedLimiter upgrades_per_address;   // new WebSockets per second, per address
+  TokenBucket upgrades_total;                   // new WebSockets per second, everyone
+  KeyedLimiter upgrades_per_address;            // new WebSockets per second, per address
   // HTTP connections open (not WebSockets), in total and per address. Shared with the slots: a
   // connection's handlers may outlive the server (destroyed with the io_context after it).
   struct HttpCounts {
@@ -253,8 +261,8 @@ struct WebServer::Impl {
 
   http::response<http::string_body> respond(const http::request<http::string_body>& req, const std::string& address,
                                             bool over_tls);
-  http::response<http::string_body> instructor_session(const http::request<http::string_body>& req, const std::string& address,
-                                                       bool over_tls);
+  http::response<http::string_body> instructor_session(const http::request<http::string_body>& req,
+                                                       const std::string& address, bool over_tls);
   Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
   bool has_cookie(const http::request<http::string_body>& req) const;
   Auth check_token(std::string_view token, const std::string& address);
@@ -320,7 +328,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     ws_.set_option(timeouts);
     ws_.auto_fragment(false);  // one message, one frame: a 1,000-member room state included
     ws_.read_message_max(std::max<std::size_t>(impl_.config.max_message_bytes, max_binary_bytes));
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) { secure_headers(res, over_tls); }));
+    ws_.set_option(
+        websocket::stream_base::decorator([](websocket::response_type& res) { secure_headers(res, over_tls); }));
     ws_.async_accept(req, [self = this->shared_from_this(), instructor_cookie](beast::error_code ec) {
       if (ec) {
         self->impl_.release(self->address_);
@@ -361,8 +370,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   // press, an audio frame fit), the rest of a longer one for more.
   void read() {
     const std::size_t limit = in_.size() == 0 ? first_read_bytes : next_read_bytes;
-    ws_.async_read_some(in_, limit,
-                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    ws_.async_read_some(
+        in_, limit, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -370,7 +379,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     heard_us_ = impl_.server.now().us;
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
-      if (ec == websocket::error::message_too_big) return refuse("message_too_large", "a message larger than the server accepts");
+      if (ec == websocket::error::message_too_big)
+        return refuse("message_too_large", "a message larger than the server accepts");
       // Beast has already failed the connection with 1002 (or 1007 for bad UTF-8): unmasked or
       // reserved-bit frames, fragmented control frames, unknown opcodes, bad continuations.
       if (ec == websocket::condition::protocol_violation) return finish(CloseReason::protocol_error);
@@ -382,7 +392,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
     } else if (!count_frame()) {
       ++impl_.stats.floods;
-      return refuse("bad_frame", "more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
+      return refuse("bad_frame",
+                    "more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
     } else {
       const auto data = in_.cdata();
       impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
@@ -428,22 +439,24 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   void write_next() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(asio::buffer(*out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->writing_ = false;
-      if (self->finished_) return;
-      if (ec) return self->finish(CloseReason::reset);
-      self->impl_.server.wrote(n);
-      self->out_bytes_ -= self->out_.pop()->size();
-      if (!self->out_.empty()) self->write_next();
-      else if (self->closing_) self->close_now();
-    });
+    ws_.async_write(asio::buffer(*out_.front()),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                      self->writing_ = false;
+                      if (self->finished_) return;
+                      if (ec) return self->finish(CloseReason::reset);
+                      self->impl_.server.wrote(n);
+                      self->out_bytes_ -= self->out_.pop()->size();
+                      if (!self->out_.empty())
+                        self->write_next();
+                      else if (self->closing_)
+                        self->close_now();
+                    });
   }
 
   void close_now() {
     if (finished_) return;
-    ws_.async_close(close_code_for(close_reason_), [self = this->shared_from_this()](beast::error_code) {
-      self->finish(self->close_reason_);
-    });
+    ws_.async_close(close_code_for(close_reason_),
+                    [self = this->shared_from_this()](beast::error_code) { self->finish(self->close_reason_); });
   }
 
   void finish(CloseReason reason) {
@@ -516,11 +529,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     parser_->body_limit(max_http_body_bytes);
     // The first request gets the full time; a kept-alive connection waiting for another is cut
     // sooner, so idle connections do not hold descriptors the sessions need.
-    if (answered_) arm_deadline(std::chrono::milliseconds(impl_.config.http_idle_ms));
-    else arm_deadline(http_request_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    if (answered_)
+      arm_deadline(std::chrono::milliseconds(impl_.config.http_idle_ms));
+    else
+      arm_deadline(http_request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -538,7 +552,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       }
       if (target != "/ws") return write(refusal(http::status::not_found, "no WebSocket here\n"), false);
       if (impl_.stopped || !impl_.admit(address_)) {
-        return write(refusal(http::status::service_unavailable, "too many connections: try again in a moment\n"), false);
+        return write(refusal(http::status::service_unavailable, "too many connections: try again in a moment\n"),
+                     false);
       }
       const bool cookie = impl_.has_cookie(parser_->get());
       deadline_.cancel();
@@ -557,11 +572,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   }
 
   void write(const std::shared_ptr<http::response<http::string_body>>& res, bool keep_alive) {
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive) return self->close();
-      self->answered_ = true;
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) return self->close();
+                        self->answered_ = true;
+                        self->read();
+                      });
   }
 
   void close() {
@@ -587,7 +603,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 class Detector final : public std::enable_shared_from_this<Detector> {
  public:
   Detector(tcp::socket socket, WebServer::Impl& impl, std::string address)
-      : socket_(std::move(socket)), deadline_(socket_.get_executor()), impl_(impl), address_(std::move(address)), slot_(impl, address_) {}
+      : socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        impl_(impl),
+        address_(std::move(address)),
+        slot_(impl, address_) {}
 
   void run() {
     deadline_.expires_after(http_request_timeout);
@@ -608,7 +628,8 @@ class Detector final : public std::enable_shared_from_this<Detector> {
                                                  self->impl_, self->address_, std::move(self->slot_))
             ->handshake();
       } else if (first != 0x16) {
-        std::make_shared<HttpSession<tcp::socket>>(std::move(self->socket_), self->impl_, self->address_, std::move(self->slot_))
+        std::make_shared<HttpSession<tcp::socket>>(std::move(self->socket_), self->impl_, self->address_,
+                                                   std::move(self->slot_))
             ->handshake();
       }
     });
@@ -653,7 +674,8 @@ WebServer::Impl::Auth WebServer::Impl::check_token(std::string_view token, const
   return Auth::wrong;
 }
 
-WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http::string_body>& req, const std::string& address) {
+WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http::string_body>& req,
+                                                       const std::string& address) {
   if (config.instructor_token.empty() || has_cookie(req)) return Auth::ok;
   const auto it = req.find(http::field::authorization);
   if (it == req.end()) return Auth::missing;
@@ -672,8 +694,9 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
     return make_response(req.version(), req.keep_alive(), status, std::move(body), "application/json", over_tls);
   };
   if (req.method() == http::verb::get) {
-    return has_cookie(req) || config.instructor_token.empty() ? answer(http::status::no_content, "")
-                                                               : answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+    return has_cookie(req) || config.instructor_token.empty()
+               ? answer(http::status::no_content, "")
+               : answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
   }
   if (!origin_allowed(req)) return answer(http::status::forbidden, "{\"error\":\"origin\"}\n");
   std::string token;
@@ -685,18 +708,21 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
   }
   if (config.instructor_token.empty()) return answer(http::status::no_content, "");
   switch (check_token(token, address)) {
-    case Auth::ok: break;
-    case Auth::limited: return too_many_attempts(req, over_tls);
-    default: return answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
+    case Auth::ok:
+      break;
+    case Auth::limited:
+      return too_many_attempts(req, over_tls);
+    default:
+      return answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
   }
   auto res = answer(http::status::no_content, "");
-  res.set(http::field::set_cookie,
-          std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (over_tls ? "; Secure" : ""));
+  res.set(http::field::set_cookie, std::string(cookie_name) + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" +
+                                       (over_tls ? "; Secure" : ""));
   return res;
 }
 
-http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req, const std::string& address,
-                                                           bool over_tls) {
+http::response<http::string_body> WebServer::Impl::respond(const http::request<http::string_body>& req,
+                                                           const std::string& address, bool over_tls) {
   auto reply = [&](http::status status, std::string body, const std::string& type) {
     return make_response(req.version(), req.keep_alive(), status, std::move(body), type, over_tls);
   };
@@ -710,9 +736,12 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   }
   if (path == "/api/recordings" || path.starts_with("/recordings/")) {
     switch (instructor_auth(req, address)) {
-      case Auth::ok: break;
-      case Auth::limited: return too_many_attempts(req, over_tls);
-      default: return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
+      case Auth::ok:
+        break;
+      case Auth::limited:
+        return too_many_attempts(req, over_tls);
+      default:
+        return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
     }
   }
   if (path == "/api/recordings") {
@@ -732,7 +761,8 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   }
   if (path.starts_with("/recordings/")) {
     const std::string name = path.substr(12);
-    if (config.recordings_dir.empty() || !safe_name(name)) return reply(http::status::not_found, "no such recording\n", "text/plain");
+    if (config.recordings_dir.empty() || !safe_name(name))
+      return reply(http::status::not_found, "no such recording\n", "text/plain");
     auto body = read_file(config.recordings_dir + "/" + name);
     if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
     auto res = reply(http::status::ok, std::move(*body), "audio/wav");
@@ -751,7 +781,8 @@ void WebServer::Impl::accept() {
     if (ec == asio::error::operation_aborted || stopped) return;
     if (out_of_descriptors(ec)) {
       ++stats.accept_pauses;
-      if (!accept_paused) warn("out of file descriptors (" + ec.message() + "): the web port pauses accepting for a while");
+      if (!accept_paused)
+        warn("out of file descriptors (" + ec.message() + "): the web port pauses accepting for a while");
       accept_paused = true;
       accept_pause.expires_after(std::chrono::milliseconds(config.accept_pause_ms));
       accept_pause.async_wait([this](const beast::error_code& e) {
@@ -788,7 +819,8 @@ WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_uniq
                             "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
     // Buffers given back while idle; a write may complete a record at a time, and be retried
     // from another address (Beast rebuilds its buffer sequences); no renegotiation.
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     // No server-side session cache: it kept every connection's session (20,480 by default) long
     // after the connection closed. Resumption still works from the tickets, which the server

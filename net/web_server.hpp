@@ -22,9 +22,9 @@ namespace hailer::net {
 /// Where and how the web face listens; every input bounded.
 struct WebConfig {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;                 ///< 0 = any free port
-  std::string web_root;                 ///< the pages (apps/web)
-  std::string recordings_dir;           ///< served to the instructor; empty = none
+  uint16_t port = 8080;        ///< 0 = any free port
+  std::string web_root;        ///< the pages (apps/web)
+  std::string recordings_dir;  ///< served to the instructor; empty = none
   /// The instructor's secret (empty: the instructor's pages are open to all). The page trades it
   /// once for a cookie (POST /api/instructor/session); recordings need the cookie, or the token
   /// as "Authorization: Bearer" (tools), never in a URL.
@@ -38,12 +38,12 @@ struct WebConfig {
   std::vector<std::string> allowed_origins;
   /// Where the web face says what deserves an operator's eye (wrong tokens, refused origins).
   std::function<void(std::string_view)> warn;
-  std::optional<TlsFiles> tls;          ///< HTTPS/WSS when set (plain stays available)
-  uint32_t max_message_bytes = 4096;    ///< largest text frame
+  std::optional<TlsFiles> tls;        ///< HTTPS/WSS when set (plain stays available)
+  uint32_t max_message_bytes = 4096;  ///< largest text frame
   std::size_t max_outbound_bytes = 256 * 1024;
-  uint32_t max_frames_per_second = 100; ///< binary frames per client per second (50 is real time)
+  uint32_t max_frames_per_second = 100;       ///< binary frames per client per second (50 is real time)
   uint32_t max_connections_per_address = 64;  ///< WebSockets open from one address (503 beyond)
-  uint32_t max_upgrades_per_second = 2000;  ///< new WebSockets per second, all clients together (503 beyond)
+  uint32_t max_upgrades_per_second = 2000;    ///< new WebSockets per second, all clients together (503 beyond)
   /// New WebSockets per second from one address (a bucket of two seconds' worth), so one address
   /// cannot spend the budget everyone shares.
   uint32_t max_upgrades_per_address_per_second = 20;
@@ -68,12 +68,12 @@ struct WebStats {
   uint64_t websockets = 0;
   uint64_t refused_per_address = 0;
   uint64_t refused_rate = 0;
-  uint64_t refused_origin = 0;   ///< upgrades from a page of a foreign origin (403)
-  uint64_t refused_http = 0;     ///< connections closed at once: the HTTP caps were reached
-  uint64_t accept_pauses = 0;    ///< accepts paused for want of descriptors
-  uint64_t token_failures = 0;   ///< wrong instructor tokens over HTTP
-  uint64_t token_limited = 0;    ///< instructor requests refused for too many wrong tokens (429)
-  uint64_t floods = 0;  ///< clients closed for sending frames faster than allowed
+  uint64_t refused_origin = 0;  ///< upgrades from a page of a foreign origin (403)
+  uint64_t refused_http = 0;    ///< connections closed at once: the HTTP caps were reached
+  uint64_t accept_pauses = 0;   ///< accepts paused for want of descriptors
+  uint64_t token_failures = 0;  ///< wrong instructor tokens over HTTP
+  uint64_t token_limited = 0;   ///< instructor requests refused for too many wrong tokens (429)
+  uint64_t floods = 0;          ///< clients closed for sending frames faster than allowed
 };
 
 /// The HTTP + WebSocket listener.

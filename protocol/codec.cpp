@@ -49,7 +49,7 @@ struct EnumNames<CallRole> {
 template <>
 struct EnumNames<EndReason> {
   static constexpr std::array<std::string_view, 5> names{"hangup", "rejected", "no_answer", "cancelled",
-                                                          "peer_disconnected"};
+                                                         "peer_disconnected"};
 };
 template <>
 struct EnumNames<WaitStatus> {
@@ -58,7 +58,7 @@ struct EnumNames<WaitStatus> {
 template <>
 struct EnumNames<WaitEndReason> {
   static constexpr std::array<std::string_view, 5> names{"completed", "cancelled", "expired", "window_expired",
-                                                          "callee_offline"};
+                                                         "callee_offline"};
 };
 template <>
 struct EnumNames<DenyReason> {
@@ -75,7 +75,7 @@ struct EnumNames<DequeueReason> {
 template <>
 struct EnumNames<RecordingStopReason> {
   static constexpr std::array<std::string_view, 5> names{"disk_full", "quota", "student_budget", "address_budget",
-                                                          "error"};
+                                                         "error"};
 };
 
 // Every name in `names` is written between quotes as it is (Writer::plain_member skips the scan).
@@ -234,8 +234,10 @@ class Reader {
     std::string name;
     text(key, name);
     if (failed_) return;
-    if (auto c = error_code_parse(name)) out = *c;
-    else fail_field(key, "has an unknown value");
+    if (auto c = error_code_parse(name))
+      out = *c;
+    else
+      fail_field(key, "has an unknown value");
   }
 
  private:
@@ -273,7 +275,8 @@ class Reader {
       out = static_cast<T>(-static_cast<int64_t>(v.magnitude - 1) - 1);
       return true;
     }
-    if (v.magnitude > hi || (lo > 0 && v.magnitude < static_cast<uint64_t>(lo))) return fail_field(key, "is out of range");
+    if (v.magnitude > hi || (lo > 0 && v.magnitude < static_cast<uint64_t>(lo)))
+      return fail_field(key, "is out of range");
     out = static_cast<T>(v.magnitude);
     return true;
   }
@@ -371,7 +374,9 @@ class Writer {
   void object(const FieldKey& key, const T& v);
   template <typename T>
   void list(const FieldKey& key, const std::vector<T>& v);
-  void error_code(const FieldKey& key, ErrorCode c) { w_.string_member(key.comma_quoted(), std::string_view(to_string(c))); }
+  void error_code(const FieldKey& key, ErrorCode c) {
+    w_.string_member(key.comma_quoted(), std::string_view(to_string(c)));
+  }
 
   json::Writer& raw() { return w_; }
 
@@ -382,7 +387,8 @@ class Writer {
     if constexpr (std::is_signed_v<T>) {
       HAILER_ASSERT(static_cast<int64_t>(v) >= lo && (v < 0 || static_cast<uint64_t>(v) <= hi));
     } else {
-      HAILER_ASSERT(static_cast<uint64_t>(v) <= hi && (lo <= 0 || static_cast<uint64_t>(v) >= static_cast<uint64_t>(lo)));
+      HAILER_ASSERT(static_cast<uint64_t>(v) <= hi &&
+                    (lo <= 0 || static_cast<uint64_t>(v) >= static_cast<uint64_t>(lo)));
     }
   }
   json::Writer& w_;
@@ -529,8 +535,7 @@ struct EmptyRequestWire {
   static void fields(IO&, M&) {}
 };
 constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
-                           ping_name = "ping", press_name = "press", release_name = "release",
-                           revoke_name = "revoke";
+                           ping_name = "ping", press_name = "press", release_name = "release", revoke_name = "revoke";
 template <>
 struct Wire<HangupRequest> : EmptyRequestWire<HangupRequest, hangup_name, RequestScope::calls> {};
 template <>
@@ -942,7 +947,8 @@ consteval auto openings_of(const std::array<std::string_view, N>& names) {
   std::array<Opening, N> out{};
   constexpr std::string_view head = "{\"type\":\"";
   for (std::size_t i = 0; i < N; ++i) {
-    if (!json::needs_no_escape(names[i]) || head.size() + names[i].size() + 1 > sizeof out[i].bytes) throw "a type name must be short and plain";
+    if (!json::needs_no_escape(names[i]) || head.size() + names[i].size() + 1 > sizeof out[i].bytes)
+      throw "a type name must be short and plain";
     std::size_t n = 0;
     for (const char c : head) out[i].bytes[n++] = c;
     for (const char c : names[i]) out[i].bytes[n++] = c;
@@ -1028,9 +1034,12 @@ ServerMessage read_error(Reader& r) {
 // Server messages: the generic reader per alternative, except the two replies.
 template <typename T>
 ServerMessage read_server(Reader& r, const ReplyKinds& kinds) {
-  if constexpr (std::is_same_v<T, OkReply>) return read_ok(r, kinds);
-  else if constexpr (std::is_same_v<T, ErrorReply>) return read_error(r);
-  else return read_alternative<ServerMessage, T>(r);
+  if constexpr (std::is_same_v<T, OkReply>)
+    return read_ok(r, kinds);
+  else if constexpr (std::is_same_v<T, ErrorReply>)
+    return read_error(r);
+  else
+    return read_alternative<ServerMessage, T>(r);
 }
 template <std::size_t... I>
 constexpr auto server_readers(std::index_sequence<I...>) {
@@ -1045,8 +1054,10 @@ void write_server_fields(Writer& io, const OkReply& m) {
 
 void write_server_fields(Writer& io, const ErrorReply& m) {
   io.raw().key("id");
-  if (m.id) io.raw().uinteger(*m.id);
-  else io.raw().null();
+  if (m.id)
+    io.raw().uinteger(*m.id);
+  else
+    io.raw().null();
   io.error_code("code", m.code);
   io.text("message", m.message);
 }
@@ -1067,7 +1078,8 @@ DecodeResult decode_request(std::string_view text, uint32_t max_message_bytes) {
   }
   if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
   json::Document& doc = scratch_document();
-  if (auto err = json::parse(text, doc, request_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
+  if (auto err = json::parse(text, doc, request_limits))
+    return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
   if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
 
   DecodeError error;
@@ -1122,7 +1134,8 @@ ServerDecodeResult decode_server_message(std::string_view text, const ReplyKinds
   if (text.size() > max_message_bytes) return DecodeError{std::nullopt, ErrorCode::message_too_large, ""};
   if (!valid_utf8(text)) return DecodeError{std::nullopt, ErrorCode::invalid_utf8, ""};
   json::Document& doc = scratch_document();
-  if (auto err = json::parse(text, doc, server_limits)) return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
+  if (auto err = json::parse(text, doc, server_limits))
+    return DecodeError{std::nullopt, ErrorCode::bad_json, err->what};
   if (doc.root().type != json::Type::object) return DecodeError{std::nullopt, ErrorCode::not_an_object, ""};
   DecodeError error;
   Reader reader(doc, doc.root(), error, max_message_bytes);
@@ -1143,11 +1156,13 @@ template <typename T>
 void collect(SchemaCollector& c) {
   if constexpr (std::is_same_v<T, OkReply>) {
     c.number("id", uint64_t{}, 0, max_request_id);
-    std::apply([&](auto... d) { (Wire<decltype(d)>::fields(c, d), ...); }, std::tuple<RegisteredData, CallData, WhoData, MissedData, RoomData>{});
+    std::apply([&](auto... d) { (Wire<decltype(d)>::fields(c, d), ...); },
+               std::tuple<RegisteredData, CallData, WhoData, MissedData, RoomData>{});
   } else if constexpr (std::is_same_v<T, ErrorReply>) {
     c.add("id", FieldSchema::Kind::nullable_integer);
     c.text("code", std::string());
-    for (int i = 0; i < error_code_count; ++i) c.fields.back().values.emplace_back(to_string(static_cast<ErrorCode>(i)));
+    for (int i = 0; i < error_code_count; ++i)
+      c.fields.back().values.emplace_back(to_string(static_cast<ErrorCode>(i)));
     c.text("message", std::string());
   } else {
     T m{};

@@ -43,8 +43,10 @@ std::size_t first_special_in(std::string_view text, std::size_t from) {
   while (i + 16 <= text.size()) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
     const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, top_control), bytes);  // bytes <= 0x1F
-    const __m128i special = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
-    if (const int mask = _mm_movemask_epi8(special); mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    const __m128i special =
+        _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    if (const int mask = _mm_movemask_epi8(special); mask != 0)
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
     i += 16;
   }
 #endif
@@ -107,8 +109,10 @@ class Parser {
   bool value(uint32_t depth, uint32_t& index) {
     if (pos_ >= s_.size()) return fail("unexpected end of text");
     switch (s_[pos_]) {
-      case '{': return object(depth, index);
-      case '[': return array(depth, index);
+      case '{':
+        return object(depth, index);
+      case '[':
+        return array(depth, index);
       case '"': {
         std::string_view text;
         if (!string(text) || !new_value(index)) return false;
@@ -116,10 +120,14 @@ class Parser {
         doc_.values_[index].text = text;
         return true;
       }
-      case 't': return literal("true", Type::boolean, true, index);
-      case 'f': return literal("false", Type::boolean, false, index);
-      case 'n': return literal("null", Type::null, false, index);
-      default: return number(index);
+      case 't':
+        return literal("true", Type::boolean, true, index);
+      case 'f':
+        return literal("false", Type::boolean, false, index);
+      case 'n':
+        return literal("null", Type::null, false, index);
+      default:
+        return number(index);
     }
   }
 
@@ -143,8 +151,10 @@ class Parser {
     if (negative) ++pos_;
     if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') return fail("unexpected " + describe_here());
     const std::size_t int_start = pos_;
-    if (s_[pos_] == '0') ++pos_;
-    else digits();
+    if (s_[pos_] == '0')
+      ++pos_;
+    else
+      digits();
     const std::size_t int_end = pos_;
     bool integer = true;
     if (pos_ < s_.size() && s_[pos_] == '.') {
@@ -242,16 +252,35 @@ class Parser {
   bool escape() {
     const char c = s_[pos_++];
     switch (c) {
-      case '"': doc_.unescaped_.push_back('"'); return true;
-      case '\\': doc_.unescaped_.push_back('\\'); return true;
-      case '/': doc_.unescaped_.push_back('/'); return true;
-      case 'b': doc_.unescaped_.push_back('\b'); return true;
-      case 'f': doc_.unescaped_.push_back('\f'); return true;
-      case 'n': doc_.unescaped_.push_back('\n'); return true;
-      case 'r': doc_.unescaped_.push_back('\r'); return true;
-      case 't': doc_.unescaped_.push_back('\t'); return true;
-      case 'u': return unicode_escape();
-      default: --pos_; return fail("unknown escape");
+      case '"':
+        doc_.unescaped_.push_back('"');
+        return true;
+      case '\\':
+        doc_.unescaped_.push_back('\\');
+        return true;
+      case '/':
+        doc_.unescaped_.push_back('/');
+        return true;
+      case 'b':
+        doc_.unescaped_.push_back('\b');
+        return true;
+      case 'f':
+        doc_.unescaped_.push_back('\f');
+        return true;
+      case 'n':
+        doc_.unescaped_.push_back('\n');
+        return true;
+      case 'r':
+        doc_.unescaped_.push_back('\r');
+        return true;
+      case 't':
+        doc_.unescaped_.push_back('\t');
+        return true;
+      case 'u':
+        return unicode_escape();
+      default:
+        --pos_;
+        return fail("unknown escape");
     }
   }
 
@@ -335,8 +364,10 @@ class Parser {
 
   // Links `child` after `previous` (or as the first child) of container `parent`.
   void link(uint32_t parent, uint32_t& previous, uint32_t child) {
-    if (previous == 0) doc_.values_[parent].first_child = child;
-    else doc_.values_[previous].next_sibling = child;
+    if (previous == 0)
+      doc_.values_[parent].first_child = child;
+    else
+      doc_.values_[previous].next_sibling = child;
     previous = child;
     ++doc_.values_[parent].size;
   }
@@ -358,7 +389,8 @@ class Parser {
       if (pos_ >= s_.size() || s_[pos_] != '"') return fail("expected a key, found " + describe_here());
       std::string_view key;
       if (!string(key)) return false;
-      if (doc_.values_[index].size >= limits_.max_members) return fail("more than " + std::to_string(limits_.max_members) + " members");
+      if (doc_.values_[index].size >= limits_.max_members)
+        return fail("more than " + std::to_string(limits_.max_members) + " members");
       const uint64_t bit = key_bit(key);
       if ((seen_keys & bit) != 0 && has_member(index, key)) return fail("duplicate key '" + std::string(key) + "'");
       seen_keys |= bit;
@@ -438,7 +470,8 @@ const Value* Document::find(const Value& object, std::string_view key, uint64_t 
   HAILER_ASSERT(object.type == Type::object);
   // Equal size and head settle keys of up to 8 bytes; longer ones compare the rest.
   const auto same = [&](const Value& v) {
-    return v.head == head && v.key.size() == key.size() && (key.size() <= 8 || same_key(v.key.substr(8), key.substr(8)));
+    return v.head == head && v.key.size() == key.size() &&
+           (key.size() <= 8 || same_key(v.key.substr(8), key.substr(8)));
   };
   const uint32_t start = cursor != 0 ? cursor : object.first_child;
   for (uint32_t k = start; k != 0; k = values_[k].next_sibling) {
@@ -529,13 +562,27 @@ void append_escaped(std::string& out, std::string_view text, std::size_t first) 
     out.append(text.substr(run, i - run));
     run = i + 1;
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         out.append("\\u00");
         out.push_back(hex[c >> 4]);
@@ -615,7 +662,8 @@ void Writer::key(std::string_view k) {
 
 void Writer::quoted_key(std::string_view comma_quoted) {
   HAILER_ASSERT(depth_ > 0 && !after_key_);
-  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' &&
+                comma_quoted.back() == ':');
   const std::size_t skip = separator() == 0 ? 1 : 0;
   out_.append(comma_quoted.data() + skip, comma_quoted.size() - skip);
   after_key_ = true;
@@ -644,7 +692,8 @@ void Writer::plain_member(std::string_view comma_quoted, std::string_view v) {
 // Key and value of up to 32 bytes each, the value free of special bytes.
 void Writer::append_member(std::string_view comma_quoted, std::string_view v) {
   HAILER_ASSERT(depth_ > 0 && !after_key_);
-  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' &&
+                comma_quoted.back() == ':');
   HAILER_ASSERT(comma_quoted.size() <= 32 && v.size() <= 32);
   char buf[32 + 32 + 2];
   std::memcpy(buf, comma_quoted.data(), comma_quoted.size());
@@ -665,7 +714,8 @@ void Writer::uinteger_member(std::string_view comma_quoted, uint64_t v) {
     return;
   }
   HAILER_ASSERT(depth_ > 0 && !after_key_);
-  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' && comma_quoted.back() == ':');
+  HAILER_ASSERT(comma_quoted.size() >= 4 && comma_quoted[0] == ',' && comma_quoted[1] == '"' &&
+                comma_quoted.back() == ':');
   char buf[32 + max_digits];
   std::memcpy(buf, comma_quoted.data(), comma_quoted.size());
   char digits[max_digits];

@@ -49,7 +49,9 @@ struct RegisterRequest {
   bool operator==(const RegisterRequest&) const = default;
 };
 /// Lists connected calls users (or room members, on a PTT session).
-struct WhoRequest { bool operator==(const WhoRequest&) const = default; };
+struct WhoRequest {
+  bool operator==(const WhoRequest&) const = default;
+};
 /// Calls a user by name; queues on them when they are busy.
 struct CallRequest {
   std::string to;
@@ -67,15 +69,25 @@ struct RejectRequest {
   bool operator==(const RejectRequest&) const = default;
 };
 /// Ends the connected call.
-struct HangupRequest { bool operator==(const HangupRequest&) const = default; };
+struct HangupRequest {
+  bool operator==(const HangupRequest&) const = default;
+};
 /// Cancels this user's outgoing call while it rings.
-struct CancelRequest { bool operator==(const CancelRequest&) const = default; };
+struct CancelRequest {
+  bool operator==(const CancelRequest&) const = default;
+};
 /// Leaves the waiting queue this user is in.
-struct CancelWaitRequest { bool operator==(const CancelWaitRequest&) const = default; };
+struct CancelWaitRequest {
+  bool operator==(const CancelWaitRequest&) const = default;
+};
 /// Lists this user's missed calls.
-struct MissedRequest { bool operator==(const MissedRequest&) const = default; };
+struct MissedRequest {
+  bool operator==(const MissedRequest&) const = default;
+};
 /// Keeps the session alive; any request does, this one does nothing else.
-struct PingRequest { bool operator==(const PingRequest&) const = default; };
+struct PingRequest {
+  bool operator==(const PingRequest&) const = default;
+};
 /// Joins a push-to-talk room; the first request of a PTT session.
 struct JoinRequest {
   int64_t version = protocol_version;
@@ -88,11 +100,17 @@ struct JoinRequest {
   bool operator==(const JoinRequest&) const = default;
 };
 /// Asks for the floor (button pressed).
-struct PressRequest { bool operator==(const PressRequest&) const = default; };
+struct PressRequest {
+  bool operator==(const PressRequest&) const = default;
+};
 /// Gives up the floor or leaves the floor queue (button released).
-struct ReleaseRequest { bool operator==(const ReleaseRequest&) const = default; };
+struct ReleaseRequest {
+  bool operator==(const ReleaseRequest&) const = default;
+};
 /// Takes the floor from the current talker (instructor only).
-struct RevokeRequest { bool operator==(const RevokeRequest&) const = default; };
+struct RevokeRequest {
+  bool operator==(const RevokeRequest&) const = default;
+};
 /// Changes the room's contention policy (instructor only).
 struct SetPolicyRequest {
   FloorPolicy policy = FloorPolicy::deny;
@@ -100,10 +118,9 @@ struct SetPolicyRequest {
 };
 
 /// Any request body.
-using RequestBody =
-    std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
-                 CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest, PressRequest,
-                 ReleaseRequest, RevokeRequest, SetPolicyRequest>;
+using RequestBody = std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
+                                 CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest,
+                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {
@@ -303,7 +320,9 @@ struct FloorTaken {
   bool operator==(const FloorTaken&) const = default;
 };
 /// Nobody holds the floor.
-struct FloorIdle { bool operator==(const FloorIdle&) const = default; };
+struct FloorIdle {
+  bool operator==(const FloorIdle&) const = default;
+};
 /// The recipient lost the floor against its will.
 struct FloorRevoked {
   RevokeReason reason = RevokeReason::max_talk_time;
@@ -340,14 +359,15 @@ struct RecordingStopped {
 };
 
 /// The server is stopping: the connection closes next; reconnect later.
-struct ServerClosing { bool operator==(const ServerClosing&) const = default; };
+struct ServerClosing {
+  bool operator==(const ServerClosing&) const = default;
+};
 
 /// Anything the server sends.
-using ServerMessage =
-    std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
-                 CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
-                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, RecordingStopped,
-                 ServerClosing>;
+using ServerMessage = std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall,
+                                   WaitUpdate, CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied,
+                                   FloorQueued, FloorTaken, FloorIdle, FloorRevoked, FloorDequeued, MemberJoined,
+                                   MemberLeft, PolicyChanged, RecordingStopped, ServerClosing>;
 
 // ---------------------------------------------------------------- decode failures
 

@@ -6,12 +6,18 @@ namespace hailer {
 
 std::string_view to_string(PttFrameError error) {
   switch (error) {
-    case PttFrameError::too_short: return "shorter than the 4-byte header";
-    case PttFrameError::bad_version: return "unknown frame version (this server speaks 1)";
-    case PttFrameError::bad_flags: return "unknown flag bits set";
-    case PttFrameError::empty_payload: return "no audio in the frame";
-    case PttFrameError::too_large: return "payload larger than one 20 ms frame of the declared format";
-    case PttFrameError::odd_pcm_length: return "16-bit PCM payload with an odd number of bytes";
+    case PttFrameError::too_short:
+      return "shorter than the 4-byte header";
+    case PttFrameError::bad_version:
+      return "unknown frame version (this server speaks 1)";
+    case PttFrameError::bad_flags:
+      return "unknown flag bits set";
+    case PttFrameError::empty_payload:
+      return "no audio in the frame";
+    case PttFrameError::too_large:
+      return "payload larger than one 20 ms frame of the declared format";
+    case PttFrameError::odd_pcm_length:
+      return "16-bit PCM payload with an odd number of bytes";
   }
   HAILER_ASSERT(false && "unknown frame error");
   return "";

@@ -14,11 +14,12 @@ bool is_unsafe_code_point(char32_t c) {
     case 0x180E:  // Mongolian vowel separator
     case 0xFEFF:  // zero-width no-break space (BOM)
       return true;
-    default: break;
+    default:
+      break;
   }
-  return (c >= 0x200B && c <= 0x200F)     // zero-width space, joiners, LRM, RLM
-         || (c >= 0x2028 && c <= 0x202E)  // line/paragraph separators, LRE RLE PDF LRO RLO
-         || (c >= 0x2060 && c <= 0x206F)  // word joiner, invisible operators, LRI RLI FSI PDI, deprecated
+  return (c >= 0x200B && c <= 0x200F)      // zero-width space, joiners, LRM, RLM
+         || (c >= 0x2028 && c <= 0x202E)   // line/paragraph separators, LRE RLE PDF LRO RLO
+         || (c >= 0x2060 && c <= 0x206F)   // word joiner, invisible operators, LRI RLI FSI PDI, deprecated
          || (c >= 0xFFF9 && c <= 0xFFFB);  // interlinear annotation
 }
 

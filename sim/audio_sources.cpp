@@ -4,9 +4,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "media/io/wav_file.hpp"
 #include "base/assert.hpp"
 #include "base/prng.hpp"
+#include "media/io/wav_file.hpp"
 #include "sim/parallel.hpp"
 
 namespace hailer::sim {
@@ -58,7 +58,8 @@ std::vector<int16_t> AudioSources::load(const std::string& spec) const {
   } else {
     const std::string path = spec.front() == '/' ? spec : dir_ + "/" + spec;
     if (!std::filesystem::exists(path)) {
-      throw FixtureError("audio fixture " + path + " does not exist (make it with scripts/make_fixtures.sh, or pass --fixtures)");
+      throw FixtureError("audio fixture " + path +
+                         " does not exist (make it with scripts/make_fixtures.sh, or pass --fixtures)");
     }
     try {
       pcm = read_wav_48k_mono(path).samples;
@@ -106,7 +107,9 @@ void AudioSources::prepare(const std::vector<std::string>& specs, const OpusSett
   std::vector<Job> jobs;
   for (const std::string& spec : specs) {
     const std::string key = encoded_key(spec, o);
-    if (cache_.encoded.contains(key) || std::any_of(jobs.begin(), jobs.end(), [&](const Job& j) { return j.encoded_key == key; })) continue;
+    if (cache_.encoded.contains(key) ||
+        std::any_of(jobs.begin(), jobs.end(), [&](const Job& j) { return j.encoded_key == key; }))
+      continue;
     Job j{spec, dir_ + "|" + spec, key, nullptr, {}, {}};
     if (auto it = cache_.sources.find(j.source_key); it != cache_.sources.end()) j.cached = &it->second;
     jobs.push_back(std::move(j));

@@ -21,7 +21,7 @@ class FixtureError : public std::runtime_error {
 
 /// Sources and their encodings, shared by the runs of one process.
 struct MediaCache {
-  std::map<std::string, std::vector<int16_t>> sources;              ///< by fixtures dir + spec
+  std::map<std::string, std::vector<int16_t>> sources;               ///< by fixtures dir + spec
   std::map<std::string, std::vector<std::vector<uint8_t>>> encoded;  ///< by source key + Opus settings
 };
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "media/io/opus_codec.hpp"
 #include "base/assert.hpp"
+#include "media/io/opus_codec.hpp"
 
 namespace hailer::sim {
 
@@ -46,10 +46,17 @@ std::size_t DecodeLog::decode_some(std::size_t max_calls) {
   for (const DecodeCall& c : todo) {
     std::vector<int16_t> pcm;
     switch (c.kind) {
-      case PlayoutKind::normal: pcm = decoder_->decode(c.payload); break;
-      case PlayoutKind::fec: pcm = decoder_->decode_fec(c.payload); break;
-      case PlayoutKind::concealed: pcm = decoder_->conceal(); break;
-      case PlayoutKind::silence: HAILER_ASSERT(false && "silence is never decoded");
+      case PlayoutKind::normal:
+        pcm = decoder_->decode(c.payload);
+        break;
+      case PlayoutKind::fec:
+        pcm = decoder_->decode_fec(c.payload);
+        break;
+      case PlayoutKind::concealed:
+        pcm = decoder_->conceal();
+        break;
+      case PlayoutKind::silence:
+        HAILER_ASSERT(false && "silence is never decoded");
     }
     HAILER_ASSERT(pcm.size() == opus_frame_samples);
     decoded_.insert(decoded_.end(), pcm.begin(), pcm.end());
@@ -67,11 +74,14 @@ void DecodeLog::finish(std::vector<int16_t>& track) {
     const auto at = static_cast<std::size_t>(calls_[i].played_at);
     HAILER_ASSERT(at + opus_frame_samples <= track.size());
     const auto from = decoded_.begin() + static_cast<std::ptrdiff_t>(i * opus_frame_samples);
-    std::copy(from, from + static_cast<std::ptrdiff_t>(opus_frame_samples), track.begin() + static_cast<std::ptrdiff_t>(at));
+    std::copy(from, from + static_cast<std::ptrdiff_t>(opus_frame_samples),
+              track.begin() + static_cast<std::ptrdiff_t>(at));
   }
 }
 
-DeferredDecoder::DeferredDecoder(std::shared_ptr<DecodeLog> log) : log_(std::move(log)) { HAILER_ASSERT(log_ != nullptr); }
+DeferredDecoder::DeferredDecoder(std::shared_ptr<DecodeLog> log) : log_(std::move(log)) {
+  HAILER_ASSERT(log_ != nullptr);
+}
 
 std::vector<int16_t> DeferredDecoder::decode(std::span<const uint8_t> payload) {
   log_->add(PlayoutKind::normal, payload);

@@ -23,8 +23,8 @@ namespace hailer::sim {
 /// One call a playout made to its decoder.
 struct DecodeCall {
   PlayoutKind kind = PlayoutKind::normal;  ///< normal = decode, fec = decode_fec, concealed = conceal
-  std::vector<uint8_t> payload;           ///< the packet (normal) or the next packet (fec)
-  int64_t played_at = -1;                 ///< sample offset of its frame in the heard track; -1: decoded, not played
+  std::vector<uint8_t> payload;            ///< the packet (normal) or the next packet (fec)
+  int64_t played_at = -1;                  ///< sample offset of its frame in the heard track; -1: decoded, not played
 };
 
 /// The decoder calls of one leg, in the order they were made, and their decoding so far. The
@@ -47,7 +47,7 @@ class DecodeLog {
   void finish(std::vector<int16_t>& track);
 
  private:
-  mutable std::mutex mutex_;             // guards calls_ (the run appends while a helper copies)
+  mutable std::mutex mutex_;  // guards calls_ (the run appends while a helper copies)
   std::vector<DecodeCall> calls_;
   std::unique_ptr<FrameDecoder> decoder_;  // touched by the decoding thread only
   std::vector<int16_t> decoded_;           // call i's frame at i * 960, by the decoding thread only
@@ -84,7 +84,7 @@ class BackgroundDecoding {
   void work(const std::stop_token& stop);
   std::vector<std::shared_ptr<DecodeLog>> snapshot();
 
-  std::mutex mutex_;  // guards logs_ and failure_
+  std::mutex mutex_;                  // guards logs_ and failure_
   std::condition_variable_any wake_;  // never notified: the helper's idle pause, cut short by stop()
   std::vector<std::shared_ptr<DecodeLog>> logs_;
   std::exception_ptr failure_;

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "host/server_host.hpp"
 #include "core/core.hpp"
+#include "host/server_host.hpp"
 
 namespace hailer::sim {
 

@@ -44,7 +44,9 @@ Network::Direction& Network::direction(const std::string& from, const std::strin
   auto it = directions_.find(k);
   if (it == directions_.end()) {
     auto o = overrides_.find(k);
-    it = directions_.emplace(k, Direction{o == overrides_.end() ? default_ : o->second, Prng(derive_seed(seed_, k)), false}).first;
+    it = directions_
+             .emplace(k, Direction{o == overrides_.end() ? default_ : o->second, Prng(derive_seed(seed_, k)), false})
+             .first;
   }
   return it->second;
 }
@@ -85,7 +87,8 @@ std::vector<Time> Network::datagram(Time now, const std::string& from, const std
     return {};
   }
   Time arrival = delay(d, now);
-  if (d.profile.reorder > 0 && d.rng.unit() < d.profile.reorder) arrival = arrival + Duration::from_ms(d.profile.reorder_delay_ms);
+  if (d.profile.reorder > 0 && d.rng.unit() < d.profile.reorder)
+    arrival = arrival + Duration::from_ms(d.profile.reorder_delay_ms);
   std::vector<Time> out{arrival};
   if (d.profile.duplicate > 0 && d.rng.unit() < d.profile.duplicate) {
     ++c.duplicated;

@@ -28,13 +28,13 @@ struct LossModel {
 
 /// The behaviour of one direction of a link.
 struct LinkProfile {
-  int64_t latency_ms = 10;       ///< one-way base delay
-  int64_t jitter_ms = 0;         ///< extra delay, uniform in [0, jitter]
+  int64_t latency_ms = 10;  ///< one-way base delay
+  int64_t jitter_ms = 0;    ///< extra delay, uniform in [0, jitter]
   LossModel loss;
-  double duplicate = 0;          ///< probability a datagram arrives twice
-  double reorder = 0;            ///< probability a datagram is held back by reorder_delay_ms
+  double duplicate = 0;  ///< probability a datagram arrives twice
+  double reorder = 0;    ///< probability a datagram is held back by reorder_delay_ms
   int64_t reorder_delay_ms = 30;
-  int64_t retransmit_ms = 200;   ///< a lost stream segment arrives this much later (TCP RTO)
+  int64_t retransmit_ms = 200;  ///< a lost stream segment arrives this much later (TCP RTO)
 };
 
 /// Counters of one directed link.

@@ -32,7 +32,7 @@ void run_in_parallel(std::size_t count, const std::function<void(std::size_t)>& 
     helpers.reserve(threads - 1);
     for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work);
     work();  // the calling thread is one of the workers
-  }  // jthreads join here
+  }          // jthreads join here
   HAILER_ASSERT(next.load() >= count);
   for (auto& f : failures) {
     if (f) std::rethrow_exception(f);

@@ -118,7 +118,8 @@ nlohmann::ordered_json report_json(const RunResult& run) {
     streams.push_back(std::move(x));
   }
   auto& recs = j["recordings"] = nlohmann::ordered_json::array();
-  for (const auto& r : run.recordings) recs.push_back({{"file", r.file}, {"room", r.room}, {"turn_ms", r.duration_ms}, {"audio_ms", r.audio_ms}});
+  for (const auto& r : run.recordings)
+    recs.push_back({{"file", r.file}, {"room", r.room}, {"turn_ms", r.duration_ms}, {"audio_ms", r.audio_ms}});
   auto& core = j["core"] = nlohmann::ordered_json::object();
   for (const auto& [name, value] : core_counters(run.core)) core[name] = value;
   auto& host = j["host"] = nlohmann::ordered_json::object();
@@ -128,9 +129,11 @@ nlohmann::ordered_json report_json(const RunResult& run) {
 
 std::string report_markdown(const std::vector<RunResult>& runs) {
   std::ostringstream md;
-  md << "# hailer-sim report\n\n| scenario | seed | result | expectations | notice latency p95 | streams |\n|---|---|---|---|---|---|\n";
+  md << "# hailer-sim report\n\n| scenario | seed | result | expectations | notice latency p95 | streams "
+        "|\n|---|---|---|---|---|---|\n";
   for (const auto& r : runs) {
-    const auto passed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
+    const auto passed =
+        std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
     md << "| " << r.scenario << " | " << r.seed << " | " << (r.passed ? "pass" : "**FAIL**") << " | " << passed << "/"
        << r.expectations.size() << " | " << fixed(percentile(all_latencies(r), 95) / 1000.0) << " ms | "
        << r.streams.size() << " |\n";
@@ -143,7 +146,8 @@ std::string report_markdown(const std::vector<RunResult>& runs) {
     if (!r.expectations.empty()) {
       md << "| # | result | expectation | detail |\n|---|---|---|---|\n";
       for (const auto& e : r.expectations) {
-        md << "| " << e.index << " | " << (e.passed ? "ok" : "**FAIL**") << " | `" << e.text << "` | " << e.detail << " |\n";
+        md << "| " << e.index << " | " << (e.passed ? "ok" : "**FAIL**") << " | `" << e.text << "` | " << e.detail
+           << " |\n";
       }
       md << "\n";
     }
@@ -157,13 +161,14 @@ std::string report_markdown(const std::vector<RunResult>& runs) {
     }
     md << "Reply round trip p95 " << fixed(percentile(r.reply_rtt_us, 95) / 1000.0) << " ms.\n\n";
     if (!r.streams.empty()) {
-      md << "| stream | from ms | played ms | lost | late | FEC | concealed | interruptions | jitter ms | m2e p50/p95 ms | MOS | correlation |\n"
+      md << "| stream | from ms | played ms | lost | late | FEC | concealed | interruptions | jitter ms | m2e p50/p95 "
+            "ms | MOS | correlation |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
       for (const auto& s : r.streams) {
-        md << "| " << s.from << " -> " << s.to << " | " << s.started_ms << " | " << s.received_ms << " | " << s.stats.lost
-           << " | " << s.stats.late << " | " << s.stats.fec_recovered << " | " << s.stats.concealed << " | "
-           << s.stats.interruptions << " | " << fixed(s.stats.jitter_ms) << " | " << fixed(s.m2e_p50_ms) << " / "
-           << fixed(s.m2e_p95_ms) << " | " << fixed(s.mos, 2) << " | "
+        md << "| " << s.from << " -> " << s.to << " | " << s.started_ms << " | " << s.received_ms << " | "
+           << s.stats.lost << " | " << s.stats.late << " | " << s.stats.fec_recovered << " | " << s.stats.concealed
+           << " | " << s.stats.interruptions << " | " << fixed(s.stats.jitter_ms) << " | " << fixed(s.m2e_p50_ms)
+           << " / " << fixed(s.m2e_p95_ms) << " | " << fixed(s.mos, 2) << " | "
            << (s.correlation ? fixed(*s.correlation, 3) : "n/a (" + s.unmeasurable + ")") << " |\n";
       }
     }
@@ -180,18 +185,28 @@ std::string latency_svg(const RunResult& run) {
   // Two histograms in 10 ms buckets up to 500 ms: notifications (blue) and reply round trips (grey).
   constexpr int buckets = 50, width = 640, height = 260, left = 50, bottom = 220;
   std::vector<int> notify(buckets, 0), reply(buckets, 0);
-  for (int64_t us : all_latencies(run)) ++notify[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
-  for (int64_t us : run.reply_rtt_us) ++reply[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
-  const int peak = std::max({1, *std::max_element(notify.begin(), notify.end()), *std::max_element(reply.begin(), reply.end())});
+  for (int64_t us : all_latencies(run))
+    ++notify[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
+  for (int64_t us : run.reply_rtt_us)
+    ++reply[std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(us / 10'000))];
+  const int peak =
+      std::max({1, *std::max_element(notify.begin(), notify.end()), *std::max_element(reply.begin(), reply.end())});
   std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  s << "<text x=\"" << left << "\" y=\"16\">" << run.scenario << ": notice latency from its cause (blue) and reply round trip (grey), 10 ms buckets</text>\n";
-  s << "<line x1=\"" << left << "\" y1=\"" << bottom << "\" x2=\"" << left + 11 * buckets << "\" y2=\"" << bottom << "\" stroke=\"black\"/>\n";
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  s << "<text x=\"" << left << "\" y=\"16\">" << run.scenario
+    << ": notice latency from its cause (blue) and reply round trip (grey), 10 ms buckets</text>\n";
+  s << "<line x1=\"" << left << "\" y1=\"" << bottom << "\" x2=\"" << left + 11 * buckets << "\" y2=\"" << bottom
+    << "\" stroke=\"black\"/>\n";
   for (int b = 0; b < buckets; ++b) {
     const int x = left + 11 * b;
-    const int hr = reply[static_cast<std::size_t>(b)] * 180 / peak, hn = notify[static_cast<std::size_t>(b)] * 180 / peak;
-    if (hr > 0) s << "<rect x=\"" << x << "\" y=\"" << bottom - hr << "\" width=\"10\" height=\"" << hr << "\" fill=\"#bbb\"/>\n";
-    if (hn > 0) s << "<rect x=\"" << x + 2 << "\" y=\"" << bottom - hn << "\" width=\"6\" height=\"" << hn << "\" fill=\"#2266cc\"/>\n";
+    const int hr = reply[static_cast<std::size_t>(b)] * 180 / peak,
+              hn = notify[static_cast<std::size_t>(b)] * 180 / peak;
+    if (hr > 0)
+      s << "<rect x=\"" << x << "\" y=\"" << bottom - hr << "\" width=\"10\" height=\"" << hr << "\" fill=\"#bbb\"/>\n";
+    if (hn > 0)
+      s << "<rect x=\"" << x + 2 << "\" y=\"" << bottom - hn << "\" width=\"6\" height=\"" << hn
+        << "\" fill=\"#2266cc\"/>\n";
     if (b % 10 == 0) s << "<text x=\"" << x << "\" y=\"" << bottom + 14 << "\">" << b * 10 << " ms</text>\n";
   }
   s << "<text x=\"" << left + 11 * buckets - 60 << "\" y=\"" << bottom + 14 << "\">&gt;= 490</text>\n";
@@ -208,12 +223,18 @@ std::string stream_svg(const StreamResult& st) {
   auto x = [&](int64_t t) { return left + static_cast<int>((t - t0) * (width - left - 10) / (t1 - t0)); };
   auto y = [&](int64_t v) { return top + plot_h - static_cast<int>(v * plot_h / ymax); };
   std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  s << "<text x=\"" << left << "\" y=\"16\">" << st.from << " -&gt; " << st.to << ": buffer delay (blue), target (dashed), concealed frames (red)</text>\n";
-  s << "<line x1=\"" << left << "\" y1=\"" << top + plot_h << "\" x2=\"" << width - 10 << "\" y2=\"" << top + plot_h << "\" stroke=\"black\"/>\n";
-  s << "<text x=\"4\" y=\"" << top + 4 << "\">" << ymax << " ms</text><text x=\"4\" y=\"" << top + plot_h << "\">0</text>\n";
-  s << "<text x=\"" << left << "\" y=\"" << top + plot_h + 14 << "\">" << fixed(static_cast<double>(t0) / 1000.0) << " s</text>";
-  s << "<text x=\"" << width - 60 << "\" y=\"" << top + plot_h + 14 << "\">" << fixed(static_cast<double>(t1) / 1000.0) << " s</text>\n";
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  s << "<text x=\"" << left << "\" y=\"16\">" << st.from << " -&gt; " << st.to
+    << ": buffer delay (blue), target (dashed), concealed frames (red)</text>\n";
+  s << "<line x1=\"" << left << "\" y1=\"" << top + plot_h << "\" x2=\"" << width - 10 << "\" y2=\"" << top + plot_h
+    << "\" stroke=\"black\"/>\n";
+  s << "<text x=\"4\" y=\"" << top + 4 << "\">" << ymax << " ms</text><text x=\"4\" y=\"" << top + plot_h
+    << "\">0</text>\n";
+  s << "<text x=\"" << left << "\" y=\"" << top + plot_h + 14 << "\">" << fixed(static_cast<double>(t0) / 1000.0)
+    << " s</text>";
+  s << "<text x=\"" << width - 60 << "\" y=\"" << top + plot_h + 14 << "\">" << fixed(static_cast<double>(t1) / 1000.0)
+    << " s</text>\n";
   auto polyline = [&](auto value, const char* style) {
     s << "<polyline fill=\"none\" " << style << " points=\"";
     for (const auto& p : d) s << x(p.at_ms) << "," << y(value(p)) << " ";
@@ -223,7 +244,8 @@ std::string stream_svg(const StreamResult& st) {
   polyline([](const DelaySample& p) { return p.delay_ms; }, "stroke=\"#2266cc\"");
   for (int64_t t : st.concealed_at_ms) {
     if (t < t0 || t > t1) continue;
-    s << "<line x1=\"" << x(t) << "\" y1=\"" << top + plot_h << "\" x2=\"" << x(t) << "\" y2=\"" << top + plot_h + 8 << "\" stroke=\"#cc2222\"/>\n";
+    s << "<line x1=\"" << x(t) << "\" y1=\"" << top + plot_h << "\" x2=\"" << x(t) << "\" y2=\"" << top + plot_h + 8
+      << "\" stroke=\"#cc2222\"/>\n";
   }
   s << "</svg>\n";
   return s.str();
@@ -240,8 +262,10 @@ std::string messages_jsonl(const std::vector<RunResult>& runs) {
       line["to"] = m.to;
       line[m.to == "server" ? "sent_ms" : "received_ms"] = round3(static_cast<double>(m.other_end_us) / 1000.0);
       const auto parsed = nlohmann::json::parse(m.text, nullptr, false);
-      if (parsed.is_discarded()) line["text"] = m.text;  // a client's deliberately malformed message
-      else line["message"] = parsed;
+      if (parsed.is_discarded())
+        line["text"] = m.text;  // a client's deliberately malformed message
+      else
+        line["message"] = parsed;
       out += line.dump() + "\n";
     }
   }

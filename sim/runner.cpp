@@ -72,7 +72,8 @@ int64_t cause_of(const Expectation& e, const std::map<std::string, int64_t>& lab
   return e.after.empty() ? 0 : labels.at(e.after);
 }
 
-bool matches(const Notice& n, const std::string& type, const nlohmann::json* where, const std::string& to, const Window& w) {
+bool matches(const Notice& n, const std::string& type, const nlohmann::json* where, const std::string& to,
+             const Window& w) {
   return n.to == to && n.type == type && n.at_us >= w.from_us && n.at_us < w.until_us &&
          (where == nullptr || fields_match(n.body, *where));
 }
@@ -229,8 +230,11 @@ void judge_stream(ExpectationResult& r, const Expectation& e, const StreamResult
           "mouth-to-ear p95 " + number_text(s.m2e_p95_ms) + " ms <= " + number_text(*e.m2e_p95_max_ms));
   }
   if (e.correlation_min) {
-    if (!s.correlation) check(false, "correlation not measurable: " + s.unmeasurable);
-    else check(*s.correlation >= *e.correlation_min, "correlation " + number_text(*s.correlation) + " >= " + number_text(*e.correlation_min));
+    if (!s.correlation)
+      check(false, "correlation not measurable: " + s.unmeasurable);
+    else
+      check(*s.correlation >= *e.correlation_min,
+            "correlation " + number_text(*s.correlation) + " >= " + number_text(*e.correlation_min));
   }
   if (e.interruptions_max) {
     check(s.stats.interruptions <= *e.interruptions_max,
@@ -317,21 +321,25 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
     const RunResult* result;
     const std::unique_ptr<World>* world;
   } where{&result, &world};
-  const AssertContext context([](const void* arg, char* out, std::size_t size) {
-    const auto& w = *static_cast<const Where*>(arg);
-    World* running = w.world->get();
-    std::snprintf(out, size, "running scenario %s (seed %llu) at t=%s after %s", w.result->scenario.c_str(),
-                  static_cast<unsigned long long>(w.result->seed), running ? ms_text(running->queue().now().us).c_str() : "0",
-                  running ? running->last_step().c_str() : "setup");
-  }, &where);
+  const AssertContext context(
+      [](const void* arg, char* out, std::size_t size) {
+        const auto& w = *static_cast<const Where*>(arg);
+        World* running = w.world->get();
+        std::snprintf(out, size, "running scenario %s (seed %llu) at t=%s after %s", w.result->scenario.c_str(),
+                      static_cast<unsigned long long>(w.result->seed),
+                      running ? ms_text(running->queue().now().us).c_str() : "0",
+                      running ? running->last_step().c_str() : "setup");
+      },
+      &where);
   try {
     world = std::make_unique<World>(scenario, fixtures_dir, cache);
     world->run(progress);
   } catch (const FixtureError&) {
-    throw;  // the scenario cannot run here at all: a usage error, not a failed run
+    throw;                             // the scenario cannot run here at all: a usage error, not a failed run
   } catch (const std::exception& e) {  // a broken world invariant (InvariantBroken) or a setup error
     const int64_t at = world ? world->queue().now().us : 0;
-    result.failure = std::string(e.what()) + " (at t=" + ms_text(at) + (world ? ", after " + world->last_step() : "") + ")";
+    result.failure =
+        std::string(e.what()) + " (at t=" + ms_text(at) + (world ? ", after " + world->last_step() : "") + ")";
     result.passed = false;
     return result;
   }
@@ -360,14 +368,30 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
     r.index = i;
     r.text = e.text;
     switch (e.kind) {
-      case ExpectKind::notice: judge_notice(r, e, *world); break;
-      case ExpectKind::no_notice: judge_no_notice(r, e, *world); break;
-      case ExpectKind::count: judge_count(r, e, *world); break;
-      case ExpectKind::order: judge_order(r, e, *world); break;
-      case ExpectKind::audio: judge_audio(r, e, result.streams); break;
-      case ExpectKind::no_audio: judge_no_audio(r, e, result.streams); break;
-      case ExpectKind::recording: judge_recording(r, e, result.recordings); break;
-      case ExpectKind::metric: judge_metric(r, e, result); break;
+      case ExpectKind::notice:
+        judge_notice(r, e, *world);
+        break;
+      case ExpectKind::no_notice:
+        judge_no_notice(r, e, *world);
+        break;
+      case ExpectKind::count:
+        judge_count(r, e, *world);
+        break;
+      case ExpectKind::order:
+        judge_order(r, e, *world);
+        break;
+      case ExpectKind::audio:
+        judge_audio(r, e, result.streams);
+        break;
+      case ExpectKind::no_audio:
+        judge_no_audio(r, e, result.streams);
+        break;
+      case ExpectKind::recording:
+        judge_recording(r, e, result.recordings);
+        break;
+      case ExpectKind::metric:
+        judge_metric(r, e, result);
+        break;
     }
     result.passed = result.passed && r.passed;
     result.expectations.push_back(std::move(r));

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "host/server_host.hpp"
 #include "core/core.hpp"
+#include "host/server_host.hpp"
 #include "media/stream_stats.hpp"
 #include "sim/audio_sources.hpp"
 #include "sim/scenario.hpp"
@@ -80,7 +80,6 @@ struct RunResult {
   SpeakerStats speaker;
   std::vector<LoggedMessage> messages;  ///< the wire, as the server handled it
 };
-
 
 struct MediaCache;
 

@@ -112,9 +112,9 @@ LinkProfile parse_link(const Obj& o, LinkProfile base) {
   return base;
 }
 
-constexpr std::initializer_list<const char*> link_keys{"latency_ms", "jitter_ms", "loss", "burst_enter", "burst_exit",
-                                                        "burst_loss", "duplicate", "reorder", "reorder_delay_ms",
-                                                        "retransmit_ms"};
+constexpr std::initializer_list<const char*> link_keys{"latency_ms",       "jitter_ms",    "loss",      "burst_enter",
+                                                       "burst_exit",       "burst_loss",   "duplicate", "reorder",
+                                                       "reorder_delay_ms", "retransmit_ms"};
 
 void parse_server(const Obj& o, Config& c) {
   o.allow({"max_sessions", "heartbeat_timeout_ms", "ring_timeout_ms", "max_missed_calls", "max_waiters_per_callee",
@@ -126,7 +126,8 @@ void parse_server(const Obj& o, Config& c) {
   c.heartbeat_timeout_ms = o.integer("heartbeat_timeout_ms", c.heartbeat_timeout_ms, 1, max_ms);
   c.ring_timeout_ms = o.integer("ring_timeout_ms", c.ring_timeout_ms, 1, max_ms);
   c.max_missed_calls = static_cast<uint32_t>(o.integer("max_missed_calls", c.max_missed_calls, 1, 1000));
-  c.max_waiters_per_callee = static_cast<uint32_t>(o.integer("max_waiters_per_callee", c.max_waiters_per_callee, 1, 1000));
+  c.max_waiters_per_callee =
+      static_cast<uint32_t>(o.integer("max_waiters_per_callee", c.max_waiters_per_callee, 1, 1000));
   c.recall_window_ms = o.integer("recall_window_ms", c.recall_window_ms, 1, max_ms);
   c.wait_expiry_ms = o.integer("wait_expiry_ms", c.wait_expiry_ms, 1, max_ms);
   c.auto_connect_default = o.boolean("auto_connect_default", c.auto_connect_default);
@@ -135,9 +136,10 @@ void parse_server(const Obj& o, Config& c) {
   c.max_floor_queue = static_cast<uint32_t>(o.integer("max_floor_queue", c.max_floor_queue, 1, 10'000));
   c.max_talk_ms = o.integer("max_talk_ms", c.max_talk_ms, 1, max_ms);
   c.silence_timeout_ms = o.integer("silence_timeout_ms", c.silence_timeout_ms, 1, max_ms);
-  c.silence_threshold_dbfs = static_cast<int32_t>(o.integer("silence_threshold_dbfs", c.silence_threshold_dbfs, -150, 0));
-  c.default_floor_policy =
-      o.choice<FloorPolicy>("default_floor_policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, FloorPolicy::deny);
+  c.silence_threshold_dbfs =
+      static_cast<int32_t>(o.integer("silence_threshold_dbfs", c.silence_threshold_dbfs, -150, 0));
+  c.default_floor_policy = o.choice<FloorPolicy>(
+      "default_floor_policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, FloorPolicy::deny);
   c.instructor_token = o.str("instructor_token", "");
 }
 
@@ -152,9 +154,11 @@ Participant parse_participant(const Obj& o) {
     p.room = o.str("room");
     if (!valid_name(p.room)) o.fail("room", "is not a valid room name");
     p.role = o.choice<Role>("role", {{"student", Role::student}, {"instructor", Role::instructor}}, Role::student);
-    p.format.codec = o.choice<AudioCodec>("codec", {{"opus", AudioCodec::opus}, {"pcm16", AudioCodec::pcm16}}, AudioCodec::opus);
+    p.format.codec =
+        o.choice<AudioCodec>("codec", {{"opus", AudioCodec::opus}, {"pcm16", AudioCodec::pcm16}}, AudioCodec::opus);
     p.format.sample_rate_hz = static_cast<uint32_t>(o.integer("sample_rate", 48'000, 8'000, 192'000));
-    if (p.format.codec == AudioCodec::opus && p.format.sample_rate_hz != 48'000) o.fail("sample_rate", "Opus is always 48000");
+    if (p.format.codec == AudioCodec::opus && p.format.sample_rate_hz != 48'000)
+      o.fail("sample_rate", "Opus is always 48000");
     p.token = o.str("token", "");
   } else {
     for (const char* k : {"room", "role", "codec", "sample_rate", "token"}) {
@@ -177,14 +181,27 @@ Participant parse_participant(const Obj& o) {
   return p;
 }
 
-const std::vector<std::pair<std::string, Action>> actions{
-    {"connect", Action::connect},       {"disconnect", Action::disconnect}, {"reconnect", Action::reconnect},
-    {"register", Action::hello},        {"join", Action::hello},            {"who", Action::who},
-    {"call", Action::call},             {"accept", Action::accept},         {"reject", Action::reject},
-    {"hangup", Action::hangup},         {"cancel", Action::cancel},         {"cancel_wait", Action::cancel_wait},
-    {"missed", Action::missed},         {"ping", Action::ping},             {"press", Action::press},
-    {"release", Action::release},       {"revoke", Action::revoke},         {"set_policy", Action::set_policy},
-    {"raw", Action::raw},               {"raw_audio", Action::raw_audio},   {"raw_binary", Action::raw_binary}};
+const std::vector<std::pair<std::string, Action>> actions{{"connect", Action::connect},
+                                                          {"disconnect", Action::disconnect},
+                                                          {"reconnect", Action::reconnect},
+                                                          {"register", Action::hello},
+                                                          {"join", Action::hello},
+                                                          {"who", Action::who},
+                                                          {"call", Action::call},
+                                                          {"accept", Action::accept},
+                                                          {"reject", Action::reject},
+                                                          {"hangup", Action::hangup},
+                                                          {"cancel", Action::cancel},
+                                                          {"cancel_wait", Action::cancel_wait},
+                                                          {"missed", Action::missed},
+                                                          {"ping", Action::ping},
+                                                          {"press", Action::press},
+                                                          {"release", Action::release},
+                                                          {"revoke", Action::revoke},
+                                                          {"set_policy", Action::set_policy},
+                                                          {"raw", Action::raw},
+                                                          {"raw_audio", Action::raw_audio},
+                                                          {"raw_binary", Action::raw_binary}};
 
 std::vector<uint8_t> parse_hex(const Obj& o, const std::string& hex) {
   if (hex.empty() || hex.size() % 2 != 0) o.fail("hex", "must be an even number of hex digits");
@@ -225,7 +242,8 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
   }
   if (o.has("call_id")) s.call_id = static_cast<uint64_t>(o.integer("call_id", 0, 0, (1LL << 53) - 1));
   if (s.action == Action::set_policy) {
-    s.policy = o.choice<FloorPolicy>("policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, std::nullopt);
+    s.policy =
+        o.choice<FloorPolicy>("policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, std::nullopt);
   }
   if (s.action == Action::raw) s.text = o.str("text");
   if (s.action == Action::raw_audio) {
@@ -241,8 +259,11 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
   o.allow({"at_ms", "kind", "groups", "who", "duration_ms", "between", "label"}, link_keys);
   Fault f;
   f.at_ms = o.integer("at_ms", std::nullopt, 0, max_ms);
-  f.kind = o.choice<FaultKind>("kind", {{"partition", FaultKind::partition}, {"stall", FaultKind::stall},
-                                        {"disconnect", FaultKind::disconnect}, {"link", FaultKind::link}},
+  f.kind = o.choice<FaultKind>("kind",
+                               {{"partition", FaultKind::partition},
+                                {"stall", FaultKind::stall},
+                                {"disconnect", FaultKind::disconnect},
+                                {"link", FaultKind::link}},
                                std::nullopt);
   f.label = o.str("label", "");
   auto known = [&](const std::string& n, const char* key) {
@@ -274,7 +295,8 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
       break;
     case FaultKind::link: {
       const auto& between = o.array("between");
-      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string()) o.fail("between", "must be two names");
+      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string())
+        o.fail("between", "must be two names");
       f.a = between[0].get<std::string>();
       f.b = between[1].get<std::string>();
       known(f.a, "between");
@@ -290,8 +312,8 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
 // a typo or a quoted number would otherwise match nothing and weaken a no_notice silently.
 // Checks `where` (at `path`) against the fields a message can carry: every key must be one of
 // them, with the right JSON shape and, for an enum, one of its values; nested objects alike.
-void check_fields(const Obj& o, const std::string& path, const std::string& what, const std::vector<FieldSchema>& fields,
-                  const json& where) {
+void check_fields(const Obj& o, const std::string& path, const std::string& what,
+                  const std::vector<FieldSchema>& fields, const json& where) {
   if (!where.is_object()) o.fail(path, "must be an object");
   for (const auto& [key, value] : where.items()) {
     const FieldSchema* f = nullptr;
@@ -303,16 +325,30 @@ void check_fields(const Obj& o, const std::string& path, const std::string& what
     using K = FieldSchema::Kind;
     bool ok = false;
     switch (f->kind) {
-      case K::string: ok = value.is_string(); break;
-      case K::nullable_string: ok = value.is_string() || value.is_null(); break;
-      case K::integer: ok = value.is_number_integer(); break;
-      case K::nullable_integer: ok = value.is_number_integer() || value.is_null(); break;
-      case K::boolean: ok = value.is_boolean(); break;
-      case K::object: ok = value.is_object(); break;
-      case K::array: ok = value.is_array(); break;
+      case K::string:
+        ok = value.is_string();
+        break;
+      case K::nullable_string:
+        ok = value.is_string() || value.is_null();
+        break;
+      case K::integer:
+        ok = value.is_number_integer();
+        break;
+      case K::nullable_integer:
+        ok = value.is_number_integer() || value.is_null();
+        break;
+      case K::boolean:
+        ok = value.is_boolean();
+        break;
+      case K::object:
+        ok = value.is_object();
+        break;
+      case K::array:
+        ok = value.is_array();
+        break;
     }
-    static const char* kind_names[] = {"a string", "a string or null", "an integer", "an integer or null",
-                                       "true or false", "an object", "an array"};
+    static const char* kind_names[] = {"a string",      "a string or null", "an integer", "an integer or null",
+                                       "true or false", "an object",        "an array"};
     if (!ok) o.fail(at, std::string("must be ") + kind_names[static_cast<int>(f->kind)]);
     if (!f->values.empty() && value.is_string() &&
         std::find(f->values.begin(), f->values.end(), value.get<std::string>()) == f->values.end()) {
@@ -328,14 +364,17 @@ void check_where(const Obj& o, const std::string& type, const json& where) {
 }
 
 void check_type(const Obj& o, const char* key, const std::string& type) {
-  if (!is_server_message_type(type) && !client_notice_types.contains(type)) o.fail(key, "unknown notice type '" + type + "'");
+  if (!is_server_message_type(type) && !client_notice_types.contains(type))
+    o.fail(key, "unknown notice type '" + type + "'");
 }
 
-std::vector<std::string> names_in(const Obj& o, const char* key, const std::set<std::string>& names, bool allow_speaker) {
+std::vector<std::string> names_in(const Obj& o, const char* key, const std::set<std::string>& names,
+                                  bool allow_speaker) {
   std::vector<std::string> out;
   if (!o.has(key)) o.fail(key, "is required");
   const json& t = o.raw(key);
-  if (t.is_string()) out.push_back(t.get<std::string>());
+  if (t.is_string())
+    out.push_back(t.get<std::string>());
   else if (t.is_array() && !t.empty()) {
     for (const auto& n : t) {
       if (!n.is_string()) o.fail(key, "must be a name or an array of names");
@@ -362,7 +401,8 @@ void parse_window(const Obj& o, Expectation& e, const std::set<std::string>& lab
   e.not_before_ms = o.opt_integer("not_before_ms", 0, max_ms);
   if (e.within_ms && e.after.empty()) o.fail("within_ms", "needs 'after'");
   if (e.not_before_ms && e.after.empty()) o.fail("not_before_ms", "needs 'after'");
-  if (e.within_ms && e.not_before_ms && *e.not_before_ms > *e.within_ms) o.fail("not_before_ms", "is beyond within_ms: the window is empty");
+  if (e.within_ms && e.not_before_ms && *e.not_before_ms > *e.within_ms)
+    o.fail("not_before_ms", "is beyond within_ms: the window is empty");
 }
 
 void parse_notice_kind(const Obj& o, Expectation& e, const char* key, const std::set<std::string>& names,
@@ -390,7 +430,8 @@ void parse_notice_kind(const Obj& o, Expectation& e, const char* key, const std:
   }
 }
 
-void parse_order(const Obj& o, Expectation& e, const std::set<std::string>& names, const std::set<std::string>& labels) {
+void parse_order(const Obj& o, Expectation& e, const std::set<std::string>& names,
+                 const std::set<std::string>& labels) {
   o.allow({"order", "to", "where", "after", "before", "within_ms", "not_before_ms"});
   const json& order = o.raw("order");
   if (order.is_string()) {  // one type, to several recipients in this order
@@ -434,7 +475,8 @@ void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& name
   e.loss_max = o.opt_number("loss_max", 0, 1);
   e.m2e_p95_max_ms = o.opt_number("m2e_p95_max_ms", 0, 100'000);
   e.correlation_min = o.opt_number("correlation_min", -1, 1);
-  if (o.has("interruptions_max")) e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
+  if (o.has("interruptions_max"))
+    e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
   if (o.has("leg")) e.leg = static_cast<uint32_t>(o.integer("leg", 1, 1, 10'000));
 }
 
@@ -463,7 +505,8 @@ Expectation parse_expectation(const Obj& o, const std::set<std::string>& names, 
     e.from = a.str("from");
     e.sink = a.str("to", "");
     if (!names.contains(e.from)) a.fail("from", "names no participant");
-    if (!e.sink.empty() && !names.contains(e.sink) && e.sink != "speaker") a.fail("to", "names no participant (or \"speaker\")");
+    if (!e.sink.empty() && !names.contains(e.sink) && e.sink != "speaker")
+      a.fail("to", "names no participant (or \"speaker\")");
   } else if (o.has("recording")) {
     e.kind = ExpectKind::recording;
     o.allow({"recording", "min_duration_ms"});
@@ -511,8 +554,10 @@ Scenario parse_scenario(const json& j, const std::string& source) {
       Obj lo(l, n.path("links") + "[" + std::to_string(i++) + "]");
       lo.allow({"between"}, link_keys);
       const auto& between = lo.array("between");
-      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string()) lo.fail("between", "must be two names");
-      s.links.push_back({{between[0].get<std::string>(), between[1].get<std::string>()}, parse_link(lo, s.default_link)});
+      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string())
+        lo.fail("between", "must be two names");
+      s.links.push_back(
+          {{between[0].get<std::string>(), between[1].get<std::string>()}, parse_link(lo, s.default_link)});
     }
   }
   if (o.has("opus")) {
@@ -521,13 +566,15 @@ Scenario parse_scenario(const json& j, const std::string& source) {
     s.opus.bitrate_bps = static_cast<int32_t>(op.integer("bitrate_bps", s.opus.bitrate_bps, 6'000, 510'000));
     s.opus.complexity = static_cast<int32_t>(op.integer("complexity", s.opus.complexity, 0, 10));
     s.opus.fec = op.boolean("fec", s.opus.fec);
-    s.opus.expected_loss_percent = static_cast<int32_t>(op.integer("expected_loss_percent", s.opus.expected_loss_percent, 0, 100));
+    s.opus.expected_loss_percent =
+        static_cast<int32_t>(op.integer("expected_loss_percent", s.opus.expected_loss_percent, 0, 100));
   }
   if (o.has("jitter_buffer")) {
     Obj jb(o.raw("jitter_buffer"), o.path("jitter_buffer"));
     jb.allow({"min_delay_ms", "start_delay_ms", "max_delay_ms", "fec"});
     s.jitter_buffer.min_delay_ms = jb.integer("min_delay_ms", s.jitter_buffer.min_delay_ms, 20, 1000);
-    s.jitter_buffer.max_delay_ms = jb.integer("max_delay_ms", s.jitter_buffer.max_delay_ms, s.jitter_buffer.min_delay_ms, 2000);
+    s.jitter_buffer.max_delay_ms =
+        jb.integer("max_delay_ms", s.jitter_buffer.max_delay_ms, s.jitter_buffer.min_delay_ms, 2000);
     s.jitter_buffer.start_delay_ms = jb.integer("start_delay_ms", std::min<int64_t>(80, s.jitter_buffer.max_delay_ms),
                                                 s.jitter_buffer.min_delay_ms, s.jitter_buffer.max_delay_ms);
     s.jitter_buffer.fec = jb.boolean("fec", s.jitter_buffer.fec);
@@ -537,10 +584,12 @@ Scenario parse_scenario(const json& j, const std::string& source) {
   std::size_t i = 0;
   for (const auto& p : o.array("participants")) {
     s.participants.push_back(parse_participant(Obj(p, o.path("participants") + "[" + std::to_string(i++) + "]")));
-    if (!names.insert(s.participants.back().name).second) o.fail("participants", "duplicate name " + s.participants.back().name);
+    if (!names.insert(s.participants.back().name).second)
+      o.fail("participants", "duplicate name " + s.participants.back().name);
   }
   if (s.participants.empty()) o.fail("participants", "needs at least one participant");
-  if (names.contains("server") || names.contains("speaker")) o.fail("participants", "'server' and 'speaker' are reserved");
+  if (names.contains("server") || names.contains("speaker"))
+    o.fail("participants", "'server' and 'speaker' are reserved");
   std::map<std::string, const Participant*> people;
   for (const auto& p : s.participants) people[p.name] = &p;
 
@@ -548,12 +597,14 @@ Scenario parse_scenario(const json& j, const std::string& source) {
   i = 0;
   for (const auto& st : o.array("steps")) {
     s.steps.push_back(parse_step(Obj(st, o.path("steps") + "[" + std::to_string(i++) + "]"), people));
-    if (!s.steps.back().label.empty() && !labels.insert(s.steps.back().label).second) o.fail("steps", "duplicate label " + s.steps.back().label);
+    if (!s.steps.back().label.empty() && !labels.insert(s.steps.back().label).second)
+      o.fail("steps", "duplicate label " + s.steps.back().label);
   }
   i = 0;
   for (const auto& f : o.array("faults")) {
     s.faults.push_back(parse_fault(Obj(f, o.path("faults") + "[" + std::to_string(i++) + "]"), names));
-    if (!s.faults.back().label.empty() && !labels.insert(s.faults.back().label).second) o.fail("faults", "duplicate label " + s.faults.back().label);
+    if (!s.faults.back().label.empty() && !labels.insert(s.faults.back().label).second)
+      o.fail("faults", "duplicate label " + s.faults.back().label);
   }
   for (const auto& l : s.links) {
     for (const auto& n : {l.first.first, l.first.second}) {
@@ -576,7 +627,8 @@ Scenario parse_scenario(const json& j, const std::string& source) {
     // An empty window makes a check that cannot fail: refuse it.
     if (!x.after.empty() && !x.before.empty()) {
       const int64_t from = label_ms.at(x.after) + x.not_before_ms.value_or(0);
-      if (label_ms.at(x.before) <= from) Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
+      if (label_ms.at(x.before) <= from)
+        Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
     }
   }
   return s;

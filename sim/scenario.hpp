@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "media/io/opus_codec.hpp"
 #include "core/config.hpp"
+#include "media/io/opus_codec.hpp"
 #include "media/jitter_buffer.hpp"
 #include "protocol/messages.hpp"
 #include "sim/network.hpp"
@@ -29,13 +29,13 @@ class ScenarioError : public std::runtime_error {
 struct Participant {
   std::string name;
   Face face = Face::calls;
-  std::string room;                       ///< PTT only
-  Role role = Role::student;              ///< PTT only
+  std::string room;                              ///< PTT only
+  Role role = Role::student;                     ///< PTT only
   AudioFormat format{AudioCodec::opus, 48'000};  ///< PTT only: codec and (pcm16) sample rate
-  std::string token;                      ///< PTT instructors, when the server wants one
-  std::string audio;                      ///< a WAV file, "tone:HZ" or "speechlike:SEED"; empty: silent
-  int64_t start_ms = 0;                   ///< connects and registers/joins then
-  bool auto_ping = true;                  ///< pings after ping_interval_ms without sending
+  std::string token;                             ///< PTT instructors, when the server wants one
+  std::string audio;                             ///< a WAV file, "tone:HZ" or "speechlike:SEED"; empty: silent
+  int64_t start_ms = 0;                          ///< connects and registers/joins then
+  bool auto_ping = true;                         ///< pings after ping_interval_ms without sending
   int64_t ping_interval_ms = 10'000;
   std::optional<int64_t> auto_accept_ms;  ///< accepts an incoming call after this long
   std::optional<int64_t> auto_recall_ms;  ///< calls back this long after callee_available
@@ -45,8 +45,26 @@ struct Participant {
 
 /// What a step does.
 enum class Action : uint8_t {
-  connect, disconnect, reconnect, hello, who, call, accept, reject, hangup, cancel, cancel_wait, missed, ping,
-  press, release, revoke, set_policy, raw, raw_audio, raw_binary
+  connect,
+  disconnect,
+  reconnect,
+  hello,
+  who,
+  call,
+  accept,
+  reject,
+  hangup,
+  cancel,
+  cancel_wait,
+  missed,
+  ping,
+  press,
+  release,
+  revoke,
+  set_policy,
+  raw,
+  raw_audio,
+  raw_binary
 };
 
 /// One scripted action, with its arguments typed.
@@ -54,15 +72,15 @@ struct Step {
   int64_t at_ms = 0;
   std::string who;
   Action action = Action::ping;
-  std::string action_name;               ///< as written, for messages
-  std::string to;                        ///< call
-  std::optional<bool> auto_connect;      ///< call
-  std::optional<uint64_t> call_id;       ///< accept, reject
+  std::string action_name;                 ///< as written, for messages
+  std::string to;                          ///< call
+  std::optional<bool> auto_connect;        ///< call
+  std::optional<uint64_t> call_id;         ///< accept, reject
   FloorPolicy policy = FloorPolicy::deny;  ///< set_policy
-  std::string text;                      ///< raw: sent as-is
-  uint32_t frames = 10;                  ///< raw_audio: well-formed frames sent 20 ms apart, floor or not
-  std::vector<uint8_t> bytes;            ///< raw_binary: one binary message, as-is
-  std::string label;                     ///< names the step as a cause for expectations
+  std::string text;                        ///< raw: sent as-is
+  uint32_t frames = 10;                    ///< raw_audio: well-formed frames sent 20 ms apart, floor or not
+  std::vector<uint8_t> bytes;              ///< raw_binary: one binary message, as-is
+  std::string label;                       ///< names the step as a cause for expectations
 };
 
 /// What a fault does.
@@ -86,23 +104,23 @@ enum class ExpectKind : uint8_t { notice, no_notice, count, order, audio, no_aud
 /// One expectation; which fields matter depends on the kind.
 struct Expectation {
   ExpectKind kind = ExpectKind::notice;
-  std::string text;                 ///< the expectation as written, for messages
-  std::vector<std::string> types;   ///< notice types (order: several to one recipient, or one to several)
-  std::vector<std::string> to;      ///< recipients
-  std::vector<nlohmann::json> where;  ///< fields the notice must have (one per type, or one)
-  std::string after, before;        ///< step or fault labels bounding the time window
-  std::optional<int64_t> within_ms; ///< at most this long after `after`
+  std::string text;                      ///< the expectation as written, for messages
+  std::vector<std::string> types;        ///< notice types (order: several to one recipient, or one to several)
+  std::vector<std::string> to;           ///< recipients
+  std::vector<nlohmann::json> where;     ///< fields the notice must have (one per type, or one)
+  std::string after, before;             ///< step or fault labels bounding the time window
+  std::optional<int64_t> within_ms;      ///< at most this long after `after`
   std::optional<int64_t> not_before_ms;  ///< at least this long after `after`
   std::optional<uint64_t> exactly, min_count, max_count;  ///< count
-  std::string from;                 ///< audio, no_audio: sender
-  std::string sink;                 ///< audio: receiver, or "speaker" for PTT; no_audio: empty = anyone
-  std::optional<uint32_t> leg;      ///< audio: only the n-th stream (1-based) from `from` to `sink`
+  std::string from;                                       ///< audio, no_audio: sender
+  std::string sink;             ///< audio: receiver, or "speaker" for PTT; no_audio: empty = anyone
+  std::optional<uint32_t> leg;  ///< audio: only the n-th stream (1-based) from `from` to `sink`
   std::optional<double> mos_min, loss_max, m2e_p95_max_ms, correlation_min;
   std::optional<uint64_t> interruptions_max;
-  std::string file;                 ///< recording: file name
+  std::string file;  ///< recording: file name
   int64_t min_duration_ms = 0;
-  std::string metric;               ///< metric: a report.json path, e.g. "core.calls_connected"
-  std::optional<double> min, max;   ///< metric bounds
+  std::string metric;              ///< metric: a report.json path, e.g. "core.calls_connected"
+  std::optional<double> min, max;  ///< metric bounds
 };
 
 /// A whole scenario.

@@ -2,8 +2,8 @@
 
 #include <type_traits>
 
-#include "media/io/frame_decoder.hpp"
 #include "base/assert.hpp"
+#include "media/io/frame_decoder.hpp"
 #include "protocol/ptt_frame.hpp"
 #include "sim/simulated_server.hpp"
 #include "sim/world.hpp"
@@ -98,40 +98,81 @@ void SimulatedClient::start() { connect(); }
 
 void SimulatedClient::do_step(const Step& s) {
   switch (s.action) {
-    case Action::connect: return connect();
-    case Action::disconnect: return disconnect(CloseReason::peer_closed);
+    case Action::connect:
+      return connect();
+    case Action::disconnect:
+      return disconnect(CloseReason::peer_closed);
     case Action::reconnect:
       disconnect(CloseReason::peer_closed);
       return connect();
-    default: break;
+    default:
+      break;
   }
-  if (conn_ == 0) return w_.record_notice(Notice{now().us, std::nullopt, p_.name, "skipped", {{"step", s.action_name}}});
+  if (conn_ == 0)
+    return w_.record_notice(Notice{now().us, std::nullopt, p_.name, "skipped", {{"step", s.action_name}}});
   effects_.clear();
   switch (s.action) {
     case Action::hello:
-      if (p_.face == Face::calls) client_.send(now(), RegisterRequest{protocol_version, p_.name, declared_media_port}, effects_);
-      else client_.send(now(), JoinRequest{protocol_version, p_.name, p_.room, p_.role, p_.format.codec,
-                                           p_.format.sample_rate_hz, p_.token}, effects_);
+      if (p_.face == Face::calls)
+        client_.send(now(), RegisterRequest{protocol_version, p_.name, declared_media_port}, effects_);
+      else
+        client_.send(now(),
+                     JoinRequest{protocol_version, p_.name, p_.room, p_.role, p_.format.codec, p_.format.sample_rate_hz,
+                                 p_.token},
+                     effects_);
       break;
-    case Action::who: client_.send(now(), WhoRequest{}, effects_); break;
-    case Action::call: client_.send(now(), CallRequest{s.to, s.auto_connect}, effects_); break;
-    case Action::accept: client_.send(now(), AcceptRequest{s.call_id}, effects_); break;
-    case Action::reject: client_.send(now(), RejectRequest{s.call_id}, effects_); break;
-    case Action::hangup: client_.send(now(), HangupRequest{}, effects_); break;
-    case Action::cancel: client_.send(now(), CancelRequest{}, effects_); break;
-    case Action::cancel_wait: client_.send(now(), CancelWaitRequest{}, effects_); break;
-    case Action::missed: client_.send(now(), MissedRequest{}, effects_); break;
-    case Action::ping: client_.send(now(), PingRequest{}, effects_); break;
-    case Action::press: client_.send(now(), PressRequest{}, effects_); break;
-    case Action::release: client_.send(now(), ReleaseRequest{}, effects_); break;
-    case Action::revoke: client_.send(now(), RevokeRequest{}, effects_); break;
-    case Action::set_policy: client_.send(now(), SetPolicyRequest{s.policy}, effects_); break;
-    case Action::raw: client_.send_raw(now(), s.text, effects_); break;
-    case Action::raw_audio: send_raw_audio(s.frames); break;
-    case Action::raw_binary: send_binary(s.bytes, now()); break;
+    case Action::who:
+      client_.send(now(), WhoRequest{}, effects_);
+      break;
+    case Action::call:
+      client_.send(now(), CallRequest{s.to, s.auto_connect}, effects_);
+      break;
+    case Action::accept:
+      client_.send(now(), AcceptRequest{s.call_id}, effects_);
+      break;
+    case Action::reject:
+      client_.send(now(), RejectRequest{s.call_id}, effects_);
+      break;
+    case Action::hangup:
+      client_.send(now(), HangupRequest{}, effects_);
+      break;
+    case Action::cancel:
+      client_.send(now(), CancelRequest{}, effects_);
+      break;
+    case Action::cancel_wait:
+      client_.send(now(), CancelWaitRequest{}, effects_);
+      break;
+    case Action::missed:
+      client_.send(now(), MissedRequest{}, effects_);
+      break;
+    case Action::ping:
+      client_.send(now(), PingRequest{}, effects_);
+      break;
+    case Action::press:
+      client_.send(now(), PressRequest{}, effects_);
+      break;
+    case Action::release:
+      client_.send(now(), ReleaseRequest{}, effects_);
+      break;
+    case Action::revoke:
+      client_.send(now(), RevokeRequest{}, effects_);
+      break;
+    case Action::set_policy:
+      client_.send(now(), SetPolicyRequest{s.policy}, effects_);
+      break;
+    case Action::raw:
+      client_.send_raw(now(), s.text, effects_);
+      break;
+    case Action::raw_audio:
+      send_raw_audio(s.frames);
+      break;
+    case Action::raw_binary:
+      send_binary(s.bytes, now());
+      break;
     case Action::connect:
     case Action::disconnect:
-    case Action::reconnect: HAILER_ASSERT(false && "handled above");
+    case Action::reconnect:
+      HAILER_ASSERT(false && "handled above");
   }
   const auto effects = effects_;
   apply(effects);
@@ -204,7 +245,8 @@ void SimulatedClient::send_binary(std::vector<uint8_t> message, Time leaves_at) 
   if (conn_ == 0) return;
   const uint64_t conn = conn_;
   const Time arrival = w_.network().stream(leaves_at, p_.name, "server", conn);
-  w_.queue().at(arrival, [this, conn, message = std::move(message), leaves_at] { w_.server().binary(conn, message, leaves_at); });
+  w_.queue().at(
+      arrival, [this, conn, message = std::move(message), leaves_at] { w_.server().binary(conn, message, leaves_at); });
 }
 
 // The UDP proof leaves from our media port; a NAT rewrites it to the port it maps.
@@ -336,11 +378,13 @@ void SimulatedClient::on_consent(const std::string& from, const std::vector<uint
   }
 }
 
-void SimulatedClient::send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram, AudioStream* stream) {
+void SimulatedClient::send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram,
+                                    AudioStream* stream) {
   SimulatedClient* peer = w_.find_client(to);
   if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere
   for (const Time t : w_.network().datagram(now(), p_.name, to)) {
-    w_.queue().at(t, [peer, from = p_.name, port, datagram, stream] { peer->on_datagram(from, port, datagram, stream); });
+    w_.queue().at(t,
+                  [peer, from = p_.name, port, datagram, stream] { peer->on_datagram(from, port, datagram, stream); });
   }
 }
 
@@ -350,7 +394,7 @@ void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const 
   if (is_consent_datagram(std::string_view(reinterpret_cast<const char*>(datagram.data()), datagram.size()))) {
     return on_consent(from, datagram);
   }
-  if (!in_call_ || from != peer_) {      // only the current peer's media is played
+  if (!in_call_ || from != peer_) {  // only the current peer's media is played
     ++stream->dropped_foreign;
     return;
   }

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "media/io/resampler.hpp"
+#include "base/prng.hpp"
 #include "client/client.hpp"
 #include "client/consent.hpp"
 #include "core/events.hpp"
-#include "base/prng.hpp"
+#include "media/io/resampler.hpp"
 #include "media/rtp.hpp"
 #include "sim/scenario.hpp"
 #include "sim/streams.hpp"
@@ -55,7 +55,7 @@ class SimulatedClient {
 
  private:
   struct Frame {
-    std::vector<int16_t> pcm;                     // 20 ms at 48 kHz
+    std::vector<int16_t> pcm;                      // 20 ms at 48 kHz
     const std::vector<uint8_t>* packet = nullptr;  // its Opus packet
   };
 

@@ -75,7 +75,7 @@ class SimulatedServer final : public HostPort, public HostObserver {
   std::map<uint64_t, Recording> recording_;
   std::vector<Recording> finished_;
   std::map<SessionId, AudioStream*> turns_;  // the stream measuring each talker's current turn
-  Time cause_;                 // when what is being fed happened (for notification latency)
+  Time cause_;                               // when what is being fed happened (for notification latency)
   uint64_t timer_generation_ = 0;
 };
 

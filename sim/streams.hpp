@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "media/io/playout.hpp"
-#include "sim/deferred_decoding.hpp"
-#include "media/stream_stats.hpp"
 #include "base/time.hpp"
+#include "media/io/playout.hpp"
+#include "media/stream_stats.hpp"
+#include "sim/deferred_decoding.hpp"
 
 namespace hailer::sim {
 
@@ -41,17 +41,17 @@ struct AudioStream {
   std::string from;
   std::string to;
   int64_t started_us = 0;
-  std::vector<int16_t> sent;      ///< what the sender spoke
-  std::vector<int16_t> received;  ///< what was played, from playout start
-  std::vector<int64_t> m2e_us;    ///< mouth-to-ear per played frame
-  std::vector<bool> loss_trace;   ///< per played slot: concealed or not
-  std::vector<int64_t> concealed_at_ms;  ///< when frames were concealed, for the plots
+  std::vector<int16_t> sent;              ///< what the sender spoke
+  std::vector<int16_t> received;          ///< what was played, from playout start
+  std::vector<int64_t> m2e_us;            ///< mouth-to-ear per played frame
+  std::vector<bool> loss_trace;           ///< per played slot: concealed or not
+  std::vector<int64_t> concealed_at_ms;   ///< when frames were concealed, for the plots
   std::map<uint32_t, Time> capture_time;  ///< stream timestamp -> when its first sample was spoken
-  uint64_t dropped_foreign = 0;   ///< datagrams from someone who is not the current peer
-  uint64_t frames_held = 0;       ///< calls: frames spoken before the peer's endpoint consented, never sent
-  std::unique_ptr<Playout> playout;  ///< calls: the receiver's playout (PTT turns play in the server's speaker)
+  uint64_t dropped_foreign = 0;           ///< datagrams from someone who is not the current peer
+  uint64_t frames_held = 0;               ///< calls: frames spoken before the peer's endpoint consented, never sent
+  std::unique_ptr<Playout> playout;       ///< calls: the receiver's playout (PTT turns play in the server's speaker)
   std::shared_ptr<DecodeLog> decode_log;  ///< calls: what the playout asked its decoder, decoded after the run
-  StreamStats final_stats;        ///< PTT: the speaker's statistics when the turn finished
+  StreamStats final_stats;                ///< PTT: the speaker's statistics when the turn finished
 
   /// The receive statistics, wherever they are kept.
   const StreamStats& stats() { return playout ? playout->stats() : final_stats; }

@@ -58,7 +58,10 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
   }
   for (int i = 0; i < n_ptt; ++i) {
     const std::string name = "p" + std::to_string(i);
-    nlohmann::ordered_json p{{"name", name}, {"face", "ptt"}, {"room", "r0"}, {"start_ms", rng.between(0, 2'000)},
+    nlohmann::ordered_json p{{"name", name},
+                             {"face", "ptt"},
+                             {"room", "r0"},
+                             {"start_ms", rng.between(0, 2'000)},
                              {"role", i == 0 && rng.chance(1, 2) ? "instructor" : "student"},
                              {"codec", rng.chance(1, 2) ? "opus" : "pcm16"}};
     if (rng.chance(1, 2)) p["audio"] = "speechlike:" + std::to_string(10 + i);
@@ -73,11 +76,11 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
   std::vector<int64_t> times;
   for (int i = 0; i < n_steps; ++i) times.push_back(rng.between(0, duration_ms - 1));
   std::sort(times.begin(), times.end());
-  const std::vector<std::string> calls_actions{"call", "call", "call", "accept", "accept", "reject", "hangup",
-                                               "hangup", "cancel", "cancel_wait", "who", "missed", "disconnect",
-                                               "reconnect"};
-  const std::vector<std::string> ptt_actions{"press", "press", "release", "release", "who", "revoke", "set_policy",
-                                             "disconnect", "reconnect"};
+  const std::vector<std::string> calls_actions{"call",   "call",   "call",       "accept",   "accept",
+                                               "reject", "hangup", "hangup",     "cancel",   "cancel_wait",
+                                               "who",    "missed", "disconnect", "reconnect"};
+  const std::vector<std::string> ptt_actions{"press",  "press",      "release",    "release",  "who",
+                                             "revoke", "set_policy", "disconnect", "reconnect"};
   for (int64_t t : times) {
     const std::string who = pick(rng, everyone);
     const bool is_calls = who[0] == 'c';
@@ -85,7 +88,11 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
     nlohmann::ordered_json step{{"at_ms", t}, {"who", who}, {"do", action}};
     if (action == "call") step["to"] = rng.chance(1, 10) ? std::string("nobody") : pick(rng, calls);
     if (action == "set_policy") step["policy"] = rng.chance(1, 2) ? "queue" : "deny";
-    if (rng.chance(1, 40)) step = {{"at_ms", t}, {"who", who}, {"do", "raw"}, {"text", rng.chance(1, 2) ? "{\"type\":" : "{\"type\":\"call\",\"id\":1,\"to\":7}"}};
+    if (rng.chance(1, 40))
+      step = {{"at_ms", t},
+              {"who", who},
+              {"do", "raw"},
+              {"text", rng.chance(1, 2) ? "{\"type\":" : "{\"type\":\"call\",\"id\":1,\"to\":7}"}};
     steps.push_back(step);
   }
 
@@ -95,11 +102,14 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
     const int64_t at = rng.between(1'000, duration_ms - 1'000);
     switch (rng.below(3)) {
       case 0:
-        faults.push_back({{"at_ms", at}, {"kind", "partition"}, {"groups", {{pick(rng, everyone)}, {"server"}}},
+        faults.push_back({{"at_ms", at},
+                          {"kind", "partition"},
+                          {"groups", {{pick(rng, everyone)}, {"server"}}},
                           {"duration_ms", rng.between(500, 6'000)}});
         break;
       case 1:
-        faults.push_back({{"at_ms", at}, {"kind", "stall"}, {"who", pick(rng, everyone)}, {"duration_ms", rng.between(200, 3'000)}});
+        faults.push_back(
+            {{"at_ms", at}, {"kind", "stall"}, {"who", pick(rng, everyone)}, {"duration_ms", rng.between(200, 3'000)}});
         break;
       default:
         faults.push_back({{"at_ms", at}, {"kind", "disconnect"}, {"who", pick(rng, everyone)}});

@@ -8,8 +8,8 @@
 namespace hailer::sim {
 
 namespace {
-constexpr uint64_t max_events_per_run = 200'000'000;  // a bound on every run, whatever the scenario
-constexpr uint16_t first_nat_port = 40'000;           // a NAT maps participant i's media port to 40000 + i
+constexpr uint64_t max_events_per_run = 200'000'000;            // a bound on every run, whatever the scenario
+constexpr uint16_t first_nat_port = 40'000;                     // a NAT maps participant i's media port to 40000 + i
 const AudioFormat call_audio_format{AudioCodec::opus, 48'000};  // what call legs carry
 }  // namespace
 
@@ -92,10 +92,14 @@ void World::schedule_scenario() {
 void World::run_fault(const Fault& f) {
   const Time now = queue_.now();
   switch (f.kind) {
-    case FaultKind::partition: return network_.partition(f.groups, now, now + Duration::from_ms(f.duration_ms));
-    case FaultKind::stall: return network_.stall(f.who, now, now + Duration::from_ms(f.duration_ms));
-    case FaultKind::link: return network_.set_link(f.a, f.b, f.profile);
-    case FaultKind::disconnect: return clients_.at(f.who)->cut();
+    case FaultKind::partition:
+      return network_.partition(f.groups, now, now + Duration::from_ms(f.duration_ms));
+    case FaultKind::stall:
+      return network_.stall(f.who, now, now + Duration::from_ms(f.duration_ms));
+    case FaultKind::link:
+      return network_.set_link(f.a, f.b, f.profile);
+    case FaultKind::disconnect:
+      return clients_.at(f.who)->cut();
   }
   HAILER_ASSERT(false && "unknown fault");
 }

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/audio_sources.hpp"
 #include "core/core.hpp"
+#include "sim/audio_sources.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/network.hpp"
 #include "sim/scenario.hpp"

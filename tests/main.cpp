@@ -6,11 +6,11 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include "base/assert.hpp"
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include "base/assert.hpp"
 
 namespace {
 

@@ -37,9 +37,12 @@ std::string describe_ended(const CallEnded& e) {
       return "call with " + peer + " ended: " + (e.by == e.peer ? peer + " hung up" : "you hung up");
     case EndReason::rejected:
       return e.by == e.peer ? peer + " rejected the call" : "you rejected the call from " + peer;
-    case EndReason::no_answer: return "no answer from " + peer + " (the call rang out)";
-    case EndReason::cancelled: return e.by == e.peer ? peer + " cancelled the call" : "call to " + peer + " cancelled";
-    case EndReason::peer_disconnected: return "call with " + peer + " ended: " + peer + " went offline";
+    case EndReason::no_answer:
+      return "no answer from " + peer + " (the call rang out)";
+    case EndReason::cancelled:
+      return e.by == e.peer ? peer + " cancelled the call" : "call to " + peer + " cancelled";
+    case EndReason::peer_disconnected:
+      return "call with " + peer + " ended: " + peer + " went offline";
   }
   return "call with " + peer + " ended";
 }
@@ -47,11 +50,16 @@ std::string describe_ended(const CallEnded& e) {
 std::string describe_wait_ended(const WaitEnded& e) {
   const std::string callee = shown(e.callee);
   switch (e.reason) {
-    case WaitEndReason::completed: return "your wait for " + callee + " is over: calling";
-    case WaitEndReason::cancelled: return "you left the line for " + callee;
-    case WaitEndReason::expired: return "your wait for " + callee + " expired";
-    case WaitEndReason::window_expired: return "you did not call " + callee + " back in time: your turn passed";
-    case WaitEndReason::callee_offline: return callee + " went offline: your wait ended";
+    case WaitEndReason::completed:
+      return "your wait for " + callee + " is over: calling";
+    case WaitEndReason::cancelled:
+      return "you left the line for " + callee;
+    case WaitEndReason::expired:
+      return "your wait for " + callee + " expired";
+    case WaitEndReason::window_expired:
+      return "you did not call " + callee + " back in time: your turn passed";
+    case WaitEndReason::callee_offline:
+      return callee + " went offline: your wait ended";
   }
   return "your wait for " + callee + " ended";
 }
@@ -149,12 +157,14 @@ std::optional<std::string> describe(const Heard& heard) {
           return "missed call from " + shown(m.from);
         } else if constexpr (std::is_same_v<T, WaitUpdate>) {
           if (m.status == WaitStatus::suspended) {
-            return shown(m.callee) + " is free but you are busy: you keep your place (" + ordinal_line(m.position) + ")";
+            return shown(m.callee) + " is free but you are busy: you keep your place (" + ordinal_line(m.position) +
+                   ")";
           }
           return shown(m.callee) + " is busy: you are " + ordinal_line(m.position);
         } else if constexpr (std::is_same_v<T, CalleeAvailable>) {
           if (m.auto_connect) return shown(m.callee) + " is free now: ringing them for you";
-          return shown(m.callee) + " is free now: call within " + seconds(m.window_ms) + " (type: call " + shown(m.callee) + ")";
+          return shown(m.callee) + " is free now: call within " + seconds(m.window_ms) + " (type: call " +
+                 shown(m.callee) + ")";
         } else if constexpr (std::is_same_v<T, WaitEnded>) {
           if (m.reason == WaitEndReason::completed) return std::nullopt;  // the call's own lines say it
           return describe_wait_ended(m);
@@ -173,9 +183,12 @@ std::optional<std::string> describe(const Heard& heard) {
 std::string describe_wait(const ProtocolClient& view, Time now) {
   const WaitView& w = view.wait();
   switch (w.phase) {
-    case WaitPhase::none: return "you are not waiting for anyone";
-    case WaitPhase::queued: return "waiting for " + shown(w.callee) + ": " + ordinal_line(w.position);
-    case WaitPhase::suspended: return "waiting for " + shown(w.callee) + " (kept while you are busy): " + ordinal_line(w.position);
+    case WaitPhase::none:
+      return "you are not waiting for anyone";
+    case WaitPhase::queued:
+      return "waiting for " + shown(w.callee) + ": " + ordinal_line(w.position);
+    case WaitPhase::suspended:
+      return "waiting for " + shown(w.callee) + " (kept while you are busy): " + ordinal_line(w.position);
     case WaitPhase::recall: {
       const int64_t left_ms = std::max<int64_t>(0, (w.window_ends - now).us / 1000);
       return shown(w.callee) + " is free: call within " + seconds(left_ms);

@@ -2,6 +2,7 @@
 // (client/client.hpp) and call media (media/io/call_media.hpp): a TCP connection to the server, a
 // UDP socket for the rendezvous proof and RTP to the peer, a 20 ms media clock, and a terminal
 // (libedit) or a script on stdin. Nothing here decides what the protocol means.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,19 +20,18 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <unistd.h>
 
 extern "C" {
 #include <editline/readline.h>
 }
 
+#include "apps/cli/console.hpp"
 #include "audio/sound_device.hpp"
+#include "client/consent.hpp"
 #include "media/io/call_media.hpp"
 #include "media/io/wav_file.hpp"
 #include "net/os_secrets.hpp"
-#include "apps/cli/console.hpp"
 #include "protocol/codec.hpp"
-#include "client/consent.hpp"
 #include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
@@ -45,7 +45,7 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_refused = 1;  // the server refused the name
 constexpr int exit_usage = 2;
-constexpr int exit_audio = 3;    // an audio file or device could not be used
+constexpr int exit_audio = 3;  // an audio file or device could not be used
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr const char* prompt = "hailer> ";
@@ -141,7 +141,8 @@ class Shell {
   }
 
   Time now() const {
-    return Time{std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count()};
+    return Time{
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count()};
   }
 
   // ------------------------------------------------------------------ output
@@ -165,8 +166,10 @@ class Shell {
       std::fputs("\r\033[K", stdout);
       std::fputs(line.c_str(), stdout);
       std::fputs("\n", stdout);
-      if (line_entered_) std::fputs(prompt, stdout);
-      else rl_forced_update_display();
+      if (line_entered_)
+        std::fputs(prompt, stdout);
+      else
+        rl_forced_update_display();
     } else {
       std::fputs(line.c_str(), stdout);
       std::fputs("\n", stdout);
@@ -176,8 +179,10 @@ class Shell {
 
   // A local happening: a sentence for people, a JSON object for scripts.
   void note(const std::string& text, nlohmann::ordered_json j) {
-    if (options_.json) say(j.dump());
-    else say(text);
+    if (options_.json)
+      say(j.dump());
+    else
+      say(text);
   }
 
   // ------------------------------------------------------------------ audio files
@@ -315,7 +320,8 @@ class Shell {
         lost(ec == asio::error::eof ? "the server closed the connection" : "connection lost: " + ec.message());
         return;
       }
-      std::string line(asio::buffers_begin(inbound_.data()), asio::buffers_begin(inbound_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+      std::string line(asio::buffers_begin(inbound_.data()),
+                       asio::buffers_begin(inbound_.data()) + static_cast<std::ptrdiff_t>(n - 1));
       inbound_.consume(n);
       std::vector<ClientEffect> out;
       client_.received(now(), line, out);
@@ -336,16 +342,17 @@ class Shell {
       return;
     }
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(outbound_.front()), [this](const boost::system::error_code& ec, std::size_t) {
-      writing_ = false;
-      outbound_.pop_front();
-      if (ec) {
-        outbound_.clear();
-        if (quitting_) close_all();
-        return;
-      }
-      write_next();
-    });
+    asio::async_write(socket_, asio::buffer(outbound_.front()),
+                      [this](const boost::system::error_code& ec, std::size_t) {
+                        writing_ = false;
+                        outbound_.pop_front();
+                        if (ec) {
+                          outbound_.clear();
+                          if (quitting_) close_all();
+                          return;
+                        }
+                        write_next();
+                      });
   }
 
   // The connection is gone: tell the client, then retry with backoff (0.5 s doubling to 10 s).
@@ -420,8 +427,10 @@ class Shell {
             stop_media();
           } else if constexpr (std::is_same_v<T, PlayTone>) {
             // Only on a device: a WAV records the call, not the tones.
-            if (e.tone == Tone::incoming_call) play_on_device(tone({{440, 400}, {0, 200}, {480, 400}}));
-            else play_on_device(tone({{880, 120}, {0, 80}, {880, 120}}));
+            if (e.tone == Tone::incoming_call)
+              play_on_device(tone({{440, 400}, {0, 200}, {480, 400}}));
+            else
+              play_on_device(tone({{880, 120}, {0, 80}, {880, 120}}));
           } else if constexpr (std::is_same_v<T, Heard>) {
             on_heard(e, text);
           } else if constexpr (std::is_same_v<T, ServerGarbage>) {
@@ -499,22 +508,21 @@ class Shell {
     const auto summary = media_.stop();
     if (!summary) return;
     save_audio();  // a killed client still leaves what it heard so far
-    note("call statistics: " + summary->describe(),
-         {{"type", "call_stats"},
-          {"peer", media_peer_},
-          {"packets_sent", summary->packets_sent},
-          {"bytes_sent", summary->bytes_sent},
-          {"duration_s", summary->duration_s},
-          {"received", summary->stats.received},
-          {"lost", summary->stats.lost},
-          {"late", summary->stats.late},
-          {"concealed", summary->stats.concealed},
-          {"jitter_ms", summary->stats.jitter_ms},
-          {"buffer_delay_ms", summary->buffer_delay_ms},
-          {"mos", summary->mos},
-          {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
-          {"consent_checks", consent_checks},
-          {"frames_held", frames_held_}});
+    note("call statistics: " + summary->describe(), {{"type", "call_stats"},
+                                                     {"peer", media_peer_},
+                                                     {"packets_sent", summary->packets_sent},
+                                                     {"bytes_sent", summary->bytes_sent},
+                                                     {"duration_s", summary->duration_s},
+                                                     {"received", summary->stats.received},
+                                                     {"lost", summary->stats.lost},
+                                                     {"late", summary->stats.late},
+                                                     {"concealed", summary->stats.concealed},
+                                                     {"jitter_ms", summary->stats.jitter_ms},
+                                                     {"buffer_delay_ms", summary->buffer_delay_ms},
+                                                     {"mos", summary->mos},
+                                                     {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
+                                                     {"consent_checks", consent_checks},
+                                                     {"frames_held", frames_held_}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -537,8 +545,10 @@ class Shell {
       const PlayedFrame f = media_.play(now());
       if (!f.pcm.empty()) play_on_device(f.pcm);
       if (is_wav(options_.audio_out)) {
-        if (f.pcm.empty()) played_.insert(played_.end(), opus_frame_samples, 0);
-        else played_.insert(played_.end(), f.pcm.begin(), f.pcm.end());
+        if (f.pcm.empty())
+          played_.insert(played_.end(), opus_frame_samples, 0);
+        else
+          played_.insert(played_.end(), f.pcm.begin(), f.pcm.end());
       }
       tick();
     });
@@ -586,16 +596,20 @@ class Shell {
   }
 
   void receive_datagram() {
-    udp_.async_receive_from(asio::buffer(datagram_), datagram_from_, [this](const boost::system::error_code& ec, std::size_t n) {
-      if (ec == asio::error::operation_aborted || quitting_) return;
-      if (!ec && media_.active()) {
-        const std::string_view text(reinterpret_cast<const char*>(datagram_.data()), n);
-        if (is_consent_datagram(text)) on_consent_datagram(text, datagram_from_);
-        else if (from_peer(datagram_from_)) media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
-        else ++foreign_datagrams_;
-      }
-      receive_datagram();
-    });
+    udp_.async_receive_from(asio::buffer(datagram_), datagram_from_,
+                            [this](const boost::system::error_code& ec, std::size_t n) {
+                              if (ec == asio::error::operation_aborted || quitting_) return;
+                              if (!ec && media_.active()) {
+                                const std::string_view text(reinterpret_cast<const char*>(datagram_.data()), n);
+                                if (is_consent_datagram(text))
+                                  on_consent_datagram(text, datagram_from_);
+                                else if (from_peer(datagram_from_))
+                                  media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
+                                else
+                                  ++foreign_datagrams_;
+                              }
+                              receive_datagram();
+                            });
   }
 
   // ------------------------------------------------------------------ input
@@ -619,7 +633,8 @@ class Shell {
         quit(exit_ok);
         return;
       }
-      std::string line(asio::buffers_begin(typed_.data()), asio::buffers_begin(typed_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+      std::string line(asio::buffers_begin(typed_.data()),
+                       asio::buffers_begin(typed_.data()) + static_cast<std::ptrdiff_t>(n - 1));
       typed_.consume(n);
       on_line(line);
       read_input();
@@ -643,7 +658,8 @@ class Shell {
     const cli::Command c = cli::parse_command(line, client_);
     if (const auto* body = std::get_if<RequestBody>(&c)) {
       if (!client_.registered()) {
-        note("not connected to the server yet: try again in a moment", {{"type", "command_error"}, {"message", "not connected"}});
+        note("not connected to the server yet: try again in a moment",
+             {{"type", "command_error"}, {"message", "not connected"}});
         return;
       }
       std::vector<ClientEffect> out;
@@ -651,9 +667,15 @@ class Shell {
       apply(out);
     } else if (const auto* local = std::get_if<cli::LocalCommand>(&c)) {
       switch (*local) {
-        case cli::LocalCommand::help: say(cli::help_text()); break;
-        case cli::LocalCommand::wait: note(cli::describe_wait(client_, now()), wait_json()); break;
-        case cli::LocalCommand::quit: quit(exit_ok); break;
+        case cli::LocalCommand::help:
+          say(cli::help_text());
+          break;
+        case cli::LocalCommand::wait:
+          note(cli::describe_wait(client_, now()), wait_json());
+          break;
+        case cli::LocalCommand::quit:
+          quit(exit_ok);
+          break;
       }
     } else if (const auto* error = std::get_if<cli::CommandError>(&c)) {
       note(error->message, {{"type", "command_error"}, {"message", error->message}});
@@ -663,7 +685,8 @@ class Shell {
   nlohmann::ordered_json wait_json() const {
     static const char* phases[] = {"none", "queued", "suspended", "recall"};
     const WaitView& w = client_.wait();
-    return {{"type", "wait"}, {"phase", phases[static_cast<int>(w.phase)]}, {"callee", w.callee}, {"position", w.position}};
+    return {
+        {"type", "wait"}, {"phase", phases[static_cast<int>(w.phase)]}, {"callee", w.callee}, {"position", w.position}};
   }
 
   asio::io_context& io_;
@@ -732,9 +755,11 @@ int main(int argc, char** argv) {
   bool no_consent = false;
   app.add_flag("--no-consent", no_consent,
                "send audio to the peer's endpoint without asking it first (INSECURE: for plain RTP tools such as "
-               "ffmpeg, which cannot answer consent checks; whoever can move that endpoint can aim your audio at a third party)");
-  app.footer("Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
-             "3 when an audio file cannot be used.");
+               "ffmpeg, which cannot answer consent checks; whoever can move that endpoint can aim your audio at a "
+               "third party)");
+  app.footer(
+      "Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
+      "3 when an audio file cannot be used.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,7 +28,8 @@ class PrintingPort : public HostPort {
     std::printf("%8.3f s  %-8s <- %.*s\n", seconds(), who[to].c_str(), static_cast<int>(text.size()), text.data());
   }
   void close(SessionId session, CloseReason reason) override {
-    std::printf("%8.3f s  [server]    closes %s: %s\n", seconds(), who[session].c_str(), std::string(to_string(reason)).c_str());
+    std::printf("%8.3f s  [server]    closes %s: %s\n", seconds(), who[session].c_str(),
+                std::string(to_string(reason)).c_str());
   }
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame&) override {}
@@ -124,7 +125,7 @@ void ptt_demo(Demo& d) {
   d.say(ben, PressRequest{});
   d.wait_ms(2000);
   d.say(ann, ReleaseRequest{});  // the queued press is granted without pressing again
-  d.wait_ms(6'000);  // ben sends no voice: after the 5 s silence timeout the floor is revoked
+  d.wait_ms(6'000);              // ben sends no voice: after the 5 s silence timeout the floor is revoked
 }
 
 }  // namespace

@@ -26,29 +26,29 @@
 
 #include <boost/asio.hpp>
 #include <chrono>
-#include <cstdio>
-#include <deque>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
-#include <map>
-#include <thread>
-#include <memory>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "base/assert.hpp"
-#include "client/client.hpp"
-#include "base/prng.hpp"
-#include "protocol/ptt_frame.hpp"
-#include "apps/load/syscall_floor.hpp"
 #include "apps/load/measure.hpp"
+#include "apps/load/syscall_floor.hpp"
+#include "base/assert.hpp"
+#include "base/prng.hpp"
+#include "client/client.hpp"
+#include "protocol/ptt_frame.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -133,7 +133,8 @@ int64_t counter_delta(const std::map<std::string, uint64_t>& before, const std::
 
 /// Runs handlers one at a time until `done` (checked after each) or the timeout; false on timeout.
 bool hailer_load_run_until(asio::io_context& io, const std::function<bool()>& done, double timeout_s) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
   while (!done()) {
     if (Clock::now() > deadline) return false;
     io.run_one_for(std::chrono::milliseconds(2));
@@ -150,7 +151,10 @@ bool hailer_load_run_until(asio::io_context& io, const std::function<bool()>& do
 class Ticker {
  public:
   static constexpr std::size_t slots = 100;
-  Ticker(asio::io_context& io, std::function<void(std::size_t slot)> each_slot) : timer_(io), each_slot_(std::move(each_slot)) { arm(); }
+  Ticker(asio::io_context& io, std::function<void(std::size_t slot)> each_slot)
+      : timer_(io), each_slot_(std::move(each_slot)) {
+    arm();
+  }
   ~Ticker() {
     *alive_ = false;
     timer_.cancel();
@@ -228,7 +232,9 @@ class Load {
  public:
   Load(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
 
-  Time now() const { return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()}; }
+  Time now() const {
+    return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()};
+  }
   void heard(Session& s, const ServerMessage& m);
   void error(const std::string& what) {
     ++errors_;
@@ -271,7 +277,9 @@ class Load {
     auto timer = std::make_shared<asio::steady_timer>(io_, delay);
     timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
   }
-  bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
+  bool run_until(const std::function<bool()>& done, double timeout_s) {
+    return hailer_load_run_until(io_, done, timeout_s);
+  }
   Phase measure(double seconds);
   void print(const char* label, Phase& phase, bool last);
 
@@ -389,8 +397,10 @@ void Session::on_line(std::string_view line) {
 }
 
 void Load::heard(Session& s, const ServerMessage& m) {
-  if (const auto* e = std::get_if<ErrorReply>(&m)) return error(s.name() + " got error " + std::string(to_string(e->code)) + ": " + e->message);
-  if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RegisteredData>(ok->data)) return registered();
+  if (const auto* e = std::get_if<ErrorReply>(&m))
+    return error(s.name() + " got error " + std::string(to_string(e->code)) + ": " + e->message);
+  if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RegisteredData>(ok->data))
+    return registered();
   if (s.pair >= 0) {
     Pair& p = pairs_[static_cast<std::size_t>(s.pair)];
     if (&s == p.callee && std::holds_alternative<CallRinging>(m)) {
@@ -479,11 +489,15 @@ Load::Phase Load::measure(double seconds) {
   measuring_ = false;
   // Let the cycles in flight finish (not counted) so the next phase starts from idle.
   phase_ = nullptr;
-  run_until([&] {
-    for (auto& p : pairs_) if (p.cycling) return false;
-    for (auto& p : probes_) if (p.step != Probe::Step::idle) return false;
-    return !pinging_;
-  }, 5);
+  run_until(
+      [&] {
+        for (auto& p : pairs_)
+          if (p.cycling) return false;
+        for (auto& p : probes_)
+          if (p.step != Probe::Step::idle) return false;
+        return !pinging_;
+      },
+      5);
   return phase;
 }
 
@@ -491,24 +505,31 @@ void Load::print(const char* label, Phase& ph, bool last) {
   const double rate = ph.seconds > 0 ? static_cast<double>(ph.cycles) / ph.seconds : 0;
   if (options_.json) {
     char buf[1024];
-    std::snprintf(buf, sizeof buf,
-                  "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,"
-                  "\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
-                  "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f,"
-                  "\"ping_samples\":%zu,\"ping_p50_us\":%.1f,\"ping_p95_us\":%.1f,\"ping_p99_us\":%.1f,\"ping_max_us\":%.1f}%s",
-                  label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
-                  ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
-                  ph.notify_us.at(1.0), ph.ping_us.us.size(), ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99),
-                  ph.ping_us.at(1.0), last ? "" : ",");
+    std::snprintf(
+        buf, sizeof buf,
+        "\"%s\":{\"seconds\":%.3f,\"cycles\":%llu,\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,"
+        "\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
+        "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":"
+        "%.1f,"
+        "\"ping_samples\":%zu,\"ping_p50_us\":%.1f,\"ping_p95_us\":%.1f,\"ping_p99_us\":%.1f,\"ping_max_us\":%.1f}%s",
+        label, ph.seconds, static_cast<unsigned long long>(ph.cycles), rate, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
+        ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.us.size(), ph.notify_us.at(0.5), ph.notify_us.at(0.95),
+        ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.ping_us.us.size(), ph.ping_us.at(0.5), ph.ping_us.at(0.95),
+        ph.ping_us.at(0.99), ph.ping_us.at(1.0), last ? "" : ",");
     json_ += buf;
     return;
   }
-  std::printf("%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p95 %.0f us p99 %.0f us max %.0f us; notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
-              label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
-              ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99), ph.notify_us.at(1.0), ph.notify_us.us.size());
+  std::printf(
+      "%-13s %8.0f cycles/s (%llu in %.1f s), cycle p50 %.0f us p95 %.0f us p99 %.0f us max %.0f us; notify p50 %.1f "
+      "us p95 %.1f us p99 %.1f us max %.1f us (%zu probes)\n",
+      label, rate, static_cast<unsigned long long>(ph.cycles), ph.seconds, ph.cycle_us.at(0.5), ph.cycle_us.at(0.95),
+      ph.cycle_us.at(0.99), ph.cycle_us.at(1.0), ph.notify_us.at(0.5), ph.notify_us.at(0.95), ph.notify_us.at(0.99),
+      ph.notify_us.at(1.0), ph.notify_us.us.size());
   if (!ph.ping_us.us.empty()) {
-    std::printf("%-13s ping round trip (the same two hops, nothing to do) p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu pings)\n", "",
-                ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99), ph.ping_us.at(1.0), ph.ping_us.us.size());
+    std::printf(
+        "%-13s ping round trip (the same two hops, nothing to do) p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu "
+        "pings)\n",
+        "", ph.ping_us.at(0.5), ph.ping_us.at(0.95), ph.ping_us.at(0.99), ph.ping_us.at(1.0), ph.ping_us.us.size());
   }
 }
 
@@ -528,8 +549,9 @@ int Load::run() {
     if (i % 256 == 255) run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
   }
   if (!run_until([&] { return registered_ + errors_ >= options_.sessions; }, options_.setup_timeout_s) || errors_ > 0) {
-    std::fprintf(stderr, "hailer-load: %llu of %u sessions registered (%llu errors)\n", static_cast<unsigned long long>(registered_),
-                 options_.sessions, static_cast<unsigned long long>(errors_));
+    std::fprintf(stderr, "hailer-load: %llu of %u sessions registered (%llu errors)\n",
+                 static_cast<unsigned long long>(registered_), options_.sessions,
+                 static_cast<unsigned long long>(errors_));
     return 1;
   }
   const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
@@ -549,14 +571,17 @@ int Load::run() {
                                      : -1;
   if (options_.json) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "{\"sessions\":%u,\"pairs\":%u,\"probes\":%u,\"setup_s\":%.3f,\"server_rss_kib_per_session\":%.2f,",
+    std::snprintf(buf, sizeof buf,
+                  "{\"sessions\":%u,\"pairs\":%u,\"probes\":%u,\"setup_s\":%.3f,\"server_rss_kib_per_session\":%.2f,",
                   options_.sessions, options_.pairs, options_.probes, setup_s, per_session_kib);
     json_ = buf;
   } else {
     std::printf("%u sessions registered in %.2f s; server RSS %s\n", options_.sessions, setup_s,
-                per_session_kib < 0 ? "unknown (give --server-pid)"
-                                    : (std::to_string(per_session_kib).substr(0, 5) + " KiB per session (" +
-                                       std::to_string(rss_before_kib_) + " -> " + std::to_string(rss_after_kib_) + " KiB)").c_str());
+                per_session_kib < 0
+                    ? "unknown (give --server-pid)"
+                    : (std::to_string(per_session_kib).substr(0, 5) + " KiB per session (" +
+                       std::to_string(rss_before_kib_) + " -> " + std::to_string(rss_after_kib_) + " KiB)")
+                          .c_str());
   }
   Phase base = measure(options_.seconds);
   print("load", base, !options_.stuck);
@@ -591,16 +616,18 @@ int Load::run() {
     flood->cancel();
     print("stuck_reader", with, true);
   }
-  if (options_.json) std::printf("%s,\"errors\":%llu,\"disconnects\":%llu}\n", json_.c_str(), static_cast<unsigned long long>(errors_),
-                                 static_cast<unsigned long long>(disconnects_));
-  else std::printf("errors %llu, disconnects %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(disconnects_));
+  if (options_.json)
+    std::printf("%s,\"errors\":%llu,\"disconnects\":%llu}\n", json_.c_str(), static_cast<unsigned long long>(errors_),
+                static_cast<unsigned long long>(disconnects_));
+  else
+    std::printf("errors %llu, disconnects %llu\n", static_cast<unsigned long long>(errors_),
+                static_cast<unsigned long long>(disconnects_));
   finished_ = true;  // the closes below are ours, not disconnects
   ticker.reset();
   for (auto& s : sessions_) s->close();
   io_.run_for(std::chrono::milliseconds(100));
   return errors_ == 0 && disconnects_ == 0 ? 0 : 1;
 }
-
 
 // ============================================================================ ptt
 
@@ -652,7 +679,9 @@ class Student {
 class PttLoad {
  public:
   PttLoad(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
-  Time now() const { return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()}; }
+  Time now() const {
+    return Time{std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()};
+  }
   void heard(Student& s, const ServerMessage& m);
   void failed(Student& s, const std::string& what) {
     if (&s == stuck_.get()) return;  // the stuck student's end is the probe's business
@@ -669,16 +698,18 @@ class PttLoad {
   /// One churn phase's figures.
   struct Churn {
     Samples press, press_reply, handover;
-    uint32_t done = 0;            ///< cycles completed
-    double seconds = 0;           ///< wall time of the phase
-    double server_cpu_s = -1;     ///< the server's CPU time over the phase (needs --server-pid)
-    uint64_t frames_sent = 0;     ///< audio frames the talkers sent
-    uint64_t lost = 0;            ///< connections lost during the phase
+    uint32_t done = 0;         ///< cycles completed
+    double seconds = 0;        ///< wall time of the phase
+    double server_cpu_s = -1;  ///< the server's CPU time over the phase (needs --server-pid)
+    uint64_t frames_sent = 0;  ///< audio frames the talkers sent
+    uint64_t lost = 0;         ///< connections lost during the phase
     std::map<std::string, uint64_t> counters_before, counters_after;  ///< the server's, with --server-log
     int64_t delta(const std::string& name) const { return counter_delta(counters_before, counters_after, name); }
   };
 
-  bool run_until(const std::function<bool()>& done, double timeout_s) { return hailer_load_run_until(io_, done, timeout_s); }
+  bool run_until(const std::function<bool()>& done, double timeout_s) {
+    return hailer_load_run_until(io_, done, timeout_s);
+  }
   bool cycle(Prng& rng, Churn& churn);
   Churn churn(Prng& rng);
   void start_all(const tcp::endpoint& server);
@@ -691,7 +722,7 @@ class PttLoad {
   Options options_;
   Clock::time_point start_ = Clock::now();
   std::vector<std::unique_ptr<Student>> students_;
-  std::unique_ptr<Student> stuck_;  ///< the slow-consumer probe's student (--stuck), never churned
+  std::unique_ptr<Student> stuck_;            ///< the slow-consumer probe's student (--stuck), never churned
   std::unique_ptr<asio::steady_timer> pace_;  ///< paces the joins (--join-rate)
   Clock::time_point joins_from_;
   std::size_t next_join_ = 0;  ///< the next student to start (--join-rate)
@@ -715,8 +746,9 @@ void Student::start(const tcp::endpoint& server) {
     if (ec) return load_.failed(*this, "connect: " + ec.message());
     socket_.set_option(tcp::no_delay(true));
     if (receive_buffer_bytes > 0) socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
-    pending_ = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: aGFpbGVyLWxvYWQtdG9vbA==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    pending_ =
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: aGFpbGVyLWxvYWQtdG9vbA==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     flush();
     read();
   });
@@ -792,7 +824,8 @@ void Student::on_bytes(std::size_t n) {
   if (!upgraded) {
     const auto end = buffer_.find("\r\n\r\n");
     if (end == std::string::npos) return;
-    if (buffer_.compare(0, 12, "HTTP/1.1 101") != 0) return load_.failed(*this, "upgrade refused: " + buffer_.substr(0, buffer_.find('\r')));
+    if (buffer_.compare(0, 12, "HTTP/1.1 101") != 0)
+      return load_.failed(*this, "upgrade refused: " + buffer_.substr(0, buffer_.find('\r')));
     buffer_.erase(0, end + 4);
     upgraded = true;
     client_.connected(load_.now(), effects_);  // the join
@@ -804,7 +837,8 @@ void Student::on_bytes(std::size_t n) {
     std::size_t len = b1 & 0x7F, head = 2;
     if (len == 126) {
       if (buffer_.size() - at < 4) break;
-      len = static_cast<std::size_t>(static_cast<uint8_t>(buffer_[at + 2]) << 8 | static_cast<uint8_t>(buffer_[at + 3]));
+      len =
+          static_cast<std::size_t>(static_cast<uint8_t>(buffer_[at + 2]) << 8 | static_cast<uint8_t>(buffer_[at + 3]));
       head = 4;
     } else if (len == 127) {
       if (buffer_.size() - at < 10) break;
@@ -837,8 +871,9 @@ void PttLoad::heard(Student& s, const ServerMessage& m) {
   }
   if (const auto* e = std::get_if<ErrorReply>(&m)) {
     ++errors_;
-    if (errors_ <= 5) std::fprintf(stderr, "hailer-load: student %u got error %s: %s\n", s.index(),
-                                   std::string(to_string(e->code)).c_str(), e->message.c_str());
+    if (errors_ <= 5)
+      std::fprintf(stderr, "hailer-load: student %u got error %s: %s\n", s.index(),
+                   std::string(to_string(e->code)).c_str(), e->message.c_str());
     return;
   }
   if (const auto* ok = std::get_if<OkReply>(&m); ok && std::holds_alternative<RoomData>(ok->data) && !s.joined) {
@@ -966,8 +1001,8 @@ void PttLoad::print_churn(const char* title, Churn& c) {
   std::printf("%s\n", title);
   std::printf("  press -> grant:   p50 %.0f us, p99 %.0f us, max %.0f us (%u cycles in %.1f s)\n", c.press.at(0.5),
               c.press.at(0.99), c.press.at(1.0), c.done, c.seconds);
-  std::printf("  press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n", c.press_reply.at(0.5),
-              c.press_reply.at(0.99));
+  std::printf("  press -> its ok:  p50 %.0f us, p99 %.0f us (the reply, sent just before the grant)\n",
+              c.press_reply.at(0.5), c.press_reply.at(0.99));
   std::printf("  handover:         p50 %.0f us, p99 %.0f us, max %.0f us\n", c.handover.at(0.5), c.handover.at(0.99),
               c.handover.at(1.0));
   std::printf("  frames: %llu sent", static_cast<unsigned long long>(c.frames_sent));
@@ -986,18 +1021,19 @@ void PttLoad::print_churn(const char* title, Churn& c) {
 
 std::string PttLoad::churn_json(Churn& c) {
   char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "\"cycles\":%u,\"churn_s\":%.2f,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
-                "\"press_reply_p50_us\":%.1f,\"press_reply_p99_us\":%.1f,"
-                "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
-                "\"frames_sent\":%llu,\"frames_admitted\":%lld,\"frames_dropped\":%lld,\"frames_played\":%lld,"
-                "\"frames_concealed\":%lld,\"connections_lost\":%llu",
-                c.done, c.seconds, c.press.at(0.5), c.press.at(0.99), c.press.at(1.0), c.press_reply.at(0.5),
-                c.press_reply.at(0.99), c.handover.at(0.5), c.handover.at(0.99), c.handover.at(1.0), c.server_cpu_s,
-                static_cast<unsigned long long>(c.frames_sent), static_cast<long long>(c.delta("core.audio_frames_admitted")),
-                static_cast<long long>(c.delta("core.audio_frames_dropped")),
-                static_cast<long long>(c.delta("host.speaker_frames_played")),
-                static_cast<long long>(c.delta("host.speaker_frames_concealed")), static_cast<unsigned long long>(c.lost));
+  std::snprintf(
+      buf, sizeof buf,
+      "\"cycles\":%u,\"churn_s\":%.2f,\"press_p50_us\":%.1f,\"press_p99_us\":%.1f,\"press_max_us\":%.1f,"
+      "\"press_reply_p50_us\":%.1f,\"press_reply_p99_us\":%.1f,"
+      "\"handover_p50_us\":%.1f,\"handover_p99_us\":%.1f,\"handover_max_us\":%.1f,\"server_cpu_s\":%.2f,"
+      "\"frames_sent\":%llu,\"frames_admitted\":%lld,\"frames_dropped\":%lld,\"frames_played\":%lld,"
+      "\"frames_concealed\":%lld,\"connections_lost\":%llu",
+      c.done, c.seconds, c.press.at(0.5), c.press.at(0.99), c.press.at(1.0), c.press_reply.at(0.5),
+      c.press_reply.at(0.99), c.handover.at(0.5), c.handover.at(0.99), c.handover.at(1.0), c.server_cpu_s,
+      static_cast<unsigned long long>(c.frames_sent), static_cast<long long>(c.delta("core.audio_frames_admitted")),
+      static_cast<long long>(c.delta("core.audio_frames_dropped")),
+      static_cast<long long>(c.delta("host.speaker_frames_played")),
+      static_cast<long long>(c.delta("host.speaker_frames_concealed")), static_cast<unsigned long long>(c.lost));
   return buf;
 }
 
@@ -1030,7 +1066,8 @@ int PttLoad::run() {
   const double settle_s = std::chrono::duration<double>(Clock::now() - t0).count() - 0.3;
   run_until([] { return false; }, 1.0);
   const int64_t rss_after = rss_kib(options_.server_pid);
-  const double per_student = rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
+  const double per_student =
+      rss_before > 0 && rss_after > 0 ? static_cast<double>(rss_after - rss_before) / options_.students : -1;
   const uint64_t dropped = options_.students - joined_;
   Prng rng(7);
   Churn base, stuck;
@@ -1048,33 +1085,41 @@ int PttLoad::run() {
     }
   }
   if (options_.hold_s > 0) run_until([] { return false; }, options_.hold_s);
-  const int64_t slow_readers = stuck_ran ? counter_delta(base.counters_after, stuck.counters_after, "core.closed.slow_reader") : -1;
+  const int64_t slow_readers =
+      stuck_ran ? counter_delta(base.counters_after, stuck.counters_after, "core.closed.slow_reader") : -1;
   if (options_.json) {
     std::string out = "{\"students\":" + std::to_string(options_.students) + ",\"joined\":" + std::to_string(joined_) +
                       ",\"dropped\":" + std::to_string(dropped);
     char buf[256];
-    std::snprintf(buf, sizeof buf, ",\"join_rate\":%.1f,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,",
+    std::snprintf(buf, sizeof buf,
+                  ",\"join_rate\":%.1f,\"join_s\":%.3f,\"settled_s\":%.3f,\"rss_kib_per_student\":%.2f,",
                   options_.join_rate, join_s, settle_s, per_student);
     out += buf + churn_json(base);
-    if (stuck_ran) out += ",\"stuck_reader\":{" + churn_json(stuck) + ",\"closed_as_slow_reader\":" + std::to_string(slow_readers) + "}";
+    if (stuck_ran)
+      out += ",\"stuck_reader\":{" + churn_json(stuck) + ",\"closed_as_slow_reader\":" + std::to_string(slow_readers) +
+             "}";
     out += ",\"errors\":" + std::to_string(errors_) + ",\"failures\":" + std::to_string(failures_) + "}";
     std::printf("%s\n", out.c_str());
   } else {
     // -1 marks a figure that could not be had (nobody joined, no --server-pid): said in words.
     char settled[64] = "not settled";
-    if (joined_ > 0 && settle_s >= 0) std::snprintf(settled, sizeof settled, "every member_joined read by %.2f s", settle_s);
+    if (joined_ > 0 && settle_s >= 0)
+      std::snprintf(settled, sizeof settled, "every member_joined read by %.2f s", settle_s);
     char rss[64] = "server RSS per student unknown";
     if (per_student >= 0) std::snprintf(rss, sizeof rss, "server RSS %.1f KiB per student", per_student);
     char how[48] = "at once";
     if (options_.join_rate > 0) std::snprintf(how, sizeof how, "at %.0f a second", options_.join_rate);
     std::printf("%u students joining %s: %llu joined, %llu dropped, in %.2f s (%s); %s\n", options_.students, how,
-                static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, settled, rss);
+                static_cast<unsigned long long>(joined_), static_cast<unsigned long long>(dropped), join_s, settled,
+                rss);
     print_churn("churn:", base);
     if (stuck_ran) {
       print_churn("churn with one student who never reads:", stuck);
-      if (slow_readers >= 0) std::printf("  closed as slow readers during it: %lld\n", static_cast<long long>(slow_readers));
+      if (slow_readers >= 0)
+        std::printf("  closed as slow readers during it: %lld\n", static_cast<long long>(slow_readers));
     }
-    std::printf("errors %llu, failures %llu\n", static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(failures_));
+    std::printf("errors %llu, failures %llu\n", static_cast<unsigned long long>(errors_),
+                static_cast<unsigned long long>(failures_));
   }
   finished_ = true;
   if (pace_) pace_->cancel();
@@ -1089,46 +1134,81 @@ int PttLoad::run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hailer-load: load and latency against a running hailer-server (calls and ptt), and the floor beneath them"};
+  CLI::App app{
+      "hailer-load: load and latency against a running hailer-server (calls and ptt), and the floor beneath them"};
   app.require_subcommand(1);
   Options o;
   auto* calls = app.add_subcommand("calls", "N sessions; P pairs cycling call/accept/hangup; K busy-notify probes");
   calls->add_option("--server", o.server, "HOST:PORT of hailer-server")->capture_default_str();
-  calls->add_option("--prefix", o.prefix, "session names are PREFIX0, PREFIX1, ... (run two tools at once with two)")->capture_default_str();
-  calls->add_option("--sessions", o.sessions, "sessions to connect and register (at least 2P + 3K)")->capture_default_str()->check(CLI::Range(1u, 100000u));
-  calls->add_option("--pairs", o.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 20000u));
-  calls->add_option("--probes", o.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
-  calls->add_option("--ping-gap-us", o.ping_gap_us,
-                    "one more session pings, waiting this long after each answer (0: back to back): the floor of two loopback hops")
+  calls->add_option("--prefix", o.prefix, "session names are PREFIX0, PREFIX1, ... (run two tools at once with two)")
+      ->capture_default_str();
+  calls->add_option("--sessions", o.sessions, "sessions to connect and register (at least 2P + 3K)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  calls->add_option("--pairs", o.pairs, "pairs cycling calls back to back")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 20000u));
+  calls->add_option("--probes", o.probes, "busy-notify probe triples")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000u));
+  calls
+      ->add_option("--ping-gap-us", o.ping_gap_us,
+                   "one more session pings, waiting this long after each answer (0: back to back): the floor of two "
+                   "loopback hops")
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
-  calls->add_option("--seconds", o.seconds, "length of each measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
-  calls->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every session to register")->capture_default_str();
+  calls->add_option("--seconds", o.seconds, "length of each measured phase")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  calls->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every session to register")
+      ->capture_default_str();
   calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");
   calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
   calls->add_flag("--json", o.json, "one JSON object instead of text");
-  auto* ptt = app.add_subcommand("ptt", "N WebSocket students join one room (at once or at a rate); floor churn by random pairs");
+  auto* ptt = app.add_subcommand(
+      "ptt", "N WebSocket students join one room (at once or at a rate); floor churn by random pairs");
   ptt->add_option("--server", o.server, "HOST:PORT of hailer-server's web port (plain WebSocket)")->required();
   ptt->add_option("--prefix", o.prefix, "student names are PREFIX0, PREFIX1, ...")->capture_default_str();
-  ptt->add_option("--students", o.students, "students joining the room")->capture_default_str()->check(CLI::Range(2u, 20000u));
-  ptt->add_option("--cycles", o.cycles, "floor churn cycles (press, 200 ms of audio, queued press, release, release)")->capture_default_str()->check(CLI::Range(0u, 100000u));
+  ptt->add_option("--students", o.students, "students joining the room")
+      ->capture_default_str()
+      ->check(CLI::Range(2u, 20000u));
+  ptt->add_option("--cycles", o.cycles, "floor churn cycles (press, 200 ms of audio, queued press, release, release)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000u));
   ptt->add_option("--room", o.room, "the room")->capture_default_str();
-  ptt->add_option("--hold", o.hold_s, "after the churn, stay in the room reading for this many seconds (a crowd for another run)")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  ptt->add_option("--hold", o.hold_s,
+                  "after the churn, stay in the room reading for this many seconds (a crowd for another run)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   ptt->add_option("--setup-timeout", o.setup_timeout_s, "longest wait for every join")->capture_default_str();
-  ptt->add_option("--join-rate", o.join_rate, "students starting their join per second (0: all at once)")->capture_default_str()->check(CLI::Range(0.0, 100000.0));
+  ptt->add_option("--join-rate", o.join_rate, "students starting their join per second (0: all at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100000.0));
   ptt->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per student and CPU (/proc)");
   ptt->add_option("--server-log", o.server_log,
-                  "the server's log file (its stderr, --log-level info or lower): with --server-pid, its frame counters after a SIGUSR1");
+                  "the server's log file (its stderr, --log-level info or lower): with --server-pid, its frame "
+                  "counters after a SIGUSR1");
   ptt->add_flag("--stuck", o.stuck, "a second churn with one more student who never reads");
   ptt->add_flag("--json", o.json, "one JSON object instead of text");
   hailer::load::FloorOptions f;
-  auto* floor = app.add_subcommand("floor", "the system calls of a call cycle and a busy notify alone, through a forked relay (or, with --server, the same lean clients against hailer-server)");
-  floor->add_option("--pairs", f.pairs, "pairs cycling calls back to back")->capture_default_str()->check(CLI::Range(0u, 10000u));
-  floor->add_option("--probes", f.probes, "busy-notify probe triples")->capture_default_str()->check(CLI::Range(0u, 1000u));
-  floor->add_option("--seconds", f.seconds, "length of the measured phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  auto* floor = app.add_subcommand("floor",
+                                   "the system calls of a call cycle and a busy notify alone, through a forked relay "
+                                   "(or, with --server, the same lean clients against hailer-server)");
+  floor->add_option("--pairs", f.pairs, "pairs cycling calls back to back")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 10000u));
+  floor->add_option("--probes", f.probes, "busy-notify probe triples")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000u));
+  floor->add_option("--seconds", f.seconds, "length of the measured phase")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
   floor->add_option("--message-bytes", f.message_bytes, "length of each message the relay writes, newline included")
-      ->capture_default_str()->check(CLI::Range(2u, 4096u));
-  floor->add_option("--server", f.server, "drive this hailer-server (IPV4:PORT) with the same clients instead of the relay");
-  floor->add_option("--prefix", f.prefix, "session names on that server are PREFIX0, PREFIX1, ...")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(2u, 4096u));
+  floor->add_option("--server", f.server,
+                    "drive this hailer-server (IPV4:PORT) with the same clients instead of the relay");
+  floor->add_option("--prefix", f.prefix, "session names on that server are PREFIX0, PREFIX1, ...")
+      ->capture_default_str();
   floor->add_option("--server-pid", f.server_pid, "that server's pid, for its CPU (/proc)");
   floor->add_flag("--json", f.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);

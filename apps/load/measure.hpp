@@ -12,7 +12,9 @@ namespace hailer::load {
 struct Samples {
   std::vector<double> us;
   /// Adds one sample.
-  void add(std::chrono::steady_clock::duration d) { us.push_back(std::chrono::duration<double, std::micro>(d).count()); }
+  void add(std::chrono::steady_clock::duration d) {
+    us.push_back(std::chrono::duration<double, std::micro>(d).count());
+  }
   /// The q-quantile (0.5: median, 1.0: max); 0 when there are no samples.
   double at(double q);
 };

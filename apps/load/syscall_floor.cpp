@@ -19,9 +19,9 @@
 #include <cstring>
 #include <initializer_list>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "apps/load/measure.hpp"
@@ -92,7 +92,8 @@ struct RelayConnection {
 
 /// The relay's answer to one request line "ID.TAGS ID.TAGS ...": to each ID in turn, one write
 /// holding one `message_bytes` line per tag.
-void relay_line(std::vector<RelayConnection>& connections, std::string_view line, uint32_t message_bytes, std::string& out) {
+void relay_line(std::vector<RelayConnection>& connections, std::string_view line, uint32_t message_bytes,
+                std::string& out) {
   while (!line.empty()) {
     const auto space = line.find(' ');
     const std::string_view target = line.substr(0, space);
@@ -201,7 +202,8 @@ std::optional<sockaddr_in> parse_address(const std::string& text) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   const long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-  if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &addr.sin_addr) != 1) return std::nullopt;
+  if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &addr.sin_addr) != 1)
+    return std::nullopt;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   return addr;
 }
@@ -356,11 +358,13 @@ bool Floor::join(Client& c, uint32_t index) {
     const std::string hello = read_line_blocking(c.fd, 16);
     return !hello.empty() && std::strtoul(hello.c_str(), nullptr, 10) == index;
   }
-  const std::string reg = "{\"type\":\"register\",\"id\":" + std::to_string(c.next_id++) + ",\"version\":1,\"name\":\"" + c.name + "\"}\n";
+  const std::string reg =
+      "{\"type\":\"register\",\"id\":" + std::to_string(c.next_id++) + ",\"version\":1,\"name\":\"" + c.name + "\"}\n";
   if (!send_all(c.fd, reg)) return false;
   const std::string reply = read_line_blocking(c.fd, 4096);
   if (type_of(reply) == "ok") return true;
-  std::fprintf(stderr, "hailer-load floor: %s could not register: %s\n", c.name.c_str(), reply.empty() ? "no reply within 5 s" : reply.c_str());
+  std::fprintf(stderr, "hailer-load floor: %s could not register: %s\n", c.name.c_str(),
+               reply.empty() ? "no reply within 5 s" : reply.c_str());
   return false;
 }
 
@@ -455,7 +459,8 @@ void Floor::on_line(uint32_t index, std::string_view line) {
   if (!relayed()) {
     const std::string_view type = type_of(line);
     if (type == "error") {
-      std::fprintf(stderr, "hailer-load floor: %s got %.*s\n", clients_[index].name.c_str(), static_cast<int>(line.size()), line.data());
+      std::fprintf(stderr, "hailer-load floor: %s got %.*s\n", clients_[index].name.c_str(),
+                   static_cast<int>(line.size()), line.data());
       failed_ = true;
       return;
     }
@@ -490,7 +495,8 @@ void Floor::arm_timer() {
   for (const Probe& p : probes_) next = std::min(next, p.next_round_at);
   itimerspec spec{};
   if (next != Clock::time_point::max()) {
-    const auto ns = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(next - Clock::now()).count());
+    const auto ns =
+        std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(next - Clock::now()).count());
     spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   }
@@ -503,8 +509,10 @@ void Floor::on_timer() {
   const auto now = Clock::now();
   for (Probe& p : probes_) {
     if (p.step == Probe::Step::idle && p.next_round_at <= now) {
-      if (measuring_) start_probe(p);
-      else p.next_round_at = Clock::time_point::max();
+      if (measuring_)
+        start_probe(p);
+      else
+        p.next_round_at = Clock::time_point::max();
     }
   }
   arm_timer();
@@ -515,8 +523,10 @@ void Floor::poll_once(int timeout_ms) {
   const int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
   for (int i = 0; i < n; ++i) {
     const uint32_t key = events[i].data.u32;
-    if (key == timer_key) on_timer();
-    else on_readable(key);
+    if (key == timer_key)
+      on_timer();
+    else
+      on_readable(key);
   }
 }
 
@@ -535,8 +545,10 @@ void Floor::measure() {
 void Floor::drain() {
   const auto limit = Clock::now() + std::chrono::seconds(5);
   const auto busy = [&] {
-    for (const Pair& p : pairs_) if (p.cycling) return true;
-    for (const Probe& p : probes_) if (p.step != Probe::Step::idle) return true;
+    for (const Pair& p : pairs_)
+      if (p.cycling) return true;
+    for (const Probe& p : probes_)
+      if (p.step != Probe::Step::idle) return true;
     return false;
   };
   while (!failed_ && busy() && Clock::now() < limit) poll_once(10);
@@ -548,21 +560,25 @@ void Floor::print(double server_cpu_s, double clients_cpu_s) const {
   const double per_cycle = cycles_ > 0 ? 1e6 / static_cast<double>(cycles_) : 0;
   const std::string server = relayed() ? "relay" : options_.server;
   if (options_.json) {
-    std::printf("{\"server\":\"%s\",\"pairs\":%u,\"probes\":%u,\"message_bytes\":%u,\"load\":{\"seconds\":%.3f,\"cycles\":%llu,"
-                "\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
-                "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":%.1f},"
-                "\"server_cpu_s\":%.2f,\"clients_cpu_s\":%.2f,\"server_cpu_us_per_cycle\":%.1f,\"clients_cpu_us_per_cycle\":%.1f,"
-                "\"errors\":%d}\n",
-                server.c_str(), options_.pairs, options_.probes, relayed() ? options_.message_bytes : 0, seconds_,
-                static_cast<unsigned long long>(cycles_), rate, cycle.at(0.5), cycle.at(0.95), cycle.at(0.99), cycle.at(1.0),
-                notify.us.size(), notify.at(0.5), notify.at(0.95), notify.at(0.99), notify.at(1.0), server_cpu_s, clients_cpu_s,
-                server_cpu_s < 0 ? -1.0 : server_cpu_s * per_cycle, clients_cpu_s * per_cycle, failed_ ? 1 : 0);
+    std::printf(
+        "{\"server\":\"%s\",\"pairs\":%u,\"probes\":%u,\"message_bytes\":%u,\"load\":{\"seconds\":%.3f,\"cycles\":%llu,"
+        "\"cycles_per_s\":%.1f,\"cycle_p50_us\":%.1f,\"cycle_p95_us\":%.1f,\"cycle_p99_us\":%.1f,\"cycle_max_us\":%.1f,"
+        "\"notify_samples\":%zu,\"notify_p50_us\":%.1f,\"notify_p95_us\":%.1f,\"notify_p99_us\":%.1f,\"notify_max_us\":"
+        "%.1f},"
+        "\"server_cpu_s\":%.2f,\"clients_cpu_s\":%.2f,\"server_cpu_us_per_cycle\":%.1f,\"clients_cpu_us_per_cycle\":%."
+        "1f,"
+        "\"errors\":%d}\n",
+        server.c_str(), options_.pairs, options_.probes, relayed() ? options_.message_bytes : 0, seconds_,
+        static_cast<unsigned long long>(cycles_), rate, cycle.at(0.5), cycle.at(0.95), cycle.at(0.99), cycle.at(1.0),
+        notify.us.size(), notify.at(0.5), notify.at(0.95), notify.at(0.99), notify.at(1.0), server_cpu_s, clients_cpu_s,
+        server_cpu_s < 0 ? -1.0 : server_cpu_s * per_cycle, clients_cpu_s * per_cycle, failed_ ? 1 : 0);
     return;
   }
-  std::printf("floor through %s (%u pairs, %u probes, %.1f s):", server.c_str(), options_.pairs, options_.probes, seconds_);
+  std::printf("floor through %s (%u pairs, %u probes, %.1f s):", server.c_str(), options_.pairs, options_.probes,
+              seconds_);
   if (options_.pairs > 0) {
-    std::printf(" %.0f cycles/s (%llu), cycle p50 %.0f us p99 %.0f us;", rate, static_cast<unsigned long long>(cycles_), cycle.at(0.5),
-                cycle.at(0.99));
+    std::printf(" %.0f cycles/s (%llu), cycle p50 %.0f us p99 %.0f us;", rate, static_cast<unsigned long long>(cycles_),
+                cycle.at(0.5), cycle.at(0.99));
   }
   if (options_.probes > 0) {
     std::printf(" notify p50 %.1f us p95 %.1f us p99 %.1f us max %.1f us (%zu rounds)", notify.at(0.5), notify.at(0.95),
@@ -573,7 +589,8 @@ void Floor::print(double server_cpu_s, double clients_cpu_s) const {
     if (cycles_ > 0) std::printf(" (%.1f us per cycle)", clients_cpu_s * per_cycle);
   } else {
     std::printf("\nCPU: %s %.2f s, clients %.2f s", server.c_str(), server_cpu_s, clients_cpu_s);
-    if (cycles_ > 0) std::printf(" (%.1f us and %.1f us per cycle)", server_cpu_s * per_cycle, clients_cpu_s * per_cycle);
+    if (cycles_ > 0)
+      std::printf(" (%.1f us and %.1f us per cycle)", server_cpu_s * per_cycle, clients_cpu_s * per_cycle);
   }
   std::printf("\n");
 }
@@ -605,8 +622,8 @@ int Floor::run() {
   const std::string where = relayed() ? "the relay" : options_.server;
   errno = 0;
   if (!connect_all(to)) {
-    std::fprintf(stderr, "hailer-load floor: could not connect and join client %zu to %s: %s\n", clients_.size(), where.c_str(),
-                 errno != 0 ? std::strerror(errno) : "refused");
+    std::fprintf(stderr, "hailer-load floor: could not connect and join client %zu to %s: %s\n", clients_.size(),
+                 where.c_str(), errno != 0 ? std::strerror(errno) : "refused");
     return 1;
   }
   const int server_pid = relayed() ? relay_pid_ : options_.server_pid;
@@ -616,7 +633,9 @@ int Floor::run() {
   const double clients_cpu_s = cpu_seconds(::getpid()) - self0;
   drain();
   print(server_cpu_s, clients_cpu_s);
-  if (failed_) std::fprintf(stderr, "hailer-load floor: a write to %s failed, it closed a client or sent an error\n", where.c_str());
+  if (failed_)
+    std::fprintf(stderr, "hailer-load floor: a write to %s failed, it closed a client or sent an error\n",
+                 where.c_str());
   return failed_ ? 1 : 0;
 }
 

@@ -22,14 +22,14 @@ namespace hailer::load {
 
 /// What one `hailer-load floor` run does.
 struct FloorOptions {
-  uint32_t pairs = 64;          ///< pairs running call cycles back to back
-  uint32_t probes = 1;          ///< busy-notify probe triples, a round every 2 ms
-  double seconds = 5;           ///< length of the measured phase
-  uint32_t message_bytes = 80;  ///< length of each message the relay writes, newline included
-  std::string server;           ///< HOST:PORT of a hailer-server to drive instead of the relay
+  uint32_t pairs = 64;           ///< pairs running call cycles back to back
+  uint32_t probes = 1;           ///< busy-notify probe triples, a round every 2 ms
+  double seconds = 5;            ///< length of the measured phase
+  uint32_t message_bytes = 80;   ///< length of each message the relay writes, newline included
+  std::string server;            ///< HOST:PORT of a hailer-server to drive instead of the relay
   std::string prefix = "floor";  ///< session names on that server: PREFIX0, PREFIX1, ...
-  int server_pid = 0;           ///< that server's pid, for its CPU (/proc); the relay's is known
-  bool json = false;            ///< one JSON object instead of text
+  int server_pid = 0;            ///< that server's pid, for its CPU (/proc); the relay's is known
+  bool json = false;             ///< one JSON object instead of text
 };
 
 /// Forks the relay (or connects to `server` and registers), connects 2 * pairs + 3 * probes

@@ -1,36 +1,36 @@
 // hailer-server: the server host on real sockets. One io_context thread owns the host and the
 // core; this file only turns flags into configs, wires the logs, the journal and the signals.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <cerrno>
 #include <cstring>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <filesystem>
 
-#include <ext/stdio_filebuf.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
-#include <sys/stat.h>
-#include <sys/resource.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <ext/stdio_filebuf.h>
 
 #include "audio/sound_device.hpp"
 #include "host/counters.hpp"
 #include "host/heap_trim.hpp"
-#include "media/io/recorder.hpp"
-#include "net/web_server.hpp"
 #include "host/journal.hpp"
+#include "media/io/private_files.hpp"
+#include "media/io/recorder.hpp"
 #include "net/net_server.hpp"
 #include "net/os_secrets.hpp"
 #include "net/secret_file.hpp"
-#include "media/io/private_files.hpp"
+#include "net/web_server.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/untrusted_text.hpp"
 
@@ -46,8 +46,10 @@ class LogObserver final : public HostObserver {
  public:
   void fed(Time, const Event& event, std::span<const Effect> effects) override {
     if (!spdlog::should_log(spdlog::level::info)) return;  // every line below is info or debug
-    if (const auto* o = std::get_if<SessionOpened>(&event)) spdlog::info("session {} opened from {}", o->session.value, o->peer_address);
-    if (const auto* c = std::get_if<SessionClosed>(&event)) spdlog::info("session {} closed: {}", c->session.value, to_string(c->reason));
+    if (const auto* o = std::get_if<SessionOpened>(&event))
+      spdlog::info("session {} opened from {}", o->session.value, o->peer_address);
+    if (const auto* c = std::get_if<SessionClosed>(&event))
+      spdlog::info("session {} closed: {}", c->session.value, to_string(c->reason));
     for (const Effect& e : effects) log_effect(e);
   }
 
@@ -64,8 +66,8 @@ class LogObserver final : public HostObserver {
                             std::holds_alternative<CallConnected>(msg) || std::holds_alternative<CallEnded>(msg) ||
                             std::holds_alternative<WaitUpdate>(msg) || std::holds_alternative<CalleeAvailable>(msg) ||
                             std::holds_alternative<WaitEnded>(msg) || std::holds_alternative<MediaReady>(msg);
-    const bool registered = std::holds_alternative<OkReply>(msg) &&
-                            std::holds_alternative<RegisteredData>(std::get<OkReply>(msg).data);
+    const bool registered =
+        std::holds_alternative<OkReply>(msg) && std::holds_alternative<RegisteredData>(std::get<OkReply>(msg).data);
     // Asked first: spdlog's arguments are built even when the line is then dropped, and every
     // message sent was encoded a second time for a log line nobody asked for.
     const auto level = noteworthy || registered ? spdlog::level::info : spdlog::level::debug;
@@ -95,16 +97,21 @@ class ClassroomOutput final : public net::MediaOutput {
 
   void play(const SpeakerFrame& frame) override {
     if (device) {
-      if (device->queued_ms() > 200) ++dropped_frames;  // the device fell behind: do not build up delay
-      else device->write(frame.mix);
+      if (device->queued_ms() > 200)
+        ++dropped_frames;  // the device fell behind: do not build up delay
+      else
+        device->write(frame.mix);
     }
     if (speaker_file) speaker_file->append(0, frame.mix);
   }
-  std::optional<RecordingStopReason> record_start(uint64_t id, const std::string& room, const std::string& file) override {
+  std::optional<RecordingStopReason> record_start(uint64_t id, const std::string& room,
+                                                  const std::string& file) override {
     if (!recordings) return std::nullopt;
     const auto refused = recordings->start(id, file);
-    if (refused) log_refusal(*refused, file);
-    else spdlog::info("recording room {} to {}/{}", room, recordings->dir(), file);
+    if (refused)
+      log_refusal(*refused, file);
+    else
+      spdlog::info("recording room {} to {}/{}", room, recordings->dir(), file);
     return refused;
   }
   std::optional<RecordingStopReason> record_append(uint64_t id, std::span<const int16_t> pcm) override {
@@ -121,12 +128,15 @@ class ClassroomOutput final : public net::MediaOutput {
   void log_refusal(RecordingStopReason reason, const std::string& what) {
     switch (reason) {
       case RecordingStopReason::quota:
-        spdlog::warn("not recording {}: {} holds --recordings-max-bytes ({} bytes)", what, recordings->dir(), recordings->bytes_used());
+        spdlog::warn("not recording {}: {} holds --recordings-max-bytes ({} bytes)", what, recordings->dir(),
+                     recordings->bytes_used());
         break;
       case RecordingStopReason::disk_full:
         spdlog::warn("not recording {}: the disk of {} is below --recordings-min-free-bytes", what, recordings->dir());
         break;
-      default: spdlog::error("cannot record {} in {}", what, recordings->dir()); break;
+      default:
+        spdlog::error("cannot record {} in {}", what, recordings->dir());
+        break;
     }
   }
 };
@@ -184,7 +194,8 @@ std::vector<std::string> local_addresses(const std::string& host) {
 
 void log_counters(const net::NetServer& server) {
   std::string line;
-  for (const auto& [name, value] : core_counters(server.host().core().stats())) line += " core." + name + "=" + std::to_string(value);
+  for (const auto& [name, value] : core_counters(server.host().core().stats()))
+    line += " core." + name + "=" + std::to_string(value);
   for (const auto& [name, value] : host_counters(server.host().stats(), server.host().speaker_stats())) {
     line += " host." + name + "=" + std::to_string(value);
   }
@@ -224,29 +235,53 @@ void fit_limits_to_descriptors(Config& config, net::WebConfig& web, bool no_web)
   // Shared in proportion to what was asked, each kept at 1 at least.
   const double scale = static_cast<double>(usable) / static_cast<double>(config.max_sessions + http);
   config.max_sessions = std::max<uint32_t>(1, static_cast<uint32_t>(static_cast<double>(config.max_sessions) * scale));
-  if (!no_web) web.max_http_connections = std::max<uint32_t>(1, static_cast<uint32_t>(static_cast<double>(http) * scale));
-  spdlog::warn("only {} file descriptors: max-sessions lowered to {}{} (raise the limit, e.g. LimitNOFILE= or ulimit -n)",
-               limit.rlim_cur, config.max_sessions,
-               no_web ? std::string() : ", max-http-connections to " + std::to_string(web.max_http_connections));
+  if (!no_web)
+    web.max_http_connections = std::max<uint32_t>(1, static_cast<uint32_t>(static_cast<double>(http) * scale));
+  spdlog::warn(
+      "only {} file descriptors: max-sessions lowered to {}{} (raise the limit, e.g. LimitNOFILE= or ulimit -n)",
+      limit.rlim_cur, config.max_sessions,
+      no_web ? std::string() : ", max-http-connections to " + std::to_string(web.max_http_connections));
 }
 
 void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
   auto* g = "Limits and timers (also settable in the --config file)";
-  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")->capture_default_str()->group(g);
-  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")->capture_default_str()->group(g);
-  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")->capture_default_str()->group(g);
-  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")->capture_default_str()->group(g);
-  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")->capture_default_str()->group(g);
-  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")->capture_default_str()->group(g);
-  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")->capture_default_str()->group(g);
+  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--wait-expiry-ms", c.wait_expiry_ms, "a wait ends after this long")->capture_default_str()->group(g);
-  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")->capture_default_str()->group(g);
+  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--max-rooms", c.max_rooms, "PTT rooms open at once")->capture_default_str()->group(g);
   app.add_option("--max-room-members", c.max_room_members, "members per PTT room")->capture_default_str()->group(g);
-  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")->capture_default_str()->group(g);
+  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--max-talk-ms", c.max_talk_ms, "longest PTT turn")->capture_default_str()->group(g);
-  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")->capture_default_str()->group(g);
-  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")->capture_default_str()->group(g);
+  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--default-floor-policy", policy, "policy of a new room: deny or queue")
       ->check(CLI::IsMember({"deny", "queue"}))
       ->capture_default_str()
@@ -259,14 +294,22 @@ void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
       ->capture_default_str()
       ->group(g);
   app.add_option("--max-media-probes-per-session-per-second", c.max_media_probes_per_session_per_second,
-                 "media proofs a session may have accepted per second")->capture_default_str()->group(g);
-  app.add_option("--max-media-probes-per-address-per-second", c.max_media_probes_per_address_per_second,
-                 "media proofs checked per source address per second")->capture_default_str()->group(g);
-  app.add_option("--max-media-probes-per-second", c.max_media_probes_per_second, "media proofs checked per second in all")
+                 "media proofs a session may have accepted per second")
       ->capture_default_str()
       ->group(g);
-  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")->capture_default_str()->group(g);
-  app.add_option("--max-rooms-per-address", c.max_rooms_per_address, "rooms the sessions of one address may have opened")
+  app.add_option("--max-media-probes-per-address-per-second", c.max_media_probes_per_address_per_second,
+                 "media proofs checked per source address per second")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-media-probes-per-second", c.max_media_probes_per_second,
+                 "media proofs checked per second in all")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--max-rooms-per-address", c.max_rooms_per_address,
+                 "rooms the sessions of one address may have opened")
       ->capture_default_str()
       ->group(g);
   app.add_option("--recorded-seconds-per-student-per-hour", c.recorded_seconds_per_student_per_hour,
@@ -293,7 +336,8 @@ int main(int argc, char** argv) {
   std::string journal_path;
   std::string log_level = "info";
   bool check_invariants = false;
-  app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")->capture_default_str();
+  app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")
+      ->capture_default_str();
   app.add_option("--port", net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
   app.add_option("--udp-port", net.udp_port, "UDP media rendezvous port; 0 picks a free one")->capture_default_str();
   HostConfig host_config;
@@ -318,10 +362,15 @@ int main(int argc, char** argv) {
   std::string state_dir = "hailer-state";
   bool no_web = false, no_tls = false;
   auto* c = "Classroom (push-to-talk over WebSocket)";
-  app.add_option("--http-port", web.port, "HTTP(S) and WebSocket port of the classroom pages; 0 picks a free one")->capture_default_str()->group(c);
+  app.add_option("--http-port", web.port, "HTTP(S) and WebSocket port of the classroom pages; 0 picks a free one")
+      ->capture_default_str()
+      ->group(c);
   app.add_flag("--no-web", no_web, "no classroom: calls only")->group(c);
   app.add_option("--web-root", web.web_root, "folder of the pages")->capture_default_str()->group(c);
-  app.add_option("--recordings", web.recordings_dir, "folder for one WAV per turn, <name>_<serial>.wav; none = no recordings")->capture_default_str()->group(c);
+  app.add_option("--recordings", web.recordings_dir,
+                 "folder for one WAV per turn, <name>_<serial>.wav; none = no recordings")
+      ->capture_default_str()
+      ->group(c);
   RecorderLimits recorder_limits;
   app.add_option("--recordings-max-bytes", recorder_limits.max_bytes,
                  "the recordings folder holds at most this much; recording stops there (the floor and playback go on)")
@@ -331,24 +380,40 @@ int main(int argc, char** argv) {
                  "recording stops when the disk of the recordings folder has less free space than this")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--audio-out", audio_out, "where the class is played: default, a device (index or part of its name), FILE.wav or none")->capture_default_str()->group(c);
+  app.add_option("--audio-out", audio_out,
+                 "where the class is played: default, a device (index or part of its name), FILE.wav or none")
+      ->capture_default_str()
+      ->group(c);
   app.add_option("--tls-cert", tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
   app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
-  app.add_option("--tls-dir", tls_dir, "where the self-signed certificate is made on first start and kept (default: STATE/tls)")->group(c);
+  app.add_option("--tls-dir", tls_dir,
+                 "where the self-signed certificate is made on first start and kept (default: STATE/tls)")
+      ->group(c);
   app.add_option("--state-dir", state_dir,
                  "the server's own folder (0700): the instructor token, the self-signed certificate")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--allowed-origin", web.allowed_origins,
-                 "another origin whose pages may open the classroom's WebSocket, e.g. https://class.example.org (repeatable)")
+  app.add_option(
+         "--allowed-origin", web.allowed_origins,
+         "another origin whose pages may open the classroom's WebSocket, e.g. https://class.example.org (repeatable)")
       ->group(c);
-  app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")->group(c);
+  app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")
+      ->group(c);
   int64_t speaker_delay_ms = 40;
-  app.add_option("--speaker-delay-ms", speaker_delay_ms, "the speaker's starting jitter-buffer delay (it adapts from there)")
-      ->check(CLI::Range(20, 200))->capture_default_str()->group(c);
-  app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")->capture_default_str()->group(c);
-  app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")->capture_default_str()->group(c);
-  app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")->capture_default_str()->group(c);
+  app.add_option("--speaker-delay-ms", speaker_delay_ms,
+                 "the speaker's starting jitter-buffer delay (it adapts from there)")
+      ->check(CLI::Range(20, 200))
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")
+      ->capture_default_str()
+      ->group(c);
+  app.add_option("--max-joins-per-second", web.max_upgrades_per_second, "new WebSockets per second, all together")
+      ->capture_default_str()
+      ->group(c);
   app.add_option("--max-joins-per-address-per-second", web.max_upgrades_per_address_per_second,
                  "new WebSockets per second from one address (two seconds' worth at once)")
       ->check(CLI::Range(1, 50'000))
@@ -364,7 +429,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str()
       ->group(c);
-  app.set_config("--config", "", "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
+  app.set_config(
+      "--config", "",
+      "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
   app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
   std::string policy = "deny";
   add_config_flags(app, config, policy);
@@ -378,13 +445,15 @@ int main(int argc, char** argv) {
   }
   config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
   if (app.count("--instructor-token") > 0 && config.instructor_token.size() < min_token_chars) {
-    std::fprintf(stderr, "hailer-server: --instructor-token must be at least %zu characters (a short one can be guessed)\n",
+    std::fprintf(stderr,
+                 "hailer-server: --instructor-token must be at least %zu characters (a short one can be guessed)\n",
                  min_token_chars);
     return 2;
   }
   for (std::string& o : web.allowed_origins) {
     while (o.size() > 1 && o.back() == '/') o.pop_back();  // "https://host/" names the same origin
-    if (!(o.starts_with("http://") || o.starts_with("https://")) || o.find('/', o.find("//") + 2) != std::string::npos) {
+    if (!(o.starts_with("http://") || o.starts_with("https://")) ||
+        o.find('/', o.find("//") + 2) != std::string::npos) {
       std::fprintf(stderr, "hailer-server: --allowed-origin %s is not an origin (scheme://host[:port])\n", o.c_str());
       return 2;
     }
@@ -394,7 +463,8 @@ int main(int argc, char** argv) {
     // signed in across a restart; the self-signed certificate too, unless told otherwise.
     try {
       ensure_folder(state_dir, 0700);
-      if (config.instructor_token.empty()) config.instructor_token = net::load_or_make_secret(state_dir + "/instructor-token", 16);
+      if (config.instructor_token.empty())
+        config.instructor_token = net::load_or_make_secret(state_dir + "/instructor-token", 16);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "hailer-server: %s\n", e.what());
       return 1;
@@ -489,16 +559,20 @@ int main(int argc, char** argv) {
   if (!journal_path.empty()) {
     // It holds names and who called whom: 0600, and never written through a planted link.
     const int fd = open_no_follow(journal_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    struct stat st{};
+    struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       std::fprintf(stderr, "hailer-server: cannot open journal %s: %s\n", journal_path.c_str(),
-                   errno == ELOOP ? "it is a symbolic link" : fd < 0 ? std::strerror(errno) : "not a regular file");
+                   errno == ELOOP ? "it is a symbolic link"
+                   : fd < 0       ? std::strerror(errno)
+                                  : "not a regular file");
       return 1;
     }
-    if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0600) == 0) spdlog::warn("journal {} was open to others: made 0600", journal_path);
+    if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0600) == 0)
+      spdlog::warn("journal {} was open to others: made 0600", journal_path);
     journal_buffer = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::app);
     journal_file = std::make_unique<std::ostream>(journal_buffer.get());
-    journal = std::make_unique<JournalWriter>(*journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
+    journal = std::make_unique<JournalWriter>(
+        *journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
     observers.list.push_back(journal.get());
   }
   server->set_observer(&observers);
@@ -507,14 +581,16 @@ int main(int argc, char** argv) {
   const auto udp = server->udp_endpoint();
   std::printf("hailer-server listening: signaling tcp %s:%u, media rendezvous udp %s:%u\n",
               tcp.address().to_string().c_str(), tcp.port(), udp.address().to_string().c_str(), udp.port());
-  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp.address().to_string().c_str(), tcp.port());
-  std::printf("                      hailer --server %s:%u --name bob\n", tcp.address().to_string().c_str(), tcp.port());
+  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp.address().to_string().c_str(),
+              tcp.port());
+  std::printf("                      hailer --server %s:%u --name bob\n", tcp.address().to_string().c_str(),
+              tcp.port());
   if (web_server) {
     const unsigned port = web_server->endpoint().port();
     const char* scheme = web.tls ? "https" : "http";
     for (const auto& a : local_addresses(net.host)) {
-      std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor#token=%s\n", scheme, a.c_str(), port,
-                  scheme, a.c_str(), port, config.instructor_token.c_str());
+      std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor#token=%s\n", scheme,
+                  a.c_str(), port, scheme, a.c_str(), port, config.instructor_token.c_str());
     }
     if (web.tls && !web.tls->made_because.empty() && web.tls->made_because != "new") {
       std::printf("certificate renewed (%s): tell the students the new fingerprint\n", web.tls->made_because.c_str());

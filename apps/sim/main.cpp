@@ -42,7 +42,8 @@ void print_failure(const RunResult& r, bool from_file) {
     std::fprintf(stderr, "  expectation %zu %s\n    saw: %s\n", e.index, e.text.c_str(), e.detail.c_str());
   }
   if (from_file) {
-    std::fprintf(stderr, "  reproduce: hailer-sim %s --seed %llu\n", r.source.c_str(), static_cast<unsigned long long>(r.seed));
+    std::fprintf(stderr, "  reproduce: hailer-sim %s --seed %llu\n", r.source.c_str(),
+                 static_cast<unsigned long long>(r.seed));
   }
 }
 
@@ -67,7 +68,8 @@ int replay(const std::vector<std::string>& files, std::optional<uint64_t> seed, 
       std::fprintf(stderr, "error: %s: %s\n", file.c_str(), e.what());
       return 2;
     }
-    const auto passed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
+    const auto passed =
+        std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.passed; });
     std::vector<int64_t> latencies;
     for (const auto& [type, us] : r.notice_latency_us) latencies.insert(latencies.end(), us.begin(), us.end());
     std::printf("%-4s %-40s seed %-6llu %zu/%zu expectations, notice latency p95 %.1f ms\n", r.passed ? "ok" : "FAIL",
@@ -99,11 +101,13 @@ int swarm(uint64_t seed, uint64_t runs, const std::string& regressions, const st
     std::ofstream(file) << json.dump(2) << "\n";
     print_failure(r, false);
     std::fprintf(stderr, "  saved as %s; reproduce: hailer-sim %s (or hailer-sim --swarm --seed %llu --runs %llu)\n",
-                 file.c_str(), file.c_str(), static_cast<unsigned long long>(seed), static_cast<unsigned long long>(i + 1));
+                 file.c_str(), file.c_str(), static_cast<unsigned long long>(seed),
+                 static_cast<unsigned long long>(i + 1));
   }
   std::printf("swarm seed %llu: %llu runs, %d failed\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(runs), failed);
-  std::printf("%llu passed, %d failed\n", static_cast<unsigned long long>(runs - static_cast<uint64_t>(failed)), failed);
+  std::printf("%llu passed, %d failed\n", static_cast<unsigned long long>(runs - static_cast<uint64_t>(failed)),
+              failed);
   return failed == 0 ? 0 : 1;
 }
 

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include "media/io/frame_decoder.hpp"
 #include "base/assert.hpp"
 #include "media/emodel.hpp"
+#include "media/io/frame_decoder.hpp"
 
 namespace hailer {
 
@@ -20,8 +20,7 @@ std::string CallSummary::describe() const {
   return line;
 }
 
-CallMedia::CallMedia(CallMediaConfig config, uint64_t seed)
-    : config_(config), rng_(seed), encoder_(config.opus) {}
+CallMedia::CallMedia(CallMediaConfig config, uint64_t seed) : config_(config), rng_(seed), encoder_(config.opus) {}
 
 void CallMedia::start() {
   stop();

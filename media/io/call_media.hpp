@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/prng.hpp"
 #include "media/io/opus_codec.hpp"
 #include "media/io/playout.hpp"
 #include "media/jitter_buffer.hpp"
-#include "base/prng.hpp"
 #include "media/rtp.hpp"
 #include "media/stream_stats.hpp"
 
@@ -28,10 +28,10 @@ struct CallMediaConfig {
 struct CallSummary {
   StreamStats stats;
   uint64_t packets_sent = 0;
-  uint64_t bytes_sent = 0;        ///< RTP datagrams (header + Opus), not UDP/IP overhead
-  double duration_s = 0;          ///< from the first frame sent or played to the last
-  double buffer_delay_ms = 0;     ///< mean jitter-buffer delay while playing
-  double mos = 0;                 ///< E-model estimate from loss and buffer delay + 20 ms framing (network delay unknown)
+  uint64_t bytes_sent = 0;     ///< RTP datagrams (header + Opus), not UDP/IP overhead
+  double duration_s = 0;       ///< from the first frame sent or played to the last
+  double buffer_delay_ms = 0;  ///< mean jitter-buffer delay while playing
+  double mos = 0;              ///< E-model estimate from loss and buffer delay + 20 ms framing (network delay unknown)
   /// One line for people: packets, loss, late, jitter, delay, MOS, bitrate.
   std::string describe() const;
 };

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "base/assert.hpp"
 #include "media/io/opus_codec.hpp"
 #include "media/io/wav_file.hpp"
-#include "base/assert.hpp"
 
 namespace hailer {
 

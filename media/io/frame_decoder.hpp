@@ -39,8 +39,8 @@ class Pcm16FrameDecoder : public FrameDecoder {
  private:
   std::vector<int16_t> take_frame();
   Resampler resampler_;
-  std::vector<int16_t> fifo_;   // resampled samples not yet played
-  std::vector<int16_t> last_;   // the last frame played, for concealment
+  std::vector<int16_t> fifo_;  // resampled samples not yet played
+  std::vector<int16_t> last_;  // the last frame played, for concealment
   int concealed_run_ = 0;
 };
 

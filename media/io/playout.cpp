@@ -20,10 +20,17 @@ PlayedFrame Playout::pull(Time now) {
   f.kind = p.kind;
   f.timestamp = p.timestamp;
   switch (p.kind) {
-    case PlayoutKind::silence: break;
-    case PlayoutKind::normal: f.pcm = decoder_->decode(p.payload); break;
-    case PlayoutKind::fec: f.pcm = decoder_->decode_fec(p.payload); break;
-    case PlayoutKind::concealed: f.pcm = decoder_->conceal(); break;
+    case PlayoutKind::silence:
+      break;
+    case PlayoutKind::normal:
+      f.pcm = decoder_->decode(p.payload);
+      break;
+    case PlayoutKind::fec:
+      f.pcm = decoder_->decode_fec(p.payload);
+      break;
+    case PlayoutKind::concealed:
+      f.pcm = decoder_->conceal();
+      break;
   }
   return f;
 }

@@ -9,18 +9,18 @@
 #include <span>
 #include <vector>
 
+#include "base/time.hpp"
 #include "media/io/frame_decoder.hpp"
 #include "media/jitter_buffer.hpp"
 #include "media/rtp.hpp"
-#include "base/time.hpp"
 
 namespace hailer {
 
 /// One 20 ms slot of playout.
 struct PlayedFrame {
   PlayoutKind kind = PlayoutKind::silence;
-  uint32_t timestamp = 0;     ///< RTP timestamp of the frame (normal and fec)
-  std::vector<int16_t> pcm;   ///< 960 samples; empty for silence (nothing to play)
+  uint32_t timestamp = 0;    ///< RTP timestamp of the frame (normal and fec)
+  std::vector<int16_t> pcm;  ///< 960 samples; empty for silence (nothing to play)
   /// Frames decoded but not played (dropped before this one to cut delay), oldest first: a
   /// recording keeps them, a speaker does not play them.
   std::vector<std::vector<int16_t>> skipped;

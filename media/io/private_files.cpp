@@ -19,7 +19,7 @@ std::runtime_error failure(const std::string& what, const std::string& path) {
 }  // namespace
 
 void ensure_folder(const std::string& dir, mode_t mode) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT) throw failure("cannot look at the folder", dir);
     const auto parent = std::filesystem::path(dir).parent_path();

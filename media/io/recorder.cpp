@@ -31,7 +31,7 @@ uint64_t folder_bytes(const std::string& dir) {
 }
 
 uint64_t free_bytes(const std::string& dir) {
-  struct statvfs fs{};
+  struct statvfs fs {};
   if (::statvfs(dir.c_str(), &fs) != 0) return UINT64_MAX;  // unknown: the cap still holds
   return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
@@ -71,12 +71,14 @@ Recorder::~Recorder() = default;
 // Whether `adding` more bytes fit under the folder's cap and above the disk's floor.
 std::optional<RecordingStopReason> Recorder::room_left(uint64_t adding) {
   if (bytes_used_ + adding > limits_.max_bytes) return RecordingStopReason::quota;
-  if (appends_since_disk_check_ == 0 && free_bytes(dir_) < limits_.min_free_bytes + adding) return RecordingStopReason::disk_full;
+  if (appends_since_disk_check_ == 0 && free_bytes(dir_) < limits_.min_free_bytes + adding)
+    return RecordingStopReason::disk_full;
   return std::nullopt;
 }
 
 std::optional<RecordingStopReason> Recorder::start(uint64_t id, const std::string& file_name) {
-  if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.front() == '.') return RecordingStopReason::error;
+  if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.front() == '.')
+    return RecordingStopReason::error;
   appends_since_disk_check_ = 0;
   if (const auto full = room_left(wav_header_bytes + second_bytes)) return full;
   // Never through a link, never over an existing file, never readable by everyone.

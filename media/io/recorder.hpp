@@ -31,7 +31,7 @@ struct RecorderLimits {
 
 /// Whose folder the recordings go to.
 enum class RecorderFolder : uint8_t {
-  recordings,  ///< the turns' own folder: made 0750, refused when others may write to it, files never replaced
+  recordings,     ///< the turns' own folder: made 0750, refused when others may write to it, files never replaced
   operator_file,  ///< where the operator asked one file to go (--audio-out FILE.wav): used as it is, the file replaced
 };
 

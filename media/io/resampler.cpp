@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "media/io/wav_file.hpp"
 #include "base/assert.hpp"
+#include "media/io/wav_file.hpp"
 
 namespace hailer {
 
@@ -34,7 +34,7 @@ std::vector<int16_t> Resampler::process(std::span<const int16_t> in) {
   d.output_frames = static_cast<long>(out_.size());
   d.src_ratio = ratio_;
   const int rc = src_process(static_cast<SRC_STATE*>(state_), &d);
-  HAILER_ASSERT(rc == 0);  // only a bad ratio or buffer fails, and both are ours
+  HAILER_ASSERT(rc == 0);                                // only a bad ratio or buffer fails, and both are ours
   HAILER_ASSERT(d.input_frames_used == d.input_frames);  // the output buffer is large enough
   std::vector<int16_t> out(static_cast<std::size_t>(d.output_frames_gen));
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = float_to_int16(out_[i]);

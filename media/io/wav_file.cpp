@@ -25,7 +25,8 @@ std::vector<float> read_mono_float(const std::string& path, uint32_t& rate) {
   std::vector<float> mono(static_cast<std::size_t>(got));
   for (std::size_t i = 0; i < mono.size(); ++i) {
     float sum = 0;
-    for (int c = 0; c < info.channels; ++c) sum += interleaved[i * static_cast<std::size_t>(info.channels) + static_cast<std::size_t>(c)];
+    for (int c = 0; c < info.channels; ++c)
+      sum += interleaved[i * static_cast<std::size_t>(info.channels) + static_cast<std::size_t>(c)];
     mono[i] = sum / static_cast<float>(info.channels);
   }
   rate = static_cast<uint32_t>(info.samplerate);

@@ -52,11 +52,12 @@ TEST_CASE("call media carries audio from one side to the other, with loss concea
   const auto out = alice.stop();
   REQUIRE(out.has_value());
   CHECK(out->packets_sent == frames);
-  CHECK(out->bytes_sent > frames * 12);  // at least the RTP headers
+  CHECK(out->bytes_sent > frames * 12);   // at least the RTP headers
   CHECK_FALSE(alice.stop().has_value());  // nothing running any more
 }
 
-TEST_CASE("call media plays one stream: another SSRC is dropped and counted until the playout restarts", "[call_media]") {
+TEST_CASE("call media plays one stream: another SSRC is dropped and counted until the playout restarts",
+          "[call_media]") {
   CallMedia alice(CallMediaConfig{}, 1), intruder(CallMediaConfig{}, 9), bob(CallMediaConfig{}, 2);
   alice.start();
   intruder.start();

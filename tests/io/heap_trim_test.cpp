@@ -39,7 +39,7 @@ TEST_CASE("heap trim: a crowd leaving is worth one trim once quiet", "[host]") {
   CHECK_FALSE(s.due(0, 745));  // 255 left: not enough
   CHECK(s.due(0, 744));        // 256 left since the peak
   CHECK_FALSE(s.due(0, 744));
-  CHECK_FALSE(s.due(0, 489));  // counted from the last trim: 255 more
+  CHECK_FALSE(s.due(0, 489));      // counted from the last trim: 255 more
   CHECK_FALSE(s.due(100'000, 0));  // everyone left in a storm of goodbyes: wait for quiet
   CHECK(s.due(100'000, 0));
 }

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "host/server_host.hpp"
 #include "client/client.hpp"
+#include "host/server_host.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
 
@@ -49,9 +49,14 @@ std::string journal_of_a_story(const Config& config, uint64_t secrets_seed, std:
   host.text(now, SessionId{2}, R"({"type":"accept","id":2})");
   host.text(now, SessionId{3}, R"({"type":"call","id":2,"to":"bob"})");
   host.text(now, SessionId{3}, R"({"type":"call","id":3,"to":42})");  // a bad request
-  host.text(now, SessionId{4}, std::string(R"({"type":"join","id":1,"version":1,"name":"tom","room":"class","role":"instructor","token":"wrong"})"));
-  host.text(now, SessionId{4}, std::string(R"({"type":"join","id":2,"version":1,"name":"tom","room":"class","role":"instructor","token":")") +
-                                   instructor_token + R"("})");
+  host.text(
+      now, SessionId{4},
+      std::string(
+          R"({"type":"join","id":1,"version":1,"name":"tom","room":"class","role":"instructor","token":"wrong"})"));
+  host.text(
+      now, SessionId{4},
+      std::string(R"({"type":"join","id":2,"version":1,"name":"tom","room":"class","role":"instructor","token":")") +
+          instructor_token + R"("})");
   host.datagram(now, MediaEndpoint{"198.51.100.9", 40000}, std::span<const uint8_t>());  // ignored
   now = Time::from_ms(40'000);  // nothing is due yet: the timer call feeds nothing
   host.timer(now);
@@ -70,7 +75,8 @@ TEST_CASE("a journal replays on a fresh core with the same effects, and a change
   const ReplayResult ok = replay_journal(in);
   INFO(ok.detail);
   CHECK(ok.ok());
-  CHECK(ok.events == 19);  // five opens, three registers, four proofs, six more texts, the shutdown; nothing due at 40 s
+  CHECK(ok.events ==
+        19);  // five opens, three registers, four proofs, six more texts, the shutdown; nothing due at 40 s
 
   // A changed verdict on a proof changes what the replay does: the endpoint no longer moves.
   std::string other = text;
@@ -107,7 +113,8 @@ TEST_CASE("a journal replays on a fresh core with the same effects, and a change
   CHECK(replay_journal(garbage).detail.find("not a hailer journal") != std::string::npos);
 }
 
-TEST_CASE("a journal holds no secret: no media key, no instructor token, no seed, and other keys replay the same", "[journal][security]") {
+TEST_CASE("a journal holds no secret: no media key, no instructor token, no seed, and other keys replay the same",
+          "[journal][security]") {
   Config config;
   config.instructor_token = instructor_token;
   std::string key_a, key_b;
@@ -138,8 +145,9 @@ TEST_CASE("the journal header keeps every config field but the secret", "[journa
   c.first_recording_serial = 99;
   c.max_media_probes_per_address_per_second = 33;
   const std::string header = journal_header(c);
-  for (const char* field : {"\"max_sessions\":7", "\"instructor_token\":\"<redacted>\"", "\"default_floor_policy\":\"queue\"",
-                            "\"first_recording_serial\":99", "\"max_media_probes_per_address_per_second\":33"}) {
+  for (const char* field :
+       {"\"max_sessions\":7", "\"instructor_token\":\"<redacted>\"", "\"default_floor_policy\":\"queue\"",
+        "\"first_recording_serial\":99", "\"max_media_probes_per_address_per_second\":33"}) {
     CHECK(header.find(field) != std::string::npos);
   }
   CHECK(header.find("s3cret") == std::string::npos);

@@ -46,14 +46,17 @@ TEST_CASE("Opus FEC rebuilds a lost frame better than concealment alone", "[opus
   s.expected_loss_percent = 20;
   OpusFrameEncoder enc(s);
   std::vector<std::vector<uint8_t>> packets;
-  for (std::size_t f = 0; f < 100; ++f) packets.push_back(enc.encode(std::span(in).subspan(f * opus_frame_samples, opus_frame_samples)));
+  for (std::size_t f = 0; f < 100; ++f)
+    packets.push_back(enc.encode(std::span(in).subspan(f * opus_frame_samples, opus_frame_samples)));
   auto run = [&](bool use_fec) {
     OpusFrameDecoder dec;
     std::vector<int16_t> out;
     for (std::size_t f = 0; f < 100; ++f) {
       std::vector<int16_t> pcm;
-      if (f % 10 == 5) pcm = use_fec ? dec.decode_fec(packets[f + 1]) : dec.conceal();
-      else pcm = dec.decode(packets[f]);
+      if (f % 10 == 5)
+        pcm = use_fec ? dec.decode_fec(packets[f + 1]) : dec.conceal();
+      else
+        pcm = dec.decode(packets[f]);
       out.insert(out.end(), pcm.begin(), pcm.end());
     }
     return envelope_similarity(in, out, opus_rate_hz, 100).correlation;

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "host/out_queue.hpp"
 #include "base/assert.hpp"
+#include "host/out_queue.hpp"
 
 using namespace hailer;
 

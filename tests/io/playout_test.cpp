@@ -2,8 +2,8 @@
 // lost frame's audio (decode_fec on the next packet), never the next packet's own audio.
 #include "media/io/playout.hpp"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,7 +73,8 @@ std::vector<PlayedFrame> play(JitterBufferConfig config, int n, std::vector<int>
 
 }  // namespace
 
-TEST_CASE("a lost frame is rebuilt from the next packet's FEC: the lost frame's slot, not the next one's audio", "[playout]") {
+TEST_CASE("a lost frame is rebuilt from the next packet's FEC: the lost frame's slot, not the next one's audio",
+          "[playout]") {
   CallLog log;
   const auto played = play(JitterBufferConfig{}, 8, {4}, log);
   REQUIRE(played.size() == 8);
@@ -90,8 +91,8 @@ TEST_CASE("a lost frame is rebuilt from the next packet's FEC: the lost frame's 
     }
   }
   // Packet 5 is still decoded as itself right after its FEC rebuilt frame 4, each exactly once.
-  const std::vector<std::string> expected{"decode 1", "decode 2", "decode 3", "fec 5", "decode 5",
-                                          "decode 6", "decode 7", "decode 8"};
+  const std::vector<std::string> expected{"decode 1", "decode 2", "decode 3", "fec 5",
+                                          "decode 5", "decode 6", "decode 7", "decode 8"};
   CHECK(log.calls == expected);
 }
 
@@ -108,12 +109,14 @@ TEST_CASE("without FEC, or with two frames lost in a row, the codec conceals", "
   SECTION("two in a row: the first is concealed, the second rebuilt from the packet after it") {
     CallLog log;
     const auto played = play(JitterBufferConfig{}, 7, {3, 4}, log);
-    const auto fec = std::find_if(played.begin(), played.end(), [](const PlayedFrame& f) { return f.kind == PlayoutKind::fec; });
+    const auto fec =
+        std::find_if(played.begin(), played.end(), [](const PlayedFrame& f) { return f.kind == PlayoutKind::fec; });
     REQUIRE(fec != played.end());
     REQUIRE(fec != played.begin());
     CHECK(fec->timestamp == 960u * 4);
     CHECK(fec->pcm[0] == -5);
     CHECK(std::prev(fec)->kind == PlayoutKind::concealed);
-    CHECK(log.calls == std::vector<std::string>{"decode 1", "decode 2", "conceal", "fec 5", "decode 5", "decode 6", "decode 7"});
+    CHECK(log.calls ==
+          std::vector<std::string>{"decode 1", "decode 2", "conceal", "fec 5", "decode 5", "decode 6", "decode 7"});
   }
 }

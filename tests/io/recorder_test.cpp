@@ -16,14 +16,15 @@ using namespace hailer;
 
 namespace {
 std::string temp_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("hailer-rec-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("hailer-rec-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
   return dir.string();
 }
 
 mode_t mode_of(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::lstat(path.c_str(), &st) == 0);
   return st.st_mode & 0777;
 }
@@ -33,7 +34,8 @@ TEST_CASE("the next recording serial follows the highest one in the folder", "[r
   const std::string dir = temp_dir();
   CHECK(next_recording_serial(dir) == 1);
   CHECK(next_recording_serial(dir + "/missing") == 1);
-  for (const char* name : {"ann_3.wav", "ben_12.wav", "x_7.txt", "notes.wav", "odd_.wav", "cat_2.wav"}) std::ofstream(dir + "/" + name) << "x";
+  for (const char* name : {"ann_3.wav", "ben_12.wav", "x_7.txt", "notes.wav", "odd_.wav", "cat_2.wav"})
+    std::ofstream(dir + "/" + name) << "x";
   CHECK(next_recording_serial(dir) == 13);
   std::filesystem::remove_all(dir);
 }
@@ -93,8 +95,8 @@ TEST_CASE("the folder's cap stops a recording with its reason, counting what was
   REQUIRE_FALSE(r.start(1, "ann_1.wav"));
   const std::vector<int16_t> frame(960, 1000);
   for (int i = 0; i < 50; ++i) REQUIRE_FALSE(r.append(1, frame));
-  CHECK(r.append(1, frame) == RecordingStopReason::quota);  // the 51st would pass the cap
-  CHECK_FALSE(r.append(1, frame));                        // closed: nothing more, nothing said twice
+  CHECK(r.append(1, frame) == RecordingStopReason::quota);                  // the 51st would pass the cap
+  CHECK_FALSE(r.append(1, frame));                                          // closed: nothing more, nothing said twice
   CHECK(read_wav_48k_mono(dir + "/ann_1.wav").samples.size() == 50 * 960);  // what it holds stays playable
   CHECK(r.start(2, "ann_2.wav") == RecordingStopReason::quota);
   std::filesystem::remove_all(dir);

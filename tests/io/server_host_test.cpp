@@ -5,11 +5,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "base/assert.hpp"
+#include "client/client.hpp"
+#include "media/audio_metrics.hpp"
 #include "media/io/frame_decoder.hpp"
 #include "media/io/opus_codec.hpp"
-#include "base/assert.hpp"
-#include "media/audio_metrics.hpp"
-#include "client/client.hpp"
 #include "protocol/ptt_frame.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
@@ -22,7 +22,8 @@ namespace {
 std::string join_text(uint64_t id, const std::string& name, const std::string& codec = "opus", int rate = 48000,
                       const std::string& role = "student") {
   return R"({"type":"join","id":)" + std::to_string(id) + R"(,"version":1,"name":")" + name +
-         R"(","room":"class","role":")" + role + R"(","codec":")" + codec + R"(","sample_rate":)" + std::to_string(rate) + "}";
+         R"(","room":"class","role":")" + role + R"(","codec":")" + codec + R"(","sample_rate":)" +
+         std::to_string(rate) + "}";
 }
 
 // A host with a clock the test moves; timer() is called whenever the armed time is reached.
@@ -232,7 +233,8 @@ TEST_CASE("host: a UDP proof reaches the core, anything else on the port is igno
   CHECK(r.host.core().stats().media_probes == 1);
 }
 
-TEST_CASE("host: one address holds at most max_sessions_per_address sessions, the rest refused at the door", "[host][security]") {
+TEST_CASE("host: one address holds at most max_sessions_per_address sessions, the rest refused at the door",
+          "[host][security]") {
   TestPort port;
   SeededSecrets secrets(3);
   HostConfig hc;
@@ -293,7 +295,9 @@ TEST_CASE("host: a port that calls back into the host from inside a port call is
   CHECK_THROWS_AS(host.text(Time{0}, SessionId{1}, R"({"type":"ping","id":1})"), AssertionFailure);
 }
 
-TEST_CASE("host: a client that sends only malformed lines shows signs of life; the heartbeat closes it only once silent", "[host]") {
+TEST_CASE(
+    "host: a client that sends only malformed lines shows signs of life; the heartbeat closes it only once silent",
+    "[host]") {
   Config c;
   c.heartbeat_timeout_ms = 1'000;
   Rig r(c);

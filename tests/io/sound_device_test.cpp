@@ -2,16 +2,16 @@
 // test under its own name and stopped at the end. Plus the lock-free ring between callback and app.
 #include "audio/sound_device.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include "audio/spsc_ring.hpp"
 
@@ -45,7 +45,8 @@ class JackDummy {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       int status = 0;
-      for (int i = 0; i < 50 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      for (int i = 0; i < 50 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (::waitpid(pid_, &status, WNOHANG) == 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, &status, 0);
@@ -108,7 +109,8 @@ TEST_CASE("PortAudio plays and captures on a clocked JACK dummy device through t
   for (int k = 0; k < 50; ++k) {
     std::vector<int16_t> frame(960);
     for (std::size_t i = 0; i < frame.size(); ++i) {
-      frame[i] = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(k * 960 + static_cast<int>(i)) / 48000.0));
+      frame[i] = static_cast<int16_t>(
+          8000 * std::sin(2 * M_PI * 440 * static_cast<double>(k * 960 + static_cast<int>(i)) / 48000.0));
     }
     CHECK(device.write(frame));
   }
@@ -127,10 +129,10 @@ TEST_CASE("PortAudio plays and captures on a clocked JACK dummy device through t
   device.stop();
   const SoundStats s = device.stats();
   CHECK(s.frames_played >= 60'000);
-  CHECK(elapsed_s > 1.0);            // a clocked device: 1.25 s of audio cannot play in less than ~1.25 s
-  CHECK(s.underruns >= 1);           // the queue ran dry after the tone, and it was counted
-  CHECK(device.queued_ms() == 0);    // everything queued was played
-  CHECK(s.frames_captured > 24'000); // capture ran alongside
-  CHECK(captured_frames >= 25);      // and reached the app as 20 ms frames at 48 kHz
+  CHECK(elapsed_s > 1.0);             // a clocked device: 1.25 s of audio cannot play in less than ~1.25 s
+  CHECK(s.underruns >= 1);            // the queue ran dry after the tone, and it was counted
+  CHECK(device.queued_ms() == 0);     // everything queued was played
+  CHECK(s.frames_captured > 24'000);  // capture ran alongside
+  CHECK(captured_frames >= 25);       // and reached the app as 20 ms frames at 48 kHz
   CHECK(s.overruns == 0);
 }

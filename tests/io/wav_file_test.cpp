@@ -13,7 +13,9 @@ namespace fs = std::filesystem;
 namespace {
 struct TempDir {
   fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("hailer_wav_" + std::to_string(::getpid()))) { fs::create_directories(path); }
+  TempDir() : path(fs::temp_directory_path() / ("hailer_wav_" + std::to_string(::getpid()))) {
+    fs::create_directories(path);
+  }
   ~TempDir() { fs::remove_all(path); }
 };
 
@@ -24,7 +26,8 @@ void write_float_file(const fs::path& p, int rate, int channels, const std::vect
   info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
   SNDFILE* f = sf_open(p.c_str(), SFM_WRITE, &info);
   REQUIRE(f != nullptr);
-  sf_writef_float(f, interleaved.data(), static_cast<sf_count_t>(interleaved.size() / static_cast<std::size_t>(channels)));
+  sf_writef_float(f, interleaved.data(),
+                  static_cast<sf_count_t>(interleaved.size() / static_cast<std::size_t>(channels)));
   sf_close(f);
 }
 }  // namespace

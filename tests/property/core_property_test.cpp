@@ -12,9 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "protocol/codec.hpp"
-#include "core/core.hpp"
 #include "base/prng.hpp"
+#include "core/core.hpp"
+#include "protocol/codec.hpp"
 
 using namespace hailer;
 
@@ -55,7 +55,8 @@ std::string describe(const Effect& e) {
   if (auto* c = std::get_if<CloseSession>(&e)) o << "close " << c->session.value << " " << to_string(c->reason);
   if (auto* r = std::get_if<RouteMedia>(&e)) o << "route " << r->from.value << "->" << r->to.value << " " << r->open;
   if (auto* r = std::get_if<RouteSpeaker>(&e)) o << "speaker " << r->talker.value << " " << r->room << " " << r->open;
-  if (auto* s = std::get_if<StartRecording>(&e)) o << "record " << s->session.value << " " << s->room << "/" << s->file_name;
+  if (auto* s = std::get_if<StartRecording>(&e))
+    o << "record " << s->session.value << " " << s->room << "/" << s->file_name;
   if (auto* s = std::get_if<StopRecording>(&e)) o << "stop " << s->session.value;
   return o.str();
 }
@@ -63,13 +64,13 @@ std::string describe(const Effect& e) {
 // The observer's model of the world, built from effects only.
 struct Observed {
   std::set<SessionId> open;
-  std::map<SessionId, std::string> name_of;        // registered calls users and PTT members
-  std::map<std::string, SessionId> calls_user;     // name -> session (calls face)
-  std::map<SessionId, std::string> room_of;        // PTT members
-  std::map<SessionId, uint64_t> call_of;           // ringing or connected
-  std::map<SessionId, std::string> waiting_on;     // callee name
-  std::map<SessionId, WaitUpdate> wait_state;      // last position and status told
-  std::map<std::string, SessionId> speaker;        // room -> session with an open speaker route
+  std::map<SessionId, std::string> name_of;                           // registered calls users and PTT members
+  std::map<std::string, SessionId> calls_user;                        // name -> session (calls face)
+  std::map<SessionId, std::string> room_of;                           // PTT members
+  std::map<SessionId, uint64_t> call_of;                              // ringing or connected
+  std::map<SessionId, std::string> waiting_on;                        // callee name
+  std::map<SessionId, WaitUpdate> wait_state;                         // last position and status told
+  std::map<std::string, SessionId> speaker;                           // room -> session with an open speaker route
   std::map<SessionId, std::pair<std::string, std::string>> token_of;  // calls users' media keys and ids (hex)
 };
 
@@ -150,14 +151,22 @@ class PropertyRun {
       return PingRequest{};
     }
     switch (rng_.below(8)) {  // anything, to anyone: unregistered sessions and wrong faces
-      case 0: return CallRequest{pick_name(), std::nullopt};
-      case 1: return AcceptRequest{};
-      case 2: return HangupRequest{};
-      case 3: return PressRequest{};
-      case 4: return ReleaseRequest{};
-      case 5: return RevokeRequest{};
-      case 6: return CancelWaitRequest{};
-      default: return WhoRequest{};
+      case 0:
+        return CallRequest{pick_name(), std::nullopt};
+      case 1:
+        return AcceptRequest{};
+      case 2:
+        return HangupRequest{};
+      case 3:
+        return PressRequest{};
+      case 4:
+        return ReleaseRequest{};
+      case 5:
+        return RevokeRequest{};
+      case 6:
+        return CancelWaitRequest{};
+      default:
+        return WhoRequest{};
     }
   }
 
@@ -175,7 +184,8 @@ class PropertyRun {
       // Often a run of frames (a second is 50): what spends the recording budgets.
       if (auto s = pick_open()) {
         const uint64_t frames = rng_.chance(1, 3) ? 60 : 1;
-        for (uint64_t k = 0; k < frames; ++k) feed(AudioPlayed{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
+        for (uint64_t k = 0; k < frames; ++k)
+          feed(AudioPlayed{*s, static_cast<int32_t>(rng_.between(-90, -10))}, {}, {});
         return;
       }
     }
@@ -186,7 +196,8 @@ class PropertyRun {
       }
     }
     if (roll < 27) {
-      if (auto s = pick_open()) return feed(BadRequest{*s, DecodeError{rng_.below(9), ErrorCode::bad_json, ""}}, *s, {});
+      if (auto s = pick_open())
+        return feed(BadRequest{*s, DecodeError{rng_.below(9), ErrorCode::bad_json, ""}}, *s, {});
     }
     if (roll < 28 && !closed_pending_.empty()) return late_request();
     if (roll < 30) return media_probe();
@@ -219,11 +230,14 @@ class PropertyRun {
       for (uint8_t b : id) probe.media_id = (probe.media_id << 8) | b;
       probe.counter = rng_.below(40);
       const bool forged = rng_.chance(1, 5);
-      if (forged) key.bytes[3] ^= 0x40;
-      else proven = it->second;
+      if (forged)
+        key.bytes[3] ^= 0x40;
+      else
+        proven = it->second;
       probe.mac = media_probe_mac(key, probe.media_id, probe.counter);
     }
-    const MediaEndpoint from{"203.0.113." + std::to_string(rng_.below(3)), static_cast<uint16_t>(40'000 + rng_.below(3))};
+    const MediaEndpoint from{"203.0.113." + std::to_string(rng_.below(3)),
+                             static_cast<uint16_t>(40'000 + rng_.below(3))};
     probed_ = proven;
     feed(MediaProbe{probe, from}, {}, {});
     probed_.reset();
@@ -242,7 +256,8 @@ class PropertyRun {
       pending_room_ = "r" + std::to_string(rng_.below(3));
       const Role role = rng_.chance(1, 5) ? Role::instructor : Role::student;
       feed(RequestReceived{s, Request{next_request_++, JoinRequest{1, pending_name_, pending_room_, role,
-                                                                    AudioCodec::pcm16, 48000, ""}}}, s, {});
+                                                                   AudioCodec::pcm16, 48000, ""}}},
+           s, {});
     }
   }
 
@@ -284,7 +299,8 @@ class PropertyRun {
     obs_.waiting_on.erase(s);
     obs_.wait_state.erase(s);
     if (auto it = obs_.room_of.find(s); it != obs_.room_of.end()) {
-      if (obs_.speaker.contains(it->second) && obs_.speaker[it->second] == s) fail("a departed speaker's route stayed open");
+      if (obs_.speaker.contains(it->second) && obs_.speaker[it->second] == s)
+        fail("a departed speaker's route stayed open");
       obs_.room_of.erase(it);
     }
   }
@@ -306,14 +322,16 @@ class PropertyRun {
       }
       if (const auto* b = std::get_if<Broadcast>(&e)) {
         if (b->to.empty()) fail("a broadcast to nobody");
-        const bool is_reply = std::holds_alternative<OkReply>(b->message) || std::holds_alternative<ErrorReply>(b->message);
+        const bool is_reply =
+            std::holds_alternative<OkReply>(b->message) || std::holds_alternative<ErrorReply>(b->message);
         if (is_reply) fail("a reply broadcast");
         for (SessionId to : b->to) observe_sent(to, b->message, event, e);
         continue;
       }
       const auto* m = std::get_if<SendMessage>(&e);
       if (m == nullptr) continue;
-      const bool is_reply = std::holds_alternative<OkReply>(m->message) || std::holds_alternative<ErrorReply>(m->message);
+      const bool is_reply =
+          std::holds_alternative<OkReply>(m->message) || std::holds_alternative<ErrorReply>(m->message);
       if (is_reply && requester && m->to == *requester) ++replies;
       observe_sent(m->to, m->message, event, e);
     }
@@ -339,7 +357,8 @@ class PropertyRun {
       if (!probed_ || obs_.token_of[to] != *probed_) fail("media_ready to someone whose token was not proven");
       (void)ready;
     }
-    const ReplyKind kind = std::holds_alternative<OkReply>(message) ? reply_kind(std::get<OkReply>(message).data) : ReplyKind::none;
+    const ReplyKind kind =
+        std::holds_alternative<OkReply>(message) ? reply_kind(std::get<OkReply>(message).data) : ReplyKind::none;
     const auto back = decode_server_message(encode(message), any_reply_is(kind));
     if (!std::holds_alternative<ServerMessage>(back) || std::get<ServerMessage>(back) != message) {
       fail("a server message does not round-trip through the codec: " + describe(e));
@@ -494,9 +513,9 @@ TEST_CASE("random event sequences keep every invariant (>= 100,000 events)", "[p
   CHECK(kinds.size() == std::variant_size_v<ServerMessage>);  // every notice kind was produced
   std::string kinds_list;
   for (const auto& k : kinds) kinds_list += k + " ";
-  WARN("events " << total.events << ", kinds: " << kinds_list << "; calls connected " << total.calls_connected << ", waits notified "
-                 << total.waits_notified << ", floor grants " << total.floor_grants << ", message kinds "
-                 << kinds.size());
+  WARN("events " << total.events << ", kinds: " << kinds_list << "; calls connected " << total.calls_connected
+                 << ", waits notified " << total.waits_notified << ", floor grants " << total.floor_grants
+                 << ", message kinds " << kinds.size());
 }
 
 TEST_CASE("the same seed gives the same effect trace, byte for byte", "[property]") {

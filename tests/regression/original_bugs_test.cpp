@@ -4,8 +4,8 @@
 // adapters are built.
 #include <catch2/catch.hpp>
 
-#include "protocol/names.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 #include "tests/support/core_harness.hpp"
 
 using namespace hailer;
@@ -30,8 +30,7 @@ struct BusyBob {
 };
 }  // namespace
 
-TEST_CASE("bug: waiters were told only when the BUSY user hung up, not when the other party did",
-          "[regression]") {
+TEST_CASE("bug: waiters were told only when the BUSY user hung up, not when the other party did", "[regression]") {
   BusyBob b(1);
   b.h.request(b.carol, HangupRequest{});  // the other party ends the call
   CHECK(b.h.sent<CalleeAvailable>(b.waiters[0]).size() == 1);

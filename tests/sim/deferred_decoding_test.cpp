@@ -6,9 +6,9 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "base/prng.hpp"
 #include "media/io/opus_codec.hpp"
 #include "media/io/playout.hpp"
-#include "base/prng.hpp"
 #include "sim/deferred_decoding.hpp"
 #include "sim/parallel.hpp"
 
@@ -44,9 +44,9 @@ Played play(Playout& playout, const std::vector<std::vector<uint8_t>>& packets, 
   Prng rng(7);
   std::multimap<int64_t, std::size_t> arrivals;  // arrival us -> packet index
   for (std::size_t k = 0; k < packets.size(); ++k) {
-    if (rng.chance(6, 100)) continue;                                               // lost
+    if (rng.chance(6, 100)) continue;                                                 // lost
     int64_t at = static_cast<int64_t>(k) * 20'000 + 30'000 + rng.between(0, 25'000);  // latency + jitter
-    if (k >= 150 && k < 170) at = 170 * 20'000 + 30'000;                            // stalled, then all at once
+    if (k >= 150 && k < 170) at = 170 * 20'000 + 30'000;                              // stalled, then all at once
     arrivals.emplace(at, k);
   }
   Played out;

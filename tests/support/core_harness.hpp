@@ -124,7 +124,8 @@ class CoreHarness {
   static MediaProbeDatagram proof(const RegisteredData& reg, uint64_t counter, bool forged = false) {
     SecretKey key;
     std::array<uint8_t, 8> id{};
-    if (!from_hex(reg.media_token, key.bytes) || !from_hex(reg.media_id, id)) throw std::runtime_error("bad register reply");
+    if (!from_hex(reg.media_token, key.bytes) || !from_hex(reg.media_id, id))
+      throw std::runtime_error("bad register reply");
     if (forged) key.bytes[0] ^= 1;
     MediaProbeDatagram p;
     for (uint8_t b : id) p.media_id = (p.media_id << 8) | b;

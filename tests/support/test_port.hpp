@@ -15,14 +15,14 @@ namespace hailer::test {
 /// Records every call the host makes on its port.
 class TestPort : public HostPort {
  public:
-  std::map<SessionId, std::vector<std::string>> texts;        ///< per connection, in order
+  std::map<SessionId, std::vector<std::string>> texts;          ///< per connection, in order
   std::map<SessionId, std::vector<const std::string*>> shared;  ///< a broadcast's shared buffer (null: sent alone)
   std::vector<std::pair<SessionId, CloseReason>> closes;
   std::optional<Time> timer;
-  std::vector<SpeakerFrame> frames;                            ///< spans are invalid after play()
-  std::vector<std::vector<int16_t>> mixes;                     ///< each played mix, copied
-  std::vector<std::vector<SessionId>> talkers;                 ///< who was in each played frame
-  std::vector<std::vector<PlayoutKind>> kinds;                 ///< how each talker's frame was made
+  std::vector<SpeakerFrame> frames;             ///< spans are invalid after play()
+  std::vector<std::vector<int16_t>> mixes;      ///< each played mix, copied
+  std::vector<std::vector<SessionId>> talkers;  ///< who was in each played frame
+  std::vector<std::vector<PlayoutKind>> kinds;  ///< how each talker's frame was made
   std::vector<Time> played_at;
   std::map<uint64_t, std::string> recording_files;
   std::map<uint64_t, std::vector<int16_t>> recorded;

@@ -2,11 +2,11 @@
 // doing; only a test runner's handler turns it into an exception.
 #include "base/assert.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace hailer;
 
@@ -34,7 +34,8 @@ Child run_in_child(Body body) {
   ::close(pipe_fds[1]);
   Child child;
   char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) child.stderr_text.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    child.stderr_text.append(buffer, static_cast<std::size_t>(n));
   ::close(pipe_fds[0]);
   REQUIRE(::waitpid(pid, &child.status, 0) == pid);
   return child;

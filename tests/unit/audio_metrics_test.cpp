@@ -49,10 +49,11 @@ TEST_CASE("segmental similarity survives dropped and inserted frames, unrelated 
   const auto sent = bursts(48000, 6.0, 3);
   std::vector<int16_t> heard;
   for (std::size_t f = 0; f * 960 < sent.size(); ++f) {
-    if (f % 40 == 7) continue;                                        // a frame dropped every 0.8 s
-    if (f % 55 == 20) heard.insert(heard.end(), 960, 0);               // a frame inserted now and then
+    if (f % 40 == 7) continue;                            // a frame dropped every 0.8 s
+    if (f % 55 == 20) heard.insert(heard.end(), 960, 0);  // a frame inserted now and then
     const auto end = std::min(sent.size(), (f + 1) * 960);
-    heard.insert(heard.end(), sent.begin() + static_cast<std::ptrdiff_t>(f * 960), sent.begin() + static_cast<std::ptrdiff_t>(end));
+    heard.insert(heard.end(), sent.begin() + static_cast<std::ptrdiff_t>(f * 960),
+                 sent.begin() + static_cast<std::ptrdiff_t>(end));
   }
   const auto drifting = segmental_similarity(sent, heard, 48000, 1000, 2000);
   CHECK(drifting.correlation > 0.85);  // measured 0.887 with a drop every 0.8 s

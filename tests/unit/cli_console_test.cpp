@@ -23,7 +23,8 @@ struct Client {
   Time now{0};
   Client() {
     client.connected(now, out);
-    hear(R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"00112233445566778899aabbccddeeff","media_id":"0123456789abcdef"})");
+    hear(
+        R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"00112233445566778899aabbccddeeff","media_id":"0123456789abcdef"})");
   }
   void hear(const std::string& text) {
     out.clear();
@@ -35,7 +36,8 @@ struct Client {
   }
   void ring_out_to(const std::string& peer, int call_id) {
     send(CallRequest{peer, std::nullopt});
-    hear(R"({"type":"call_ringing","call_id":)" + std::to_string(call_id) + R"(,"peer":")" + peer + R"(","role":"caller"})");
+    hear(R"({"type":"call_ringing","call_id":)" + std::to_string(call_id) + R"(,"peer":")" + peer +
+         R"(","role":"caller"})");
     REQUIRE(client.call().phase == CallPhase::calling);
   }
   void wait_for(const std::string& callee) {
@@ -105,7 +107,10 @@ TEST_CASE("cli: typed lines become requests, local commands or errors that say w
   CHECK(std::get<LocalCommand>(parse_command("wait", c.client)) == LocalCommand::wait);
   CHECK(std::holds_alternative<std::monostate>(parse_command("   ", c.client)));
   CHECK(std::get<CommandError>(parse_command("call", c.client)).message.find("call whom") != std::string::npos);
-  CHECK(std::get<CommandError>(parse_command("hangup now", c.client)).message.find("takes no argument") != std::string::npos);
-  CHECK(std::get<CommandError>(parse_command("call bob carol", c.client)).message.find("too many words") != std::string::npos);
-  CHECK(std::get<CommandError>(parse_command("dance", c.client)).message.find("unknown command 'dance'") != std::string::npos);
+  CHECK(std::get<CommandError>(parse_command("hangup now", c.client)).message.find("takes no argument") !=
+        std::string::npos);
+  CHECK(std::get<CommandError>(parse_command("call bob carol", c.client)).message.find("too many words") !=
+        std::string::npos);
+  CHECK(std::get<CommandError>(parse_command("dance", c.client)).message.find("unknown command 'dance'") !=
+        std::string::npos);
 }

@@ -58,9 +58,11 @@ ClientConfig calls(const std::string& name, uint16_t media_port = 5004) {
 void register_ok(Rig& r, int64_t heartbeat_ms = 30'000) {
   r.connect();
   const uint16_t port = r.client.config().media_port;
-  REQUIRE(r.texts() == std::vector<std::string>{R"({"type":"register","id":1,"version":1,"name":")" + r.client.config().name +
-                                                 "\"" + (port == 0 ? "" : R"(,"media_port":)" + std::to_string(port)) + "}"});
-  r.hear(R"({"type":"ok","id":1,"name":")" + r.client.config().name + R"(","heartbeat_ms":)" + std::to_string(heartbeat_ms) +
+  REQUIRE(r.texts() ==
+          std::vector<std::string>{R"({"type":"register","id":1,"version":1,"name":")" + r.client.config().name + "\"" +
+                                   (port == 0 ? "" : R"(,"media_port":)" + std::to_string(port)) + "}"});
+  r.hear(R"({"type":"ok","id":1,"name":")" + r.client.config().name + R"(","heartbeat_ms":)" +
+         std::to_string(heartbeat_ms) +
          R"(,"media_token":"00112233445566778899aabbccddeeff","media_id":"0123456789abcdef"})");
 }
 
@@ -100,7 +102,8 @@ TEST_CASE("client: registers on connect, proves its media endpoint until the ser
 TEST_CASE("client: a register reply without a well-formed key or id proves nothing", "[client]") {
   Rig r(calls("alice"));
   r.connect();
-  r.hear(R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"0011","media_id":"0123456789abcdef"})");
+  r.hear(
+      R"({"type":"ok","id":1,"name":"alice","heartbeat_ms":30000,"media_token":"0011","media_id":"0123456789abcdef"})");
   CHECK(r.client.registered());
   CHECK(r.effects<SendProbe>().empty());
   r.advance_to(Time::from_ms(1'000));
@@ -190,7 +193,8 @@ TEST_CASE("client: floor: press, granted (talk), release (stop with the tail), r
   Rig r(c);
   r.connect();
   CHECK(r.texts().at(0).find(R"("type":"join")") != std::string::npos);
-  r.hear(R"({"type":"ok","id":1,"room":"class","policy":"deny","talker":null,"members":[{"name":"ann","role":"student"}],"max_talk_ms":60000})");
+  r.hear(
+      R"({"type":"ok","id":1,"room":"class","policy":"deny","talker":null,"members":[{"name":"ann","role":"student"}],"max_talk_ms":60000})");
   CHECK(r.client.registered());
   CHECK(r.client.room().members.size() == 1);
   r.send(PressRequest{});

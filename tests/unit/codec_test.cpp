@@ -19,7 +19,8 @@ Request decode_ok(std::string_view text) {
 }
 ServerMessage server_ok(std::string_view text, ReplyKind kind = ReplyKind::none) {
   auto r = decode_server_message(text, any_reply_is(kind));
-  if (auto* e = std::get_if<DecodeError>(&r)) FAIL("decode failed: " << to_string(e->code) << " " << e->detail << ": " << text);
+  if (auto* e = std::get_if<DecodeError>(&r))
+    FAIL("decode failed: " << to_string(e->code) << " " << e->detail << ": " << text);
   return std::get<ServerMessage>(r);
 }
 DecodeError server_error(std::string_view text, ReplyKind kind = ReplyKind::none) {
@@ -42,8 +43,10 @@ TEST_CASE("requests decode with their fields", "[codec]") {
   r = decode_ok(R"({"type":"accept","id":3,"call_id":null})");  // null counts as absent
   CHECK_FALSE(std::get<AcceptRequest>(r.body).call_id.has_value());
 
-  r = decode_ok(R"({"type":"join","id":4,"version":1,"name":"ann","room":"class","role":"instructor","codec":"opus","sample_rate":44100,"token":"t"})");
-  CHECK(std::get<JoinRequest>(r.body) == JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::opus, 44100, "t"});
+  r = decode_ok(
+      R"({"type":"join","id":4,"version":1,"name":"ann","room":"class","role":"instructor","codec":"opus","sample_rate":44100,"token":"t"})");
+  CHECK(std::get<JoinRequest>(r.body) ==
+        JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::opus, 44100, "t"});
 
   r = decode_ok(R"({"type":"set_policy","id":5,"policy":"queue","extra":"ignored"})");
   CHECK(std::get<SetPolicyRequest>(r.body).policy == FloorPolicy::queue);
@@ -80,13 +83,18 @@ TEST_CASE("bad input gets a stable error code, with the id when it was readable"
   CHECK(e.id == 9u);
 
   CHECK(decode_error(R"({"type":"register","id":1,"version":"1","name":"a"})").code == ErrorCode::bad_field);
-  CHECK(decode_error(R"({"type":"register","id":1,"version":1,"name":"a","media_port":70000})").code == ErrorCode::bad_field);
-  CHECK(decode_error(R"({"type":"register","id":1,"version":1,"name":"a","media_port":-1})").code == ErrorCode::bad_field);
+  CHECK(decode_error(R"({"type":"register","id":1,"version":1,"name":"a","media_port":70000})").code ==
+        ErrorCode::bad_field);
+  CHECK(decode_error(R"({"type":"register","id":1,"version":1,"name":"a","media_port":-1})").code ==
+        ErrorCode::bad_field);
   CHECK(decode_error(R"({"type":"call","id":1,"to":"b","auto_connect":"yes"})").code == ErrorCode::bad_field);
   CHECK(decode_error(R"({"type":"set_policy","id":1,"policy":"chaos"})").code == ErrorCode::bad_field);
-  CHECK(decode_error(R"({"type":"join","id":1,"version":1,"name":"a","room":"r","sample_rate":100})").code == ErrorCode::bad_field);
-  CHECK(decode_error(R"({"type":"join","id":1,"version":1,"name":"a","room":"r","role":"god"})").code == ErrorCode::bad_field);
-  CHECK(decode_error("{\"type\":\"call\",\"id\":1,\"to\":\"" + std::string(300, 'a') + "\"}").code == ErrorCode::bad_field);
+  CHECK(decode_error(R"({"type":"join","id":1,"version":1,"name":"a","room":"r","sample_rate":100})").code ==
+        ErrorCode::bad_field);
+  CHECK(decode_error(R"({"type":"join","id":1,"version":1,"name":"a","room":"r","role":"god"})").code ==
+        ErrorCode::bad_field);
+  CHECK(decode_error("{\"type\":\"call\",\"id\":1,\"to\":\"" + std::string(300, 'a') + "\"}").code ==
+        ErrorCode::bad_field);
 }
 
 TEST_CASE("sample_rate: 8000 and 192000 are accepted, 7999 and 192001 refused", "[codec]") {
@@ -109,8 +117,9 @@ TEST_CASE("raw NUL, duplicate keys, a byte-order mark and an escaped NUL are ref
   CHECK(dup.detail.find("duplicate key 'type'") != std::string::npos);
   CHECK(decode_error(R"({"type":"ping","id":3,"id":4})").code == ErrorCode::bad_json);
   CHECK(decode_error("\xEF\xBB\xBF{\"type\":\"ping\",\"id\":1}").code == ErrorCode::bad_json);
-  CHECK(decode_error(R"({"type":"join","id":1,"version":1,"name":"a","room":"r","role":"instructor","token":"ab\u0000cd"})").code ==
-        ErrorCode::bad_json);
+  CHECK(decode_error(
+            R"({"type":"join","id":1,"version":1,"name":"a","room":"r","role":"instructor","token":"ab\u0000cd"})")
+            .code == ErrorCode::bad_json);
   CHECK(decode_error(R"({"type":"ping","id":1,"x":"\ud800"})").code == ErrorCode::bad_json);  // lone surrogate
   CHECK(decode_error(R"({"type":"ping","id":1,"x":"\udc00"})").code == ErrorCode::bad_json);
   CHECK(decode_error("{\"type\":\"ping\",\"id\":1,\"x\":\"a\tb\"}").code == ErrorCode::bad_json);  // raw control char
@@ -118,15 +127,29 @@ TEST_CASE("raw NUL, duplicate keys, a byte-order mark and an escaped NUL are ref
   CHECK(decode_error(deep).code == ErrorCode::bad_json);
   // Escapes that are fine decode to what they say.
   auto r = decode_ok(R"({"type":"call","id":1,"to":"b\u00f6b\ud83d\ude00"})");
-  CHECK(std::get<CallRequest>(r.body).to == "b\xC3\xB6" "b\xF0\x9F\x98\x80");
+  CHECK(std::get<CallRequest>(r.body).to ==
+        "b\xC3\xB6"
+        "b\xF0\x9F\x98\x80");
 }
 
 TEST_CASE("every request round-trips through encode_request and decode_request", "[codec]") {
-  const std::vector<RequestBody> bodies{
-      RegisterRequest{1, "alice", 5004}, WhoRequest{}, CallRequest{"bob", std::nullopt}, CallRequest{"bob", false},
-      AcceptRequest{12}, AcceptRequest{}, RejectRequest{3}, HangupRequest{}, CancelRequest{}, CancelWaitRequest{},
-      MissedRequest{}, PingRequest{}, JoinRequest{1, "ann", "room1", Role::student, AudioCodec::opus, 48000, ""},
-      PressRequest{}, ReleaseRequest{}, RevokeRequest{}, SetPolicyRequest{FloorPolicy::queue}};
+  const std::vector<RequestBody> bodies{RegisterRequest{1, "alice", 5004},
+                                        WhoRequest{},
+                                        CallRequest{"bob", std::nullopt},
+                                        CallRequest{"bob", false},
+                                        AcceptRequest{12},
+                                        AcceptRequest{},
+                                        RejectRequest{3},
+                                        HangupRequest{},
+                                        CancelRequest{},
+                                        CancelWaitRequest{},
+                                        MissedRequest{},
+                                        PingRequest{},
+                                        JoinRequest{1, "ann", "room1", Role::student, AudioCodec::opus, 48000, ""},
+                                        PressRequest{},
+                                        ReleaseRequest{},
+                                        RevokeRequest{},
+                                        SetPolicyRequest{FloorPolicy::queue}};
   std::set<std::size_t> kinds;
   uint64_t id = 1;
   for (const auto& body : bodies) {
@@ -149,7 +172,8 @@ std::vector<ServerMessage> every_server_message() {
       OkReply{5, WhoData{{{"alice", PresenceState::in_call, 2}, {"bob", PresenceState::available, 0}}}},
       OkReply{5, WhoData{}},
       OkReply{6, MissedData{{{"carol", 1234}}}},
-      OkReply{7, RoomData{"class", FloorPolicy::queue, "ann", {{"ann", Role::student}, {"t", Role::instructor}}, 60000}},
+      OkReply{7,
+              RoomData{"class", FloorPolicy::queue, "ann", {{"ann", Role::student}, {"t", Role::instructor}}, 60000}},
       OkReply{8, RoomData{"class", FloorPolicy::deny, "", {}, 60000}},
       ErrorReply{9, ErrorCode::name_taken, "that name is in use"},
       ErrorReply{std::nullopt, ErrorCode::bad_json, "x \"quoted\" \\ \n\t\x01 \xC3\xA9"},
@@ -227,10 +251,12 @@ TEST_CASE("the client side is as strict as the server side: every number checked
   CHECK(server_error(R"({"type":"ok","id":1e20})").code == ErrorCode::bad_field);
   CHECK(server_error(R"({"type":"ok","id":-1})").code == ErrorCode::bad_field);
   CHECK(server_error(R"({"type":"ok","id":1.9})").code == ErrorCode::bad_field);
-  CHECK(server_error(R"({"type":"wait_update","callee":"b","position":4294967297,"status":"queued"})").code == ErrorCode::bad_field);
-  CHECK(server_error(R"({"type":"wait_update","callee":"b","position":0,"status":"queued"})").code == ErrorCode::bad_field);
-  CHECK(server_error(R"({"type":"call_connected","call_id":1,"peer":"b","peer_media":{"address":"x","port":65537}})").code ==
+  CHECK(server_error(R"({"type":"wait_update","callee":"b","position":4294967297,"status":"queued"})").code ==
         ErrorCode::bad_field);
+  CHECK(server_error(R"({"type":"wait_update","callee":"b","position":0,"status":"queued"})").code ==
+        ErrorCode::bad_field);
+  CHECK(server_error(R"({"type":"call_connected","call_id":1,"peer":"b","peer_media":{"address":"x","port":65537}})")
+            .code == ErrorCode::bad_field);
   CHECK(server_error(R"({"type":"waiting_count","count":-1})").code == ErrorCode::bad_field);
   CHECK(server_error(R"({"type":"floor_granted","remaining_ms":"60000"})").code == ErrorCode::bad_field);
   CHECK(server_error(R"({"type":"floor_taken"})").code == ErrorCode::missing_field);

@@ -59,7 +59,8 @@ TEST_CASE("consent: lapses expiry_ms after the last answer, not a millisecond la
   CHECK_FALSE(c.next_deadline().has_value());
 }
 
-TEST_CASE("consent: quick retries only while unanswered and only for a while, then one check per interval", "[consent]") {
+TEST_CASE("consent: quick retries only while unanswered and only for a while, then one check per interval",
+          "[consent]") {
   ConsentConfig config;
   Consent c(config);
   c.start(Time{0});
@@ -92,10 +93,11 @@ TEST_CASE("consent: an answer to any of the last few checks counts (a slow path)
 TEST_CASE("consent: a check is answered with its own nonce, anything else is not a check", "[consent]") {
   CHECK(consent_answer("hailer-consent 00112233445566778899aabbccddeeff") ==
         std::optional<std::string>("hailer-consent-ok 00112233445566778899aabbccddeeff"));
-  for (const std::string& bad : {std::string("hailer-consent "), std::string("hailer-consent 0011"),
-                                std::string("hailer-consent 00112233445566778899aabbccddeeff0"),
-                                std::string("hailer-consent 00112233445566778899aabbccddeefg"),
-                                std::string("hailer-consent-ok 00112233445566778899aabbccddeeff"), std::string("\x80\x6f")}) {
+  for (const std::string& bad :
+       {std::string("hailer-consent "), std::string("hailer-consent 0011"),
+        std::string("hailer-consent 00112233445566778899aabbccddeeff0"),
+        std::string("hailer-consent 00112233445566778899aabbccddeefg"),
+        std::string("hailer-consent-ok 00112233445566778899aabbccddeeff"), std::string("\x80\x6f")}) {
     CAPTURE(bad);
     CHECK_FALSE(consent_answer(bad).has_value());
   }

@@ -216,7 +216,8 @@ TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port oth
   CHECK(h.core.stats().media_probes_unknown == 1);
 }
 
-TEST_CASE("a media endpoint moves only on a proof made with the key, never on a replay or a forgery", "[calls][media][security]") {
+TEST_CASE("a media endpoint moves only on a proof made with the key, never on a replay or a forgery",
+          "[calls][media][security]") {
   CoreHarness h;
   const SessionId a = h.user("alice", 5004);
   const RegisteredData reg = h.registered(a);
@@ -244,7 +245,8 @@ TEST_CASE("a media endpoint moves only on a proof made with the key, never on a 
   CHECK(h.sent<MediaReady>(a) == std::vector<MediaReady>{{"203.0.113.8", 50000}});
 }
 
-TEST_CASE("media proofs are rate-limited per session and per source address, boundaries pinned", "[calls][media][security]") {
+TEST_CASE("media proofs are rate-limited per session and per source address, boundaries pinned",
+          "[calls][media][security]") {
   Config c;
   c.max_media_probes_per_session_per_second = 4;
   c.max_media_probes_per_address_per_second = 10;

@@ -141,9 +141,9 @@ TEST_CASE("a late wake-up closes silent sessions in deadline order, then id orde
   const SessionId a = h.open();
   const SessionId b = h.open();
   h.now = Time::from_ms(300);
-  h.request(a, PingRequest{});  // a's deadline: 1300 ms; b's: 1000 ms
+  h.request(a, PingRequest{});      // a's deadline: 1300 ms; b's: 1000 ms
   const SessionId late = h.open();  // opened at 300 ms as well: deadline 1300 ms, id above a's
-  h.now = Time::from_ms(5000);  // the host slept through every deadline
+  h.now = Time::from_ms(5000);      // the host slept through every deadline
   h.feed(TimerFired{});
   const auto closes = h.effects<CloseSession>();
   REQUIRE(closes.size() == 3);

@@ -78,7 +78,8 @@ TEST_CASE("join errors: bad name, bad room, name taken, token, version, limits",
   CHECK(h.error_to(s) == ErrorCode::not_registered);
 }
 
-TEST_CASE("instructor tokens: wrong tries are limited per address, boundaries pinned, the cookie stands for the token", "[ptt][security]") {
+TEST_CASE("instructor tokens: wrong tries are limited per address, boundaries pinned, the cookie stands for the token",
+          "[ptt][security]") {
   Config c;
   c.instructor_token = "0123456789abcdef0123456789abcdef";
   c.max_token_failures_per_address_per_minute = 3;
@@ -118,8 +119,7 @@ TEST_CASE("instructor tokens: wrong tries are limited per address, boundaries pi
   CHECK(h.ok_to(ann));
 }
 
-TEST_CASE("press on an idle floor: granted with talk time, taken told to everyone else, route opened",
-          "[ptt]") {
+TEST_CASE("press on an idle floor: granted with talk time, taken told to everyone else, route opened", "[ptt]") {
   Room3 r;
   r.h.request(r.ann, PressRequest{});
   CHECK(r.h.ok_to(r.ann));
@@ -137,7 +137,8 @@ TEST_CASE("press on an idle floor: granted with talk time, taken told to everyon
   const auto& last = r.h.last;
   std::size_t grant_at = last.size(), broadcast_at = last.size();
   for (std::size_t i = 0; i < last.size(); ++i) {
-    if (const auto* m = std::get_if<SendMessage>(&last[i]); m && std::holds_alternative<FloorGranted>(m->message)) grant_at = i;
+    if (const auto* m = std::get_if<SendMessage>(&last[i]); m && std::holds_alternative<FloorGranted>(m->message))
+      grant_at = i;
     if (std::holds_alternative<Broadcast>(last[i])) broadcast_at = i;
   }
   CHECK(grant_at < broadcast_at);
@@ -384,7 +385,8 @@ void play_frames(CoreHarness& h, SessionId talker, int n) {
 }
 }  // namespace
 
-TEST_CASE("recording budgets: a student's turns are recorded up to the hourly budget, then the turn goes on unrecorded", "[ptt][recording]") {
+TEST_CASE("recording budgets: a student's turns are recorded up to the hourly budget, then the turn goes on unrecorded",
+          "[ptt][recording]") {
   Config c;
   c.recorded_seconds_per_student_per_hour = 2;
   c.max_talk_ms = 3'600'000;
@@ -403,16 +405,18 @@ TEST_CASE("recording budgets: a student's turns are recorded up to the hourly bu
   REQUIRE(stops.size() == 1);
   CHECK(stops[0].session == r.ann);
   CHECK(stops[0].at_once);
-  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) ==
+        std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
   for (SessionId s : {r.ann, r.ben, r.cat}) CHECK(r.h.sent<RecordingStopped>(s).empty());  // students are not told
-  CHECK(r.h.core.floor_holder_of(r.ben) == r.ann);  // the turn goes on
+  CHECK(r.h.core.floor_holder_of(r.ben) == r.ann);                                         // the turn goes on
   CHECK(r.h.effects<RouteSpeaker>().empty());
   r.h.request(r.ann, ReleaseRequest{});
   CHECK(r.h.effects<StopRecording>().empty());  // stopped already
   // Her next turn is not recorded at all; ben's is.
   r.h.request(r.ann, PressRequest{});
   CHECK(r.h.effects<StartRecording>().empty());
-  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) ==
+        std::vector<RecordingStopped>{{"ann", RecordingStopReason::student_budget}});
   r.h.request(r.ann, ReleaseRequest{});
   r.h.request(r.ben, PressRequest{});
   CHECK(r.h.effects<StartRecording>().size() == 1);
@@ -437,7 +441,8 @@ TEST_CASE("recording budgets: an address's students share its hourly budget", "[
   r.h.request(r.ann, ReleaseRequest{});
   r.h.request(r.ben, PressRequest{});
   CHECK(r.h.effects<StartRecording>().empty());
-  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ben", RecordingStopReason::address_budget}});
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) ==
+        std::vector<RecordingStopped>{{"ben", RecordingStopReason::address_budget}});
   r.h.request(r.ben, ReleaseRequest{});
   const SessionId dan = r.h.open("198.51.100.40");  // a student elsewhere is recorded
   r.h.request(dan, JoinRequest{1, "dan", "class", Role::student, AudioCodec::pcm16, 48000, ""});
@@ -445,14 +450,16 @@ TEST_CASE("recording budgets: an address's students share its hourly budget", "[
   CHECK(r.h.effects<StartRecording>().size() == 1);
 }
 
-TEST_CASE("a recording the port cannot make or go on with is told to the instructors, the floor untouched", "[ptt][recording]") {
+TEST_CASE("a recording the port cannot make or go on with is told to the instructors, the floor untouched",
+          "[ptt][recording]") {
   Room3 r;
   r.h.request(r.ann, PressRequest{});
   r.h.feed(RecordingFailed{r.ann, RecordingStopReason::disk_full});
   const auto stops = r.h.effects<StopRecording>();
   REQUIRE(stops.size() == 1);
   CHECK(stops[0].at_once);
-  CHECK(r.h.sent<RecordingStopped>(r.teacher) == std::vector<RecordingStopped>{{"ann", RecordingStopReason::disk_full}});
+  CHECK(r.h.sent<RecordingStopped>(r.teacher) ==
+        std::vector<RecordingStopped>{{"ann", RecordingStopReason::disk_full}});
   CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);
   // The tail of a turn that ended: told, nothing to stop.
   r.h.request(r.ann, ReleaseRequest{});
@@ -465,7 +472,8 @@ TEST_CASE("a recording the port cannot make or go on with is told to the instruc
   CHECK(r.h.last.empty());
 }
 
-TEST_CASE("one address opens at most max_rooms_per_address rooms, and may open another once one closes", "[ptt][security]") {
+TEST_CASE("one address opens at most max_rooms_per_address rooms, and may open another once one closes",
+          "[ptt][security]") {
   Config c;
   c.max_rooms = 10;
   c.max_rooms_per_address = 2;

@@ -76,11 +76,14 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
 
   const SessionId p = h.open();
   expect(h, p, JoinRequest{1, "ann", "bad room", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::bad_room);
-  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::bad_token);
+  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"},
+         ErrorCode::bad_token);
   for (uint32_t k = 1; k < c.max_token_failures_per_address_per_minute; ++k) {
-    expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::bad_token);
+    expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"},
+           ErrorCode::bad_token);
   }
-  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"}, ErrorCode::too_many_attempts);
+  expect(h, p, JoinRequest{1, "ann", "class", Role::instructor, AudioCodec::pcm16, 48000, "nope"},
+         ErrorCode::too_many_attempts);
   const SessionId ann = h.member("ann", "class");
   h.member("ben", "class");
   expect(h, p, JoinRequest{1, "cat", "class", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::room_full);

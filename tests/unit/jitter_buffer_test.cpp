@@ -267,7 +267,8 @@ void check_jitter_buffer_properties(uint64_t seed) {
       sender.skip_frame();
       if (--off_left <= 0) on_left = static_cast<int>(rng.between(5, 80));
     }
-    std::stable_sort(pending.begin(), pending.end(), [](const Scheduled& a, const Scheduled& b) { return a.arrival < b.arrival; });
+    std::stable_sort(pending.begin(), pending.end(),
+                     [](const Scheduled& a, const Scheduled& b) { return a.arrival < b.arrival; });
     while (!pending.empty() && pending.front().arrival <= now) {
       const Scheduled p = pending.front();
       pending.erase(pending.begin());

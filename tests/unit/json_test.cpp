@@ -22,7 +22,8 @@ std::string error_of(std::string_view text, json::Limits limits = {}) {
 }  // namespace
 
 TEST_CASE("json: integers keep sign and magnitude exactly, other numbers carry no value", "[json]") {
-  const auto doc = parsed(R"({"a":18446744073709551615,"b":-9223372036854775808,"c":18446744073709551616,"d":-0,"e":1.5,"f":2e3})");
+  const auto doc =
+      parsed(R"({"a":18446744073709551615,"b":-9223372036854775808,"c":18446744073709551616,"d":-0,"e":1.5,"f":2e3})");
   const auto& root = doc.root();
   CHECK(doc.find(root, "a")->magnitude == std::numeric_limits<uint64_t>::max());
   CHECK_FALSE(doc.find(root, "a")->overflow);
@@ -216,7 +217,9 @@ TEST_CASE("json: the parser finds a raw control byte or an escape at every posit
       if (!json::parse("[\"" + v + "\"]", doc)) ++wrong;
       std::string escaped(len, 'x');
       escaped.replace(at, 1, "\\n");
-      if (json::parse("[\"" + escaped + "\"]", doc) || doc.at(1).text != std::string(at, 'x') + "\n" + std::string(len - at - 1, 'x')) ++wrong;
+      if (json::parse("[\"" + escaped + "\"]", doc) ||
+          doc.at(1).text != std::string(at, 'x') + "\n" + std::string(len - at - 1, 'x'))
+        ++wrong;
     }
   }
   CHECK(wrong == 0);
@@ -276,9 +279,8 @@ TEST_CASE("json: an object opened with its constant members goes on with a comma
 
 TEST_CASE("json: integers of 19 and 20 digits are exact up to the 64-bit limit", "[json]") {
   // Up to 19 digits the parser skips the overflow test; the 20-digit side keeps it.
-  const auto doc = parsed(
-      R"({"a":9999999999999999999,"b":10000000000000000000,"c":18446744073709551615,)"
-      R"("d":18446744073709551616,"e":99999999999999999999,"f":-9999999999999999999})");
+  const auto doc = parsed(R"({"a":9999999999999999999,"b":10000000000000000000,"c":18446744073709551615,)"
+                          R"("d":18446744073709551616,"e":99999999999999999999,"f":-9999999999999999999})");
   const auto& root = doc.root();
   CHECK(doc.find(root, "a")->magnitude == 9999999999999999999ULL);
   CHECK_FALSE(doc.find(root, "a")->overflow);
@@ -358,8 +360,9 @@ TEST_CASE("json: the parser finds a string's end wherever it falls, 16 bytes at 
         json::Document doc;
         const auto err = json::parse(text, doc);
         const auto model = nlohmann::json::parse(text, nullptr, false);
-        const bool same = model.is_discarded() ? err.has_value()
-                                               : !err && doc.children(doc.root())[0]->text == model[0].get<std::string>();
+        const bool same = model.is_discarded()
+                              ? err.has_value()
+                              : !err && doc.children(doc.root())[0]->text == model[0].get<std::string>();
         if (!same) {
           ++wrong;
           UNSCOPED_INFO(text << " -> " << (err ? err->what : "accepted"));

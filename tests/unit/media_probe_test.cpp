@@ -47,14 +47,15 @@ TEST_CASE("a proof verifies only under its own key, id and counter", "[media_pro
 
 TEST_CASE("anything else on the rendezvous port is not a proof", "[media_probe]") {
   const std::string mac(32, 'a');
-  for (const std::string& bad : {
-           std::string(""), std::string("GET / HTTP/1.1"), std::string("hailer-probe 5f1c0a9e33b2d417"),  // the old, bare token
-           std::string("hailer-probe 0123456789abcdef 1"), "hailer-probe 0123456789abcde 1 " + mac,                     // short id
-           "hailer-probe 0123456789abcdeg 1 " + mac, "hailer-probe 0123456789abcdef -1 " + mac,
-           "hailer-probe 0123456789abcdef 01 " + mac, "hailer-probe 0123456789abcdef  1 " + mac,
-           "hailer-probe 0123456789abcdef 18446744073709551616 " + mac,                                     // 2^64
-           "hailer-probe 0123456789abcdef 1 " + mac.substr(1), "hailer-probe 0123456789abcdef 1 " + mac + "0",
-           "hailer-probe 0123456789abcdef 1 " + mac + " ", "hailer-probe 0123456789abcdef 1 " + std::string(200, 'a')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("GET / HTTP/1.1"),
+        std::string("hailer-probe 5f1c0a9e33b2d417"),                                             // the old, bare token
+        std::string("hailer-probe 0123456789abcdef 1"), "hailer-probe 0123456789abcde 1 " + mac,  // short id
+        "hailer-probe 0123456789abcdeg 1 " + mac, "hailer-probe 0123456789abcdef -1 " + mac,
+        "hailer-probe 0123456789abcdef 01 " + mac, "hailer-probe 0123456789abcdef  1 " + mac,
+        "hailer-probe 0123456789abcdef 18446744073709551616 " + mac,  // 2^64
+        "hailer-probe 0123456789abcdef 1 " + mac.substr(1), "hailer-probe 0123456789abcdef 1 " + mac + "0",
+        "hailer-probe 0123456789abcdef 1 " + mac + " ", "hailer-probe 0123456789abcdef 1 " + std::string(200, 'a')}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_media_probe(bad).has_value());
   }

@@ -6,7 +6,8 @@
 
 using namespace hailer;
 
-TEST_CASE("a bucket allows its burst at once, then one token per period / tokens, not a microsecond sooner", "[rate_limit]") {
+TEST_CASE("a bucket allows its burst at once, then one token per period / tokens, not a microsecond sooner",
+          "[rate_limit]") {
   TokenBucket b(BucketRate{4, 1000});
   const Time t0 = Time::from_ms(5'000);
   for (int k = 0; k < 4; ++k) CHECK(b.take(t0));
@@ -28,7 +29,8 @@ TEST_CASE("a refused take spends nothing, and a clock read out of order never ad
   CHECK(b.take(Time::from_ms(60'100)));
 }
 
-TEST_CASE("a keyed limiter keeps a bucket per key, forgets idle ones when full, refuses new keys when none is idle", "[rate_limit]") {
+TEST_CASE("a keyed limiter keeps a bucket per key, forgets idle ones when full, refuses new keys when none is idle",
+          "[rate_limit]") {
   KeyedLimiter l(BucketRate{2, 1000}, 3);
   const Time t0{0};
   CHECK(l.take(t0, "a"));

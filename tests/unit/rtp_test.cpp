@@ -17,16 +17,16 @@ TEST_CASE("RTP header round-trips with marker, sequence, timestamp and SSRC", "[
 }
 
 TEST_CASE("RTP parse honours CSRCs, extensions and padding and refuses malformed datagrams", "[rtp]") {
-  std::vector<uint8_t> d{0xB1, 111, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // V=2 P=1 X=1 CC=1
-                         0, 0, 0, 9,                                 // CSRC
-                         0xBE, 0xDE, 0, 1, 1, 2, 3, 4,               // extension, one word
-                         42, 43, 0, 2};                              // payload 42 43, 2 bytes padding
+  std::vector<uint8_t> d{0xB1, 111,  0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // V=2 P=1 X=1 CC=1
+                         0,    0,    0, 9,                          // CSRC
+                         0xBE, 0xDE, 0, 1, 1, 2, 3, 4,              // extension, one word
+                         42,   43,   0, 2};                         // payload 42 43, 2 bytes padding
   auto p = rtp_parse(d);
   REQUIRE(p.has_value());
   CHECK(p->payload.size() == 2);
   CHECK(p->payload[0] == 42);
   CHECK_FALSE(rtp_parse(std::vector<uint8_t>(11, 0x80)).has_value());  // too short
-  d[0] = 0x40;                                                          // version 1
+  d[0] = 0x40;                                                         // version 1
   CHECK_FALSE(rtp_parse(d).has_value());
   std::vector<uint8_t> bad_csrc{0x8F, 111, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3};  // 15 CSRCs missing
   CHECK_FALSE(rtp_parse(bad_csrc).has_value());

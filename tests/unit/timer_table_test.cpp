@@ -47,7 +47,7 @@ TEST_CASE("timer table: set re-arms, stop disarms, neither leaves a second deadl
   CHECK(t.deadline(ring(1)) == Time{300});
   CHECK(t.pop_due(Time{250}) == ring(2));
   CHECK_FALSE(t.pop_due(Time{250}).has_value());  // the old 100 us deadline is gone
-  t.set(ring(1), Time{50});                        // earlier
+  t.set(ring(1), Time{50});                       // earlier
   CHECK(t.next() == Time{50});
   t.stop(ring(1));
   t.stop(ring(1));  // twice: nothing
