@@ -296,7 +296,7 @@ TEST_CASE("host: a port that calls back into the host from inside a port call is
 }
 
 TEST_CASE(
-    "host: a client that sends only malformed lines shows signs of life; the heartbeat closes it only once silent",
+    "host: a client that sends only malformed lines shows signs of life and the heartbeat closes it only once silent",
     "[host]") {
   Config c;
   c.heartbeat_timeout_ms = 1'000;
