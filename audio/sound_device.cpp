@@ -137,6 +137,7 @@ SoundSystem::~SoundSystem() { Pa_Terminate(); }
 std::vector<DeviceInfo> SoundSystem::devices() const {
   std::vector<DeviceInfo> out;
   const int n = Pa_GetDeviceCount();
+  out.reserve(static_cast<std::size_t>(std::max(n, 0)));
   for (int i = 0; i < n; ++i) out.push_back(info_of(i));
   return out;
 }

@@ -276,9 +276,12 @@ void Core::on_timer(TimerId t) {
 
 void Core::reply_ok(uint64_t id, ReplyData data) { reply(OkReply{id, std::move(data)}); }
 
-void Core::reply_error(std::optional<uint64_t> id, ErrorCode code, std::string detail) {
+void Core::reply_error(std::optional<uint64_t> id, ErrorCode code, std::string_view detail) {
   std::string message(default_message(code));
-  if (!detail.empty()) message += ": " + detail;
+  if (!detail.empty()) {
+    message += ": ";
+    message += detail;
+  }
   reply(ErrorReply{id, code, std::move(message)});
   ++stats_.errors;
 }

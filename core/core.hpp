@@ -204,8 +204,14 @@ class Core {
     HAILER_ASSERT(slot.to == requester_);
     slot.message.template emplace<std::decay_t<M>>(std::forward<M>(message));
   }
+  // invariants.cpp: check_invariants in parts (sessions and names, calls and queues, rooms and
+  // floors, timers); the room part returns how many floors are held, which the timers need.
+  void check_session_invariants() const;
+  void check_call_invariants() const;
+  std::size_t check_room_invariants() const;
+  void check_timer_invariants(std::size_t holders) const;
   void reply_ok(uint64_t id, ReplyData data = std::monostate{});
-  void reply_error(std::optional<uint64_t> id, ErrorCode code, std::string detail = {});
+  void reply_error(std::optional<uint64_t> id, ErrorCode code, std::string_view detail = {});
   Session& session(SessionId id);
   const Session& session(SessionId id) const;
   Session* find_by_name(std::string_view name, Face face);  // `name` must be valid

@@ -12,10 +12,16 @@ namespace hailer {
 void Core::check_invariants() const {
   HAILER_ASSERT(!dropping_);  // between events nobody is half dropped
   timers_.check_invariants();
+  check_session_invariants();
+  check_call_invariants();
+  const std::size_t holders = check_room_invariants();
+  check_timer_invariants(holders);
+}
+
+void Core::check_session_invariants() const {
   HAILER_ASSERT(sessions_.size() <= config_.max_sessions);
   std::size_t registered = 0;
   std::size_t with_token = 0;
-  std::map<SessionId, int> queue_memberships;
   for (const auto& [id, s] : sessions_) {
     HAILER_ASSERT(s.id == id);
     HAILER_ASSERT(*s.seen_at == id);
@@ -41,7 +47,10 @@ void Core::check_invariants() const {
   }
   HAILER_ASSERT(names_.size() == registered);
   HAILER_ASSERT(tokens_.size() == with_token);
+}
 
+void Core::check_call_invariants() const {
+  std::map<SessionId, int> queue_memberships;
   for (const auto& [call_id, c] : calls_) {
     HAILER_ASSERT(c.caller != c.callee);
     HAILER_ASSERT(session(c.caller).call == call_id && session(c.callee).call == call_id);
@@ -68,7 +77,9 @@ void Core::check_invariants() const {
     }
   }
   for (const auto& [caller, count] : queue_memberships) HAILER_ASSERT(count == 1);  // one wait per caller
+}
 
+std::size_t Core::check_room_invariants() const {
   HAILER_ASSERT(room_ids_.size() == rooms_.size());
   std::size_t holders = 0;
   std::map<std::string, uint32_t> opened_by;
@@ -92,7 +103,10 @@ void Core::check_invariants() const {
 
   HAILER_ASSERT(opened_by == rooms_by_address_);  // the per-address room count is exact
   for (const auto& [address, count] : rooms_by_address_) HAILER_ASSERT(count <= config_.max_rooms_per_address);
+  return holders;
+}
 
+void Core::check_timer_invariants(std::size_t holders) const {
   // seen_order_ holds every session once, least recently seen first; the heartbeat timer is
   // armed iff there are sessions, never later than the oldest's deadline.
   HAILER_ASSERT(seen_order_.size() == sessions_.size());

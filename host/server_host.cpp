@@ -10,7 +10,7 @@ namespace hailer {
 
 namespace {
 // The encoding buffer kept between messages: every event fits; a long list is given back.
-constexpr std::size_t encoded_kept_bytes = 16 * 1024;
+constexpr std::size_t encoded_kept_bytes = std::size_t{16} * 1024;
 
 // Marks the host busy for the length of one entry point, so a port that calls back into the
 // host synchronously (a bug: it must queue) is caught at once.
@@ -81,7 +81,7 @@ void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> me
   if (!format) {
     refuse_frame(now, session, "audio before joining a room");
   } else if (const auto parsed = parse_ptt_frame(message, *format); std::holds_alternative<PttFrameError>(parsed)) {
-    refuse_frame(now, session, std::string(to_string(std::get<PttFrameError>(parsed))));
+    refuse_frame(now, session, to_string(std::get<PttFrameError>(parsed)));
   } else {
     if (speaker_.routed(session)) speaker_.insert(now, session, std::get<PttFrame>(parsed));
     feed(now, AudioFrame{session});
@@ -217,10 +217,11 @@ void ServerHost::close(SessionId session, CloseReason reason) {
 }
 
 // A frame the protocol cannot accept: the sender is told why and closed; nobody else notices.
-void ServerHost::refuse_frame(Time now, SessionId session, std::string detail) {
+void ServerHost::refuse_frame(Time now, SessionId session, std::string_view detail) {
   ++stats_.bad_frames;
   std::string message(default_message(ErrorCode::bad_frame));
-  message += ": " + detail;
+  message += ": ";
+  message += detail;
   send(session, ErrorReply{std::nullopt, ErrorCode::bad_frame, message});
   close(session, CloseReason::protocol_error);
   // The core hears the close now: the session's floor, queue place and room are released at once.

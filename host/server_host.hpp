@@ -105,7 +105,7 @@ class ServerHost {
   void apply(Time now, const Effect& effect);
   void send(SessionId to, const ServerMessage& message);
   void close(SessionId session, CloseReason reason);
-  void refuse_frame(Time now, SessionId session, std::string detail);
+  void refuse_frame(Time now, SessionId session, std::string_view detail);
   void release_address(Connection& c);
   void arm_timer();
   bool is_open(SessionId session) const;

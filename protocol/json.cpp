@@ -352,7 +352,7 @@ class Parser {
     if (key.empty()) return 1;
     const auto first = static_cast<unsigned char>(key.front());
     const auto last = static_cast<unsigned char>(key.back());
-    return uint64_t{1} << ((key.size() * 7 + first * 3 + last) & 63);
+    return uint64_t{1} << ((key.size() * 7 + std::size_t{first} * 3 + last) & 63);
   }
 
   bool has_member(uint32_t object, std::string_view key) const {
@@ -501,9 +501,9 @@ constexpr std::size_t max_digits = 20;
 // "00" to "99": two digits per division halve the work of an id's digits.
 constexpr std::array<char, 200> digit_pairs = [] {
   std::array<char, 200> t{};
-  for (int i = 0; i < 100; ++i) {
-    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
-    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  for (std::size_t i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
   }
   return t;
 }();

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
-  clang libclang-rt-14-dev  # sanitizer builds and libFuzzer (scripts/sanitize.sh, fuzz/)
+  clang libclang-rt-14-dev  # sanitizer builds and libFuzzer (scripts/sanitize.sh, scripts/tsan.sh, fuzz/)
+  clang-format clang-tidy shellcheck  # scripts/lint.sh
   libboost-dev            # Asio + Beast (header-only, 1.74)
   libopus-dev             # Opus codec
   portaudio19-dev         # sound devices

@@ -14,7 +14,7 @@ namespace hailer::sim {
 namespace {
 
 std::vector<int16_t> tone(double hz) {
-  std::vector<int16_t> pcm(48'000 * 5);
+  std::vector<int16_t> pcm(std::size_t{48'000} * 5);
   for (std::size_t i = 0; i < pcm.size(); ++i) {
     pcm[i] = static_cast<int16_t>(9000 * std::sin(2 * M_PI * hz * static_cast<double>(i) / 48'000));
   }
@@ -24,7 +24,7 @@ std::vector<int16_t> tone(double hz) {
 // Syllable-like bursts of a gliding tone with pauses: speech's on/off envelope without a voice.
 std::vector<int16_t> speechlike(uint64_t seed) {
   Prng rng(seed);
-  std::vector<int16_t> pcm(48'000 * 6);
+  std::vector<int16_t> pcm(std::size_t{48'000} * 6);
   std::size_t at = 0;
   while (at < pcm.size()) {
     const auto on = static_cast<std::size_t>(rng.between(80, 300)) * 48;

@@ -53,6 +53,46 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   if (!out) throw std::runtime_error("short write to " + p.string());
 }
 
+// One stream's row: what was sent and played, the losses and repairs, the delay and the quality.
+nlohmann::ordered_json stream_json(const StreamResult& s) {
+  nlohmann::ordered_json x;
+  x["from"] = s.from;
+  x["to"] = s.to;
+  x["started_ms"] = s.started_ms;
+  x["sent_ms"] = s.sent_ms;
+  x["played_ms"] = s.received_ms;
+  x["received"] = s.stats.received;
+  x["lost"] = s.stats.lost;
+  x["late"] = s.stats.late;
+  x["duplicated"] = s.stats.duplicated;
+  x["reordered"] = s.stats.reordered;
+  x["fec_recovered"] = s.stats.fec_recovered;
+  x["concealed"] = s.stats.concealed;
+  x["accelerated"] = s.stats.accelerated;
+  x["expanded"] = s.stats.expanded;
+  x["interruptions"] = s.stats.interruptions;
+  x["unplayed"] = s.stats.unplayed;
+  x["effective_loss"] = round3(s.stats.effective_loss());
+  x["jitter_ms"] = round3(s.stats.jitter_ms);
+  x["m2e_mean_ms"] = round3(s.m2e_mean_ms);
+  x["m2e_p50_ms"] = round3(s.m2e_p50_ms);
+  x["m2e_p95_ms"] = round3(s.m2e_p95_ms);
+  x["m2e_max_ms"] = round3(s.m2e_max_ms);
+  x["burst_ratio"] = round3(s.burst_ratio);
+  x["r"] = round3(s.r);
+  x["mos"] = round3(s.mos);
+  if (s.correlation) {
+    x["correlation"] = round3(*s.correlation);
+  } else {
+    x["correlation"] = nullptr;
+    x["correlation_unmeasurable"] = s.unmeasurable;
+  }
+  x["lag_ms"] = s.lag_ms;
+  x["dropped_foreign"] = s.dropped_foreign;
+  x["frames_held"] = s.frames_held;
+  return x;
+}
+
 }  // namespace
 
 nlohmann::ordered_json report_json(const RunResult& run) {
@@ -79,44 +119,7 @@ nlohmann::ordered_json report_json(const RunResult& run) {
     ex.push_back(std::move(x));
   }
   auto& streams = j["streams"] = nlohmann::ordered_json::array();
-  for (const auto& s : run.streams) {
-    nlohmann::ordered_json x;
-    x["from"] = s.from;
-    x["to"] = s.to;
-    x["started_ms"] = s.started_ms;
-    x["sent_ms"] = s.sent_ms;
-    x["played_ms"] = s.received_ms;
-    x["received"] = s.stats.received;
-    x["lost"] = s.stats.lost;
-    x["late"] = s.stats.late;
-    x["duplicated"] = s.stats.duplicated;
-    x["reordered"] = s.stats.reordered;
-    x["fec_recovered"] = s.stats.fec_recovered;
-    x["concealed"] = s.stats.concealed;
-    x["accelerated"] = s.stats.accelerated;
-    x["expanded"] = s.stats.expanded;
-    x["interruptions"] = s.stats.interruptions;
-    x["unplayed"] = s.stats.unplayed;
-    x["effective_loss"] = round3(s.stats.effective_loss());
-    x["jitter_ms"] = round3(s.stats.jitter_ms);
-    x["m2e_mean_ms"] = round3(s.m2e_mean_ms);
-    x["m2e_p50_ms"] = round3(s.m2e_p50_ms);
-    x["m2e_p95_ms"] = round3(s.m2e_p95_ms);
-    x["m2e_max_ms"] = round3(s.m2e_max_ms);
-    x["burst_ratio"] = round3(s.burst_ratio);
-    x["r"] = round3(s.r);
-    x["mos"] = round3(s.mos);
-    if (s.correlation) {
-      x["correlation"] = round3(*s.correlation);
-    } else {
-      x["correlation"] = nullptr;
-      x["correlation_unmeasurable"] = s.unmeasurable;
-    }
-    x["lag_ms"] = s.lag_ms;
-    x["dropped_foreign"] = s.dropped_foreign;
-    x["frames_held"] = s.frames_held;
-    streams.push_back(std::move(x));
-  }
+  for (const auto& s : run.streams) streams.push_back(stream_json(s));
   auto& recs = j["recordings"] = nlohmann::ordered_json::array();
   for (const auto& r : run.recordings)
     recs.push_back({{"file", r.file}, {"room", r.room}, {"turn_ms", r.duration_ms}, {"audio_ms", r.audio_ms}});

@@ -391,7 +391,7 @@ std::vector<std::string> names_in(const Obj& o, const char* key, const std::set<
 
 void parse_window(const Obj& o, Expectation& e, const std::set<std::string>& labels) {
   auto label = [&](const char* key) {
-    const std::string l = o.str(key, "");
+    std::string l = o.str(key, "");
     if (!l.empty() && !labels.contains(l)) o.fail(key, "names no step or fault label: " + l);
     return l;
   };
@@ -530,36 +530,29 @@ Expectation parse_expectation(const Obj& o, const std::set<std::string>& names, 
 
 bool known_metric(const std::string& path) { return metric_known(path); }
 
-Scenario parse_scenario(const json& j, const std::string& source) {
-  Obj o(j, source);
-  o.allow({"name", "description", "seed", "duration_ms", "server", "network", "participants", "steps", "faults",
-           "expect", "opus", "jitter_buffer"});
-  Scenario s;
-  s.name = o.str("name");
-  s.description = o.str("description", "");
-  s.seed = static_cast<uint64_t>(o.integer("seed", 1, 0, INT64_MAX));
-  s.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
-  if (o.has("server")) parse_server(Obj(o.raw("server"), o.path("server")), s.server);
-  if (auto err = validate(s.server)) o.fail("server", *err);
-  if (o.has("network")) {
-    Obj n(o.raw("network"), o.path("network"));
-    n.allow({"default", "links"});
-    if (n.has("default")) {
-      Obj d(n.raw("default"), n.path("default"));
-      d.allow(link_keys);
-      s.default_link = parse_link(d, LinkProfile{});
-    }
-    std::size_t i = 0;
-    for (const auto& l : n.array("links")) {
-      Obj lo(l, n.path("links") + "[" + std::to_string(i++) + "]");
-      lo.allow({"between"}, link_keys);
-      const auto& between = lo.array("between");
-      if (between.size() != 2 || !between[0].is_string() || !between[1].is_string())
-        lo.fail("between", "must be two names");
-      s.links.push_back(
-          {{between[0].get<std::string>(), between[1].get<std::string>()}, parse_link(lo, s.default_link)});
-    }
+// The network block: the default link and the links between two named ends.
+void parse_network(const Obj& o, Scenario& s) {
+  if (!o.has("network")) return;
+  Obj n(o.raw("network"), o.path("network"));
+  n.allow({"default", "links"});
+  if (n.has("default")) {
+    Obj d(n.raw("default"), n.path("default"));
+    d.allow(link_keys);
+    s.default_link = parse_link(d, LinkProfile{});
   }
+  std::size_t i = 0;
+  for (const auto& l : n.array("links")) {
+    Obj lo(l, n.path("links") + "[" + std::to_string(i++) + "]");
+    lo.allow({"between"}, link_keys);
+    const auto& between = lo.array("between");
+    if (between.size() != 2 || !between[0].is_string() || !between[1].is_string())
+      lo.fail("between", "must be two names");
+    s.links.push_back({{between[0].get<std::string>(), between[1].get<std::string>()}, parse_link(lo, s.default_link)});
+  }
+}
+
+// The media blocks: the Opus encoder's settings and the jitter buffer's bounds.
+void parse_media(const Obj& o, Scenario& s) {
   if (o.has("opus")) {
     Obj op(o.raw("opus"), o.path("opus"));
     op.allow({"bitrate_bps", "complexity", "fec", "expected_loss_percent"});
@@ -579,6 +572,21 @@ Scenario parse_scenario(const json& j, const std::string& source) {
                                                 s.jitter_buffer.min_delay_ms, s.jitter_buffer.max_delay_ms);
     s.jitter_buffer.fec = jb.boolean("fec", s.jitter_buffer.fec);
   }
+}
+
+Scenario parse_scenario(const json& j, const std::string& source) {
+  Obj o(j, source);
+  o.allow({"name", "description", "seed", "duration_ms", "server", "network", "participants", "steps", "faults",
+           "expect", "opus", "jitter_buffer"});
+  Scenario s;
+  s.name = o.str("name");
+  s.description = o.str("description", "");
+  s.seed = static_cast<uint64_t>(o.integer("seed", 1, 0, INT64_MAX));
+  s.duration_ms = o.integer("duration_ms", std::nullopt, 1, max_ms);
+  if (o.has("server")) parse_server(Obj(o.raw("server"), o.path("server")), s.server);
+  if (auto err = validate(s.server)) o.fail("server", *err);
+  parse_network(o, s);
+  parse_media(o, s);
 
   std::set<std::string> names;
   std::size_t i = 0;

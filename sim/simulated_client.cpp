@@ -378,7 +378,7 @@ void SimulatedClient::on_consent(const std::string& from, const std::vector<uint
   }
 }
 
-void SimulatedClient::send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram,
+void SimulatedClient::send_datagram(const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
                                     AudioStream* stream) {
   SimulatedClient* peer = w_.find_client(to);
   if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere

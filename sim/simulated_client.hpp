@@ -78,7 +78,7 @@ class SimulatedClient {
   void send_rtp();
   void check_consent();
   void on_consent(const std::string& from, const std::vector<uint8_t>& datagram);
-  void send_datagram(const std::string& to, uint16_t port, std::vector<uint8_t> datagram, AudioStream* stream);
+  void send_datagram(const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram, AudioStream* stream);
   void play(AudioStream& s);
   // PTT media
   void start_talking();

@@ -17,6 +17,94 @@ uint64_t swarm_run_seed(uint64_t swarm_seed, uint64_t index) {
   return rng.next() >> 2;  // positive and JSON-safe as an integer
 }
 
+namespace {
+
+// The participants, in the order the seed draws them: calls users c0.., then PTT members p0..
+void random_participants(Prng& rng, nlohmann::ordered_json& s, std::vector<std::string>& calls,
+                         std::vector<std::string>& ptt) {
+  const int n_calls = static_cast<int>(rng.between(2, 6));
+  const int n_ptt = static_cast<int>(rng.between(0, 4));
+  auto& participants = s["participants"] = nlohmann::ordered_json::array();
+  for (int i = 0; i < n_calls; ++i) {
+    const std::string name = "c" + std::to_string(i);
+    nlohmann::ordered_json p{{"name", name}, {"face", "calls"}, {"start_ms", rng.between(0, 2'000)}};
+    if (rng.chance(1, 3)) p["auto_accept_ms"] = rng.between(100, 3'000);
+    if (rng.chance(1, 3)) p["auto_recall_ms"] = rng.between(50, 2'000);
+    if (rng.chance(1, 6)) p["audio"] = "speechlike:" + std::to_string(i + 1);
+    if (rng.chance(1, 8)) p["auto_ping"] = false;  // lets the heartbeat close it
+    participants.push_back(p);
+    calls.push_back(name);
+  }
+  for (int i = 0; i < n_ptt; ++i) {
+    const std::string name = "p" + std::to_string(i);
+    nlohmann::ordered_json p{{"name", name},
+                             {"face", "ptt"},
+                             {"room", "r0"},
+                             {"start_ms", rng.between(0, 2'000)},
+                             {"role", i == 0 && rng.chance(1, 2) ? "instructor" : "student"},
+                             {"codec", rng.chance(1, 2) ? "opus" : "pcm16"}};
+    if (rng.chance(1, 2)) p["audio"] = "speechlike:" + std::to_string(10 + i);
+    participants.push_back(p);
+    ptt.push_back(name);
+  }
+}
+
+// The steps: a sorted set of times, each an action of the face of whoever it picks.
+void random_steps(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms, const std::vector<std::string>& calls,
+                  const std::vector<std::string>& everyone) {
+  auto& steps = s["steps"] = nlohmann::ordered_json::array();
+  const int n_steps = static_cast<int>(rng.between(30, 150));
+  std::vector<int64_t> times;
+  times.reserve(static_cast<std::size_t>(n_steps));
+  for (int i = 0; i < n_steps; ++i) times.push_back(rng.between(0, duration_ms - 1));
+  std::sort(times.begin(), times.end());
+  const std::vector<std::string> calls_actions{"call",   "call",   "call",       "accept",   "accept",
+                                               "reject", "hangup", "hangup",     "cancel",   "cancel_wait",
+                                               "who",    "missed", "disconnect", "reconnect"};
+  const std::vector<std::string> ptt_actions{"press",  "press",      "release",    "release",  "who",
+                                             "revoke", "set_policy", "disconnect", "reconnect"};
+  for (int64_t t : times) {
+    const std::string who = pick(rng, everyone);
+    const bool is_calls = who[0] == 'c';
+    const std::string action = pick(rng, is_calls ? calls_actions : ptt_actions);
+    nlohmann::ordered_json step{{"at_ms", t}, {"who", who}, {"do", action}};
+    if (action == "call") step["to"] = rng.chance(1, 10) ? std::string("nobody") : pick(rng, calls);
+    if (action == "set_policy") step["policy"] = rng.chance(1, 2) ? "queue" : "deny";
+    if (rng.chance(1, 40))
+      step = {{"at_ms", t},
+              {"who", who},
+              {"do", "raw"},
+              {"text", rng.chance(1, 2) ? "{\"type\":" : "{\"type\":\"call\",\"id\":1,\"to\":7}"}};
+    steps.push_back(step);
+  }
+}
+
+// The faults: partitions from the server, stalls and disconnects.
+void random_faults(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms,
+                   const std::vector<std::string>& everyone) {
+  auto& faults = s["faults"] = nlohmann::ordered_json::array();
+  const int n_faults = static_cast<int>(rng.between(0, 3));
+  for (int i = 0; i < n_faults; ++i) {
+    const int64_t at = rng.between(1'000, duration_ms - 1'000);
+    switch (rng.below(3)) {
+      case 0:
+        faults.push_back({{"at_ms", at},
+                          {"kind", "partition"},
+                          {"groups", {{pick(rng, everyone)}, {"server"}}},
+                          {"duration_ms", rng.between(500, 6'000)}});
+        break;
+      case 1:
+        faults.push_back(
+            {{"at_ms", at}, {"kind", "stall"}, {"who", pick(rng, everyone)}, {"duration_ms", rng.between(200, 3'000)}});
+        break;
+      default:
+        faults.push_back({{"at_ms", at}, {"kind", "disconnect"}, {"who", pick(rng, everyone)}});
+    }
+  }
+}
+
+}  // namespace
+
 nlohmann::ordered_json random_scenario(uint64_t seed) {
   Prng rng(seed);
   nlohmann::ordered_json s;
@@ -43,78 +131,11 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
                              {"reorder", rng.chance(1, 4) ? 0.02 : 0.0}};
 
   std::vector<std::string> calls, ptt, everyone;
-  const int n_calls = static_cast<int>(rng.between(2, 6));
-  const int n_ptt = static_cast<int>(rng.between(0, 4));
-  auto& participants = s["participants"] = nlohmann::ordered_json::array();
-  for (int i = 0; i < n_calls; ++i) {
-    const std::string name = "c" + std::to_string(i);
-    nlohmann::ordered_json p{{"name", name}, {"face", "calls"}, {"start_ms", rng.between(0, 2'000)}};
-    if (rng.chance(1, 3)) p["auto_accept_ms"] = rng.between(100, 3'000);
-    if (rng.chance(1, 3)) p["auto_recall_ms"] = rng.between(50, 2'000);
-    if (rng.chance(1, 6)) p["audio"] = "speechlike:" + std::to_string(i + 1);
-    if (rng.chance(1, 8)) p["auto_ping"] = false;  // lets the heartbeat close it
-    participants.push_back(p);
-    calls.push_back(name);
-  }
-  for (int i = 0; i < n_ptt; ++i) {
-    const std::string name = "p" + std::to_string(i);
-    nlohmann::ordered_json p{{"name", name},
-                             {"face", "ptt"},
-                             {"room", "r0"},
-                             {"start_ms", rng.between(0, 2'000)},
-                             {"role", i == 0 && rng.chance(1, 2) ? "instructor" : "student"},
-                             {"codec", rng.chance(1, 2) ? "opus" : "pcm16"}};
-    if (rng.chance(1, 2)) p["audio"] = "speechlike:" + std::to_string(10 + i);
-    participants.push_back(p);
-    ptt.push_back(name);
-  }
+  random_participants(rng, s, calls, ptt);
   everyone = calls;
   everyone.insert(everyone.end(), ptt.begin(), ptt.end());
-
-  auto& steps = s["steps"] = nlohmann::ordered_json::array();
-  const int n_steps = static_cast<int>(rng.between(30, 150));
-  std::vector<int64_t> times;
-  for (int i = 0; i < n_steps; ++i) times.push_back(rng.between(0, duration_ms - 1));
-  std::sort(times.begin(), times.end());
-  const std::vector<std::string> calls_actions{"call",   "call",   "call",       "accept",   "accept",
-                                               "reject", "hangup", "hangup",     "cancel",   "cancel_wait",
-                                               "who",    "missed", "disconnect", "reconnect"};
-  const std::vector<std::string> ptt_actions{"press",  "press",      "release",    "release",  "who",
-                                             "revoke", "set_policy", "disconnect", "reconnect"};
-  for (int64_t t : times) {
-    const std::string who = pick(rng, everyone);
-    const bool is_calls = who[0] == 'c';
-    const std::string action = pick(rng, is_calls ? calls_actions : ptt_actions);
-    nlohmann::ordered_json step{{"at_ms", t}, {"who", who}, {"do", action}};
-    if (action == "call") step["to"] = rng.chance(1, 10) ? std::string("nobody") : pick(rng, calls);
-    if (action == "set_policy") step["policy"] = rng.chance(1, 2) ? "queue" : "deny";
-    if (rng.chance(1, 40))
-      step = {{"at_ms", t},
-              {"who", who},
-              {"do", "raw"},
-              {"text", rng.chance(1, 2) ? "{\"type\":" : "{\"type\":\"call\",\"id\":1,\"to\":7}"}};
-    steps.push_back(step);
-  }
-
-  auto& faults = s["faults"] = nlohmann::ordered_json::array();
-  const int n_faults = static_cast<int>(rng.between(0, 3));
-  for (int i = 0; i < n_faults; ++i) {
-    const int64_t at = rng.between(1'000, duration_ms - 1'000);
-    switch (rng.below(3)) {
-      case 0:
-        faults.push_back({{"at_ms", at},
-                          {"kind", "partition"},
-                          {"groups", {{pick(rng, everyone)}, {"server"}}},
-                          {"duration_ms", rng.between(500, 6'000)}});
-        break;
-      case 1:
-        faults.push_back(
-            {{"at_ms", at}, {"kind", "stall"}, {"who", pick(rng, everyone)}, {"duration_ms", rng.between(200, 3'000)}});
-        break;
-      default:
-        faults.push_back({{"at_ms", at}, {"kind", "disconnect"}, {"who", pick(rng, everyone)}});
-    }
-  }
+  random_steps(rng, s, duration_ms, calls, everyone);
+  random_faults(rng, s, duration_ms, everyone);
   s["expect"] = nlohmann::ordered_json::array();  // invariants only
   return s;
 }

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -92,6 +93,44 @@ TEST_CASE("the sample ring is bounded, keeps order across the wrap, and drops wh
   all.resize(5);
   CHECK(all == std::vector<int16_t>{4, 5, 6, 7, 8});
   CHECK(ring.pop(all) == 0);
+}
+
+TEST_CASE("a producer and a consumer thread move every sample through the ring once and in order", "[audio]") {
+  // The callback and the app run on two threads: what one pushes the other pops, none twice, none
+  // out of order (ThreadSanitizer runs this too: scripts/tsan.sh).
+  constexpr int total_samples = 200'000;
+  SpscRing ring(257);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::thread producer([&] {
+    int16_t next = 0;
+    int pushed = 0;
+    std::vector<int16_t> chunk(61);
+    while (pushed < total_samples && std::chrono::steady_clock::now() < deadline) {
+      const auto n = static_cast<std::size_t>(std::min<int>(61, total_samples - pushed));
+      for (std::size_t i = 0; i < n; ++i) chunk[i] = static_cast<int16_t>(next + static_cast<int16_t>(i));
+      const std::size_t done = ring.push(std::span<const int16_t>(chunk.data(), n));
+      next = static_cast<int16_t>(next + static_cast<int16_t>(done));
+      pushed += static_cast<int>(done);
+      if (done == 0) std::this_thread::yield();
+    }
+  });
+  int popped = 0;
+  int16_t expected = 0;
+  bool in_order = true;
+  std::vector<int16_t> out(97);
+  while (popped < total_samples && std::chrono::steady_clock::now() < deadline) {
+    const std::size_t n = ring.pop(out);
+    for (std::size_t i = 0; i < n; ++i) {
+      in_order = in_order && out[i] == expected;
+      expected = static_cast<int16_t>(expected + 1);
+    }
+    popped += static_cast<int>(n);
+    if (n == 0) std::this_thread::yield();
+  }
+  producer.join();
+  CHECK(popped == total_samples);
+  CHECK(in_order);
+  CHECK(ring.size() == 0);
 }
 
 TEST_CASE("PortAudio plays and captures on a clocked JACK dummy device through the callback API", "[audio]") {
