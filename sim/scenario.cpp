@@ -574,6 +574,31 @@ void parse_media(const Obj& o, Scenario& s) {
   }
 }
 
+// The expectations, each window checked against the labels' times: an empty window is refused.
+void parse_expectations(const Obj& o, Scenario& s, const std::set<std::string>& names,
+                        const std::set<std::string>& labels) {
+  std::map<std::string, int64_t> label_ms;
+  for (const auto& st : s.steps) {
+    if (!st.label.empty()) label_ms[st.label] = st.at_ms;
+  }
+  for (const auto& f : s.faults) {
+    if (!f.label.empty()) label_ms[f.label] = f.at_ms;
+  }
+  std::size_t i = 0;
+  for (const auto& e : o.array("expect")) {
+    const std::string path = o.path("expect") + "[" + std::to_string(i++) + "]";
+    s.expectations.push_back(parse_expectation(Obj(e, path), names, labels));
+    s.expectations.back().text = e.dump();
+    const Expectation& x = s.expectations.back();
+    // An empty window makes a check that cannot fail: refuse it.
+    if (!x.after.empty() && !x.before.empty()) {
+      const int64_t from = label_ms.at(x.after) + x.not_before_ms.value_or(0);
+      if (label_ms.at(x.before) <= from)
+        Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
+    }
+  }
+}
+
 Scenario parse_scenario(const json& j, const std::string& source) {
   Obj o(j, source);
   o.allow({"name", "description", "seed", "duration_ms", "server", "network", "participants", "steps", "faults",
@@ -619,26 +644,7 @@ Scenario parse_scenario(const json& j, const std::string& source) {
       if (!names.contains(n) && n != "server") o.fail("network.links", "names no participant: " + n);
     }
   }
-  std::map<std::string, int64_t> label_ms;
-  for (const auto& st : s.steps) {
-    if (!st.label.empty()) label_ms[st.label] = st.at_ms;
-  }
-  for (const auto& f : s.faults) {
-    if (!f.label.empty()) label_ms[f.label] = f.at_ms;
-  }
-  i = 0;
-  for (const auto& e : o.array("expect")) {
-    const std::string path = o.path("expect") + "[" + std::to_string(i++) + "]";
-    s.expectations.push_back(parse_expectation(Obj(e, path), names, labels));
-    s.expectations.back().text = e.dump();
-    const Expectation& x = s.expectations.back();
-    // An empty window makes a check that cannot fail: refuse it.
-    if (!x.after.empty() && !x.before.empty()) {
-      const int64_t from = label_ms.at(x.after) + x.not_before_ms.value_or(0);
-      if (label_ms.at(x.before) <= from)
-        Obj(e, path).fail("before", "must come after '" + x.after + "': the window is empty");
-    }
-  }
+  parse_expectations(o, s, names, labels);
   return s;
 }
 
