@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Curves for docs/performance.md: runs the load tools over a range of loads against a fresh
+"""Curves for docs/performance-log.md: runs the load tools over a range of loads against a fresh
 hailer-server each time and draws the results as SVG (no plotting library needed).
 
     bench/sweep.py [--build DIR] [--out docs/perf] [--seconds S] [--quick]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What an idle TLS connection costs hailer-server: RSS before, with N idle connections open, and
-after they close (docs/performance.md, "Idle TLS connections").
+after they close (docs/performance-log.md, "Idle TLS connections").
 
 Starts build/apps/hailer-server (TLS on, caps raised so one address may hold N), opens N TLS
 connections that finish the handshake and then idle, as WebSockets (upgraded, not joined: a

@@ -2,7 +2,7 @@
 // itself (a socket BIO on the non-blocking descriptor), with SSL_MODE_RELEASE_BUFFERS, so an idle
 // connection holds the SSL object and no buffer at all. boost::asio::ssl::stream keeps two 17 KiB
 // buffers of its own per connection whatever OpenSSL does, and its BIO pair two more: a class of
-// idle students over HTTPS cost 76 KiB each (docs/performance.md, "Idle TLS connections").
+// idle students over HTTPS cost 76 KiB each (docs/performance-log.md, "Idle TLS connections").
 //
 // An Asio AsyncStream (async_read_some, async_write_some) for Beast's HTTP and WebSocket, plus
 // async_handshake. The program must ignore SIGPIPE (OpenSSL writes with write(2): a peer that is
