@@ -3,7 +3,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "protocol/messages.hpp"
 
@@ -81,5 +84,43 @@ struct Config {
 
 /// Returns a description of the first invalid field, or nothing when the config is usable.
 std::optional<std::string> validate(const Config& config);
+
+/// Which Config member a table row is, with its type.
+using ConfigMember = std::variant<uint16_t Config::*, uint32_t Config::*, uint64_t Config::*, int32_t Config::*,
+                                  int64_t Config::*, bool Config::*, FloorPolicy Config::*, std::string Config::*>;
+
+/// One row of the config table: everything any part of hailer knows about a field. The table
+/// drives validate(), the server's flags and --help, the config file's keys, the journal's
+/// header, the scenario parser's `server` block and the table in docs/operations.md. Defaults
+/// are the member initializers above: Config{} is the default column.
+struct ConfigField {
+  std::string_view name;  ///< snake_case; flags and config-file keys use dashes (`--max-talk-ms`)
+  ConfigMember member;    ///< the field
+  std::string_view unit;  ///< "ms", "bytes", "dBFS", "" for a count or a choice
+  int64_t min;            ///< integers: the smallest value accepted
+  int64_t max;            ///< integers: the largest; text: the longest, in bytes
+  std::string_view doc;   ///< one line, for --help and the docs
+  bool settable = true;   ///< false: set by the adapter (a port it bound), never by a flag or a file
+  bool secret = false;    ///< redacted in the journal and never shown as a default
+};
+
+/// Every field of Config, in the order --help and the docs list them.
+std::span<const ConfigField> config_fields();
+
+/// The row named `name` (snake_case), or null.
+const ConfigField* find_config_field(std::string_view name);
+
+/// `--max-talk-ms` for `max_talk_ms`.
+std::string config_flag(const ConfigField& field);
+
+/// The field's value in `config` as text: a number, true/false, deny/queue, or the text itself.
+std::string config_value_text(const Config& config, const ConfigField& field);
+
+/// The field's range as people read it: "1 ms..24 h", "64..1048576 bytes", "deny or queue".
+std::string config_range_text(const ConfigField& field);
+
+/// The Markdown table of every settable field (flag, default, range, meaning): docs/operations.md
+/// holds it between `<!-- config-table -->` markers, and a test keeps the two the same.
+std::string config_table_markdown();
 
 }  // namespace hailer

@@ -23,66 +23,47 @@ constexpr std::string_view right_token_marker = "<instructor-token>";
 constexpr std::string_view wrong_token_marker = "<wrong-token>";
 constexpr std::string_view stand_in_token = "journal-replay-stand-in-instructor-token";
 
+// The journal's header holds every row of the config table by name (core/config.hpp); the
+// instructor token only as a marker that there was one.
 json config_json(const Config& c) {
-  return json{{"max_sessions", c.max_sessions},
-              {"max_message_bytes", c.max_message_bytes},
-              {"heartbeat_timeout_ms", c.heartbeat_timeout_ms},
-              {"rendezvous_udp_port", c.rendezvous_udp_port},
-              {"max_media_probes_per_session_per_second", c.max_media_probes_per_session_per_second},
-              {"max_media_probes_per_address_per_second", c.max_media_probes_per_address_per_second},
-              {"max_media_probes_per_second", c.max_media_probes_per_second},
-              {"max_token_failures_per_address_per_minute", c.max_token_failures_per_address_per_minute},
-              {"ring_timeout_ms", c.ring_timeout_ms},
-              {"max_missed_calls", c.max_missed_calls},
-              {"max_waiters_per_callee", c.max_waiters_per_callee},
-              {"recall_window_ms", c.recall_window_ms},
-              {"wait_expiry_ms", c.wait_expiry_ms},
-              {"auto_connect_default", c.auto_connect_default},
-              {"max_rooms", c.max_rooms},
-              {"max_room_members", c.max_room_members},
-              {"max_floor_queue", c.max_floor_queue},
-              {"max_talk_ms", c.max_talk_ms},
-              {"silence_timeout_ms", c.silence_timeout_ms},
-              {"silence_threshold_dbfs", c.silence_threshold_dbfs},
-              {"max_rooms_per_address", c.max_rooms_per_address},
-              {"recorded_seconds_per_student_per_hour", c.recorded_seconds_per_student_per_hour},
-              {"recorded_seconds_per_address_per_hour", c.recorded_seconds_per_address_per_hour},
-              {"default_floor_policy", to_string(c.default_floor_policy)},
-              {"instructor_token", c.instructor_token.empty() ? std::string() : std::string(redacted)},
-              {"first_recording_serial", c.first_recording_serial}};
+  json j = json::object();
+  for (const ConfigField& f : config_fields()) {
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(c.*member)>;
+          if constexpr (std::is_same_v<T, FloorPolicy>) {
+            j[std::string(f.name)] = std::string(to_string(c.*member));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            HAILER_ASSERT(f.secret);  // the one text field is the token: never written out
+            j[std::string(f.name)] = (c.*member).empty() ? std::string() : std::string(redacted);
+          } else {
+            j[std::string(f.name)] = c.*member;
+          }
+        },
+        f.member);
+  }
+  return j;
 }
 
 Config config_from(const json& j) {
   Config c;
-  c.max_sessions = j.at("max_sessions").get<uint32_t>();
-  c.max_message_bytes = j.at("max_message_bytes").get<uint32_t>();
-  c.heartbeat_timeout_ms = j.at("heartbeat_timeout_ms").get<int64_t>();
-  c.rendezvous_udp_port = j.at("rendezvous_udp_port").get<uint16_t>();
-  c.max_media_probes_per_session_per_second = j.at("max_media_probes_per_session_per_second").get<uint32_t>();
-  c.max_media_probes_per_address_per_second = j.at("max_media_probes_per_address_per_second").get<uint32_t>();
-  c.max_media_probes_per_second = j.at("max_media_probes_per_second").get<uint32_t>();
-  c.max_token_failures_per_address_per_minute = j.at("max_token_failures_per_address_per_minute").get<uint32_t>();
-  c.ring_timeout_ms = j.at("ring_timeout_ms").get<int64_t>();
-  c.max_missed_calls = j.at("max_missed_calls").get<uint32_t>();
-  c.max_waiters_per_callee = j.at("max_waiters_per_callee").get<uint32_t>();
-  c.recall_window_ms = j.at("recall_window_ms").get<int64_t>();
-  c.wait_expiry_ms = j.at("wait_expiry_ms").get<int64_t>();
-  c.auto_connect_default = j.at("auto_connect_default").get<bool>();
-  c.max_rooms = j.at("max_rooms").get<uint32_t>();
-  c.max_room_members = j.at("max_room_members").get<uint32_t>();
-  c.max_floor_queue = j.at("max_floor_queue").get<uint32_t>();
-  c.max_talk_ms = j.at("max_talk_ms").get<int64_t>();
-  c.silence_timeout_ms = j.at("silence_timeout_ms").get<int64_t>();
-  c.silence_threshold_dbfs = j.at("silence_threshold_dbfs").get<int32_t>();
-  c.max_rooms_per_address = j.at("max_rooms_per_address").get<uint32_t>();
-  c.recorded_seconds_per_student_per_hour = j.at("recorded_seconds_per_student_per_hour").get<uint32_t>();
-  c.recorded_seconds_per_address_per_hour = j.at("recorded_seconds_per_address_per_hour").get<uint32_t>();
-  c.default_floor_policy =
-      j.at("default_floor_policy").get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
-  const std::string token = j.at("instructor_token").get<std::string>();
-  if (!token.empty() && token != redacted) throw std::runtime_error("the instructor token is not redacted");
-  c.instructor_token = token.empty() ? "" : std::string(stand_in_token);
-  c.first_recording_serial = j.at("first_recording_serial").get<uint64_t>();
+  for (const ConfigField& f : config_fields()) {
+    const json& v = j.at(std::string(f.name));
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(c.*member)>;
+          if constexpr (std::is_same_v<T, FloorPolicy>) {
+            c.*member = v.get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            const std::string token = v.get<std::string>();
+            if (!token.empty() && token != redacted) throw std::runtime_error("the instructor token is not redacted");
+            c.*member = token.empty() ? "" : std::string(stand_in_token);
+          } else {
+            c.*member = v.get<T>();
+          }
+        },
+        f.member);
+  }
   return c;
 }
 

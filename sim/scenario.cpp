@@ -34,6 +34,13 @@ class Obj {
     }
   }
 
+  void allow_names(const std::vector<std::string>& keys) const {
+    const std::set<std::string> ok(keys.begin(), keys.end());
+    for (const auto& [k, v] : j_.items()) {
+      if (!ok.contains(k)) fail(k, "unknown field");
+    }
+  }
+
   bool has(const char* key) const { return j_.contains(key); }
   const json& raw(const char* key) const { return j_.at(key); }
   std::string path(const char* key) const { return path_ + "." + key; }
@@ -116,31 +123,33 @@ constexpr std::initializer_list<const char*> link_keys{"latency_ms",       "jitt
                                                        "burst_exit",       "burst_loss",   "duplicate", "reorder",
                                                        "reorder_delay_ms", "retransmit_ms"};
 
+// The `server` block: any settable row of the config table (core/config.hpp), by name, within
+// the row's range.
 void parse_server(const Obj& o, Config& c) {
-  o.allow({"max_sessions", "heartbeat_timeout_ms", "ring_timeout_ms", "max_missed_calls", "max_waiters_per_callee",
-           "recall_window_ms", "wait_expiry_ms", "auto_connect_default", "max_rooms", "max_room_members",
-           "max_floor_queue", "max_talk_ms", "silence_timeout_ms", "silence_threshold_dbfs", "default_floor_policy",
-           "instructor_token", "max_message_bytes"});
-  c.max_sessions = static_cast<uint32_t>(o.integer("max_sessions", c.max_sessions, 1, 100'000));
-  c.max_message_bytes = static_cast<uint32_t>(o.integer("max_message_bytes", c.max_message_bytes, 64, 1'048'576));
-  c.heartbeat_timeout_ms = o.integer("heartbeat_timeout_ms", c.heartbeat_timeout_ms, 1, max_ms);
-  c.ring_timeout_ms = o.integer("ring_timeout_ms", c.ring_timeout_ms, 1, max_ms);
-  c.max_missed_calls = static_cast<uint32_t>(o.integer("max_missed_calls", c.max_missed_calls, 1, 1000));
-  c.max_waiters_per_callee =
-      static_cast<uint32_t>(o.integer("max_waiters_per_callee", c.max_waiters_per_callee, 1, 1000));
-  c.recall_window_ms = o.integer("recall_window_ms", c.recall_window_ms, 1, max_ms);
-  c.wait_expiry_ms = o.integer("wait_expiry_ms", c.wait_expiry_ms, 1, max_ms);
-  c.auto_connect_default = o.boolean("auto_connect_default", c.auto_connect_default);
-  c.max_rooms = static_cast<uint32_t>(o.integer("max_rooms", c.max_rooms, 1, 10'000));
-  c.max_room_members = static_cast<uint32_t>(o.integer("max_room_members", c.max_room_members, 1, 10'000));
-  c.max_floor_queue = static_cast<uint32_t>(o.integer("max_floor_queue", c.max_floor_queue, 1, 10'000));
-  c.max_talk_ms = o.integer("max_talk_ms", c.max_talk_ms, 1, max_ms);
-  c.silence_timeout_ms = o.integer("silence_timeout_ms", c.silence_timeout_ms, 1, max_ms);
-  c.silence_threshold_dbfs =
-      static_cast<int32_t>(o.integer("silence_threshold_dbfs", c.silence_threshold_dbfs, -150, 0));
-  c.default_floor_policy = o.choice<FloorPolicy>(
-      "default_floor_policy", {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, FloorPolicy::deny);
-  c.instructor_token = o.str("instructor_token", "");
+  std::vector<std::string> keys;
+  for (const ConfigField& f : config_fields()) {
+    if (f.settable) keys.emplace_back(f.name);
+  }
+  o.allow_names(keys);
+  for (const ConfigField& f : config_fields()) {
+    const std::string name(f.name);
+    if (!f.settable || !o.has(name.c_str())) continue;
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(c.*member)>;
+          if constexpr (std::is_same_v<T, FloorPolicy>) {
+            c.*member = o.choice<FloorPolicy>(name.c_str(),
+                                              {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, c.*member);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            c.*member = o.str(name.c_str(), "");
+          } else if constexpr (std::is_same_v<T, bool>) {
+            c.*member = o.boolean(name.c_str(), c.*member);
+          } else {
+            c.*member = static_cast<T>(o.integer(name.c_str(), static_cast<int64_t>(c.*member), f.min, f.max));
+          }
+        },
+        f.member);
+  }
 }
 
 Participant parse_participant(const Obj& o) {

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <type_traits>
+#include <variant>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -243,83 +246,33 @@ void fit_limits_to_descriptors(Config& config, net::WebConfig& web, bool no_web)
       no_web ? std::string() : ", max-http-connections to " + std::to_string(web.max_http_connections));
 }
 
-void add_config_flags(CLI::App& app, Config& c, std::string& policy) {
+// One flag per settable row of the config table (core/config.hpp): the name, the help line with
+// its range, and the default, all from the table; validate() checks the ranges after parsing.
+void add_config_flags(CLI::App& app, Config& c) {
   auto* g = "Limits and timers (also settable in the --config file)";
-  app.add_option("--max-sessions", c.max_sessions, "most connections at once; one more is told server_full")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-message-bytes", c.max_message_bytes, "largest client message (one line)")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--heartbeat-timeout-ms", c.heartbeat_timeout_ms, "a client silent this long is disconnected")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--ring-timeout-ms", c.ring_timeout_ms, "how long a call rings before no_answer")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-missed-calls", c.max_missed_calls, "missed calls kept per user")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-waiters-per-callee", c.max_waiters_per_callee, "callers queued on one busy user")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--recall-window-ms", c.recall_window_ms, "exclusive window of a waiter told the callee is free")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--wait-expiry-ms", c.wait_expiry_ms, "a wait ends after this long")->capture_default_str()->group(g);
-  app.add_option("--auto-connect-default", c.auto_connect_default, "ring the callee for the waiter at once (camp-on)")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-rooms", c.max_rooms, "PTT rooms open at once")->capture_default_str()->group(g);
-  app.add_option("--max-room-members", c.max_room_members, "members per PTT room")->capture_default_str()->group(g);
-  app.add_option("--max-floor-queue", c.max_floor_queue, "queued presses per room (queue policy)")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-talk-ms", c.max_talk_ms, "longest PTT turn")->capture_default_str()->group(g);
-  app.add_option("--silence-timeout-ms", c.silence_timeout_ms, "a silent holder loses the floor after this long")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--silence-threshold-dbfs", c.silence_threshold_dbfs, "frames at or below this level are silence")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--default-floor-policy", policy, "policy of a new room: deny or queue")
-      ->check(CLI::IsMember({"deny", "queue"}))
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--instructor-token", c.instructor_token,
-                 "secret instructors must give, at least 16 characters (default: made once, kept in the state folder)")
-      ->group(g);
-  app.add_option("--max-token-failures-per-address-per-minute", c.max_token_failures_per_address_per_minute,
-                 "wrong instructor tokens one address may give per minute")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-media-probes-per-session-per-second", c.max_media_probes_per_session_per_second,
-                 "media proofs a session may have accepted per second")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-media-probes-per-address-per-second", c.max_media_probes_per_address_per_second,
-                 "media proofs checked per source address per second")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-media-probes-per-second", c.max_media_probes_per_second,
-                 "media proofs checked per second in all")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--first-recording-serial", c.first_recording_serial, "serial of the first recorded turn")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--max-rooms-per-address", c.max_rooms_per_address,
-                 "rooms the sessions of one address may have opened")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--recorded-seconds-per-student-per-hour", c.recorded_seconds_per_student_per_hour,
-                 "seconds of one student's turns recorded per hour (then turns go on unrecorded)")
-      ->capture_default_str()
-      ->group(g);
-  app.add_option("--recorded-seconds-per-address-per-hour", c.recorded_seconds_per_address_per_hour,
-                 "seconds of turns from one address recorded per hour")
-      ->capture_default_str()
-      ->group(g);
+  for (const ConfigField& f : config_fields()) {
+    if (!f.settable) continue;
+    const std::string help = std::string(f.doc) + " (" + config_range_text(f) + ")";
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(c.*member)>;
+          if constexpr (std::is_same_v<T, FloorPolicy>) {
+            app.add_option_function<std::string>(
+                   config_flag(f),
+                   [&c, member](const std::string& v) {
+                     c.*member = v == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+                   },
+                   help)
+                ->check(CLI::IsMember({"deny", "queue"}))
+                ->default_str(config_value_text(c, f))
+                ->group(g);
+          } else {
+            auto* option = app.add_option(config_flag(f), c.*member, help)->group(g);
+            if (!f.secret) option->default_str(config_value_text(c, f));
+          }
+        },
+        f.member);
+  }
 }
 
 }  // namespace
@@ -433,8 +386,7 @@ int main(int argc, char** argv) {
       "--config", "",
       "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
   app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
-  std::string policy = "deny";
-  add_config_flags(app, config, policy);
+  add_config_flags(app, config);
   app.footer(
       "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
       "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
@@ -443,7 +395,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  config.default_floor_policy = policy == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
   if (app.count("--instructor-token") > 0 && config.instructor_token.size() < min_token_chars) {
     std::fprintf(stderr,
                  "hailer-server: --instructor-token must be at least %zu characters (a short one can be guessed)\n",

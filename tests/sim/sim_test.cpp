@@ -117,6 +117,14 @@ TEST_CASE("scenario validation names the offending path", "[sim]") {
   j = minimal();
   j["server"] = {{"ring_timeout_ms", 0}};
   CHECK(error_of(j).find("ring_timeout_ms") != std::string::npos);
+  // The server block takes any settable row of the config table, within its range.
+  j = minimal();
+  j["server"] = {{"max_rooms_per_address", 2}, {"max_media_probes_per_second", 100}};
+  CHECK(error_of(j).empty());
+  j["server"] = {{"max_rooms_per_address", 0}};
+  CHECK(error_of(j) == "s.server.max_rooms_per_address: must be in 1..10000");
+  j["server"] = {{"rendezvous_udp_port", 7701}};  // the adapter's, never a scenario's
+  CHECK(error_of(j) == "s.server.rendezvous_udp_port: unknown field");
   j = minimal();
   j["steps"][0]["do"] = "dance";
   CHECK(error_of(j).find("s.steps[0].do: must be one of connect, disconnect") != std::string::npos);
