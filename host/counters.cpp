@@ -38,6 +38,7 @@ Counters host_counters(const HostStats& h, const SpeakerStats& sp) {
           {"datagrams_in", h.datagrams_in},
           {"datagrams_ignored", h.datagrams_ignored},
           {"refused_per_address", h.refused_per_address},
+          {"floods", h.floods},
           {"speaker_frames_in", sp.frames_in},
           {"speaker_frames_played", sp.frames_played},
           {"speaker_frames_concealed", sp.frames_concealed},

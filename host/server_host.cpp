@@ -31,7 +31,7 @@ class Busy {
 
 ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port)
     : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {
-  HAILER_ASSERT(config_.max_sessions_per_address > 0);
+  HAILER_ASSERT(config_.max_sessions_per_address > 0 && config_.max_frames_per_second > 0);
 }
 
 // ------------------------------------------------------------------ inputs
@@ -71,14 +71,20 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
   arm_timer();
 }
 
-// A frame is admitted only on an open speaker route (the floor holder's); a member's frame
-// without one is dropped and tallied by the core; anything else is refused and its sender closed.
+// The one judge of an audio frame, for every transport. Refused, with its sender closed: more
+// than max_frames_per_second in a second (a flood), a frame before joining a room, a malformed
+// one. Else it reaches the speaker when its route is open (the floor holder's), and the core
+// tallies it: admitted for the holder, dropped and counted for anyone else.
 void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> message) {
   Busy busy(busy_);
   if (!is_open(session)) return;
   ++stats_.binary_in;
   const std::optional<AudioFormat> format = core_.audio_format(session);
-  if (!format) {
+  if (!connections_.at(session).frames.take(now, config_.max_frames_per_second)) {
+    ++stats_.floods;
+    refuse_frame(now, session,
+                 "more than " + std::to_string(config_.max_frames_per_second) + " audio frames per second");
+  } else if (!format) {
     refuse_frame(now, session, "audio before joining a room");
   } else if (const auto parsed = parse_ptt_frame(message, *format); std::holds_alternative<PttFrameError>(parsed)) {
     refuse_frame(now, session, to_string(std::get<PttFrameError>(parsed)));

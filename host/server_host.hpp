@@ -17,6 +17,7 @@
 #include "core/core.hpp"
 #include "host/host_port.hpp"
 #include "host/speaker.hpp"
+#include "host/transport_rules.hpp"
 
 namespace hailer {
 
@@ -31,6 +32,9 @@ struct HostConfig {
   /// one more is told too_many_connections and closed before the core hears of it, so one
   /// address cannot fill the server for everyone.
   uint32_t max_sessions_per_address = 64;
+  /// Audio frames one connection may send per second (real time is 50); one more is a flood:
+  /// the sender is told bad_frame and closed.
+  uint32_t max_frames_per_second = 100;
 };
 
 /// Counters of the host (the core keeps its own).
@@ -43,6 +47,7 @@ struct HostStats {
   uint64_t datagrams_in = 0;
   uint64_t datagrams_ignored = 0;    ///< not a media proof
   uint64_t refused_per_address = 0;  ///< connections refused: their address held max_sessions_per_address
+  uint64_t floods = 0;               ///< senders closed for more than max_frames_per_second frames in a second
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -99,6 +104,7 @@ class ServerHost {
     bool open = true;                 // false once the host or core asked the port to close it
     bool core_knows = false;          // the host already told the core it is closed (a refused frame)
     AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
+    FrameRateLimit frames;            // audio frames this second (every transport's flood rule)
   };
 
   void feed(Time now, const Event& event);

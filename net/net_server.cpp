@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include "base/assert.hpp"
+#include "host/transport_rules.hpp"
 #include "net/handler_memory.hpp"
 
 namespace hailer::net {
@@ -47,7 +48,7 @@ struct NetServer::Connection {
 
   tcp::socket socket;
   SessionId id;
-  std::string in;  // bytes read and not yet a whole line
+  LineFramer in;  // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
@@ -249,38 +250,23 @@ void NetServer::read_one(SessionId id) {
   }
 }
 
+// Lines are framed by the rule every transport shares (host/transport_rules.hpp): whole lines
+// are handed to the host where they were read, only a partial line is kept.
 void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::string_view data) {
-  // Whole lines are handled where they were read; only a partial line is kept in `in`.
-  const bool joined = !c->in.empty();
-  if (joined) c->in.append(data);
-  const std::string_view text = joined ? std::string_view(c->in) : data;
-  std::size_t start = 0;
-  while (!c->closing && !c->finished) {
-    const auto end = text.find('\n', start);
-    if (end == std::string_view::npos) break;
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // typed through telnet or nc -C
-    if (!line.empty()) host_.text(now(), c->id, line);                // blank lines are keep-typing noise
-    start = end + 1;
-  }
-  if (c->finished) return;
-  if (joined)
-    c->in.erase(0, start);
-  else
-    c->in.assign(text.substr(start));
-  if (c->closing) return;
-  if (c->in.size() > max_line_bytes_) {
-    // No end of line within the limit: the stream cannot be framed any more. The core answers
-    // message_too_large, then the connection closes.
-    ++stats_.long_lines;
-    host_.text(now(), c->id, c->in);
-    c->in.clear();
-    if (!c->finished && !c->closing) {
-      c->closing = true;
-      c->close_reason = CloseReason::protocol_error;
-      unwatch(*c);
-      if (!c->write_pending && c->pending.empty()) finish(c, CloseReason::protocol_error);
-    }
+  const auto verdict = c->in.feed(data, max_line_bytes_, [&](std::string_view line) {
+    host_.text(now(), c->id, line);
+    return !c->closing && !c->finished;
+  });
+  if (c->finished || c->closing || verdict == LineFramer::Verdict::ok) return;
+  // No end of line within the limit: the stream cannot be framed any more. The core answers
+  // message_too_large, then the connection closes.
+  ++stats_.long_lines;
+  host_.text(now(), c->id, c->in.take_partial());
+  if (!c->finished && !c->closing) {
+    c->closing = true;
+    c->close_reason = CloseReason::protocol_error;
+    unwatch(*c);
+    if (!c->write_pending && c->pending.empty()) finish(c, CloseReason::protocol_error);
   }
 }
 
@@ -321,7 +307,7 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
   if (c.pending.empty()) take_spare(c.pending);
   c.pending.append(text);
   c.pending.push_back('\n');
-  if (c.pending.size() - c.sent > net_.max_outbound_bytes) {
+  if (over_outbound_limit(c.pending.size() - c.sent, net_.max_outbound_bytes)) {
     ++stats_.slow_readers;
     finish(it->second, CloseReason::slow_reader);  // takes its own copy before the entry goes
     return;

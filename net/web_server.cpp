@@ -21,6 +21,7 @@
 #include "base/rate_limit.hpp"
 #include "base/secret.hpp"
 #include "host/out_queue.hpp"
+#include "host/transport_rules.hpp"
 #include "net/tls_socket.hpp"
 #include "protocol/ptt_frame.hpp"
 
@@ -347,8 +348,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   void send(const SharedText& text) override {
     if (finished_ || closing_) return;
     out_.push(text);
-    out_bytes_ += text->size();
-    if (out_bytes_ > impl_.config.max_outbound_bytes) return finish(CloseReason::slow_reader);
+    // The slow-reader rule every transport shares (host/transport_rules.hpp).
+    if (!out_budget_.queue(text->size(), impl_.config.max_outbound_bytes)) return finish(CloseReason::slow_reader);
     if (!writing_) write_next();
   }
 
@@ -390,10 +391,6 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (ws_.got_text()) {
       const auto data = in_.cdata();
       impl_.server.deliver_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
-    } else if (!count_frame()) {
-      ++impl_.stats.floods;
-      return refuse("bad_frame",
-                    "more than " + std::to_string(impl_.config.max_frames_per_second) + " audio frames per second");
     } else {
       const auto data = in_.cdata();
       impl_.server.deliver_binary(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
@@ -419,16 +416,6 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     });
   }
 
-  // Frames per client per second, counted on the server's clock.
-  bool count_frame() {
-    const int64_t second = impl_.server.now().us / 1'000'000;
-    if (second != frame_second_) {
-      frame_second_ = second;
-      frames_ = 0;
-    }
-    return ++frames_ <= impl_.config.max_frames_per_second;
-  }
-
   // The transport itself refuses this client (framing or flooding): told why, then closed.
   void refuse(const std::string& code, const std::string& why) {
     const std::string text = R"({"type":"error","id":null,"code":")" + code + R"(","message":")" + why + R"("})";
@@ -445,7 +432,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
                       if (self->finished_) return;
                       if (ec) return self->finish(CloseReason::reset);
                       self->impl_.server.wrote(n);
-                      self->out_bytes_ -= self->out_.pop()->size();
+                      self->out_budget_.drained(self->out_.pop()->size());
                       if (!self->out_.empty())
                         self->write_next();
                       else if (self->closing_)
@@ -478,13 +465,11 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   bool attached_ = false;
   beast::flat_buffer in_;
   OutQueue out_;  // no heap while idle: most of a class is
-  std::size_t out_bytes_ = 0;
+  OutboundBudget out_budget_;
   bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;
   CloseReason close_reason_ = CloseReason::peer_closed;
-  int64_t frame_second_ = -1;
-  uint32_t frames_ = 0;
 };
 
 // One HTTP connection (plain or TLS): pages, recordings, and the upgrade to a WebSocket.

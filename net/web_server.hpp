@@ -41,7 +41,6 @@ struct WebConfig {
   std::optional<TlsFiles> tls;        ///< HTTPS/WSS when set (plain stays available)
   uint32_t max_message_bytes = 4096;  ///< largest text frame
   std::size_t max_outbound_bytes = 256 * 1024;
-  uint32_t max_frames_per_second = 100;       ///< binary frames per client per second (50 is real time)
   uint32_t max_connections_per_address = 64;  ///< WebSockets open from one address (503 beyond)
   uint32_t max_upgrades_per_second = 2000;    ///< new WebSockets per second, all clients together (503 beyond)
   /// New WebSockets per second from one address (a bucket of two seconds' worth), so one address
@@ -73,7 +72,6 @@ struct WebStats {
   uint64_t accept_pauses = 0;   ///< accepts paused for want of descriptors
   uint64_t token_failures = 0;  ///< wrong instructor tokens over HTTP
   uint64_t token_limited = 0;   ///< instructor requests refused for too many wrong tokens (429)
-  uint64_t floods = 0;          ///< clients closed for sending frames faster than allowed
 };
 
 /// The HTTP + WebSocket listener.

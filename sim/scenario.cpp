@@ -224,7 +224,8 @@ std::vector<uint8_t> parse_hex(const Obj& o, const std::string& hex) {
 }
 
 Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& people) {
-  o.allow({"at_ms", "who", "do", "to", "call_id", "auto_connect", "policy", "label", "text", "frames", "hex"});
+  o.allow(
+      {"at_ms", "who", "do", "to", "call_id", "auto_connect", "policy", "label", "text", "frames", "gap_ms", "hex"});
   Step s;
   s.at_ms = o.integer("at_ms", std::nullopt, 0, max_ms);
   s.who = o.str("who");
@@ -244,6 +245,7 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
   only_for("policy", {Action::set_policy});
   only_for("text", {Action::raw});
   only_for("frames", {Action::raw_audio});
+  only_for("gap_ms", {Action::raw_audio});
   only_for("hex", {Action::raw_binary});
   if (s.action == Action::call) {
     s.to = o.str("to");
@@ -258,6 +260,7 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
   if (s.action == Action::raw_audio) {
     if (face != Face::ptt) o.fail("do", "raw_audio is for PTT participants");
     s.frames = static_cast<uint32_t>(o.integer("frames", 10, 1, 10'000));
+    s.gap_ms = o.integer("gap_ms", 20, 1, 1000);
   }
   if (s.action == Action::raw_binary) s.bytes = parse_hex(o, o.str("hex"));
   s.label = o.str("label", "");
@@ -560,6 +563,20 @@ void parse_network(const Obj& o, Scenario& s) {
   }
 }
 
+// The transport block: the limits hailer-server's transports keep (host/transport_rules.hpp).
+void parse_transport(const Obj& o, Scenario& s) {
+  if (!o.has("transport")) return;
+  Obj t(o.raw("transport"), o.path("transport"));
+  t.allow({"max_outbound_bytes", "max_frames_per_second", "max_sessions_per_address"});
+  auto& l = s.transport;
+  l.max_outbound_bytes =
+      static_cast<std::size_t>(t.integer("max_outbound_bytes", static_cast<int64_t>(l.max_outbound_bytes), 1, 1 << 30));
+  l.max_frames_per_second =
+      static_cast<uint32_t>(t.integer("max_frames_per_second", l.max_frames_per_second, 1, 100'000));
+  l.max_sessions_per_address =
+      static_cast<uint32_t>(t.integer("max_sessions_per_address", l.max_sessions_per_address, 1, 100'000));
+}
+
 // The media blocks: the Opus encoder's settings and the jitter buffer's bounds.
 void parse_media(const Obj& o, Scenario& s) {
   if (o.has("opus")) {
@@ -611,7 +628,7 @@ void parse_expectations(const Obj& o, Scenario& s, const std::set<std::string>& 
 Scenario parse_scenario(const json& j, const std::string& source) {
   Obj o(j, source);
   o.allow({"name", "description", "seed", "duration_ms", "server", "network", "participants", "steps", "faults",
-           "expect", "opus", "jitter_buffer"});
+           "expect", "opus", "jitter_buffer", "transport"});
   Scenario s;
   s.name = o.str("name");
   s.description = o.str("description", "");
@@ -621,6 +638,7 @@ Scenario parse_scenario(const json& j, const std::string& source) {
   if (auto err = validate(s.server)) o.fail("server", *err);
   parse_network(o, s);
   parse_media(o, s);
+  parse_transport(o, s);
 
   std::set<std::string> names;
   std::size_t i = 0;

@@ -78,7 +78,8 @@ struct Step {
   std::optional<uint64_t> call_id;         ///< accept, reject
   FloorPolicy policy = FloorPolicy::deny;  ///< set_policy
   std::string text;                        ///< raw: sent as-is
-  uint32_t frames = 10;                    ///< raw_audio: well-formed frames sent 20 ms apart, floor or not
+  uint32_t frames = 10;                    ///< raw_audio: well-formed frames sent gap_ms apart, floor or not
+  int64_t gap_ms = 20;                     ///< raw_audio: time between two frames (20 is real time)
   std::vector<uint8_t> bytes;              ///< raw_binary: one binary message, as-is
   std::string label;                       ///< names the step as a cause for expectations
 };
@@ -124,6 +125,14 @@ struct Expectation {
 };
 
 /// A whole scenario.
+/// The transport's rules for every connection (host/transport_rules.hpp), as hailer-server's
+/// flags set them: a scenario may lower them to reach them.
+struct TransportLimits {
+  std::size_t max_outbound_bytes = 256 * 1024;  ///< waiting for a reader beyond this: slow_reader
+  uint32_t max_frames_per_second = 100;         ///< audio frames per connection per second
+  uint32_t max_sessions_per_address = 64;       ///< sessions one address holds (a participant is one address)
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -138,6 +147,7 @@ struct Scenario {
   std::vector<Expectation> expectations;
   OpusSettings opus;
   JitterBufferConfig jitter_buffer;
+  TransportLimits transport;
 };
 
 /// Parses and validates a scenario; `source` names it in errors.

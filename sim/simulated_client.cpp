@@ -164,7 +164,7 @@ void SimulatedClient::do_step(const Step& s) {
       client_.send_raw(now(), s.text, effects_);
       break;
     case Action::raw_audio:
-      send_raw_audio(s.frames);
+      send_raw_audio(s.frames, Duration::from_ms(s.gap_ms));
       break;
     case Action::raw_binary:
       send_binary(s.bytes, now());
@@ -439,11 +439,11 @@ void SimulatedClient::talk_tick(uint64_t generation) {
 }
 
 // Frames sent whether or not we hold the floor: the server must drop them (and count them).
-void SimulatedClient::send_raw_audio(uint32_t frames_left) {
+void SimulatedClient::send_raw_audio(uint32_t frames_left, Duration gap) {
   if (frames_left == 0 || conn_ == 0) return;
   const Frame f = next_frame();
   send_binary(encode_ptt_frame(ptt_sequence_++, false, frame_payload(f)), now() + frame_period);
-  w_.queue().after(frame_period, [this, frames_left] { send_raw_audio(frames_left - 1); });
+  w_.queue().after(gap, [this, frames_left, gap] { send_raw_audio(frames_left - 1, gap); });
 }
 
 }  // namespace hailer::sim

@@ -84,7 +84,7 @@ class SimulatedClient {
   void start_talking();
   void stop_talking() { ++talk_generation_; }
   void talk_tick(uint64_t generation);
-  void send_raw_audio(uint32_t frames_left);
+  void send_raw_audio(uint32_t frames_left, Duration gap);
 
   World& w_;
   Participant p_;

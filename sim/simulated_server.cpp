@@ -13,6 +13,8 @@ HostConfig host_config(const Scenario& s) {
   HostConfig h;
   h.check_invariants = true;
   h.speaker_buffer = s.jitter_buffer;
+  h.max_frames_per_second = s.transport.max_frames_per_second;
+  h.max_sessions_per_address = s.transport.max_sessions_per_address;
   return h;
 }
 }  // namespace
@@ -54,6 +56,7 @@ void SimulatedServer::datagram(const MediaEndpoint& from, const std::vector<uint
 
 void SimulatedServer::peer_closed(uint64_t conn, CloseReason reason, Time sent_at) {
   if (conns_.erase(conn) == 0) return;  // already closed by us: the port reports one close
+  budgets_.erase(conn);
   cause_ = sent_at;
   host_.closed(now(), SessionId{conn}, reason);
 }
@@ -79,26 +82,59 @@ void SimulatedServer::send_broadcast(std::span<const SessionId> to, const Shared
   for (SessionId s : to) send_shared(s, text);
 }
 
+// A message waits, as it would in a socket's queue, until the client reads it: bytes whose
+// arrival is still ahead (a stalled or partitioned reader's) count against the slow-reader rule
+// the real transports keep (host/transport_rules.hpp), with the line's newline, as on TCP.
 void SimulatedServer::send_shared(SessionId to, const SharedText& text) {
   auto it = conns_.find(to.value);
-  HAILER_ASSERT(it != conns_.end());  // the host never sends on a connection it closed
-  SimulatedClient* c = &w_.client(it->second);
+  if (it == conns_.end()) {
+    HAILER_ASSERT(cut_.contains(to.value));  // the host sends only on what it opened and did not close
+    return;                                  // cut by the port; the host hears of it in a moment
+  }
   const uint64_t conn = to.value;
+  const std::size_t bytes = text->size() + 1;
+  if (!budgets_[conn].queue(bytes, w_.scenario().transport.max_outbound_bytes))
+    return cut(conn, CloseReason::slow_reader);
+  SimulatedClient* c = &w_.client(it->second);
   const Time arrival = w_.network().stream(now(), "server", it->second, conn);
   w_.log_message(LoggedMessage{now().us, arrival.us, "server", it->second, *text});
-  w_.queue().at(arrival, [c, conn, text, cause = cause_] { c->on_text(conn, *text, cause); });
+  w_.queue().at(arrival, [this, c, conn, text, bytes, cause = cause_] {
+    if (auto b = budgets_.find(conn); b != budgets_.end()) b->second.drained(bytes);
+    c->on_text(conn, *text, cause);
+  });
+}
+
+// The port closes a connection on its own (a slow reader), as NetServer's finish() does: the
+// client sees the close, the host hears of it in a later event, never inside its own call.
+void SimulatedServer::cut(uint64_t conn, CloseReason reason) {
+  auto it = conns_.find(conn);
+  HAILER_ASSERT(it != conns_.end());
+  SimulatedClient* c = &w_.client(it->second);
+  const Time arrival = w_.network().stream(now(), "server", it->second, conn);  // the reset, held as the data is
+  w_.queue().at(arrival, [c, conn] { c->on_closed(conn); });
+  conns_.erase(it);
+  budgets_.erase(conn);
+  cut_.insert(conn);
+  w_.queue().at(now(), [this, conn, reason] {
+    cause_ = now();
+    host_.closed(now(), SessionId{conn}, reason);
+  });
 }
 
 // The port closes after what is queued (the stream keeps order), then reports the close to
 // the host, as a socket layer would, in a later event: never from inside the host's call.
 void SimulatedServer::close(SessionId session, CloseReason reason) {
   auto it = conns_.find(session.value);
-  HAILER_ASSERT(it != conns_.end());
+  if (it == conns_.end()) {
+    HAILER_ASSERT(cut_.contains(session.value));  // cut already: its close is on its way to the host
+    return;
+  }
   SimulatedClient* c = &w_.client(it->second);
   const uint64_t conn = session.value;
   const Time arrival = w_.network().stream(now(), "server", it->second, conn);
   w_.queue().at(arrival, [c, conn] { c->on_closed(conn); });
   conns_.erase(it);
+  budgets_.erase(session.value);
   w_.queue().at(now(), [this, session, reason] {
     cause_ = now();
     host_.closed(now(), session, reason);

@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "host/server_host.hpp"
+#include "host/transport_rules.hpp"
 #include "sim/streams.hpp"
 
 namespace hailer::sim {
@@ -65,13 +67,16 @@ class SimulatedServer final : public HostPort, public HostObserver {
 
  private:
   void send_shared(SessionId to, const SharedText& text);
+  void cut(uint64_t conn, CloseReason reason);
   Time now() const;
   void check_routes() const;
 
   World& w_;
   SeededSecrets secrets_;  // before host_: the host draws from it
   ServerHost host_;
-  std::map<uint64_t, std::string> conns_;  // open in the port's view -> client name
+  std::map<uint64_t, std::string> conns_;       // open in the port's view -> client name
+  std::map<uint64_t, OutboundBudget> budgets_;  // bytes sent to each and not yet read
+  std::set<uint64_t> cut_;                      // closed by the port itself (slow readers)
   std::map<uint64_t, Recording> recording_;
   std::vector<Recording> finished_;
   std::map<SessionId, AudioStream*> turns_;  // the stream measuring each talker's current turn

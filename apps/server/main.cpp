@@ -358,7 +358,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(20, 200))
       ->capture_default_str()
       ->group(c);
-  app.add_option("--max-frames-per-second", web.max_frames_per_second, "audio frames one client may send per second")
+  app.add_option("--max-frames-per-second", host_config.max_frames_per_second,
+                 "audio frames one client may send per second (one more: bad_frame, closed)")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str()
       ->group(c);
   app.add_option("--max-connections-per-address", web.max_connections_per_address, "WebSockets open from one address")

@@ -105,6 +105,31 @@ TEST_CASE("host: binary frames before joining, or malformed, close only their se
   CHECK(r.host.core().session_count() == 0);  // both gone from the core at once
 }
 
+TEST_CASE("host: max_frames_per_second frames in a second are judged, the next one is a flood that closes its sender",
+          "[host]") {
+  // The one judge of a frame, for every transport: the 101st in one second of the server's clock
+  // is refused with bad_frame and its sender closed; the others in the room go on.
+  Rig r;
+  const SessionId a = r.member(1, "ann");
+  const SessionId b = r.member(2, "ben");
+  r.run_until(Time{1'000'000});
+  const std::vector<uint8_t> payload(40, 0x11);
+  for (uint16_t k = 0; k < 100; ++k) r.host.binary(Time{1'000'000 + k * 9'000}, b, encode_ptt_frame(k, false, payload));
+  CHECK(r.port.closes.empty());
+  CHECK(r.host.stats().floods == 0);
+  CHECK(r.host.core().stats().audio_frames_dropped == 100);  // judged and tallied: ben has no floor
+  r.host.binary(Time{1'999'999}, b, encode_ptt_frame(100, false, payload));
+  REQUIRE(r.port.closes.size() == 1);
+  CHECK(r.port.closes[0] == std::make_pair(b, CloseReason::protocol_error));
+  CHECK(r.port.sent<ErrorReply>(b).back().code == ErrorCode::bad_frame);
+  CHECK(r.port.sent<ErrorReply>(b).back().message.find("more than 100 audio frames per second") != std::string::npos);
+  CHECK(r.host.stats().floods == 1);
+  CHECK(r.host.stats().bad_frames == 1);
+  // The first frame of the next second starts a new count for anyone else.
+  for (uint16_t k = 0; k < 100; ++k) r.host.binary(Time{2'000'000 + k * 9'000}, a, encode_ptt_frame(k, false, payload));
+  CHECK(r.port.closes.size() == 1);
+}
+
 TEST_CASE("host: frames from a member without the floor are dropped and counted, not played", "[host]") {
   Rig r;
   const SessionId a = r.member(1, "ann");

@@ -1,0 +1,112 @@
+// The rules every transport keeps for a connection, as pure code: the bound on what waits for a
+// slow reader, the line framing of the calls port with its bound on a line, and the cap on audio
+// frames per second. hailer-server's TCP and WebSocket transports and the simulator's server
+// use these same classes, so a scenario closes a slow reader or refuses a flood exactly where
+// the real server does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/assert.hpp"
+#include "base/time.hpp"
+
+namespace hailer {
+
+/// The slow-reader rule: a connection with more than `max_bytes` waiting for its reader is
+/// closed as slow_reader rather than have its backlog held without end.
+constexpr bool over_outbound_limit(std::size_t queued_bytes, std::size_t max_bytes) { return queued_bytes > max_bytes; }
+
+/// Bytes waiting for one connection's reader, for a transport that does not keep them in one
+/// buffer (a WebSocket's queue of shared messages, the simulator's network).
+class OutboundBudget {
+ public:
+  /// `bytes` more wait; false when that puts the connection over `max_bytes` (close it).
+  bool queue(std::size_t bytes, std::size_t max_bytes) {
+    queued_ += bytes;
+    return !over_outbound_limit(queued_, max_bytes);
+  }
+  /// The reader took `bytes` of what waits.
+  void drained(std::size_t bytes) {
+    HAILER_ASSERT(bytes <= queued_);
+    queued_ -= bytes;
+  }
+  /// Bytes waiting now.
+  std::size_t queued() const { return queued_; }
+
+ private:
+  std::size_t queued_ = 0;
+};
+
+/// Audio frames one connection sent in the current second of the server's clock; more than
+/// the limit in one second is a flood (real time is 50 frames a second).
+class FrameRateLimit {
+ public:
+  /// Counts a frame at `now`; false when it is one more than `max_per_second` this second.
+  bool take(Time now, uint32_t max_per_second) {
+    const int64_t second = now.us / 1'000'000;
+    if (second != second_) {
+      second_ = second;
+      count_ = 0;
+    }
+    return ++count_ <= max_per_second;
+  }
+
+ private:
+  int64_t second_ = -1;
+  uint32_t count_ = 0;
+};
+
+/// Splits one connection's byte stream into lines (the calls port's framing). A line ends at
+/// `\n` (a `\r` before it is dropped: telnet and `nc -C`); blank lines are skipped. A partial
+/// line longer than the limit cannot be framed any more: the transport hands it over as it is
+/// (the core answers message_too_large) and closes the connection.
+class LineFramer {
+ public:
+  /// What feed() leaves behind.
+  enum class Verdict : uint8_t { ok, too_long };
+
+  /// Calls `on_line(line)` for every whole line in `data`, in order, while it returns true
+  /// (false: the connection is closing, nothing more is read). Whole lines are handed straight
+  /// from `data`; only a partial line is copied. too_long: the partial line is over
+  /// `max_line_bytes` (the limit is passed in, not kept: 10,000 idle sessions hold no copy).
+  template <class OnLine>
+  Verdict feed(std::string_view data, std::size_t max_line_bytes, OnLine&& on_line) {
+    const bool joined = !partial_.empty();
+    if (joined) partial_.append(data);
+    const std::string_view text = joined ? std::string_view(partial_) : data;
+    std::size_t start = 0;
+    bool going = true;
+    while (going) {
+      const auto end = text.find('\n', start);
+      if (end == std::string_view::npos) break;
+      std::string_view line = text.substr(start, end - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      start = end + 1;
+      if (!line.empty()) going = on_line(line);
+    }
+    if (!going) {
+      partial_.clear();
+      return Verdict::ok;
+    }
+    if (joined)
+      partial_.erase(0, start);
+    else
+      partial_.assign(text.substr(start));
+    return partial_.size() > max_line_bytes ? Verdict::too_long : Verdict::ok;
+  }
+
+  /// The partial line (after too_long: the over-long text the core is shown), emptied.
+  std::string take_partial() {
+    std::string out;
+    out.swap(partial_);
+    return out;
+  }
+
+ private:
+  std::string partial_;
+};
+
+}  // namespace hailer

@@ -1,0 +1,67 @@
+// The transport rules every transport shares (host/transport_rules.hpp), each pinned on both
+// sides of its limit.
+#include "host/transport_rules.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using namespace hailer;
+
+TEST_CASE("transport: a reader with exactly the limit waiting is kept, one byte more is a slow reader", "[transport]") {
+  CHECK_FALSE(over_outbound_limit(0, 512));
+  CHECK_FALSE(over_outbound_limit(512, 512));
+  CHECK(over_outbound_limit(513, 512));
+  OutboundBudget b;
+  CHECK(b.queue(500, 512));
+  CHECK(b.queue(12, 512));
+  CHECK(b.queued() == 512);
+  CHECK_FALSE(b.queue(1, 512));
+  b.drained(100);
+  CHECK(b.queued() == 413);
+  CHECK(b.queue(99, 512));  // what the reader took makes room again
+}
+
+TEST_CASE(
+    "transport: max_frames_per_second frames in one second pass, one more is a flood, the next second starts again",
+    "[transport]") {
+  FrameRateLimit limit;
+  const Time second_start = Time{5'000'000};
+  for (int i = 0; i < 100; ++i) REQUIRE(limit.take(Time{second_start.us + i * 9'000}, 100));
+  CHECK_FALSE(limit.take(Time{second_start.us + 999'999}, 100));  // the 101st, 1 us before the second ends
+  CHECK(limit.take(Time{second_start.us + 1'000'000}, 100));      // the first of the next second
+}
+
+TEST_CASE("transport: lines are framed across reads, CR LF and blank lines handled, a partial line bounded",
+          "[transport]") {
+  LineFramer framer;
+  std::vector<std::string> lines;
+  auto collect = [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  };
+  CHECK(framer.feed("{\"a\":1}\n{\"b\"", 16, collect) == LineFramer::Verdict::ok);
+  CHECK(framer.feed(":2}\r\n\n\r\n{\"c\":3}\n", 16, collect) == LineFramer::Verdict::ok);
+  CHECK(lines == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"});
+  // A whole line longer than the limit arrives whole: handed over (the core answers it).
+  lines.clear();
+  CHECK(framer.feed(std::string(40, 'x') + "\n", 16, collect) == LineFramer::Verdict::ok);
+  CHECK(lines.size() == 1);
+  // A partial line of exactly the limit waits; one byte more cannot be framed.
+  CHECK(framer.feed(std::string(16, 'y'), 16, collect) == LineFramer::Verdict::ok);
+  CHECK(framer.feed("y", 16, collect) == LineFramer::Verdict::too_long);
+  CHECK(framer.take_partial() == std::string(17, 'y'));
+  CHECK(framer.take_partial().empty());
+}
+
+TEST_CASE("transport: a line that closes the connection stops the framing there", "[transport]") {
+  LineFramer framer;
+  std::vector<std::string> lines;
+  const auto verdict = framer.feed("one\ntwo\nthree\npart", 64, [&](std::string_view line) {
+    lines.emplace_back(line);
+    return line != "two";  // the host closed the connection on "two"
+  });
+  CHECK(verdict == LineFramer::Verdict::ok);
+  CHECK(lines == std::vector<std::string>{"one", "two"});
+  CHECK(framer.take_partial().empty());  // nothing kept for a closing connection
+}
