@@ -16,8 +16,8 @@ using namespace hailer;
 
 namespace {
 
-// A port that records turns to real files and drops everything else.
-class RecordingPort final : public HostPort {
+// A port and sink that records turns to real files and drops everything else.
+class RecordingPort final : public HostPort, public MediaSink {
  public:
   explicit RecordingPort(const std::string& dir) : recorder(dir) {}
   Recorder recorder;
@@ -26,8 +26,12 @@ class RecordingPort final : public HostPort {
   void close(SessionId, CloseReason) override {}
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame& f) override { benchmark::DoNotOptimize(f.mix.data()); }
-  void record_start(uint64_t id, const std::string&, const std::string& file) override { recorder.start(id, file); }
-  void record_append(uint64_t id, std::span<const int16_t> pcm) override { recorder.append(id, pcm); }
+  std::optional<RecordingStopReason> record_start(uint64_t id, const std::string&, const std::string& file) override {
+    return recorder.start(id, file);
+  }
+  std::optional<RecordingStopReason> record_append(uint64_t id, std::span<const int16_t> pcm) override {
+    return recorder.append(id, pcm);
+  }
   void record_stop(uint64_t id) override { recorder.stop(id); }
   void turn_ended(SessionId, const StreamStats&) override {}
 };
@@ -47,7 +51,7 @@ void ptt_frame_through_host(benchmark::State& state) {
   Config config;
   config.max_talk_ms = 24LL * 3600 * 1000;
   SeededSecrets secrets(1);
-  ServerHost host(config, secrets, HostConfig{false, {}}, port);
+  ServerHost host(config, secrets, HostConfig{false, {}}, port, port);
   Time now{0};
   host.opened(now, SessionId{1}, "127.0.0.1");
   const std::string codec = opus ? "opus" : "pcm16";
@@ -86,7 +90,7 @@ void media_probe_through_host(benchmark::State& state) {
   config.max_sessions = 2000;
   HostConfig hc{false, {}};
   hc.max_sessions_per_address = 2000;
-  ServerHost host(config, secrets, hc, port);
+  ServerHost host(config, secrets, hc, port, port);
   Time now{0};
   constexpr uint64_t users = 1000;
   std::vector<std::pair<SecretKey, uint64_t>> keys;

@@ -78,11 +78,6 @@ class CheckingPort final : public HostPort {
   std::vector<std::pair<SessionId, std::optional<uint64_t>>> replies;  // ok and error replies, in order
   void close(SessionId session, CloseReason) override { closing.insert(session); }
   void arm_timer(std::optional<Time> at) override { timer = at; }
-  void play(const SpeakerFrame&) override {}
-  void record_start(uint64_t, const std::string&, const std::string&) override {}
-  void record_append(uint64_t, std::span<const int16_t>) override {}
-  void record_stop(uint64_t) override {}
-  void turn_ended(SessionId, const StreamStats&) override {}
 
   std::set<SessionId> closing;  // asked to close by the host: reported back on the next step
 };
@@ -189,8 +184,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   config.max_talk_ms = 2000;
   config.silence_timeout_ms = floor_bits & 2 ? 60'000 : 700;  // long: a silent holder reaches max_talk_ms
   CheckingPort port;
+  NullMediaSink no_media;
   SeededSecrets secrets(7);
-  ServerHost host(config, secrets, HostConfig{true, {}}, port);
+  ServerHost host(config, secrets, HostConfig{true, {}}, port, no_media);
   Time now{0};
   uint64_t next_session = 1, next_id = 1;
   auto settle = [&] {  // report what the host asked to close, as the socket layer would

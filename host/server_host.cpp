@@ -29,8 +29,14 @@ class Busy {
 };
 }  // namespace
 
-ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port)
-    : core_(config), secrets_(secrets), config_(host_config), port_(port), speaker_(host_config.speaker_buffer) {
+ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port,
+                       MediaSink& media)
+    : core_(config),
+      secrets_(secrets),
+      config_(host_config),
+      port_(port),
+      media_(media, failed_recordings_),
+      speaker_(host_config.speaker_buffer) {
   HAILER_ASSERT(config_.max_sessions_per_address > 0 && config_.max_frames_per_second > 0);
 }
 
@@ -56,6 +62,7 @@ void ServerHost::opened(Time now, SessionId session, std::string peer_address, b
   ++count;
   c.address = &*per_address_.find(address);
   feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie});
+  settle(now);
   arm_timer();
 }
 
@@ -68,6 +75,7 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
     feed(now, RequestReceived{session, std::move(*r)});
   else
     feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
+  settle(now);
   arm_timer();
 }
 
@@ -92,6 +100,7 @@ void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> me
     if (speaker_.routed(session)) speaker_.insert(now, session, std::get<PttFrame>(parsed));
     feed(now, AudioFrame{session});
   }
+  settle(now);
   arm_timer();
 }
 
@@ -104,6 +113,7 @@ void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const u
   } else {
     ++stats_.datagrams_ignored;
   }
+  settle(now);
   arm_timer();
 }
 
@@ -116,6 +126,7 @@ void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
   release_address(it->second);
   connections_.erase(it);
   if (!core_knows) feed(now, SessionClosed{session, reason});
+  settle(now);
   arm_timer();
 }
 
@@ -127,15 +138,22 @@ void ServerHost::release_address(Connection& c) {
   c.address = nullptr;
 }
 
-void ServerHost::recording_failed(Time now, uint64_t recording, RecordingStopReason reason) {
-  Busy busy(busy_);
-  if (const auto talker = speaker_.talker_of(recording)) feed(now, RecordingFailed{*talker, reason});
-  arm_timer();
+// Recordings the sink could not start or go on with: the talker's instructors are told and the
+// turn goes on unrecorded. What the core does in turn may fail more; the list is bounded by the
+// turns playing, each failing once.
+void ServerHost::settle(Time now) {
+  for (std::size_t round = 0; !failed_recordings_.empty(); ++round) {
+    HAILER_ASSERT(round < 1000);
+    const auto [recording, reason] = failed_recordings_.front();
+    failed_recordings_.erase(failed_recordings_.begin());
+    if (const auto talker = speaker_.talker_of(recording)) feed(now, RecordingFailed{*talker, reason});
+  }
 }
 
 void ServerHost::shutdown(Time now) {
   Busy busy(busy_);
   feed(now, Shutdown{});
+  settle(now);
 }
 
 void ServerHost::timer(Time now) {
@@ -144,9 +162,10 @@ void ServerHost::timer(Time now) {
   if (const auto deadline = core_.next_deadline(); deadline && *deadline <= now) feed(now, TimerFired{});
   if (const auto tick = speaker_.next_tick(); tick && *tick <= now) {
     levels_.clear();
-    speaker_.tick(now, port_, levels_);
+    speaker_.tick(now, media_, levels_);
     for (const PlayedLevel& l : levels_) feed(now, AudioPlayed{l.talker, l.level_dbfs});
   }
+  settle(now);
   arm_timer();
 }
 
@@ -194,13 +213,13 @@ void ServerHost::apply(Time now, const Effect& effect) {
             speaker_.close(e.talker);
         } else if constexpr (std::is_same_v<T, StartRecording>) {
           const uint64_t id = next_recording_++;
-          port_.record_start(id, e.room, e.file_name);
+          media_.record_start(id, e.room, e.file_name);
           speaker_.record(e.session, id);
         } else {
           static_assert(std::is_same_v<T, StopRecording>);
           // The recording ends with its turn's playout (the buffered tail is still recorded),
           // unless a budget ran out: then not a frame more.
-          if (e.at_once) speaker_.stop_recording(e.session, port_);
+          if (e.at_once) speaker_.stop_recording(e.session, media_);
         }
       },
       effect);

@@ -16,6 +16,7 @@
 
 #include "core/core.hpp"
 #include "host/host_port.hpp"
+#include "host/media_sink.hpp"
 #include "host/speaker.hpp"
 #include "host/transport_rules.hpp"
 
@@ -59,7 +60,8 @@ class ServerHost {
  public:
   /// A host around a fresh core; every session's secrets are drawn from `secrets` (the OS
   /// CSPRNG in hailer-server, seeded stand-ins in the simulator and tests).
-  ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port);
+  /// Messages and closes leave through `port`, played audio and recordings through `media`.
+  ServerHost(const Config& config, SecretSource& secrets, HostConfig host_config, HostPort& port, MediaSink& media);
 
   /// A connection was accepted from `peer_address`; `instructor_cookie` when the web face saw
   /// the instructor's cookie on it.
@@ -72,9 +74,6 @@ class ServerHost {
   void datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
   /// The connection is gone (reported by the port, also after the host asked to close it).
   void closed(Time now, SessionId session, CloseReason reason);
-  /// Recording `recording` could not be made or go on (reported by the port, never from inside
-  /// a port call): the talker's instructors are told, the turn goes on unrecorded.
-  void recording_failed(Time now, uint64_t recording, RecordingStopReason reason);
   /// The time asked for with HostPort::arm_timer has come.
   void timer(Time now);
   /// The server is stopping: every client is told and closed (the port reports the closes).
@@ -107,6 +106,34 @@ class ServerHost {
     FrameRateLimit frames;            // audio frames this second (every transport's flood rule)
   };
 
+  // The sink as the speaker and the feed loop see it: every call goes through to the real one,
+  // and a recording that cannot start or go on is noted, to be told to the core once the host's
+  // own call is done (settle): feeding the core from inside apply() would nest the feed loop.
+  class NotingSink final : public MediaSink {
+   public:
+    NotingSink(MediaSink& sink, std::vector<std::pair<uint64_t, RecordingStopReason>>& failed)
+        : sink_(sink), failed_(failed) {}
+    void play(const SpeakerFrame& frame) override { sink_.play(frame); }
+    std::optional<RecordingStopReason> record_start(uint64_t recording, const std::string& room,
+                                                    const std::string& file_name) override {
+      return note(recording, sink_.record_start(recording, room, file_name));
+    }
+    std::optional<RecordingStopReason> record_append(uint64_t recording, std::span<const int16_t> pcm) override {
+      return note(recording, sink_.record_append(recording, pcm));
+    }
+    void record_stop(uint64_t recording) override { sink_.record_stop(recording); }
+    void turn_ended(SessionId talker, const StreamStats& stats) override { sink_.turn_ended(talker, stats); }
+
+   private:
+    std::optional<RecordingStopReason> note(uint64_t recording, std::optional<RecordingStopReason> reason) {
+      if (reason) failed_.emplace_back(recording, *reason);
+      return reason;
+    }
+    MediaSink& sink_;
+    std::vector<std::pair<uint64_t, RecordingStopReason>>& failed_;
+  };
+
+  void settle(Time now);
   void feed(Time now, const Event& event);
   void apply(Time now, const Effect& effect);
   void send(SessionId to, const ServerMessage& message);
@@ -120,6 +147,8 @@ class ServerHost {
   SecretSource& secrets_;
   HostConfig config_;
   HostPort& port_;
+  std::vector<std::pair<uint64_t, RecordingStopReason>> failed_recordings_;  // noted by media_, told by settle()
+  NotingSink media_;
   HostObserver* observer_ = nullptr;
   Speaker speaker_;
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of

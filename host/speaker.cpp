@@ -63,10 +63,10 @@ void Speaker::record(SessionId talker, uint64_t recording) {
   t->recording = recording;
 }
 
-void Speaker::stop_recording(SessionId talker, HostPort& port) {
+void Speaker::stop_recording(SessionId talker, MediaSink& sink) {
   Turn* t = current_turn(talker);
   if (t == nullptr || !t->recording) return;
-  port.record_stop(*t->recording);
+  sink.record_stop(*t->recording);
   t->recording.reset();
 }
 
@@ -109,7 +109,7 @@ std::optional<StreamStats> Speaker::turn_stats(SessionId talker) {
   return s;
 }
 
-void Speaker::tick(Time now, HostPort& port, std::vector<PlayedLevel>& levels) {
+void Speaker::tick(Time now, MediaSink& sink, std::vector<PlayedLevel>& levels) {
   for (int run = 0; next_tick_ && *next_tick_ <= now; ++run) {
     if (run == max_catch_up_ticks) {
       next_tick_ = now + frame_period;
@@ -117,14 +117,14 @@ void Speaker::tick(Time now, HostPort& port, std::vector<PlayedLevel>& levels) {
     }
     if (run > 0) ++stats_.late_ticks;
     const Time at = *next_tick_;
-    tick_once(at, port, levels);
+    tick_once(at, sink, levels);
     next_tick_ = turns_.empty() ? std::nullopt : std::optional<Time>(at + frame_period);
   }
 }
 
 bool Speaker::finished(Turn& t) const { return !t.routed && !t.playout.playing() && t.playout.buffered_ms() == 0; }
 
-void Speaker::tick_once(Time at, HostPort& port, std::vector<PlayedLevel>& levels) {
+void Speaker::tick_once(Time at, MediaSink& sink, std::vector<PlayedLevel>& levels) {
   ++stats_.ticks;
   std::fill(mix_.begin(), mix_.end(), int16_t{0});
   talkers_.clear();
@@ -135,7 +135,7 @@ void Speaker::tick_once(Time at, HostPort& port, std::vector<PlayedLevel>& level
     if (!rooms_playing.insert(t.room).second) continue;  // an earlier turn of this room plays first
     PlayedFrame f = t.playout.pull(at);
     if (t.recording) {
-      for (const auto& skipped : f.skipped) port.record_append(*t.recording, skipped);
+      for (const auto& skipped : f.skipped) sink.record_append(*t.recording, skipped);
     }
     if (f.kind == PlayoutKind::silence) continue;
     ++stats_.frames_played;
@@ -143,19 +143,19 @@ void Speaker::tick_once(Time at, HostPort& port, std::vector<PlayedLevel>& level
     for (std::size_t i = 0; i < mix_.size(); ++i) {
       mix_[i] = static_cast<int16_t>(std::clamp(int32_t{mix_[i]} + int32_t{f.pcm[i]}, -32768, 32767));
     }
-    if (t.recording) port.record_append(*t.recording, f.pcm);
+    if (t.recording) sink.record_append(*t.recording, f.pcm);
     if (t.routed) levels.push_back(PlayedLevel{t.talker, level_dbfs(f.pcm)});
     pcm_.push_back(std::move(f.pcm));
     talkers_.push_back(TalkerFrame{t.talker, f.kind, f.timestamp, pcm_.back()});
   }
-  port.play(SpeakerFrame{at, mix_, talkers_});
+  sink.play(SpeakerFrame{at, mix_, talkers_});
   for (auto it = turns_.begin(); it != turns_.end();) {
     if (!finished(*it)) {
       ++it;
       continue;
     }
-    if (it->recording) port.record_stop(*it->recording);
-    port.turn_ended(it->talker, it->playout.stats());
+    if (it->recording) sink.record_stop(*it->recording);
+    sink.turn_ended(it->talker, it->playout.stats());
     it = turns_.erase(it);
   }
 }

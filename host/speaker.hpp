@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/events.hpp"
-#include "host/host_port.hpp"
+#include "host/media_sink.hpp"
 #include "media/io/playout.hpp"
 #include "protocol/ptt_frame.hpp"
 
@@ -53,16 +53,16 @@ class Speaker {
   /// Attaches recording `recording` to the talker's current turn.
   void record(SessionId talker, uint64_t recording);
   /// Ends the recording of the talker's current turn now (not a frame more), if it has one.
-  void stop_recording(SessionId talker, HostPort& port);
+  void stop_recording(SessionId talker, MediaSink& sink);
   /// The talker whose turn recording `recording` holds, while that turn is playing.
   std::optional<SessionId> talker_of(uint64_t recording) const;
   /// Adds a frame of the talker's current turn; the talker must be routed.
   void insert(Time now, SessionId talker, const PttFrame& frame);
   /// When the clock must tick next, if any turn is playing or waiting.
   std::optional<Time> next_tick() const;
-  /// Runs every tick due at `now`: plays through `port`, records, and appends the voice levels
+  /// Runs every tick due at `now`: plays through `sink`, records, and appends the voice levels
   /// of the current talkers to `levels`.
-  void tick(Time now, HostPort& port, std::vector<PlayedLevel>& levels);
+  void tick(Time now, MediaSink& sink, std::vector<PlayedLevel>& levels);
   /// Counters so far.
   const SpeakerStats& stats() const { return stats_; }
   /// The receive statistics of the talker's latest turn still playing, if any, as if it ended
@@ -83,7 +83,7 @@ class Speaker {
     Turn(SessionId t, std::string r, JitterBufferConfig c, const AudioFormat& f);
   };
 
-  void tick_once(Time at, HostPort& port, std::vector<PlayedLevel>& levels);
+  void tick_once(Time at, MediaSink& sink, std::vector<PlayedLevel>& levels);
   bool finished(Turn& t) const;
   Turn* current_turn(SessionId talker);
 

@@ -62,10 +62,9 @@ struct NetServer::Connection {
 };
 
 NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets,
-                     HostConfig host_config, MediaOutput* media)
+                     HostConfig host_config, MediaSink* media)
     : io_(io),
       net_(std::move(net)),
-      media_(media),
       start_(std::chrono::steady_clock::now()),
       acceptor_(io),
       udp_(io),
@@ -74,7 +73,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       accept_pause_(io),
       readable_(io, new_epoll()),
       max_line_bytes_(config.max_message_bytes),
-      host_(with_rendezvous(config, bind()), secrets, host_config, *this) {
+      host_(with_rendezvous(config, bind()), secrets, host_config, *this, media != nullptr ? *media : no_media_) {
   spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
 }
 
@@ -498,34 +497,5 @@ void NetServer::arm_timer(std::optional<Time> at) {
 }
 
 void NetServer::on_timer() { host_.timer(now()); }
-
-// ------------------------------------------------------------------------------- media
-
-void NetServer::play(const SpeakerFrame& frame) {
-  if (media_ != nullptr) media_->play(frame);
-}
-
-void NetServer::record_start(uint64_t recording, const std::string& room, const std::string& file_name) {
-  if (media_ != nullptr) recording_failed(recording, media_->record_start(recording, room, file_name));
-}
-
-void NetServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
-  if (media_ != nullptr) recording_failed(recording, media_->record_append(recording, pcm));
-}
-
-// A recording that could not start or go on is told to the host later, never from inside the
-// host's own call (the speaker is playing).
-void NetServer::recording_failed(uint64_t recording, std::optional<RecordingStopReason> reason) {
-  if (!reason) return;
-  asio::post(io_, [this, recording, r = *reason] {
-    if (!stopping_) host_.recording_failed(now(), recording, r);
-  });
-}
-
-void NetServer::record_stop(uint64_t recording) {
-  if (media_ != nullptr) media_->record_stop(recording);
-}
-
-void NetServer::turn_ended(SessionId, const StreamStats&) {}
 
 }  // namespace hailer::net

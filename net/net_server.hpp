@@ -44,22 +44,6 @@ struct NetConfig {
 /// retrying at once does not.
 bool out_of_descriptors(const boost::system::error_code& ec);
 
-/// What the speaker path produces (PTT): played frames and recordings. hailer-server plugs a
-/// sound device and WAV files in here; by default everything is discarded.
-class MediaOutput {
- public:
-  virtual ~MediaOutput() = default;
-  /// 20 ms for the speaker.
-  virtual void play(const SpeakerFrame& frame) = 0;
-  /// A turn's recording starts; nothing when it does, else why not.
-  virtual std::optional<RecordingStopReason> record_start(uint64_t recording, const std::string& room,
-                                                          const std::string& file_name) = 0;
-  /// Played audio of a recording; nothing while it records, else why it stopped.
-  virtual std::optional<RecordingStopReason> record_append(uint64_t recording, std::span<const int16_t> pcm) = 0;
-  /// A recording ends.
-  virtual void record_stop(uint64_t recording) = 0;
-};
-
 /// A client connection of another transport (a WebSocket) that shares this server's host.
 /// The transport reports what arrives through NetServer::deliver_* and its end through detach().
 class Link {
@@ -89,9 +73,11 @@ struct NetStats {
 class NetServer final : public HostPort {
  public:
   /// Binds both sockets (throws boost::system::system_error when it cannot). Every session's
-  /// secrets come from `secrets` (the OS CSPRNG: OsSecrets).
+  /// secrets come from `secrets` (the OS CSPRNG: OsSecrets). The host's played audio and
+  /// recordings go to `media` straight from the host (nullptr: discarded); the server never
+  /// relays them.
   NetServer(boost::asio::io_context& io, NetConfig net, const Config& config, SecretSource& secrets,
-            HostConfig host_config, MediaOutput* media = nullptr);
+            HostConfig host_config, MediaSink* media = nullptr);
   ~NetServer() override;
   NetServer(const NetServer&) = delete;
   NetServer& operator=(const NetServer&) = delete;
@@ -141,11 +127,6 @@ class NetServer final : public HostPort {
   void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
-  void play(const SpeakerFrame& frame) override;
-  void record_start(uint64_t recording, const std::string& room, const std::string& file_name) override;
-  void record_append(uint64_t recording, std::span<const int16_t> pcm) override;
-  void record_stop(uint64_t recording) override;
-  void turn_ended(SessionId talker, const StreamStats& stats) override;
 
  private:
   struct Connection;
@@ -160,13 +141,12 @@ class NetServer final : public HostPort {
   void on_bytes(const std::shared_ptr<Connection>& c, std::string_view data);
   void write(const std::shared_ptr<Connection>& c);
   void finish(std::shared_ptr<Connection> c, CloseReason reason);
-  void recording_failed(uint64_t recording, std::optional<RecordingStopReason> reason);
   void receive();
   void on_timer();
 
   boost::asio::io_context& io_;
   NetConfig net_;
-  MediaOutput* media_;
+  NullMediaSink no_media_;  // where the host's media goes when no sink was given
   std::chrono::steady_clock::time_point start_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::ip::udp::socket udp_;

@@ -20,7 +20,7 @@ HostConfig host_config(const Scenario& s) {
 }  // namespace
 
 SimulatedServer::SimulatedServer(World& w, const Config& config, uint64_t seed)
-    : w_(w), secrets_(seed), host_(config, secrets_, host_config(w.scenario()), *this) {
+    : w_(w), secrets_(seed), host_(config, secrets_, host_config(w.scenario()), *this, *this) {
   host_.set_observer(this);
 }
 
@@ -159,13 +159,17 @@ void SimulatedServer::play(const SpeakerFrame& frame) {
   }
 }
 
-void SimulatedServer::record_start(uint64_t recording, const std::string& room, const std::string& file_name) {
+// Recordings are kept in memory: they never fail.
+std::optional<RecordingStopReason> SimulatedServer::record_start(uint64_t recording, const std::string& room,
+                                                                 const std::string& file_name) {
   recording_[recording] = Recording{file_name, room, now().us, -1, {}};
+  return std::nullopt;
 }
 
-void SimulatedServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
+std::optional<RecordingStopReason> SimulatedServer::record_append(uint64_t recording, std::span<const int16_t> pcm) {
   auto& r = recording_.at(recording).pcm;
   r.insert(r.end(), pcm.begin(), pcm.end());
+  return std::nullopt;
 }
 
 void SimulatedServer::record_stop(uint64_t recording) {

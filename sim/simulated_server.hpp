@@ -23,7 +23,7 @@ namespace hailer::sim {
 class World;
 
 /// The server of one simulated world.
-class SimulatedServer final : public HostPort, public HostObserver {
+class SimulatedServer final : public HostPort, public MediaSink, public HostObserver {
  public:
   /// A server with the scenario's config; `seed` drives the stand-ins for its secrets.
   SimulatedServer(World& world, const Config& config, uint64_t seed);
@@ -56,9 +56,12 @@ class SimulatedServer final : public HostPort, public HostObserver {
   void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
+
+  // ---------------------------------------------------------------- MediaSink
   void play(const SpeakerFrame& frame) override;
-  void record_start(uint64_t recording, const std::string& room, const std::string& file_name) override;
-  void record_append(uint64_t recording, std::span<const int16_t> pcm) override;
+  std::optional<RecordingStopReason> record_start(uint64_t recording, const std::string& room,
+                                                  const std::string& file_name) override;
+  std::optional<RecordingStopReason> record_append(uint64_t recording, std::span<const int16_t> pcm) override;
   void record_stop(uint64_t recording) override;
   void turn_ended(SessionId talker, const StreamStats& stats) override;
 

@@ -14,8 +14,9 @@ using namespace hailer;
 
 namespace {
 
-// The host's port as a printer: every message sent is shown with its recipient and time.
-class PrintingPort : public HostPort {
+// The host's port and media sink as a printer: every message sent is shown with its recipient
+// and time, and every recorded turn with its file.
+class PrintingPort : public HostPort, public MediaSink {
  public:
   explicit PrintingPort(bool raw) : raw_(raw) {}
 
@@ -33,10 +34,11 @@ class PrintingPort : public HostPort {
   }
   void arm_timer(std::optional<Time> at) override { timer = at; }
   void play(const SpeakerFrame&) override {}
-  void record_start(uint64_t, const std::string&, const std::string& file) override {
+  std::optional<RecordingStopReason> record_start(uint64_t, const std::string&, const std::string& file) override {
     std::printf("%8.3f s  [server]    records the turn to %s\n", seconds(), file.c_str());
+    return std::nullopt;
   }
-  void record_append(uint64_t, std::span<const int16_t>) override {}
+  std::optional<RecordingStopReason> record_append(uint64_t, std::span<const int16_t>) override { return std::nullopt; }
   void record_stop(uint64_t) override {}
   void turn_ended(SessionId, const StreamStats&) override {}
 
@@ -47,7 +49,7 @@ class PrintingPort : public HostPort {
 
 class Demo {
  public:
-  explicit Demo(bool raw) : port_(raw), host_(Config{}, secrets_, HostConfig{}, port_) {}
+  explicit Demo(bool raw) : port_(raw), host_(Config{}, secrets_, HostConfig{}, port_, port_) {}
 
   SessionId user(const std::string& name) {
     const SessionId s = open(name);

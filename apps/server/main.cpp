@@ -90,7 +90,7 @@ class Observers final : public HostObserver {
 
 // The speaker path's output: the instructor's sound device (or a WAV, or nothing) and the
 // recordings folder.
-class ClassroomOutput final : public net::MediaOutput {
+class ClassroomOutput final : public MediaSink {
  public:
   std::unique_ptr<audio::SoundSystem> system;
   std::unique_ptr<audio::SoundDevice> device;
@@ -126,6 +126,7 @@ class ClassroomOutput final : public net::MediaOutput {
   void record_stop(uint64_t id) override {
     if (recordings) recordings->stop(id);
   }
+  void turn_ended(SessionId, const StreamStats&) override {}  // the server logs no per-turn figures
 
  private:
   void log_refusal(RecordingStopReason reason, const std::string& what) {

@@ -22,7 +22,7 @@ std::string journal_of_a_story(const Config& config, uint64_t secrets_seed, std:
   std::ostringstream out;
   TestPort port;
   SeededSecrets secrets(secrets_seed);
-  ServerHost host(config, secrets, HostConfig{}, port);
+  ServerHost host(config, secrets, HostConfig{}, port, port);
   JournalWriter journal(out, config);
   host.set_observer(&journal);
   Time now{0};

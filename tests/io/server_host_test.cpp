@@ -32,7 +32,7 @@ struct Rig {
   SeededSecrets secrets{7};
   ServerHost host;
   Time now{0};
-  explicit Rig(Config c = {}) : host(c, secrets, HostConfig{}, port) {}
+  explicit Rig(Config c = {}) : host(c, secrets, HostConfig{}, port, port) {}
 
   SessionId member(uint64_t id, const std::string& name, const std::string& codec = "opus", int rate = 48000) {
     const SessionId s{id};
@@ -145,6 +145,29 @@ TEST_CASE("host: frames from a member without the floor are dropped and counted,
   for (const auto& who : r.port.talkers) {
     for (SessionId s : who) CHECK(s == a);
   }
+}
+
+TEST_CASE("host: a recording the media sink refuses is told to the instructors once the host's call is done",
+          "[host]") {
+  // The sink answers in its return value; the host feeds the core after applying the press's
+  // effects (never from inside them), and the turn goes on, played but unrecorded.
+  Rig r;
+  const SessionId t{1};
+  r.host.opened(r.now, t, "192.0.2.1");
+  r.host.text(r.now, t, join_text(1, "teacher", "opus", 48000, "instructor"));
+  const SessionId a = r.member(2, "ann");
+  r.port.refuse_recordings = RecordingStopReason::disk_full;
+  r.host.text(r.now, a, R"({"type":"press","id":2})");
+  REQUIRE(r.port.sent<RecordingStopped>(t).size() == 1);
+  CHECK(r.port.sent<RecordingStopped>(t)[0] == RecordingStopped{"ann", RecordingStopReason::disk_full});
+  CHECK(r.port.sent<RecordingStopped>(a).empty());  // the student is not told
+  OpusFrameEncoder enc;
+  for (uint16_t k = 0; k < 10; ++k) {
+    r.host.binary(r.now, a, encode_ptt_frame(k, false, enc.encode(tone_frame(k))));
+    r.advance(20);
+  }
+  CHECK(r.host.core().stats().audio_frames_admitted == 10);  // the turn goes on
+  CHECK(r.port.sent<RecordingStopped>(t).size() == 1);       // told once
 }
 
 TEST_CASE("host: the speaker conceals a missing frame with the codec, not with zeros", "[host]") {
@@ -264,7 +287,7 @@ TEST_CASE("host: one address holds at most max_sessions_per_address sessions, th
   SeededSecrets secrets(3);
   HostConfig hc;
   hc.max_sessions_per_address = 2;
-  ServerHost host(Config{}, secrets, hc, port);
+  ServerHost host(Config{}, secrets, hc, port, port);
   const Time t{0};
   host.opened(t, SessionId{1}, "198.51.100.7");
   host.opened(t, SessionId{2}, "198.51.100.7");
@@ -314,7 +337,7 @@ TEST_CASE("host: a port that calls back into the host from inside a port call is
   };
   Reentrant port;
   SeededSecrets secrets(1);
-  ServerHost host(Config{}, secrets, HostConfig{}, port);
+  ServerHost host(Config{}, secrets, HostConfig{}, port, port);
   port.host = &host;
   host.opened(Time{0}, SessionId{1}, "192.0.2.1");
   CHECK_THROWS_AS(host.text(Time{0}, SessionId{1}, R"({"type":"ping","id":1})"), AssertionFailure);

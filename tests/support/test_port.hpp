@@ -1,4 +1,4 @@
-// A HostPort that records what the host does, for tests of the server host: texts per
+// A HostPort and MediaSink that records what the host does, for tests of the server host: texts per
 // connection, closes with reasons, the armed timer, speaker frames and recordings.
 #pragma once
 
@@ -12,8 +12,8 @@
 
 namespace hailer::test {
 
-/// Records every call the host makes on its port.
-class TestPort : public HostPort {
+/// Records every call the host makes on its port and its media sink (one object for both).
+class TestPort : public HostPort, public MediaSink {
  public:
   std::map<SessionId, std::vector<std::string>> texts;          ///< per connection, in order
   std::map<SessionId, std::vector<const std::string*>> shared;  ///< a broadcast's shared buffer (null: sent alone)
@@ -55,9 +55,15 @@ class TestPort : public HostPort {
     kinds.push_back(how);
     played_at.push_back(frame.at);
   }
-  void record_start(uint64_t id, const std::string&, const std::string& file) override { recording_files[id] = file; }
-  void record_append(uint64_t id, std::span<const int16_t> pcm) override {
+  /// A recorder that refuses: every start and append answers this (nothing: records).
+  std::optional<RecordingStopReason> refuse_recordings;
+  std::optional<RecordingStopReason> record_start(uint64_t id, const std::string&, const std::string& file) override {
+    recording_files[id] = file;
+    return refuse_recordings;
+  }
+  std::optional<RecordingStopReason> record_append(uint64_t id, std::span<const int16_t> pcm) override {
     recorded[id].insert(recorded[id].end(), pcm.begin(), pcm.end());
+    return refuse_recordings;
   }
   void record_stop(uint64_t id) override { recordings_stopped.push_back(id); }
   void turn_ended(SessionId talker, const StreamStats& stats) override { turns.emplace_back(talker, stats); }

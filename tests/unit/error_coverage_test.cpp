@@ -93,7 +93,7 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   // bad_frame comes from the host: a binary frame before joining.
   test::TestPort port;
   SeededSecrets secrets(1);
-  ServerHost host(Config{}, secrets, HostConfig{}, port);
+  ServerHost host(Config{}, secrets, HostConfig{}, port, port);
   host.opened(Time{0}, SessionId{1}, "192.0.2.9");
   const uint8_t frame[] = {1, 0, 0, 0, 42};
   host.binary(Time{0}, SessionId{1}, frame);
@@ -103,7 +103,7 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   test::TestPort capped_port;
   HostConfig one_each;
   one_each.max_sessions_per_address = 1;
-  ServerHost capped(Config{}, secrets, one_each, capped_port);
+  ServerHost capped(Config{}, secrets, one_each, capped_port, capped_port);
   capped.opened(Time{0}, SessionId{1}, "192.0.2.9");
   capped.opened(Time{0}, SessionId{2}, "192.0.2.9");
   REQUIRE(capped_port.sent<ErrorReply>(SessionId{2}).size() == 1);
