@@ -206,6 +206,40 @@ _open_raws = []
 SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64), also the control message's type; Python has no name for it
 
 
+class ArrivalStamps:
+    """Holds the kernel's receive timestamps on while it lives, and waits until they are taken
+    when a packet arrives. The first socket that asks for stamps only schedules the switch (a
+    static key flipped later by a kernel work item, late on a busy machine); until it flips, a
+    packet is stamped when it is read instead, so the stamps of a test that compares arrivals
+    would mix the two clocks and order them by reading. A UDP pair on loopback proves the switch:
+    a datagram read 50 ms after it was sent must carry its sending time."""
+
+    def __init__(self, timeout=10.0):
+        self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rx.bind(("127.0.0.1", 0))
+        self.rx.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # kept on: the switch stays flipped
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                sent_ns = time.time_ns()
+                tx.sendto(b"x", self.rx.getsockname())
+                time.sleep(0.05)
+                self.rx.settimeout(5)
+                _, ancillary, _, _ = self.rx.recvmsg(16, socket.CMSG_SPACE(16))
+                stamp = [struct.unpack("qq", v[:16]) for lv, k, v in ancillary if k == SO_TIMESTAMPNS]
+                stamp_ns = stamp[0][0] * 1_000_000_000 + stamp[0][1] if stamp else None
+                if stamp_ns is not None and stamp_ns - sent_ns < 25_000_000:
+                    return  # stamped on arrival, not when read 50 ms later
+                if time.monotonic() > deadline:
+                    raise AssertionError("the kernel never started stamping packets on arrival")
+        finally:
+            tx.close()
+
+    def close(self):
+        self.rx.close()
+
+
 class Raw:
     """A raw protocol connection: lines in, JSON objects out (closed at the end of the test)."""
 

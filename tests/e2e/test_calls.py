@@ -12,8 +12,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (CLIENT, SERVER, SIM, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server,  # noqa: E402
-                     read_wav)
+from harness import (CLIENT, SERVER, SIM, WAIT_S, ArrivalStamps, Raw, TempDirCase,  # noqa: E402
+                     best_correlation, envelope, fake_server, read_wav)
 
 
 def free_port():
@@ -94,6 +94,8 @@ class Calls(TempDirCase):
         the waiter's callee_available is on the wire before bob's call_ended and alice's own ok.
         Each arrival is the kernel's receive timestamp (SO_TIMESTAMPNS): the server writes from
         one thread, so the order of those stamps is the order of its writes, whoever reads first."""
+        stamps = ArrivalStamps()  # stamps taken on arrival for the whole test, never at reading
+        self.addCleanup(stamps.close)
         server = self.server()
         alice, bob, carol = Raw(server.port), Raw(server.port), Raw(server.port)
         for r, n in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
