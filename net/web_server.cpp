@@ -23,6 +23,7 @@
 #include "host/out_queue.hpp"
 #include "host/transport_rules.hpp"
 #include "net/tls_socket.hpp"
+#include "protocol/names.hpp"
 #include "protocol/ptt_frame.hpp"
 
 namespace hailer::net {
@@ -74,15 +75,6 @@ std::string content_type(const std::string& path) {
     if (auto it = types.find(path.substr(dot)); it != types.end()) return it->second;
   }
   return "application/octet-stream";
-}
-
-// A bare file name: no directories, no dot files, nothing that could leave the folder.
-bool safe_name(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-  }
-  return name.find("..") == std::string_view::npos;
 }
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -735,7 +727,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
     if (!config.recordings_dir.empty()) {
       for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
         const std::string name = e.path().filename().string();
-        if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_name(name)) continue;
+        if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_file_name(name)) continue;
         const auto bytes = e.file_size(ec);
         const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
         list.push_back({{"file", name}, {"bytes", bytes}, {"audio_ms", audio_ms}});
@@ -746,7 +738,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   }
   if (path.starts_with("/recordings/")) {
     const std::string name = path.substr(12);
-    if (config.recordings_dir.empty() || !safe_name(name))
+    if (config.recordings_dir.empty() || !safe_file_name(name))
       return reply(http::status::not_found, "no such recording\n", "text/plain");
     auto body = read_file(config.recordings_dir + "/" + name);
     if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
@@ -755,7 +747,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
     return res;
   }
   std::string file = path == "/" ? "index.html" : path == "/instructor" ? "instructor.html" : path.substr(1);
-  if (!safe_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
+  if (!safe_file_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
   auto body = read_file(config.web_root + "/" + file);
   if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
   return reply(http::status::ok, std::move(*body), content_type(file));

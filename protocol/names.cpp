@@ -46,8 +46,16 @@ std::string sanitize_name(std::string_view raw) {
 
 std::string recording_file_name(std::string_view name, uint64_t serial) {
   std::string file = sanitize_name(name) + "_" + std::to_string(serial) + ".wav";
-  HAILER_ASSERT(file.find('/') == std::string::npos);
+  HAILER_ASSERT(safe_file_name(file));
   return file;
+}
+
+bool safe_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  for (const char c : name) {
+    if (!(is_alnum(c) || c == '_' || c == '-' || c == '.')) return false;
+  }
+  return true;
 }
 
 }  // namespace hailer

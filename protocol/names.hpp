@@ -28,4 +28,10 @@ std::string sanitize_name(std::string_view raw);
 /// The recording file for a turn: "<sanitized name>_<serial>.wav", never a path.
 std::string recording_file_name(std::string_view name, uint64_t serial);
 
+/// The one rule for a file name that came from the network (a recording written, a recording
+/// served): 1-128 characters of [A-Za-z0-9_.-], not starting with '.'. Without '/' nothing can
+/// name another folder, and without a leading dot neither "..", "." nor a hidden file; "a..b"
+/// is an ordinary name (a valid user name may hold it). Every recording_file_name passes.
+bool safe_file_name(std::string_view name);
+
 }  // namespace hailer

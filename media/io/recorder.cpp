@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "media/io/private_files.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 
@@ -77,8 +78,10 @@ std::optional<RecordingStopReason> Recorder::room_left(uint64_t adding) {
 }
 
 std::optional<RecordingStopReason> Recorder::start(uint64_t id, const std::string& file_name) {
-  if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.front() == '.')
-    return RecordingStopReason::error;
+  // A recording's name came from the network: the one rule for such names. An operator's own
+  // file (--audio-out) needs only to be a bare name in its folder.
+  const bool bare = !file_name.empty() && file_name.find('/') == std::string::npos && file_name.front() != '.';
+  if (!bare || (folder_ == RecorderFolder::recordings && !safe_file_name(file_name))) return RecordingStopReason::error;
   appends_since_disk_check_ = 0;
   if (const auto full = room_left(wav_header_bytes + second_bytes)) return full;
   // Never through a link, never over an existing file, never readable by everyone.

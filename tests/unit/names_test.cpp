@@ -55,3 +55,20 @@ TEST_CASE("recording file names are bare, unique per serial", "[names]") {
   CHECK(recording_file_name("../../x", 1) == "x.._.._x_1.wav");
   CHECK(recording_file_name("ann", 1) != recording_file_name("ann", 2));
 }
+
+TEST_CASE("names: one rule for a file name from the network, and every recording name keeps it", "[names]") {
+  CHECK(safe_file_name("ann_1.wav"));
+  CHECK(safe_file_name(std::string(128, 'a')));
+  CHECK_FALSE(safe_file_name(std::string(129, 'a')));
+  CHECK_FALSE(safe_file_name(""));
+  CHECK_FALSE(safe_file_name(".hidden.wav"));
+  CHECK(safe_file_name("a..b_1.wav"));  // a valid user name may hold "..": its recording must be served
+  CHECK_FALSE(safe_file_name(".."));
+  CHECK_FALSE(safe_file_name("../etc/passwd"));
+  CHECK_FALSE(safe_file_name("dir/ann_1.wav"));
+  CHECK_FALSE(safe_file_name("ann 1.wav"));
+  CHECK_FALSE(safe_file_name("ann%2F1.wav"));
+  for (const char* raw : {"ann", "../x", "", ".", "a/b", "..", std::string(300, 'z').c_str(), "é"}) {
+    CHECK(safe_file_name(recording_file_name(raw, 18'446'744'073'709'551'615ULL)));
+  }
+}
