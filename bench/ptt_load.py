@@ -12,14 +12,12 @@ both latencies. The client is Python: its own overhead is inside the figures.
     bench/ptt_load.py [--students N] [--cycles M] [--build DIR] [--json]
 """
 import argparse
-import base64
 import json
 import os
 import random
 import re
 import selectors
 import socket
-import struct
 import subprocess
 import shutil
 import tempfile
@@ -29,12 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 
 
-def ws_frame(opcode, payload):
-    n = len(payload)
-    head = bytes([0x80 | opcode])
-    head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
-    mask = b"\x01\x02\x03\x04"
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+from ws import client_frame, split_frame, upgrade_request  # noqa: E402  the Python tools' one client
 
 
 class Student:
@@ -47,9 +40,7 @@ class Student:
         self.next_id = 1
 
     def send_upgrade(self):
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+        self.sock.sendall(upgrade_request("/ws", "x"))
 
     def read_upgrade(self):
         while b"\r\n\r\n" not in self.buf:
@@ -62,30 +53,21 @@ class Student:
         return self.upgraded
 
     def request(self, type_, **fields):
-        self.sock.sendall(ws_frame(1, json.dumps({"type": type_, "id": self.next_id, **fields}).encode()))
+        self.sock.sendall(client_frame(1, json.dumps({"type": type_, "id": self.next_id, **fields}).encode()))
         self.next_id += 1
 
     def audio(self, seq, payload):
-        self.sock.sendall(ws_frame(2, bytes([1, 0, seq >> 8 & 255, seq & 255]) + payload))
+        self.sock.sendall(client_frame(2, bytes([1, 0, seq >> 8 & 255, seq & 255]) + payload))
 
     def messages(self, block=True):
         """The text messages available now (waits for at least one when `block`)."""
         out = []
         while True:
-            while len(self.buf) >= 2:
-                n, at = self.buf[1] & 0x7F, 2
-                if n == 126:
-                    if len(self.buf) < 4:
-                        break
-                    n, at = struct.unpack(">H", self.buf[2:4])[0], 4
-                elif n == 127:
-                    if len(self.buf) < 10:
-                        break
-                    n, at = struct.unpack(">Q", self.buf[2:10])[0], 10
-                if len(self.buf) < at + n:
+            while True:
+                frame = split_frame(self.buf)
+                if frame is None:
                     break
-                payload, opcode, fin = self.buf[at:at + n], self.buf[0] & 0x0F, self.buf[0] & 0x80
-                self.buf = self.buf[at + n:]
+                opcode, fin, payload, self.buf = frame
                 if opcode in (1, 0):  # a text frame, or the continuation of a fragmented one
                     self.partial = (self.partial if opcode == 0 else b"") + payload
                     if fin:

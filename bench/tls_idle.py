@@ -16,7 +16,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
+from ws import upgrade_request  # noqa: E402  the Python tools' one WebSocket client
 
 
 def rss_kib(pid):
@@ -61,8 +65,7 @@ def main():
         def connect():
             s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
             if a.kind == "wss":
-                s.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                s.sendall(upgrade_request("/ws"))
             else:
                 s.sendall(b"GET /style.css HTTP/1.1\r\nHost: localhost\r\n\r\n")
             data = b""

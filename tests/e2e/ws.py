@@ -1,5 +1,7 @@
-"""A small WebSocket client (RFC 6455) on the standard library, for tests: plain or TLS (the
-server's self-signed certificate is accepted), text and binary messages, close."""
+"""The Python tools' one WebSocket client (RFC 6455) on the standard library: plain or TLS (the
+server's self-signed certificate is accepted), text and binary messages, close. The framing
+(upgrade_request, client_frame, split_frame) is apart from the blocking Ws class, so the load
+tool's non-blocking students (bench/ptt_load.py) and bench/tls_idle.py frame with it too."""
 
 import base64
 import json
@@ -8,6 +10,45 @@ import socket
 import ssl
 import struct
 import time
+
+
+def upgrade_request(path="/ws", host="localhost", extra=""):
+    """The HTTP request that asks for a WebSocket, with a fresh key; `extra` is more header lines."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n" % (path, host, key, extra)).encode()
+
+
+def client_frame(opcode, payload):
+    """One final frame as a client sends it: masked, with the shortest length that fits."""
+    header = bytes([0x80 | opcode])
+    n = len(payload)
+    if n < 126:
+        header += bytes([0x80 | n])
+    elif n < 65536:
+        header += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    mask = os.urandom(4)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def split_frame(buf):
+    """The first whole frame in `buf` as (opcode, fin, payload, rest), or None until it is whole."""
+    if len(buf) < 2:
+        return None
+    n, at = buf[1] & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, at = struct.unpack(">H", buf[2:4])[0], 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, at = struct.unpack(">Q", buf[2:10])[0], 10
+    if len(buf) < at + n:
+        return None
+    return buf[0] & 0x0F, bool(buf[0] & 0x80), buf[at:at + n], buf[at + n:]
 
 
 class WsClosed(Exception):
@@ -27,10 +68,8 @@ class Ws:
             raw = ctx.wrap_socket(raw, server_hostname="localhost")
         self.sock = raw
         self.buf = b""
-        key = base64.b64encode(os.urandom(16)).decode()
         extra = "".join("%s: %s\r\n" % h for h in headers) + ("Origin: %s\r\n" % origin if origin else "")
-        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n" % (path, key, extra)).encode())
+        self.sock.sendall(upgrade_request(path, "localhost", extra))
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
             if not chunk:
@@ -45,17 +84,7 @@ class Ws:
         self.next_id = 1
 
     def _send(self, opcode, payload):
-        header = bytes([0x80 | opcode])
-        n = len(payload)
-        if n < 126:
-            header += bytes([0x80 | n])
-        elif n < 65536:
-            header += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(client_frame(opcode, payload))
 
     def send_text(self, text):
         self._send(0x1, text.encode())
