@@ -1,14 +1,15 @@
 // The rules every transport keeps for a connection, as pure code: the bound on what waits for a
-// slow reader, the line framing of the calls port with its bound on a line, and the cap on audio
-// frames per second. hailer-server's TCP and WebSocket transports and the simulator's server
-// use these same classes, so a scenario closes a slow reader or refuses a flood exactly where
-// the real server does.
+// slow reader, the line framing of the calls port with its bound on a line, the cap on audio
+// frames per second, and the caps on connections per address and in total. hailer-server's TCP and WebSocket transports
+// and the simulator's server use these same classes, so a scenario closes a slow reader or refuses a flood exactly
+// where the real server does.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/assert.hpp"
 #include "base/time.hpp"
@@ -57,6 +58,42 @@ class FrameRateLimit {
  private:
   int64_t second_ = -1;
   uint32_t count_ = 0;
+};
+
+/// Connections open per peer address and in total, under a cap on each: the rule that keeps one
+/// address from taking every place (a flood of idle connections cannot starve the others).
+class AddressCaps {
+ public:
+  /// Takes a place for `address`; false (nothing taken) when the address holds `per_address_max`
+  /// already or everyone together holds `total_max`.
+  bool take(const std::string& address, uint32_t per_address_max, uint32_t total_max) {
+    if (total_ >= total_max) return false;
+    auto [it, added] = per_address_.try_emplace(address, 0);
+    if (it->second >= per_address_max) return false;  // never added: it held places already
+    ++it->second;
+    ++total_;
+    return true;
+  }
+  /// Gives back a place `address` took.
+  void give(const std::string& address) {
+    const auto it = per_address_.find(address);
+    HAILER_ASSERT(it != per_address_.end() && it->second > 0 && total_ > 0);
+    --total_;
+    if (--it->second == 0) per_address_.erase(it);  // an address holding nothing costs nothing
+  }
+  /// Places held by `address`.
+  uint32_t held(const std::string& address) const {
+    const auto it = per_address_.find(address);
+    return it == per_address_.end() ? 0 : it->second;
+  }
+  /// Places held by everyone.
+  uint32_t total() const { return total_; }
+  /// Addresses holding at least one place.
+  std::size_t addresses() const { return per_address_.size(); }
+
+ private:
+  std::unordered_map<std::string, uint32_t> per_address_;
+  uint32_t total_ = 0;
 };
 
 /// Splits one connection's byte stream into lines (the calls port's framing). A line ends at

@@ -195,15 +195,12 @@ struct WebServer::Impl {
   std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
   std::optional<ssl::context> tls;
   WebStats stats;
-  std::map<std::string, uint32_t> per_address;  // open WebSockets per peer address
-  TokenBucket upgrades_total;                   // new WebSockets per second, everyone
-  KeyedLimiter upgrades_per_address;            // new WebSockets per second, per address
+  AddressCaps websockets;             // open WebSockets per peer address (host/transport_rules.hpp)
+  TokenBucket upgrades_total;         // new WebSockets per second, everyone
+  KeyedLimiter upgrades_per_address;  // new WebSockets per second, per address
   // HTTP connections open (not WebSockets), in total and per address. Shared with the slots: a
   // connection's handlers may outlive the server (destroyed with the io_context after it).
-  struct HttpCounts {
-    uint32_t total = 0;
-    std::map<std::string, uint32_t> per_address;
-  };
+  using HttpCounts = AddressCaps;
   std::shared_ptr<HttpCounts> http = std::make_shared<HttpCounts>();
   bool stopped = false;
 
@@ -211,43 +208,28 @@ struct WebServer::Impl {
   // second. The address's own budgets are asked first, so one address spends only its own.
   bool admit(const std::string& address) {
     const Time now = server.now();
-    if (per_address[address] >= config.max_connections_per_address) {
+    if (websockets.held(address) >= config.max_connections_per_address) {
       ++stats.refused_per_address;
       return false;
     }
     if (!upgrades_per_address.take(now, address) || !upgrades_total.take(now)) {
       ++stats.refused_rate;
-      if (per_address[address] == 0) per_address.erase(address);
       return false;
     }
-    ++per_address[address];
+    const bool taken = websockets.take(address, config.max_connections_per_address, UINT32_MAX);
+    HAILER_ASSERT(taken);
     return true;
   }
-  void release(const std::string& address) {
-    auto it = per_address.find(address);
-    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
-  }
+  void release(const std::string& address) { websockets.give(address); }
 
   // An HTTP connection's place under the caps, taken at accept and given back when it ends or
   // becomes a WebSocket (then it counts among the sessions instead).
   bool take_http(const std::string& address) {
-    auto& mine = http->per_address[address];
-    if (http->total >= config.max_http_connections || mine >= config.max_http_connections_per_address) {
-      if (mine == 0) http->per_address.erase(address);
-      ++stats.refused_http;
-      return false;
-    }
-    ++mine;
-    ++http->total;
-    return true;
+    if (http->take(address, config.max_http_connections_per_address, config.max_http_connections)) return true;
+    ++stats.refused_http;
+    return false;
   }
-  static void give_http(HttpCounts& counts, const std::string& address) {
-    HAILER_ASSERT(counts.total > 0);
-    --counts.total;
-    auto it = counts.per_address.find(address);
-    HAILER_ASSERT(it != counts.per_address.end() && it->second > 0);
-    if (--it->second == 0) counts.per_address.erase(it);
-  }
+  static void give_http(HttpCounts& counts, const std::string& address) { counts.give(address); }
 
   /// How a request stands with the instructor's secret.
   enum class Auth : uint8_t { ok, missing, wrong, limited };
@@ -325,7 +307,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
         websocket::stream_base::decorator([](websocket::response_type& res) { secure_headers(res, over_tls); }));
     ws_.async_accept(req, [self = this->shared_from_this(), instructor_cookie](beast::error_code ec) {
       if (ec) {
-        self->impl_.release(self->address_);
+        self->give_place();
         return;
       }
       ++self->impl_.stats.websockets;
@@ -357,6 +339,14 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
 
   void abort(CloseReason reason) override { finish(reason); }
 
+ private:
+  // The place admit() took under the WebSocket caps, given back exactly once (a failed accept
+  // and a later finish both lead here).
+  void give_place() {
+    if (std::exchange(holds_place_, false)) impl_.release(address_);
+  }
+
+ public:
  private:
   // A message is read a piece at a time: async_read would reserve 1,536 bytes per idle student
   // before anything arrives; the first piece of a message asks for a small buffer (a ping, a
@@ -444,7 +434,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     beast::error_code ignored;
     socket_of(ws_).close(ignored);
     idle_timer_.cancel();  // its handler holds this session
-    impl_.release(address_);
+    give_place();
     if (attached_) impl_.server.detach(id_, reason);
   }
 
@@ -458,6 +448,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   beast::flat_buffer in_;
   OutQueue out_;  // no heap while idle: most of a class is
   OutboundBudget out_budget_;
+  bool holds_place_ = true;  // admitted under the caps before this link was made
   bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;
@@ -845,7 +836,7 @@ tcp::endpoint WebServer::endpoint() const { return impl_->acceptor.local_endpoin
 
 const std::vector<std::string>& WebServer::origins() const { return impl_->origins; }
 
-uint32_t WebServer::http_connections() const { return impl_->http->total; }
+uint32_t WebServer::http_connections() const { return impl_->http->total(); }
 
 const WebStats& WebServer::stats() const { return impl_->stats; }
 

@@ -65,3 +65,21 @@ TEST_CASE("transport: a line that closes the connection stops the framing there"
   CHECK(lines == std::vector<std::string>{"one", "two"});
   CHECK(framer.take_partial().empty());  // nothing kept for a closing connection
 }
+
+TEST_CASE("transport: an address holds at most its cap, everyone at most the total, and places come back",
+          "[transport]") {
+  AddressCaps caps;
+  CHECK(caps.take("192.0.2.1", 2, 3));
+  CHECK(caps.take("192.0.2.1", 2, 3));
+  CHECK_FALSE(caps.take("192.0.2.1", 2, 3));  // its own cap: the third is refused
+  CHECK(caps.held("192.0.2.1") == 2);
+  CHECK(caps.take("192.0.2.2", 2, 3));
+  CHECK_FALSE(caps.take("192.0.2.3", 2, 3));  // the total: nobody gets a fourth place
+  CHECK(caps.addresses() == 2);               // a refused address holds nothing, costs nothing
+  caps.give("192.0.2.1");
+  CHECK(caps.take("192.0.2.3", 2, 3));  // a place given back is a place for anyone
+  caps.give("192.0.2.2");
+  CHECK(caps.held("192.0.2.2") == 0);
+  CHECK(caps.addresses() == 2);
+  CHECK(caps.total() == 2);
+}
