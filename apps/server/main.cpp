@@ -276,74 +276,74 @@ void add_config_flags(CLI::App& app, Config& c) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "hailer-server: signaling for hailer calls (TCP, one JSON object per line) and the media rendezvous (UDP).\n"
-      "Users register by name, call, accept, reject and hang up; a caller who finds the callee busy is queued\n"
-      "and told the instant the callee is free. Audio flows peer to peer (RTP + Opus); the server only tells\n"
-      "each peer where the other is. See docs/operations.md and docs/protocol.md.",
-      "hailer-server"};
+// Everything the command line and the config file set.
+struct Options {
   net::NetConfig net;
   Config config;
+  HostConfig host;
+  net::WebConfig web;
+  RecorderLimits recorder_limits;
   std::string journal_path;
   std::string log_level = "info";
+  std::string audio_out = "default";
+  std::string tls_cert, tls_key, tls_dir;
+  std::string state_dir = "hailer-state";
+  int64_t speaker_delay_ms = 40;
   bool check_invariants = false;
-  app.add_option("--host", net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")
+  bool no_web = false;
+  bool no_tls = false;
+};
+
+void add_network_flags(CLI::App& app, Options& o) {
+  app.add_option("--host", o.net.host, "address to listen on (both sockets); 0.0.0.0 for every interface")
       ->capture_default_str();
-  app.add_option("--port", net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
-  app.add_option("--udp-port", net.udp_port, "UDP media rendezvous port; 0 picks a free one")->capture_default_str();
-  HostConfig host_config;
-  app.add_option("--max-sessions-per-address", host_config.max_sessions_per_address,
+  app.add_option("--port", o.net.tcp_port, "TCP signaling port; 0 picks a free one")->capture_default_str();
+  app.add_option("--udp-port", o.net.udp_port, "UDP media rendezvous port; 0 picks a free one")->capture_default_str();
+  app.add_option("--max-sessions-per-address", o.host.max_sessions_per_address,
                  "sessions (calls connections and classroom WebSockets) one address may hold; one more is told "
                  "too_many_connections")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  app.add_option("--max-outbound-bytes", net.max_outbound_bytes,
+  app.add_option("--max-outbound-bytes", o.net.max_outbound_bytes,
                  "bytes queued for one client beyond which it is closed as a slow reader")
       ->capture_default_str();
-  app.add_option("--journal", journal_path, "append every core event to FILE (replay with hailer-sim --replay FILE)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+  app.add_option("--journal", o.journal_path, "append every core event to FILE (replay with hailer-sim --replay FILE)");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
-  app.add_flag("--check-invariants", check_invariants, "assert the core's invariants after every event (slower)");
-  net::WebConfig web;
-  web.web_root = HAILER_WEB_ROOT;
-  web.recordings_dir = "recordings";
-  std::string audio_out = "default";
-  std::string tls_cert, tls_key, tls_dir;
-  std::string state_dir = "hailer-state";
-  bool no_web = false, no_tls = false;
+  app.add_flag("--check-invariants", o.check_invariants, "assert the core's invariants after every event (slower)");
+}
+
+void add_classroom_flags(CLI::App& app, Options& o) {
   auto* c = "Classroom (push-to-talk over WebSocket)";
+  auto& web = o.web;
   app.add_option("--http-port", web.port, "HTTP(S) and WebSocket port of the classroom pages; 0 picks a free one")
       ->capture_default_str()
       ->group(c);
-  app.add_flag("--no-web", no_web, "no classroom: calls only")->group(c);
+  app.add_flag("--no-web", o.no_web, "no classroom: calls only")->group(c);
   app.add_option("--web-root", web.web_root, "folder of the pages")->capture_default_str()->group(c);
   app.add_option("--recordings", web.recordings_dir,
                  "folder for one WAV per turn, <name>_<serial>.wav; none = no recordings")
       ->capture_default_str()
       ->group(c);
-  RecorderLimits recorder_limits;
-  app.add_option("--recordings-max-bytes", recorder_limits.max_bytes,
+  app.add_option("--recordings-max-bytes", o.recorder_limits.max_bytes,
                  "the recordings folder holds at most this much; recording stops there (the floor and playback go on)")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--recordings-min-free-bytes", recorder_limits.min_free_bytes,
+  app.add_option("--recordings-min-free-bytes", o.recorder_limits.min_free_bytes,
                  "recording stops when the disk of the recordings folder has less free space than this")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--audio-out", audio_out,
+  app.add_option("--audio-out", o.audio_out,
                  "where the class is played: default, a device (index or part of its name), FILE.wav or none")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--tls-cert", tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
-  app.add_option("--tls-key", tls_key, "PEM private key for HTTPS/WSS")->group(c);
-  app.add_option("--tls-dir", tls_dir,
+  app.add_option("--tls-cert", o.tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
+  app.add_option("--tls-key", o.tls_key, "PEM private key for HTTPS/WSS")->group(c);
+  app.add_option("--tls-dir", o.tls_dir,
                  "where the self-signed certificate is made on first start and kept (default: STATE/tls)")
       ->group(c);
-  app.add_option("--state-dir", state_dir,
+  app.add_option("--state-dir", o.state_dir,
                  "the server's own folder (0700): the instructor token, the self-signed certificate")
       ->capture_default_str()
       ->group(c);
@@ -351,15 +351,14 @@ int main(int argc, char** argv) {
          "--allowed-origin", web.allowed_origins,
          "another origin whose pages may open the classroom's WebSocket, e.g. https://class.example.org (repeatable)")
       ->group(c);
-  app.add_flag("--no-tls", no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")
+  app.add_flag("--no-tls", o.no_tls, "plain HTTP/WS only (browsers then give the microphone to localhost only)")
       ->group(c);
-  int64_t speaker_delay_ms = 40;
-  app.add_option("--speaker-delay-ms", speaker_delay_ms,
+  app.add_option("--speaker-delay-ms", o.speaker_delay_ms,
                  "the speaker's starting jitter-buffer delay (it adapts from there)")
       ->check(CLI::Range(20, 200))
       ->capture_default_str()
       ->group(c);
-  app.add_option("--max-frames-per-second", host_config.max_frames_per_second,
+  app.add_option("--max-frames-per-second", o.host.max_frames_per_second,
                  "audio frames one client may send per second (one more: bad_frame, closed)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str()
@@ -385,166 +384,132 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str()
       ->group(c);
-  app.set_config(
-      "--config", "",
-      "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
-  app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
-  add_config_flags(app, config);
-  app.footer(
-      "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
-      "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+}
+
+// What the flags cannot check one at a time: the token's length, the origins, the state folder
+// (and the instructor token kept there), the first recording serial, the core's ranges. An exit
+// status when the server must not start.
+std::optional<int> settle_options(const CLI::App& app, Options& o) {
+  Config& config = o.config;
   if (app.count("--instructor-token") > 0 && config.instructor_token.size() < min_token_chars) {
     std::fprintf(stderr,
                  "hailer-server: --instructor-token must be at least %zu characters (a short one can be guessed)\n",
                  min_token_chars);
     return 2;
   }
-  for (std::string& o : web.allowed_origins) {
-    while (o.size() > 1 && o.back() == '/') o.pop_back();  // "https://host/" names the same origin
-    if (!(o.starts_with("http://") || o.starts_with("https://")) ||
-        o.find('/', o.find("//") + 2) != std::string::npos) {
-      std::fprintf(stderr, "hailer-server: --allowed-origin %s is not an origin (scheme://host[:port])\n", o.c_str());
+  for (std::string& origin : o.web.allowed_origins) {
+    while (origin.size() > 1 && origin.back() == '/') origin.pop_back();  // "https://host/" names the same origin
+    if (!(origin.starts_with("http://") || origin.starts_with("https://")) ||
+        origin.find('/', origin.find("//") + 2) != std::string::npos) {
+      std::fprintf(stderr, "hailer-server: --allowed-origin %s is not an origin (scheme://host[:port])\n",
+                   origin.c_str());
       return 2;
     }
   }
-  if (!no_web) {
+  if (!o.no_web) {
     // The server's own folder: the instructor token is kept there, so an instructor page stays
     // signed in across a restart; the self-signed certificate too, unless told otherwise.
     try {
-      ensure_folder(state_dir, 0700);
+      ensure_folder(o.state_dir, 0700);
       if (config.instructor_token.empty())
-        config.instructor_token = net::load_or_make_secret(state_dir + "/instructor-token", 16);
+        config.instructor_token = net::load_or_make_secret(o.state_dir + "/instructor-token", 16);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "hailer-server: %s\n", e.what());
       return 1;
     }
-    if (tls_dir.empty()) tls_dir = state_dir + "/tls";
+    if (o.tls_dir.empty()) o.tls_dir = o.state_dir + "/tls";
   }
-  if (web.recordings_dir == "none") web.recordings_dir.clear();
-  if (!web.recordings_dir.empty() && app.count("--first-recording-serial") == 0) {
-    config.first_recording_serial = next_recording_serial(web.recordings_dir);  // never reuse a file name
+  if (o.web.recordings_dir == "none") o.web.recordings_dir.clear();
+  if (!o.web.recordings_dir.empty() && app.count("--first-recording-serial") == 0) {
+    config.first_recording_serial = next_recording_serial(o.web.recordings_dir);  // never reuse a file name
   }
   if (auto err = validate(config)) {
     std::fprintf(stderr, "hailer-server: %s\n", err->c_str());
     return 2;
   }
-  // OpenSSL writes TLS records on the sockets itself (net/tls_socket.hpp): a peer that
-  // is gone must give EPIPE, not end the server.
-  std::signal(SIGPIPE, SIG_IGN);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  fit_limits_to_descriptors(config, web, no_web);
-  net::OsSecrets secrets;  // every session's media key and id (never a seeded generator)
+  return std::nullopt;
+}
 
-  ClassroomOutput output;
-  if (!no_web) {
-    if (!open_output(output, audio_out)) return 1;
-    if (!web.recordings_dir.empty()) {
-      try {
-        output.recordings = std::make_unique<Recorder>(web.recordings_dir, recorder_limits);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "hailer-server: %s\n", e.what());
-        return 1;
-      }
+// The classroom's certificate: the operator's pair, or one made (and kept) for this machine's
+// addresses. An exit status when there is none.
+std::optional<int> choose_certificate(Options& o) {
+  if (o.no_tls) return std::nullopt;
+  if (!o.tls_cert.empty() || !o.tls_key.empty()) {
+    if (o.tls_cert.empty() || o.tls_key.empty()) {
+      std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
+      return 2;
     }
+    o.web.tls = net::TlsFiles{o.tls_cert, o.tls_key, net::certificate_fingerprint(o.tls_cert), ""};
+    return std::nullopt;
   }
-  // One thread runs the io_context and nothing else touches it (signals arrive through
-  // signal_set on that thread; the sound device's thread only reads its ring), so Asio's locks
-  // guard nothing: without them the server runs 4.5% fewer instructions per call cycle
-  // (callgrind, docs/performance.md). A second thread calling run() or post() would need them back.
-  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
-  std::unique_ptr<net::NetServer> server;
-  std::unique_ptr<net::WebServer> web_server;
+  auto names = local_addresses(o.net.host);
+  names.push_back("localhost");
   try {
-    // The speaker starts at 40 ms of buffer (not 80): students reach it over a LAN or WebSocket
-    // on TCP, where jitter is small; the buffer still grows with the jitter it measures.
-    JitterBufferConfig speaker;
-    speaker.start_delay_ms = speaker_delay_ms;
-    host_config.check_invariants = check_invariants;
-    host_config.speaker_buffer = speaker;
-    net.warn = [](std::string_view line) { spdlog::warn("{}", line); };
-    server = std::make_unique<net::NetServer>(io, net, config, secrets, host_config, &output);
-    if (!no_web) {
-      if (!no_tls) {
-        if (!tls_cert.empty() || !tls_key.empty()) {
-          if (tls_cert.empty() || tls_key.empty()) {
-            std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
-            return 2;
-          }
-          web.tls = net::TlsFiles{tls_cert, tls_key, net::certificate_fingerprint(tls_cert), ""};
-        } else {
-          auto names = local_addresses(net.host);
-          names.push_back("localhost");
-          try {
-            web.tls = net::ensure_self_signed(tls_dir, names);
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "hailer-server: the classroom's certificate: %s\n", e.what());
-            return 1;
-          }
-        }
-      }
-      web.host = net.host;
-      web.served_hosts = local_addresses(net.host);
-      web.served_hosts.push_back("localhost");
-      web.instructor_token = config.instructor_token;
-      web.max_token_failures_per_address_per_minute = config.max_token_failures_per_address_per_minute;
-      web.warn = [](std::string_view line) { spdlog::warn("{}", escape_untrusted(line)); };
-      web.max_message_bytes = config.max_message_bytes;
-      web.idle_cut_ms = config.heartbeat_timeout_ms + 5'000;
-      web.max_outbound_bytes = net.max_outbound_bytes;
-      web_server = std::make_unique<net::WebServer>(*server, web);
-    }
+    o.web.tls = net::ensure_self_signed(o.tls_dir, names);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hailer-server: cannot listen on %s: %s\n", net.host.c_str(), e.what());
+    std::fprintf(stderr, "hailer-server: the classroom's certificate: %s\n", e.what());
     return 1;
   }
-  Observers observers;
-  LogObserver logs;
-  observers.list.push_back(&logs);
-  std::unique_ptr<__gnu_cxx::stdio_filebuf<char>> journal_buffer;
-  std::unique_ptr<std::ostream> journal_file;
-  std::unique_ptr<JournalWriter> journal;
-  if (!journal_path.empty()) {
-    // It holds names and who called whom: 0600, and never written through a planted link.
-    const int fd = open_no_follow(journal_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      std::fprintf(stderr, "hailer-server: cannot open journal %s: %s\n", journal_path.c_str(),
-                   errno == ELOOP ? "it is a symbolic link"
-                   : fd < 0       ? std::strerror(errno)
-                                  : "not a regular file");
-      return 1;
-    }
-    if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0600) == 0)
-      spdlog::warn("journal {} was open to others: made 0600", journal_path);
-    journal_buffer = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::app);
-    journal_file = std::make_unique<std::ostream>(journal_buffer.get());
-    journal = std::make_unique<JournalWriter>(
-        *journal_file, server->host().core().config());  // as bound: the rendezvous port is in it
-    observers.list.push_back(journal.get());
-  }
-  server->set_observer(&observers);
+  return std::nullopt;
+}
 
-  const auto tcp = server->tcp_endpoint();
-  const auto udp = server->udp_endpoint();
-  std::printf("hailer-server listening: signaling tcp %s:%u, media rendezvous udp %s:%u\n",
-              tcp.address().to_string().c_str(), tcp.port(), udp.address().to_string().c_str(), udp.port());
-  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp.address().to_string().c_str(),
-              tcp.port());
-  std::printf("                      hailer --server %s:%u --name bob\n", tcp.address().to_string().c_str(),
-              tcp.port());
-  if (web_server) {
+// The classroom's settings that come from the core's and the calls port's.
+void derive_web_config(Options& o) {
+  auto& web = o.web;
+  web.host = o.net.host;
+  web.served_hosts = local_addresses(o.net.host);
+  web.served_hosts.push_back("localhost");
+  web.instructor_token = o.config.instructor_token;
+  web.max_token_failures_per_address_per_minute = o.config.max_token_failures_per_address_per_minute;
+  web.warn = [](std::string_view line) { spdlog::warn("{}", escape_untrusted(line)); };
+  web.max_message_bytes = o.config.max_message_bytes;
+  web.idle_cut_ms = o.config.heartbeat_timeout_ms + 5'000;
+  web.max_outbound_bytes = o.net.max_outbound_bytes;
+}
+
+// The journal file and its writer, alive as long as the server.
+struct Journal {
+  std::unique_ptr<__gnu_cxx::stdio_filebuf<char>> buffer;
+  std::unique_ptr<std::ostream> file;
+  std::unique_ptr<JournalWriter> writer;
+};
+
+// Opens the journal (it holds names and who called whom: 0600, never through a planted link).
+// False when it cannot be written.
+bool open_journal(const std::string& path, const Config& config, Journal& out) {
+  const int fd = open_no_follow(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fprintf(stderr, "hailer-server: cannot open journal %s: %s\n", path.c_str(),
+                 errno == ELOOP ? "it is a symbolic link"
+                 : fd < 0       ? std::strerror(errno)
+                                : "not a regular file");
+    return false;
+  }
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0600) == 0)
+    spdlog::warn("journal {} was open to others: made 0600", path);
+  out.buffer = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::app);
+  out.file = std::make_unique<std::ostream>(out.buffer.get());
+  out.writer = std::make_unique<JournalWriter>(*out.file, config);  // as bound: the rendezvous port is in it
+  return true;
+}
+
+// The first lines: where the server listens and how to connect (docs/operations.md).
+void print_welcome(const net::NetServer& server, const net::WebServer* web_server, const Options& o) {
+  const auto tcp = server.tcp_endpoint();
+  const auto udp = server.udp_endpoint();
+  const std::string tcp_address = tcp.address().to_string();
+  std::printf("hailer-server listening: signaling tcp %s:%u, media rendezvous udp %s:%u\n", tcp_address.c_str(),
+              tcp.port(), udp.address().to_string().c_str(), udp.port());
+  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp_address.c_str(), tcp.port());
+  std::printf("                      hailer --server %s:%u --name bob\n", tcp_address.c_str(), tcp.port());
+  if (web_server != nullptr) {
+    const auto& web = o.web;
     const unsigned port = web_server->endpoint().port();
     const char* scheme = web.tls ? "https" : "http";
-    for (const auto& a : local_addresses(net.host)) {
+    for (const auto& a : local_addresses(o.net.host)) {
       std::printf("classroom: students open %s://%s:%u/   instructor: %s://%s:%u/instructor#token=%s\n", scheme,
-                  a.c_str(), port, scheme, a.c_str(), port, config.instructor_token.c_str());
+                  a.c_str(), port, scheme, a.c_str(), port, o.config.instructor_token.c_str());
     }
     if (web.tls && !web.tls->made_because.empty() && web.tls->made_because != "new") {
       std::printf("certificate renewed (%s): tell the students the new fingerprint\n", web.tls->made_because.c_str());
@@ -553,21 +518,25 @@ int main(int argc, char** argv) {
     std::printf("recordings: %s\n", web.recordings_dir.empty() ? "off" : web.recordings_dir.c_str());
   }
   std::fflush(stdout);
+}
 
+// Runs the server until SIGINT/SIGTERM: SIGUSR1 logs the counters, and freed memory goes back
+// to the system after bursts. The exit status.
+int run(boost::asio::io_context& io, net::NetServer& server, net::WebServer* web_server, const net::NetConfig& net) {
   boost::asio::signal_set stops(io, SIGINT, SIGTERM);
   boost::asio::steady_timer stop_deadline(io);
   boost::asio::signal_set usr1(io, SIGUSR1);
   boost::asio::steady_timer trim_timer(io);  // gives freed memory back (below)
   stops.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("signal {}: stopping, telling {} clients", signal, server->connection_count());
+    spdlog::info("signal {}: stopping, telling {} clients", signal, server.connection_count());
     usr1.cancel();
     trim_timer.cancel();
-    if (web_server) web_server->stop();
+    if (web_server != nullptr) web_server->stop();
     // Over once every client is gone (its last messages flushed, or cut off at the flush
     // deadline), not when stop_deadline fires: that timer held the io_context, and every stop
     // took the flush time + 1 s.
-    server->stop([&] { io.stop(); });
+    server.stop([&] { io.stop(); });
     // Whatever still holds the io_context (an idle keep-alive page load) does not hold the stop.
     stop_deadline.expires_after(std::chrono::milliseconds(net.shutdown_flush_ms + 1000));
     stop_deadline.async_wait([&](const boost::system::error_code& e) {
@@ -577,7 +546,7 @@ int main(int argc, char** argv) {
   std::function<void()> wait_usr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      log_counters(*server);
+      log_counters(server);
       wait_usr1();
     });
   };
@@ -592,8 +561,9 @@ int main(int argc, char** argv) {
       if (ec) return;
       // HTTP(S) connections count as connections too: a thousand page loads that closed free
       // their TLS state in the middle of the heap as a crowd of sessions does.
-      const std::size_t connections = server->connection_count() + (web_server ? web_server->http_connections() : 0);
-      if (trim_schedule.due(server->stats().writes, connections)) {
+      const std::size_t connections =
+          server.connection_count() + (web_server != nullptr ? web_server->http_connections() : 0);
+      if (trim_schedule.due(server.stats().writes, connections)) {
 #ifdef __GLIBC__
         malloc_trim(0);
 #endif
@@ -602,15 +572,100 @@ int main(int argc, char** argv) {
     });
   };
   trim();
-  server->start();
-  if (web_server) web_server->start();
+  server.start();
+  if (web_server != nullptr) web_server->start();
   try {
     io.run();
   } catch (const std::exception& e) {
     spdlog::critical("stopped by an internal error: {}", e.what());
     return 3;
   }
-  log_counters(*server);
+  log_counters(server);
   spdlog::info("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "hailer-server: signaling for hailer calls (TCP, one JSON object per line) and the media rendezvous (UDP).\n"
+      "Users register by name, call, accept, reject and hang up; a caller who finds the callee busy is queued\n"
+      "and told the instant the callee is free. Audio flows peer to peer (RTP + Opus); the server only tells\n"
+      "each peer where the other is. See docs/operations.md and docs/protocol.md.",
+      "hailer-server"};
+  Options o;
+  o.web.web_root = HAILER_WEB_ROOT;
+  o.web.recordings_dir = "recordings";
+  add_network_flags(app, o);
+  add_classroom_flags(app, o);
+  app.set_config(
+      "--config", "",
+      "read options from a TOML/INI file (keys are the long option names without dashes: max-sessions = 500)");
+  app.allow_config_extras(false);  // a misspelled key is an error, never silently ignored
+  add_config_flags(app, o.config);
+  app.footer(
+      "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
+      "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (const auto refused = settle_options(app, o)) return *refused;
+  // OpenSSL writes TLS records on the sockets itself (net/tls_socket.hpp): a peer that
+  // is gone must give EPIPE, not end the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hailer"));
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  fit_limits_to_descriptors(o.config, o.web, o.no_web);
+  net::OsSecrets secrets;  // every session's media key and id (never a seeded generator)
+
+  ClassroomOutput output;
+  if (!o.no_web) {
+    if (!open_output(output, o.audio_out)) return 1;
+    if (!o.web.recordings_dir.empty()) {
+      try {
+        output.recordings = std::make_unique<Recorder>(o.web.recordings_dir, o.recorder_limits);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hailer-server: %s\n", e.what());
+        return 1;
+      }
+    }
+  }
+  // One thread runs the io_context and nothing else touches it (signals arrive through
+  // signal_set on that thread; the sound device's thread only reads its ring), so Asio's locks
+  // guard nothing: without them the server runs 4.5% fewer instructions per call cycle
+  // (callgrind, docs/performance-log.md). A second thread calling run() or post() would need them back.
+  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
+  std::unique_ptr<net::NetServer> server;
+  std::unique_ptr<net::WebServer> web_server;
+  try {
+    // The speaker starts at 40 ms of buffer (not 80): students reach it over a LAN or WebSocket
+    // on TCP, where jitter is small; the buffer still grows with the jitter it measures.
+    o.host.check_invariants = o.check_invariants;
+    o.host.speaker_buffer.start_delay_ms = o.speaker_delay_ms;
+    o.net.warn = [](std::string_view line) { spdlog::warn("{}", line); };
+    server = std::make_unique<net::NetServer>(io, o.net, o.config, secrets, o.host, &output);
+    if (!o.no_web) {
+      if (const auto refused = choose_certificate(o)) return *refused;
+      derive_web_config(o);
+      web_server = std::make_unique<net::WebServer>(*server, o.web);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hailer-server: cannot listen on %s: %s\n", o.net.host.c_str(), e.what());
+    return 1;
+  }
+  Observers observers;
+  LogObserver logs;
+  observers.list.push_back(&logs);
+  Journal journal;
+  if (!o.journal_path.empty()) {
+    if (!open_journal(o.journal_path, server->host().core().config(), journal)) return 1;
+    observers.list.push_back(journal.writer.get());
+  }
+  server->set_observer(&observers);
+  print_welcome(*server, web_server.get(), o);
+  return run(io, *server, web_server.get(), o.net);
 }
