@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include <openssl/evp.h>
@@ -23,8 +22,11 @@
 #include "host/out_queue.hpp"
 #include "host/transport_rules.hpp"
 #include "net/tls_socket.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/json.hpp"
 #include "protocol/names.hpp"
 #include "protocol/ptt_frame.hpp"
+#include "protocol/utf8.hpp"
 
 namespace hailer::net {
 
@@ -363,7 +365,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (ec) {
       if (ec == websocket::error::closed) return finish(CloseReason::peer_closed);
       if (ec == websocket::error::message_too_big)
-        return refuse("message_too_large", "a message larger than the server accepts");
+        return refuse(ErrorCode::message_too_large, "a message larger than the server accepts");
       // Beast has already failed the connection with 1002 (or 1007 for bad UTF-8): unmasked or
       // reserved-bit frames, fragmented control frames, unknown opcodes, bad continuations.
       if (ec == websocket::condition::protocol_violation) return finish(CloseReason::protocol_error);
@@ -399,9 +401,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   }
 
   // The transport itself refuses this client (framing or flooding): told why, then closed.
-  void refuse(const std::string& code, const std::string& why) {
-    const std::string text = R"({"type":"error","id":null,"code":")" + code + R"(","message":")" + why + R"("})";
-    send(std::make_shared<const std::string>(text));
+  void refuse(ErrorCode code, std::string why) {
+    send(std::make_shared<const std::string>(encode(ServerMessage{ErrorReply{std::nullopt, code, std::move(why)}})));
     close(CloseReason::protocol_error);
   }
 
@@ -667,13 +668,15 @@ http::response<http::string_body> WebServer::Impl::instructor_session(const http
                : answer(http::status::forbidden, "{\"error\":\"bad_token\"}\n");
   }
   if (!origin_allowed(req)) return answer(http::status::forbidden, "{\"error\":\"origin\"}\n");
-  std::string token;
-  try {
-    const auto body = nlohmann::json::parse(req.body());
-    token = body.at("token").get<std::string>();
-  } catch (const std::exception&) {
+  // Read with the protocol's strict reader: {"token": "..."} and nothing looser.
+  const std::string& text = req.body();
+  json::Document body;
+  const json::Value* field = nullptr;
+  if (valid_utf8(text) && !json::parse(text, body) && body.root().type == json::Type::object)
+    field = body.find(body.root(), "token");
+  if (field == nullptr || field->type != json::Type::string)
     return answer(http::status::bad_request, "{\"error\":\"bad_json\"}\n");
-  }
+  const std::string token(field->text);
   if (config.instructor_token.empty()) return answer(http::status::no_content, "");
   switch (check_token(token, address)) {
     case Auth::ok:
@@ -713,19 +716,39 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
     }
   }
   if (path == "/api/recordings") {
-    nlohmann::json list = nlohmann::json::array();
+    struct Entry {
+      std::string file;
+      uint64_t bytes = 0;
+      int64_t audio_ms = 0;
+    };
+    std::vector<Entry> entries;
     std::error_code ec;
     if (!config.recordings_dir.empty()) {
       for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
-        const std::string name = e.path().filename().string();
+        std::string name = e.path().filename().string();
         if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_file_name(name)) continue;
         const auto bytes = e.file_size(ec);
         const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
-        list.push_back({{"file", name}, {"bytes", bytes}, {"audio_ms", audio_ms}});
+        entries.push_back({std::move(name), bytes, audio_ms});
       }
     }
-    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a["file"] < b["file"]; });
-    return reply(http::status::ok, list.dump() + "\n", "application/json");
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.file < b.file; });
+    // Written with the protocol's writer: one JSON writer in the server.
+    std::string list;
+    json::Writer w(list);
+    w.begin_array();
+    for (const Entry& e : entries) {
+      w.begin_object();
+      w.key("file");
+      w.string(e.file);
+      w.key("bytes");
+      w.uinteger(e.bytes);
+      w.key("audio_ms");
+      w.integer(e.audio_ms);
+      w.end_object();
+    }
+    w.end_array();
+    return reply(http::status::ok, list + "\n", "application/json");
   }
   if (path.starts_with("/recordings/")) {
     const std::string name = path.substr(12);
