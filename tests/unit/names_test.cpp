@@ -68,7 +68,8 @@ TEST_CASE("names: one rule for a file name from the network, and every recording
   CHECK_FALSE(safe_file_name("dir/ann_1.wav"));
   CHECK_FALSE(safe_file_name("ann 1.wav"));
   CHECK_FALSE(safe_file_name("ann%2F1.wav"));
-  for (const char* raw : {"ann", "../x", "", ".", "a/b", "..", std::string(300, 'z').c_str(), "é"}) {
+  const std::vector<std::string> raws{"ann", "../x", "", ".", "a/b", "..", std::string(300, 'z'), "é"};
+  for (const std::string& raw : raws) {
     CHECK(safe_file_name(recording_file_name(raw, 18'446'744'073'709'551'615ULL)));
   }
 }
