@@ -14,14 +14,13 @@
 #include <map>
 #include <sstream>
 
-#include <openssl/evp.h>
-
 #include "base/assert.hpp"
 #include "base/rate_limit.hpp"
 #include "base/secret.hpp"
 #include "host/out_queue.hpp"
 #include "host/transport_rules.hpp"
 #include "net/tls_socket.hpp"
+#include "net/web_rules.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/json.hpp"
 #include "protocol/names.hpp"
@@ -63,22 +62,6 @@ constexpr std::size_t max_http_body_bytes = 8 * 1024;
 /// nothing for long. Later requests on a kept-alive connection get WebConfig::http_idle_ms.
 constexpr auto http_request_timeout = std::chrono::seconds(10);
 
-std::string content_type(const std::string& path) {
-  static const std::map<std::string, std::string> types{{".html", "text/html; charset=utf-8"},
-                                                        {".js", "text/javascript; charset=utf-8"},
-                                                        {".css", "text/css; charset=utf-8"},
-                                                        {".svg", "image/svg+xml"},
-                                                        {".png", "image/png"},
-                                                        {".ico", "image/x-icon"},
-                                                        {".wav", "audio/wav"},
-                                                        {".json", "application/json"}};
-  const auto dot = path.rfind('.');
-  if (dot != std::string::npos) {
-    if (auto it = types.find(path.substr(dot)); it != types.end()) return it->second;
-  }
-  return "application/octet-stream";
-}
-
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -91,39 +74,13 @@ constexpr std::string_view cookie_name = "hailer_instructor";
 // Addresses whose wrong-token budgets are kept at once (idle ones are forgotten beyond it).
 constexpr std::size_t max_limited_addresses = 4096;
 
-// The instructor's cookie: a digest of the token, so the token itself never sits in a browser's
-// cookie jar, and a restarted server with the same token recognises the cookies it gave.
-std::string instructor_cookie(const std::string& token) {
-  if (token.empty()) return "";
-  const std::string text = "hailer instructor cookie v1:" + token;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
-  return to_hex(std::span<const uint8_t>(md, n));
-}
-
-// The value of cookie `name` in the request's Cookie headers, if present.
+// The value of cookie `name` in the request's Cookie headers, if present (web_rules.hpp).
 std::optional<std::string> cookie_value(const http::request<http::string_body>& req, std::string_view name) {
   const auto [first, last] = req.equal_range(http::field::cookie);
   for (auto field = first; field != last; ++field) {
-    std::string_view rest(field->value().data(), field->value().size());
-    while (!rest.empty()) {
-      const auto semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
-      if (semi == std::string_view::npos) break;
-      rest = rest.substr(semi + 1);
-    }
+    if (auto v = cookie_in_header(std::string_view(field->value().data(), field->value().size()), name)) return v;
   }
   return std::nullopt;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // What every answer carries: the pages load only from here, cannot be framed, send no Referer,
@@ -616,9 +573,9 @@ class Detector final : public std::enable_shared_from_this<Detector> {
 
 bool WebServer::Impl::origin_allowed(const http::request<http::string_body>& req) const {
   const auto it = req.find(http::field::origin);
-  if (it == req.end()) return true;  // not a browser: a browser always says where its page came from
-  const std::string origin = lowercase(std::string_view(it->value().data(), it->value().size()));
-  return std::find(origins.begin(), origins.end(), origin) != origins.end();
+  std::optional<std::string_view> origin;
+  if (it != req.end()) origin = std::string_view(it->value().data(), it->value().size());
+  return net::origin_allowed(origin, origins);
 }
 
 bool WebServer::Impl::has_cookie(const http::request<http::string_body>& req) const {
@@ -648,10 +605,9 @@ WebServer::Impl::Auth WebServer::Impl::instructor_auth(const http::request<http:
   if (config.instructor_token.empty() || has_cookie(req)) return Auth::ok;
   const auto it = req.find(http::field::authorization);
   if (it == req.end()) return Auth::missing;
-  const std::string_view value(it->value().data(), it->value().size());
-  constexpr std::string_view bearer = "Bearer ";
-  if (!value.starts_with(bearer)) return Auth::missing;
-  return check_token(value.substr(bearer.size()), address);
+  const auto token = bearer_token(std::string_view(it->value().data(), it->value().size()));
+  if (!token) return Auth::missing;
+  return check_token(*token, address);
 }
 
 // POST: trades the token (JSON {"token": ...}) for the instructor's cookie: HttpOnly (no script
@@ -764,7 +720,7 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   if (!safe_file_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
   auto body = read_file(config.web_root + "/" + file);
   if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
-  return reply(http::status::ok, std::move(*body), content_type(file));
+  return reply(http::status::ok, std::move(*body), std::string(content_type(file)));
 }
 
 void WebServer::Impl::accept() {

@@ -80,7 +80,7 @@ struct EmptyRequestWire {
   template <typename IO, typename M>
   static void fields(IO&, M&) {}
 };
-constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
+inline constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
                            ping_name = "ping", press_name = "press", release_name = "release", revoke_name = "revoke";
 template <>
 struct Wire<HangupRequest> : EmptyRequestWire<HangupRequest, hangup_name, RequestScope::calls> {};

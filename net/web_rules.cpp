@@ -1,0 +1,79 @@
+#include "net/web_rules.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <utility>
+
+#include "base/assert.hpp"
+#include "base/secret.hpp"
+
+namespace hailer::net {
+
+std::string_view content_type(std::string_view path) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> types{{
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".wav", "audio/wav"},
+      {".json", "application/json"},
+  }};
+  const auto dot = path.rfind('.');
+  if (dot != std::string_view::npos) {
+    for (const auto& [extension, type] : types) {
+      if (path.substr(dot) == extension) return type;
+    }
+  }
+  return "application/octet-stream";
+}
+
+std::string instructor_cookie(std::string_view token) {
+  if (token.empty()) return "";
+  std::string text = "hailer instructor cookie v1:";
+  text += token;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  const int ok = EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
+  HAILER_ASSERT(ok == 1 && n == 32);
+  return to_hex(std::span<const uint8_t>(md, n));
+}
+
+std::optional<std::string> cookie_in_header(std::string_view header, std::string_view name) {
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    const auto semi = rest.find(';');
+    std::string_view pair = rest.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    rest = rest.substr(semi + 1);
+  }
+  return std::nullopt;
+}
+
+bool origin_allowed(std::optional<std::string_view> origin, std::span<const std::string> allowed) {
+  if (!origin) return true;  // not a browser: a browser always says where its page came from
+  const std::string o = lowercase(*origin);
+  return std::find(allowed.begin(), allowed.end(), o) != allowed.end();
+}
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view bearer = "Bearer ";
+  if (!authorization.starts_with(bearer)) return std::nullopt;
+  return authorization.substr(bearer.size());
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace hailer::net

@@ -1,0 +1,52 @@
+// The classroom web server's Beast-free rules (net/web_rules.hpp).
+#include "net/web_rules.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using namespace hailer::net;
+
+TEST_CASE("web: files are served with the type their extension names, anything else as bytes", "[web]") {
+  CHECK(content_type("/index.html") == "text/html; charset=utf-8");
+  CHECK(content_type("student.js") == "text/javascript; charset=utf-8");
+  CHECK(content_type("ann_1.wav") == "audio/wav");
+  CHECK(content_type("notes.txt") == "application/octet-stream");
+  CHECK(content_type("Makefile") == "application/octet-stream");
+  CHECK(content_type("x.html.bak") == "application/octet-stream");
+}
+
+TEST_CASE("web: the instructor's cookie is a digest of the token, never the token, and none without one", "[web]") {
+  const std::string cookie = instructor_cookie("open-sesame-0123456789");
+  CHECK(cookie.size() == 64);
+  CHECK(cookie.find("open-sesame") == std::string::npos);
+  CHECK(cookie == instructor_cookie("open-sesame-0123456789"));  // a restart with the same token knows it
+  CHECK(cookie != instructor_cookie("open-sesame-0123456788"));
+  CHECK(instructor_cookie("").empty());
+}
+
+TEST_CASE("web: a cookie is found by its exact name among the header's pairs", "[web]") {
+  CHECK(cookie_in_header("hailer_instructor=abc", "hailer_instructor") == std::optional<std::string>("abc"));
+  CHECK(cookie_in_header("a=1; hailer_instructor=abc; b=2", "hailer_instructor") == std::optional<std::string>("abc"));
+  CHECK_FALSE(cookie_in_header("xhailer_instructor=abc", "hailer_instructor"));
+  CHECK_FALSE(cookie_in_header("hailer_instructor", "hailer_instructor"));
+  CHECK(cookie_in_header("hailer_instructor=", "hailer_instructor") == std::optional<std::string>(""));
+  CHECK_FALSE(cookie_in_header("", "hailer_instructor"));
+}
+
+TEST_CASE("web: only listed origins may open the WebSocket, a client without an Origin may", "[web]") {
+  const std::vector<std::string> allowed{"https://127.0.0.1:8443", "https://localhost:8443"};
+  CHECK(origin_allowed(std::nullopt, allowed));
+  CHECK(origin_allowed("https://localhost:8443", allowed));
+  CHECK(origin_allowed("HTTPS://LocalHost:8443", allowed));
+  CHECK_FALSE(origin_allowed("https://evil.example", allowed));
+  CHECK_FALSE(origin_allowed("https://localhost:8444", allowed));
+  CHECK_FALSE(origin_allowed("null", allowed));
+}
+
+TEST_CASE("web: a bearer token is read only from a Bearer authorization", "[web]") {
+  CHECK(bearer_token("Bearer tok") == std::optional<std::string_view>("tok"));
+  CHECK_FALSE(bearer_token("Basic dG9rOg=="));
+  CHECK_FALSE(bearer_token("bearer tok"));
+  CHECK(bearer_token("Bearer ") == std::optional<std::string_view>(""));
+}
