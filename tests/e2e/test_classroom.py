@@ -4,6 +4,7 @@ own ctest entry (tests/CMakeLists.txt)."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -171,6 +172,23 @@ class Classroom(TempDirCase):
         m = ws.expect("error")
         self.assertIn("audio frames per second", m["message"])
         self.assertEqual(ws.close_code(), 1008)
+        # The same counts as the simulator's flood (scenarios/transport_slow_reader_and_flood.json):
+        # one flood, judged as one bad frame, one sender closed for breaking the protocol.
+        deadline = time.monotonic() + 10
+        while True:
+            before = server.log_text().count("counters:")
+            server.signal(signal.SIGUSR1)
+            while server.log_text().count("counters:") == before:
+                self.assertLess(time.monotonic(), deadline, "no counters logged")
+                time.sleep(0.02)
+            line = server.log_text().split("counters:")[-1].split("\n")[0]
+            counters = {k: int(v) for k, v in re.findall(r"([\w.]+)=(\d+)", line)}
+            if counters.get("core.closed.protocol_error") == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the close reaches the core a moment after the socket's
+        self.assertEqual(counters["host.floods"], 1)
+        self.assertEqual(counters["host.bad_frames"], 1)
+        self.assertEqual(counters["core.closed.protocol_error"], 1)
 
     def test_two_joins_on_one_socket_and_names_that_try_to_escape(self):
         server = self.server()
