@@ -103,6 +103,20 @@ void random_faults(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms,
   }
 }
 
+// The transport's rules within reach: sometimes an outbound limit small enough for a stalled or
+// partitioned reader to pass (closed as slow_reader), sometimes a PTT member sending frames
+// faster than real time (a flood). Drawn last, so the rest of a seed's scenario is as before.
+void random_transport(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms, const std::vector<std::string>& ptt) {
+  if (rng.chance(1, 4)) s["transport"] = {{"max_outbound_bytes", rng.between(200, 4'000)}};
+  if (!ptt.empty() && rng.chance(1, 4)) {
+    s["steps"].push_back({{"at_ms", rng.between(0, duration_ms - 1)},
+                          {"who", pick(rng, ptt)},
+                          {"do", "raw_audio"},
+                          {"frames", rng.between(60, 200)},
+                          {"gap_ms", rng.between(2, 10)}});
+  }
+}
+
 }  // namespace
 
 nlohmann::ordered_json random_scenario(uint64_t seed) {
@@ -136,6 +150,7 @@ nlohmann::ordered_json random_scenario(uint64_t seed) {
   everyone.insert(everyone.end(), ptt.begin(), ptt.end());
   random_steps(rng, s, duration_ms, calls, everyone);
   random_faults(rng, s, duration_ms, everyone);
+  random_transport(rng, s, duration_ms, ptt);
   s["expect"] = nlohmann::ordered_json::array();  // invariants only
   return s;
 }

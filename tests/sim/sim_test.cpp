@@ -159,6 +159,23 @@ TEST_CASE("swarm scenarios are valid, reproducible from their seed, and keep eve
   }
 }
 
+TEST_CASE("the swarm reaches the transport rules: stalled readers closed as slow_reader, floods refused", "[sim]") {
+  // Without this the random scenarios would never exercise the simulator's slow-reader cut or the
+  // host's flood rule, and the invariants would never be checked around them.
+  int slow_readers = 0;
+  int floods = 0;
+  for (uint64_t i = 0; i < 120 && (slow_readers == 0 || floods == 0); ++i) {
+    const Scenario s = parse_scenario(random_scenario(swarm_run_seed(20261122, i)), "swarm");
+    const RunResult r = run_scenario(s, "swarm", "");
+    INFO("run " << i << ": " << r.failure);
+    REQUIRE(r.passed);
+    slow_readers += r.core.closed_by_reason[static_cast<std::size_t>(CloseReason::slow_reader)] > 0 ? 1 : 0;
+    floods += r.host.floods > 0 ? 1 : 0;
+  }
+  CHECK(slow_readers > 0);
+  CHECK(floods > 0);
+}
+
 TEST_CASE("where: unknown keys and wrongly typed values are refused, not silently unmatched", "[sim]") {
   auto with_where = [](json where) {
     auto j = minimal();
