@@ -81,7 +81,8 @@ struct EmptyRequestWire {
   static void fields(IO&, M&) {}
 };
 inline constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
-                           ping_name = "ping", press_name = "press", release_name = "release", revoke_name = "revoke";
+                                  ping_name = "ping", press_name = "press", release_name = "release",
+                                  revoke_name = "revoke";
 template <>
 struct Wire<HangupRequest> : EmptyRequestWire<HangupRequest, hangup_name, RequestScope::calls> {};
 template <>
