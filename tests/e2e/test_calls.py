@@ -172,6 +172,8 @@ class Calls(TempDirCase):
             closed = closed or "closed: slow_reader" in server.log_text()
         server.wait_log(r"session \d+ closed: slow_reader")
         after = [rtt_ms() for _ in range(20)]
+        # Only the stuck one, as the simulator's stalled reader (scenarios/transport_slow_reader_and_flood.json).
+        self.assertEqual(server.log_text().count("closed: slow_reader"), 1)
         print("probe ping rtt p50/max before %.3f/%.3f ms, while stuck %.3f/%.3f ms (%d pings), after %.3f ms"
               % (before[len(before) // 2], before[-1], sorted(during)[len(during) // 2], max(during), len(during),
                  max(after)), file=sys.stderr)
