@@ -10,6 +10,8 @@
 
 #include "base/assert.hpp"
 #include "base/secret.hpp"
+#include "protocol/json.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer::net {
 
@@ -68,6 +70,42 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view bearer = "Bearer ";
   if (!authorization.starts_with(bearer)) return std::nullopt;
   return authorization.substr(bearer.size());
+}
+
+Route route_of(Method method, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/api/instructor/session" && (method == Method::post || method == Method::get))
+    return {Route::Kind::instructor_session, "", false};
+  if (method != Method::get && method != Method::head) return {Route::Kind::method_not_allowed, "", false};
+  if (path == "/api/recordings") return {Route::Kind::recordings_list, "", true};
+  constexpr std::string_view recordings = "/recordings/";
+  if (path.starts_with(recordings)) return {Route::Kind::recording, std::string(path.substr(recordings.size())), true};
+  std::string file = path == "/"             ? "index.html"
+                     : path == "/instructor" ? "instructor.html"
+                                             : std::string(path.substr(path.empty() ? 0 : 1));
+  if (!safe_file_name(file)) return {Route::Kind::not_found, "", false};
+  return {Route::Kind::page, std::move(file), false};
+}
+
+std::string recordings_json(std::vector<RecordingEntry> entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const RecordingEntry& a, const RecordingEntry& b) { return a.file < b.file; });
+  std::string out;
+  json::Writer w(out);  // the protocol's writer: one JSON writer in the server
+  w.begin_array();
+  for (const RecordingEntry& e : entries) {
+    w.begin_object();
+    w.key("file");
+    w.string(e.file);
+    w.key("bytes");
+    w.uinteger(e.bytes);
+    w.key("audio_ms");
+    w.integer(e.audio_ms);
+    w.end_object();
+  }
+  w.end_array();
+  out.push_back('\n');
+  return out;
 }
 
 std::string lowercase(std::string_view text) {

@@ -3,10 +3,12 @@
 // bearer token. web_server.cpp applies them to Beast's requests; tests check them directly.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hailer::net {
 
@@ -30,5 +32,37 @@ std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 /// ASCII lowercase.
 std::string lowercase(std::string_view text);
+
+/// The request methods the classroom tells apart.
+enum class Method : uint8_t { get, head, post, other };
+
+/// What a request asks for, decided from its method and target alone.
+struct Route {
+  enum class Kind : uint8_t {
+    instructor_session,  ///< POST trades the token for the cookie, GET checks the cookie
+    method_not_allowed,  ///< anything but GET or HEAD elsewhere (405)
+    recordings_list,     ///< GET /api/recordings: the instructor's list (JSON)
+    recording,           ///< GET /recordings/NAME: one recording, if NAME is safe and exists
+    page,                ///< a file under the web root
+    not_found,           ///< a name no file under the web root may have
+  };
+  Kind kind = Kind::not_found;
+  std::string file;               ///< recording: the name asked for; page: the file under the web root
+  bool needs_instructor = false;  ///< the instructor's cookie or token is checked first
+};
+
+/// The route of `target` (its query is ignored): "/" is index.html, "/instructor" instructor.html,
+/// recordings need the instructor, and a page name must be a safe file name.
+Route route_of(Method method, std::string_view target);
+
+/// One recording in the instructor's list.
+struct RecordingEntry {
+  std::string file;
+  uint64_t bytes = 0;
+  int64_t audio_ms = 0;
+};
+
+/// The list as GET /api/recordings answers it: a JSON array sorted by file name, with a newline.
+std::string recordings_json(std::vector<RecordingEntry> entries);
 
 }  // namespace hailer::net

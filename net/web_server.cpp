@@ -198,6 +198,7 @@ struct WebServer::Impl {
   http::response<http::string_body> instructor_session(const http::request<http::string_body>& req,
                                                        const std::string& address, bool over_tls);
   Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
+  std::vector<RecordingEntry> list_recordings() const;
   bool has_cookie(const http::request<http::string_body>& req) const;
   Auth check_token(std::string_view token, const std::string& address);
   bool origin_allowed(const http::request<http::string_body>& req) const;
@@ -653,15 +654,12 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   auto reply = [&](http::status status, std::string body, const std::string& type) {
     return make_response(req.version(), req.keep_alive(), status, std::move(body), type, over_tls);
   };
-  const std::string target(req.target());
-  const std::string path = target.substr(0, target.find('?'));
-  if (path == "/api/instructor/session" && (req.method() == http::verb::post || req.method() == http::verb::get)) {
-    return instructor_session(req, address, over_tls);
-  }
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    return reply(http::status::method_not_allowed, "GET only\n", "text/plain");
-  }
-  if (path == "/api/recordings" || path.starts_with("/recordings/")) {
+  const Method method = req.method() == http::verb::get    ? Method::get
+                        : req.method() == http::verb::head ? Method::head
+                        : req.method() == http::verb::post ? Method::post
+                                                           : Method::other;
+  const Route route = route_of(method, std::string_view(req.target().data(), req.target().size()));
+  if (route.needs_instructor) {
     switch (instructor_auth(req, address)) {
       case Auth::ok:
         break;
@@ -671,56 +669,46 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
         return reply(http::status::forbidden, "{\"error\":\"bad_token\"}\n", "application/json");
     }
   }
-  if (path == "/api/recordings") {
-    struct Entry {
-      std::string file;
-      uint64_t bytes = 0;
-      int64_t audio_ms = 0;
-    };
-    std::vector<Entry> entries;
-    std::error_code ec;
-    if (!config.recordings_dir.empty()) {
-      for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
-        std::string name = e.path().filename().string();
-        if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_file_name(name)) continue;
-        const auto bytes = e.file_size(ec);
-        const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
-        entries.push_back({std::move(name), bytes, audio_ms});
-      }
+  switch (route.kind) {
+    case Route::Kind::instructor_session:
+      return instructor_session(req, address, over_tls);
+    case Route::Kind::method_not_allowed:
+      return reply(http::status::method_not_allowed, "GET only\n", "text/plain");
+    case Route::Kind::recordings_list:
+      return reply(http::status::ok, recordings_json(list_recordings()), "application/json");
+    case Route::Kind::recording: {
+      if (config.recordings_dir.empty() || !safe_file_name(route.file))
+        return reply(http::status::not_found, "no such recording\n", "text/plain");
+      auto body = read_file(config.recordings_dir + "/" + route.file);
+      if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
+      auto res = reply(http::status::ok, std::move(*body), "audio/wav");
+      res.set(http::field::content_disposition, "attachment; filename=\"" + route.file + "\"");
+      return res;
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.file < b.file; });
-    // Written with the protocol's writer: one JSON writer in the server.
-    std::string list;
-    json::Writer w(list);
-    w.begin_array();
-    for (const Entry& e : entries) {
-      w.begin_object();
-      w.key("file");
-      w.string(e.file);
-      w.key("bytes");
-      w.uinteger(e.bytes);
-      w.key("audio_ms");
-      w.integer(e.audio_ms);
-      w.end_object();
+    case Route::Kind::page: {
+      auto body = read_file(config.web_root + "/" + route.file);
+      if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
+      return reply(http::status::ok, std::move(*body), std::string(content_type(route.file)));
     }
-    w.end_array();
-    return reply(http::status::ok, list + "\n", "application/json");
+    case Route::Kind::not_found:
+      break;
   }
-  if (path.starts_with("/recordings/")) {
-    const std::string name = path.substr(12);
-    if (config.recordings_dir.empty() || !safe_file_name(name))
-      return reply(http::status::not_found, "no such recording\n", "text/plain");
-    auto body = read_file(config.recordings_dir + "/" + name);
-    if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
-    auto res = reply(http::status::ok, std::move(*body), "audio/wav");
-    res.set(http::field::content_disposition, "attachment; filename=\"" + name + "\"");
-    return res;
+  return reply(http::status::not_found, "not found\n", "text/plain");
+}
+
+// The recordings folder's WAV files with safe names, as the instructor's list shows them.
+std::vector<RecordingEntry> WebServer::Impl::list_recordings() const {
+  std::vector<RecordingEntry> entries;
+  if (config.recordings_dir.empty()) return entries;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(config.recordings_dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_file_name(name)) continue;
+    const auto bytes = e.file_size(ec);
+    const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
+    entries.push_back({std::move(name), bytes, audio_ms});
   }
-  std::string file = path == "/" ? "index.html" : path == "/instructor" ? "instructor.html" : path.substr(1);
-  if (!safe_file_name(file)) return reply(http::status::not_found, "not found\n", "text/plain");
-  auto body = read_file(config.web_root + "/" + file);
-  if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
-  return reply(http::status::ok, std::move(*body), std::string(content_type(file)));
+  return entries;
 }
 
 void WebServer::Impl::accept() {

@@ -50,3 +50,35 @@ TEST_CASE("web: a bearer token is read only from a Bearer authorization", "[web]
   CHECK_FALSE(bearer_token("bearer tok"));
   CHECK(bearer_token("Bearer ") == std::optional<std::string_view>(""));
 }
+
+TEST_CASE("web: routes are decided from the method and the target alone", "[web]") {
+  using K = Route::Kind;
+  CHECK(route_of(Method::post, "/api/instructor/session").kind == K::instructor_session);
+  CHECK(route_of(Method::get, "/api/instructor/session").kind == K::instructor_session);
+  CHECK(route_of(Method::post, "/").kind == K::method_not_allowed);
+  CHECK(route_of(Method::other, "/index.html").kind == K::method_not_allowed);
+  const Route list = route_of(Method::get, "/api/recordings?t=1");
+  CHECK(list.kind == K::recordings_list);
+  CHECK(list.needs_instructor);
+  const Route one = route_of(Method::head, "/recordings/ann_1.wav");
+  CHECK(one.kind == K::recording);
+  CHECK(one.file == "ann_1.wav");
+  CHECK(one.needs_instructor);  // even a name that is not safe is asked about only after the instructor
+  CHECK(route_of(Method::get, "/recordings/../x").needs_instructor);
+  CHECK(route_of(Method::get, "/").file == "index.html");
+  CHECK(route_of(Method::get, "/?join=1").file == "index.html");
+  CHECK(route_of(Method::get, "/instructor").file == "instructor.html");
+  CHECK(route_of(Method::get, "/style.css").kind == K::page);
+  CHECK_FALSE(route_of(Method::get, "/style.css").needs_instructor);
+  CHECK(route_of(Method::get, "/../etc/passwd").kind == K::not_found);
+  CHECK(route_of(Method::get, "/.hidden").kind == K::not_found);
+  CHECK(route_of(Method::get, "/a/b.js").kind == K::not_found);
+}
+
+TEST_CASE("web: the recordings list is a JSON array sorted by file name, names escaped", "[web]") {
+  CHECK(recordings_json({}) == "[]\n");
+  const std::string json = recordings_json({{"ben_2.wav", 1964, 20}, {"ann_1.wav", 44, 0}});
+  CHECK(json == R"([{"file":"ann_1.wav","bytes":44,"audio_ms":0},{"file":"ben_2.wav","bytes":1964,"audio_ms":20}])"
+                "\n");
+  CHECK(recordings_json({{"a\"b.wav", 1, 0}}).find(R"(a\"b.wav)") != std::string::npos);
+}
