@@ -85,10 +85,11 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
 // tallies it: admitted for the holder, dropped and counted for anyone else.
 void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> message) {
   Busy busy(busy_);
-  if (!is_open(session)) return;
+  const auto it = connections_.find(session);  // one lookup per frame: open, and its count
+  if (it == connections_.end() || !it->second.open) return;
   ++stats_.binary_in;
   const std::optional<AudioFormat> format = core_.audio_format(session);
-  if (!connections_.at(session).frames.take(now, config_.max_frames_per_second)) {
+  if (!it->second.frames.take(now, config_.max_frames_per_second)) {
     ++stats_.floods;
     refuse_frame(now, session,
                  "more than " + std::to_string(config_.max_frames_per_second) + " audio frames per second");
