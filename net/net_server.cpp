@@ -116,24 +116,16 @@ void NetServer::stop(std::function<void()> stopped) {
 }
 
 void NetServer::send_text(SessionId to, std::string_view text) {
-  if (!deferred_.empty()) {
-    deferred_.emplace_back(std::vector<SessionId>{to}, std::make_shared<const std::string>(text));
-    return;
-  }
+  if (deferred_.holding()) return deferred_.text(to, std::make_shared<const std::string>(text));
   send_now(to, text, nullptr);
 }
 
 void NetServer::send_broadcast(std::span<const SessionId> to, const SharedText& text) {
-  if (deferred_.empty()) asio::post(io_, [this] { flush_deferred(); });
-  deferred_.emplace_back(std::vector<SessionId>(to.begin(), to.end()), text);
+  if (deferred_.broadcast(to, text)) asio::post(io_, [this] { flush_deferred(); });
 }
 
 void NetServer::flush_deferred() {
-  auto pending = std::move(deferred_);
-  deferred_.clear();
-  for (const auto& [to, text] : pending) {
-    for (SessionId s : to) send_now(s, *text, text);
-  }
+  deferred_.flush([this](SessionId to, const SharedText& text) { send_now(to, *text, text); });
 }
 
 // `shared` is the broadcast's own buffer when there is one (a WebSocket link queues it as it
@@ -162,8 +154,7 @@ void NetServer::send_now(SessionId to, std::string_view text, const SharedText& 
     // leaves in one write once the host returns, instead of one system call per message. A read
     // round writes at its end; anything else (a timer, a datagram, a link) posts the flush.
     c.dirty = true;
-    dirty_.push_back(it->second);
-    if (dirty_.size() == 1 && !in_read_round_) asio::post(io_, pooled([this] { flush_dirty(); }));
+    if (dirty_.mark(it->second) && !in_read_round_) asio::post(io_, pooled([this] { flush_dirty(); }));
   }
 }
 
@@ -184,7 +175,7 @@ void NetServer::give_back(std::string& buffer) {
 }
 
 void NetServer::close(SessionId session, CloseReason reason) {
-  if (!deferred_.empty()) flush_deferred();  // what was sent before the close goes first
+  if (deferred_.holding()) flush_deferred();  // what was sent before the close goes first
   auto it = connections_.find(session);
   if (it == connections_.end()) {
     if (auto l = links_.find(session); l != links_.end()) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "host/server_host.hpp"
+#include "host/write_order.hpp"
 
 namespace hailer::net {
 
@@ -169,13 +170,12 @@ class NetServer final : public HostPort {
   // Broadcasts wait until the io_context has run what is already queued (the writes of the
   // messages sent before them, e.g. the grant to the next talker); once one waits, every later
   // send waits behind it, so each connection keeps its order.
-  std::vector<std::pair<std::vector<SessionId>, SharedText>> deferred_;
+  DeferredSends deferred_;
   void send_now(SessionId to, std::string_view text, const SharedText& shared);
   void flush_deferred();
   // Connections with messages queued by the current event, written together after it, the
-  // newest first (a waiter's notice before the requester's own reply: see flush_dirty).
-  std::vector<std::shared_ptr<Connection>> dirty_;
-  std::vector<std::shared_ptr<Connection>> flushing_;  // flush_dirty's batch (dirty_ swapped in)
+  // newest first (host/write_order.hpp).
+  WriteOrder<std::shared_ptr<Connection>> dirty_;
   void flush_dirty();
   // Write buffers of connections gone idle, lent to the next that sends (bounded: net_server.cpp).
   std::vector<std::string> spare_;

@@ -158,22 +158,14 @@ void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::string_view 
   }
 }
 
-// Connections are written newest first. The core answers a request before it tells anyone
-// else, and tells the furthest consequences last: a hangup queues the hanger's ok, then the
-// peer's call_ended, then a waiter's callee_available. The requester only waits for the
-// confirmation of what it did; the others learn news, and the waiter's notice is what hailer
-// promises to deliver at once. Written oldest first, that notice left with the third write
-// (three loopback sends later, and its reader woken by the others' data first). Each
-// connection's own stream keeps its order: only the order between connections changes.
+// Connections are written newest first, each with everything the event queued for it
+// (host/write_order.hpp says why).
 void NetServer::flush_dirty() {
-  HAILER_ASSERT(flushing_.empty() && !in_read_round_);  // never nested: a posted handler, or a read round's end
-  flushing_.swap(dirty_);  // swapped, not moved: both keep their capacity, no allocation per flush
-  for (auto it = flushing_.rbegin(); it != flushing_.rend(); ++it) {
-    const auto& c = *it;
+  HAILER_ASSERT(!in_read_round_);  // a posted handler, or a read round's end
+  dirty_.flush([this](const std::shared_ptr<Connection>& c) {
     c->dirty = false;
     if (!c->finished && !c->write_pending && !c->pending.empty()) write(c);
-  }
-  flushing_.clear();
+  });
 }
 
 // A write takes every line pending, on the socket's own descriptor (non-blocking since it was

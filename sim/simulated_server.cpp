@@ -33,6 +33,7 @@ void SimulatedServer::connect(uint64_t conn, const std::string& client, Time sen
   conns_[conn] = client;
   cause_ = sent_at;
   host_.opened(now(), SessionId{conn}, client);
+  flush();
 }
 
 void SimulatedServer::text(uint64_t conn, const std::string& text, Time sent_at) {
@@ -41,24 +42,29 @@ void SimulatedServer::text(uint64_t conn, const std::string& text, Time sent_at)
   w_.log_message(LoggedMessage{now().us, sent_at.us, it->second, "server", text});
   cause_ = sent_at;
   host_.text(now(), SessionId{conn}, text);
+  flush();
 }
 
 void SimulatedServer::binary(uint64_t conn, const std::vector<uint8_t>& message, Time sent_at) {
   if (!conns_.contains(conn)) return;
   cause_ = sent_at;
   host_.binary(now(), SessionId{conn}, message);
+  flush();
 }
 
 void SimulatedServer::datagram(const MediaEndpoint& from, const std::vector<uint8_t>& bytes, Time sent_at) {
   cause_ = sent_at;
   host_.datagram(now(), from, bytes);
+  flush();
 }
 
 void SimulatedServer::peer_closed(uint64_t conn, CloseReason reason, Time sent_at) {
   if (conns_.erase(conn) == 0) return;  // already closed by us: the port reports one close
   budgets_.erase(conn);
+  pending_.erase(conn);
   cause_ = sent_at;
   host_.closed(now(), SessionId{conn}, reason);
+  flush();
 }
 
 void SimulatedServer::finish(Time end) {
@@ -75,33 +81,62 @@ void SimulatedServer::finish(Time end) {
 // ------------------------------------------------------------------ HostPort
 
 void SimulatedServer::send_text(SessionId to, std::string_view text) {
-  send_shared(to, std::make_shared<const std::string>(text));  // held by the network until it arrives
+  auto shared = std::make_shared<const std::string>(text);  // held by the network until it arrives
+  if (deferred_.holding()) return deferred_.text(to, std::move(shared));
+  queue_out(to, shared);
 }
 
 void SimulatedServer::send_broadcast(std::span<const SessionId> to, const SharedText& text) {
-  for (SessionId s : to) send_shared(s, text);
+  deferred_.broadcast(to, text);  // leaves in flush(), after what this event sent to single connections
 }
 
 // A message waits, as it would in a socket's queue, until the client reads it: bytes whose
 // arrival is still ahead (a stalled or partitioned reader's) count against the slow-reader rule
-// the real transports keep (host/transport_rules.hpp), with the line's newline, as on TCP.
-void SimulatedServer::send_shared(SessionId to, const SharedText& text) {
+// the real transports keep (host/transport_rules.hpp), with the line's newline, as on TCP. It
+// goes onto the network when the connection is written (flush, or its close).
+void SimulatedServer::queue_out(SessionId to, const SharedText& text) {
   auto it = conns_.find(to.value);
   if (it == conns_.end()) {
     HAILER_ASSERT(cut_.contains(to.value));  // the host sends only on what it opened and did not close
     return;                                  // cut by the port; the host hears of it in a moment
   }
   const uint64_t conn = to.value;
-  const std::size_t bytes = text->size() + 1;
-  if (!budgets_[conn].queue(bytes, w_.scenario().transport.max_outbound_bytes))
+  if (!budgets_[conn].queue(text->size() + 1, w_.scenario().transport.max_outbound_bytes))
     return cut(conn, CloseReason::slow_reader);
+  auto& queued = pending_[conn];
+  queued.push_back(Pending{text, cause_});
+  if (queued.size() == 1) dirty_.mark(conn);
+}
+
+// What an event sent leaves once the host has returned, as hailer-server writes it
+// (host/write_order.hpp): connections newest first, then the broadcasts the event held, then
+// the connections those reached.
+void SimulatedServer::flush() {
+  dirty_.flush([this](uint64_t conn) { write(conn); });
+  if (!deferred_.holding()) return;
+  deferred_.flush([this](SessionId to, const SharedText& text) { queue_out(to, text); });
+  dirty_.flush([this](uint64_t conn) { write(conn); });
+  HAILER_ASSERT(dirty_.empty() && !deferred_.holding());
+}
+
+// Puts every message waiting for `conn` onto its stream, in order.
+void SimulatedServer::write(uint64_t conn) {
+  auto p = pending_.find(conn);
+  if (p == pending_.end()) return;  // written at its close, or cut
+  auto queued = std::move(p->second);
+  pending_.erase(p);
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
   SimulatedClient* c = &w_.client(it->second);
-  const Time arrival = w_.network().stream(now(), "server", it->second, conn);
-  w_.log_message(LoggedMessage{now().us, arrival.us, "server", it->second, *text});
-  w_.queue().at(arrival, [this, c, conn, text, bytes, cause = cause_] {
-    if (auto b = budgets_.find(conn); b != budgets_.end()) b->second.drained(bytes);
-    c->on_text(conn, *text, cause);
-  });
+  for (const Pending& m : queued) {
+    const Time arrival = w_.network().stream(now(), "server", it->second, conn);
+    w_.log_message(LoggedMessage{now().us, arrival.us, "server", it->second, *m.text});
+    const std::size_t bytes = m.text->size() + 1;
+    w_.queue().at(arrival, [this, c, conn, text = m.text, bytes, cause = m.cause] {
+      if (auto b = budgets_.find(conn); b != budgets_.end()) b->second.drained(bytes);
+      c->on_text(conn, *text, cause);
+    });
+  }
 }
 
 // The port closes a connection on its own (a slow reader), as NetServer's finish() does: the
@@ -114,16 +149,21 @@ void SimulatedServer::cut(uint64_t conn, CloseReason reason) {
   w_.queue().at(arrival, [c, conn] { c->on_closed(conn); });
   conns_.erase(it);
   budgets_.erase(conn);
+  pending_.erase(conn);  // what waited is lost with the connection, as on a reset
   cut_.insert(conn);
   w_.queue().at(now(), [this, conn, reason] {
     cause_ = now();
     host_.closed(now(), SessionId{conn}, reason);
+    flush();
   });
 }
 
 // The port closes after what is queued (the stream keeps order), then reports the close to
 // the host, as a socket layer would, in a later event: never from inside the host's call.
 void SimulatedServer::close(SessionId session, CloseReason reason) {
+  // What was sent before the close goes first, as hailer-server does: the held broadcasts are
+  // released, and this connection's messages written ahead of its close.
+  if (deferred_.holding()) deferred_.flush([this](SessionId to, const SharedText& text) { queue_out(to, text); });
   auto it = conns_.find(session.value);
   if (it == conns_.end()) {
     HAILER_ASSERT(cut_.contains(session.value));  // cut already: its close is on its way to the host
@@ -131,13 +171,16 @@ void SimulatedServer::close(SessionId session, CloseReason reason) {
   }
   SimulatedClient* c = &w_.client(it->second);
   const uint64_t conn = session.value;
+  write(conn);
   const Time arrival = w_.network().stream(now(), "server", it->second, conn);
   w_.queue().at(arrival, [c, conn] { c->on_closed(conn); });
   conns_.erase(it);
   budgets_.erase(session.value);
+  pending_.erase(session.value);
   w_.queue().at(now(), [this, session, reason] {
     cause_ = now();
     host_.closed(now(), session, reason);
+    flush();
   });
 }
 
@@ -148,6 +191,7 @@ void SimulatedServer::arm_timer(std::optional<Time> at) {
     if (generation != timer_generation_) return;
     cause_ = now();  // a deadline causes what it fires
     host_.timer(now());
+    flush();
   });
 }
 

@@ -16,6 +16,7 @@
 
 #include "host/server_host.hpp"
 #include "host/transport_rules.hpp"
+#include "host/write_order.hpp"
 #include "sim/streams.hpp"
 
 namespace hailer::sim {
@@ -69,7 +70,14 @@ class SimulatedServer final : public HostPort, public MediaSink, public HostObse
   void fed(Time now, const Event& event, std::span<const Effect> effects) override;
 
  private:
-  void send_shared(SessionId to, const SharedText& text);
+  /// A message waiting in the port for its connection's next write, with what caused it.
+  struct Pending {
+    SharedText text;
+    Time cause;
+  };
+  void queue_out(SessionId to, const SharedText& text);
+  void flush();
+  void write(uint64_t conn);
   void cut(uint64_t conn, CloseReason reason);
   Time now() const;
   void check_routes() const;
@@ -80,6 +88,9 @@ class SimulatedServer final : public HostPort, public MediaSink, public HostObse
   std::map<uint64_t, std::string> conns_;       // open in the port's view -> client name
   std::map<uint64_t, OutboundBudget> budgets_;  // bytes sent to each and not yet read
   std::set<uint64_t> cut_;                      // closed by the port itself (slow readers)
+  std::map<uint64_t, std::vector<Pending>> pending_;  // queued by the current event, not yet on the network
+  WriteOrder<uint64_t> dirty_;                        // connections with pending messages, in the order queued
+  DeferredSends deferred_;                            // broadcasts held until the event is over
   std::map<uint64_t, Recording> recording_;
   std::vector<Recording> finished_;
   std::map<SessionId, AudioStream*> turns_;  // the stream measuring each talker's current turn
