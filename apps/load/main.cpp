@@ -9,7 +9,7 @@
 //   - with --stuck, a second phase adds one client that never reads, and both phases are printed
 //     side by side;
 //   - the server's RSS per session from /proc (--server-pid).
-// hailer-load ptt: N WebSocket students (a minimal RFC 6455 client in ptt_load.cpp, the same
+// hailer-load ptt: N WebSocket students (Boost.Beast's client in ptt_load.cpp, the same
 // ProtocolClient inside) join one room, all at once or at --join-rate; then floor churn by
 // random pairs: A presses (press -> grant, and press -> the press's own ok, which leaves just
 // before the grant), talks 200 ms of PCM in real time, B presses and queues, A releases (release

@@ -1,6 +1,9 @@
-// hailer-load ptt: WebSocket students (a minimal RFC 6455 client, the same ProtocolClient inside)
+// hailer-load ptt: WebSocket students (Boost.Beast's client, the same ProtocolClient inside)
 // join one room, then floor churn by random pairs.
 #include "apps/load/ptt_load.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "base/assert.hpp"
 #include "base/prng.hpp"
@@ -11,15 +14,18 @@ namespace hailer::load {
 
 namespace {
 
+namespace websocket = boost::beast::websocket;
+
 // ============================================================================ ptt
 
 class PttLoad;
 
-/// One student over a WebSocket: upgrade, then masked client frames out and server frames in.
+/// One student over a WebSocket: Beast's handshake and framing (pings answered by Beast), one
+/// write in flight at a time, text messages for the protocol and binary ones for audio.
 class Student {
  public:
   Student(PttLoad& load, asio::io_context& io, uint32_t index, ClientConfig config)
-      : load_(load), socket_(io), index_(index), client_(std::move(config)) {}
+      : load_(load), ws_(io), index_(index), client_(std::move(config)) {}
   void start(const tcp::endpoint& server);
   void send(RequestBody body);
   void send_audio(uint16_t sequence, bool last, std::span<const uint8_t> pcm);
@@ -33,29 +39,33 @@ class Student {
   bool joined = false;
   bool failed = false;
   int receive_buffer_bytes = 0;  ///< a small receive buffer (the stuck student), 0 = the kernel's
+  /// Drops the connection at once (the run is over).
   void close() {
     boost::system::error_code ignored;
-    socket_.close(ignored);
+    ws_.next_layer().close(ignored);
   }
 
  private:
+  /// One message waiting for the socket.
+  struct Outgoing {
+    bool binary;
+    std::string bytes;
+  };
   void read();
-  void on_bytes(std::size_t n);
-  void frame_out(uint8_t opcode, std::span<const uint8_t> payload);
+  void on_message();
+  void queue(bool binary, std::string bytes);
   void apply(std::vector<ClientEffect>& effects);
-  void flush();
+  void write_next();
 
   PttLoad& load_;
-  tcp::socket socket_;
+  websocket::stream<tcp::socket> ws_;
   uint32_t index_;
   ProtocolClient client_;
-  std::vector<char> in_ = std::vector<char>(64 * 1024);
-  std::string buffer_;
-  std::string pending_, inflight_;
+  boost::beast::flat_buffer in_;
+  std::deque<Outgoing> out_;  // out_.front() is being written while writing_
   bool writing_ = false;
   bool reading_ = true;
   std::vector<ClientEffect> effects_;
-  Prng masks_{0};
 };
 
 class PttLoad {
@@ -124,44 +134,30 @@ void Student::tick() {
 }
 
 void Student::start(const tcp::endpoint& server) {
-  socket_.async_connect(server, [this](const boost::system::error_code& ec) {
+  ws_.next_layer().async_connect(server, [this](const boost::system::error_code& ec) {
     if (ec) return load_.failed(*this, "connect: " + ec.message());
-    socket_.set_option(tcp::no_delay(true));
-    if (receive_buffer_bytes > 0) socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
-    pending_ =
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: aGFpbGVyLWxvYWQtdG9vbA==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    flush();
-    read();
+    ws_.next_layer().set_option(tcp::no_delay(true));
+    if (receive_buffer_bytes > 0)
+      ws_.next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
+    ws_.async_handshake("127.0.0.1", "/ws", [this](const boost::system::error_code& refused) {
+      if (refused) return load_.failed(*this, "upgrade refused: " + refused.message());
+      upgraded = true;
+      client_.connected(load_.now(), effects_);  // the join
+      apply(effects_);
+      read();
+    });
   });
 }
 
 void Student::send(RequestBody body) {
+  if (!upgraded || failed) return;  // never joined, or lost: the run counts it as a failure already
   client_.send(load_.now(), std::move(body), effects_);
   apply(effects_);
 }
 
 void Student::send_audio(uint16_t sequence, bool last, std::span<const uint8_t> pcm) {
-  frame_out(0x2, encode_ptt_frame(sequence, last, pcm));
-  flush();
-}
-
-void Student::frame_out(uint8_t opcode, std::span<const uint8_t> payload) {
-  pending_.push_back(static_cast<char>(0x80 | opcode));
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    pending_.push_back(static_cast<char>(0x80 | n));
-  } else {
-    HAILER_ASSERT(n < 65536);
-    pending_.push_back(static_cast<char>(0x80 | 126));
-    pending_.push_back(static_cast<char>(n >> 8));
-    pending_.push_back(static_cast<char>(n & 0xFF));
-  }
-  const uint32_t mask = static_cast<uint32_t>(masks_.next());
-  const uint8_t key[4] = {static_cast<uint8_t>(mask), static_cast<uint8_t>(mask >> 8), static_cast<uint8_t>(mask >> 16),
-                          static_cast<uint8_t>(mask >> 24)};
-  pending_.append(reinterpret_cast<const char*>(key), 4);
-  for (std::size_t i = 0; i < n; ++i) pending_.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+  const auto frame = encode_ptt_frame(sequence, last, pcm);
+  queue(true, std::string(frame.begin(), frame.end()));
 }
 
 void Student::apply(std::vector<ClientEffect>& effects) {
@@ -169,81 +165,51 @@ void Student::apply(std::vector<ClientEffect>& effects) {
   batch.swap(effects);
   for (auto& e : batch) {
     if (auto* t = std::get_if<SendText>(&e)) {
-      frame_out(0x1, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(t->text.data()), t->text.size()));
+      queue(false, std::move(t->text));
     } else if (auto* h = std::get_if<Heard>(&e)) {
       load_.heard(*this, h->message);
     } else if (auto* g = std::get_if<ServerGarbage>(&e)) {
       load_.failed(*this, "undecodable from the server: " + g->text);
     }
   }
-  flush();
 }
 
-void Student::flush() {
-  if (writing_ || pending_.empty()) return;
+void Student::queue(bool binary, std::string bytes) {
+  if (failed) return;
+  out_.push_back(Outgoing{binary, std::move(bytes)});
+  if (!writing_) write_next();
+}
+
+// Beast allows one write in flight on a stream: the rest wait in out_, in order.
+void Student::write_next() {
+  HAILER_ASSERT(!writing_ && !out_.empty());
   writing_ = true;
-  inflight_.swap(pending_);
-  pending_.clear();
-  asio::async_write(socket_, asio::buffer(inflight_), [this](const boost::system::error_code& ec, std::size_t) {
+  ws_.binary(out_.front().binary);
+  ws_.async_write(asio::buffer(out_.front().bytes), [this](const boost::system::error_code& ec, std::size_t) {
     writing_ = false;
     if (ec) return load_.failed(*this, "write: " + ec.message());
-    inflight_.clear();
-    flush();
+    out_.pop_front();
+    if (!out_.empty()) write_next();
   });
 }
 
 void Student::read() {
-  socket_.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
+  ws_.async_read(in_, [this](const boost::system::error_code& ec, std::size_t) {
+    load_.last_rx = Clock::now();
+    if (ec == websocket::error::closed) return load_.failed(*this, "closed by the server");
     if (ec) return load_.failed(*this, "connection lost: " + ec.message());
-    on_bytes(n);
+    on_message();
     if (!failed && reading_) read();
   });
 }
 
-void Student::on_bytes(std::size_t n) {
-  load_.last_rx = Clock::now();
-  buffer_.append(in_.data(), n);
-  if (!upgraded) {
-    const auto end = buffer_.find("\r\n\r\n");
-    if (end == std::string::npos) return;
-    if (buffer_.compare(0, 12, "HTTP/1.1 101") != 0)
-      return load_.failed(*this, "upgrade refused: " + buffer_.substr(0, buffer_.find('\r')));
-    buffer_.erase(0, end + 4);
-    upgraded = true;
-    client_.connected(load_.now(), effects_);  // the join
+void Student::on_message() {
+  if (ws_.got_text()) {
+    const auto data = in_.cdata();
+    client_.received(load_.now(), std::string_view(static_cast<const char*>(data.data()), data.size()), effects_);
     apply(effects_);
   }
-  std::size_t at = 0;
-  while (buffer_.size() - at >= 2) {
-    const auto b0 = static_cast<uint8_t>(buffer_[at]), b1 = static_cast<uint8_t>(buffer_[at + 1]);
-    std::size_t len = b1 & 0x7F, head = 2;
-    if (len == 126) {
-      if (buffer_.size() - at < 4) break;
-      len =
-          static_cast<std::size_t>(static_cast<uint8_t>(buffer_[at + 2]) << 8 | static_cast<uint8_t>(buffer_[at + 3]));
-      head = 4;
-    } else if (len == 127) {
-      if (buffer_.size() - at < 10) break;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = len << 8 | static_cast<uint8_t>(buffer_[at + 2 + i]);
-      head = 10;
-    }
-    if (buffer_.size() - at < head + len) break;
-    const std::string_view payload(buffer_.data() + at + head, len);
-    at += head + len;
-    const uint8_t opcode = b0 & 0x0F;
-    if (opcode == 0x1) {
-      client_.received(load_.now(), payload, effects_);
-      apply(effects_);
-    } else if (opcode == 0x8) {
-      buffer_.clear();
-      return load_.failed(*this, "closed by the server");
-    } else if (opcode == 0x9) {
-      frame_out(0xA, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
-      flush();
-    }
-  }
-  buffer_.erase(0, at);
+  in_.consume(in_.size());
 }
 
 void PttLoad::heard(Student& s, const ServerMessage& m) {
