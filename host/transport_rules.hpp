@@ -96,6 +96,15 @@ class AddressCaps {
   uint32_t total_ = 0;
 };
 
+/// True when a connection's first byte opens a TLS record of the handshake (content type 22): a
+/// JSON line starts with `{` or white space, never with that byte, so one byte tells the two apart
+/// (a plaintext client on a TLS port, or a TLS client on a plaintext one).
+constexpr bool looks_like_tls(uint8_t first_byte) { return first_byte == 0x16; }
+
+/// What a calls port that speaks TLS answers a plaintext client, in plaintext, before closing:
+/// one protocol line (with its newline) the client can read and show.
+std::string tls_required_line();
+
 /// Splits one connection's byte stream into lines (the calls port's framing). A line ends at
 /// `\n` (a `\r` before it is dropped: telnet and `nc -C`); blank lines are skipped. A partial
 /// line longer than the limit cannot be framed any more: the transport hands it over as it is

@@ -3,7 +3,6 @@
 
 #include "net/web_server.hpp"
 
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +18,7 @@
 #include "base/secret.hpp"
 #include "host/out_queue.hpp"
 #include "host/transport_rules.hpp"
+#include "net/tls_context.hpp"
 #include "net/tls_socket.hpp"
 #include "net/web_rules.hpp"
 #include "protocol/codec.hpp"
@@ -33,7 +33,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 // How a WebSocket over the lean TLS socket ends (Beast finds these by the stream's type): a
@@ -152,7 +151,7 @@ struct WebServer::Impl {
   std::string cookie;                // the instructor's cookie value (empty: no token configured)
   KeyedLimiter token_failures;       // wrong tokens per address over HTTP
   std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
-  std::optional<ssl::context> tls;
+  SslContext tls;  // null without TLS (net/tls_context.hpp)
   WebStats stats;
   AddressCaps websockets;             // open WebSockets per peer address (host/transport_rules.hpp)
   TokenBucket upgrades_total;         // new WebSockets per second, everyone
@@ -551,7 +550,7 @@ class Detector final : public std::enable_shared_from_this<Detector> {
       const ssize_t n = ::recv(self->socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n != 1) return;  // closed before saying anything
       if (first == 0x16 && self->impl_.tls) {
-        std::make_shared<HttpSession<TlsSocket>>(TlsSocket(std::move(self->socket_), self->impl_.tls->native_handle()),
+        std::make_shared<HttpSession<TlsSocket>>(TlsSocket(std::move(self->socket_), self->impl_.tls.get()),
                                                  self->impl_, self->address_, std::move(self->slot_))
             ->handshake();
       } else if (first != 0x16) {
@@ -741,29 +740,7 @@ void WebServer::Impl::accept() {
 
 WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_unique<Impl>(server, std::move(config))) {
   Impl& i = *impl_;
-  if (i.config.tls) {
-    i.tls.emplace(ssl::context::tls_server);
-    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    // TLS 1.2 with AEAD suites and forward secrecy only (1.3 has nothing else); an idle
-    // connection gives its read and write buffers back (about 70 kB each otherwise).
-    SSL_CTX* ctx = i.tls->native_handle();
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_cipher_list(ctx,
-                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-    // Buffers given back while idle; a write may complete a record at a time, and be retried
-    // from another address (Beast rebuilds its buffer sequences); no renegotiation.
-    SSL_CTX_set_mode(ctx,
-                     SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-    // No server-side session cache: it kept every connection's session (20,480 by default) long
-    // after the connection closed. Resumption still works from the tickets, which the server
-    // does not keep.
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    i.tls->use_certificate_chain_file(i.config.tls->cert_path);
-    i.tls->use_private_key_file(i.config.tls->key_path, ssl::context::pem);
-  }
+  if (i.config.tls) i.tls = make_server_tls_context(*i.config.tls);
   const tcp::endpoint ep(asio::ip::make_address(i.config.host), i.config.port);
   i.acceptor.open(ep.protocol());
   i.acceptor.set_option(tcp::acceptor::reuse_address(true));

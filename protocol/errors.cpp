@@ -44,6 +44,9 @@ constexpr std::array<ErrorText, error_code_count> error_texts{{
     {"bad_token", "the instructor token is wrong"},
     {"too_many_attempts", "too many wrong instructor tokens from your address: try again in a minute"},
     {"bad_frame", "a binary audio frame is malformed or not allowed here"},
+    {"tls_required",
+     "this port speaks TLS: connect with a hailer client that uses TLS (drop --plaintext), or start the server "
+     "with --plaintext"},
 }};
 
 const ErrorText& text_of(ErrorCode code) {

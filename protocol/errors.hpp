@@ -44,6 +44,8 @@ enum class ErrorCode : uint8_t {
   too_many_attempts,  ///< too many wrong instructor tokens from this address: wait a minute
   // audio frames
   bad_frame,  ///< a binary audio frame that is malformed, or sent before joining
+  // transport
+  tls_required,  ///< plaintext on a calls port that speaks TLS (sent in plaintext, then closed)
 };
 
 /// The wire name of a code, e.g. "name_taken".
@@ -53,6 +55,6 @@ std::string_view to_string(ErrorCode code);
 std::string_view default_message(ErrorCode code);
 
 /// Number of error codes, for exhaustive tests.
-inline constexpr int error_code_count = static_cast<int>(ErrorCode::bad_frame) + 1;
+inline constexpr int error_code_count = static_cast<int>(ErrorCode::tls_required) + 1;
 
 }  // namespace hailer

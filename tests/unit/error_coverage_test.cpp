@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "host/transport_rules.hpp"
 #include "protocol/codec.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
@@ -108,6 +109,15 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   capped.opened(Time{0}, SessionId{2}, "192.0.2.9");
   REQUIRE(capped_port.sent<ErrorReply>(SessionId{2}).size() == 1);
   seen.insert(capped_port.sent<ErrorReply>(SessionId{2})[0].code);
+
+  // tls_required: the calls port's answer to a plaintext client when it speaks TLS
+  // (host/transport_rules.hpp), the one code the transport sends rather than the core.
+  {
+    const std::string line = tls_required_line();
+    const auto decoded = decode_server_message(line.substr(0, line.size() - 1), any_reply_is(ReplyKind::none));
+    REQUIRE(std::holds_alternative<ServerMessage>(decoded));
+    seen.insert(std::get<ErrorReply>(std::get<ServerMessage>(decoded)).code);
+  }
 
   while (h.core.session_count() < c.max_sessions) h.open();
   const SessionId refused = h.open();

@@ -2,6 +2,8 @@
 // sides of its limit.
 #include "host/transport_rules.hpp"
 
+#include "protocol/codec.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -82,4 +84,23 @@ TEST_CASE("transport: an address holds at most its cap, everyone at most the tot
   CHECK(caps.held("192.0.2.2") == 0);
   CHECK(caps.addresses() == 2);
   CHECK(caps.total() == 2);
+}
+
+TEST_CASE("transport: a first byte of 22 is a TLS handshake, a JSON line's first byte never is", "[transport]") {
+  CHECK(looks_like_tls(0x16));
+  for (const char c : std::string("{ \t\r\n[\"abc")) CHECK_FALSE(looks_like_tls(static_cast<uint8_t>(c)));
+  CHECK_FALSE(looks_like_tls(0x15));  // an alert record
+  CHECK_FALSE(looks_like_tls(0x17));  // application data
+}
+
+TEST_CASE("transport: a plaintext client on a TLS calls port reads one tls_required error line", "[transport]") {
+  const std::string line = tls_required_line();
+  REQUIRE(line.ends_with("\n"));
+  CHECK(line.find('\n') == line.size() - 1);  // exactly one line
+  const auto decoded = decode_server_message(line.substr(0, line.size() - 1), any_reply_is(ReplyKind::none));
+  REQUIRE(std::holds_alternative<ServerMessage>(decoded));
+  const auto* error = std::get_if<ErrorReply>(&std::get<ServerMessage>(decoded));
+  REQUIRE(error != nullptr);
+  CHECK(error->code == ErrorCode::tls_required);
+  CHECK(error->message.find("--plaintext") != std::string::npos);  // says what to do
 }
