@@ -54,7 +54,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=500)
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     a = ap.parse_args()
-    server = subprocess.Popen([os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--no-web",
+    server = subprocess.Popen([os.path.join(a.build, "apps", "hailer-server"), "--port", "0", "--udp-port", "0", "--no-web", "--plaintext",
                                "--log-level", "warn"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         port = int(re.search(r"tcp [0-9.]+:(\d+)", server.stdout.readline().decode()).group(1))

@@ -46,7 +46,7 @@ def load_point(build, server_args, address_pattern, tool_args, timeout):
 
 
 def calls_point(build, pairs, probes, seconds):
-    return load_point(build, ["--no-web", "--max-sessions", "20000", "--max-sessions-per-address", "20000"], r"tcp ([0-9.]+:\d+)",
+    return load_point(build, ["--no-web", "--plaintext", "--max-sessions", "20000", "--max-sessions-per-address", "20000"], r"tcp ([0-9.]+:\d+)",
                       ["calls", "--pairs", str(pairs), "--probes", str(probes), "--seconds", str(seconds)],
                       seconds * 4 + 120)
 

@@ -1,5 +1,7 @@
 #include "net/net_server.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -55,6 +57,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       flush_deadline_(io),
       accept_pause_(io),
       readable_(io, new_epoll()),
+      handshake_timer_(io),
       max_line_bytes_(config.max_message_bytes),
       host_(with_rendezvous(config, bind()), secrets, host_config, *this, media != nullptr ? *media : no_media_) {
   spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
@@ -98,6 +101,12 @@ void NetServer::stop(std::function<void()> stopped) {
   acceptor_.close(ignored);
   accept_pause_.cancel();
   udp_.close(ignored);
+  // Handshakes in progress are dropped: nobody there has been told anything yet.
+  std::vector<std::shared_ptr<Connection>> handshaking;
+  for (const auto& [id, c] : connections_)
+    if (c->handshaking) handshaking.push_back(c);
+  for (const auto& c : handshaking) drop_handshake(c);
+  handshake_timer_.cancel();
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
   readable_.close(ignored);  // nothing more is read (every connection is closing): the wait ends
@@ -197,8 +206,13 @@ void NetServer::close(SessionId session, CloseReason reason) {
 void NetServer::finish(std::shared_ptr<Connection> c, CloseReason reason) {
   // `c` is taken by value: the map's copy is erased here, and the caller's argument may be it.
   if (c->finished) return;
+  if (c->handshaking) return drop_handshake(c);  // the host never knew it
   c->finished = true;
   unwatch(*c);
+  if (c->ssl && reason != CloseReason::reset) {
+    SSL_shutdown(c->ssl.get());  // close_notify, if the socket takes it now (never waits)
+    ERR_clear_error();
+  }
   boost::system::error_code ignored;
   c->socket.shutdown(tcp::socket::shutdown_both, ignored);
   c->socket.close(ignored);

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,7 +22,9 @@
 #include <vector>
 
 #include "host/server_host.hpp"
+#include "host/transport_rules.hpp"
 #include "host/write_order.hpp"
+#include "net/tls_context.hpp"
 
 namespace hailer::net {
 
@@ -39,6 +42,13 @@ struct NetConfig {
   int64_t accept_pause_ms = 100;
   /// Where what deserves an operator's eye is said (descriptors exhausted); may be empty.
   std::function<void(std::string_view)> warn;
+  /// The calls port's TLS (net/tls_context.hpp); null = plaintext (--plaintext: tests and tools).
+  SslContext tls;
+  /// How long a client may take from its connect to the end of its TLS handshake.
+  int64_t tls_handshake_timeout_ms = 5'000;
+  /// TLS handshakes in progress from one address, and from everyone; more are closed at once.
+  uint32_t max_handshakes_per_address = 16;
+  uint32_t max_handshakes = 1'024;  ///< see max_handshakes_per_address
 };
 
 /// True when an accept failed because descriptors (or kernel memory) ran out: waiting helps,
@@ -67,7 +77,13 @@ struct NetStats {
   uint64_t slow_readers = 0;  ///< connections closed because their queue overflowed
   uint64_t long_lines = 0;    ///< connections closed for a line over the size limit
   uint64_t datagrams_in = 0;
-  uint64_t accept_pauses = 0;  ///< accepts paused for want of descriptors
+  uint64_t accept_pauses = 0;      ///< accepts paused for want of descriptors
+  uint64_t tls_handshakes = 0;     ///< TLS handshakes completed on the calls port
+  uint64_t tls_failures = 0;       ///< TLS handshakes that failed (a bad hello, a refused certificate, a reset)
+  uint64_t tls_timeouts = 0;       ///< TLS handshakes not finished within tls_handshake_timeout_ms
+  uint64_t tls_refused = 0;        ///< connections closed at once: too many handshakes from the address or in all
+  uint64_t plaintext_refused = 0;  ///< plaintext on the TLS calls port (told tls_required)
+  uint64_t tls_on_plaintext = 0;   ///< a TLS hello on the plaintext calls port (closed)
 };
 
 /// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.
@@ -139,6 +155,12 @@ class NetServer final : public HostPort {
   void arm_reads();
   void read_ready();
   void read_one(SessionId id);
+  void start_handshake(boost::asio::ip::tcp::socket socket, const std::string& address);
+  void read_tls(const std::shared_ptr<Connection>& c);
+  ssize_t write_some(Connection& c);
+  void handshake(const std::shared_ptr<Connection>& c);
+  void drop_handshake(const std::shared_ptr<Connection>& c);
+  void expire_handshakes();
   void on_bytes(const std::shared_ptr<Connection>& c, std::string_view data);
   void write(const std::shared_ptr<Connection>& c);
   void finish(std::shared_ptr<Connection> c, CloseReason reason);
@@ -161,6 +183,11 @@ class NetServer final : public HostPort {
   bool reads_armed_ = false;
   bool in_read_round_ = false;            // read_ready is reading: what it sends is written at its end
   std::array<char, 4096> read_buffer_{};  // one for all: each read is handled before the next
+  // TLS handshakes in progress: their places by address, and their deadlines in the order they
+  // began (one timeout for all, so the front is always the first due).
+  AddressCaps handshakes_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, SessionId>> handshake_deadlines_;
+  boost::asio::steady_timer handshake_timer_;
   std::array<uint8_t, 2048> datagram_{};
   boost::asio::ip::udp::endpoint datagram_from_;
   std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash>

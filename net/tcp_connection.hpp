@@ -3,8 +3,11 @@
 // Internal to hailer_net.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "host/transport_rules.hpp"
@@ -15,9 +18,20 @@ namespace hailer::net {
 struct NetServer::Connection {
   Connection(boost::asio::ip::tcp::socket s, SessionId session) : socket(std::move(s)), id(session) {}
 
+  /// Frees the SSL object with the connection.
+  struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+
   boost::asio::ip::tcp::socket socket;
   SessionId id;
-  LineFramer in;  // bytes read and not yet a whole line
+  // TLS (null on a plaintext port). OpenSSL reads and writes the descriptor itself; with
+  // SSL_MODE_RELEASE_BUFFERS an idle connection holds no record buffer.
+  std::unique_ptr<SSL, SslFree> ssl;
+  bool handshaking = false;  // TLS not yet up: the host does not know this connection
+  bool first_read = true;    // nothing read yet (the first byte tells TLS from plaintext)
+  std::string address;       // the peer's address while handshaking (its place in the caps)
+  LineFramer in;             // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;

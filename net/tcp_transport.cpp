@@ -1,6 +1,8 @@
 // NetServer's TCP transport: accepting, the connections' reads through an epoll set of their
 // own, line framing (host/transport_rules.hpp), and writes on the descriptors, the newest
 // connection first. The hub (sends, closes, links, UDP, the timer) is net_server.cpp.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -55,15 +57,168 @@ void NetServer::accept() {
       if (opt_ec) return accept();
       const auto remote = socket.remote_endpoint(opt_ec);
       const std::string address = opt_ec ? std::string("unknown") : remote.address().to_string();
-      auto c = std::make_shared<Connection>(std::move(socket), SessionId{next_session_++});
-      connections_.emplace(c->id, c);
       ++stats_.accepted;
-      host_.opened(now(), c->id, address);
-      if (!c->closing && !c->finished) watch(c);
+      if (net_.tls) {
+        start_handshake(std::move(socket), address);
+      } else {
+        auto c = std::make_shared<Connection>(std::move(socket), SessionId{next_session_++});
+        connections_.emplace(c->id, c);
+        host_.opened(now(), c->id, address);
+        if (!c->closing && !c->finished) watch(c);
+      }
     }
     accept();
   });
 }
+
+// ------------------------------------------------------------------------------- TLS
+
+// A TLS client is a connection the host does not know yet: its handshake is read through the
+// same epoll set as everyone's lines, bounded in time (tls_handshake_timeout_ms) and in number
+// (per address and in all: a crowd of handshakes from one address cannot starve the others of
+// places or CPU). The host hears of it once TLS is up, as of any new connection.
+void NetServer::start_handshake(tcp::socket socket, const std::string& address) {
+  if (!handshakes_.take(address, net_.max_handshakes_per_address, net_.max_handshakes)) {
+    ++stats_.tls_refused;
+    boost::system::error_code ignored;
+    socket.close(ignored);  // closed before a byte is read: the cheapest answer to a crowd
+    return;
+  }
+  auto c = std::make_shared<Connection>(std::move(socket), SessionId{next_session_++});
+  c->ssl.reset(SSL_new(net_.tls.get()));
+  c->handshaking = true;
+  c->address = address;
+  connections_.emplace(c->id, c);
+  if (!c->ssl || SSL_set_fd(c->ssl.get(), static_cast<int>(c->socket.native_handle())) != 1) {
+    ERR_clear_error();
+    ++stats_.tls_failures;
+    return drop_handshake(c);
+  }
+  SSL_set_accept_state(c->ssl.get());
+  // No session tickets: a calls client keeps its one connection (and reconnects rarely), so
+  // resumption saves nothing, and the tickets would be bytes and CPU for every handshake.
+  SSL_set_num_tickets(c->ssl.get(), 0);
+  // Read-ahead: one read(2) takes whatever the socket holds; without it OpenSSL reads each
+  // record's 5-byte header and then its body, two system calls a message.
+  SSL_set_read_ahead(c->ssl.get(), 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(net_.tls_handshake_timeout_ms);
+  handshake_deadlines_.emplace_back(deadline, c->id);
+  if (handshake_deadlines_.size() == 1) expire_handshakes();
+  watch(c);
+}
+
+// One step of a handshake, when its socket is readable. The first byte says whether the client
+// speaks TLS at all: a plaintext client is told so in a line it can read, then closed.
+void NetServer::handshake(const std::shared_ptr<Connection>& c) {
+  HAILER_ASSERT(c->handshaking && c->ssl);
+  const int fd = c->socket.native_handle();
+  if (c->first_read) {
+    uint8_t first = 0;
+    const ssize_t n = ::recv(fd, &first, 1, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) return drop_handshake(c);
+    c->first_read = false;
+    if (!looks_like_tls(first)) {
+      ++stats_.plaintext_refused;
+      const std::string line = tls_required_line();
+      [[maybe_unused]] const ssize_t sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);  // best effort
+      return drop_handshake(c);
+    }
+  }
+  ERR_clear_error();
+  const int result = SSL_do_handshake(c->ssl.get());
+  if (result != 1) {
+    const int error = SSL_get_error(c->ssl.get(), result);
+    ERR_clear_error();                         // the error queue is per thread: never leave it to the next connection
+    if (error == SSL_ERROR_WANT_READ) return;  // the epoll set wakes us when more arrives
+    if (error == SSL_ERROR_WANT_WRITE) {
+      // The socket did not take the server's flight (a client that does not read): wait until
+      // it does, out of the read set, so a level-triggered wake-up does not spin meanwhile.
+      unwatch(*c);
+      c->socket.async_wait(tcp::socket::wait_write, [this, c](const boost::system::error_code& ec) {
+        if (c->finished || !c->handshaking) return;
+        if (ec) return drop_handshake(c);
+        watch(c);
+        handshake(c);
+      });
+      return;
+    }
+    ++stats_.tls_failures;
+    return drop_handshake(c);
+  }
+  ++stats_.tls_handshakes;
+  c->handshaking = false;
+  handshakes_.give(c->address);
+  const std::string address = std::exchange(c->address, std::string());
+  host_.opened(now(), c->id, address);
+  // The client's first request may have come with its last handshake record, and be decrypted
+  // already: read it now, the socket may have nothing more to wake us with.
+  if (!c->closing && !c->finished && SSL_has_pending(c->ssl.get()) == 1) read_tls(c);
+}
+
+// A connection whose handshake did not end (refused, failed, timed out, or the server is
+// stopping): closed without a word to the host, which never knew it.
+void NetServer::drop_handshake(const std::shared_ptr<Connection>& c) {
+  if (c->finished) return;
+  HAILER_ASSERT(c->handshaking);
+  c->finished = true;
+  unwatch(*c);
+  handshakes_.give(c->address);
+  boost::system::error_code ignored;
+  c->socket.close(ignored);
+  connections_.erase(c->id);
+  stop_if_done();
+}
+
+// Handshakes past their deadline are dropped; the timer waits for the next one due.
+void NetServer::expire_handshakes() {
+  const auto at = std::chrono::steady_clock::now();
+  while (!handshake_deadlines_.empty()) {
+    const auto [deadline, id] = handshake_deadlines_.front();
+    const auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second->handshaking) {
+      handshake_deadlines_.pop_front();  // done or gone: nothing to time out
+      continue;
+    }
+    if (deadline > at) {
+      handshake_timer_.expires_at(deadline);
+      handshake_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) expire_handshakes();
+      });
+      return;
+    }
+    handshake_deadlines_.pop_front();
+    ++stats_.tls_timeouts;
+    drop_handshake(it->second);
+  }
+}
+
+// Reads what TLS has for a connection, until OpenSSL holds nothing more: with read-ahead it
+// takes what the socket has in one system call (records and all), and the socket will not wake
+// us again for what it already took.
+void NetServer::read_tls(const std::shared_ptr<Connection>& c) {
+  for (;;) {
+    ERR_clear_error();
+    const int n = SSL_read(c->ssl.get(), read_buffer_.data(), static_cast<int>(read_buffer_.size()));
+    if (n > 0) {
+      stats_.bytes_in += static_cast<uint64_t>(n);
+      on_bytes(c, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+      if (c->finished || c->closing || SSL_has_pending(c->ssl.get()) == 0) return;
+      continue;
+    }
+    const int error = SSL_get_error(c->ssl.get(), n);
+    const int saved_errno = errno;
+    ERR_clear_error();
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return;
+    // close_notify, or the end of the stream without it (most clients just close): the peer is
+    // done. A socket error is a reset; a record TLS refuses (forged, corrupt) is a protocol error.
+    if (error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && saved_errno == 0))
+      return finish(c, CloseReason::peer_closed);
+    return finish(c, error == SSL_ERROR_SSL ? CloseReason::protocol_error : CloseReason::reset);
+  }
+}
+
+// ------------------------------------------------------------------------------- reads
 
 // Reads. Asio (Boost 1.74) reads a socket again as soon as it is asked for the next read (a speculative
 // read, which finds nothing after a request: one wasted system call per request), or, asked to
@@ -127,9 +282,17 @@ void NetServer::read_one(SessionId id) {
   if (it == connections_.end()) return;  // closed by what an earlier connection of this round sent
   const auto c = it->second;             // a copy: finish() erases the map entry
   if (c->finished || !c->reading) return;
+  if (c->handshaking) return handshake(c);
+  if (c->ssl) return read_tls(c);
   const ssize_t n = ::recv(c->socket.native_handle(), read_buffer_.data(), read_buffer_.size(), 0);
   if (n > 0) {
     stats_.bytes_in += static_cast<uint64_t>(n);
+    if (std::exchange(c->first_read, false) && looks_like_tls(static_cast<uint8_t>(read_buffer_[0]))) {
+      // A TLS client on the plaintext port: its hello is no line. Closed at once, so the client
+      // reports a server that does not speak TLS instead of waiting for an answer.
+      ++stats_.tls_on_plaintext;
+      return finish(c, CloseReason::protocol_error);
+    }
     on_bytes(c, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
   } else if (n == 0) {
     finish(c, CloseReason::peer_closed);
@@ -168,6 +331,23 @@ void NetServer::flush_dirty() {
   });
 }
 
+// Writes what the socket takes of `c.pending` after `c.sent`: bytes written, or -1 with errno
+// EAGAIN when the socket (or TLS) must wait, or another errno when the connection is broken. TLS
+// writes whole records (a partial write is a record at a time); a write OpenSSL must retry is
+// retried with the same bytes, from wherever `pending` has moved since.
+ssize_t NetServer::write_some(Connection& c) {
+  const char* data = c.pending.data() + c.sent;
+  const std::size_t size = c.pending.size() - c.sent;
+  if (!c.ssl) return ::send(c.socket.native_handle(), data, size, MSG_NOSIGNAL);
+  ERR_clear_error();
+  const int n = SSL_write(c.ssl.get(), data, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
+  if (n > 0) return n;
+  const int error = SSL_get_error(c.ssl.get(), n);
+  ERR_clear_error();
+  errno = error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+  return -1;
+}
+
 // A write takes every line pending, on the socket's own descriptor (non-blocking since it was
 // accepted), now: no Asio operation, no completion handler queued behind it. Only a socket
 // whose buffer is full waits, through Asio, until it takes more (a slow reader; its lines keep
@@ -175,8 +355,7 @@ void NetServer::flush_dirty() {
 // the pool, so 10,000 idle sessions hold none (docs/performance.md).
 void NetServer::write(const std::shared_ptr<Connection>& c) {
   HAILER_ASSERT(!c->write_pending && !c->finished && c->sent < c->pending.size());
-  const ssize_t n =
-      ::send(c->socket.native_handle(), c->pending.data() + c->sent, c->pending.size() - c->sent, MSG_NOSIGNAL);
+  const ssize_t n = write_some(*c);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     finish(c, CloseReason::reset);
     return;

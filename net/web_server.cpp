@@ -151,7 +151,7 @@ struct WebServer::Impl {
   std::string cookie;                // the instructor's cookie value (empty: no token configured)
   KeyedLimiter token_failures;       // wrong tokens per address over HTTP
   std::vector<std::string> origins;  // whose pages may open the WebSocket (after bind: the port is known)
-  SslContext tls;  // null without TLS (net/tls_context.hpp)
+  SslContext tls;                    // null without TLS (net/tls_context.hpp)
   WebStats stats;
   AddressCaps websockets;             // open WebSockets per peer address (host/transport_rules.hpp)
   TokenBucket upgrades_total;         // new WebSockets per second, everyone

@@ -85,9 +85,9 @@ class SimulatedServer final : public HostPort, public MediaSink, public HostObse
   World& w_;
   SeededSecrets secrets_;  // before host_: the host draws from it
   ServerHost host_;
-  std::map<uint64_t, std::string> conns_;       // open in the port's view -> client name
-  std::map<uint64_t, OutboundBudget> budgets_;  // bytes sent to each and not yet read
-  std::set<uint64_t> cut_;                      // closed by the port itself (slow readers)
+  std::map<uint64_t, std::string> conns_;             // open in the port's view -> client name
+  std::map<uint64_t, OutboundBudget> budgets_;        // bytes sent to each and not yet read
+  std::set<uint64_t> cut_;                            // closed by the port itself (slow readers)
   std::map<uint64_t, std::vector<Pending>> pending_;  // queued by the current event, not yet on the network
   WriteOrder<uint64_t> dirty_;                        // connections with pending messages, in the order queued
   DeferredSends deferred_;                            // broadcasts held until the event is over

@@ -11,6 +11,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -26,6 +27,7 @@ extern "C" {
 }
 
 #include "apps/cli/console.hpp"
+#include "apps/cli/tls_trust.hpp"
 #include "audio/sound_device.hpp"
 #include "client/consent.hpp"
 #include "media/io/call_media.hpp"
@@ -45,7 +47,10 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_refused = 1;  // the server refused the name
 constexpr int exit_usage = 2;
-constexpr int exit_audio = 3;  // an audio file or device could not be used
+constexpr int exit_audio = 3;     // an audio file or device could not be used
+constexpr int exit_insecure = 4;  // the connection could not be secured (TLS failed, the server's key not trusted)
+
+constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr const char* prompt = "hailer> ";
@@ -75,7 +80,10 @@ struct Options {
   std::string audio_out = "default";
   bool json = false;
   bool auto_accept = false;
-  bool consent = true;  // --no-consent turns it off (plain RTP tools cannot answer checks)
+  bool consent = true;                     // --no-consent turns it off (plain RTP tools cannot answer checks)
+  bool plaintext = false;                  // --plaintext: no TLS on the signaling connection (insecure)
+  std::optional<std::string> trust_ahead;  // --trust FINGERPRINT, normalized
+  std::string known_servers;               // the known_servers file (--known-servers, or the config folder's)
 };
 
 class Shell;
@@ -97,9 +105,14 @@ class Shell {
         reconnect_timer_(io),
         device_timer_(io),
         signals_(io, SIGINT, SIGTERM),
+        handshake_timer_(io),
         client_(client_config()),
         media_(CallMediaConfig{}, std::random_device{}()) {
     tty_ = ::isatty(STDIN_FILENO) != 0 && !options_.json;
+    if (!options_.plaintext) {
+      tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      cli::configure_client_tls_context(tls_context_->native_handle());
+    }
   }
 
   int run() {
@@ -304,17 +317,117 @@ class Shell {
       boost::system::error_code ignored;
       socket_.set_option(tcp::no_delay(true), ignored);
       server_address_ = ep.address();
-      connected_ = true;
-      note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
-      std::vector<ClientEffect> out;
-      client_.connected(now(), out);
-      apply(out);
-      read_line();
+      if (tls_context_) return start_tls();
+      on_connected();
     });
   }
 
+  // TLS over the connection just made: the handshake (bounded in time), then the server's key
+  // checked against the CAs and known_servers (apps/cli/tls_trust.hpp).
+  void start_tls() {
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *tls_context_);
+    socket_ = tcp::socket(io_);
+    cli::expect_server_name(tls_->native_handle(), host_);
+    handshake_timer_.expires_after(tls_handshake_timeout);
+    handshake_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || !tls_) return;
+      handshake_timed_out_ = true;
+      boost::system::error_code ignored;
+      tls_->next_layer().close(ignored);  // the handshake ends with operation_aborted
+    });
+    tls_->async_handshake(asio::ssl::stream_base::client, [this](const boost::system::error_code& ec) {
+      handshake_timer_.cancel();
+      if (quitting_) return;
+      if (ec) return tls_failed(ec);
+      if (!trust_server()) return;
+      tls_up_once_ = true;
+      on_connected();
+    });
+  }
+
+  // A failed handshake. Before TLS was ever up this is how the server is set up, not a blip:
+  // said once, clearly, and the client exits instead of retrying for ever.
+  void tls_failed(const boost::system::error_code& ec) {
+    std::string why = handshake_timed_out_ ? "the server did not finish the TLS handshake within " +
+                                                 std::to_string(tls_handshake_timeout.count()) + " s"
+                                           : "TLS with " + host_ + ":" + port_ + " failed: " + ec.message();
+    handshake_timed_out_ = false;
+    if (tls_up_once_) return lost(why);
+    why +=
+        ". If that server runs with --plaintext (no TLS), connect with --plaintext too, knowing that anyone "
+        "on the path can then read and change your calls";
+    note("hailer: " + why, {{"type", "connection"}, {"state", "tls_failed"}, {"reason", why}});
+    quit(exit_insecure);
+  }
+
+  // The server's key: trusted by a CA, pinned, or pinned now on first use; a changed key (or one
+  // that is not the --trust one) ends the client with a message that says what to do.
+  bool trust_server() {
+    const std::string server = host_ + ":" + port_;
+    const cli::KeyCheck k =
+        cli::check_server_key(tls_->native_handle(), server, options_.known_servers, options_.trust_ahead);
+    nlohmann::ordered_json j{{"type", "connection"},
+                             {"state", trusted(k.verdict) ? "secured" : "untrusted"},
+                             {"server", server},
+                             {"server_key", k.seen},
+                             {"trust", std::string(to_string(k.verdict))},
+                             {"known_servers", k.file},
+                             {"tls", SSL_get_version(tls_->native_handle())}};
+    if (k.verdict == TrustVerdict::changed) {
+      j["pinned_key"] = k.pinned;
+      note("hailer: THE KEY OF " + server + " HAS CHANGED. Pinned: " + k.pinned + "; shown now: " + k.seen +
+               ". Someone may be between you and the server. If its key really changed (ask its operator), "
+               "delete the line of " +
+               server + " from " + k.file + " or pass --trust " + k.seen + ", then connect again.",
+           j);
+      quit(exit_insecure);
+      return false;
+    }
+    if (k.verdict == TrustVerdict::not_trusted || k.seen.empty()) {
+      note("hailer: the key of " + server + " is " + (k.seen.empty() ? std::string("missing") : k.seen) +
+               ", not the one given with --trust: not connecting",
+           j);
+      quit(exit_insecure);
+      return false;
+    }
+    if (!k.write_error.empty()) j["pin_error"] = k.write_error;
+    if (k.verdict == TrustVerdict::first_use) {
+      note("first connection to " + server + ": its key " + k.seen + " is now pinned in " + k.file +
+               " (compare it with the key hailer-server printed)" +
+               (k.write_error.empty() ? "" : "; could not save it: " + k.write_error),
+           j);
+    } else if (options_.json) {
+      say(j.dump());
+    }
+    return true;
+  }
+
+  // The signaling connection is up (and secured unless --plaintext): the protocol starts.
+  void on_connected() {
+    connected_ = true;
+    note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
+    std::vector<ClientEffect> out;
+    client_.connected(now(), out);
+    apply(out);
+    read_line();
+  }
+
+  // Calls `f` with the signaling stream: TLS, or the TCP socket itself with --plaintext.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
+
   void read_line() {
-    asio::async_read_until(socket_, inbound_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
+    with_stream([this](auto& stream) { read_line_from(stream); });
+  }
+
+  template <class Stream>
+  void read_line_from(Stream& stream) {
+    asio::async_read_until(stream, inbound_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
       if (quitting_) return;
       if (ec) {
         lost(ec == asio::error::eof ? "the server closed the connection" : "connection lost: " + ec.message());
@@ -342,23 +455,37 @@ class Shell {
       return;
     }
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(outbound_.front()),
-                      [this](const boost::system::error_code& ec, std::size_t) {
-                        writing_ = false;
-                        outbound_.pop_front();
-                        if (ec) {
-                          outbound_.clear();
-                          if (quitting_) close_all();
-                          return;
-                        }
-                        write_next();
-                      });
+    with_stream([this](auto& stream) {
+      asio::async_write(stream, asio::buffer(outbound_.front()),
+                        [this](const boost::system::error_code& ec, std::size_t) {
+                          writing_ = false;
+                          outbound_.pop_front();
+                          if (ec) {
+                            outbound_.clear();
+                            if (quitting_) close_all();
+                            return;
+                          }
+                          write_next();
+                        });
+    });
+  }
+
+  // Closes the signaling connection. A TLS stream is kept (closed) until the next connect: its
+  // aborted operations still refer to it until they have run.
+  void close_stream() {
+    boost::system::error_code ignored;
+    if (tls_) {
+      tls_->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      tls_->next_layer().close(ignored);
+      retired_tls_ = std::move(tls_);
+    }
+    if (socket_.is_open()) socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
   // The connection is gone: tell the client, then retry with backoff (0.5 s doubling to 10 s).
   void lost(const std::string& why) {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    close_stream();
     outbound_.clear();
     inbound_.consume(inbound_.size());
     const bool was_connected = connected_;
@@ -375,6 +502,7 @@ class Shell {
     reconnect_timer_.expires_after(std::chrono::milliseconds(backoff_ms_));
     reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec && !quitting_) {
+        retired_tls_.reset();  // its aborted operations ran during the backoff
         socket_ = tcp::socket(io_);
         connect();
       }
@@ -383,8 +511,8 @@ class Shell {
 
   void close_all() {
     boost::system::error_code ignored;
-    if (socket_.is_open()) socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    close_stream();
+    handshake_timer_.cancel();
     udp_.close(ignored);
     input_.close(ignored);
     client_timer_.cancel();
@@ -444,6 +572,14 @@ class Shell {
   }
 
   void on_heard(const Heard& h, const std::string* text) {
+    if (const auto* err = std::get_if<ErrorReply>(&h.message); err != nullptr && err->code == ErrorCode::tls_required) {
+      // A plaintext client on a port that speaks TLS: nothing will change by retrying.
+      const nlohmann::ordered_json as_sent = nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message));
+      note("hailer: " + host_ + ":" + port_ + " speaks TLS (the server said tls_required): connect without --plaintext",
+           as_sent);
+      quit(exit_insecure);
+      return;
+    }
     if (const auto* err = std::get_if<ErrorReply>(&h.message); err != nullptr && h.request_type == "register") {
       const nlohmann::ordered_json as_sent = nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message));
       // Refused at the first registration, or by a script: nothing will change by waiting.
@@ -693,11 +829,17 @@ class Shell {
   Options options_;
   std::string host_, port_;
   std::chrono::steady_clock::time_point start_;
-  tcp::socket socket_;
+  tcp::socket socket_;  // the connection with --plaintext; with TLS, until the handshake takes it
+  std::unique_ptr<asio::ssl::context> tls_context_;  // null with --plaintext
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> retired_tls_;  // the last connection's, until the next
+  bool tls_up_once_ = false;          // a handshake succeeded once: a later failure is a blip, retried
+  bool handshake_timed_out_ = false;  // the handshake was cut by its timer
   udp::socket udp_;
   asio::posix::stream_descriptor input_;
   asio::steady_timer client_timer_, media_timer_, reconnect_timer_, device_timer_;
   asio::signal_set signals_;
+  asio::steady_timer handshake_timer_;
   ProtocolClient client_;
   CallMedia media_;
   asio::streambuf inbound_{1 << 20};
@@ -757,15 +899,38 @@ int main(int argc, char** argv) {
                "send audio to the peer's endpoint without asking it first (INSECURE: for plain RTP tools such as "
                "ffmpeg, which cannot answer consent checks; whoever can move that endpoint can aim your audio at a "
                "third party)");
+  app.add_flag("--plaintext", o.plaintext,
+               "no TLS on the signaling connection: INSECURE, anyone on the path reads and changes your calls' "
+               "signaling (for a server started with --plaintext: tests and tools)");
+  std::string trust;
+  app.add_option("--trust", trust,
+                 "trust the server whose key has this fingerprint (SHA256:... as hailer-server prints it) and pin it");
+  app.add_option("--known-servers", o.known_servers,
+                 "the file of pinned server keys (default: $XDG_CONFIG_HOME/hailer/known_servers, else "
+                 "~/.config/hailer/known_servers)");
   app.footer(
       "Exit status: 0 after quit or end of input, 1 when the server refuses the name, 2 on a usage error,\n"
-      "3 when an audio file cannot be used.");
+      "3 when an audio file cannot be used, 4 when the connection cannot be secured (TLS failed, the server's\n"
+      "key changed or is not the --trust one, or the server wants TLS and --plaintext was given).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
   o.consent = !no_consent;
+  if (!trust.empty()) {
+    o.trust_ahead = normalize_fingerprint(trust);
+    if (!o.trust_ahead) {
+      std::fprintf(stderr, "hailer: --trust takes a key fingerprint, SHA256: and 64 hex digits (got %s)\n",
+                   escape_untrusted(trust).c_str());
+      return exit_usage;
+    }
+    if (o.plaintext) {
+      std::fprintf(stderr, "hailer: --trust and --plaintext do not go together (there is no key without TLS)\n");
+      return exit_usage;
+    }
+  }
+  if (o.known_servers.empty()) o.known_servers = cli::config_dir() + "/known_servers";
   if (list_devices) {
     try {
       audio::SoundSystem system;
@@ -794,6 +959,10 @@ int main(int argc, char** argv) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   const std::string port = o.server.substr(colon + 1);
   std::signal(SIGPIPE, SIG_IGN);
+  if (o.plaintext)
+    std::fprintf(stderr,
+                 "hailer: --plaintext: this connection is not encrypted; anyone on the path can read and "
+                 "change your calls' signaling\n");
   asio::io_context io(1);
   Shell shell(io, o, host, port);
   return shell.run();

@@ -2,6 +2,8 @@
 // an Asio socket, all on one thread.
 #include "apps/load/calls_load.hpp"
 
+#include <boost/asio/ssl.hpp>
+
 #include "base/assert.hpp"
 #include "client/client.hpp"
 
@@ -21,7 +23,7 @@ ClientConfig config_for(const std::string& name) {
 /// One connection to the server: a socket, a ProtocolClient, line framing and a write buffer.
 class Session {
  public:
-  Session(Load& load, asio::io_context& io, uint32_t index, std::string name);
+  Session(Load& load, asio::io_context& io, uint32_t index, std::string name, asio::ssl::context* tls);
   void start(const tcp::endpoint& server);
   uint64_t send(RequestBody body);
   void stop_reading() { reading_ = false; }
@@ -41,12 +43,24 @@ class Session {
 
  private:
   void read();
+  template <class Stream>
+  void read_from(Stream& stream);
+  void on_connected();
   void on_line(std::string_view line);
+  /// Calls `f` with the stream: TLS over the socket, or the socket itself.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
   void flush();
   void apply(std::vector<ClientEffect>& effects, bool flush_now = true);
 
   Load& load_;
   tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;  // null without --tls
   uint32_t index_;
   std::string name_;
   ProtocolClient client_;
@@ -118,6 +132,16 @@ class Load {
   Options options_;
   Clock::time_point start_ = Clock::now();
   std::vector<std::unique_ptr<Session>> sessions_;
+  // --tls: one client context for every session (TLS 1.2+, the server's key not checked: a
+  // load tool measures the server, it does not guard a user).
+  std::unique_ptr<asio::ssl::context> tls_ = make_tls(options_.tls);
+  static std::unique_ptr<asio::ssl::context> make_tls(bool on) {
+    if (!on) return nullptr;
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_verify_mode(asio::ssl::verify_none);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    return ctx;
+  }
   std::vector<Pair> pairs_;
   std::vector<Probe> probes_;
   // With --ping-gap-us, one more session pings: the same two loopback hops as a notify (a
@@ -134,8 +158,10 @@ class Load {
   std::string json_;
 };
 
-Session::Session(Load& load, asio::io_context& io, uint32_t index, std::string name)
-    : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name)) {}
+Session::Session(Load& load, asio::io_context& io, uint32_t index, std::string name, asio::ssl::context* tls)
+    : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name)) {
+  if (tls != nullptr) tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls);
+}
 
 void Session::tick() {
   if (!reading_) return;
@@ -151,10 +177,18 @@ void Session::start(const tcp::endpoint& server) {
   socket_.async_connect(server, [this](const boost::system::error_code& ec) {
     if (ec) return load_.error("connect: " + ec.message());
     socket_.set_option(tcp::no_delay(true));
-    client_.connected(load_.now(), effects_);
-    apply(effects_);
-    read();
+    if (!tls_) return on_connected();
+    tls_->async_handshake(asio::ssl::stream_base::client, [this](const boost::system::error_code& failed) {
+      if (failed) return load_.error("TLS handshake: " + failed.message());
+      on_connected();
+    });
   });
+}
+
+void Session::on_connected() {
+  client_.connected(load_.now(), effects_);
+  apply(effects_);
+  read();
 }
 
 uint64_t Session::send(RequestBody body) {
@@ -186,17 +220,24 @@ void Session::flush() {
   inflight_.swap(pending_);
   pending_.clear();
   last_write_at = Clock::now();
-  asio::async_write(socket_, asio::buffer(inflight_), [this](const boost::system::error_code& ec, std::size_t) {
-    writing_ = false;
-    if (ec) return;
-    inflight_.clear();
-    flush();
+  with_stream([this](auto& stream) {
+    asio::async_write(stream, asio::buffer(inflight_), [this](const boost::system::error_code& ec, std::size_t) {
+      writing_ = false;
+      if (ec) return;
+      inflight_.clear();
+      flush();
+    });
   });
 }
 
 void Session::read() {
   if (!reading_) return;
-  socket_.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
+  with_stream([this](auto& stream) { read_from(stream); });
+}
+
+template <class Stream>
+void Session::read_from(Stream& stream) {
+  stream.async_read_some(asio::buffer(in_), [this](const boost::system::error_code& ec, std::size_t n) {
     if (ec) {
       load_.disconnected(*this);
       return;
@@ -374,7 +415,7 @@ int Load::run() {
   });
   const auto setup_start = Clock::now();
   for (uint32_t i = 0; i < options_.sessions; ++i) {
-    sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i)));
+    sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i), tls_.get()));
     sessions_.back()->start(server);
     // Connect in waves so the listen backlog never overflows.
     if (i % 256 == 255) run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
@@ -418,7 +459,8 @@ int Load::run() {
   print("load", base, !options_.stuck);
   if (options_.stuck) {
     // One more client registers, then never reads: it asks `who` until the server drops it.
-    sessions_.push_back(std::make_unique<Session>(*this, io_, options_.sessions, options_.prefix + "stuck"));
+    sessions_.push_back(
+        std::make_unique<Session>(*this, io_, options_.sessions, options_.prefix + "stuck", tls_.get()));
     stuck_ = sessions_.back().get();
     stuck_->receive_buffer_bytes = 4096;
     stuck_->start(server);

@@ -46,6 +46,7 @@ struct Options {
   int server_pid = 0;
   bool stuck = false;
   bool json = false;
+  bool tls = false;  // calls: TLS to the calls port (a server without --plaintext)
   // ptt
   uint32_t students = 1000;
   uint32_t cycles = 100;

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   calls->add_option("--server-pid", o.server_pid, "the server's pid, for its RSS per session (/proc)");
   calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
+  calls->add_flag("--tls", o.tls,
+                  "TLS to the calls port (a server started without --plaintext; its key is not checked)");
   calls->add_flag("--json", o.json, "one JSON object instead of text");
   auto* ptt = app.add_subcommand(
       "ptt", "N WebSocket students join one room (at once or at a rate); floor churn by random pairs");

@@ -33,6 +33,7 @@
 #include "net/net_server.hpp"
 #include "net/os_secrets.hpp"
 #include "net/secret_file.hpp"
+#include "net/tls_context.hpp"
 #include "net/web_server.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/untrusted_text.hpp"
@@ -207,7 +208,12 @@ void log_counters(const net::NetServer& server) {
   line += " net.accepted=" + std::to_string(n.accepted) + " net.bytes_in=" + std::to_string(n.bytes_in) +
           " net.bytes_out=" + std::to_string(n.bytes_out) + " net.writes=" + std::to_string(n.writes) +
           " net.slow_readers=" + std::to_string(n.slow_readers) + " net.long_lines=" + std::to_string(n.long_lines) +
-          " net.connections=" + std::to_string(server.connection_count());
+          " net.connections=" + std::to_string(server.connection_count()) +
+          " net.tls_handshakes=" + std::to_string(n.tls_handshakes) +
+          " net.tls_failures=" + std::to_string(n.tls_failures) +
+          " net.tls_timeouts=" + std::to_string(n.tls_timeouts) + " net.tls_refused=" + std::to_string(n.tls_refused) +
+          " net.plaintext_refused=" + std::to_string(n.plaintext_refused) +
+          " net.tls_on_plaintext=" + std::to_string(n.tls_on_plaintext);
 #ifdef __GLIBC__
   // What the sessions hold against what the allocator keeps: RSS per session is their sum.
   const struct mallinfo2 heap = mallinfo2();
@@ -292,6 +298,9 @@ struct Options {
   bool check_invariants = false;
   bool no_web = false;
   bool no_tls = false;
+  bool plaintext = false;             // the calls port without TLS (--plaintext)
+  net::TlsFiles tls_files;            // the certificate both ports use (unless neither speaks TLS)
+  std::string calls_key_fingerprint;  // what a CLI pins: SHA256 of the public key
 };
 
 void add_network_flags(CLI::App& app, Options& o) {
@@ -306,6 +315,21 @@ void add_network_flags(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--max-outbound-bytes", o.net.max_outbound_bytes,
                  "bytes queued for one client beyond which it is closed as a slow reader")
+      ->capture_default_str();
+  app.add_flag("--plaintext", o.plaintext,
+               "the calls port without TLS: INSECURE, anyone on the path reads and changes every call's signaling "
+               "(for tests and tools; clients need --plaintext too)");
+  app.add_option("--max-tls-handshakes", o.net.max_handshakes,
+                 "TLS handshakes in progress on the calls port, from everyone; more are closed at once")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--max-tls-handshakes-per-address", o.net.max_handshakes_per_address,
+                 "TLS handshakes in progress on the calls port from one address; more are closed at once")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--tls-handshake-timeout-ms", o.net.tls_handshake_timeout_ms,
+                 "how long a calls client may take from connect to the end of its TLS handshake")
+      ->check(CLI::Range(100, 600'000))
       ->capture_default_str();
   app.add_option("--journal", o.journal_path, "append every core event to FILE (replay with hailer-sim --replay FILE)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
@@ -338,13 +362,14 @@ void add_classroom_flags(CLI::App& app, Options& o) {
                  "where the class is played: default, a device (index or part of its name), FILE.wav or none")
       ->capture_default_str()
       ->group(c);
-  app.add_option("--tls-cert", o.tls_cert, "PEM certificate for HTTPS/WSS (with --tls-key)")->group(c);
-  app.add_option("--tls-key", o.tls_key, "PEM private key for HTTPS/WSS")->group(c);
+  app.add_option("--tls-cert", o.tls_cert, "PEM certificate for the calls port and HTTPS/WSS (with --tls-key)")
+      ->group(c);
+  app.add_option("--tls-key", o.tls_key, "PEM private key for the calls port and HTTPS/WSS")->group(c);
   app.add_option("--tls-dir", o.tls_dir,
                  "where the self-signed certificate is made on first start and kept (default: STATE/tls)")
       ->group(c);
   app.add_option("--state-dir", o.state_dir,
-                 "the server's own folder (0700): the instructor token, the self-signed certificate")
+                 "the server's own folder (0700): the self-signed certificate, the instructor token")
       ->capture_default_str()
       ->group(c);
   app.add_option(
@@ -406,12 +431,13 @@ std::optional<int> settle_options(const CLI::App& app, Options& o) {
       return 2;
     }
   }
-  if (!o.no_web) {
-    // The server's own folder: the instructor token is kept there, so an instructor page stays
-    // signed in across a restart; the self-signed certificate too, unless told otherwise.
+  if (!o.no_web || !o.plaintext) {
+    // The server's own folder: the self-signed certificate is kept there (its key is what the
+    // calls clients pin), and the instructor token, so an instructor page stays signed in
+    // across a restart.
     try {
       ensure_folder(o.state_dir, 0700);
-      if (config.instructor_token.empty())
+      if (!o.no_web && config.instructor_token.empty())
         config.instructor_token = net::load_or_make_secret(o.state_dir + "/instructor-token", 16);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "hailer-server: %s\n", e.what());
@@ -430,26 +456,30 @@ std::optional<int> settle_options(const CLI::App& app, Options& o) {
   return std::nullopt;
 }
 
-// The classroom's certificate: the operator's pair, or one made (and kept) for this machine's
-// addresses. An exit status when there is none.
+// The certificate of both TLS ports: the operator's pair, or one made (and kept) for this
+// machine's addresses. None when neither port speaks TLS. An exit status when there is none.
 std::optional<int> choose_certificate(Options& o) {
-  if (o.no_tls) return std::nullopt;
-  if (!o.tls_cert.empty() || !o.tls_key.empty()) {
-    if (o.tls_cert.empty() || o.tls_key.empty()) {
-      std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
-      return 2;
-    }
-    o.web.tls = net::TlsFiles{o.tls_cert, o.tls_key, net::certificate_fingerprint(o.tls_cert), ""};
-    return std::nullopt;
-  }
-  auto names = local_addresses(o.net.host);
-  names.push_back("localhost");
+  const bool web_tls = !o.no_web && !o.no_tls;
+  if (!web_tls && o.plaintext) return std::nullopt;
   try {
-    o.web.tls = net::ensure_self_signed(o.tls_dir, names);
+    if (!o.tls_cert.empty() || !o.tls_key.empty()) {
+      if (o.tls_cert.empty() || o.tls_key.empty()) {
+        std::fprintf(stderr, "hailer-server: --tls-cert and --tls-key go together\n");
+        return 2;
+      }
+      o.tls_files = net::TlsFiles{o.tls_cert, o.tls_key, net::certificate_fingerprint(o.tls_cert), ""};
+    } else {
+      auto names = local_addresses(o.net.host);
+      names.push_back("localhost");
+      o.tls_files = net::ensure_self_signed(o.tls_dir, names);
+    }
+    o.calls_key_fingerprint = net::public_key_fingerprint_of_file(o.tls_files.cert_path);
+    if (!o.plaintext) o.net.tls = net::make_server_tls_context(o.tls_files);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hailer-server: the classroom's certificate: %s\n", e.what());
+    std::fprintf(stderr, "hailer-server: the certificate: %s\n", e.what());
     return 1;
   }
+  if (web_tls) o.web.tls = o.tls_files;
   return std::nullopt;
 }
 
@@ -501,8 +531,13 @@ void print_welcome(const net::NetServer& server, const net::WebServer* web_serve
   const std::string tcp_address = tcp.address().to_string();
   std::printf("hailer-server listening: signaling tcp %s:%u, media rendezvous udp %s:%u\n", tcp_address.c_str(),
               tcp.port(), udp.address().to_string().c_str(), udp.port());
-  std::printf("connect two clients:  hailer --server %s:%u --name alice\n", tcp_address.c_str(), tcp.port());
-  std::printf("                      hailer --server %s:%u --name bob\n", tcp_address.c_str(), tcp.port());
+  const char* plain = o.plaintext ? " --plaintext" : "";
+  std::printf("connect two clients:  hailer --server %s:%u%s --name alice\n", tcp_address.c_str(), tcp.port(), plain);
+  std::printf("                      hailer --server %s:%u%s --name bob\n", tcp_address.c_str(), tcp.port(), plain);
+  if (o.plaintext)
+    std::printf("calls port: PLAINTEXT (--plaintext): anyone on the path can read and change the signaling\n");
+  else
+    std::printf("calls port: TLS, server key %s (clients show it on first connect)\n", o.calls_key_fingerprint.c_str());
   if (web_server != nullptr) {
     const auto& web = o.web;
     const unsigned port = web_server->endpoint().port();
@@ -647,9 +682,9 @@ int main(int argc, char** argv) {
     o.host.check_invariants = o.check_invariants;
     o.host.speaker_buffer.start_delay_ms = o.speaker_delay_ms;
     o.net.warn = [](std::string_view line) { spdlog::warn("{}", line); };
+    if (const auto refused = choose_certificate(o)) return *refused;
     server = std::make_unique<net::NetServer>(io, o.net, o.config, secrets, o.host, &output);
     if (!o.no_web) {
-      if (const auto refused = choose_certificate(o)) return *refused;
       derive_web_config(o);
       web_server = std::make_unique<net::WebServer>(*server, o.web);
     }

@@ -8,6 +8,7 @@ import queue
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -90,6 +91,20 @@ class Server:
         self.http_port = None
         self.token = None
         self.fingerprint = None
+        # The calls port speaks TLS unless --plaintext; the banner says which, with the key clients pin.
+        self.plaintext = "--plaintext" in args
+        self.key = None
+        for _ in range(4):
+            line = self.proc.stdout.readline().decode()
+            self.banner += line
+            m = re.search(r"calls port: TLS, server key (SHA256:[0-9a-f]{64})", line)
+            if m:
+                self.key = m.group(1)
+            if not line or line.startswith("calls port:"):
+                break
+        if not self.plaintext:
+            assert self.key, "no server key in the banner: %r" % self.banner
+            TLS_PORTS.add(self.port)
         # The classroom lines follow (when the web face is on): URLs, token, fingerprint, recordings.
         for _ in range(0 if "--no-web" in args else 8):
             line = self.proc.stdout.readline().decode()
@@ -135,10 +150,11 @@ class Server:
 class Cli:
     """One hailer CLI in --json mode, commands on its stdin."""
 
-    def __init__(self, server_address, name, *args):
+    def __init__(self, server_address, name, *args, plaintext=False):
         self.name = name
         self.proc = subprocess.Popen(
-            [CLIENT, "--server", server_address, "--name", name, "--json", *args],
+            [CLIENT, "--server", server_address, "--name", name, "--json", *(["--plaintext"] if plaintext else []),
+             *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.reader = LineReader(self.proc.stdout)
         self.events = []
@@ -201,6 +217,21 @@ class Cli:
 
 
 _open_raws = []
+# Calls ports of the servers started here that speak TLS (every one without --plaintext): Raw
+# speaks TLS to them unless told otherwise.
+TLS_PORTS = set()
+# Signaling addresses of plaintext servers that are not hailer-server (fake_server): a CLI needs
+# --plaintext to talk to them.
+PLAINTEXT_ADDRESSES = set()
+
+
+def client_tls_context():
+    """TLS for the tests' own protocol clients: the server's self-signed certificate is taken as
+    it is (the CLI's pinning has tests of its own)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 SO_TIMESTAMPNS = 35  # Linux (asm-generic, x86-64), also the control message's type; Python has no name for it
@@ -243,7 +274,7 @@ class ArrivalStamps:
 class Raw:
     """A raw protocol connection: lines in, JSON objects out (closed at the end of the test)."""
 
-    def __init__(self, port, rcvbuf=None, source="127.0.0.1"):
+    def __init__(self, port, rcvbuf=None, source="127.0.0.1", tls=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         _open_raws.append(self)
         if rcvbuf:
@@ -251,8 +282,24 @@ class Raw:
         self.sock.bind((source, 0))
         self.sock.connect(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.tls = port in TLS_PORTS if tls is None else tls
+        if self.tls:
+            self.sock.settimeout(WAIT_S)
+            self.sock = client_tls_context().wrap_socket(self.sock)
         self.buf = b""
         self.next_id = 1
+
+    def shutdown_write(self):
+        """Says this side is done (TCP FIN; over TLS, close_notify first), and keeps reading."""
+        if self.tls:
+            try:
+                self.sock = self.sock.unwrap()  # close_notify, and the server's answer to it
+            except (OSError, ValueError):
+                pass
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def send_text(self, text):
         self.sock.sendall(text.encode() + b"\n")
@@ -415,7 +462,9 @@ def fake_server(case, script, connections=3):
                 script(conn, n)
     threading.Thread(target=serve, daemon=True).start()
     case.addCleanup(listener.close)
-    return "127.0.0.1:%d" % listener.getsockname()[1]
+    address = "127.0.0.1:%d" % listener.getsockname()[1]
+    PLAINTEXT_ADDRESSES.add(address)
+    return address
 
 
 class TempDirCase(unittest.TestCase):
@@ -424,6 +473,9 @@ class TempDirCase(unittest.TestCase):
     def setUp(self):
         self.tmp_holder = tempfile.TemporaryDirectory(prefix="hailer-e2e-")
         self.tmp = self.tmp_holder.name
+        # The CLIs pin server keys in the user's config folder: here, one per test, never $HOME's.
+        self.saved_config_home = os.environ.get("XDG_CONFIG_HOME")
+        os.environ["XDG_CONFIG_HOME"] = os.path.join(self.tmp, "config")
         self.servers = []
         self.clients = []
 
@@ -439,6 +491,10 @@ class TempDirCase(unittest.TestCase):
                     pass
         for s in self.servers:
             s.stop()
+        if self.saved_config_home is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = self.saved_config_home
         self.tmp_holder.cleanup()
 
     def server(self, *args, **kw):
@@ -447,7 +503,10 @@ class TempDirCase(unittest.TestCase):
         return s
 
     def cli(self, server, name, *args):
-        c = Cli(server.address if isinstance(server, Server) else server, name, *args)
+        if isinstance(server, Server):
+            c = Cli(server.address, name, *args, plaintext=server.plaintext)
+        else:
+            c = Cli(server, name, *args, plaintext=server in PLAINTEXT_ADDRESSES)
         self.clients.append(c)
         return c
 

@@ -81,7 +81,8 @@ class Interop(TempDirCase):
             time.sleep(0.3 if n == 0 else 5.0)  # the first connection drops; the third stays
 
         self.socket_name = "hailer-e2e-%d" % os.getpid()
-        cmd = "%s --server %s --name alice --audio-in none --audio-out none" % (CLIENT, fake_server(self, script))
+        cmd = "%s --server %s --name alice --audio-in none --audio-out none --plaintext" % (CLIENT,
+                                                                                           fake_server(self, script))
         self.tmux("new-session", "-d", "-s", "cli", "-x", "160", "-y", "20", cmd)
         try:
             screen = self.wait_screen("the server refused the name alice (the name is connected already: alice); reconnecting in")

@@ -19,7 +19,7 @@ BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "be
 class Load(TempDirCase):
 
     def test_hailer_load_calls_runs_cycles_probes_and_a_stuck_reader(self):
-        server = self.server()
+        server = self.server("--plaintext")  # hailer-load speaks plaintext
         out = subprocess.run([LOAD, "calls", "--server", server.address, "--sessions", "40", "--pairs", "4",
                               "--probes", "2", "--ping-gap-us", "1000", "--seconds", "0.5", "--stuck",
                               "--server-pid", str(server.proc.pid), "--json"], capture_output=True, timeout=60)
@@ -102,7 +102,7 @@ class Load(TempDirCase):
         self.assertEqual(left, [])
 
     def test_hailer_load_floor_drives_hailer_server_with_the_same_clients(self):
-        server = self.server()
+        server = self.server("--plaintext")  # hailer-load speaks plaintext
         out = subprocess.run([LOAD, "floor", "--server", server.address, "--server-pid", str(server.proc.pid),
                               "--pairs", "2", "--probes", "1", "--seconds", "0.4", "--json"], capture_output=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr.decode())

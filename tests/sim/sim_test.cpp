@@ -342,7 +342,8 @@ TEST_CASE("the message log holds every message in the order the server wrote it:
       const auto& first = r.messages[i + 1];
       const auto& second = r.messages[i + 2];
       if (first.to == "bob" && first.text.find(R"("type":"call_ringing")") != std::string::npos &&
-          second.to == "alice" && second.text.find(R"("type":"ok")") != std::string::npos && first.at_us == second.at_us)
+          second.to == "alice" && second.text.find(R"("type":"ok")") != std::string::npos &&
+          first.at_us == second.at_us)
         ++callee_told_first;
     }
   }

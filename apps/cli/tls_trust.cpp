@@ -1,0 +1,114 @@
+#include "apps/cli/tls_trust.hpp"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "net/tls_context.hpp"
+
+namespace hailer::cli {
+
+namespace {
+
+bool is_ip_address(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// Makes `dir` (and its parent) for the user alone: 0700.
+void ensure_private_dir(const std::string& dir) {
+  const auto slash = dir.rfind('/');
+  if (slash != std::string::npos && slash > 0) ::mkdir(dir.substr(0, slash).c_str(), 0700);  // ~/.config
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot make " + dir + ": " + std::strerror(errno));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Replaces `path` with `text` in one step (a new file, 0600, renamed over the old), so a reader
+// never sees half a file and the file is never readable by others.
+void write_private_file(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".new";
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + temp + ": " + std::strerror(errno));
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool closed = ::close(fd) == 0;
+  if (!written || !closed || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+std::string config_dir() {
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && xdg[0] == '/')
+    return std::string(xdg) + "/hailer";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.config/hailer";
+}
+
+void configure_client_tls_context(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  SSL_CTX_set_default_verify_paths(ctx);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // the result is read after the handshake
+  ERR_clear_error();
+}
+
+void expect_server_name(SSL* ssl, const std::string& host) {
+  if (is_ip_address(host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  } else {
+    // SSL_set_tlsext_host_name, without the macro's C cast.
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+    SSL_set1_host(ssl, host.c_str());
+  }
+  ERR_clear_error();
+}
+
+KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string& known_servers_file,
+                          const std::optional<std::string>& trust_ahead) {
+  KeyCheck k;
+  k.file = known_servers_file;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  k.seen = net::public_key_fingerprint(cert);
+  X509_free(cert);
+  if (k.seen.empty()) return k;  // no certificate: nothing to trust
+  const bool ca_verified = SSL_get_verify_result(ssl) == X509_V_OK;
+  KnownServers known = KnownServers::parse(read_file(known_servers_file));
+  const auto pinned = known.find(server);
+  k.pinned = pinned.value_or("");
+  k.verdict = decide_trust(ca_verified, k.seen, pinned, trust_ahead);
+  if (pin_it(k.verdict)) {
+    known.pin(server, k.seen);
+    try {
+      const auto slash = known_servers_file.rfind('/');
+      if (slash != std::string::npos) ensure_private_dir(known_servers_file.substr(0, slash));
+      write_private_file(known_servers_file, known.text());
+    } catch (const std::exception& e) {
+      k.write_error = e.what();
+    }
+  }
+  return k;
+}
+
+}  // namespace hailer::cli
