@@ -27,6 +27,7 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
   if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
+  if (const auto like = look_alike(q.name)) return reply_error(id, ErrorCode::name_confusable, *like);
   s.face = Face::calls;
   s.name = q.name;
   s.key = std::move(key);
@@ -36,6 +37,7 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
   s.media_id = free_media_id(s.secrets.media_id);
   s.probe_budget.emplace(BucketRate{config_.max_media_probes_per_session_per_second, 1000});
   names_.emplace(s.key, s.id);
+  skeletons_.emplace(name_skeleton(s.name), s.id);
   tokens_.emplace(*s.media_id, s.id);
   std::optional<uint16_t> rendezvous;
   if (config_.rendezvous_udp_port != 0) rendezvous = config_.rendezvous_udp_port;

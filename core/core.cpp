@@ -149,7 +149,10 @@ void Core::drop_session(SessionId id) {
   if (seen_order_.empty()) timers_.stop(heartbeat_timer);  // else it fires for the next oldest
   if (s.face == Face::calls) drop_calls_user(s);
   if (s.face == Face::ptt) leave_room(s);
-  if (s.face) names_.erase(s.key);
+  if (s.face) {
+    names_.erase(s.key);
+    skeletons_.erase(name_skeleton(s.name));
+  }
   if (s.media_id) tokens_.erase(*s.media_id);
   sessions_.erase(id);
   dropping_.reset();
@@ -296,6 +299,12 @@ const Core::Session& Core::session(SessionId id) const {
   auto it = sessions_.find(id);
   HAILER_ASSERT(it != sessions_.end());
   return it->second;
+}
+
+std::optional<std::string> Core::look_alike(std::string_view name) const {
+  const auto it = skeletons_.find(name_skeleton(name));
+  if (it == skeletons_.end()) return std::nullopt;
+  return sessions_.at(it->second).name;  // shown as first registered, like every name
 }
 
 Core::Session* Core::find_by_name(std::string_view name, Face face) {

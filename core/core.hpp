@@ -215,6 +215,8 @@ class Core {
   Session& session(SessionId id);
   const Session& session(SessionId id) const;
   Session* find_by_name(std::string_view name, Face face);  // `name` must be valid
+  // The name in use that `name` looks like (name_skeleton), if any; `name` must be valid.
+  std::optional<std::string> look_alike(std::string_view name) const;
   // Being dropped: its own state is unwound like the others', and it is sent nothing more.
   bool gone(const Session& s) const { return dropping_ == s.id; }
 
@@ -291,6 +293,8 @@ class Core {
   // name_key -> session, both faces share one namespace. Looked up per call; `who` sorts what
   // it lists, so the unordered iteration order never reaches an output.
   std::unordered_map<std::string, SessionId, NameKeyHash, std::equal_to<>> names_;
+  // name_skeleton -> session: a name that looks like one in use is refused (name_confusable).
+  std::unordered_map<std::string, SessionId> skeletons_;
   std::map<uint64_t, SessionId> tokens_;  // media id -> registered calls session
   std::set<SessionId> closed_by_core_;    // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;

@@ -28,6 +28,7 @@ void Core::check_session_invariants() const {
     if (!s.face) continue;
     ++registered;
     HAILER_ASSERT(valid_name(s.name) && s.key == name_key(s.name) && names_.at(s.key) == id);
+    HAILER_ASSERT(skeletons_.at(name_skeleton(s.name)) == id);
     if (s.face == Face::calls) {
       ++with_token;
       HAILER_ASSERT(s.media_id && tokens_.at(*s.media_id) == id && s.probe_budget);
@@ -46,6 +47,7 @@ void Core::check_session_invariants() const {
     }
   }
   HAILER_ASSERT(names_.size() == registered);
+  HAILER_ASSERT(skeletons_.size() == names_.size());  // one skeleton per name in use
   HAILER_ASSERT(tokens_.size() == with_token);
 }
 

@@ -20,6 +20,7 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   if (!valid_name(q.room)) return reply_error(id, ErrorCode::bad_room);
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
+  if (const auto like = look_alike(q.name)) return reply_error(id, ErrorCode::name_confusable, *like);
   if (q.role == Role::instructor && !instructor_allowed(s, id, q.token)) return;
   const std::string room_key = name_key(q.room);
   auto rid = room_ids_.find(room_key);
@@ -54,6 +55,7 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   s.role = q.role;
   s.format = AudioFormat{q.codec, q.codec == AudioCodec::opus ? 48'000 : q.sample_rate_hz};
   names_.emplace(s.key, s.id);
+  skeletons_.emplace(name_skeleton(s.name), s.id);
   room.members.push_back(s.id);
   reply_ok(id, room_data(room));
   broadcast(room, MemberJoined{s.name, s.role}, s.id);

@@ -23,6 +23,7 @@ enum class ErrorCode : uint8_t {
   wrong_face,            ///< a calls request on a PTT session or the reverse
   bad_name,              ///< a name outside the allowed alphabet or length
   name_taken,            ///< the name is in use by another connected session
+  name_confusable,       ///< the name looks like one in use (name_skeleton): `aIice` beside `alice`
   server_full,           ///< Config::max_sessions reached
   too_many_connections,  ///< the peer's address holds the most sessions one address may (the host's cap)
   // calls

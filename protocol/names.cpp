@@ -26,6 +26,34 @@ std::string name_key(std::string_view name) {
   return key;
 }
 
+std::string name_skeleton(std::string_view name) {
+  HAILER_ASSERT(valid_name(name));
+  std::string one;  // each character to its representative
+  one.reserve(name.size());
+  for (const char c : name) {
+    char r = lower(c);
+    if (r == '0') r = 'o';
+    if (r == 'i' || r == '1') r = 'l';  // I, l, 1 and i: one stroke in many fonts
+    one.push_back(r);
+  }
+  std::string out;  // then the pairs that read as one letter
+  out.reserve(one.size());
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    const bool pair = i + 1 < one.size();
+    if (pair && one[i] == 'r' && one[i + 1] == 'n') {
+      out.push_back('m');
+      ++i;
+    } else if (pair && one[i] == 'v' && one[i + 1] == 'v') {
+      out.push_back('w');
+      ++i;
+    } else {
+      out.push_back(one[i]);
+    }
+  }
+  HAILER_ASSERT(!out.empty() && out.size() <= name.size());
+  return out;
+}
+
 std::string_view name_key(std::string_view name, std::array<char, max_name_length>& buffer) {
   HAILER_ASSERT(!name.empty() && name.size() <= buffer.size());
   for (std::size_t i = 0; i < name.size(); ++i) buffer[i] = lower(name[i]);

@@ -21,6 +21,13 @@ std::string name_key(std::string_view name);
 /// The same key written into `buffer` and viewed there: a lookup by name without allocating.
 std::string_view name_key(std::string_view name, std::array<char, max_name_length>& buffer);
 
+/// The look-alike key of a valid name: two names with one skeleton would pass for each other on
+/// a screen, so only one of them may be in use. After Unicode TR39's skeletons, for the name
+/// alphabet and with case folded (names compare without case): i, I, 1 and l become l (`aIice`
+/// is `alice`), 0 becomes o (`b0b` is `bob`), then rn becomes m and vv becomes w, left to
+/// right. The result is not a valid name in general; it is only compared.
+std::string name_skeleton(std::string_view name);
+
 /// Reduces any string to the name alphabet ('_' for anything else, cut to 32, "_" if empty);
 /// defence in depth for file names even though the core only admits valid names.
 std::string sanitize_name(std::string_view raw);

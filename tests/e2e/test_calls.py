@@ -122,6 +122,31 @@ class Calls(TempDirCase):
             self.assertEqual(carol.reply(carol.request("cancel_wait"))["type"], "ok")
             alice.expect("call_ended")
 
+    def test_a_look_alike_name_is_refused_while_the_real_one_is_in_use(self):
+        server = self.server()
+        alice = Raw(server.port)
+        alice.register("alice")
+        for name in ("aIice", "a1ice", "ALICE"):
+            r = Raw(server.port)
+            m = r.reply(r.request("register", version=1, name=name))
+            self.assertEqual(m["code"], "name_taken" if name == "ALICE" else "name_confusable", (name, m))
+            self.assertIn("alice", m["message"].lower())
+        mallory = Raw(server.port)
+        mallory.register("mallory")
+        cli = self.cli(server, "rnallory", "--audio-in", "none", "--audio-out", "none")
+        refused = cli.expect("error", {"code": "name_confusable"})
+        self.assertIn("mallory", refused["message"])
+        self.assertEqual(cli.proc.wait(timeout=WAIT_S), 1)  # a script is told, and the client exits 1
+        alice.close()
+        late = Raw(server.port)
+        wait_deadline = time.monotonic() + WAIT_S
+        while True:  # free once alice is gone (the server hears the close a moment later)
+            m = late.reply(late.request("register", version=1, name="aIice"))
+            if m["type"] == "ok" or time.monotonic() > wait_deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(m["type"], "ok", m)
+
     def test_a_forced_accept_is_refused(self):
         server = self.server()
         alice, bob, mallory = Raw(server.port), Raw(server.port), Raw(server.port)

@@ -230,3 +230,24 @@ TEST_CASE("shutdown tells every session first, then closes each with reason shut
   h.feed(SessionClosed{alice, CloseReason::shutdown});
   CHECK(h.last.empty());
 }
+
+TEST_CASE("a name that looks like one in use is refused until that one leaves", "[presence]") {
+  CoreHarness h;
+  const SessionId alice = h.user("alice");
+  for (const char* look_alike : {"aIice", "a1ice", "AL1CE"}) {
+    const SessionId m = h.open();
+    h.request(m, RegisterRequest{1, look_alike, 0});
+    CHECK(h.error_to(m) == ErrorCode::name_confusable);
+    const auto errors = h.sent<ErrorReply>(m);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].message.find("alice") != std::string::npos);  // says which name it looks like
+    CHECK_FALSE(h.core.presence(m).has_value());                  // state unchanged
+  }
+  const SessionId alec = h.open();
+  h.request(alec, RegisterRequest{1, "alec", 0});  // a name that reads differently is fine
+  CHECK(h.ok_to(alec));
+  h.close(alice);
+  const SessionId later = h.open();
+  h.request(later, RegisterRequest{1, "aIice", 0});  // free once alice has left
+  CHECK(h.ok_to(later));
+}

@@ -495,3 +495,15 @@ TEST_CASE("one address opens at most max_rooms_per_address rooms, and may open a
   h.close(a4);  // r1 closed with its last member
   CHECK(h.ok_to(join("198.51.100.7", "a5", "r5")));
 }
+
+TEST_CASE("a member name that looks like a calls user's is refused: one namespace for both faces", "[ptt]") {
+  CoreHarness h;
+  h.user("bob");
+  const SessionId s = h.open();
+  h.request(s, JoinRequest{1, "b0b", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(h.error_to(s) == ErrorCode::name_confusable);
+  h.member("rnia", "class");
+  const SessionId m = h.open();
+  h.request(m, RegisterRequest{1, "mia", 0});
+  CHECK(h.error_to(m) == ErrorCode::name_confusable);
+}

@@ -59,6 +59,7 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   const SessionId carol = h.user("carol");
   const SessionId dave = h.user("dave");
   expect(h, fresh, RegisterRequest{1, "ALICE", 0}, ErrorCode::name_taken);
+  expect(h, fresh, RegisterRequest{1, "aIice", 0}, ErrorCode::name_confusable);
   expect(h, alice, RegisterRequest{1, "x", 0}, ErrorCode::already_registered);
   expect(h, alice, PressRequest{}, ErrorCode::wrong_face);
   expect(h, alice, CallRequest{"zed", std::nullopt}, ErrorCode::user_not_found);

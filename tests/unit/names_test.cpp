@@ -73,3 +73,23 @@ TEST_CASE("names: one rule for a file name from the network, and every recording
     CHECK(safe_file_name(recording_file_name(raw, 18'446'744'073'709'551'615ULL)));
   }
 }
+
+TEST_CASE("name skeletons: look-alikes share one, names that read differently do not", "[names]") {
+  CHECK(name_skeleton("alice") == "allce");
+  CHECK(name_skeleton("carol") == "carol");
+  CHECK(name_skeleton("aIice") == name_skeleton("alice"));  // capital I for l
+  CHECK(name_skeleton("a1ice") == name_skeleton("alice"));  // digit one for l
+  CHECK(name_skeleton("b0b") == name_skeleton("bob"));      // zero for o
+  CHECK(name_skeleton("B0B") == name_skeleton("bob"));
+  CHECK(name_skeleton("rnallory") == name_skeleton("mallory"));
+  CHECK(name_skeleton("vvendy") == name_skeleton("wendy"));
+  CHECK(name_skeleton("Alice") == name_skeleton("alice"));  // case never told two names apart
+  CHECK(name_skeleton("aiice") == name_skeleton("alice"));  // i and l: one stroke in many fonts
+  CHECK(name_skeleton("ALICE") == name_skeleton("aIice"));  // however the name in use is written
+  CHECK(name_skeleton("bob2") != name_skeleton("bob"));
+  CHECK(name_skeleton("bob_") != name_skeleton("bob-"));
+  CHECK(name_skeleton("rrn") == "rm");  // pairs left to right
+  CHECK(name_skeleton("vvv") == "wv");
+  CHECK(name_skeleton("t10") == "tlo");
+  CHECK(name_skeleton("t01") == "tol");  // digit names stay apart: t10 and t01 do not collide
+}
