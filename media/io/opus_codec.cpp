@@ -28,6 +28,7 @@ OpusFrameEncoder::OpusFrameEncoder(const OpusSettings& s) {
   check(opus_encoder_ctl(encoder_, OPUS_SET_INBAND_FEC(s.fec ? 1 : 0)), "OPUS_SET_INBAND_FEC");
   check(opus_encoder_ctl(encoder_, OPUS_SET_PACKET_LOSS_PERC(s.expected_loss_percent)), "OPUS_SET_PACKET_LOSS_PERC");
   check(opus_encoder_ctl(encoder_, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)), "OPUS_SET_SIGNAL");
+  check(opus_encoder_ctl(encoder_, OPUS_SET_VBR(s.cbr ? 0 : 1)), "OPUS_SET_VBR");
 }
 
 OpusFrameEncoder::~OpusFrameEncoder() { opus_encoder_destroy(encoder_); }

@@ -29,6 +29,10 @@ struct OpusSettings {
   int32_t complexity = 5;             ///< 0-10: CPU vs quality
   bool fec = true;                    ///< in-band FEC (carries the previous frame at low rate)
   int32_t expected_loss_percent = 5;  ///< FEC only works when this is > 0
+  /// Constant bitrate: every packet of a call is the same size. With variable bitrate a packet's
+  /// size follows the speech (silence small, vowels large), and sizes cross encryption intact:
+  /// enough to guess phrases of an encrypted call.
+  bool cbr = true;
 };
 
 /// Encodes 20 ms mono frames.
