@@ -279,6 +279,27 @@ class Tls(TempDirCase):
         wait_for(lambda: counters(server)["core.closed.protocol_error"] == 1, "closed as protocol_error")
         self.assertEqual(bystander.reply(bystander.request("ping"))["type"], "ok")
 
+    def test_tls_12_with_cbc_suites_and_tls_11_are_refused_aead_and_13_are_taken(self):
+        server = self.server("--no-web")
+
+        def handshake(ciphers, version=ssl.TLSVersion.TLSv1_2):
+            ctx = client_tls_context()
+            ctx.minimum_version = ctx.maximum_version = version
+            if ciphers:
+                ctx.set_ciphers(ciphers)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S) as raw:
+                try:
+                    with ctx.wrap_socket(raw) as s:
+                        return s.version(), s.cipher()[0]
+                except (ssl.SSLError, ConnectionResetError):
+                    return None
+        for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA256"):
+            self.assertIsNone(handshake(cbc), cbc)
+        self.assertEqual(handshake("ECDHE-ECDSA-AES128-GCM-SHA256"), ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"))
+        self.assertEqual(handshake("ECDHE-ECDSA-CHACHA20-POLY1305"), ("TLSv1.2", "ECDHE-ECDSA-CHACHA20-POLY1305"))
+        self.assertEqual(handshake(None, ssl.TLSVersion.TLSv1_3), ("TLSv1.3", "TLS_AES_128_GCM_SHA256"))
+        self.assertIsNone(handshake(None, ssl.TLSVersion.TLSv1_1))
+
     def test_a_capture_of_the_signaling_holds_no_plaintext(self):
         server = self.server("--no-web")
         proxy = Recorder(server.port)
