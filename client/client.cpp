@@ -1,5 +1,7 @@
 #include "client/client.hpp"
 
+#include "protocol/names.hpp"
+
 #include <algorithm>
 
 #include "base/assert.hpp"
@@ -24,13 +26,23 @@ ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config))
 
 // ------------------------------------------------------------------ connection
 
+// The register request; with an account key and a TLS connection, signed for this connection.
+RegisterRequest ProtocolClient::register_request() const {
+  RegisterRequest r{protocol_version, config_.name, config_.media_port, {}, {}};
+  if (config_.login && has_binding(binding_) && valid_name(config_.name)) {
+    r.key = login_key_hex(*config_.login);
+    r.signature = login_signature(*config_.login, binding_, name_key(config_.name));
+  }
+  return r;
+}
+
 void ProtocolClient::connected(Time now, std::vector<ClientEffect>& out) {
   advance_to(now);
   HAILER_ASSERT(!connected_);
   connected_ = true;
   ping_interval_ms_ = config_.ping_interval_ms;
   if (config_.face == Face::calls) {
-    send(now, RegisterRequest{protocol_version, config_.name, config_.media_port}, out);
+    send(now, register_request(), out);
   } else {
     send(now,
          JoinRequest{protocol_version, config_.name, config_.room, config_.role, config_.format.codec,

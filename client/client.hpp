@@ -15,6 +15,7 @@
 #include "base/secret.hpp"
 #include "base/time.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/login.hpp"
 #include "protocol/media_probe.hpp"
 #include "protocol/messages.hpp"
 
@@ -35,6 +36,9 @@ struct ClientConfig {
       10'000;                    ///< longest silence before a ping (capped by the server's heartbeat / 3); 0 = never
   int64_t probe_retry_ms = 250;  ///< UDP proof repeated this often until media_ready
   int64_t probe_keepalive_ms = 15'000;  ///< then this often, to keep a NAT binding open
+  /// Calls, accounts: the key that logs in to `name` (the CLI's identity); the login is signed
+  /// only on a connection with a channel binding (TLS).
+  std::optional<LoginKey> login;
 };
 
 /// The client's view of its call.
@@ -125,6 +129,9 @@ class ProtocolClient {
 
   /// The connection is up: introduces itself (register or join).
   void connected(Time now, std::vector<ClientEffect>& out);
+  /// The channel binding of the connection about to be reported connected (its TLS exporter);
+  /// the login signs it. All zero (the default) on a plaintext connection: no login is sent.
+  void set_channel_binding(const ChannelBinding& binding) { binding_ = binding; }
   /// The connection is gone, and with it everything the server knew of us.
   void disconnected(Time now, std::vector<ClientEffect>& out);
   /// One message (line or text frame) from the server.
@@ -183,6 +190,8 @@ class ProtocolClient {
   void reset_state();
 
   ClientConfig config_;
+  ChannelBinding binding_{};
+  RegisterRequest register_request() const;
   bool connected_ = false;
   Time last_now_{0};  // the latest time given to any entry point
   bool registered_ = false;

@@ -25,9 +25,19 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
     return reply_error(id, ErrorCode::unsupported_version, "got " + std::to_string(q.version));
   }
   if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  std::optional<Login> login;
+  if (config_.accounts != AccountsMode::off) {
+    login = check_login(s, id, q);  // signed for this connection, by a key the name allows
+    if (!login) return;
+  }
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
   if (const auto like = look_alike(q.name)) return reply_error(id, ErrorCode::name_confusable, *like);
+  if (login && login->claims) {
+    const Account claimed{q.name, login->key};
+    add_account(claimed);
+    out_->push_back(AccountClaimed{claimed});
+  }
   s.face = Face::calls;
   s.name = q.name;
   s.key = std::move(key);

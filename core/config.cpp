@@ -16,7 +16,7 @@ constexpr int64_t day_ms = 24LL * 3600 * 1000;
 constexpr int64_t int64_top = std::numeric_limits<int64_t>::max();
 
 // The table. The order is --help's and the docs'; the journal and the scenarios go by name.
-const std::array<ConfigField, 26> fields{{
+const std::array<ConfigField, 27> fields{{
     {"max_sessions", &Config::max_sessions, "", 1, 100'000, "most connections at once; one more is told server_full"},
     {"max_message_bytes", &Config::max_message_bytes, "bytes", 64, 1'048'576,
      "largest client message (one line); a longer one is message_too_large"},
@@ -40,6 +40,9 @@ const std::array<ConfigField, 26> fields{{
      "a silent holder loses the floor after this long"},
     {"silence_threshold_dbfs", &Config::silence_threshold_dbfs, "dBFS", -150, 0,
      "frames at or below this level are silence"},
+    {"accounts", &Config::accounts, "", 0, 1,
+     "who may use a calls name: off, anyone while nobody connected uses it; open, the first key to log in owns it "
+     "(hailer-server: open, or off with --plaintext)"},
     {"default_floor_policy", &Config::default_floor_policy, "", 0, 1, "policy of a new room"},
     {"instructor_token", &Config::instructor_token, "", 0, 128,
      "secret instructors must give, at least 16 characters (default: made once, kept in the state folder)", true, true},
@@ -113,8 +116,8 @@ std::string config_value_text(const Config& config, const ConfigField& field) {
         using T = std::remove_cvref_t<decltype(config.*member)>;
         if constexpr (std::is_same_v<T, bool>) {
           return config.*member ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, FloorPolicy>) {
-          return std::string(to_string(config.*member));
+        } else if constexpr (ConfigChoice<T>) {
+          return std::string(choice_name(config.*member));
         } else if constexpr (std::is_same_v<T, std::string>) {
           return config.*member;
         } else {
@@ -126,7 +129,19 @@ std::string config_value_text(const Config& config, const ConfigField& field) {
 
 std::string config_range_text(const ConfigField& field) {
   if (std::holds_alternative<bool Config::*>(field.member)) return "true or false";
-  if (std::holds_alternative<FloorPolicy Config::*>(field.member)) return "deny or queue";
+  if (const auto choices = std::visit(
+          [](auto member) -> std::string {
+            using T = std::remove_cvref_t<decltype(std::declval<Config>().*member)>;
+            std::string list;
+            if constexpr (ConfigChoice<T>) {
+              for (const auto& [name, value] : ConfigChoices<T>::values)
+                list += (list.empty() ? "" : " or ") + std::string(name);
+            }
+            return list;
+          },
+          field.member);
+      !choices.empty())
+    return choices;
   if (std::holds_alternative<std::string Config::*>(field.member))
     return "at most " + std::to_string(field.max) + " bytes";
   if (field.unit == "ms" && field.max == day_ms) return std::to_string(field.min) + " ms..24 h";

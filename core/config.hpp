@@ -1,16 +1,60 @@
 // Every limit and timer of the core, as named fields with defaults. Nothing in the core is unbounded.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "protocol/messages.hpp"
 
 namespace hailer {
+
+/// Who may use a name on the calls face (docs/protocol.md, "Accounts"): off, names are free
+/// while nobody connected uses them; open, the first key that logs in to a name owns it.
+enum class AccountsMode : uint8_t { off, open };
+
+/// The names of a choice field's values, as flags, config files, the journal and scenarios
+/// write them.
+template <class E>
+struct ConfigChoices;
+/// FloorPolicy: deny or queue.
+template <>
+struct ConfigChoices<FloorPolicy> {
+  static constexpr std::array<std::pair<std::string_view, FloorPolicy>, 2> values{
+      {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}};
+};
+/// AccountsMode: off or open.
+template <>
+struct ConfigChoices<AccountsMode> {
+  static constexpr std::array<std::pair<std::string_view, AccountsMode>, 2> values{
+      {{"off", AccountsMode::off}, {"open", AccountsMode::open}}};
+};
+/// A Config field whose value is one of a few names.
+template <class T>
+concept ConfigChoice = requires {
+  ConfigChoices<T>::values;
+};
+
+/// The name of a choice's value.
+template <ConfigChoice E>
+std::string_view choice_name(E value) {
+  for (const auto& [name, v] : ConfigChoices<E>::values)
+    if (v == value) return name;
+  return "?";
+}
+
+/// The value of a choice's name, or nothing.
+template <ConfigChoice E>
+std::optional<E> choice_from(std::string_view name) {
+  for (const auto& [n, v] : ConfigChoices<E>::values)
+    if (n == name) return v;
+  return std::nullopt;
+}
 
 /// The core's limits and timers. Durations are integer milliseconds (units last in the name).
 struct Config {
@@ -73,6 +117,9 @@ struct Config {
   uint32_t recorded_seconds_per_address_per_hour = 1800;
   /// Policy of a newly opened room.
   FloorPolicy default_floor_policy = FloorPolicy::deny;
+  /// Whether names on the calls face belong to keys (off here, the core's neutral default;
+  /// hailer-server turns it on unless --plaintext).
+  AccountsMode accounts = AccountsMode::off;
   /// Secret an instructor must give to join as instructor; empty means anyone may.
   std::string instructor_token;
   /// Wrong instructor tokens one address may give per minute; beyond that its instructor joins
@@ -86,8 +133,9 @@ struct Config {
 std::optional<std::string> validate(const Config& config);
 
 /// Which Config member a table row is, with its type.
-using ConfigMember = std::variant<uint16_t Config::*, uint32_t Config::*, uint64_t Config::*, int32_t Config::*,
-                                  int64_t Config::*, bool Config::*, FloorPolicy Config::*, std::string Config::*>;
+using ConfigMember =
+    std::variant<uint16_t Config::*, uint32_t Config::*, uint64_t Config::*, int32_t Config::*, int64_t Config::*,
+                 bool Config::*, FloorPolicy Config::*, AccountsMode Config::*, std::string Config::*>;
 
 /// One row of the config table: everything any part of hailer knows about a field. The table
 /// drives validate(), the server's flags and --help, the config file's keys, the journal's

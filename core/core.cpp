@@ -80,6 +80,8 @@ void Core::dispatch(const Event& event) {
           on_audio_played(e);
         else if constexpr (std::is_same_v<T, RecordingFailed>)
           on_recording_failed(e);
+        else if constexpr (std::is_same_v<T, AccountsLoaded>)
+          on_accounts_loaded(e);
         else if constexpr (std::is_same_v<T, Shutdown>)
           on_shutdown();
         else
@@ -108,6 +110,7 @@ void Core::on_opened(const SessionOpened& e) {
   s.peer_address = e.peer_address;
   s.secrets = e.secrets;
   s.instructor_cookie = e.instructor_cookie;
+  s.binding = e.binding;
   s.last_seen = now_;
   s.seen_at = seen_order_.insert(seen_order_.end(), e.session);  // the newest: the back
   sessions_.emplace(e.session, std::move(s));
@@ -302,9 +305,53 @@ const Core::Session& Core::session(SessionId id) const {
 }
 
 std::optional<std::string> Core::look_alike(std::string_view name) const {
-  const auto it = skeletons_.find(name_skeleton(name));
-  if (it == skeletons_.end()) return std::nullopt;
-  return sessions_.at(it->second).name;  // shown as first registered, like every name
+  const std::string skeleton = name_skeleton(name);
+  if (const auto it = skeletons_.find(skeleton); it != skeletons_.end())
+    return sessions_.at(it->second).name;  // shown as first registered, like every name
+  // An owned name counts while its owner is away: nobody may take one that looks like it.
+  if (const auto it = account_skeletons_.find(skeleton); it != account_skeletons_.end()) {
+    const auto& owned = accounts_.at(it->second);
+    if (it->second != name_key(name)) return owned.name;
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------ accounts
+
+void Core::on_accounts_loaded(const AccountsLoaded& e) {
+  for (const Account& a : e.accounts) {
+    HAILER_ASSERT(valid_name(a.name));
+    add_account(a);
+  }
+}
+
+void Core::add_account(const Account& a) {
+  const std::string key = name_key(a.name);
+  auto [it, added] = accounts_.try_emplace(key, Owned{a.name, {}});
+  if (added) account_skeletons_.emplace(name_skeleton(a.name), key);
+  if (std::find(it->second.keys.begin(), it->second.keys.end(), a.key) == it->second.keys.end())
+    it->second.keys.push_back(a.key);
+  HAILER_ASSERT(account_skeletons_.size() == accounts_.size());
+}
+
+// The login of a register when accounts are on: an error (nothing changed), or the key that
+// logged in and whether it claims the name now.
+std::optional<Core::Login> Core::check_login(Session& s, uint64_t id, const RegisterRequest& q) {
+  if (q.key.empty() || q.signature.empty())
+    return reply_error(id, ErrorCode::login_required, "give key and signature"), std::nullopt;
+  if (!has_binding(s.binding))
+    return reply_error(id, ErrorCode::login_required, "over the TLS calls port"), std::nullopt;
+  const auto key = parse_login_key(q.key);
+  if (!key) return reply_error(id, ErrorCode::bad_field, "key"), std::nullopt;
+  const std::string name_k = name_key(q.name);
+  if (!verify_login(*key, q.signature, s.binding, name_k))
+    return reply_error(id, ErrorCode::bad_signature), std::nullopt;
+  const auto owned = accounts_.find(name_k);
+  if (owned == accounts_.end()) return Login{*key, true};
+  const auto& keys = owned->second.keys;
+  if (std::find(keys.begin(), keys.end(), *key) == keys.end())
+    return reply_error(id, ErrorCode::name_taken, q.name + " belongs to another key"), std::nullopt;
+  return Login{*key, false};
 }
 
 Core::Session* Core::find_by_name(std::string_view name, Face face) {

@@ -119,6 +119,7 @@ class Core {
     std::string name;
     std::string key;                 // name_key(name)
     bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
+    ChannelBinding binding{};        // what a login on this connection signs (TLS exporter)
     SessionSecrets secrets;          // drawn by the host for this session
     // calls face
     uint16_t media_port = 0;
@@ -215,8 +216,16 @@ class Core {
   Session& session(SessionId id);
   const Session& session(SessionId id) const;
   Session* find_by_name(std::string_view name, Face face);  // `name` must be valid
-  // The name in use that `name` looks like (name_skeleton), if any; `name` must be valid.
+  // The name in use (or owned) that `name` looks like (name_skeleton), if any; `name` must be valid.
   std::optional<std::string> look_alike(std::string_view name) const;
+  // Accounts (config_.accounts != off).
+  struct Login {
+    std::array<uint8_t, 32> key;  // the key that signed
+    bool claims = false;          // the name has no owner yet: this login claims it
+  };
+  void on_accounts_loaded(const AccountsLoaded& e);
+  void add_account(const Account& a);
+  std::optional<Login> check_login(Session& s, uint64_t id, const RegisterRequest& q);
   // Being dropped: its own state is unwound like the others', and it is sent nothing more.
   bool gone(const Session& s) const { return dropping_ == s.id; }
 
@@ -295,8 +304,15 @@ class Core {
   std::unordered_map<std::string, SessionId, NameKeyHash, std::equal_to<>> names_;
   // name_skeleton -> session: a name that looks like one in use is refused (name_confusable).
   std::unordered_map<std::string, SessionId> skeletons_;
-  std::map<uint64_t, SessionId> tokens_;  // media id -> registered calls session
-  std::set<SessionId> closed_by_core_;    // closed by us, awaiting the adapter's SessionClosed
+  // Owned names (accounts): name_key -> the name as first claimed and the keys that may log in.
+  struct Owned {
+    std::string name;
+    std::vector<std::array<uint8_t, 32>> keys;
+  };
+  std::unordered_map<std::string, Owned> accounts_;
+  std::unordered_map<std::string, std::string> account_skeletons_;  // name_skeleton -> name_key
+  std::map<uint64_t, SessionId> tokens_;                            // media id -> registered calls session
+  std::set<SessionId> closed_by_core_;  // closed by us, awaiting the adapter's SessionClosed
   std::map<uint64_t, Call> calls_;
   std::map<SessionId, WaitQueue> queues_;  // by callee
   std::map<uint64_t, Room> rooms_;

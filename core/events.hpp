@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/secret.hpp"
+#include "protocol/login.hpp"
 #include "protocol/media_probe.hpp"
 #include "protocol/messages.hpp"
 
@@ -41,6 +42,9 @@ struct SessionOpened {
   /// The connection was opened with the instructor's cookie (the web face checked it), so it may
   /// join as instructor without a token.
   bool instructor_cookie = false;
+  /// The connection's channel binding (TLS exporter, protocol/login.hpp); all zero without TLS.
+  /// Logins are signed over it, so none made for another connection verifies here.
+  ChannelBinding binding{};
 };
 /// The connection is gone, for `reason`. After the core's own CloseSession it is an echo.
 struct SessionClosed {
@@ -83,12 +87,23 @@ struct RecordingFailed {
 };
 /// A deadline from next_deadline() has passed (spurious wake-ups are harmless).
 struct TimerFired {};
+/// One account: a name (as first claimed) and a key that may log in to it.
+struct Account {
+  std::string name;
+  std::array<uint8_t, 32> key{};
+  bool operator==(const Account&) const = default;
+};
+/// The accounts kept from earlier runs, given to the core before any session (hailer-server's
+/// accounts database); journaled, so a replay knows who owns what.
+struct AccountsLoaded {
+  std::vector<Account> accounts;
+};
 /// The server is stopping: every session is told (server_closing) and closed (shutdown).
 struct Shutdown {};
 
 /// Any input to the core.
 using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, MediaProbe, AudioFrame,
-                           AudioPlayed, RecordingFailed, TimerFired, Shutdown>;
+                           AudioPlayed, RecordingFailed, TimerFired, AccountsLoaded, Shutdown>;
 
 /// Send one message to a session.
 struct SendMessage {
@@ -133,8 +148,13 @@ struct StopRecording {
   bool at_once = false;
 };
 
+/// A name was claimed by its first key (accounts open): the adapter keeps it (the database).
+struct AccountClaimed {
+  Account account;
+};
+
 /// Any output of the core.
-using Effect =
-    std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording, StopRecording>;
+using Effect = std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording,
+                            StopRecording, AccountClaimed>;
 
 }  // namespace hailer

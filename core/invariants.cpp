@@ -47,7 +47,9 @@ void Core::check_session_invariants() const {
     }
   }
   HAILER_ASSERT(names_.size() == registered);
-  HAILER_ASSERT(skeletons_.size() == names_.size());  // one skeleton per name in use
+  HAILER_ASSERT(skeletons_.size() == names_.size());             // one skeleton per name in use
+  HAILER_ASSERT(account_skeletons_.size() == accounts_.size());  // one skeleton per owned name
+  for (const auto& [key, owned] : accounts_) HAILER_ASSERT(!owned.keys.empty() && name_key(owned.name) == key);
   HAILER_ASSERT(tokens_.size() == with_token);
 }
 

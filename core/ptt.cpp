@@ -20,6 +20,8 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   if (!valid_name(q.room)) return reply_error(id, ErrorCode::bad_room);
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
+  // An owned name is its owner's on both faces, even while the owner is away.
+  if (accounts_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name + " belongs to an account");
   if (const auto like = look_alike(q.name)) return reply_error(id, ErrorCode::name_confusable, *like);
   if (q.role == Role::instructor && !instructor_allowed(s, id, q.token)) return;
   const std::string room_key = name_key(q.room);

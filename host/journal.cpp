@@ -10,6 +10,7 @@
 #include "base/secret.hpp"
 #include "core/core.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 
@@ -31,8 +32,8 @@ json config_json(const Config& c) {
     std::visit(
         [&](auto member) {
           using T = std::remove_cvref_t<decltype(c.*member)>;
-          if constexpr (std::is_same_v<T, FloorPolicy>) {
-            j[std::string(f.name)] = std::string(to_string(c.*member));
+          if constexpr (ConfigChoice<T>) {
+            j[std::string(f.name)] = std::string(choice_name(c.*member));
           } else if constexpr (std::is_same_v<T, std::string>) {
             HAILER_ASSERT(f.secret);  // the one text field is the token: never written out
             j[std::string(f.name)] = (c.*member).empty() ? std::string() : std::string(redacted);
@@ -52,8 +53,10 @@ Config config_from(const json& j) {
     std::visit(
         [&](auto member) {
           using T = std::remove_cvref_t<decltype(c.*member)>;
-          if constexpr (std::is_same_v<T, FloorPolicy>) {
-            c.*member = v.get<std::string>() == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
+          if constexpr (ConfigChoice<T>) {
+            const auto value = choice_from<T>(v.get<std::string>());
+            if (!value) throw std::runtime_error("journal: " + std::string(f.name) + " is " + v.get<std::string>());
+            c.*member = *value;
           } else if constexpr (std::is_same_v<T, std::string>) {
             const std::string token = v.get<std::string>();
             if (!token.empty() && token != redacted) throw std::runtime_error("the instructor token is not redacted");
@@ -101,7 +104,8 @@ json event_json(const Event& event, const std::string& instructor_token, const M
                   {"session", e.session.value},
                   {"address", e.peer_address},
                   {"media_id", media_id_text(e.secrets.media_id)},
-                  {"cookie", e.instructor_cookie}};
+                  {"cookie", e.instructor_cookie},
+                  {"binding", to_hex(e.binding)}};
         } else if constexpr (std::is_same_v<T, SessionClosed>) {
           return {{"type", "closed"}, {"session", e.session.value}, {"reason", to_string(e.reason)}};
         } else if constexpr (std::is_same_v<T, RequestReceived>) {
@@ -129,6 +133,10 @@ json event_json(const Event& event, const std::string& instructor_token, const M
           return {{"type", "recording_failed"}, {"session", e.talker.value}, {"reason", to_string(e.reason)}};
         } else if constexpr (std::is_same_v<T, TimerFired>) {
           return {{"type", "timer"}};
+        } else if constexpr (std::is_same_v<T, AccountsLoaded>) {
+          json list = json::array();
+          for (const Account& a : e.accounts) list.push_back({{"name", a.name}, {"key", to_hex(a.key)}});
+          return {{"type", "accounts"}, {"accounts", list}};
         } else {
           static_assert(std::is_same_v<T, Shutdown>);
           return {{"type", "shutdown"}};
@@ -155,7 +163,10 @@ Event event_from(const json& j, const MediaKeys& keys) {
     const SessionId id = session();
     SessionSecrets secrets = stand_in_secrets(id.value);
     secrets.media_id = media_id_from(j.at("media_id"));
-    return SessionOpened{id, j.at("address").get<std::string>(), secrets, j.at("cookie").get<bool>()};
+    ChannelBinding binding{};
+    if (j.contains("binding") && !from_hex(j.at("binding").get<std::string>(), binding))
+      throw std::runtime_error("bad binding");
+    return SessionOpened{id, j.at("address").get<std::string>(), secrets, j.at("cookie").get<bool>(), binding};
   }
   if (type == "closed") {
     const auto reason = close_reason_from(j.at("reason").get<std::string>());
@@ -197,6 +208,16 @@ Event event_from(const json& j, const MediaKeys& keys) {
     throw std::runtime_error("unknown recording stop reason");
   }
   if (type == "timer") return TimerFired{};
+  if (type == "accounts") {
+    AccountsLoaded loaded;
+    for (const json& a : j.at("accounts")) {
+      Account account{a.at("name").get<std::string>(), {}};
+      if (!valid_name(account.name) || !from_hex(a.at("key").get<std::string>(), account.key))
+        throw std::runtime_error("bad account");
+      loaded.accounts.push_back(std::move(account));
+    }
+    return loaded;
+  }
   if (type == "shutdown") return Shutdown{};
   throw std::runtime_error("unknown event type " + type);
 }
@@ -247,6 +268,8 @@ std::string describe_effects(std::span<const Effect> effects) {
                    (e.open ? " open" : " shut");
           } else if constexpr (std::is_same_v<T, StartRecording>) {
             out += "record " + std::to_string(e.session.value) + " " + e.room + " " + e.file_name;
+          } else if constexpr (std::is_same_v<T, AccountClaimed>) {
+            out += "claim " + e.account.name + " " + to_hex(e.account.key);
           } else {
             static_assert(std::is_same_v<T, StopRecording>);
             out += "stop " + std::to_string(e.session.value) + (e.at_once ? " now" : "");

@@ -42,7 +42,8 @@ ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig h
 
 // ------------------------------------------------------------------ inputs
 
-void ServerHost::opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie) {
+void ServerHost::opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie,
+                        const ChannelBinding& binding) {
   Busy busy(busy_);
   HAILER_ASSERT(!connections_.contains(session));
   Connection& c = connections_[session];
@@ -61,7 +62,14 @@ void ServerHost::opened(Time now, SessionId session, std::string peer_address, b
   }
   ++count;
   c.address = &*per_address_.find(address);
-  feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie});
+  feed(now, SessionOpened{session, std::move(peer_address), secrets_.session_secrets(), instructor_cookie, binding});
+  settle(now);
+  arm_timer();
+}
+
+void ServerHost::load_accounts(Time now, std::vector<Account> accounts) {
+  Busy busy(busy_);
+  feed(now, AccountsLoaded{std::move(accounts)});
   settle(now);
   arm_timer();
 }
@@ -216,6 +224,8 @@ void ServerHost::apply(Time now, const Effect& effect) {
           const uint64_t id = next_recording_++;
           media_.record_start(id, e.room, e.file_name);
           speaker_.record(e.session, id);
+        } else if constexpr (std::is_same_v<T, AccountClaimed>) {
+          if (accounts_ != nullptr) accounts_->claimed(e.account);
         } else {
           static_assert(std::is_same_v<T, StopRecording>);
           // The recording ends with its turn's playout (the buffered tail is still recorded),

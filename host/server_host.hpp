@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/core.hpp"
+#include "host/account_store.hpp"
 #include "host/host_port.hpp"
 #include "host/media_sink.hpp"
 #include "host/speaker.hpp"
@@ -65,7 +66,10 @@ class ServerHost {
 
   /// A connection was accepted from `peer_address`; `instructor_cookie` when the web face saw
   /// the instructor's cookie on it.
-  void opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie = false);
+  void opened(Time now, SessionId session, std::string peer_address, bool instructor_cookie = false,
+              const ChannelBinding& binding = {});
+  /// Gives the core the accounts kept from earlier runs (before the first connection).
+  void load_accounts(Time now, std::vector<Account> accounts);
   /// One protocol message (a line, a text frame) arrived.
   void text(Time now, SessionId session, std::string_view text);
   /// A binary message (a PTT audio frame) arrived.
@@ -81,6 +85,8 @@ class ServerHost {
 
   /// Registers an observer of every feed (nullptr to remove).
   void set_observer(HostObserver* observer) { observer_ = observer; }
+  /// Where claimed accounts are kept (nullptr: nowhere beyond the run).
+  void set_account_store(AccountStore* store) { accounts_ = store; }
   /// The core (read-only).
   const Core& core() const { return core_; }
   /// The host's counters.
@@ -150,6 +156,7 @@ class ServerHost {
   std::vector<std::pair<uint64_t, RecordingStopReason>> failed_recordings_;  // noted by media_, told by settle()
   NotingSink media_;
   HostObserver* observer_ = nullptr;
+  AccountStore* accounts_ = nullptr;
   Speaker speaker_;
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
   // the server's instructions per call cycle in cold lookups).

@@ -113,6 +113,10 @@ class NetServer final : public HostPort {
   const ServerHost& host() const { return host_; }
   /// Registers an observer of every core event (journal, logs).
   void set_observer(HostObserver* observer) { host_.set_observer(observer); }
+  /// Where claimed accounts are kept (the accounts database).
+  void set_account_store(AccountStore* store) { host_.set_account_store(store); }
+  /// Gives the core the accounts kept from earlier runs; before start().
+  void load_accounts(std::vector<Account> accounts) { host_.load_accounts(now(), std::move(accounts)); }
   /// Socket counters.
   const NetStats& stats() const { return stats_; }
   /// Connections open now.

@@ -27,6 +27,8 @@ constexpr std::array<ErrorText, error_code_count> error_texts{{
     {"bad_name", "names are 1-32 characters of A-Z a-z 0-9 _ . - starting with a letter or digit"},
     {"name_taken", "that name is in use"},
     {"name_confusable", "that name looks like a name in use (i, l and 1, 0 and o, rn and m, vv and w read alike)"},
+    {"login_required", "this server has accounts: log in with your key over the TLS calls port"},
+    {"bad_signature", "the login signature does not verify for that key on this connection"},
     {"server_full", "the server has no room for another connection"},
     {"too_many_connections", "your address holds the most connections one address may: close one and try again"},
     {"user_not_found", "no connected user has that name"},

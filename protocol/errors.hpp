@@ -24,6 +24,8 @@ enum class ErrorCode : uint8_t {
   bad_name,              ///< a name outside the allowed alphabet or length
   name_taken,            ///< the name is in use by another connected session
   name_confusable,       ///< the name looks like one in use (name_skeleton): `aIice` beside `alice`
+  login_required,        ///< accounts are on: register with key and signature, over the TLS calls port
+  bad_signature,         ///< the login signature does not verify for this key and this connection
   server_full,           ///< Config::max_sessions reached
   too_many_connections,  ///< the peer's address holds the most sessions one address may (the host's cap)
   // calls

@@ -46,6 +46,8 @@ struct RegisterRequest {
   int64_t version = protocol_version;
   std::string name;
   uint16_t media_port = 0;  ///< UDP port for RTP on the client's host; 0 = no media
+  std::string key;          ///< the account's Ed25519 public key, 64 hex digits (accounts on); empty = none
+  std::string signature;    ///< login_signature() under that key, 128 hex digits; empty = none
   bool operator==(const RegisterRequest&) const = default;
 };
 /// Lists connected calls users (or room members, on a PTT session).

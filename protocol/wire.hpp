@@ -29,6 +29,8 @@ struct Wire<RegisterRequest> {
     io.number("version", m.version, no_min, int64_top);
     io.text("name", m.name);
     io.number_or("media_port", m.media_port, 0, u16_top, uint16_t{0}, true);
+    io.text_opt("key", m.key, OmitEmpty{});
+    io.text_opt("signature", m.signature, OmitEmpty{});
   }
 };
 template <>

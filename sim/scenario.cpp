@@ -137,9 +137,10 @@ void parse_server(const Obj& o, Config& c) {
     std::visit(
         [&](auto member) {
           using T = std::remove_cvref_t<decltype(c.*member)>;
-          if constexpr (std::is_same_v<T, FloorPolicy>) {
-            c.*member = o.choice<FloorPolicy>(name.c_str(),
-                                              {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}, c.*member);
+          if constexpr (ConfigChoice<T>) {
+            std::vector<std::pair<std::string, T>> options;
+            for (const auto& [n, v] : ConfigChoices<T>::values) options.emplace_back(std::string(n), v);
+            c.*member = o.choice<T>(name.c_str(), options, c.*member);
           } else if constexpr (std::is_same_v<T, std::string>) {
             c.*member = o.str(name.c_str(), "");
           } else if constexpr (std::is_same_v<T, bool>) {

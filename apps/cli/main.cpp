@@ -84,6 +84,7 @@ struct Options {
   bool plaintext = false;                  // --plaintext: no TLS on the signaling connection (insecure)
   std::optional<std::string> trust_ahead;  // --trust FINGERPRINT, normalized
   std::string known_servers;               // the known_servers file (--known-servers, or the config folder's)
+  std::optional<LoginKey> identity;        // the account key a login signs with (not with --plaintext)
 };
 
 class Shell;
@@ -149,6 +150,7 @@ class Shell {
     c.face = Face::calls;
     c.name = options_.name;
     c.media_port = udp_.local_endpoint().port();
+    c.login = options_.identity;
     if (options_.auto_accept) c.auto_accept_ms = 0;
     return c;
   }
@@ -402,8 +404,10 @@ class Shell {
     return true;
   }
 
-  // The signaling connection is up (and secured unless --plaintext): the protocol starts.
+  // The signaling connection is up (and secured unless --plaintext): the protocol starts. Over
+  // TLS the login signs this connection's channel binding.
   void on_connected() {
+    client_.set_channel_binding(tls_ ? cli::channel_binding(tls_->native_handle()) : ChannelBinding{});
     connected_ = true;
     note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
     std::vector<ClientEffect> out;
@@ -905,6 +909,10 @@ int main(int argc, char** argv) {
   std::string trust;
   app.add_option("--trust", trust,
                  "trust the server whose key has this fingerprint (SHA256:... as hailer-server prints it) and pin it");
+  std::string identity_file;
+  app.add_option("--identity", identity_file,
+                 "your account key (made on first use, 0600; default: $XDG_CONFIG_HOME/hailer/identity, else "
+                 "~/.config/hailer/identity): on a server with accounts, your name belongs to it");
   app.add_option("--known-servers", o.known_servers,
                  "the file of pinned server keys (default: $XDG_CONFIG_HOME/hailer/known_servers, else "
                  "~/.config/hailer/known_servers)");
@@ -931,6 +939,21 @@ int main(int argc, char** argv) {
     }
   }
   if (o.known_servers.empty()) o.known_servers = cli::config_dir() + "/known_servers";
+  if (!o.plaintext) {
+    if (identity_file.empty()) identity_file = cli::config_dir() + "/identity";
+    try {
+      bool made = false;
+      o.identity = cli::load_or_make_identity(identity_file, made);
+      if (made)
+        std::fprintf(stderr,
+                     "hailer: made your account key in %s (0600): keep it, and back it up; on a server with "
+                     "accounts your names belong to it\n",
+                     identity_file.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer: %s\n", e.what());
+      return exit_usage;
+    }
+  }
   if (list_devices) {
     try {
       audio::SoundSystem system;

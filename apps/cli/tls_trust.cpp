@@ -14,6 +14,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sodium.h>
+
+#include "base/secret.hpp"
 #include "net/tls_context.hpp"
 
 namespace hailer::cli {
@@ -109,6 +112,53 @@ KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string
     }
   }
   return k;
+}
+
+LoginKey load_or_make_identity(const std::string& path, bool& made) {
+  made = false;
+  std::array<uint8_t, 32> seed{};
+  const std::string text = read_file(path);
+  if (!text.empty()) {
+    const auto end = text.find_last_not_of(" \n\r\t");
+    if (!from_hex(text.substr(0, end == std::string::npos ? 0 : end + 1), seed))
+      throw std::runtime_error("the key file " + path + " is not a key (64 hex digits): restore it from a backup");
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      throw std::runtime_error("the key file " + path +
+                               " may be read by others: chmod 600 it (and think whether it leaked)");
+    return login_key_from_seed(seed);
+  }
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0)
+    throw std::runtime_error("the key file " + path + " is empty or unreadable: restore it from a backup");
+  const auto slash = path.rfind('/');
+  if (slash != std::string::npos) ensure_private_dir(path.substr(0, slash));
+  // Written whole under a name of its own, then linked into place: two CLIs starting at once
+  // never see half a key, and the second takes the first one's key instead of failing.
+  randombytes_buf(seed.data(), seed.size());
+  const std::string temp = path + ".new." + std::to_string(::getpid());
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot make the key file " + path + ": " + std::strerror(errno));
+  const std::string hex = to_hex(seed) + "\n";
+  const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (!linked && written && link_errno == EEXIST) return load_or_make_identity(path, made);  // another CLI made it
+  if (!linked) throw std::runtime_error("cannot write the key file " + path + ": " + std::strerror(link_errno));
+  made = true;
+  return login_key_from_seed(seed);
+}
+
+ChannelBinding channel_binding(SSL* ssl) {
+  ChannelBinding binding{};
+  if (SSL_export_keying_material(ssl, binding.data(), binding.size(), login_exporter_label.data(),
+                                 login_exporter_label.size(), nullptr, 0, 0) != 1)
+    binding = {};
+  ERR_clear_error();
+  return binding;
 }
 
 }  // namespace hailer::cli

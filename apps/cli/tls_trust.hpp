@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/known_servers.hpp"
+#include "protocol/login.hpp"
 
 namespace hailer::cli {
 
@@ -36,5 +37,13 @@ struct KeyCheck {
 /// `known_servers_file` and `trust_ahead` (normalized), and pins it when the verdict says so.
 KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string& known_servers_file,
                           const std::optional<std::string>& trust_ahead);
+
+/// The user's account key (Ed25519, protocol/login.hpp) kept at `path` as the hex of its 32-byte
+/// seed: read, or made from the OS CSPRNG on first use (0600, never through a link; `made` says
+/// so). Throws std::runtime_error naming the file.
+LoginKey load_or_make_identity(const std::string& path, bool& made);
+
+/// The channel binding of `ssl`'s connection (the TLS exporter a login signs); zero when none.
+ChannelBinding channel_binding(SSL* ssl);
 
 }  // namespace hailer::cli

@@ -13,10 +13,11 @@ namespace {
 
 class Load;
 
-ClientConfig config_for(const std::string& name) {
+ClientConfig config_for(const std::string& name, bool tls) {
   ClientConfig c;
   c.face = Face::calls;
   c.name = name;
+  if (tls) c.login = make_login_key();  // a server with accounts: each session its own key
   return c;
 }
 
@@ -159,7 +160,7 @@ class Load {
 };
 
 Session::Session(Load& load, asio::io_context& io, uint32_t index, std::string name, asio::ssl::context* tls)
-    : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name)) {
+    : load_(load), socket_(io), index_(index), name_(name), client_(config_for(name, tls != nullptr)) {
   if (tls != nullptr) tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls);
 }
 
@@ -186,6 +187,12 @@ void Session::start(const tcp::endpoint& server) {
 }
 
 void Session::on_connected() {
+  if (tls_) {  // the login signs this connection's TLS exporter (protocol/login.hpp)
+    ChannelBinding binding{};
+    if (SSL_export_keying_material(tls_->native_handle(), binding.data(), binding.size(), login_exporter_label.data(),
+                                   login_exporter_label.size(), nullptr, 0, 0) == 1)
+      client_.set_channel_binding(binding);
+  }
   client_.connected(load_.now(), effects_);
   apply(effects_);
   read();

@@ -25,17 +25,20 @@
 #include <ext/stdio_filebuf.h>
 
 #include "audio/sound_device.hpp"
+#include "base/secret.hpp"
 #include "host/counters.hpp"
 #include "host/heap_trim.hpp"
 #include "host/journal.hpp"
 #include "media/io/private_files.hpp"
 #include "media/io/recorder.hpp"
+#include "net/accounts_db.hpp"
 #include "net/net_server.hpp"
 #include "net/os_secrets.hpp"
 #include "net/secret_file.hpp"
 #include "net/tls_context.hpp"
 #include "net/web_server.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 #include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
@@ -263,14 +266,12 @@ void add_config_flags(CLI::App& app, Config& c) {
     std::visit(
         [&](auto member) {
           using T = std::remove_cvref_t<decltype(c.*member)>;
-          if constexpr (std::is_same_v<T, FloorPolicy>) {
+          if constexpr (ConfigChoice<T>) {
+            std::vector<std::string> names;
+            for (const auto& [n, v] : ConfigChoices<T>::values) names.emplace_back(n);
             app.add_option_function<std::string>(
-                   config_flag(f),
-                   [&c, member](const std::string& v) {
-                     c.*member = v == "queue" ? FloorPolicy::queue : FloorPolicy::deny;
-                   },
-                   help)
-                ->check(CLI::IsMember({"deny", "queue"}))
+                   config_flag(f), [&c, member](const std::string& v) { c.*member = *choice_from<T>(v); }, help)
+                ->check(CLI::IsMember(names))
                 ->default_str(config_value_text(c, f))
                 ->group(g);
           } else {
@@ -555,6 +556,53 @@ void print_welcome(const net::NetServer& server, const net::WebServer* web_serve
   std::fflush(stdout);
 }
 
+// `hailer-server users list|remove NAME|reset-key NAME`: the accounts database, with the server
+// stopped (a running server holds it locked).
+struct UsersCommand {
+  std::string action;  // empty: no users command
+  std::string name;
+};
+
+void add_users_command(CLI::App& app, UsersCommand& users) {
+  auto* cmd = app.add_subcommand("users", "manage accounts (STATE/accounts.db; stop the server first)");
+  cmd->require_subcommand(1);
+  cmd->fallthrough();  // --state-dir after the command still reaches the server's options
+  cmd->add_subcommand("list", "the names that belong to keys, with their keys")->callback([&users] {
+    users.action = "list";
+  })->fallthrough();
+  auto* remove = cmd->add_subcommand("remove", "forget a name's account: the next key to log in claims it");
+  remove->add_option("NAME", users.name)->required();
+  remove->fallthrough();
+  remove->callback([&users] { users.action = "remove"; });
+  auto* reset = cmd->add_subcommand("reset-key", "forget a name's keys (a lost key): its owner's next login claims it");
+  reset->add_option("NAME", users.name)->required();
+  reset->fallthrough();
+  reset->callback([&users] { users.action = "reset-key"; });
+}
+
+int run_users_command(const UsersCommand& users, const std::string& state_dir) {
+  if (users.action != "list" && !valid_name(users.name)) {
+    std::fprintf(stderr, "hailer-server: %s is not a name\n", escape_untrusted(users.name).c_str());
+    return 2;
+  }
+  try {
+    net::AccountsDb db(state_dir + "/accounts.db");
+    if (users.action == "list") {
+      for (const Account& a : db.load()) std::printf("%s %s\n", a.name.c_str(), to_hex(a.key).c_str());
+      return 0;
+    }
+    if (!db.remove(users.name)) {
+      std::fprintf(stderr, "hailer-server: no account is named %s\n", users.name.c_str());
+      return 1;
+    }
+    std::printf("%s: %s\n", users.action == "remove" ? "removed" : "keys forgotten", users.name.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hailer-server: %s\n", e.what());
+    return 1;
+  }
+}
+
 // Runs the server until SIGINT/SIGTERM: SIGUSR1 logs the counters, and freed memory goes back
 // to the system after bursts. The exit status.
 int run(boost::asio::io_context& io, net::NetServer& server, net::WebServer* web_server, const net::NetConfig& net) {
@@ -630,6 +678,7 @@ int main(int argc, char** argv) {
       "each peer where the other is. See docs/operations.md and docs/protocol.md.",
       "hailer-server"};
   Options o;
+  o.config.accounts = AccountsMode::open;  // the server's default: names belong to keys
   o.web.web_root = HAILER_WEB_ROOT;
   o.web.recordings_dir = "recordings";
   add_network_flags(app, o);
@@ -642,12 +691,24 @@ int main(int argc, char** argv) {
   app.footer(
       "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
       "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
+  UsersCommand users;
+  add_users_command(app, users);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (!users.action.empty()) return run_users_command(users, o.state_dir);
   if (const auto refused = settle_options(app, o)) return *refused;
+  if (o.plaintext && o.config.accounts != AccountsMode::off) {
+    if (app.count("--accounts") > 0) {
+      std::fprintf(stderr,
+                   "hailer-server: --accounts open needs TLS on the calls port (a login over --plaintext could be "
+                   "replayed): drop --plaintext, or use --accounts off\n");
+      return 2;
+    }
+    o.config.accounts = AccountsMode::off;  // --plaintext: names are free, as the docs say
+  }
   // OpenSSL writes TLS records on the sockets itself (net/tls_socket.hpp): a peer that
   // is gone must give EPIPE, not end the server.
   std::signal(SIGPIPE, SIG_IGN);
@@ -701,6 +762,18 @@ int main(int argc, char** argv) {
     observers.list.push_back(journal.writer.get());
   }
   server->set_observer(&observers);
+  std::unique_ptr<net::AccountsDb> accounts;
+  if (o.config.accounts != AccountsMode::off) {
+    try {
+      accounts = std::make_unique<net::AccountsDb>(o.state_dir + "/accounts.db");
+      accounts->on_error = [](const std::string& why) { spdlog::error("{}", escape_untrusted(why)); };
+      server->load_accounts(accounts->load());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer-server: %s\n", e.what());
+      return 1;
+    }
+    server->set_account_store(accounts.get());
+  }
   print_welcome(*server, web_server.get(), o);
   return run(io, *server, web_server.get(), o.net);
 }

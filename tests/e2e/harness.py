@@ -65,13 +65,18 @@ class Server:
     """hailer-server on free ports; `lines` of its log are kept."""
 
     def __init__(self, tmp, *args, port=0, udp_port=0, http_port=0, recordings=None, audio_out="none", nofile=None,
-                 state_dir=None):
+                 state_dir=None, accounts=False):
         self.log_path = os.path.join(tmp, "server-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.recordings = recordings or os.path.join(tmp, "recordings")
         self.state_dir = state_dir or os.path.join(tmp, "state")
         web = ["--http-port", str(http_port), "--recordings", self.recordings, "--state-dir", self.state_dir,
                "--audio-out", audio_out]
+        # The tests' own protocol clients (Raw, Ws) cannot log in (Python's ssl module has no TLS
+        # exporter): a server has accounts only when a test asks (its clients are CLIs), or says
+        # --accounts itself. --plaintext turns them off anyway.
+        if not accounts and "--accounts" not in args and "--plaintext" not in args:
+            web += ["--accounts", "off"]
         limit = None
         if nofile:  # the descriptor limit, soft and hard (the server raises its soft limit to the hard one)
             import resource

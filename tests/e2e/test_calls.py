@@ -29,7 +29,7 @@ class Calls(TempDirCase):
     def test_three_clients_talk_queue_and_are_told(self):
         """alice calls bob and they talk; carol is queued; bob hangs up; carol is told, calls bob
         and they talk; what each heard correlates with what the other sent; nobody else hears."""
-        server = self.server()
+        server = self.server(accounts=True)  # over TLS, every name logged in to with its CLI's key
         wav = {n: self.fixture(n + ".wav") for n in ("alice", "bob", "carol")}
         out = {n: self.path(n + "_heard.wav") for n in ("alice", "bob", "carol")}
         bob = self.cli(server, "bob", "--auto-accept", "--audio-in", wav["bob"], "--audio-out", out["bob"])

@@ -32,6 +32,13 @@ class CoreHarness {
     return id;
   }
 
+  /// Opens a session over a connection with `binding` (TLS: a login signs it).
+  SessionId open_bound(const ChannelBinding& binding, const std::string& address = "192.0.2.1") {
+    const SessionId id{next_session_++};
+    feed(SessionOpened{id, address, stand_in_secrets(id.value), false, binding});
+    return id;
+  }
+
   /// Sends a request and returns the effects.
   const std::vector<Effect>& request(SessionId s, RequestBody body) {
     return feed(RequestReceived{s, Request{next_request_id_++, std::move(body)}});
@@ -40,7 +47,7 @@ class CoreHarness {
   /// Opens a session and registers `name` on the calls face; the registration must succeed.
   SessionId user(const std::string& name, uint16_t media_port = 4000, const std::string& address = "192.0.2.1") {
     const SessionId s = open(address);
-    request(s, RegisterRequest{protocol_version, name, media_port});
+    request(s, RegisterRequest{protocol_version, name, media_port, {}, {}});
     if (!ok_to(s)) throw std::runtime_error("register failed for " + name);
     return s;
   }

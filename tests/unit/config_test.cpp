@@ -58,6 +58,7 @@ void set_integer(Config& c, const ConfigField& f, int64_t v) {
 bool is_integer(const ConfigField& f) {
   return !std::holds_alternative<bool Config::*>(f.member) &&
          !std::holds_alternative<FloorPolicy Config::*>(f.member) &&
+         !std::holds_alternative<AccountsMode Config::*>(f.member) &&
          !std::holds_alternative<std::string Config::*>(f.member);
 }
 

@@ -187,7 +187,7 @@ TEST_CASE("a disconnect mid-call ends it for the peer with peer_disconnected", "
 TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port otherwise", "[calls][media]") {
   CoreHarness h;
   const SessionId a = h.open("192.0.2.1");
-  h.request(a, RegisterRequest{1, "alice", 5004});
+  h.request(a, RegisterRequest{1, "alice", 5004, {}, {}});
   const RegisteredData reg = h.registered(a);
   CHECK(reg.media_token.size() == 32);  // 128 secret bits
   CHECK(reg.media_id.size() == 16);
@@ -299,7 +299,7 @@ TEST_CASE("media proofs do not keep a session alive: only its signaling does", "
   CHECK_FALSE(h.core.presence(a).has_value());
   // Her name is free for her next connection at once.
   const SessionId again = h.open();
-  h.request(again, RegisterRequest{1, "alice", 5004});
+  h.request(again, RegisterRequest{1, "alice", 5004, {}, {}});
   CHECK(h.ok_to(again));
 }
 

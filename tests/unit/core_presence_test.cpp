@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "base/assert.hpp"
+#include "protocol/login.hpp"
+#include "protocol/names.hpp"
 #include "tests/support/core_harness.hpp"
 
 using namespace hailer;
@@ -10,7 +12,7 @@ using hailer::test::CoreHarness;
 TEST_CASE("register: ok with the heartbeat interval, the name is then taken, case-insensitively", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
-  h.request(a, RegisterRequest{1, "Alice", 5000});
+  h.request(a, RegisterRequest{1, "Alice", 5000, {}, {}});
   auto ok = h.sent<OkReply>(a);
   REQUIRE(ok.size() == 1);
   const auto data = std::get<RegisteredData>(ok[0].data);
@@ -21,7 +23,7 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
   CHECK(h.core.presence(a) == PresenceState::available);
 
   const SessionId b = h.open();
-  h.request(b, RegisterRequest{1, "alice", 0});
+  h.request(b, RegisterRequest{1, "alice", 0, {}, {}});
   CHECK(h.error_to(b) == ErrorCode::name_taken);
   CHECK_FALSE(h.core.presence(b).has_value());  // state unchanged: b is still unregistered
 }
@@ -29,13 +31,13 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
 TEST_CASE("register refuses bad names, wrong versions and a second registration", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
-  h.request(a, RegisterRequest{1, "../../x", 0});
+  h.request(a, RegisterRequest{1, "../../x", 0, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::bad_name);
-  h.request(a, RegisterRequest{2, "alice", 0});
+  h.request(a, RegisterRequest{2, "alice", 0, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::unsupported_version);
-  h.request(a, RegisterRequest{1, "alice", 0});
+  h.request(a, RegisterRequest{1, "alice", 0, {}, {}});
   CHECK(h.ok_to(a));
-  h.request(a, RegisterRequest{1, "alice2", 0});
+  h.request(a, RegisterRequest{1, "alice2", 0, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::already_registered);
   h.request(a, JoinRequest{1, "ann", "room", Role::student, AudioCodec::pcm16, 48000, ""});
   CHECK(h.error_to(a) == ErrorCode::already_registered);
@@ -236,7 +238,7 @@ TEST_CASE("a name that looks like one in use is refused until that one leaves", 
   const SessionId alice = h.user("alice");
   for (const char* look_alike : {"aIice", "a1ice", "AL1CE"}) {
     const SessionId m = h.open();
-    h.request(m, RegisterRequest{1, look_alike, 0});
+    h.request(m, RegisterRequest{1, look_alike, 0, {}, {}});
     CHECK(h.error_to(m) == ErrorCode::name_confusable);
     const auto errors = h.sent<ErrorReply>(m);
     REQUIRE(errors.size() == 1);
@@ -244,10 +246,103 @@ TEST_CASE("a name that looks like one in use is refused until that one leaves", 
     CHECK_FALSE(h.core.presence(m).has_value());                  // state unchanged
   }
   const SessionId alec = h.open();
-  h.request(alec, RegisterRequest{1, "alec", 0});  // a name that reads differently is fine
+  h.request(alec, RegisterRequest{1, "alec", 0, {}, {}});  // a name that reads differently is fine
   CHECK(h.ok_to(alec));
   h.close(alice);
   const SessionId later = h.open();
-  h.request(later, RegisterRequest{1, "aIice", 0});  // free once alice has left
+  h.request(later, RegisterRequest{1, "aIice", 0, {}, {}});  // free once alice has left
   CHECK(h.ok_to(later));
+}
+
+namespace {
+Config with_accounts() {
+  Config c;
+  c.accounts = AccountsMode::open;
+  return c;
+}
+ChannelBinding binding_of(uint8_t fill) {
+  ChannelBinding b{};
+  b.fill(fill);
+  return b;
+}
+LoginKey key_of(uint8_t fill) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(fill);
+  return login_key_from_seed(seed);
+}
+RegisterRequest login(const LoginKey& key, const ChannelBinding& binding, const std::string& name,
+                      const std::string& signed_name = "") {
+  return RegisterRequest{1, name, 0, login_key_hex(key),
+                         login_signature(key, binding, name_key(signed_name.empty() ? name : signed_name))};
+}
+}  // namespace
+
+TEST_CASE("accounts: the first key to log in owns the name, on every later connection, present or not",
+          "[presence][accounts]") {
+  CoreHarness h(with_accounts());
+  const LoginKey alice = key_of(1), mallory = key_of(2);
+  const SessionId a = h.open_bound(binding_of(11));
+  h.request(a, login(alice, binding_of(11), "alice"));
+  REQUIRE(h.ok_to(a));
+  const auto claimed = h.effects<AccountClaimed>();
+  REQUIRE(claimed.size() == 1);
+  CHECK(claimed[0].account == Account{"alice", alice.public_key});
+  h.close(a);
+  const SessionId m = h.open_bound(binding_of(12));
+  h.request(m, login(mallory, binding_of(12), "alice"));
+  CHECK(h.error_to(m) == ErrorCode::name_taken);  // the owner is away: still hers
+  CHECK(h.effects<AccountClaimed>().empty());
+  h.request(m, login(mallory, binding_of(12), "a1ice"));
+  CHECK(h.error_to(m) == ErrorCode::name_confusable);  // nor one that looks like it
+  const SessionId back = h.open_bound(binding_of(13));
+  h.request(back, login(alice, binding_of(13), "Alice"));
+  CHECK(h.ok_to(back));
+  CHECK(h.effects<AccountClaimed>().empty());  // known already: nothing to keep
+}
+
+TEST_CASE("accounts: a login signed for another connection, by another key or for nothing is refused",
+          "[presence][accounts]") {
+  CoreHarness h(with_accounts());
+  const LoginKey alice = key_of(1);
+  const SessionId s = h.open_bound(binding_of(21));
+  h.request(s, login(alice, binding_of(20), "alice"));  // replayed from connection 20
+  CHECK(h.error_to(s) == ErrorCode::bad_signature);
+  h.request(s, login(alice, binding_of(21), "alice", "bob"));  // signed for another name
+  CHECK(h.error_to(s) == ErrorCode::bad_signature);
+  h.request(s, RegisterRequest{1, "alice", 0, {}, {}});
+  CHECK(h.error_to(s) == ErrorCode::login_required);
+  h.request(s, RegisterRequest{1, "alice", 0, "xyz", std::string(128, '0')});
+  CHECK(h.error_to(s) == ErrorCode::bad_field);
+  const SessionId plain = h.open();  // no binding: a login cannot be bound to this connection
+  h.request(plain, login(alice, ChannelBinding{}, "alice"));
+  CHECK(h.error_to(plain) == ErrorCode::login_required);
+  CHECK_FALSE(h.core.presence(s).has_value());  // nothing changed
+  h.request(s, login(alice, binding_of(21), "alice"));
+  CHECK(h.ok_to(s));
+}
+
+TEST_CASE("accounts: loaded accounts own their names from the start, on both faces", "[presence][accounts]") {
+  CoreHarness h(with_accounts());
+  const LoginKey alice = key_of(1), mallory = key_of(2);
+  h.feed(AccountsLoaded{{Account{"alice", alice.public_key}}});
+  const SessionId m = h.open_bound(binding_of(31));
+  h.request(m, login(mallory, binding_of(31), "alice"));
+  CHECK(h.error_to(m) == ErrorCode::name_taken);
+  const SessionId student = h.open();
+  h.request(student, JoinRequest{1, "alice", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(h.error_to(student) == ErrorCode::name_taken);
+  h.request(student, JoinRequest{1, "aIice", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(h.error_to(student) == ErrorCode::name_confusable);
+  const SessionId a = h.open_bound(binding_of(32));
+  h.request(a, login(alice, binding_of(32), "alice"));
+  CHECK(h.ok_to(a));
+}
+
+TEST_CASE("accounts off: names are free while nobody connected uses them, and keys are ignored",
+          "[presence][accounts]") {
+  CoreHarness h;  // the core's default
+  const SessionId a = h.open();
+  h.request(a, RegisterRequest{1, "alice", 0, {}, {}});
+  CHECK(h.ok_to(a));
+  CHECK(h.effects<AccountClaimed>().empty());
 }

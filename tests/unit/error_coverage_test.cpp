@@ -51,16 +51,16 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   CoreHarness h(c);
   const SessionId fresh = h.open();
   expect(h, fresh, WhoRequest{}, ErrorCode::not_registered);
-  expect(h, fresh, RegisterRequest{9, "x", 0}, ErrorCode::unsupported_version);
-  expect(h, fresh, RegisterRequest{1, "no way", 0}, ErrorCode::bad_name);
+  expect(h, fresh, RegisterRequest{9, "x", 0, {}, {}}, ErrorCode::unsupported_version);
+  expect(h, fresh, RegisterRequest{1, "no way", 0, {}, {}}, ErrorCode::bad_name);
 
   const SessionId alice = h.user("alice");
   const SessionId bob = h.user("bob");
   const SessionId carol = h.user("carol");
   const SessionId dave = h.user("dave");
-  expect(h, fresh, RegisterRequest{1, "ALICE", 0}, ErrorCode::name_taken);
-  expect(h, fresh, RegisterRequest{1, "aIice", 0}, ErrorCode::name_confusable);
-  expect(h, alice, RegisterRequest{1, "x", 0}, ErrorCode::already_registered);
+  expect(h, fresh, RegisterRequest{1, "ALICE", 0, {}, {}}, ErrorCode::name_taken);
+  expect(h, fresh, RegisterRequest{1, "aIice", 0, {}, {}}, ErrorCode::name_confusable);
+  expect(h, alice, RegisterRequest{1, "x", 0, {}, {}}, ErrorCode::already_registered);
   expect(h, alice, PressRequest{}, ErrorCode::wrong_face);
   expect(h, alice, CallRequest{"zed", std::nullopt}, ErrorCode::user_not_found);
   expect(h, alice, CallRequest{"alice", std::nullopt}, ErrorCode::self_call);
@@ -118,6 +118,19 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
     const auto decoded = decode_server_message(line.substr(0, line.size() - 1), any_reply_is(ReplyKind::none));
     REQUIRE(std::holds_alternative<ServerMessage>(decoded));
     seen.insert(std::get<ErrorReply>(std::get<ServerMessage>(decoded)).code);
+  }
+
+  // login_required and bad_signature: a server with accounts.
+  {
+    Config with_accounts;
+    with_accounts.accounts = AccountsMode::open;
+    CoreHarness accounts(with_accounts);
+    ChannelBinding binding{};
+    binding.fill(5);
+    const SessionId s = accounts.open_bound(binding);
+    expect(accounts, s, RegisterRequest{1, "alice", 0, {}, {}}, ErrorCode::login_required);
+    expect(accounts, s, RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b')},
+           ErrorCode::bad_signature);
   }
 
   while (h.core.session_count() < c.max_sessions) h.open();
