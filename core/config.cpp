@@ -129,7 +129,7 @@ std::string config_value_text(const Config& config, const ConfigField& field) {
 
 std::string config_range_text(const ConfigField& field) {
   if (std::holds_alternative<bool Config::*>(field.member)) return "true or false";
-  if (const auto choices = std::visit(
+  if (auto choices = std::visit(
           [](auto member) -> std::string {
             using T = std::remove_cvref_t<decltype(std::declval<Config>().*member)>;
             std::string list;

@@ -153,21 +153,37 @@ uint64_t media_id_from(const json& j) {
   return id;
 }
 
+// An "opened" line: the session's stand-in secrets with its journaled media id, and its channel
+// binding (journals written before accounts have none). Throws std::runtime_error.
+SessionOpened opened_from(const json& j) {
+  const SessionId id{j.at("session").get<uint64_t>()};
+  SessionSecrets secrets = stand_in_secrets(id.value);
+  secrets.media_id = media_id_from(j.at("media_id"));
+  ChannelBinding binding{};
+  if (j.contains("binding") && !from_hex(j.at("binding").get<std::string>(), binding))
+    throw std::runtime_error("bad binding");
+  return SessionOpened{id, j.at("address").get<std::string>(), secrets, j.at("cookie").get<bool>(), binding};
+}
+
+// The accounts of an "accounts" line. Throws std::runtime_error.
+AccountsLoaded accounts_from(const json& list) {
+  AccountsLoaded loaded;
+  for (const json& a : list) {
+    Account account{a.at("name").get<std::string>(), {}};
+    if (!valid_name(account.name) || !from_hex(a.at("key").get<std::string>(), account.key))
+      throw std::runtime_error("bad account");
+    loaded.accounts.push_back(std::move(account));
+  }
+  return loaded;
+}
+
 // Throws std::runtime_error (or nlohmann's errors) when the line is not an event. Secrets come
 // back as stand-ins: the session's stand-in key, the stand-in instructor token, and for a proof
 // a MAC made (or, when it was wrong, not made) under the stand-in key its media id names.
 Event event_from(const json& j, const MediaKeys& keys) {
   const std::string type = j.at("type").get<std::string>();
   auto session = [&] { return SessionId{j.at("session").get<uint64_t>()}; };
-  if (type == "opened") {
-    const SessionId id = session();
-    SessionSecrets secrets = stand_in_secrets(id.value);
-    secrets.media_id = media_id_from(j.at("media_id"));
-    ChannelBinding binding{};
-    if (j.contains("binding") && !from_hex(j.at("binding").get<std::string>(), binding))
-      throw std::runtime_error("bad binding");
-    return SessionOpened{id, j.at("address").get<std::string>(), secrets, j.at("cookie").get<bool>(), binding};
-  }
+  if (type == "opened") return opened_from(j);
   if (type == "closed") {
     const auto reason = close_reason_from(j.at("reason").get<std::string>());
     if (!reason) throw std::runtime_error("unknown close reason");
@@ -208,16 +224,7 @@ Event event_from(const json& j, const MediaKeys& keys) {
     throw std::runtime_error("unknown recording stop reason");
   }
   if (type == "timer") return TimerFired{};
-  if (type == "accounts") {
-    AccountsLoaded loaded;
-    for (const json& a : j.at("accounts")) {
-      Account account{a.at("name").get<std::string>(), {}};
-      if (!valid_name(account.name) || !from_hex(a.at("key").get<std::string>(), account.key))
-        throw std::runtime_error("bad account");
-      loaded.accounts.push_back(std::move(account));
-    }
-    return loaded;
-  }
+  if (type == "accounts") return accounts_from(j.at("accounts"));
   if (type == "shutdown") return Shutdown{};
   throw std::runtime_error("unknown event type " + type);
 }

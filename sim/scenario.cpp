@@ -139,6 +139,7 @@ void parse_server(const Obj& o, Config& c) {
           using T = std::remove_cvref_t<decltype(c.*member)>;
           if constexpr (ConfigChoice<T>) {
             std::vector<std::pair<std::string, T>> options;
+            options.reserve(ConfigChoices<T>::values.size());
             for (const auto& [n, v] : ConfigChoices<T>::values) options.emplace_back(std::string(n), v);
             c.*member = o.choice<T>(name.c_str(), options, c.*member);
           } else if constexpr (std::is_same_v<T, std::string>) {

@@ -567,9 +567,9 @@ void add_users_command(CLI::App& app, UsersCommand& users) {
   auto* cmd = app.add_subcommand("users", "manage accounts (STATE/accounts.db; stop the server first)");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // --state-dir after the command still reaches the server's options
-  cmd->add_subcommand("list", "the names that belong to keys, with their keys")->callback([&users] {
-    users.action = "list";
-  })->fallthrough();
+  cmd->add_subcommand("list", "the names that belong to keys, with their keys")
+      ->callback([&users] { users.action = "list"; })
+      ->fallthrough();
   auto* remove = cmd->add_subcommand("remove", "forget a name's account: the next key to log in claims it");
   remove->add_option("NAME", users.name)->required();
   remove->fallthrough();
