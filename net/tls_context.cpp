@@ -30,9 +30,7 @@ SslContext make_server_tls_context(const TlsFiles& files) {
   SSL_CTX* c = ctx.get();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   // TLS 1.2 with AEAD suites and forward secrecy only (1.3 has nothing else).
-  SSL_CTX_set_cipher_list(c,
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  SSL_CTX_set_cipher_list(c, tls12_aead_ciphers);
   // TLS 1.3: AES-128-GCM first (the cheapest with AES-NI, and as strong as a call needs),
   // ChaCha20 for machines without AES instructions; the server's order decides.
   SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");

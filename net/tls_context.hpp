@@ -11,6 +11,11 @@
 
 namespace hailer::net {
 
+/// The TLS 1.2 suites both ends allow: ECDHE with an AEAD (TLS 1.3 has nothing else).
+inline constexpr const char* tls12_aead_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 /// An OpenSSL context shared by every connection made from it.
 using SslContext = std::shared_ptr<SSL_CTX>;
 
