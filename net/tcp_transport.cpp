@@ -152,13 +152,7 @@ void NetServer::handshake(const std::shared_ptr<Connection>& c) {
   const std::string address = std::exchange(c->address, std::string());
   // The channel binding a login signs (protocol/login.hpp): the same 32 bytes on both ends of
   // this connection, and on no other.
-  ChannelBinding binding{};
-  if (SSL_export_keying_material(c->ssl.get(), binding.data(), binding.size(), login_exporter_label.data(),
-                                 login_exporter_label.size(), nullptr, 0, 0) != 1) {
-    ERR_clear_error();
-    binding = {};  // no login can succeed on this connection
-  }
-  host_.opened(now(), c->id, address, false, binding);
+  host_.opened(now(), c->id, address, false, channel_binding(c->ssl.get()));
   // The client's first request may have come with its last handshake record, and be decrypted
   // already: read it now, the socket may have nothing more to wake us with.
   if (!c->closing && !c->finished && SSL_has_pending(c->ssl.get()) == 1) read_tls(c);

@@ -79,4 +79,13 @@ std::string public_key_fingerprint_of_file(const std::string& cert_path) {
   return fingerprint;
 }
 
+ChannelBinding channel_binding(SSL* ssl) {
+  ChannelBinding binding{};
+  if (SSL_export_keying_material(ssl, binding.data(), binding.size(), login_exporter_label.data(),
+                                 login_exporter_label.size(), nullptr, 0, 0) != 1)
+    binding = {};
+  ERR_clear_error();
+  return binding;
+}
+
 }  // namespace hailer::net

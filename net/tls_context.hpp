@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "net/tls_cert.hpp"
+#include "protocol/login.hpp"
 
 namespace hailer::net {
 
@@ -31,5 +32,9 @@ std::string public_key_fingerprint(X509* certificate);
 /// public_key_fingerprint() of the first certificate in the PEM file at `cert_path`. Throws
 /// std::runtime_error naming the file.
 std::string public_key_fingerprint_of_file(const std::string& cert_path);
+
+/// The channel binding of `ssl`'s connection (the TLS exporter a login signs, protocol/login.hpp),
+/// the same on both ends; all zero when it cannot be had (no login then succeeds).
+ChannelBinding channel_binding(SSL* ssl);
 
 }  // namespace hailer::net

@@ -33,6 +33,7 @@ extern "C" {
 #include "media/io/call_media.hpp"
 #include "media/io/wav_file.hpp"
 #include "net/os_secrets.hpp"
+#include "net/tls_context.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/untrusted_text.hpp"
 
@@ -407,7 +408,7 @@ class Shell {
   // The signaling connection is up (and secured unless --plaintext): the protocol starts. Over
   // TLS the login signs this connection's channel binding.
   void on_connected() {
-    client_.set_channel_binding(tls_ ? cli::channel_binding(tls_->native_handle()) : ChannelBinding{});
+    client_.set_channel_binding(tls_ ? net::channel_binding(tls_->native_handle()) : ChannelBinding{});
     connected_ = true;
     note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
     std::vector<ClientEffect> out;

@@ -150,13 +150,4 @@ LoginKey load_or_make_identity(const std::string& path, bool& made) {
   return login_key_from_seed(seed);
 }
 
-ChannelBinding channel_binding(SSL* ssl) {
-  ChannelBinding binding{};
-  if (SSL_export_keying_material(ssl, binding.data(), binding.size(), login_exporter_label.data(),
-                                 login_exporter_label.size(), nullptr, 0, 0) != 1)
-    binding = {};
-  ERR_clear_error();
-  return binding;
-}
-
 }  // namespace hailer::cli

@@ -43,7 +43,4 @@ KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string
 /// so). Throws std::runtime_error naming the file.
 LoginKey load_or_make_identity(const std::string& path, bool& made);
 
-/// The channel binding of `ssl`'s connection (the TLS exporter a login signs); zero when none.
-ChannelBinding channel_binding(SSL* ssl);
-
 }  // namespace hailer::cli

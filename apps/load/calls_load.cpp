@@ -6,6 +6,7 @@
 
 #include "base/assert.hpp"
 #include "client/client.hpp"
+#include "net/tls_context.hpp"
 
 namespace hailer::load {
 
@@ -187,12 +188,7 @@ void Session::start(const tcp::endpoint& server) {
 }
 
 void Session::on_connected() {
-  if (tls_) {  // the login signs this connection's TLS exporter (protocol/login.hpp)
-    ChannelBinding binding{};
-    if (SSL_export_keying_material(tls_->native_handle(), binding.data(), binding.size(), login_exporter_label.data(),
-                                   login_exporter_label.size(), nullptr, 0, 0) == 1)
-      client_.set_channel_binding(binding);
-  }
+  if (tls_) client_.set_channel_binding(net::channel_binding(tls_->native_handle()));  // what the login signs
   client_.connected(load_.now(), effects_);
   apply(effects_);
   read();

@@ -61,6 +61,15 @@ def matches(obj, where):
     return True
 
 
+def free_port():
+    """A TCP port of 127.0.0.1 that was free a moment ago (for a server restarted on the same port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class Server:
     """hailer-server on free ports; `lines` of its log are kept."""
 
@@ -138,6 +147,18 @@ class Server:
 
     def signal(self, sig):
         self.proc.send_signal(sig)
+
+    def counters(self):
+        """The server's counters: SIGUSR1 logs them, this waits for the line and reads it."""
+        before = self.log_text().count("counters:")
+        self.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + WAIT_S
+        while self.log_text().count("counters:") == before:
+            if time.monotonic() > deadline:
+                raise AssertionError("no counters logged")
+            time.sleep(0.02)
+        line = self.log_text().split("counters:")[-1].split("\n")[0]
+        return {k: int(v) for k, v in re.findall(r"([\w.]+)=(\d+)", line)}
 
     def stop(self, timeout=5):
         if self.proc.poll() is None:

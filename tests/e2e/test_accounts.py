@@ -4,7 +4,6 @@ wrong. Each CLI's key lives in its own config folder (XDG_CONFIG_HOME)."""
 import hashlib
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -13,16 +12,8 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CLIENT, SERVER, WAIT_S, Raw, TempDirCase  # noqa: E402
+from harness import CLIENT, SERVER, WAIT_S, Raw, TempDirCase, free_port  # noqa: E402
 from ws import Ws  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Accounts(TempDirCase):

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (CLIENT, SERVER, SIM, WAIT_S, ArrivalStamps, Raw, TempDirCase,  # noqa: E402
-                     best_correlation, envelope, fake_server, read_wav)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+                     best_correlation, envelope, fake_server, free_port, read_wav)
 
 
 class Calls(TempDirCase):

@@ -5,10 +5,8 @@ The server speaks TLS unless started with --plaintext; the CLI pins the server's
 speaks TLS and the other does not. Handshakes are bounded in time and in number per address."""
 import json
 import os
-import re
 import resource
 import select
-import signal
 import socket
 import ssl
 import stat
@@ -20,20 +18,7 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CLIENT, WAIT_S, Raw, TempDirCase, client_tls_context  # noqa: E402
-
-
-def counters(server):
-    """The server's counters (SIGUSR1 logs them)."""
-    before = server.log_text().count("counters:")
-    server.signal(signal.SIGUSR1)
-    deadline = time.monotonic() + WAIT_S
-    while server.log_text().count("counters:") == before:
-        if time.monotonic() > deadline:
-            raise AssertionError("no counters logged")
-        time.sleep(0.02)
-    line = server.log_text().split("counters:")[-1].split("\n")[0]
-    return {k: int(v) for k, v in re.findall(r"([\w.]+)=(\d+)", line)}
+from harness import CLIENT, WAIT_S, Raw, TempDirCase, client_tls_context, free_port  # noqa: E402
 
 
 def wait_for(condition, what, timeout=WAIT_S):
@@ -42,14 +27,6 @@ def wait_for(condition, what, timeout=WAIT_S):
         if time.monotonic() > deadline:
             raise AssertionError("never: " + what)
         time.sleep(0.05)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Recorder:
@@ -198,7 +175,7 @@ class Tls(TempDirCase):
         self.assertEqual(status, 4, out)
         self.assertIn("speaks TLS", out)
         self.assertIn("--plaintext", err)  # the CLI warns before it connects in plaintext
-        c = counters(server)
+        c = server.counters()
         self.assertEqual((c["net.plaintext_refused"], c["core.sessions_opened"]), (2, 0))
 
     def test_a_tls_client_on_a_plaintext_port_fails_at_once_with_a_clear_message(self):
@@ -213,7 +190,7 @@ class Tls(TempDirCase):
         with self.assertRaises((ssl.SSLError, OSError)):
             client_tls_context().wrap_socket(s)
         s.close()
-        wait_for(lambda: counters(server)["net.tls_on_plaintext"] == 2, "both hellos counted")
+        wait_for(lambda: server.counters()["net.tls_on_plaintext"] == 2, "both hellos counted")
         status, out, _ = self.run_cli(server.address, "--plaintext")
         self.assertEqual(status, 0, out)
         self.assertIn("registered as zed", out)
@@ -230,7 +207,7 @@ class Tls(TempDirCase):
         waited = time.monotonic() - started
         self.assertGreaterEqual(waited, 0.5, "not before the deadline")
         self.assertLess(waited, 3.0)
-        self.assertEqual(counters(server)["net.tls_timeouts"], 2)
+        self.assertEqual(server.counters()["net.tls_timeouts"], 2)
         # Meanwhile and after, a real client gets in.
         Raw(server.port).register("fine")
 
@@ -242,7 +219,7 @@ class Tls(TempDirCase):
         flood = [socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.0.3", 0))
                  for _ in range(1000)]
         self.addCleanup(lambda: [s.close() for s in flood])
-        wait_for(lambda: counters(server)["net.tls_refused"] == 1000 - 16, "the excess closed at once")
+        wait_for(lambda: server.counters()["net.tls_refused"] == 1000 - 16, "the excess closed at once")
         closed = 0
         for s in flood:
             if select.select([s], [], [], 0)[0]:
@@ -276,7 +253,7 @@ class Tls(TempDirCase):
         raw.sendall(b"\x17\x03\x03\x00\x20" + os.urandom(32))  # application data that fails its AEAD check
         raw.close()
         self.assertTrue(victim.closed())
-        wait_for(lambda: counters(server)["core.closed.protocol_error"] == 1, "closed as protocol_error")
+        wait_for(lambda: server.counters()["core.closed.protocol_error"] == 1, "closed as protocol_error")
         self.assertEqual(bystander.reply(bystander.request("ping"))["type"], "ok")
 
     def test_tls_12_with_cbc_suites_and_tls_11_are_refused_aead_and_13_are_taken(self):
