@@ -22,6 +22,7 @@ std::optional<std::pair<SecretKey, uint64_t>> media_credentials(const Registered
 
 ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config)) {
   HAILER_ASSERT(config_.ping_interval_ms >= 0 && config_.probe_retry_ms > 0 && config_.probe_keepalive_ms > 0);
+  HAILER_ASSERT(!config_.e2e_media || (config_.login.has_value() && config_.call_secrets != nullptr));
 }
 
 // ------------------------------------------------------------------ connection
@@ -53,7 +54,7 @@ void ProtocolClient::connected(Time now, std::vector<ClientEffect>& out) {
 
 void ProtocolClient::disconnected(Time, std::vector<ClientEffect>& out) {
   if (!connected_) return;
-  if (call_.phase == CallPhase::connected) out.push_back(StopCallMedia{call_.call_id});
+  if (call_.phase == CallPhase::connected && !e2e_waiting_) out.push_back(StopCallMedia{call_.call_id});
   if (floor_.phase == FloorPhase::talking) out.push_back(StopTalking{false});
   connected_ = false;
   reset_state();
@@ -70,6 +71,9 @@ void ProtocolClient::reset_state() {
   auto_accept_.reset();
   auto_recall_.reset();
   call_ = {};
+  agreement_.reset();
+  crypto_.reset();
+  e2e_waiting_ = false;
   wait_ = {};
   floor_ = {};
   room_ = {};
@@ -193,21 +197,76 @@ void ProtocolClient::react(Time now, const ServerMessage& m, std::vector<ClientE
 void ProtocolClient::on_call_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {
   if (const auto* r = std::get_if<CallRinging>(&m)) {
     call_ = CallView{r->role == CallRole::caller ? CallPhase::calling : CallPhase::ringing, r->call_id, r->peer, {}};
+    crypto_.reset();
+    if (config_.e2e_media) start_key_agreement(now, r->call_id, r->role, out);
     if (r->role == CallRole::callee) {
       out.push_back(PlayTone{Tone::incoming_call});
       if (config_.auto_accept_ms) auto_accept_ = {now + Duration::from_ms(*config_.auto_accept_ms), r->call_id};
     }
   } else if (const auto* c = std::get_if<CallConnected>(&m)) {
+    const CallRole role = call_.phase == CallPhase::calling ? CallRole::caller : CallRole::callee;
+    if (call_.call_id != c->call_id) crypto_.reset();
     call_ = CallView{CallPhase::connected, c->call_id, c->peer, c->peer_media};
-    out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media});
+    if (!config_.e2e_media) {
+      out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media, std::nullopt});
+    } else if (crypto_) {
+      out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media, crypto_});
+    } else {
+      // Audio waits for the peer's key: never plain RTP on an end-to-end call.
+      e2e_waiting_ = true;
+      if (!agreement_ || agreement_->call_id() != c->call_id) start_key_agreement(now, c->call_id, role, out);
+    }
+  } else if (const auto* k = std::get_if<PeerMediaKey>(&m)) {
+    on_peer_key(now, *k, out);
   } else if (const auto* e = std::get_if<CallEnded>(&m)) {
-    if (call_.phase == CallPhase::connected && call_.call_id == e->call_id) out.push_back(StopCallMedia{e->call_id});
-    if (call_.call_id == e->call_id) call_ = {};
+    if (call_.phase == CallPhase::connected && call_.call_id == e->call_id && !e2e_waiting_)
+      out.push_back(StopCallMedia{e->call_id});
+    if (call_.call_id == e->call_id) {
+      call_ = {};
+      agreement_.reset();
+      crypto_.reset();
+      e2e_waiting_ = false;
+    }
   } else if (std::holds_alternative<MissedCall>(m)) {
     ++missed_;
   } else if (const auto* w = std::get_if<WaitingCount>(&m)) {
     waiting_count_ = w->count;
   }
+}
+
+// A fresh key pair for the call, its public half signed and sent to the peer through the server.
+void ProtocolClient::start_key_agreement(Time now, uint64_t call_id, CallRole role, std::vector<ClientEffect>& out) {
+  HAILER_ASSERT(config_.e2e_media && config_.login && config_.call_secrets != nullptr);
+  std::array<uint8_t, 32> seed{};
+  config_.call_secrets->fill(seed);
+  agreement_.reset();
+  agreement_.emplace(call_id, role, *config_.login, seed);
+  seed.fill(0);
+  send(now, agreement_->request(name_key(config_.name)), out);
+}
+
+// The peer's key: checked here, whatever the server says; a refused key ends the call, because
+// this call can have no audio that only its two parties hear.
+void ProtocolClient::on_peer_key(Time now, const PeerMediaKey& m, std::vector<ClientEffect>& out) {
+  if (!config_.e2e_media || !agreement_ || agreement_->call_id() != m.call_id || call_.call_id != m.call_id) return;
+  if (crypto_) return;  // one key per call: a second one changes nothing
+  std::string why;
+  if (m.peer != call_.peer) {
+    why = "the key is from " + m.peer + ", not from the peer";
+  } else {
+    auto result = agreement_->accept(m, name_key(m.peer));
+    if (auto* c = std::get_if<CallCrypto>(&result)) {
+      crypto_ = std::move(*c);
+      if (e2e_waiting_) {
+        e2e_waiting_ = false;
+        out.push_back(StartCallMedia{call_.call_id, call_.peer, call_.peer_media, crypto_});
+      }
+      return;
+    }
+    why = std::get<CallKeyError>(result).reason;
+  }
+  out.push_back(CallKeyRefused{m.call_id, call_.peer, why});
+  send(now, HangupRequest{}, out);
 }
 
 void ProtocolClient::on_wait_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out) {

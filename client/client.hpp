@@ -14,6 +14,7 @@
 
 #include "base/secret.hpp"
 #include "base/time.hpp"
+#include "client/call_crypto.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/login.hpp"
 #include "protocol/media_probe.hpp"
@@ -39,6 +40,12 @@ struct ClientConfig {
   /// Calls, accounts: the key that logs in to `name` (the CLI's identity); the login is signed
   /// only on a connection with a channel binding (TLS).
   std::optional<LoginKey> login;
+  /// Calls: protect every call's audio end to end (SRTP under keys agreed with the peer, signed
+  /// with `login`); false = plain RTP (interop with tools that speak no SRTP; insecure).
+  bool e2e_media = false;
+  /// Where each call's key pair seed comes from (the OS CSPRNG; a seeded stand-in in the
+  /// simulator); required with e2e_media, not owned.
+  SecretSource* call_secrets = nullptr;
 };
 
 /// The client's view of its call.
@@ -81,11 +88,19 @@ struct SendText {
 struct SendProbe {
   std::string payload;
 };
-/// A call is connected: start sending RTP to `peer_media` and playing what `peer` sends.
+/// A call is connected (and, with end-to-end media, both keys are agreed): start sending RTP to
+/// `peer_media` and playing what `peer` sends.
 struct StartCallMedia {
   uint64_t call_id = 0;
   std::string peer;
   MediaEndpoint peer_media;
+  std::optional<CallCrypto> crypto;  ///< SRTP keys and safety number; nothing = plain RTP
+};
+/// The peer's call key was refused: no audio on this call (the client hangs it up).
+struct CallKeyRefused {
+  uint64_t call_id = 0;
+  std::string peer;
+  std::string reason;
 };
 /// The call ended: stop media.
 struct StopCallMedia {
@@ -117,7 +132,7 @@ struct ServerGarbage {
 
 /// Any output of the protocol client.
 using ClientEffect = std::variant<SendText, SendProbe, StartCallMedia, StopCallMedia, StartTalking, StopTalking,
-                                  PlayTone, Heard, ServerGarbage>;
+                                  PlayTone, Heard, ServerGarbage, CallKeyRefused>;
 
 /// One client session with the server.
 /// Contract (asserted, a breach aborts): connected() once per connection, and nothing but
@@ -168,6 +183,8 @@ class ProtocolClient {
   std::size_t pending() const { return pending_.size(); }
   /// The config.
   const ClientConfig& config() const { return config_; }
+  /// True while a connected call waits for the peer's key before its audio may start.
+  bool awaiting_peer_key() const { return call_.phase == CallPhase::connected && e2e_waiting_; }
 
  private:
   struct Pending {
@@ -186,6 +203,8 @@ class ProtocolClient {
   void on_wait_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out);
   void on_floor_event(Time now, const ServerMessage& m, std::vector<ClientEffect>& out);
   void on_room_event(const ServerMessage& m);
+  void start_key_agreement(Time now, uint64_t call_id, CallRole role, std::vector<ClientEffect>& out);
+  void on_peer_key(Time now, const PeerMediaKey& m, std::vector<ClientEffect>& out);
   void probe(Time now, std::vector<ClientEffect>& out);
   void reset_state();
 
@@ -212,6 +231,9 @@ class ProtocolClient {
   RoomData room_;
   uint32_t waiting_count_ = 0;
   uint32_t missed_ = 0;
+  std::optional<CallKeyAgreement> agreement_;  // the current call's, with end-to-end media
+  std::optional<CallCrypto> crypto_;           // agreed for the current call
+  bool e2e_waiting_ = false;                   // connected, the peer's key not yet in
 };
 
 }  // namespace hailer

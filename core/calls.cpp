@@ -8,6 +8,7 @@
 
 #include "base/assert.hpp"
 #include "core/core.hpp"
+#include "protocol/call_keys.hpp"
 #include "protocol/names.hpp"
 
 namespace hailer {
@@ -39,6 +40,7 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
     out_->push_back(AccountClaimed{claimed});
   }
   s.face = Face::calls;
+  if (login) s.account_key = login->key;
   s.name = q.name;
   s.key = std::move(key);
   s.media_port = q.media_port;
@@ -196,6 +198,28 @@ void Core::on(Session& s, uint64_t id, const HangupRequest&) {
                                                            : EndReason::rejected;
   reply_ok(id);
   end_call(c.id, reason, s.name);
+}
+
+// A call key goes to the peer only when it is signed by the account key it names, and that key is
+// the one this session logged in with (accounts on): a client cannot speak for another account.
+// The server checks, but the peer checks again: it trusts no server with its audio.
+void Core::on(Session& s, uint64_t id, const MediaKeyRequest& q) {
+  if (!s.call || *s.call != q.call_id)
+    return reply_error(id, ErrorCode::not_in_call, "no call " + std::to_string(q.call_id) + " of yours");
+  const auto key = parse_key32(q.key);
+  if (!key) return reply_error(id, ErrorCode::bad_field, "key: 64 hex digits");
+  const auto account = parse_key32(q.account_key);
+  if (!account) return reply_error(id, ErrorCode::bad_field, "account_key: 64 hex digits");
+  if (s.account_key && *s.account_key != *account)
+    return reply_error(id, ErrorCode::bad_signature, "account_key is not the key you logged in with");
+  if (!verify_call_key(*account, q.signature, q.call_id, s.key, *key))
+    return reply_error(id, ErrorCode::bad_signature, "the signature does not cover this key for this call");
+  Call& c = calls_.at(q.call_id);
+  bool& sent = c.caller == s.id ? c.caller_key_sent : c.callee_key_sent;
+  if (sent) return reply_error(id, ErrorCode::key_already_sent);
+  sent = true;
+  reply_ok(id);
+  send(c.caller == s.id ? c.callee : c.caller, PeerMediaKey{c.id, s.name, q.key, q.account_key, q.signature});
 }
 
 void Core::on(Session& s, uint64_t id, const CancelRequest&) {

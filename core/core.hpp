@@ -120,6 +120,7 @@ class Core {
     std::string key;                 // name_key(name)
     bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
     ChannelBinding binding{};        // what a login on this connection signs (TLS exporter)
+    std::optional<std::array<uint8_t, 32>> account_key;  // the key it logged in with (accounts on)
     SessionSecrets secrets;          // drawn by the host for this session
     // calls face
     uint16_t media_port = 0;
@@ -141,6 +142,8 @@ class Core {
     SessionId caller;
     SessionId callee;
     CallState state = CallState::ringing;
+    bool caller_key_sent = false;  // media_key relayed (one per side per call)
+    bool callee_key_sent = false;
   };
 
   struct Room {
@@ -170,6 +173,7 @@ class Core {
   void on(Session& s, uint64_t id, const AcceptRequest& q);
   void on(Session& s, uint64_t id, const RejectRequest& q);
   void on(Session& s, uint64_t id, const HangupRequest& q);
+  void on(Session& s, uint64_t id, const MediaKeyRequest& q);
   void on(Session& s, uint64_t id, const CancelRequest& q);
   void on(Session& s, uint64_t id, const CancelWaitRequest& q);
   void on(Session& s, uint64_t id, const MissedRequest& q);

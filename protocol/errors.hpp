@@ -38,6 +38,7 @@ enum class ErrorCode : uint8_t {
   already_waiting,   ///< one active wait per caller: you wait on someone else
   queue_full,        ///< the callee's waiting queue is full
   not_waiting,       ///< cancel_wait with no wait
+  key_already_sent,  ///< a second media_key for the same call
   // push-to-talk
   bad_room,           ///< a room name outside the allowed alphabet or length
   room_full,          ///< Config::max_room_members reached

@@ -4,6 +4,7 @@
 
 #include "base/assert.hpp"
 #include "base/secret.hpp"
+#include "protocol/call_keys.hpp"
 
 namespace hailer {
 
@@ -50,11 +51,7 @@ std::string login_signature(const LoginKey& key, const ChannelBinding& binding, 
   return to_hex(signature);
 }
 
-std::optional<std::array<uint8_t, 32>> parse_login_key(std::string_view hex) {
-  std::array<uint8_t, 32> key{};
-  if (hex.size() != 64 || !from_hex(hex, key)) return std::nullopt;
-  return key;
-}
+std::optional<std::array<uint8_t, 32>> parse_login_key(std::string_view hex) { return parse_key32(hex); }
 
 bool verify_login(const std::array<uint8_t, 32>& key, std::string_view signature_hex, const ChannelBinding& binding,
                   std::string_view name_key) {

@@ -50,6 +50,15 @@ struct RegisterRequest {
   std::string signature;    ///< login_signature() under that key, 128 hex digits; empty = none
   bool operator==(const RegisterRequest&) const = default;
 };
+/// Sends this side's call key to the peer (end-to-end media): the server checks the signature
+/// and relays it as peer_media_key; it never sees a key that opens the audio.
+struct MediaKeyRequest {
+  uint64_t call_id = 0;
+  std::string key;          ///< this call's X25519 public key, 64 hex digits
+  std::string account_key;  ///< the sender's Ed25519 account key, 64 hex digits
+  std::string signature;    ///< call_key_signature() under that account key, 128 hex digits
+  bool operator==(const MediaKeyRequest&) const = default;
+};
 /// Lists connected calls users (or room members, on a PTT session).
 struct WhoRequest {
   bool operator==(const WhoRequest&) const = default;
@@ -122,7 +131,7 @@ struct SetPolicyRequest {
 /// Any request body.
 using RequestBody = std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
                                  CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest,
-                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest>;
+                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest, MediaKeyRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {
@@ -243,6 +252,16 @@ struct CallConnected {
   std::string peer;
   MediaEndpoint peer_media;
   bool operator==(const CallConnected&) const = default;
+};
+/// The peer's call key (end-to-end media), as it sent it: the recipient checks the signature
+/// itself and derives the call's SRTP keys.
+struct PeerMediaKey {
+  uint64_t call_id = 0;
+  std::string peer;
+  std::string key;          ///< the peer's X25519 public key for this call, 64 hex digits
+  std::string account_key;  ///< the peer's Ed25519 account key, 64 hex digits
+  std::string signature;    ///< the peer's signature of `key`, 128 hex digits
+  bool operator==(const PeerMediaKey&) const = default;
 };
 /// A call ended (to both parties); `by` names who ended it, empty for a timeout.
 struct CallEnded {
@@ -369,7 +388,7 @@ struct ServerClosing {
 using ServerMessage = std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall,
                                    WaitUpdate, CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied,
                                    FloorQueued, FloorTaken, FloorIdle, FloorRevoked, FloorDequeued, MemberJoined,
-                                   MemberLeft, PolicyChanged, RecordingStopped, ServerClosing>;
+                                   MemberLeft, PolicyChanged, RecordingStopped, ServerClosing, PeerMediaKey>;
 
 // ---------------------------------------------------------------- decode failures
 

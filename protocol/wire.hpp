@@ -73,6 +73,20 @@ struct Wire<RejectRequest> {
   }
 };
 
+template <>
+struct Wire<MediaKeyRequest> {
+  static constexpr std::string_view name = "media_key";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
+    io.text("key", m.key);
+    io.text("account_key", m.account_key);
+    io.text("signature", m.signature);
+  }
+};
+
 // Requests without fields share one shape.
 template <typename T, const std::string_view& Name, RequestScope Scope>
 struct EmptyRequestWire {
@@ -258,6 +272,18 @@ struct Wire<CallConnected> {
     io.number("call_id", m.call_id, 1, max_request_id);
     io.text("peer", m.peer);
     io.object("peer_media", m.peer_media);
+  }
+};
+template <>
+struct Wire<PeerMediaKey> {
+  static constexpr std::string_view name = "peer_media_key";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
+    io.text("peer", m.peer);
+    io.text("key", m.key);
+    io.text("account_key", m.account_key);
+    io.text("signature", m.signature);
   }
 };
 template <>

@@ -1,5 +1,7 @@
 #include "sim/metrics.hpp"
 
+#include <algorithm>
+
 #include "host/counters.hpp"
 #include "protocol/codec.hpp"
 #include "sim/runner.hpp"
@@ -12,7 +14,22 @@ const std::vector<std::string>& latency_stat_names() {
   return names;
 }
 
+const std::vector<std::string>& media_counter_names() {
+  static const std::vector<std::string> names{"srtp_forged", "srtp_replayed", "srtp_truncated", "safety_matches",
+                                              "safety_mismatches"};
+  return names;
+}
+
+const std::vector<std::string>& attack_counter_names() {
+  static const std::vector<std::string> names{"tapped", "injected", "replayed", "keys_swapped", "opened"};
+  return names;
+}
+
 namespace {
+bool is_named(const std::vector<std::string>& names, const std::string& s) {
+  return std::find(names.begin(), names.end(), s) != names.end();
+}
+
 bool is_stat(const std::string& s) {
   for (const auto& n : latency_stat_names()) {
     if (n == s) return true;
@@ -46,6 +63,8 @@ bool metric_known(const std::string& path) {
   if (path.starts_with("core.")) return has_counter(core_counters({}), path.substr(5));
   if (path.starts_with("host.")) return has_counter(host_counters({}, {}), path.substr(5));
   if (path.starts_with("reply_rtt.")) return is_stat(path.substr(10));
+  if (path.starts_with("media.")) return is_named(media_counter_names(), path.substr(6));
+  if (path.starts_with("attack.")) return is_named(attack_counter_names(), path.substr(7));
   if (path.starts_with("notify_latency.")) {
     const std::string rest = path.substr(15);
     const auto dot = rest.rfind('.');
@@ -60,6 +79,8 @@ std::optional<double> metric_value(const RunResult& run, const std::string& path
   if (path.starts_with("core.")) return counter(core_counters(run.core), path.substr(5));
   if (path.starts_with("host.")) return counter(host_counters(run.host, run.speaker), path.substr(5));
   if (path.starts_with("reply_rtt.")) return stat_of(run.reply_rtt_us, path.substr(10));
+  if (path.starts_with("media.")) return counter(run.media, path.substr(6));
+  if (path.starts_with("attack.")) return counter(run.attack, path.substr(7));
   if (path.starts_with("notify_latency.")) {
     const std::string rest = path.substr(15);
     const auto dot = rest.rfind('.');

@@ -20,8 +20,14 @@ struct RunResult;
 /// The statistics of a latency distribution: count, p50_ms, p95_ms, max_ms.
 const std::vector<std::string>& latency_stat_names();
 
+/// The names of report.json's "media" values: srtp_forged, srtp_replayed, srtp_truncated,
+/// safety_matches, safety_mismatches.
+const std::vector<std::string>& media_counter_names();
+/// The names of report.json's "attack" values: tapped, injected, replayed, keys_swapped, opened.
+const std::vector<std::string>& attack_counter_names();
+
 /// True when `path` names a value a metric expectation can bound: core.<counter>,
-/// host.<counter>, notify_latency.<notice type>.<stat>, reply_rtt.<stat>.
+/// host.<counter>, media.<name>, attack.<name>, notify_latency.<notice type>.<stat>, reply_rtt.<stat>.
 bool metric_known(const std::string& path);
 /// The value at `path` for a run; nothing when the run has none (a notice type never seen).
 std::optional<double> metric_value(const RunResult& run, const std::string& path);

@@ -127,6 +127,10 @@ nlohmann::ordered_json report_json(const RunResult& run) {
   for (const auto& [name, value] : core_counters(run.core)) core[name] = value;
   auto& host = j["host"] = nlohmann::ordered_json::object();
   for (const auto& [name, value] : host_counters(run.host, run.speaker)) host[name] = value;
+  auto& media = j["media"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : run.media) media[name] = value;
+  auto& attack = j["attack"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : run.attack) attack[name] = value;
   return j;
 }
 

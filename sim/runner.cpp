@@ -10,8 +10,10 @@
 #include "base/assert.hpp"
 #include "media/audio_metrics.hpp"
 #include "media/emodel.hpp"
+#include "sim/attacker.hpp"
 #include "sim/metrics.hpp"
 #include "sim/parallel.hpp"
+#include "sim/simulated_client.hpp"
 #include "sim/simulated_server.hpp"
 #include "sim/world.hpp"
 
@@ -179,6 +181,37 @@ void judge_order(ExpectationResult& r, const Expectation& e, World& w) {
   }
 }
 
+// SRTP refusals over every user, and how the two ends' safety numbers of each call compare.
+std::vector<std::pair<std::string, uint64_t>> media_counters(World& w) {
+  uint64_t forged = 0, replayed = 0, truncated = 0, matches = 0, mismatches = 0;
+  for (const auto& [name, c] : w.clients()) {
+    forged += c->srtp_forged();
+    replayed += c->srtp_replayed();
+    truncated += c->srtp_truncated();
+  }
+  // Each call's two call_secured notices, paired by call id; a call is counted once.
+  std::map<uint64_t, std::vector<std::string>> numbers;
+  for (const Notice& n : w.notices()) {
+    if (n.type == "call_secured") numbers[n.body["call_id"].get<uint64_t>()].push_back(n.body["safety_number"]);
+  }
+  for (const auto& [call, seen] : numbers) {
+    if (seen.size() != 2) continue;
+    (seen[0] == seen[1] ? matches : mismatches) += 1;
+  }
+  const std::vector<uint64_t> values{forged, replayed, truncated, matches, mismatches};
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (std::size_t i = 0; i < values.size(); ++i) out.emplace_back(media_counter_names()[i], values[i]);
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> attack_counters(const Attacker* a) {
+  const AttackStats s = a != nullptr ? a->stats() : AttackStats{};
+  const std::vector<uint64_t> values{s.tapped, s.injected, s.replayed, s.keys_swapped, s.opened};
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (std::size_t i = 0; i < values.size(); ++i) out.emplace_back(attack_counter_names()[i], values[i]);
+  return out;
+}
+
 StreamResult measure(AudioStream& s) {
   StreamResult m;
   m.from = s.from;
@@ -196,6 +229,7 @@ StreamResult measure(AudioStream& s) {
     m.m2e_max_ms = percentile(s.m2e_us, 100) / 1000.0;
   }
   const auto sim = segmental_similarity(s.sent, s.received, 48'000, 1000, 2000);
+  m.received_silent = std::all_of(s.received.begin(), s.received.end(), [](int16_t v) { return v == 0; });
   if (sim.unmeasurable.empty()) m.correlation = sim.correlation;
   m.unmeasurable = sim.unmeasurable;
   m.lag_ms = sim.lag_ms;
@@ -235,6 +269,17 @@ void judge_stream(ExpectationResult& r, const Expectation& e, const StreamResult
     else
       check(*s.correlation >= *e.correlation_min,
             "correlation " + number_text(*s.correlation) + " >= " + number_text(*e.correlation_min));
+  }
+  if (e.correlation_max) {
+    // Nothing audible heard correlates with nothing: a silent track passes; any other that
+    // cannot be measured does not.
+    if (!s.correlation && s.received_silent)
+      check(true, "heard nothing audible (correlation 0) <= " + number_text(*e.correlation_max));
+    else if (!s.correlation)
+      check(false, "correlation not measurable: " + s.unmeasurable);
+    else
+      check(*s.correlation <= *e.correlation_max,
+            "correlation " + number_text(*s.correlation) + " <= " + number_text(*e.correlation_max));
   }
   if (e.interruptions_max) {
     check(s.stats.interruptions <= *e.interruptions_max,
@@ -361,6 +406,8 @@ RunResult run_scenario(const Scenario& scenario, const std::string& source, cons
   result.host = world->server().host().stats();
   result.speaker = world->server().host().speaker_stats();
   result.messages = world->messages();
+  result.media = media_counters(*world);
+  result.attack = attack_counters(world->attacker());
   result.passed = true;
   for (std::size_t i = 0; i < scenario.expectations.size(); ++i) {
     const Expectation& e = scenario.expectations[i];

@@ -47,6 +47,7 @@ struct StreamResult {
   std::size_t received_ms = 0;
   std::vector<int16_t> sent;      ///< what was spoken, 48 kHz mono
   std::vector<int16_t> received;  ///< what was heard, 48 kHz mono
+  bool received_silent = false;   ///< nothing audible was heard (then no correlation can be measured)
 };
 
 /// A turn the server recorded.
@@ -79,6 +80,11 @@ struct RunResult {
   HostStats host;
   SpeakerStats speaker;
   std::vector<LoggedMessage> messages;  ///< the wire, as the server handled it
+  /// Calls media security, report.json's "media": SRTP refusals summed over the users, and the
+  /// calls whose two safety numbers matched or differed (media_counter_names() order).
+  std::vector<std::pair<std::string, uint64_t>> media;
+  /// What the attacker did (attack_counter_names() order; all zero without one).
+  std::vector<std::pair<std::string, uint64_t>> attack;
 };
 
 struct MediaCache;

@@ -154,12 +154,46 @@ void parse_server(const Obj& o, Config& c) {
   }
 }
 
+// An attacker: which call it sits on and what it tries.
+AttackPlan parse_attack(const Obj& a) {
+  a.allow({"on", "eavesdrop", "inject_per_second", "replay_after_ms", "swap_keys"});
+  AttackPlan plan;
+  const auto& on = a.array("on");
+  if (on.size() != 2 || !on[0].is_string() || !on[1].is_string() || on[0] == on[1])
+    a.fail("on", "must be two participants' names");
+  plan.on = {on[0].get<std::string>(), on[1].get<std::string>()};
+  plan.eavesdrop = a.boolean("eavesdrop", true);
+  plan.inject_per_second = static_cast<uint32_t>(a.integer("inject_per_second", 0, 0, 1000));
+  plan.replay_after_ms = a.opt_integer("replay_after_ms", 0, 60'000);
+  plan.swap_keys = a.boolean("swap_keys", false);
+  return plan;
+}
+
+// At most one attacker, on two calls participants that are users.
+void check_attackers(const Obj& o, const Scenario& s, const std::map<std::string, const Participant*>& people) {
+  int attackers = 0;
+  for (const auto& p : s.participants) {
+    if (!p.attack) continue;
+    if (++attackers > 1) o.fail("participants", "at most one attacker");
+    for (const auto& n : p.attack->on) {
+      const auto it = people.find(n);
+      if (it == people.end() || it->second->attack || it->second->face != Face::calls)
+        o.fail("participants", p.name + ".attack.on: " + n + " is no calls participant");
+    }
+  }
+}
+
 Participant parse_participant(const Obj& o) {
-  o.allow({"name", "face", "room", "role", "codec", "sample_rate", "token", "audio", "start_ms", "auto_ping",
-           "ping_interval_ms", "auto_accept_ms", "auto_recall_ms", "nat", "probe"});
   Participant p;
   p.name = o.str("name");
   if (!valid_name(p.name)) o.fail("name", "is not a valid name");
+  if (o.has("attack")) {
+    o.allow({"name", "attack"});  // an attacker is no user: nothing else applies
+    p.attack = parse_attack(Obj(o.raw("attack"), o.path("attack")));
+    return p;
+  }
+  o.allow({"name", "face", "room", "role", "codec", "sample_rate", "token", "audio", "start_ms", "auto_ping",
+           "ping_interval_ms", "auto_accept_ms", "auto_recall_ms", "nat", "probe", "plaintext_media"});
   p.face = o.choice<Face>("face", {{"calls", Face::calls}, {"ptt", Face::ptt}}, Face::calls);
   if (p.face == Face::ptt) {
     p.room = o.str("room");
@@ -177,7 +211,7 @@ Participant parse_participant(const Obj& o) {
     }
   }
   if (p.face == Face::ptt) {
-    for (const char* k : {"nat", "probe", "auto_accept_ms", "auto_recall_ms"}) {
+    for (const char* k : {"nat", "probe", "auto_accept_ms", "auto_recall_ms", "plaintext_media"}) {
       if (o.has(k)) o.fail(k, "is for calls participants");
     }
   }
@@ -189,6 +223,7 @@ Participant parse_participant(const Obj& o) {
   p.auto_recall_ms = o.opt_integer("auto_recall_ms", 0, max_ms);
   p.nat = o.boolean("nat", false);
   p.probe = o.boolean("probe", true);
+  p.plaintext_media = o.boolean("plaintext_media", false);
   return p;
 }
 
@@ -232,6 +267,7 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
   s.at_ms = o.integer("at_ms", std::nullopt, 0, max_ms);
   s.who = o.str("who");
   if (!people.contains(s.who)) o.fail("who", "names no participant");
+  if (people.at(s.who)->attack) o.fail("who", "is an attacker: it takes no steps");
   const Face face = people.at(s.who)->face;
   s.action_name = o.str("do");
   s.action = o.choice<Action>("do", actions, std::nullopt);
@@ -478,7 +514,8 @@ void parse_order(const Obj& o, Expectation& e, const std::set<std::string>& name
 }
 
 void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& names) {
-  o.allow({"audio", "mos_min", "loss_max", "m2e_p95_max_ms", "correlation_min", "interruptions_max", "leg"});
+  o.allow({"audio", "mos_min", "loss_max", "m2e_p95_max_ms", "correlation_min", "correlation_max", "interruptions_max",
+           "leg"});
   Obj a(o.raw("audio"), o.path("audio"));
   a.allow({"from", "to"});
   e.from = a.str("from");
@@ -489,6 +526,7 @@ void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& name
   e.loss_max = o.opt_number("loss_max", 0, 1);
   e.m2e_p95_max_ms = o.opt_number("m2e_p95_max_ms", 0, 100'000);
   e.correlation_min = o.opt_number("correlation_min", -1, 1);
+  e.correlation_max = o.opt_number("correlation_max", -1, 1);
   if (o.has("interruptions_max"))
     e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
   if (o.has("leg")) e.leg = static_cast<uint32_t>(o.integer("leg", 1, 1, 10'000));
@@ -654,6 +692,7 @@ Scenario parse_scenario(const json& j, const std::string& source) {
     o.fail("participants", "'server' and 'speaker' are reserved");
   std::map<std::string, const Participant*> people;
   for (const auto& p : s.participants) people[p.name] = &p;
+  check_attackers(o, s, people);
 
   std::set<std::string> labels;
   i = 0;

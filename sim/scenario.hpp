@@ -25,6 +25,15 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What an attacker on the media path of one call does (a participant with "attack").
+struct AttackPlan {
+  std::vector<std::string> on;             ///< the two calls participants whose media it taps, both ways
+  bool eavesdrop = true;                   ///< decodes what it taps as RTP/Opus: its heard track ("X" -> attacker)
+  uint32_t inject_per_second = 0;          ///< forged RTP sent to each end, as from the other end
+  std::optional<int64_t> replay_after_ms;  ///< every tapped packet sent again to its receiver this much later
+  bool swap_keys = false;                  ///< rewrites the server's peer_media_key messages (a lying server)
+};
+
 /// One simulated user.
 struct Participant {
   std::string name;
@@ -41,6 +50,8 @@ struct Participant {
   std::optional<int64_t> auto_recall_ms;  ///< calls back this long after callee_available
   bool nat = false;                       ///< calls: behind a NAT that maps its media port to another
   bool probe = true;                      ///< calls: proves its media endpoint over UDP
+  bool plaintext_media = false;           ///< calls: plain RTP, no end-to-end keys (hailer --plaintext-media)
+  std::optional<AttackPlan> attack;       ///< not a user but an attacker on the network (see AttackPlan)
 };
 
 /// What a step does.
@@ -116,7 +127,7 @@ struct Expectation {
   std::string from;                                       ///< audio, no_audio: sender
   std::string sink;             ///< audio: receiver, or "speaker" for PTT; no_audio: empty = anyone
   std::optional<uint32_t> leg;  ///< audio: only the n-th stream (1-based) from `from` to `sink`
-  std::optional<double> mos_min, loss_max, m2e_p95_max_ms, correlation_min;
+  std::optional<double> mos_min, loss_max, m2e_p95_max_ms, correlation_min, correlation_max;
   std::optional<uint64_t> interruptions_max;
   std::string file;  ///< recording: file name
   int64_t min_duration_ms = 0;
@@ -160,6 +171,6 @@ Scenario load_scenario(const std::string& path);
 bool known_metric(const std::string& path);
 
 /// Notice types that are not server messages: what a simulated client notes about itself.
-inline const std::set<std::string> client_notice_types{"disconnected", "skipped"};
+inline const std::set<std::string> client_notice_types{"disconnected", "skipped", "call_secured", "call_key_refused"};
 
 }  // namespace hailer::sim

@@ -13,7 +13,14 @@ namespace hailer::sim {
 namespace {
 constexpr Duration frame_period = Duration::from_ms(20);
 
-ClientConfig client_config(const Participant& p) {
+// Each participant's account key, from the scenario's seed (a simulated user's identity file).
+LoginKey participant_identity(uint64_t seed, const std::string& name) {
+  std::array<uint8_t, 32> s{};
+  SeededSecrets(derive_seed(seed, "identity:" + name)).fill(s);
+  return login_key_from_seed(s);
+}
+
+ClientConfig client_config(const Participant& p, uint64_t seed, SecretSource* call_secrets) {
   ClientConfig c;
   c.face = p.face;
   c.name = p.name;
@@ -25,6 +32,11 @@ ClientConfig client_config(const Participant& p) {
   c.auto_accept_ms = p.auto_accept_ms;
   c.auto_recall_ms = p.auto_recall_ms;
   c.ping_interval_ms = p.auto_ping ? p.ping_interval_ms : 0;
+  if (p.face == Face::calls && !p.plaintext_media) {
+    c.login = participant_identity(seed, p.name);
+    c.e2e_media = true;
+    c.call_secrets = call_secrets;
+  }
   return c;
 }
 }  // namespace
@@ -33,7 +45,8 @@ SimulatedClient::SimulatedClient(World& w, const Participant& p, uint16_t nat_po
     : w_(w),
       p_(p),
       nat_port_(nat_port),
-      client_(client_config(p)),
+      call_secrets_(derive_seed(w.scenario().seed, "call-keys:" + p.name)),
+      client_(client_config(p, w.scenario().seed, &call_secrets_)),
       rng_(derive_seed(w.scenario().seed, "participant:" + p.name)) {
   if (p_.face == Face::ptt && p_.format.codec == AudioCodec::pcm16 && p_.format.sample_rate_hz != opus_rate_hz) {
     to_declared_rate_.emplace(opus_rate_hz, p_.format.sample_rate_hz);
@@ -63,6 +76,9 @@ void SimulatedClient::apply(const std::vector<ClientEffect>& effects, const std:
             stop_talking();
           } else if constexpr (std::is_same_v<T, PlayTone>) {
             // no speaker in the simulation
+          } else if constexpr (std::is_same_v<T, CallKeyRefused>) {
+            w_.record_notice(Notice{now().us, std::nullopt, p_.name, "call_key_refused",
+                                    {{"call_id", e.call_id}, {"peer", e.peer}, {"reason", e.reason}}});
           } else if constexpr (std::is_same_v<T, Heard>) {
             HAILER_ASSERT(text != nullptr);
             w_.record_notice(Notice{now().us, cause.us, p_.name, std::string(message_type(e.message)),
@@ -306,6 +322,12 @@ void SimulatedClient::start_media(const StartCallMedia& c) {
   in_call_ = true;
   peer_ = c.peer;
   peer_media_ = c.peer_media;
+  if (c.crypto) {
+    srtp_out_.emplace(c.crypto->keys.send);
+    srtp_in_.emplace(c.crypto->keys.receive);
+    w_.record_notice(Notice{now().us, std::nullopt, p_.name, "call_secured",
+                            {{"call_id", c.call_id}, {"peer", c.peer}, {"safety_number", c.crypto->safety_number}}});
+  }
   if (!p_.audio.empty()) {
     out_stream_ = &w_.new_stream(p_.name, c.peer);
     rtp_.emplace(static_cast<uint32_t>(rng_.next()), static_cast<uint16_t>(rng_.next()),
@@ -324,6 +346,8 @@ void SimulatedClient::stop_media() {
   in_stream_ = nullptr;
   out_stream_ = nullptr;
   rtp_.reset();
+  srtp_out_.reset();
+  srtp_in_.reset();
   consent_.stop();
 }
 
@@ -347,7 +371,9 @@ void SimulatedClient::send_rtp() {
   const RtpHeader header = rtp_->next(first_packet_);
   first_packet_ = false;
   out_stream_->capture_time[header.timestamp] = now() - frame_period;  // its first sample was spoken 20 ms ago
-  send_datagram(peer_media_.address, peer_media_.port, rtp_encode(header, *frame.packet), out_stream_);
+  auto datagram = rtp_encode(header, *frame.packet);
+  if (srtp_out_) srtp_out_->protect(datagram);
+  send_datagram(peer_media_.address, peer_media_.port, datagram, out_stream_);
 }
 
 // The consent check that is due goes to the peer's endpoint, its nonce from our seeded stream.
@@ -383,8 +409,10 @@ void SimulatedClient::send_datagram(const std::string& to, uint16_t port, const 
   SimulatedClient* peer = w_.find_client(to);
   if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere
   for (const Time t : w_.network().datagram(now(), p_.name, to)) {
-    w_.queue().at(t,
-                  [peer, from = p_.name, port, datagram, stream] { peer->on_datagram(from, port, datagram, stream); });
+    w_.queue().at(t, [this, peer, to, port, datagram, stream] {
+      w_.tap(p_.name, to, port, datagram, stream);  // an attacker on the path sees it arrive
+      peer->on_datagram(p_.name, port, datagram, stream);
+    });
   }
 }
 
@@ -398,7 +426,24 @@ void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const 
     ++stream->dropped_foreign;
     return;
   }
-  const auto packet = rtp_parse(datagram);
+  std::vector<uint8_t> opened;
+  if (srtp_in_) {  // end-to-end: only what the peer's key protected, once, is played
+    opened = datagram;
+    switch (srtp_in_->unprotect(opened)) {
+      case SrtpRefusal::none:
+        break;
+      case SrtpRefusal::forged:
+        ++srtp_forged_;
+        return;
+      case SrtpRefusal::replayed:
+        ++srtp_replayed_;
+        return;
+      case SrtpRefusal::truncated:
+        ++srtp_truncated_;
+        return;
+    }
+  }
+  const auto packet = rtp_parse(srtp_in_ ? opened : datagram);
   if (!packet) return;
   in_stream_ = stream;
   stream->playout->insert(now(), packet->header, packet->payload);

@@ -15,6 +15,7 @@
 #include "core/events.hpp"
 #include "media/io/resampler.hpp"
 #include "media/rtp.hpp"
+#include "media/srtp.hpp"
 #include "sim/scenario.hpp"
 #include "sim/streams.hpp"
 
@@ -52,6 +53,12 @@ class SimulatedClient {
   void set_turn_stream(AudioStream* stream) { turn_stream_ = stream; }
   /// The port datagrams reach us at from outside (the NAT's, or the declared one).
   uint16_t reachable_port() const { return p_.nat ? nat_port_ : declared_media_port; }
+  /// Datagrams SRTP refused, over the whole run: failed the integrity check, replayed, truncated.
+  uint64_t srtp_forged() const { return srtp_forged_; }
+  /// Datagrams the replay window dropped, over the whole run.
+  uint64_t srtp_replayed() const { return srtp_replayed_; }
+  /// Datagrams too short or malformed for SRTP, over the whole run.
+  uint64_t srtp_truncated() const { return srtp_truncated_; }
 
  private:
   struct Frame {
@@ -89,6 +96,7 @@ class SimulatedClient {
   World& w_;
   Participant p_;
   uint16_t nat_port_;
+  SeededSecrets call_secrets_;  // each call's key pair seed (before client_: it points here)
   ProtocolClient client_;
   Prng rng_;
   uint64_t conn_ = 0;
@@ -109,6 +117,11 @@ class SimulatedClient {
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
   Consent consent_;  // the peer's endpoint must answer before it gets audio, as in the CLI
+  std::optional<SrtpSender> srtp_out_;  // the call's end-to-end keys, as in the CLI
+  std::optional<SrtpReceiver> srtp_in_;
+  uint64_t srtp_forged_ = 0;
+  uint64_t srtp_replayed_ = 0;
+  uint64_t srtp_truncated_ = 0;
   // PTT
   uint64_t talk_generation_ = 0;
   uint16_t ptt_sequence_ = 0;

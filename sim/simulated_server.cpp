@@ -132,7 +132,13 @@ void SimulatedServer::write(uint64_t conn) {
     const Time arrival = w_.network().stream(now(), "server", it->second, conn);
     w_.log_message(LoggedMessage{now().us, arrival.us, "server", it->second, *m.text});
     const std::size_t bytes = m.text->size() + 1;
-    w_.queue().at(arrival, [this, c, conn, text = m.text, bytes, cause = m.cause] {
+    // The bytes the client reads: an attacker with swap_keys stands between (the log keeps what the server sent).
+    auto text = m.text;
+    if (w_.attacker() != nullptr) {
+      if (std::string seen = w_.server_text_to(it->second, *m.text); seen != *m.text)
+        text = std::make_shared<const std::string>(std::move(seen));
+    }
+    w_.queue().at(arrival, [this, c, conn, text, bytes, cause = m.cause] {
       if (auto b = budgets_.find(conn); b != budgets_.end()) b->second.drained(bytes);
       c->on_text(conn, *text, cause);
     });

@@ -1,6 +1,7 @@
 #include "sim/world.hpp"
 
 #include "base/assert.hpp"
+#include "sim/attacker.hpp"
 #include "sim/parallel.hpp"
 #include "sim/simulated_client.hpp"
 #include "sim/simulated_server.hpp"
@@ -21,6 +22,10 @@ World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCac
   server_ = std::make_unique<SimulatedServer>(*this, scenario_.server, derive_seed(scenario_.seed, "server"));
   uint16_t index = 0;
   for (const auto& p : scenario_.participants) {
+    if (p.attack) {
+      attacker_ = std::make_unique<Attacker>(*this, p);
+      continue;
+    }
     clients_[p.name] = std::make_unique<SimulatedClient>(*this, p, static_cast<uint16_t>(first_nat_port + index++));
   }
   prepare_sources();
@@ -28,6 +33,15 @@ World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCac
 }
 
 World::~World() = default;
+
+void World::tap(const std::string& from, const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
+                AudioStream* stream) {
+  if (attacker_) attacker_->tapped(from, to, port, datagram, stream);
+}
+
+std::string World::server_text_to(const std::string& to, const std::string& text) {
+  return attacker_ ? attacker_->rewrite(to, text) : text;
+}
 
 SimulatedClient& World::client(const std::string& name) { return *clients_.at(name); }
 
@@ -64,6 +78,7 @@ void World::prepare_sources() {
 
 void World::schedule_scenario() {
   for (const auto& p : scenario_.participants) {
+    if (p.attack) continue;
     SimulatedClient* c = clients_.at(p.name).get();
     queue_.at(Time::from_ms(p.start_ms), [c] { c->start(); });
   }
@@ -117,6 +132,7 @@ void World::run(const std::function<void(double)>& progress) {
     }
   }
   server_->finish(end);
+  if (attacker_) attacker_->finish();
   decode_streams();
 }
 

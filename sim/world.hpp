@@ -29,6 +29,7 @@ class InvariantBroken : public std::runtime_error {
 
 class SimulatedClient;
 class SimulatedServer;
+class Attacker;
 
 /// The world of one scenario run.
 class World {
@@ -83,6 +84,15 @@ class World {
   void record_rtt(int64_t us) { reply_rtts_.push_back(us); }
   /// A fresh connection number.
   uint64_t next_connection() { return ++last_connection_; }
+  /// A datagram from `from` arrives at `to`'s `port`: the attacker, if any, taps it.
+  void tap(const std::string& from, const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
+           AudioStream* stream);
+  /// What the server writes to `to`, after the attacker (swap_keys) had its way with it.
+  std::string server_text_to(const std::string& to, const std::string& text);
+  /// The scenario's attacker, or null.
+  const Attacker* attacker() const { return attacker_.get(); }
+  /// Every user (not the attacker), by name.
+  const std::map<std::string, std::unique_ptr<SimulatedClient>>& clients() const { return clients_; }
 
  private:
   void schedule_scenario();
@@ -99,6 +109,7 @@ class World {
   Network network_;
   std::unique_ptr<SimulatedServer> server_;
   std::map<std::string, std::unique_ptr<SimulatedClient>> clients_;
+  std::unique_ptr<Attacker> attacker_;
   std::vector<Notice> notices_;
   std::vector<LoggedMessage> messages_;
   std::deque<AudioStream> streams_;

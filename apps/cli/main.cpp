@@ -85,7 +85,8 @@ struct Options {
   bool plaintext = false;                  // --plaintext: no TLS on the signaling connection (insecure)
   std::optional<std::string> trust_ahead;  // --trust FINGERPRINT, normalized
   std::string known_servers;               // the known_servers file (--known-servers, or the config folder's)
-  std::optional<LoginKey> identity;        // the account key a login signs with (not with --plaintext)
+  std::optional<LoginKey> identity;        // the account key: logins and call keys are signed with it
+  bool plaintext_media = false;            // --plaintext-media: plain RTP, no end-to-end keys (insecure)
 };
 
 class Shell;
@@ -152,6 +153,8 @@ class Shell {
     c.name = options_.name;
     c.media_port = udp_.local_endpoint().port();
     c.login = options_.identity;
+    c.e2e_media = !options_.plaintext_media;
+    c.call_secrets = &os_secrets_;
     if (options_.auto_accept) c.auto_accept_ms = 0;
     return c;
   }
@@ -566,6 +569,15 @@ class Shell {
               play_on_device(tone({{880, 120}, {0, 80}, {880, 120}}));
           } else if constexpr (std::is_same_v<T, Heard>) {
             on_heard(e, text);
+            if (const auto* c = std::get_if<CallConnected>(&e.message); c != nullptr && client_.awaiting_peer_key())
+              note("waiting for " + escape_untrusted(c->peer) +
+                       "'s call key: the audio starts when it arrives (a peer started with --plaintext-media never "
+                       "sends one)",
+                   {{"type", "awaiting_key"}, {"peer", c->peer}});
+          } else if constexpr (std::is_same_v<T, CallKeyRefused>) {
+            note("refused " + escape_untrusted(e.peer) + "'s call key: " + e.reason +
+                     "; no audio can be private on this call: hanging up",
+                 {{"type", "call_key_refused"}, {"peer", e.peer}, {"reason", e.reason}});
           } else if constexpr (std::is_same_v<T, ServerGarbage>) {
             note("the server sent something this client cannot read: " + e.error.detail,
                  {{"type", "server_garbage"}, {"detail", e.error.detail}, {"text", e.text}});
@@ -636,8 +648,17 @@ class Shell {
     foreign_datagrams_ = 0;
     frames_held_ = 0;
     if (options_.consent) consent_.start(now());
-    media_.start();
+    media_.start(c.crypto ? std::optional<SrtpKeys>(c.crypto->keys) : std::nullopt);
     media_peer_ = c.peer;
+    const std::string peer = escape_untrusted(c.peer);
+    if (c.crypto) {
+      note("the call with " + peer + " is end-to-end encrypted; safety number " + c.crypto->safety_number +
+               " (compare it with " + peer + ": a different number means someone is in between)",
+           {{"type", "call_secured"}, {"peer", c.peer}, {"safety_number", c.crypto->safety_number}});
+    } else {
+      note("the call with " + peer + " is plain RTP (--plaintext-media): anyone on the path can hear it",
+           {{"type", "call_unprotected"}, {"peer", c.peer}});
+    }
     next_tick_ = std::chrono::steady_clock::now() + frame_period;
     tick();
   }
@@ -663,7 +684,11 @@ class Shell {
                                                      {"mos", summary->mos},
                                                      {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
                                                      {"consent_checks", consent_checks},
-                                                     {"frames_held", frames_held_}});
+                                                     {"frames_held", frames_held_},
+                                                     {"protected", summary->protected_media},
+                                                     {"srtp_forged", summary->srtp_forged},
+                                                     {"srtp_replayed", summary->srtp_replayed},
+                                                     {"srtp_truncated", summary->srtp_truncated}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -845,6 +870,7 @@ class Shell {
   asio::steady_timer client_timer_, media_timer_, reconnect_timer_, device_timer_;
   asio::signal_set signals_;
   asio::steady_timer handshake_timer_;
+  mutable net::OsSecrets os_secrets_;  // each call's key pair seed (before client_: it points here); stateless
   ProtocolClient client_;
   CallMedia media_;
   asio::streambuf inbound_{1 << 20};
@@ -907,6 +933,9 @@ int main(int argc, char** argv) {
   app.add_flag("--plaintext", o.plaintext,
                "no TLS on the signaling connection: INSECURE, anyone on the path reads and changes your calls' "
                "signaling (for a server started with --plaintext: tests and tools)");
+  app.add_flag("--plaintext-media", o.plaintext_media,
+               "plain RTP instead of end-to-end encrypted SRTP: INSECURE, anyone on the path hears your calls (for "
+               "tools such as ffmpeg that speak no SRTP; both peers must use it)");
   std::string trust;
   app.add_option("--trust", trust,
                  "trust the server whose key has this fingerprint (SHA256:... as hailer-server prints it) and pin it");
@@ -940,7 +969,8 @@ int main(int argc, char** argv) {
     }
   }
   if (o.known_servers.empty()) o.known_servers = cli::config_dir() + "/known_servers";
-  if (!o.plaintext) {
+  // The identity signs logins (TLS only) and every call's key (end-to-end media, TLS or not).
+  if (!o.plaintext || !o.plaintext_media) {
     if (identity_file.empty()) identity_file = cli::config_dir() + "/identity";
     try {
       bool made = false;

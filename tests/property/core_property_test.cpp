@@ -14,7 +14,9 @@
 
 #include "base/prng.hpp"
 #include "core/core.hpp"
+#include "protocol/call_keys.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 
 using namespace hailer;
 
@@ -122,6 +124,18 @@ class PropertyRun {
     return pick_name();
   }
 
+  // A call key for the session's call (or a stale id), signed as the session; one in four is
+  // signed for another call, which the core refuses.
+  MediaKeyRequest media_key(SessionId s) {
+    static const LoginKey account = login_key_from_seed(std::array<uint8_t, 32>{7});
+    static const CallKeyPair key = call_key_pair_from_seed(std::array<uint8_t, 32>{8});
+    const auto call = obs_.call_of.find(s);
+    const uint64_t call_id = call != obs_.call_of.end() ? call->second : 1 + rng_.below(40);
+    const uint64_t signed_for = rng_.chance(1, 4) ? call_id + 1 : call_id;
+    return MediaKeyRequest{call_id, to_hex(key.public_key), login_key_hex(account),
+                           call_key_signature(account, signed_for, name_key(obs_.name_of.at(s)), key.public_key)};
+  }
+
   // Requests shaped by what the session is, so that the interesting states are reached often,
   // plus a share of requests that do not fit (wrong face, stale ids) to exercise the errors.
   RequestBody random_request(SessionId s) {
@@ -148,6 +162,7 @@ class PropertyRun {
       if (r < 36) return WhoRequest{};
       if (r < 37) return MissedRequest{};
       if (r < 38) return AcceptRequest{rng_.below(40)};  // most likely a stale id
+      if (r < 39) return media_key(s);
       return PingRequest{};
     }
     switch (rng_.below(8)) {  // anything, to anyone: unregistered sessions and wrong faces

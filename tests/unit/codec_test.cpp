@@ -149,7 +149,9 @@ TEST_CASE("every request round-trips through encode_request and decode_request",
                                         PressRequest{},
                                         ReleaseRequest{},
                                         RevokeRequest{},
-                                        SetPolicyRequest{FloorPolicy::queue}};
+                                        SetPolicyRequest{FloorPolicy::queue},
+                                        MediaKeyRequest{7, std::string(64, 'a'), std::string(64, 'b'),
+                                                        std::string(128, 'c')}};
   std::set<std::size_t> kinds;
   uint64_t id = 1;
   for (const auto& body : bodies) {
@@ -202,6 +204,7 @@ std::vector<ServerMessage> every_server_message() {
       RecordingStopped{"ann", RecordingStopReason::disk_full},
       RecordingStopped{"ben", RecordingStopReason::student_budget},
       ServerClosing{},
+      PeerMediaKey{7, "bob", std::string(64, 'a'), std::string(64, 'b'), std::string(128, 'c')},
   };
 }
 }  // namespace

@@ -1,6 +1,7 @@
 // The call state machine: call, ring, accept, reject, cancel, hangup, ring timeout, missed calls.
 #include <catch2/catch.hpp>
 
+#include "protocol/call_keys.hpp"
 #include "tests/support/core_harness.hpp"
 
 using namespace hailer;
@@ -313,4 +314,91 @@ TEST_CASE("close reasons from the adapter are counted by reason", "[presence]") 
   CHECK(h.core.stats().closed_by_reason[static_cast<std::size_t>(CloseReason::reset)] == 1);
   CHECK(to_string(CloseReason::slow_reader) == "slow_reader");
   CHECK(h.core.session_count() == 0);
+}
+
+// ------------------------------------------------------------------ media keys (end-to-end media)
+
+namespace {
+LoginKey account_of(uint8_t fill) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(fill);
+  return login_key_from_seed(seed);
+}
+MediaKeyRequest key_for(const LoginKey& account, uint64_t call_id, const std::string& name, uint8_t fill) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(fill);
+  const CallKeyPair k = call_key_pair_from_seed(seed);
+  return MediaKeyRequest{call_id, to_hex(k.public_key), login_key_hex(account),
+                         call_key_signature(account, call_id, name, k.public_key)};
+}
+}  // namespace
+
+TEST_CASE("media_key: relayed to the peer as sent, once per side per call, ringing or connected", "[calls][e2e]") {
+  Pair p;
+  const uint64_t id = p.ring();
+  const MediaKeyRequest a_key = key_for(account_of(1), id, "alice", 7);
+  p.h.request(p.a, a_key);
+  CHECK(p.h.ok_to(p.a));
+  CHECK(p.h.sent<PeerMediaKey>(p.b) ==
+        std::vector<PeerMediaKey>{{id, "alice", a_key.key, a_key.account_key, a_key.signature}});
+  CHECK(p.h.sent<PeerMediaKey>(p.a).empty());
+  p.h.request(p.a, a_key);
+  CHECK(p.h.error_to(p.a) == ErrorCode::key_already_sent);  // a call's keys do not change
+  CHECK(p.h.sent<PeerMediaKey>(p.b).empty());
+  p.h.request(p.b, AcceptRequest{id});
+  p.h.request(p.b, key_for(account_of(2), id, "bob", 8));
+  CHECK(p.h.ok_to(p.b));
+  CHECK(p.h.sent<PeerMediaKey>(p.a).size() == 1);
+}
+
+TEST_CASE("media_key: refused outside the call, malformed, or not signed for this call and sender", "[calls][e2e]") {
+  Pair p;
+  const LoginKey alice = account_of(1);
+  p.h.request(p.a, key_for(alice, 1, "alice", 7));
+  CHECK(p.h.error_to(p.a) == ErrorCode::not_in_call);
+  const uint64_t id = p.ring();
+  p.h.request(p.a, key_for(alice, id + 1, "alice", 7));
+  CHECK(p.h.error_to(p.a) == ErrorCode::not_in_call);  // another call's id
+  MediaKeyRequest bad = key_for(alice, id, "alice", 7);
+  bad.key = "xyz";
+  p.h.request(p.a, bad);
+  CHECK(p.h.error_to(p.a) == ErrorCode::bad_field);
+  bad = key_for(alice, id, "alice", 7);
+  bad.account_key.pop_back();
+  p.h.request(p.a, bad);
+  CHECK(p.h.error_to(p.a) == ErrorCode::bad_field);
+  p.h.request(p.a, key_for(alice, id, "bob", 7));  // signed as if from bob
+  CHECK(p.h.error_to(p.a) == ErrorCode::bad_signature);
+  bad = key_for(alice, id, "alice", 7);
+  bad.signature[5] = bad.signature[5] == 'a' ? 'b' : 'a';
+  p.h.request(p.a, bad);
+  CHECK(p.h.error_to(p.a) == ErrorCode::bad_signature);
+  CHECK(p.h.sent<PeerMediaKey>(p.b).empty());
+  // None of that used the side's one key: a good one still goes through.
+  p.h.request(p.a, key_for(alice, id, "alice", 7));
+  CHECK(p.h.ok_to(p.a));
+  CHECK(p.h.sent<PeerMediaKey>(p.b).size() == 1);
+}
+
+TEST_CASE("media_key with accounts: only under the key the session logged in with", "[calls][e2e][accounts]") {
+  Config c;
+  c.accounts = AccountsMode::open;
+  CoreHarness h(c);
+  const LoginKey alice = account_of(1), bob = account_of(2), mallory = account_of(3);
+  ChannelBinding ba{}, bb{};
+  ba.fill(1);
+  bb.fill(2);
+  const SessionId a = h.open_bound(ba);
+  h.request(a, RegisterRequest{1, "alice", 0, login_key_hex(alice), login_signature(alice, ba, "alice")});
+  REQUIRE(h.ok_to(a));
+  const SessionId b = h.open_bound(bb);
+  h.request(b, RegisterRequest{1, "bob", 0, login_key_hex(bob), login_signature(bob, bb, "bob")});
+  REQUIRE(h.ok_to(b));
+  h.request(a, CallRequest{"bob", std::nullopt});
+  const uint64_t id = *std::get<CallData>(h.sent<OkReply>(a).at(0).data).call_id;
+  h.request(a, key_for(mallory, id, "alice", 7));  // validly signed, by another account
+  CHECK(h.error_to(a) == ErrorCode::bad_signature);
+  h.request(a, key_for(alice, id, "alice", 7));
+  CHECK(h.ok_to(a));
+  CHECK(h.sent<PeerMediaKey>(b).size() == 1);
 }

@@ -5,6 +5,7 @@
 
 #include "host/transport_rules.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/call_keys.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
 
@@ -69,7 +70,17 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   expect(h, alice, CancelRequest{}, ErrorCode::no_outgoing_call);
   expect(h, alice, CancelWaitRequest{}, ErrorCode::not_waiting);
   h.request(alice, CallRequest{"bob", std::nullopt});
+  const uint64_t call_id = *std::get<CallData>(h.sent<OkReply>(alice).at(0).data).call_id;
   expect(h, alice, CallRequest{"carol", std::nullopt}, ErrorCode::caller_busy);
+  {
+    const LoginKey account = login_key_from_seed(std::array<uint8_t, 32>{1});
+    const CallKeyPair key = call_key_pair_from_seed(std::array<uint8_t, 32>{2});
+    const MediaKeyRequest k{call_id, to_hex(key.public_key), login_key_hex(account),
+                            call_key_signature(account, call_id, "alice", key.public_key)};
+    h.request(alice, k);
+    REQUIRE(h.ok_to(alice));
+    expect(h, alice, k, ErrorCode::key_already_sent);
+  }
   h.request(carol, CallRequest{"bob", std::nullopt});  // carol queues on bob
   expect(h, dave, CallRequest{"bob", std::nullopt}, ErrorCode::queue_full);
   const SessionId eve = h.user("eve");
