@@ -1,6 +1,9 @@
 #include "sim/attacker.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "base/assert.hpp"
 #include "protocol/names.hpp"
@@ -50,47 +53,32 @@ void Attacker::tapped(const std::string& from, const std::string& to, uint16_t p
   if (plan_.replay_after_ms) {
     w_.queue().after(Duration::from_ms(*plan_.replay_after_ms), [this, from, to, port, datagram, source] {
       SimulatedClient* victim = w_.find_client(to);
-      if (victim == nullptr) return;
+      if (victim == nullptr || !victim->in_call_with(from)) return;  // only replays a call could take count
       ++stats_.replayed;
-      victim->on_datagram(from, port, datagram, source);
+      if (victim->on_datagram(from, port, datagram, source) == DatagramFate::played) ++stats_.replayed_played;
     });
   }
-  if (plan_.eavesdrop) eavesdrop(from, datagram, source);
+  if (plan_.eavesdrop) eavesdrop(datagram, source);
 }
 
-// What it taps, decoded as the victim's RTP/Opus would be: ciphertext, unless the keys were swapped.
-void Attacker::eavesdrop(const std::string& from, std::vector<uint8_t> datagram, AudioStream* source) {
-  if (auto o = opener_.find(from); o != opener_.end()) {
+// What it taps, decoded as Opus (ciphertext, unless the keys were swapped) and kept beside the
+// frame that was spoken: the sender's stream says when each timestamp was spoken.
+void Attacker::eavesdrop(std::vector<uint8_t> datagram, AudioStream* source) {
+  if (auto o = opener_.find(source->from); o != opener_.end()) {
     if (o->second.unprotect(datagram) != SrtpRefusal::none) return;
     ++stats_.opened;
   }
   const auto packet = rtp_parse(datagram);
   if (!packet) return;
+  const auto spoken = source->capture_time.find(packet->header.timestamp);
+  if (spoken == source->capture_time.end() || spoken->second.us < source->started_us) return;
   auto it = std::find_if(heard_.begin(), heard_.end(), [&](const Heard& h) { return h.source == source; });
   if (it == heard_.end()) {
-    heard_.push_back(Heard{source, &w_.new_stream(from, name_)});
+    heard_.push_back(Heard{source, std::make_unique<OpusFrameDecoder>(), {}});
     it = std::prev(heard_.end());
   }
-  if (auto c = source->capture_time.find(packet->header.timestamp); c != source->capture_time.end())
-    it->heard->capture_time[packet->header.timestamp] = c->second;
-  it->heard->playout->insert(w_.queue().now(), packet->header, packet->payload);
-  if (!playing_) {
-    playing_ = true;
-    w_.queue().after(frame_period, [this] { play_tick(); });
-  }
-}
-
-void Attacker::play_tick() {
-  const Time now = w_.queue().now();
-  for (const Heard& h : heard_) {
-    const PlayedFrame f = h.heard->playout->pull(now);
-    if (f.kind == PlayoutKind::silence) {
-      if (!h.heard->received.empty()) h.heard->received.insert(h.heard->received.end(), opus_frame_samples, 0);
-      continue;
-    }
-    h.heard->played(now, f.kind, f.timestamp, f.pcm);
-  }
-  w_.queue().after(frame_period, [this] { play_tick(); });
+  const auto index = static_cast<std::size_t>((spoken->second.us - source->started_us) / frame_period.us);
+  it->frames[index] = it->decoder->decode(packet->payload);
 }
 
 // Forged packets that look like the next of each victim's stream: right SSRC, sequence number
@@ -99,7 +87,7 @@ void Attacker::inject_tick() {
   for (const std::string& victim : plan_.on) {
     const auto seen = last_from_.find(other(victim));
     SimulatedClient* target = w_.find_client(victim);
-    if (seen == last_from_.end() || target == nullptr) continue;
+    if (seen == last_from_.end() || target == nullptr || !target->in_call_with(other(victim))) continue;
     RtpHeader h = seen->second.header;
     h.sequence = static_cast<uint16_t>(h.sequence + 1);
     h.timestamp += static_cast<uint32_t>(opus_frame_samples);
@@ -107,13 +95,53 @@ void Attacker::inject_tick() {
     std::vector<uint8_t> payload(forged_payload_bytes);
     for (auto& b : payload) b = static_cast<uint8_t>(rng_.next());
     ++stats_.injected;
-    target->on_datagram(other(victim), seen->second.port, rtp_encode(h, payload), seen->second.source);
+    if (target->on_datagram(other(victim), seen->second.port, rtp_encode(h, payload), seen->second.source) ==
+        DatagramFate::played)
+      ++stats_.injected_played;
   }
   w_.queue().after(Duration::from_ms(1000 / plan_.inject_per_second), [this] { inject_tick(); });
 }
 
+namespace {
+double envelope_db(std::span<const int16_t> frame) {
+  double energy = 0;
+  for (const int16_t v : frame) energy += static_cast<double>(v) * v;
+  return 10.0 * std::log10(std::max(1.0, energy / static_cast<double>(frame.size())));
+}
+
+// Pearson correlation of two equally long series; 0 when either is flat.
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  HAILER_ASSERT(a.size() == b.size());
+  const auto n = static_cast<double>(a.size());
+  if (a.size() < 2) return 0;
+  double ma = 0, mb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
+  ma /= n;
+  mb /= n;
+  double c = 0, va = 0, vb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    c += (a[i] - ma) * (b[i] - mb);
+    va += (a[i] - ma) * (a[i] - ma);
+    vb += (b[i] - mb) * (b[i] - mb);
+  }
+  return va > 0 && vb > 0 ? c / std::sqrt(va * vb) : 0;
+}
+}  // namespace
+
+// Each decoded frame beside the frame spoken at the same moment: no lag to search, so nothing
+// correlates by chance.
 void Attacker::finish() {
-  for (const Heard& h : heard_) h.heard->sent = h.source->sent;  // measured against what was spoken
+  for (const Heard& h : heard_) {
+    std::vector<double> spoken, heard;
+    for (const auto& [index, pcm] : h.frames) {
+      const std::size_t at = index * opus_frame_samples;
+      if (at + opus_frame_samples > h.source->sent.size()) continue;
+      spoken.push_back(envelope_db(std::span(h.source->sent).subspan(at, opus_frame_samples)));
+      heard.push_back(envelope_db(pcm));
+    }
+    stats_.heard_frames += spoken.size();
+    stats_.heard_correlation = std::max(stats_.heard_correlation, pearson(spoken, heard));
+  }
 }
 
 // ------------------------------------------------------------------ the lying server (swap_keys)

@@ -21,7 +21,9 @@ const std::vector<std::string>& media_counter_names() {
 }
 
 const std::vector<std::string>& attack_counter_names() {
-  static const std::vector<std::string> names{"tapped", "injected", "replayed", "keys_swapped", "opened"};
+  static const std::vector<std::string> names{"tapped",       "injected", "injected_played", "replayed",
+                                              "replayed_played", "keys_swapped", "opened",       "heard_frames",
+                                              "heard_correlation"};
   return names;
 }
 
@@ -80,7 +82,12 @@ std::optional<double> metric_value(const RunResult& run, const std::string& path
   if (path.starts_with("host.")) return counter(host_counters(run.host, run.speaker), path.substr(5));
   if (path.starts_with("reply_rtt.")) return stat_of(run.reply_rtt_us, path.substr(10));
   if (path.starts_with("media.")) return counter(run.media, path.substr(6));
-  if (path.starts_with("attack.")) return counter(run.attack, path.substr(7));
+  if (path.starts_with("attack.")) {
+    for (const auto& [n, v] : run.attack) {
+      if (n == path.substr(7)) return v;
+    }
+    return std::nullopt;
+  }
   if (path.starts_with("notify_latency.")) {
     const std::string rest = path.substr(15);
     const auto dot = rest.rfind('.');

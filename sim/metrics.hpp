@@ -23,7 +23,8 @@ const std::vector<std::string>& latency_stat_names();
 /// The names of report.json's "media" values: srtp_forged, srtp_replayed, srtp_truncated,
 /// safety_matches, safety_mismatches.
 const std::vector<std::string>& media_counter_names();
-/// The names of report.json's "attack" values: tapped, injected, replayed, keys_swapped, opened.
+/// The names of report.json's "attack" values: tapped, injected, injected_played, replayed,
+/// replayed_played, keys_swapped, opened, heard_frames, heard_correlation.
 const std::vector<std::string>& attack_counter_names();
 
 /// True when `path` names a value a metric expectation can bound: core.<counter>,

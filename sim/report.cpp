@@ -130,7 +130,12 @@ nlohmann::ordered_json report_json(const RunResult& run) {
   auto& media = j["media"] = nlohmann::ordered_json::object();
   for (const auto& [name, value] : run.media) media[name] = value;
   auto& attack = j["attack"] = nlohmann::ordered_json::object();
-  for (const auto& [name, value] : run.attack) attack[name] = value;
+  for (const auto& [name, value] : run.attack) {
+    if (value == std::floor(value))
+      attack[name] = static_cast<int64_t>(value);
+    else
+      attack[name] = round3(value);
+  }
   return j;
 }
 

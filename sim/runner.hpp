@@ -84,7 +84,7 @@ struct RunResult {
   /// calls whose two safety numbers matched or differed (media_counter_names() order).
   std::vector<std::pair<std::string, uint64_t>> media;
   /// What the attacker did (attack_counter_names() order; all zero without one).
-  std::vector<std::pair<std::string, uint64_t>> attack;
+  std::vector<std::pair<std::string, double>> attack;
 };
 
 struct MediaCache;

@@ -408,8 +408,26 @@ void check_fields(const Obj& o, const std::string& path, const std::string& what
   }
 }
 
+// The fields of the notices a simulated client notes about itself (docs/scenarios.md).
+std::optional<std::vector<FieldSchema>> client_notice_fields(const std::string& type) {
+  using K = FieldSchema::Kind;
+  const auto field = [](const char* name, K kind) {
+    FieldSchema f;
+    f.name = name;
+    f.kind = kind;
+    return f;
+  };
+  if (type == "call_secured")
+    return std::vector<FieldSchema>{field("call_id", K::integer), field("peer", K::string),
+                                    field("safety_number", K::string)};
+  if (type == "call_key_refused")
+    return std::vector<FieldSchema>{field("call_id", K::integer), field("peer", K::string), field("reason", K::string)};
+  return std::nullopt;
+}
+
 void check_where(const Obj& o, const std::string& type, const json& where) {
-  const auto fields = server_message_fields(type);
+  auto fields = server_message_fields(type);
+  if (!fields) fields = client_notice_fields(type);
   check_fields(o, "where", type, fields ? *fields : std::vector<FieldSchema>{}, where);
 }
 

@@ -416,15 +416,16 @@ void SimulatedClient::send_datagram(const std::string& to, uint16_t port, const 
   }
 }
 
-void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
-                                  AudioStream* stream) {
-  if (port != reachable_port()) return;  // sent to a port nobody listens on (a NAT drops it)
+DatagramFate SimulatedClient::on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
+                                          AudioStream* stream) {
+  if (port != reachable_port()) return DatagramFate::not_listening;  // a NAT drops it
   if (is_consent_datagram(std::string_view(reinterpret_cast<const char*>(datagram.data()), datagram.size()))) {
-    return on_consent(from, datagram);
+    on_consent(from, datagram);
+    return DatagramFate::consent;
   }
   if (!in_call_ || from != peer_) {  // only the current peer's media is played
     ++stream->dropped_foreign;
-    return;
+    return DatagramFate::foreign;
   }
   std::vector<uint8_t> opened;
   if (srtp_in_) {  // end-to-end: only what the peer's key protected, once, is played
@@ -434,19 +435,20 @@ void SimulatedClient::on_datagram(const std::string& from, uint16_t port, const 
         break;
       case SrtpRefusal::forged:
         ++srtp_forged_;
-        return;
+        return DatagramFate::forged;
       case SrtpRefusal::replayed:
         ++srtp_replayed_;
-        return;
+        return DatagramFate::replayed;
       case SrtpRefusal::truncated:
         ++srtp_truncated_;
-        return;
+        return DatagramFate::truncated;
     }
   }
   const auto packet = rtp_parse(srtp_in_ ? opened : datagram);
-  if (!packet) return;
+  if (!packet) return DatagramFate::not_rtp;
   in_stream_ = stream;
   stream->playout->insert(now(), packet->header, packet->payload);
+  return DatagramFate::played;
 }
 
 void SimulatedClient::play(AudioStream& s) {

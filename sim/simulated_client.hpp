@@ -26,6 +26,18 @@ class World;
 /// The UDP port every simulated client declares for RTP.
 inline constexpr uint16_t declared_media_port = 5004;
 
+/// What became of a datagram a participant received.
+enum class DatagramFate : uint8_t {
+  played,         ///< the current peer's RTP, opened if protected, into the playout
+  consent,        ///< a consent check or answer
+  not_listening,  ///< sent to a port nobody listens on
+  foreign,        ///< not from the current peer, or no call
+  forged,         ///< SRTP: failed the integrity check
+  replayed,       ///< SRTP: the replay window dropped it
+  truncated,      ///< SRTP: too short or malformed
+  not_rtp,        ///< not RTP at all
+};
+
 /// One participant.
 class SimulatedClient {
  public:
@@ -47,8 +59,12 @@ class SimulatedClient {
   void on_text(uint64_t conn, const std::string& text, Time cause);
   /// The server closed `conn`.
   void on_closed(uint64_t conn);
-  /// A datagram arrived at `port` from participant `from`; `stream` measures its audio.
-  void on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram, AudioStream* stream);
+  /// A datagram arrived at `port` from participant `from`; `stream` measures its audio. Says
+  /// what became of it.
+  DatagramFate on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
+                           AudioStream* stream);
+  /// True while a call's media with `peer` runs.
+  bool in_call_with(const std::string& peer) const { return in_call_ && peer_ == peer; }
   /// The server opened our speaker route: frames of the coming turn are measured on `stream`.
   void set_turn_stream(AudioStream* stream) { turn_stream_ = stream; }
   /// The port datagrams reach us at from outside (the NAT's, or the declared one).
