@@ -61,13 +61,26 @@ def matches(obj, where):
     return True
 
 
-def free_port():
-    """A TCP port of 127.0.0.1 that was free a moment ago (for a server restarted on the same port)."""
-    s = socket.socket()
+def free_port(kind=socket.SOCK_STREAM):
+    """A port of 127.0.0.1 (TCP, or UDP with socket.SOCK_DGRAM) that was free a moment ago."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def free_udp_port():
+    """A UDP port of 127.0.0.1 that was free a moment ago (where ffmpeg listens)."""
+    return free_port(socket.SOCK_DGRAM)
+
+
+def opus_sdp(path, port):
+    """An SDP file for ffmpeg: RTP/Opus (payload type 111, as hailer sends) arriving at `port`."""
+    with open(path, "w") as f:
+        f.write("v=0\no=- 0 0 IN IP4 127.0.0.1\ns=hailer\nc=IN IP4 127.0.0.1\nt=0 0\n"
+                "m=audio %d RTP/AVP 111\na=rtpmap:111 opus/48000/2\n" % port)
+    return path
 
 
 class Server:
@@ -467,6 +480,19 @@ def best_correlation(sent, heard, min_overlap=50):
         if n < min_overlap:
             continue
         best = max(best, pearson(sent[a0:a0 + n], heard[b0:b0 + n]))
+    return best
+
+
+def aligned_correlation(sent, heard, max_lag=10):
+    """The envelope correlation of `heard` against `sent` when both start at the same moment, give
+    or take `max_lag` windows: over the whole overlap, so that noise cannot match speech by a
+    lucky short stretch (best_correlation searches every lag, and finds some match in anything)."""
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        a0, b0 = max(0, lag), max(0, -lag)
+        n = min(len(sent) - a0, len(heard) - b0)
+        if n >= 2:
+            best = max(best, pearson(sent[a0:a0 + n], heard[b0:b0 + n]))
     return best
 
 

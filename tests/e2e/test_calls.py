@@ -31,6 +31,10 @@ class Calls(TempDirCase):
         alice.send("call bob")
         alice.expect("call_connected", {"peer": "bob"})
         bob.expect("call_connected", {"peer": "alice"})
+        # End-to-end keys agreed through the server: both are shown the same safety number.
+        secured = alice.expect("call_secured", {"peer": "bob"})
+        self.assertEqual(bob.expect("call_secured", {"peer": "alice"})["safety_number"], secured["safety_number"])
+        self.assertRegex(secured["safety_number"], r"^\d{5} \d{5} \d{5} \d{5}$")
         time.sleep(0.5)
         carol.send("call bob")
         carol.expect("ok", {"queued": True})
@@ -46,11 +50,16 @@ class Calls(TempDirCase):
         connected = carol.expect("call_connected", {"peer": "bob"})
         setup_ms = (connected["_at"] - call_at) * 1000
         carol.expect("wait_ended", {"callee": "bob", "reason": "completed"})
+        second = carol.expect("call_secured", {"peer": "bob"})
+        self.assertEqual(bob.expect("call_secured", {"peer": "carol"})["safety_number"], second["safety_number"])
+        self.assertNotEqual(second["safety_number"], secured["safety_number"])  # fresh keys for every call
         time.sleep(3.0)  # carol and bob talk
         carol.send("hangup")
         carol.expect("call_stats")
         stats_alice = alice.expect("call_stats")
         self.assertGreater(stats_alice["received"], 100)  # about 3.5 s of bob
+        self.assertTrue(stats_alice["protected"])
+        self.assertEqual(stats_alice["srtp_forged"], 0)
         for c in (alice, bob, carol):
             self.assertEqual(c.quit(), 0)
         print("call setup (call -> connected, auto-accept) %.1f ms; notify (hangup sent -> callee_available read) %.1f ms"

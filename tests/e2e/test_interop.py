@@ -4,22 +4,14 @@ peer in both directions. Each test method is its own ctest entry (tests/CMakeLis
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (CLIENT, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server, read_wav)  # noqa: E402
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from harness import (CLIENT, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server,  # noqa: E402
+                     free_udp_port, opus_sdp, read_wav)
 
 
 class Interop(TempDirCase):
@@ -96,13 +88,6 @@ class Interop(TempDirCase):
         finally:
             self.tmux("kill-server")
 
-    def sdp(self, port):
-        path = self.path("recv.sdp")
-        with open(path, "w") as f:
-            f.write("v=0\no=- 0 0 IN IP4 127.0.0.1\ns=hailer\nc=IN IP4 127.0.0.1\nt=0 0\n"
-                    "m=audio %d RTP/AVP 111\na=rtpmap:111 opus/48000/2\n" % port)  # hailer sends PT 111
-        return path
-
     def test_ffmpeg_receives_and_decodes_the_cli_rtp_stream(self):
         self.assertIsNotNone(shutil.which("ffmpeg"), "scripts/setup.sh installs ffmpeg")
         server = self.server()
@@ -110,19 +95,21 @@ class Interop(TempDirCase):
         out = self.path("ffmpeg_heard.wav")
         ffmpeg = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp",
-             "-i", self.sdp(port), "-t", "4", "-ac", "1", "-ar", "48000", "-y", out],
+             "-i", opus_sdp(self.path("recv.sdp"), port), "-t", "4", "-ac", "1", "-ar", "48000", "-y", out],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             tool = Raw(server.port)  # the tool's signaling, by hand: it declares ffmpeg's port, no UDP proof
             tool.reply(tool.request("register", version=1, name="tool", media_port=port))
-            # ffmpeg cannot answer consent checks: the CLI is told to send without them.
-            alice = self.cli(server, "alice", "--audio-in", self.fixture("alice.wav"), "--audio-out", "none", "--no-consent")
+            # ffmpeg cannot answer consent checks nor speak SRTP: the CLI is told to do without both.
+            alice = self.cli(server, "alice", "--audio-in", self.fixture("alice.wav"), "--audio-out", "none", "--no-consent",
+                             "--plaintext-media")
             alice.expect("media_ready")
             time.sleep(0.5)  # ffmpeg is listening
             alice.send("call tool")
             call = tool.expect("call_ringing", {"role": "callee"})
             tool.reply(tool.request("accept", call_id=call["call_id"]))
             alice.expect("call_connected", {"peer_media": {"port": port}})
+            alice.expect("call_unprotected", {"peer": "tool"})
             ffmpeg.wait(timeout=15)  # it stops after 4 s of audio
             alice.send("hangup")
             alice.expect("call_stats")
@@ -144,7 +131,7 @@ class Interop(TempDirCase):
         self.assertIsNotNone(shutil.which("ffmpeg"), "scripts/setup.sh installs ffmpeg")
         server = self.server()
         out = self.path("alice_heard.wav")
-        alice = self.cli(server, "alice", "--auto-accept", "--audio-in", "none", "--audio-out", out)
+        alice = self.cli(server, "alice", "--auto-accept", "--audio-in", "none", "--audio-out", out, "--plaintext-media")
         alice.expect("media_ready")
         tool = Raw(server.port)
         tool.reply(tool.request("register", version=1, name="tool", media_port=free_udp_port()))
