@@ -1,6 +1,6 @@
 // Media and simulator speed: Opus encode/decode per 20 ms frame at complexity 5 and 10, RTP
-// packets built and parsed per second, jitter-buffer operations per second, and simulated time
-// per wall time for a 60 s two-way call.
+// packets built and parsed per second, SRTP protect plus unprotect per call packet, jitter-buffer
+// operations per second, and simulated time per wall time for a 60 s two-way call.
 // Run: build/bench/hailer_bench --benchmark_filter='opus|rtp|jitter|sim'
 #include <benchmark/benchmark.h>
 
@@ -11,6 +11,8 @@
 #include "media/io/opus_codec.hpp"
 #include "media/jitter_buffer.hpp"
 #include "media/rtp.hpp"
+#include "media/srtp.hpp"
+#include "protocol/call_keys.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
@@ -93,6 +95,51 @@ void rtp_parse_packet(benchmark::State& state) {
 }
 BENCHMARK(rtp_parse_packet);
 
+// One call packet through SRTP both ways: the sender protects it (AES-128-GCM, the tag appended),
+// the receiver checks the tag and its replay window and decrypts: the whole per-packet cost of
+// end-to-end media, which every 20 ms of a call pays once per direction.
+void srtp_protect_unprotect(benchmark::State& state) {
+  SrtpMasterKey key{};
+  key.fill(0x5a);
+  SrtpSender out(key);
+  SrtpReceiver in(key);
+  RtpSender rtp(0x1234abcd, 0, 0, opus_frame_samples);
+  const auto payload = opus_sized_payload();
+  std::vector<uint8_t> packet;
+  for (auto _ : state) {
+    packet = rtp_encode(rtp.next(false), payload);
+    out.protect(packet);
+    const SrtpRefusal r = in.unprotect(packet);
+    HAILER_ASSERT(r == SrtpRefusal::none);
+    benchmark::DoNotOptimize(packet.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(srtp_protect_unprotect);
+
+// The same, without the RTP header build: protect and unprotect alone.
+void srtp_only(benchmark::State& state) {
+  SrtpMasterKey key{};
+  key.fill(0x5a);
+  SrtpSender out(key);
+  SrtpReceiver in(key);
+  RtpSender rtp(0x1234abcd, 0, 0, opus_frame_samples);
+  const auto payload = opus_sized_payload();
+  std::vector<uint8_t> packet = rtp_encode(rtp.next(false), payload);
+  packet.reserve(packet.size() + 64);
+  for (auto _ : state) {
+    out.protect(packet);
+    const SrtpRefusal r = in.unprotect(packet);
+    HAILER_ASSERT(r == SrtpRefusal::none);
+    // The next packet: a new sequence number in place (the replay window refuses a repeat).
+    const uint16_t seq = static_cast<uint16_t>((packet[2] << 8 | packet[3]) + 1);
+    packet[2] = static_cast<uint8_t>(seq >> 8);
+    packet[3] = static_cast<uint8_t>(seq);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(srtp_only);
+
 // One insert and one pull per frame, with jitter, a little loss and reordering: the steady state.
 void jitter_buffer_ops(benchmark::State& state) {
   JitterBuffer jb;
@@ -141,4 +188,38 @@ BENCHMARK(sim_call_60s)
     ->Iterations(3)
     ->UseRealTime();
 
+}  // namespace
+
+namespace {
+// A call's key agreement, each part once: what a client signs and checks, and what the server's
+// core checks per media_key (the Ed25519 verification).
+void call_key_sign(benchmark::State& state) {
+  const LoginKey account = login_key_from_seed(std::array<uint8_t, 32>{1});
+  const CallKeyPair key = call_key_pair_from_seed(std::array<uint8_t, 32>{2});
+  uint64_t call_id = 1;
+  for (auto _ : state) benchmark::DoNotOptimize(call_key_signature(account, call_id++, "alice", key.public_key));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(call_key_sign)->Unit(benchmark::kMicrosecond);
+
+void call_key_verify(benchmark::State& state) {
+  const LoginKey account = login_key_from_seed(std::array<uint8_t, 32>{1});
+  const CallKeyPair key = call_key_pair_from_seed(std::array<uint8_t, 32>{2});
+  const std::string signature = call_key_signature(account, 7, "alice", key.public_key);
+  for (auto _ : state) {
+    const bool ok = verify_call_key(account.public_key, signature, 7, "alice", key.public_key);
+    HAILER_ASSERT(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(call_key_verify)->Unit(benchmark::kMicrosecond);
+
+// The X25519 agreement and both SRTP keys of one side.
+void call_key_derive(benchmark::State& state) {
+  const CallKeyPair own = call_key_pair_from_seed(std::array<uint8_t, 32>{3});
+  const CallKeyPair peer = call_key_pair_from_seed(std::array<uint8_t, 32>{4});
+  for (auto _ : state) benchmark::DoNotOptimize(derive_srtp_keys(CallRole::caller, own, peer.public_key));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(call_key_derive)->Unit(benchmark::kMicrosecond);
 }  // namespace
