@@ -46,7 +46,7 @@ struct Workload {
   }
   SessionId user(uint64_t n) {
     const SessionId s = open(n);
-    feed(RequestReceived{s, Request{id++, RegisterRequest{1, "u" + std::to_string(n), 4000, {}, {}}}});
+    feed(RequestReceived{s, Request{id++, RegisterRequest{1, "u" + std::to_string(n), 4000, {}, {}, {}}}});
     return s;
   }
   SessionId student(uint64_t n) {

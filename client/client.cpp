@@ -29,10 +29,11 @@ ProtocolClient::ProtocolClient(ClientConfig config) : config_(std::move(config))
 
 // The register request; with an account key and a TLS connection, signed for this connection.
 RegisterRequest ProtocolClient::register_request() const {
-  RegisterRequest r{protocol_version, config_.name, config_.media_port, {}, {}};
+  RegisterRequest r{protocol_version, config_.name, config_.media_port, {}, {}, {}};
   if (config_.login && has_binding(binding_) && valid_name(config_.name)) {
     r.key = login_key_hex(*config_.login);
     r.signature = login_signature(*config_.login, binding_, name_key(config_.name));
+    r.invite = config_.invite;
   }
   return r;
 }

@@ -40,6 +40,8 @@ struct ClientConfig {
   /// Calls, accounts: the key that logs in to `name` (the CLI's identity); the login is signed
   /// only on a connection with a channel binding (TLS).
   std::optional<LoginKey> login;
+  /// Calls, `--accounts invite`: the one-time code that lets `login` claim `name`.
+  std::string invite;
   /// Calls: protect every call's audio end to end (SRTP under keys agreed with the peer, signed
   /// with `login`); false = plain RTP (interop with tools that speak no SRTP; insecure).
   bool e2e_media = false;

@@ -38,6 +38,7 @@ void Core::on(Session& s, uint64_t id, const RegisterRequest& q) {
     const Account claimed{q.name, login->key};
     add_account(claimed);
     out_->push_back(AccountClaimed{claimed});
+    if (config_.accounts == AccountsMode::invite) out_->push_back(InviteUsed{key});
   }
   s.face = Face::calls;
   if (login) s.account_key = login->key;
@@ -198,6 +199,21 @@ void Core::on(Session& s, uint64_t id, const HangupRequest&) {
                                                            : EndReason::rejected;
   reply_ok(id);
   end_call(c.id, reason, s.name);
+}
+
+// Another device of the owner: a session logged in to its name adds that device's key, which may
+// log in to the name from then on. Only a logged-in owner can, and an account holds a few keys.
+void Core::on(Session& s, uint64_t id, const AddKeyRequest& q) {
+  if (!s.account_key) return reply_error(id, ErrorCode::login_required, "log in to your name first (accounts on, TLS)");
+  const auto key = parse_key32(q.key);
+  if (!key) return reply_error(id, ErrorCode::bad_field, "key: 64 hex digits");
+  auto& keys = accounts_.at(s.key).keys;
+  if (std::find(keys.begin(), keys.end(), *key) != keys.end()) return reply_ok(id);  // known already
+  if (keys.size() >= max_keys_per_account) return reply_error(id, ErrorCode::too_many_keys);
+  const Account added{accounts_.at(s.key).name, *key};
+  add_account(added);
+  out_->push_back(AccountClaimed{added});
+  reply_ok(id);
 }
 
 // A call key goes to the peer only when it is signed by the account key it names, and that key is

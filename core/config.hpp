@@ -15,8 +15,9 @@
 namespace hailer {
 
 /// Who may use a name on the calls face (docs/protocol.md, "Accounts"): off, names are free
-/// while nobody connected uses them; open, the first key that logs in to a name owns it.
-enum class AccountsMode : uint8_t { off, open };
+/// while nobody connected uses them; open, the first key that logs in to a name owns it;
+/// invite, as open but an unowned name is claimed only with an operator's one-time invite.
+enum class AccountsMode : uint8_t { off, open, invite };
 
 /// The names of a choice field's values, as flags, config files, the journal and scenarios
 /// write them.
@@ -28,11 +29,11 @@ struct ConfigChoices<FloorPolicy> {
   static constexpr std::array<std::pair<std::string_view, FloorPolicy>, 2> values{
       {{"deny", FloorPolicy::deny}, {"queue", FloorPolicy::queue}}};
 };
-/// AccountsMode: off or open.
+/// AccountsMode: off, open or invite.
 template <>
 struct ConfigChoices<AccountsMode> {
-  static constexpr std::array<std::pair<std::string_view, AccountsMode>, 2> values{
-      {{"off", AccountsMode::off}, {"open", AccountsMode::open}}};
+  static constexpr std::array<std::pair<std::string_view, AccountsMode>, 3> values{
+      {{"off", AccountsMode::off}, {"open", AccountsMode::open}, {"invite", AccountsMode::invite}}};
 };
 /// A Config field whose value is one of a few names.
 template <class T>

@@ -82,6 +82,8 @@ void Core::dispatch(const Event& event) {
           on_recording_failed(e);
         else if constexpr (std::is_same_v<T, AccountsLoaded>)
           on_accounts_loaded(e);
+        else if constexpr (std::is_same_v<T, InviteChecked>)
+          on_invite_checked(e);
         else if constexpr (std::is_same_v<T, Shutdown>)
           on_shutdown();
         else
@@ -334,6 +336,23 @@ void Core::add_account(const Account& a) {
   HAILER_ASSERT(account_skeletons_.size() == accounts_.size());
 }
 
+// The host's verdict on the invite a register carries comes just before that register; it
+// counts for that session's next register only.
+void Core::on_invite_checked(const InviteChecked& e) {
+  auto it = sessions_.find(e.session);
+  if (it == sessions_.end() || it->second.face) return;  // gone, or registered already
+  it->second.invite = e;
+}
+
+// An unowned name with `--accounts invite`: claimed only with the invite the host checked for it.
+bool Core::invite_allows(Session& s, uint64_t id, const RegisterRequest& q, std::string_view name_k) {
+  const std::optional<InviteChecked> invite = std::exchange(s.invite, std::nullopt);
+  if (q.invite.empty()) return reply_error(id, ErrorCode::invite_required), false;
+  if (!invite || invite->name_key != name_k) return reply_error(id, ErrorCode::bad_invite), false;
+  if (invite->expired) return reply_error(id, ErrorCode::invite_expired), false;
+  return true;
+}
+
 // The login of a register when accounts are on: an error (nothing changed), or the key that
 // logged in and whether it claims the name now.
 std::optional<Core::Login> Core::check_login(Session& s, uint64_t id, const RegisterRequest& q) {
@@ -347,7 +366,10 @@ std::optional<Core::Login> Core::check_login(Session& s, uint64_t id, const Regi
   if (!verify_login(*key, q.signature, s.binding, name_k))
     return reply_error(id, ErrorCode::bad_signature), std::nullopt;
   const auto owned = accounts_.find(name_k);
-  if (owned == accounts_.end()) return Login{*key, true};
+  if (owned == accounts_.end()) {
+    if (config_.accounts == AccountsMode::invite && !invite_allows(s, id, q, name_k)) return std::nullopt;
+    return Login{*key, true};
+  }
   const auto& keys = owned->second.keys;
   if (std::find(keys.begin(), keys.end(), *key) == keys.end())
     return reply_error(id, ErrorCode::name_taken, q.name + " belongs to another key"), std::nullopt;

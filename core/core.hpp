@@ -26,6 +26,9 @@
 
 namespace hailer {
 
+/// The most keys one account holds: its first and the devices its owner added (add_key).
+inline constexpr std::size_t max_keys_per_account = 8;
+
 /// Hash of a session id, for lookup tables whose order never reaches an output.
 struct SessionIdHash {
   std::size_t operator()(SessionId id) const noexcept { return std::hash<uint64_t>{}(id.value); }
@@ -121,6 +124,7 @@ class Core {
     bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
     ChannelBinding binding{};        // what a login on this connection signs (TLS exporter)
     std::optional<std::array<uint8_t, 32>> account_key;  // the key it logged in with (accounts on)
+    std::optional<InviteChecked> invite;                 // the host's check of its register's invite
     SessionSecrets secrets;          // drawn by the host for this session
     // calls face
     uint16_t media_port = 0;
@@ -174,6 +178,7 @@ class Core {
   void on(Session& s, uint64_t id, const RejectRequest& q);
   void on(Session& s, uint64_t id, const HangupRequest& q);
   void on(Session& s, uint64_t id, const MediaKeyRequest& q);
+  void on(Session& s, uint64_t id, const AddKeyRequest& q);
   void on(Session& s, uint64_t id, const CancelRequest& q);
   void on(Session& s, uint64_t id, const CancelWaitRequest& q);
   void on(Session& s, uint64_t id, const MissedRequest& q);
@@ -228,8 +233,10 @@ class Core {
     bool claims = false;          // the name has no owner yet: this login claims it
   };
   void on_accounts_loaded(const AccountsLoaded& e);
+  void on_invite_checked(const InviteChecked& e);
   void add_account(const Account& a);
   std::optional<Login> check_login(Session& s, uint64_t id, const RegisterRequest& q);
+  bool invite_allows(Session& s, uint64_t id, const RegisterRequest& q, std::string_view name_k);
   // Being dropped: its own state is unwound like the others', and it is sent nothing more.
   bool gone(const Session& s) const { return dropping_ == s.id; }
 

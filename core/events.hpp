@@ -98,12 +98,20 @@ struct Account {
 struct AccountsLoaded {
   std::vector<Account> accounts;
 };
+/// The host checked the invite code a session's register carries, against the invites the
+/// operator made (`--accounts invite`): it is the one for `name_key`, unused, and `expired` or
+/// not. The code itself never reaches the core; a wrong code gives no event. Journaled.
+struct InviteChecked {
+  SessionId session;
+  std::string name_key;
+  bool expired = false;
+};
 /// The server is stopping: every session is told (server_closing) and closed (shutdown).
 struct Shutdown {};
 
 /// Any input to the core.
 using Event = std::variant<SessionOpened, SessionClosed, RequestReceived, BadRequest, MediaProbe, AudioFrame,
-                           AudioPlayed, RecordingFailed, TimerFired, AccountsLoaded, Shutdown>;
+                           AudioPlayed, RecordingFailed, TimerFired, AccountsLoaded, InviteChecked, Shutdown>;
 
 /// Send one message to a session.
 struct SendMessage {
@@ -148,13 +156,18 @@ struct StopRecording {
   bool at_once = false;
 };
 
-/// A name was claimed by its first key (accounts open): the adapter keeps it (the database).
+/// A key now owns a name: its first (a claim, accounts on) or another of its owner's devices
+/// (add_key). The adapter keeps it (the database).
 struct AccountClaimed {
   Account account;
+};
+/// An invite was used to claim its name: the host forgets it (one use only).
+struct InviteUsed {
+  std::string name_key;
 };
 
 /// Any output of the core.
 using Effect = std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording,
-                            StopRecording, AccountClaimed>;
+                            StopRecording, AccountClaimed, InviteUsed>;
 
 }  // namespace hailer

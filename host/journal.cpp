@@ -84,8 +84,18 @@ std::optional<ErrorCode> error_code_from(const std::string& name) {
   return std::nullopt;
 }
 
-// A request as journaled: an instructor token is replaced by whether it was the right one.
+// The marker an invite code is journaled as: the core never sees the code, only the host's
+// verdict on it (an "invite" line), so a replay needs only that the register carried one.
+constexpr std::string_view invite_marker = "<redacted>";
+
+// A request as journaled: an instructor token is replaced by whether it was the right one, an
+// invite code by a marker.
 std::string request_text(const Request& request, const std::string& instructor_token) {
+  if (const auto* reg = std::get_if<RegisterRequest>(&request.body); reg != nullptr && !reg->invite.empty()) {
+    Request copy = request;
+    std::get<RegisterRequest>(copy.body).invite = std::string(invite_marker);
+    return encode_request(copy);
+  }
   const auto* join = std::get_if<JoinRequest>(&request.body);
   if (join == nullptr || join->token.empty()) return encode_request(request);
   Request copy = request;
@@ -137,6 +147,8 @@ json event_json(const Event& event, const std::string& instructor_token, const M
           json list = json::array();
           for (const Account& a : e.accounts) list.push_back({{"name", a.name}, {"key", to_hex(a.key)}});
           return {{"type", "accounts"}, {"accounts", list}};
+        } else if constexpr (std::is_same_v<T, InviteChecked>) {
+          return {{"type", "invite"}, {"session", e.session.value}, {"name_key", e.name_key}, {"expired", e.expired}};
         } else {
           static_assert(std::is_same_v<T, Shutdown>);
           return {{"type", "shutdown"}};
@@ -225,6 +237,8 @@ Event event_from(const json& j, const MediaKeys& keys) {
   }
   if (type == "timer") return TimerFired{};
   if (type == "accounts") return accounts_from(j.at("accounts"));
+  if (type == "invite")
+    return InviteChecked{session(), j.at("name_key").get<std::string>(), j.at("expired").get<bool>()};
   if (type == "shutdown") return Shutdown{};
   throw std::runtime_error("unknown event type " + type);
 }
@@ -277,6 +291,8 @@ std::string describe_effects(std::span<const Effect> effects) {
             out += "record " + std::to_string(e.session.value) + " " + e.room + " " + e.file_name;
           } else if constexpr (std::is_same_v<T, AccountClaimed>) {
             out += "claim " + e.account.name + " " + to_hex(e.account.key);
+          } else if constexpr (std::is_same_v<T, InviteUsed>) {
+            out += "invite_used " + e.name_key;
           } else {
             static_assert(std::is_same_v<T, StopRecording>);
             out += "stop " + std::to_string(e.session.value) + (e.at_once ? " now" : "");

@@ -5,6 +5,7 @@
 #include "base/assert.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/media_probe.hpp"
+#include "protocol/names.hpp"
 
 namespace hailer {
 
@@ -79,12 +80,24 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
   if (!is_open(session)) return;  // we are closing it: its late words go nowhere
   ++stats_.texts_in;
   DecodeResult decoded = decode_request(text, core_.config().max_message_bytes);
-  if (auto* r = std::get_if<Request>(&decoded))
+  if (auto* r = std::get_if<Request>(&decoded)) {
+    check_invite(now, session, *r);
     feed(now, RequestReceived{session, std::move(*r)});
+  }
   else
     feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
   settle(now);
   arm_timer();
+}
+
+// An invite travels no further than here: the core gets the store's verdict on it, for the name
+// it claims, just before the register (and the journal keeps the verdict, never the code).
+void ServerHost::check_invite(Time now, SessionId session, const Request& request) {
+  const auto* reg = std::get_if<RegisterRequest>(&request.body);
+  if (reg == nullptr || reg->invite.empty() || invites_ == nullptr || !valid_name(reg->name)) return;
+  if (core_.config().accounts != AccountsMode::invite) return;
+  const std::string key = name_key(reg->name);
+  if (const auto expired = invites_->check(key, reg->invite)) feed(now, InviteChecked{session, key, *expired});
 }
 
 // The one judge of an audio frame, for every transport. Refused, with its sender closed: more
@@ -226,6 +239,8 @@ void ServerHost::apply(Time now, const Effect& effect) {
           speaker_.record(e.session, id);
         } else if constexpr (std::is_same_v<T, AccountClaimed>) {
           if (accounts_ != nullptr) accounts_->claimed(e.account);
+        } else if constexpr (std::is_same_v<T, InviteUsed>) {
+          if (invites_ != nullptr) invites_->used(e.name_key);
         } else {
           static_assert(std::is_same_v<T, StopRecording>);
           // The recording ends with its turn's playout (the buffered tail is still recorded),

@@ -87,6 +87,9 @@ class ServerHost {
   void set_observer(HostObserver* observer) { observer_ = observer; }
   /// Where claimed accounts are kept (nullptr: nowhere beyond the run).
   void set_account_store(AccountStore* store) { accounts_ = store; }
+  /// Where invites are checked and used up (`--accounts invite`); none by default: every invite
+  /// is then wrong.
+  void set_invite_store(InviteStore* store) { invites_ = store; }
   /// The core (read-only).
   const Core& core() const { return core_; }
   /// The host's counters.
@@ -141,6 +144,7 @@ class ServerHost {
 
   void settle(Time now);
   void feed(Time now, const Event& event);
+  void check_invite(Time now, SessionId session, const Request& request);
   void apply(Time now, const Effect& effect);
   void send(SessionId to, const ServerMessage& message);
   void close(SessionId session, CloseReason reason);
@@ -157,6 +161,7 @@ class ServerHost {
   NotingSink media_;
   HostObserver* observer_ = nullptr;
   AccountStore* accounts_ = nullptr;
+  InviteStore* invites_ = nullptr;
   Speaker speaker_;
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
   // the server's instructions per call cycle in cold lookups).

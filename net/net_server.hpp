@@ -115,6 +115,8 @@ class NetServer final : public HostPort {
   void set_observer(HostObserver* observer) { host_.set_observer(observer); }
   /// Where claimed accounts are kept (the accounts database).
   void set_account_store(AccountStore* store) { host_.set_account_store(store); }
+  /// Where invites are checked (`--accounts invite`); not owned.
+  void set_invite_store(InviteStore* store) { host_.set_invite_store(store); }
   /// Gives the core the accounts kept from earlier runs; before start().
   void load_accounts(std::vector<Account> accounts) { host_.load_accounts(now(), std::move(accounts)); }
   /// Socket counters.

@@ -26,6 +26,10 @@ enum class ErrorCode : uint8_t {
   name_confusable,       ///< the name looks like one in use (name_skeleton): `aIice` beside `alice`
   login_required,        ///< accounts are on: register with key and signature, over the TLS calls port
   bad_signature,         ///< the login signature does not verify for this key and this connection
+  invite_required,       ///< `--accounts invite`: an unowned name is claimed only with an invite
+  bad_invite,            ///< the invite code is wrong, used already, or for another name
+  invite_expired,        ///< the invite code was right but is past its 24 hours
+  too_many_keys,         ///< add_key: the account holds the most keys one may
   server_full,           ///< Config::max_sessions reached
   too_many_connections,  ///< the peer's address holds the most sessions one address may (the host's cap)
   // calls

@@ -48,6 +48,7 @@ struct RegisterRequest {
   uint16_t media_port = 0;  ///< UDP port for RTP on the client's host; 0 = no media
   std::string key;          ///< the account's Ed25519 public key, 64 hex digits (accounts on); empty = none
   std::string signature;    ///< login_signature() under that key, 128 hex digits; empty = none
+  std::string invite;       ///< `--accounts invite`: the one-time code to claim the name; empty = none
   bool operator==(const RegisterRequest&) const = default;
 };
 /// Sends this side's call key to the peer (end-to-end media): the server checks the signature
@@ -58,6 +59,12 @@ struct MediaKeyRequest {
   std::string account_key;  ///< the sender's Ed25519 account key, 64 hex digits
   std::string signature;    ///< call_key_signature() under that account key, 128 hex digits
   bool operator==(const MediaKeyRequest&) const = default;
+};
+/// Adds another device's key to the account this session logged in to (accounts on): from then
+/// on that key may log in to the name too.
+struct AddKeyRequest {
+  std::string key;  ///< the other device's Ed25519 public key, 64 hex digits
+  bool operator==(const AddKeyRequest&) const = default;
 };
 /// Lists connected calls users (or room members, on a PTT session).
 struct WhoRequest {
@@ -131,7 +138,7 @@ struct SetPolicyRequest {
 /// Any request body.
 using RequestBody = std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
                                  CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest,
-                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest, MediaKeyRequest>;
+                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {

@@ -31,6 +31,7 @@ struct Wire<RegisterRequest> {
     io.number_or("media_port", m.media_port, 0, u16_top, uint16_t{0}, true);
     io.text_opt("key", m.key, OmitEmpty{});
     io.text_opt("signature", m.signature, OmitEmpty{});
+    io.text_opt("invite", m.invite, OmitEmpty{});
   }
 };
 template <>
@@ -84,6 +85,17 @@ struct Wire<MediaKeyRequest> {
     io.text("key", m.key);
     io.text("account_key", m.account_key);
     io.text("signature", m.signature);
+  }
+};
+
+template <>
+struct Wire<AddKeyRequest> {
+  static constexpr std::string_view name = "add_key";
+  static constexpr RequestScope scope = RequestScope::calls;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("key", m.key);
   }
 };
 

@@ -130,7 +130,7 @@ void SimulatedClient::do_step(const Step& s) {
   switch (s.action) {
     case Action::hello:
       if (p_.face == Face::calls)
-        client_.send(now(), RegisterRequest{protocol_version, p_.name, declared_media_port, {}, {}}, effects_);
+        client_.send(now(), RegisterRequest{protocol_version, p_.name, declared_media_port, {}, {}, {}}, effects_);
       else
         client_.send(now(),
                      JoinRequest{protocol_version, p_.name, p_.room, p_.role, p_.format.codec, p_.format.sample_rate_hz,

@@ -82,6 +82,7 @@ std::optional<std::string> describe_ok(const OkReply& ok, std::string_view reque
     return out;
   }
   if (request_type == "accept") return std::nullopt;  // call_connected follows
+  if (request_type == "add_key") return "key added: that device can log in to your name now";
   return std::nullopt;
 }
 
@@ -101,6 +102,10 @@ Command parse_command(std::string_view line, const ProtocolClient& view) {
   if (word == "call") {
     if (arg.empty()) return CommandError{"call whom? e.g. 'call bob'"};
     return RequestBody{CallRequest{arg, std::nullopt}};
+  }
+  if (word == "add-key") {
+    if (arg.empty()) return CommandError{"add whose key? e.g. 'add-key 3b6a...' (hailer --show-key prints it)"};
+    return RequestBody{AddKeyRequest{arg}};
   }
   if (word == "accept") return no_arg(AcceptRequest{});
   if (word == "reject") return no_arg(RejectRequest{});
@@ -131,6 +136,7 @@ std::string help_text() {
          "  who         who is online, and how busy\n"
          "  wait        your place in line\n"
          "  missed      calls you missed\n"
+         "  add-key KEY let your other device log in as you (KEY: what 'hailer --show-key' prints there)\n"
          "  help        this text\n"
          "  quit        leave (end of input does the same)";
 }

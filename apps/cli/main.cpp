@@ -87,6 +87,7 @@ struct Options {
   std::string known_servers;               // the known_servers file (--known-servers, or the config folder's)
   std::optional<LoginKey> identity;        // the account key: logins and call keys are signed with it
   bool plaintext_media = false;            // --plaintext-media: plain RTP, no end-to-end keys (insecure)
+  std::string invite;                      // --invite CODE: claims the name on a server with --accounts invite
 };
 
 class Shell;
@@ -154,6 +155,7 @@ class Shell {
     c.media_port = udp_.local_endpoint().port();
     c.login = options_.identity;
     c.e2e_media = !options_.plaintext_media;
+    c.invite = options_.invite;
     c.call_secrets = &os_secrets_;
     if (options_.auto_accept) c.auto_accept_ms = 0;
     return c;
@@ -936,6 +938,12 @@ int main(int argc, char** argv) {
   app.add_flag("--plaintext-media", o.plaintext_media,
                "plain RTP instead of end-to-end encrypted SRTP: INSECURE, anyone on the path hears your calls (for "
                "tools such as ffmpeg that speak no SRTP; both peers must use it)");
+  app.add_option("--invite", o.invite,
+                 "the invite code the server's operator gave you for this name (a server with --accounts invite)");
+  bool show_key = false;
+  app.add_flag("--show-key", show_key,
+               "print your account key's public half and exit (to add this device to your name on another: "
+               "add-key)");
   std::string trust;
   app.add_option("--trust", trust,
                  "trust the server whose key has this fingerprint (SHA256:... as hailer-server prints it) and pin it");
@@ -984,6 +992,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hailer: %s\n", e.what());
       return exit_usage;
     }
+  }
+  if (show_key) {
+    if (!o.identity) {
+      std::fprintf(stderr, "hailer: --show-key needs your identity (not with --plaintext --plaintext-media)\n");
+      return exit_usage;
+    }
+    std::printf("%s\n", login_key_hex(*o.identity).c_str());
+    return exit_ok;
   }
   if (list_devices) {
     try {

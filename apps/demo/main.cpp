@@ -53,7 +53,7 @@ class Demo {
 
   SessionId user(const std::string& name) {
     const SessionId s = open(name);
-    say(s, RegisterRequest{protocol_version, name, 5004, {}, {}});
+    say(s, RegisterRequest{protocol_version, name, 5004, {}, {}, {}});
     return s;
   }
 

@@ -32,6 +32,7 @@
 #include "media/io/private_files.hpp"
 #include "media/io/recorder.hpp"
 #include "net/accounts_db.hpp"
+#include "net/invites.hpp"
 #include "net/net_server.hpp"
 #include "net/os_secrets.hpp"
 #include "net/secret_file.hpp"
@@ -603,6 +604,47 @@ int run_users_command(const UsersCommand& users, const std::string& state_dir) {
   }
 }
 
+// `hailer-server invite NAME`: a one-time code that lets the first key to bring it claim NAME on a
+// server with `--accounts invite`. Works while the server runs (the invites folder, not the
+// database).
+struct InviteCommand {
+  bool wanted = false;
+  std::string name;
+  int64_t expires_in_s = net::invite_lifetime.count();
+};
+
+void add_invite_command(CLI::App& app, InviteCommand& invite) {
+  auto* cmd = app.add_subcommand("invite", "make a one-time invite code for NAME (--accounts invite), good for 24 h");
+  cmd->add_option("NAME", invite.name, "the name the invite lets its bearer claim")->required();
+  cmd->add_option("--expires-in-s", invite.expires_in_s, "how long the invite is good for, in seconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{30} * 24 * 3600))
+      ->capture_default_str();
+  cmd->fallthrough();
+  cmd->callback([&invite] { invite.wanted = true; });
+}
+
+int run_invite_command(const InviteCommand& invite, const std::string& state_dir) {
+  if (!valid_name(invite.name)) {
+    std::fprintf(stderr, "hailer-server: %s is not a name\n", escape_untrusted(invite.name).c_str());
+    return 2;
+  }
+  try {
+    ensure_folder(state_dir, 0700);
+    net::InviteFolder folder(state_dir + "/invites");
+    const net::MadeInvite made = folder.make(invite.name, std::chrono::seconds(invite.expires_in_s));
+    const std::time_t expires = static_cast<std::time_t>(made.expires_unix_ms / 1000);
+    char when[64];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&expires));
+    std::printf("invite for %s: %s\n", invite.name.c_str(), made.code.c_str());
+    std::printf("good once, until %s; its bearer runs: hailer --server HOST:PORT --name %s --invite %s\n", when,
+                invite.name.c_str(), made.code.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hailer-server: %s\n", e.what());
+    return 1;
+  }
+}
+
 // Runs the server until SIGINT/SIGTERM: SIGUSR1 logs the counters, and freed memory goes back
 // to the system after bursts. The exit status.
 int run(boost::asio::io_context& io, net::NetServer& server, net::WebServer* web_server, const net::NetConfig& net) {
@@ -693,18 +735,21 @@ int main(int argc, char** argv) {
       "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
   UsersCommand users;
   add_users_command(app, users);
+  InviteCommand invite;
+  add_invite_command(app, invite);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (!users.action.empty()) return run_users_command(users, o.state_dir);
+  if (invite.wanted) return run_invite_command(invite, o.state_dir);
   if (const auto refused = settle_options(app, o)) return *refused;
   if (o.plaintext && o.config.accounts != AccountsMode::off) {
     if (app.count("--accounts") > 0) {
       std::fprintf(stderr,
-                   "hailer-server: --accounts open needs TLS on the calls port (a login over --plaintext could be "
-                   "replayed): drop --plaintext, or use --accounts off\n");
+                   "hailer-server: --accounts open and invite need TLS on the calls port (a login over --plaintext "
+                   "could be replayed): drop --plaintext, or use --accounts off\n");
       return 2;
     }
     o.config.accounts = AccountsMode::off;  // --plaintext: names are free, as the docs say
@@ -773,6 +818,16 @@ int main(int argc, char** argv) {
       return 1;
     }
     server->set_account_store(accounts.get());
+  }
+  std::unique_ptr<net::InviteFolder> invites;
+  if (o.config.accounts == AccountsMode::invite) {
+    try {
+      invites = std::make_unique<net::InviteFolder>(o.state_dir + "/invites");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hailer-server: %s\n", e.what());
+      return 1;
+    }
+    server->set_invite_store(invites.get());
   }
   print_welcome(*server, web_server.get(), o);
   return run(io, *server, web_server.get(), o.net);

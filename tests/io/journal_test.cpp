@@ -200,3 +200,55 @@ TEST_CASE("a journal with accounts replays: the loaded accounts, each connection
   std::istringstream in2(unbound);
   CHECK_FALSE(replay_journal(in2).ok());
 }
+
+namespace {
+// Invites by a fixed table: the code "good-for-alice" is alice's, "stale-for-bob" bob's but expired.
+struct TableInvites final : InviteStore {
+  std::vector<std::string> used_up;
+  std::optional<bool> check(std::string_view name_key, std::string_view code) override {
+    if (name_key == "alice" && code == "good-for-alice") return false;
+    if (name_key == "bob" && code == "stale-for-bob") return true;
+    return std::nullopt;
+  }
+  void used(std::string_view name_key) override { used_up.emplace_back(name_key); }
+};
+}  // namespace
+
+TEST_CASE("a journal with invites replays from the host's verdicts and never holds a code", "[journal]") {
+  Config config;
+  config.accounts = AccountsMode::invite;
+  std::ostringstream out;
+  TestPort port;
+  SeededSecrets secrets(8);
+  ServerHost host(config, secrets, HostConfig{}, port, port);
+  TableInvites invites;
+  host.set_invite_store(&invites);
+  JournalWriter journal(out, config);
+  host.set_observer(&journal);
+  std::array<uint8_t, 32> seed{};
+  seed.fill(1);
+  const LoginKey alice = login_key_from_seed(seed);
+  const Time now{0};
+  ChannelBinding b{};
+  b.fill(9);
+  host.opened(now, SessionId{1}, "192.0.2.1", false, b);
+  auto login = [&](const std::string& name, const std::string& code) {
+    return R"({"type":"register","id":1,"version":1,"name":")" + name + R"(","key":")" + login_key_hex(alice) +
+           R"(","signature":")" + login_signature(alice, b, name) + R"(","invite":")" + code + R"("})";
+  };
+  host.text(now, SessionId{1}, login("bob", "stale-for-bob"));   // expired
+  host.text(now, SessionId{1}, login("alice", "not-a-code"));    // wrong
+  host.text(now, SessionId{1}, login("alice", "good-for-alice"));  // claimed
+  REQUIRE(port.sent<OkReply>(SessionId{1}, ReplyKind::registered).size() == 1);
+  CHECK(port.sent<ErrorReply>(SessionId{1}).at(0).code == ErrorCode::invite_expired);
+  CHECK(port.sent<ErrorReply>(SessionId{1}).at(1).code == ErrorCode::bad_invite);
+  CHECK(invites.used_up == std::vector<std::string>{"alice"});
+  const std::string text = out.str();
+  for (const char* code : {"good-for-alice", "stale-for-bob", "not-a-code"}) CHECK(text.find(code) == std::string::npos);
+  CHECK(text.find("\"type\":\"invite\"") != std::string::npos);
+  std::istringstream in(text);
+  const ReplayResult r = replay_journal(in);
+  INFO(r.detail);
+  CHECK(r.ok());
+  CHECK(r.events == 6);  // one open, two verdicts, three registers
+}

@@ -265,7 +265,7 @@ class PropertyRun {
     if (rng_.chance(1, 10)) return;      // stays unregistered for a while
     if (rng_.chance(2, 3)) {
       pending_name_ = pick_name();
-      feed(RequestReceived{s, Request{next_request_++, RegisterRequest{1, pending_name_, 4000, {}, {}}}}, s, {});
+      feed(RequestReceived{s, Request{next_request_++, RegisterRequest{1, pending_name_, 4000, {}, {}, {}}}}, s, {});
     } else {
       pending_name_ = pick_name();
       pending_room_ = "r" + std::to_string(rng_.below(3));

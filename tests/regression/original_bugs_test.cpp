@@ -103,7 +103,7 @@ TEST_CASE("bug: no cancel: the caller could not stop a ringing call", "[regressi
 TEST_CASE("bug: re-registering on one connection left ghost users", "[regression]") {
   CoreHarness h;
   const SessionId a = h.user("alice");
-  h.request(a, RegisterRequest{1, "alias", 0, {}, {}});
+  h.request(a, RegisterRequest{1, "alias", 0, {}, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::already_registered);
   h.request(a, WhoRequest{});
   CHECK(std::get<WhoData>(h.sent<OkReply>(a).at(0).data).users.size() == 1);
@@ -117,7 +117,7 @@ TEST_CASE("bug: a malformed field (non-numeric port) killed the connection", "[r
   const SessionId a = h.open();
   h.feed(BadRequest{a, std::get<DecodeError>(r)});
   CHECK(h.error_to(a) == ErrorCode::bad_field);
-  h.request(a, RegisterRequest{1, "alice", 4000, {}, {}});  // the session lives on
+  h.request(a, RegisterRequest{1, "alice", 4000, {}, {}, {}});  // the session lives on
   CHECK(h.ok_to(a));
 }
 

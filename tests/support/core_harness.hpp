@@ -47,7 +47,7 @@ class CoreHarness {
   /// Opens a session and registers `name` on the calls face; the registration must succeed.
   SessionId user(const std::string& name, uint16_t media_port = 4000, const std::string& address = "192.0.2.1") {
     const SessionId s = open(address);
-    request(s, RegisterRequest{protocol_version, name, media_port, {}, {}});
+    request(s, RegisterRequest{protocol_version, name, media_port, {}, {}, {}});
     if (!ok_to(s)) throw std::runtime_error("register failed for " + name);
     return s;
   }

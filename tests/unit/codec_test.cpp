@@ -33,7 +33,7 @@ DecodeError server_error(std::string_view text, ReplyKind kind = ReplyKind::none
 TEST_CASE("requests decode with their fields", "[codec]") {
   auto r = decode_ok(R"({"type":"register","id":1,"version":1,"name":"alice","media_port":5004})");
   CHECK(r.id == 1);
-  CHECK(std::get<RegisterRequest>(r.body) == RegisterRequest{1, "alice", 5004, {}, {}});
+  CHECK(std::get<RegisterRequest>(r.body) == RegisterRequest{1, "alice", 5004, {}, {}, {}});
 
   r = decode_ok(R"({"type":"call","id":2,"to":"bob","auto_connect":true})");
   CHECK(std::get<CallRequest>(r.body) == CallRequest{"bob", true});
@@ -133,7 +133,9 @@ TEST_CASE("raw NUL, duplicate keys, a byte-order mark and an escaped NUL are ref
 }
 
 TEST_CASE("every request round-trips through encode_request and decode_request", "[codec]") {
-  const std::vector<RequestBody> bodies{RegisterRequest{1, "alice", 5004, {}, {}},
+  const std::vector<RequestBody> bodies{RegisterRequest{1, "alice", 5004, {}, {}, {}},
+                                        RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b'), "c0de"},
+                                        AddKeyRequest{std::string(64, 'd')},
                                         WhoRequest{},
                                         CallRequest{"bob", std::nullopt},
                                         CallRequest{"bob", false},

@@ -188,7 +188,7 @@ TEST_CASE("a disconnect mid-call ends it for the peer with peer_disconnected", "
 TEST_CASE("a proven UDP endpoint is announced to the peer, the declared port otherwise", "[calls][media]") {
   CoreHarness h;
   const SessionId a = h.open("192.0.2.1");
-  h.request(a, RegisterRequest{1, "alice", 5004, {}, {}});
+  h.request(a, RegisterRequest{1, "alice", 5004, {}, {}, {}});
   const RegisteredData reg = h.registered(a);
   CHECK(reg.media_token.size() == 32);  // 128 secret bits
   CHECK(reg.media_id.size() == 16);
@@ -300,7 +300,7 @@ TEST_CASE("media proofs do not keep a session alive: only its signaling does", "
   CHECK_FALSE(h.core.presence(a).has_value());
   // Her name is free for her next connection at once.
   const SessionId again = h.open();
-  h.request(again, RegisterRequest{1, "alice", 5004, {}, {}});
+  h.request(again, RegisterRequest{1, "alice", 5004, {}, {}, {}});
   CHECK(h.ok_to(again));
 }
 
@@ -389,10 +389,10 @@ TEST_CASE("media_key with accounts: only under the key the session logged in wit
   ba.fill(1);
   bb.fill(2);
   const SessionId a = h.open_bound(ba);
-  h.request(a, RegisterRequest{1, "alice", 0, login_key_hex(alice), login_signature(alice, ba, "alice")});
+  h.request(a, RegisterRequest{1, "alice", 0, login_key_hex(alice), login_signature(alice, ba, "alice"), {}});
   REQUIRE(h.ok_to(a));
   const SessionId b = h.open_bound(bb);
-  h.request(b, RegisterRequest{1, "bob", 0, login_key_hex(bob), login_signature(bob, bb, "bob")});
+  h.request(b, RegisterRequest{1, "bob", 0, login_key_hex(bob), login_signature(bob, bb, "bob"), {}});
   REQUIRE(h.ok_to(b));
   h.request(a, CallRequest{"bob", std::nullopt});
   const uint64_t id = *std::get<CallData>(h.sent<OkReply>(a).at(0).data).call_id;

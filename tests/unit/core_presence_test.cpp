@@ -12,7 +12,7 @@ using hailer::test::CoreHarness;
 TEST_CASE("register: ok with the heartbeat interval, the name is then taken, case-insensitively", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
-  h.request(a, RegisterRequest{1, "Alice", 5000, {}, {}});
+  h.request(a, RegisterRequest{1, "Alice", 5000, {}, {}, {}});
   auto ok = h.sent<OkReply>(a);
   REQUIRE(ok.size() == 1);
   const auto data = std::get<RegisteredData>(ok[0].data);
@@ -23,7 +23,7 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
   CHECK(h.core.presence(a) == PresenceState::available);
 
   const SessionId b = h.open();
-  h.request(b, RegisterRequest{1, "alice", 0, {}, {}});
+  h.request(b, RegisterRequest{1, "alice", 0, {}, {}, {}});
   CHECK(h.error_to(b) == ErrorCode::name_taken);
   CHECK_FALSE(h.core.presence(b).has_value());  // state unchanged: b is still unregistered
 }
@@ -31,13 +31,13 @@ TEST_CASE("register: ok with the heartbeat interval, the name is then taken, cas
 TEST_CASE("register refuses bad names, wrong versions and a second registration", "[presence]") {
   CoreHarness h;
   const SessionId a = h.open();
-  h.request(a, RegisterRequest{1, "../../x", 0, {}, {}});
+  h.request(a, RegisterRequest{1, "../../x", 0, {}, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::bad_name);
-  h.request(a, RegisterRequest{2, "alice", 0, {}, {}});
+  h.request(a, RegisterRequest{2, "alice", 0, {}, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::unsupported_version);
-  h.request(a, RegisterRequest{1, "alice", 0, {}, {}});
+  h.request(a, RegisterRequest{1, "alice", 0, {}, {}, {}});
   CHECK(h.ok_to(a));
-  h.request(a, RegisterRequest{1, "alice2", 0, {}, {}});
+  h.request(a, RegisterRequest{1, "alice2", 0, {}, {}, {}});
   CHECK(h.error_to(a) == ErrorCode::already_registered);
   h.request(a, JoinRequest{1, "ann", "room", Role::student, AudioCodec::pcm16, 48000, ""});
   CHECK(h.error_to(a) == ErrorCode::already_registered);
@@ -238,7 +238,7 @@ TEST_CASE("a name that looks like one in use is refused until that one leaves", 
   const SessionId alice = h.user("alice");
   for (const char* look_alike : {"aIice", "a1ice", "AL1CE"}) {
     const SessionId m = h.open();
-    h.request(m, RegisterRequest{1, look_alike, 0, {}, {}});
+    h.request(m, RegisterRequest{1, look_alike, 0, {}, {}, {}});
     CHECK(h.error_to(m) == ErrorCode::name_confusable);
     const auto errors = h.sent<ErrorReply>(m);
     REQUIRE(errors.size() == 1);
@@ -246,11 +246,11 @@ TEST_CASE("a name that looks like one in use is refused until that one leaves", 
     CHECK_FALSE(h.core.presence(m).has_value());                  // state unchanged
   }
   const SessionId alec = h.open();
-  h.request(alec, RegisterRequest{1, "alec", 0, {}, {}});  // a name that reads differently is fine
+  h.request(alec, RegisterRequest{1, "alec", 0, {}, {}, {}});  // a name that reads differently is fine
   CHECK(h.ok_to(alec));
   h.close(alice);
   const SessionId later = h.open();
-  h.request(later, RegisterRequest{1, "aIice", 0, {}, {}});  // free once alice has left
+  h.request(later, RegisterRequest{1, "aIice", 0, {}, {}, {}});  // free once alice has left
   CHECK(h.ok_to(later));
 }
 
@@ -273,7 +273,7 @@ LoginKey key_of(uint8_t fill) {
 RegisterRequest login(const LoginKey& key, const ChannelBinding& binding, const std::string& name,
                       const std::string& signed_name = "") {
   return RegisterRequest{1, name, 0, login_key_hex(key),
-                         login_signature(key, binding, name_key(signed_name.empty() ? name : signed_name))};
+                         login_signature(key, binding, name_key(signed_name.empty() ? name : signed_name)), {}};
 }
 }  // namespace
 
@@ -309,9 +309,9 @@ TEST_CASE("accounts: a login signed for another connection, by another key or fo
   CHECK(h.error_to(s) == ErrorCode::bad_signature);
   h.request(s, login(alice, binding_of(21), "alice", "bob"));  // signed for another name
   CHECK(h.error_to(s) == ErrorCode::bad_signature);
-  h.request(s, RegisterRequest{1, "alice", 0, {}, {}});
+  h.request(s, RegisterRequest{1, "alice", 0, {}, {}, {}});
   CHECK(h.error_to(s) == ErrorCode::login_required);
-  h.request(s, RegisterRequest{1, "alice", 0, "xyz", std::string(128, '0')});
+  h.request(s, RegisterRequest{1, "alice", 0, "xyz", std::string(128, '0'), {}});
   CHECK(h.error_to(s) == ErrorCode::bad_field);
   const SessionId plain = h.open();  // no binding: a login cannot be bound to this connection
   h.request(plain, login(alice, ChannelBinding{}, "alice"));
@@ -342,7 +342,103 @@ TEST_CASE("accounts off: names are free while nobody connected uses them, and ke
           "[presence][accounts]") {
   CoreHarness h;  // the core's default
   const SessionId a = h.open();
-  h.request(a, RegisterRequest{1, "alice", 0, {}, {}});
+  h.request(a, RegisterRequest{1, "alice", 0, {}, {}, {}});
   CHECK(h.ok_to(a));
+  CHECK(h.effects<AccountClaimed>().empty());
+}
+
+namespace {
+Config with_invites() {
+  Config c;
+  c.accounts = AccountsMode::invite;
+  return c;
+}
+RegisterRequest with_invite(RegisterRequest r, const std::string& code) {
+  r.invite = code;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("invite: an unowned name is claimed only with the host's verdict on an invite for it",
+          "[presence][accounts]") {
+  CoreHarness h(with_invites());
+  const LoginKey alice = key_of(1);
+  const SessionId s = h.open_bound(binding_of(41));
+  h.request(s, login(alice, binding_of(41), "alice"));
+  CHECK(h.error_to(s) == ErrorCode::invite_required);
+  h.request(s, with_invite(login(alice, binding_of(41), "alice"), "wrong"));  // the host found no invite
+  CHECK(h.error_to(s) == ErrorCode::bad_invite);
+  h.feed(InviteChecked{s, "bob", false});  // an invite, for another name
+  h.request(s, with_invite(login(alice, binding_of(41), "alice"), "code-for-bob"));
+  CHECK(h.error_to(s) == ErrorCode::bad_invite);
+  h.feed(InviteChecked{s, "alice", true});
+  h.request(s, with_invite(login(alice, binding_of(41), "alice"), "old"));
+  CHECK(h.error_to(s) == ErrorCode::invite_expired);
+  CHECK(h.effects<AccountClaimed>().empty());
+  h.feed(InviteChecked{s, "alice", false});
+  h.request(s, with_invite(login(alice, binding_of(41), "Alice"), "good"));
+  REQUIRE(h.ok_to(s));
+  CHECK(h.effects<AccountClaimed>().size() == 1);
+  REQUIRE(h.effects<InviteUsed>().size() == 1);
+  CHECK(h.effects<InviteUsed>()[0].name_key == "alice");
+  // Owned now: its key logs in again without an invite, and nobody else's does with one.
+  h.close(s);
+  const SessionId back = h.open_bound(binding_of(42));
+  h.request(back, login(alice, binding_of(42), "alice"));
+  CHECK(h.ok_to(back));
+  CHECK(h.effects<InviteUsed>().empty());
+  const SessionId m = h.open_bound(binding_of(43));
+  h.feed(InviteChecked{m, "alice", false});
+  h.request(m, with_invite(login(key_of(2), binding_of(43), "alice"), "replayed"));
+  CHECK(h.error_to(m) == ErrorCode::name_taken);
+}
+
+TEST_CASE("invite: a verdict counts for the next register of its session only", "[presence][accounts]") {
+  CoreHarness h(with_invites());
+  const SessionId s = h.open_bound(binding_of(44));
+  h.feed(InviteChecked{s, "alice", false});
+  h.request(s, login(key_of(1), binding_of(44), "alice"));  // no code given this time
+  CHECK(h.error_to(s) == ErrorCode::invite_required);
+  h.request(s, with_invite(login(key_of(1), binding_of(44), "alice"), "again"));  // the verdict was spent
+  CHECK(h.error_to(s) == ErrorCode::bad_invite);
+}
+
+TEST_CASE("add_key: a logged-in owner adds another device, which may then log in to the name",
+          "[presence][accounts]") {
+  CoreHarness h(with_accounts());
+  const LoginKey phone = key_of(1), laptop = key_of(2), mallory = key_of(3);
+  const SessionId a = h.open_bound(binding_of(51));
+  h.request(a, login(phone, binding_of(51), "alice"));
+  REQUIRE(h.ok_to(a));
+  h.request(a, AddKeyRequest{"zz"});
+  CHECK(h.error_to(a) == ErrorCode::bad_field);
+  h.request(a, AddKeyRequest{to_hex(laptop.public_key)});
+  REQUIRE(h.ok_to(a));
+  REQUIRE(h.effects<AccountClaimed>().size() == 1);
+  CHECK(h.effects<AccountClaimed>()[0].account == Account{"alice", laptop.public_key});
+  h.request(a, AddKeyRequest{to_hex(laptop.public_key)});  // again: nothing new to keep
+  CHECK(h.ok_to(a));
+  CHECK(h.effects<AccountClaimed>().empty());
+  h.close(a);
+  const SessionId l = h.open_bound(binding_of(52));
+  h.request(l, login(laptop, binding_of(52), "alice"));
+  CHECK(h.ok_to(l));
+  const SessionId m = h.open_bound(binding_of(53));
+  h.request(m, login(mallory, binding_of(53), "alice"));
+  CHECK(h.error_to(m) == ErrorCode::name_taken);  // still nobody else's
+  // At most max_keys_per_account keys: 2 so far.
+  for (uint8_t k = 10; k < 10 + max_keys_per_account - 2; ++k) {
+    h.request(l, AddKeyRequest{to_hex(key_of(k).public_key)});
+    REQUIRE(h.ok_to(l));
+  }
+  h.request(l, AddKeyRequest{to_hex(key_of(99).public_key)});
+  CHECK(h.error_to(l) == ErrorCode::too_many_keys);
+}
+
+TEST_CASE("add_key: refused to a session that did not log in", "[presence][accounts]") {
+  CoreHarness h;  // accounts off: nobody logs in
+  const SessionId a = h.user("alice");
+  h.request(a, AddKeyRequest{to_hex(key_of(2).public_key)});
+  CHECK(h.error_to(a) == ErrorCode::login_required);
   CHECK(h.effects<AccountClaimed>().empty());
 }

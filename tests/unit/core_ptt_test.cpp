@@ -504,6 +504,6 @@ TEST_CASE("a member name that looks like a calls user's is refused: one namespac
   CHECK(h.error_to(s) == ErrorCode::name_confusable);
   h.member("rnia", "class");
   const SessionId m = h.open();
-  h.request(m, RegisterRequest{1, "mia", 0, {}, {}});
+  h.request(m, RegisterRequest{1, "mia", 0, {}, {}, {}});
   CHECK(h.error_to(m) == ErrorCode::name_confusable);
 }

@@ -52,16 +52,16 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   CoreHarness h(c);
   const SessionId fresh = h.open();
   expect(h, fresh, WhoRequest{}, ErrorCode::not_registered);
-  expect(h, fresh, RegisterRequest{9, "x", 0, {}, {}}, ErrorCode::unsupported_version);
-  expect(h, fresh, RegisterRequest{1, "no way", 0, {}, {}}, ErrorCode::bad_name);
+  expect(h, fresh, RegisterRequest{9, "x", 0, {}, {}, {}}, ErrorCode::unsupported_version);
+  expect(h, fresh, RegisterRequest{1, "no way", 0, {}, {}, {}}, ErrorCode::bad_name);
 
   const SessionId alice = h.user("alice");
   const SessionId bob = h.user("bob");
   const SessionId carol = h.user("carol");
   const SessionId dave = h.user("dave");
-  expect(h, fresh, RegisterRequest{1, "ALICE", 0, {}, {}}, ErrorCode::name_taken);
-  expect(h, fresh, RegisterRequest{1, "aIice", 0, {}, {}}, ErrorCode::name_confusable);
-  expect(h, alice, RegisterRequest{1, "x", 0, {}, {}}, ErrorCode::already_registered);
+  expect(h, fresh, RegisterRequest{1, "ALICE", 0, {}, {}, {}}, ErrorCode::name_taken);
+  expect(h, fresh, RegisterRequest{1, "aIice", 0, {}, {}, {}}, ErrorCode::name_confusable);
+  expect(h, alice, RegisterRequest{1, "x", 0, {}, {}, {}}, ErrorCode::already_registered);
   expect(h, alice, PressRequest{}, ErrorCode::wrong_face);
   expect(h, alice, CallRequest{"zed", std::nullopt}, ErrorCode::user_not_found);
   expect(h, alice, CallRequest{"alice", std::nullopt}, ErrorCode::self_call);
@@ -139,9 +139,34 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
     ChannelBinding binding{};
     binding.fill(5);
     const SessionId s = accounts.open_bound(binding);
-    expect(accounts, s, RegisterRequest{1, "alice", 0, {}, {}}, ErrorCode::login_required);
-    expect(accounts, s, RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b')},
+    expect(accounts, s, RegisterRequest{1, "alice", 0, {}, {}, {}}, ErrorCode::login_required);
+    expect(accounts, s, RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b'), {}},
            ErrorCode::bad_signature);
+  }
+
+  // The invites and add_key codes: a server that gives names by invitation.
+  {
+    Config with_invites;
+    with_invites.accounts = AccountsMode::invite;
+    CoreHarness invites(with_invites);
+    ChannelBinding binding{};
+    binding.fill(6);
+    const LoginKey key = login_key_from_seed(std::array<uint8_t, 32>{3});
+    const SessionId s = invites.open_bound(binding);
+    RegisterRequest r{1, "alice", 0, login_key_hex(key), login_signature(key, binding, "alice"), {}};
+    expect(invites, s, r, ErrorCode::invite_required);
+    r.invite = "nothing the host knows";
+    expect(invites, s, r, ErrorCode::bad_invite);
+    invites.feed(InviteChecked{s, "alice", true});
+    expect(invites, s, r, ErrorCode::invite_expired);
+    invites.feed(InviteChecked{s, "alice", false});
+    invites.request(s, r);
+    REQUIRE(invites.ok_to(s));
+    for (uint8_t k = 10; k < 10 + max_keys_per_account - 1; ++k) {
+      invites.request(s, AddKeyRequest{login_key_hex(login_key_from_seed(std::array<uint8_t, 32>{k}))});
+      REQUIRE(invites.ok_to(s));
+    }
+    expect(invites, s, AddKeyRequest{std::string(64, 'f')}, ErrorCode::too_many_keys);
   }
 
   while (h.core.session_count() < c.max_sessions) h.open();
