@@ -40,9 +40,10 @@ const std::array<ConfigField, 27> fields{{
      "a silent holder loses the floor after this long"},
     {"silence_threshold_dbfs", &Config::silence_threshold_dbfs, "dBFS", -150, 0,
      "frames at or below this level are silence"},
-    {"accounts", &Config::accounts, "", 0, 1,
-     "who may use a calls name: off, anyone while nobody connected uses it; open, the first key to log in owns it "
-     "(hailer-server: open, or off with --plaintext)"},
+    {"accounts", &Config::accounts, "", 0, 2,
+     "who may use a calls name: off, anyone while nobody connected uses it; open, the first key to log in owns it; "
+     "invite, as open but a name is claimed only with an operator's invite (hailer-server: open, or off with "
+     "--plaintext)"},
     {"default_floor_policy", &Config::default_floor_policy, "", 0, 1, "policy of a new room"},
     {"instructor_token", &Config::instructor_token, "", 0, 128,
      "secret instructors must give, at least 16 characters (default: made once, kept in the state folder)", true, true},

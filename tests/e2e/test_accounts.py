@@ -147,6 +147,73 @@ class Accounts(TempDirCase):
         status, lines = self.login(again, "bob", "mallory")  # bob's account stays
         self.assertEqual(self.reply_to_register(lines)["code"], "name_taken")
 
+    def invite(self, state, name, *args):
+        made = subprocess.run([SERVER, "invite", name, "--state-dir", state, *args], capture_output=True, text=True,
+                              timeout=10)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        code = made.stdout.split("\n")[0].split(": ")[1]
+        self.assertRegex(code, r"^[0-9a-f]{32}$")
+        self.assertIn("--invite " + code, made.stdout)
+        return code
+
+    def test_by_invitation_a_name_needs_a_fresh_invite_for_it_used_once(self):
+        state = self.path("state")
+        server = self.server("--accounts", "invite", state_dir=state)
+        status, lines = self.login(server, "alice", "alice")
+        self.assertEqual((status, self.reply_to_register(lines)["code"]), (1, "invite_required"))
+        code = self.invite(state, "alice")  # made while the server runs
+        invite_file = os.path.join(state, "invites", "alice")
+        self.assertEqual(stat.S_IMODE(os.stat(invite_file).st_mode), 0o600)
+        self.assertNotIn(code, open(invite_file).read())  # its hash, not the code
+        status, lines = self.login(server, "bob", "bob", "--invite", code)  # alice's invite, for bob
+        self.assertEqual(self.reply_to_register(lines)["code"], "bad_invite")
+        status, lines = self.login(server, "alice", "alice", "--invite", code)
+        self.assertEqual((status, self.reply_to_register(lines)["type"]), (0, "ok"))
+        self.assertFalse(os.path.exists(invite_file))  # used up
+        status, lines = self.login(server, "alice", "alice")  # hers now: no invite needed
+        self.assertEqual(self.reply_to_register(lines)["type"], "ok")
+        status, lines = self.login(server, "alice", "mallory", "--invite", code)  # the code again, another key
+        self.assertEqual(self.reply_to_register(lines)["code"], "name_taken")
+        # An expired invite says so, and is not used up by the try.
+        stale = self.invite(state, "carol", "--expires-in-s", "1")
+        time.sleep(1.2)
+        status, lines = self.login(server, "carol", "carol", "--invite", stale)
+        self.assertEqual(self.reply_to_register(lines)["code"], "invite_expired")
+        fresh = self.invite(state, "carol")
+        status, lines = self.login(server, "carol", "carol", "--invite", fresh)
+        self.assertEqual(self.reply_to_register(lines)["type"], "ok")
+        # Bad invocations: not a name, a lifetime out of range.
+        bad = subprocess.run([SERVER, "invite", "../x", "--state-dir", state], capture_output=True, text=True, timeout=10)
+        self.assertEqual(bad.returncode, 2)
+        bad = subprocess.run([SERVER, "invite", "dave", "--expires-in-s", "0", "--state-dir", state], capture_output=True,
+                             text=True, timeout=10)
+        self.assertEqual(bad.returncode, 2)
+
+    def test_an_owner_adds_a_second_devices_key_which_then_logs_in(self):
+        server = self.server(accounts=True)
+        status, lines = self.login(server, "alice", "phone")
+        self.assertEqual(self.reply_to_register(lines)["type"], "ok")
+        env = dict(os.environ, XDG_CONFIG_HOME=self.path("config-laptop"))
+        shown = subprocess.run([CLIENT, "--show-key"], capture_output=True, text=True, timeout=10, env=env)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        laptop_key = shown.stdout.strip()
+        self.assertRegex(laptop_key, r"^[0-9a-f]{64}$")
+        status, lines = self.login(server, "alice", "laptop")  # not yet
+        self.assertEqual(self.reply_to_register(lines)["code"], "name_taken")
+        # The owner, logged in on the phone, adds the laptop's key.
+        os.environ["XDG_CONFIG_HOME"] = self.path("config-phone")  # the phone's key (tearDown restores it)
+        phone = self.cli(server, "alice", "--audio-in", "none", "--audio-out", "none")
+        phone.expect("ok", {"id": 1})
+        phone.send("add-key zz")
+        self.assertEqual(phone.expect("error", {"id": 2})["code"], "bad_field")
+        phone.send("add-key " + laptop_key)
+        phone.expect("ok", {"id": 3})
+        self.assertEqual(phone.quit(), 0)
+        status, lines = self.login(server, "alice", "laptop")
+        self.assertEqual((status, self.reply_to_register(lines)["type"]), (0, "ok"))
+        status, lines = self.login(server, "alice", "mallory")
+        self.assertEqual(self.reply_to_register(lines)["code"], "name_taken")
+
     def test_a_key_file_others_may_read_or_that_is_not_a_key_is_refused(self):
         server = self.server(accounts=True)
         self.login(server, "alice", "alice")
