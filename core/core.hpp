@@ -120,12 +120,12 @@ class Core {
     std::list<SessionId>::iterator seen_at;  // its place in seen_order_
     std::optional<Face> face;                // nothing until register/join succeeds
     std::string name;
-    std::string key;                 // name_key(name)
-    bool instructor_cookie = false;  // opened with the instructor's cookie (web face)
-    ChannelBinding binding{};        // what a login on this connection signs (TLS exporter)
+    std::string key;                                     // name_key(name)
+    bool instructor_cookie = false;                      // opened with the instructor's cookie (web face)
+    ChannelBinding binding{};                            // what a login on this connection signs (TLS exporter)
     std::optional<std::array<uint8_t, 32>> account_key;  // the key it logged in with (accounts on)
     std::optional<InviteChecked> invite;                 // the host's check of its register's invite
-    SessionSecrets secrets;          // drawn by the host for this session
+    SessionSecrets secrets;                              // drawn by the host for this session
     // calls face
     uint16_t media_port = 0;
     std::optional<uint64_t> media_id;             // registered: the id its proofs name (tokens_)

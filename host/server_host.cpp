@@ -83,8 +83,7 @@ void ServerHost::text(Time now, SessionId session, std::string_view text) {
   if (auto* r = std::get_if<Request>(&decoded)) {
     check_invite(now, session, *r);
     feed(now, RequestReceived{session, std::move(*r)});
-  }
-  else
+  } else
     feed(now, BadRequest{session, std::get<DecodeError>(decoded)});
   settle(now);
   arm_timer();

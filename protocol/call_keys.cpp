@@ -77,12 +77,10 @@ std::optional<SrtpKeys> derive_srtp_keys(CallRole role, const CallKeyPair& own, 
   std::array<uint8_t, crypto_kx_SESSIONKEYBYTES> rx{};
   std::array<uint8_t, crypto_kx_SESSIONKEYBYTES> tx{};
   // crypto_kx: the caller plays its client, the callee its server; each side's tx is the other's rx.
-  const int rc =
-      role == CallRole::caller
-          ? crypto_kx_client_session_keys(rx.data(), tx.data(), own.public_key.data(), own.secret_key.data(),
-                                          peer.data())
-          : crypto_kx_server_session_keys(rx.data(), tx.data(), own.public_key.data(), own.secret_key.data(),
-                                          peer.data());
+  const int rc = role == CallRole::caller ? crypto_kx_client_session_keys(rx.data(), tx.data(), own.public_key.data(),
+                                                                          own.secret_key.data(), peer.data())
+                                          : crypto_kx_server_session_keys(rx.data(), tx.data(), own.public_key.data(),
+                                                                          own.secret_key.data(), peer.data());
   if (rc != 0) return std::nullopt;  // a low-order or otherwise unusable point
   SrtpKeys keys{srtp_master_key(tx), srtp_master_key(rx)};
   sodium_memzero(rx.data(), rx.size());
@@ -96,7 +94,9 @@ std::string safety_number(const AccountKey& caller_account, const CallPublicKey&
   init_sodium();
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
-  const auto feed = [&](std::span<const uint8_t> bytes) { crypto_generichash_update(&state, bytes.data(), bytes.size()); };
+  const auto feed = [&](std::span<const uint8_t> bytes) {
+    crypto_generichash_update(&state, bytes.data(), bytes.size());
+  };
   feed({reinterpret_cast<const uint8_t*>(safety_context.data()), safety_context.size()});
   feed(caller_account);
   feed(caller_key);

@@ -136,9 +136,10 @@ struct SetPolicyRequest {
 };
 
 /// Any request body.
-using RequestBody = std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
-                                 CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest,
-                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest>;
+using RequestBody =
+    std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest, CancelRequest,
+                 CancelWaitRequest, MissedRequest, PingRequest, JoinRequest, PressRequest, ReleaseRequest,
+                 RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {

@@ -173,7 +173,8 @@ void Attacker::swap_key(const std::string& to, nlohmann::ordered_json& m) {
   m["signature"] = ours.signature;
   ++stats_.keys_swapped;
   auto result = agreement_toward(peer, call_id).accept(original, name_key(peer));
-  if (auto* crypto = std::get_if<CallCrypto>(&result)) opener_.insert_or_assign(peer, SrtpReceiver(crypto->keys.receive));
+  if (auto* crypto = std::get_if<CallCrypto>(&result))
+    opener_.insert_or_assign(peer, SrtpReceiver(crypto->keys.receive));
 }
 
 // The agreement the attacker holds with `victim` in `call_id`, playing the victim's peer's role.

@@ -86,11 +86,11 @@ class Attacker {
   Prng rng_;
   SeededSecrets secrets_;
   LoginKey account_;
-  std::map<std::string, Seen> last_from_;             // sender -> its last packet to the other
-  std::vector<Heard> heard_;                          // one per tapped leg
-  std::map<std::string, CallRole> role_;              // each victim's role in its current call
-  std::map<std::string, CallKeyAgreement> toward_;    // the keys it shows each victim (swap_keys)
-  std::map<std::string, SrtpReceiver> opener_;        // opens what each victim sends it (swap_keys)
+  std::map<std::string, Seen> last_from_;           // sender -> its last packet to the other
+  std::vector<Heard> heard_;                        // one per tapped leg
+  std::map<std::string, CallRole> role_;            // each victim's role in its current call
+  std::map<std::string, CallKeyAgreement> toward_;  // the keys it shows each victim (swap_keys)
+  std::map<std::string, SrtpReceiver> opener_;      // opens what each victim sends it (swap_keys)
   AttackStats stats_;
 };
 

@@ -21,9 +21,9 @@ const std::vector<std::string>& media_counter_names() {
 }
 
 const std::vector<std::string>& attack_counter_names() {
-  static const std::vector<std::string> names{"tapped",       "injected", "injected_played", "replayed",
-                                              "replayed_played", "keys_swapped", "opened",       "heard_frames",
-                                              "heard_correlation"};
+  static const std::vector<std::string> names{"tapped",   "injected",        "injected_played",
+                                              "replayed", "replayed_played", "keys_swapped",
+                                              "opened",   "heard_frames",    "heard_correlation"};
   return names;
 }
 

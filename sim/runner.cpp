@@ -207,9 +207,9 @@ std::vector<std::pair<std::string, uint64_t>> media_counters(World& w) {
 std::vector<std::pair<std::string, double>> attack_counters(const Attacker* a) {
   const AttackStats s = a != nullptr ? a->stats() : AttackStats{};
   const auto d = [](uint64_t v) { return static_cast<double>(v); };
-  const std::vector<double> values{d(s.tapped),          d(s.injected),     d(s.injected_played),
-                                   d(s.replayed),        d(s.replayed_played), d(s.keys_swapped),
-                                   d(s.opened),          d(s.heard_frames), s.heard_correlation};
+  const std::vector<double> values{d(s.tapped),   d(s.injected),        d(s.injected_played),
+                                   d(s.replayed), d(s.replayed_played), d(s.keys_swapped),
+                                   d(s.opened),   d(s.heard_frames),    s.heard_correlation};
   std::vector<std::pair<std::string, double>> out;
   for (std::size_t i = 0; i < values.size(); ++i) out.emplace_back(attack_counter_names()[i], values[i]);
   return out;

@@ -77,7 +77,10 @@ void SimulatedClient::apply(const std::vector<ClientEffect>& effects, const std:
           } else if constexpr (std::is_same_v<T, PlayTone>) {
             // no speaker in the simulation
           } else if constexpr (std::is_same_v<T, CallKeyRefused>) {
-            w_.record_notice(Notice{now().us, std::nullopt, p_.name, "call_key_refused",
+            w_.record_notice(Notice{now().us,
+                                    std::nullopt,
+                                    p_.name,
+                                    "call_key_refused",
                                     {{"call_id", e.call_id}, {"peer", e.peer}, {"reason", e.reason}}});
           } else if constexpr (std::is_same_v<T, Heard>) {
             HAILER_ASSERT(text != nullptr);
@@ -325,7 +328,10 @@ void SimulatedClient::start_media(const StartCallMedia& c) {
   if (c.crypto) {
     srtp_out_.emplace(c.crypto->keys.send);
     srtp_in_.emplace(c.crypto->keys.receive);
-    w_.record_notice(Notice{now().us, std::nullopt, p_.name, "call_secured",
+    w_.record_notice(Notice{now().us,
+                            std::nullopt,
+                            p_.name,
+                            "call_secured",
                             {{"call_id", c.call_id}, {"peer", c.peer}, {"safety_number", c.crypto->safety_number}}});
   }
   if (!p_.audio.empty()) {

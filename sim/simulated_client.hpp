@@ -132,7 +132,7 @@ class SimulatedClient {
   AudioStream* in_stream_ = nullptr;
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
-  Consent consent_;  // the peer's endpoint must answer before it gets audio, as in the CLI
+  Consent consent_;                     // the peer's endpoint must answer before it gets audio, as in the CLI
   std::optional<SrtpSender> srtp_out_;  // the call's end-to-end keys, as in the CLI
   std::optional<SrtpReceiver> srtp_in_;
   uint64_t srtp_forged_ = 0;

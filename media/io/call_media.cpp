@@ -11,13 +11,14 @@ namespace hailer {
 std::string CallSummary::describe() const {
   const double kbps = duration_s > 0 ? static_cast<double>(bytes_sent) * 8.0 / duration_s / 1000.0 : 0.0;
   char line[400];
-  const int n = std::snprintf(line, sizeof line,
-                "sent %llu packets (%.1f kbit/s %s), received %llu, lost %llu, late %llu, concealed %llu, "
-                "jitter %.1f ms, buffer delay %.0f ms, MOS ~%.2f",
-                static_cast<unsigned long long>(packets_sent), kbps, protected_media ? "SRTP" : "plain RTP",
-                static_cast<unsigned long long>(stats.received),
-                static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(stats.late),
-                static_cast<unsigned long long>(stats.concealed), stats.jitter_ms, buffer_delay_ms, mos);
+  const int n =
+      std::snprintf(line, sizeof line,
+                    "sent %llu packets (%.1f kbit/s %s), received %llu, lost %llu, late %llu, concealed %llu, "
+                    "jitter %.1f ms, buffer delay %.0f ms, MOS ~%.2f",
+                    static_cast<unsigned long long>(packets_sent), kbps, protected_media ? "SRTP" : "plain RTP",
+                    static_cast<unsigned long long>(stats.received), static_cast<unsigned long long>(stats.lost),
+                    static_cast<unsigned long long>(stats.late), static_cast<unsigned long long>(stats.concealed),
+                    stats.jitter_ms, buffer_delay_ms, mos);
   HAILER_ASSERT(n > 0 && static_cast<std::size_t>(n) < sizeof line);
   std::string out = line;
   if (srtp_forged + srtp_replayed + srtp_truncated > 0) {

@@ -236,15 +236,16 @@ TEST_CASE("a journal with invites replays from the host's verdicts and never hol
     return R"({"type":"register","id":1,"version":1,"name":")" + name + R"(","key":")" + login_key_hex(alice) +
            R"(","signature":")" + login_signature(alice, b, name) + R"(","invite":")" + code + R"("})";
   };
-  host.text(now, SessionId{1}, login("bob", "stale-for-bob"));   // expired
-  host.text(now, SessionId{1}, login("alice", "not-a-code"));    // wrong
+  host.text(now, SessionId{1}, login("bob", "stale-for-bob"));     // expired
+  host.text(now, SessionId{1}, login("alice", "not-a-code"));      // wrong
   host.text(now, SessionId{1}, login("alice", "good-for-alice"));  // claimed
   REQUIRE(port.sent<OkReply>(SessionId{1}, ReplyKind::registered).size() == 1);
   CHECK(port.sent<ErrorReply>(SessionId{1}).at(0).code == ErrorCode::invite_expired);
   CHECK(port.sent<ErrorReply>(SessionId{1}).at(1).code == ErrorCode::bad_invite);
   CHECK(invites.used_up == std::vector<std::string>{"alice"});
   const std::string text = out.str();
-  for (const char* code : {"good-for-alice", "stale-for-bob", "not-a-code"}) CHECK(text.find(code) == std::string::npos);
+  for (const char* code : {"good-for-alice", "stale-for-bob", "not-a-code"})
+    CHECK(text.find(code) == std::string::npos);
   CHECK(text.find("\"type\":\"invite\"") != std::string::npos);
   std::istringstream in(text);
   const ReplayResult r = replay_journal(in);

@@ -70,8 +70,10 @@ std::string relay(const MediaKeyRequest& key, const std::string& from) {
 
 const char* ring_caller = R"({"type":"call_ringing","call_id":9,"peer":"bob","role":"caller"})";
 const char* ring_callee = R"({"type":"call_ringing","call_id":9,"peer":"alice","role":"callee"})";
-const char* connected_alice = R"({"type":"call_connected","call_id":9,"peer":"bob","peer_media":{"address":"192.0.2.2","port":5004}})";
-const char* connected_bob = R"({"type":"call_connected","call_id":9,"peer":"alice","peer_media":{"address":"192.0.2.1","port":5004}})";
+const char* connected_alice =
+    R"({"type":"call_connected","call_id":9,"peer":"bob","peer_media":{"address":"192.0.2.2","port":5004}})";
+const char* connected_bob =
+    R"({"type":"call_connected","call_id":9,"peer":"alice","peer_media":{"address":"192.0.2.1","port":5004}})";
 
 }  // namespace
 
@@ -145,8 +147,7 @@ TEST_CASE("e2e: a key signed for another call or from another user is refused", 
   REQUIRE(carol.effects<CallKeyRefused>().size() == 1);
 }
 
-TEST_CASE("e2e: a key swapped by a server in the middle gives the two ends different safety numbers",
-          "[client][e2e]") {
+TEST_CASE("e2e: a key swapped by a server in the middle gives the two ends different safety numbers", "[client][e2e]") {
   End alice("alice", 1, 11), bob("bob", 2, 22);
   alice.hear(ring_caller);
   bob.hear(ring_callee);

@@ -133,27 +133,27 @@ TEST_CASE("raw NUL, duplicate keys, a byte-order mark and an escaped NUL are ref
 }
 
 TEST_CASE("every request round-trips through encode_request and decode_request", "[codec]") {
-  const std::vector<RequestBody> bodies{RegisterRequest{1, "alice", 5004, {}, {}, {}},
-                                        RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b'), "c0de"},
-                                        AddKeyRequest{std::string(64, 'd')},
-                                        WhoRequest{},
-                                        CallRequest{"bob", std::nullopt},
-                                        CallRequest{"bob", false},
-                                        AcceptRequest{12},
-                                        AcceptRequest{},
-                                        RejectRequest{3},
-                                        HangupRequest{},
-                                        CancelRequest{},
-                                        CancelWaitRequest{},
-                                        MissedRequest{},
-                                        PingRequest{},
-                                        JoinRequest{1, "ann", "room1", Role::student, AudioCodec::opus, 48000, ""},
-                                        PressRequest{},
-                                        ReleaseRequest{},
-                                        RevokeRequest{},
-                                        SetPolicyRequest{FloorPolicy::queue},
-                                        MediaKeyRequest{7, std::string(64, 'a'), std::string(64, 'b'),
-                                                        std::string(128, 'c')}};
+  const std::vector<RequestBody> bodies{
+      RegisterRequest{1, "alice", 5004, {}, {}, {}},
+      RegisterRequest{1, "alice", 0, std::string(64, 'a'), std::string(128, 'b'), "c0de"},
+      AddKeyRequest{std::string(64, 'd')},
+      WhoRequest{},
+      CallRequest{"bob", std::nullopt},
+      CallRequest{"bob", false},
+      AcceptRequest{12},
+      AcceptRequest{},
+      RejectRequest{3},
+      HangupRequest{},
+      CancelRequest{},
+      CancelWaitRequest{},
+      MissedRequest{},
+      PingRequest{},
+      JoinRequest{1, "ann", "room1", Role::student, AudioCodec::opus, 48000, ""},
+      PressRequest{},
+      ReleaseRequest{},
+      RevokeRequest{},
+      SetPolicyRequest{FloorPolicy::queue},
+      MediaKeyRequest{7, std::string(64, 'a'), std::string(64, 'b'), std::string(128, 'c')}};
   std::set<std::size_t> kinds;
   uint64_t id = 1;
   for (const auto& body : bodies) {

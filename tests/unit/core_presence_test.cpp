@@ -272,8 +272,9 @@ LoginKey key_of(uint8_t fill) {
 }
 RegisterRequest login(const LoginKey& key, const ChannelBinding& binding, const std::string& name,
                       const std::string& signed_name = "") {
-  return RegisterRequest{1, name, 0, login_key_hex(key),
-                         login_signature(key, binding, name_key(signed_name.empty() ? name : signed_name)), {}};
+  return RegisterRequest{
+      1, name, 0, login_key_hex(key), login_signature(key, binding, name_key(signed_name.empty() ? name : signed_name)),
+      {}};
 }
 }  // namespace
 
@@ -403,8 +404,7 @@ TEST_CASE("invite: a verdict counts for the next register of its session only", 
   CHECK(h.error_to(s) == ErrorCode::bad_invite);
 }
 
-TEST_CASE("add_key: a logged-in owner adds another device, which may then log in to the name",
-          "[presence][accounts]") {
+TEST_CASE("add_key: a logged-in owner adds another device, which may then log in to the name", "[presence][accounts]") {
   CoreHarness h(with_accounts());
   const LoginKey phone = key_of(1), laptop = key_of(2), mallory = key_of(3);
   const SessionId a = h.open_bound(binding_of(51));

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "host/transport_rules.hpp"
-#include "protocol/codec.hpp"
 #include "protocol/call_keys.hpp"
+#include "protocol/codec.hpp"
 #include "tests/support/core_harness.hpp"
 #include "tests/support/test_port.hpp"
 

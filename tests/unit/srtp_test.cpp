@@ -28,7 +28,7 @@ TEST_CASE("a protected packet opens under the same key to the very RTP that was 
   auto wire = plain;
   out.protect(wire);
   CHECK(wire.size() == plain.size() + srtp_tag_bytes);
-  CHECK(std::equal(plain.begin(), plain.begin() + 12, wire.begin()));    // the header stays readable
+  CHECK(std::equal(plain.begin(), plain.begin() + 12, wire.begin()));           // the header stays readable
   CHECK_FALSE(std::equal(plain.begin() + 12, plain.end(), wire.begin() + 12));  // the payload does not
   CHECK(in.unprotect(wire) == SrtpRefusal::none);
   CHECK(wire == plain);
