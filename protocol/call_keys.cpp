@@ -107,9 +107,9 @@ std::string safety_number(const AccountKey& caller_account, const CallPublicKey&
   // Four groups of five digits, each from 40 bits of the digest (reduced mod 100000: the bias
   // of 2^40 mod 10^5 is below 10^-7).
   std::string out;
-  for (int group = 0; group < 4; ++group) {
+  for (std::size_t group = 0; group < 4; ++group) {
     uint64_t v = 0;
-    for (int i = 0; i < 5; ++i) v = (v << 8) | digest[static_cast<std::size_t>(group * 5 + i)];
+    for (std::size_t i = 0; i < 5; ++i) v = (v << 8) | digest[group * 5 + i];
     const std::string digits = std::to_string(v % 100000);
     if (group > 0) out += ' ';
     out += std::string(5 - digits.size(), '0') + digits;
