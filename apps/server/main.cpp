@@ -748,7 +748,7 @@ int main(int argc, char** argv) {
   if (o.plaintext && o.config.accounts != AccountsMode::off) {
     if (app.count("--accounts") > 0) {
       std::fprintf(stderr,
-                   "hailer-server: --accounts open and invite need TLS on the calls port (a login over --plaintext "
+                   "hailer-server: --accounts open or invite needs TLS on the calls port (a login over --plaintext "
                    "could be replayed): drop --plaintext, or use --accounts off\n");
       return 2;
     }
