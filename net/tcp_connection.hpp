@@ -20,7 +20,7 @@ struct NetServer::Connection {
 
   /// Frees the SSL object with the connection.
   struct SslFree {
-    void operator()(SSL* ssl) const { SSL_free(ssl); }
+    void operator()(SSL* object) const { SSL_free(object); }
   };
 
   boost::asio::ip::tcp::socket socket;
