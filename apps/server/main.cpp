@@ -540,6 +540,18 @@ void print_welcome(const net::NetServer& server, const net::WebServer* web_serve
     std::printf("calls port: PLAINTEXT (--plaintext): anyone on the path can read and change the signaling\n");
   else
     std::printf("calls port: TLS, server key %s (clients show it on first connect)\n", o.calls_key_fingerprint.c_str());
+  switch (o.config.accounts) {
+    case AccountsMode::off:
+      std::printf("accounts: off (a name is free while nobody connected uses it)\n");
+      break;
+    case AccountsMode::open:
+      std::printf("accounts: open (a name belongs to the first key that logs in to it)\n");
+      break;
+    case AccountsMode::invite:
+      std::printf("accounts: by invite (hailer-server invite NAME --state-dir %s makes a one-time code)\n",
+                  o.state_dir.c_str());
+      break;
+  }
   if (web_server != nullptr) {
     const auto& web = o.web;
     const unsigned port = web_server->endpoint().port();

@@ -133,7 +133,7 @@ class Server:
             assert self.key, "no server key in the banner: %r" % self.banner
             TLS_PORTS.add(self.port)
         # The classroom lines follow (when the web face is on): URLs, token, fingerprint, recordings.
-        for _ in range(0 if "--no-web" in args else 8):
+        for _ in range(0 if "--no-web" in args else 10):
             line = self.proc.stdout.readline().decode()
             self.banner += line
             m = re.search(r"classroom: students open https?://[^:]+:(\d+)/ .*token=(\w+)", line)

@@ -159,6 +159,7 @@ class Accounts(TempDirCase):
     def test_by_invitation_a_name_needs_a_fresh_invite_for_it_used_once(self):
         state = self.path("state")
         server = self.server("--accounts", "invite", state_dir=state)
+        self.assertIn("accounts: by invite (hailer-server invite NAME --state-dir %s" % state, server.banner)
         status, lines = self.login(server, "alice", "alice")
         self.assertEqual((status, self.reply_to_register(lines)["code"]), (1, "invite_required"))
         code = self.invite(state, "alice")  # made while the server runs
