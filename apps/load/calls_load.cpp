@@ -417,11 +417,17 @@ int Load::run() {
     for (std::size_t i = slot; i < sessions_.size(); i += Ticker::slots) sessions_[i]->tick();
   });
   const auto setup_start = Clock::now();
+  Samples one_setup;  // --one-by-one: connect to registered, per session
   for (uint32_t i = 0; i < options_.sessions; ++i) {
+    const auto session_start = Clock::now();
     sessions_.push_back(std::make_unique<Session>(*this, io_, i, options_.prefix + std::to_string(i), tls_.get()));
     sessions_.back()->start(server);
-    // Connect in waves so the listen backlog never overflows.
-    if (i % 256 == 255) run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
+    if (options_.one_by_one) {
+      if (!run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s)) break;
+      one_setup.add(Clock::now() - session_start);
+    } else if (i % 256 == 255) {  // connect in waves so the listen backlog never overflows
+      run_until([&] { return registered_ + errors_ >= i + 1; }, options_.setup_timeout_s);
+    }
   }
   if (!run_until([&] { return registered_ + errors_ >= options_.sessions; }, options_.setup_timeout_s) || errors_ > 0) {
     std::fprintf(stderr, "hailer-load: %llu of %u sessions registered (%llu errors)\n",
@@ -450,6 +456,11 @@ int Load::run() {
                   "{\"sessions\":%u,\"pairs\":%u,\"probes\":%u,\"setup_s\":%.3f,\"server_rss_kib_per_session\":%.2f,",
                   options_.sessions, options_.pairs, options_.probes, setup_s, per_session_kib);
     json_ = buf;
+    if (options_.one_by_one) {
+      std::snprintf(buf, sizeof buf, "\"setup_one_p50_ms\":%.3f,\"setup_one_p99_ms\":%.3f,", one_setup.at(0.5) / 1000,
+                    one_setup.at(0.99) / 1000);
+      json_ += buf;
+    }
   } else {
     std::printf("%u sessions registered in %.2f s; server RSS %s\n", options_.sessions, setup_s,
                 per_session_kib < 0
@@ -457,6 +468,9 @@ int Load::run() {
                     : (std::to_string(per_session_kib).substr(0, 5) + " KiB per session (" +
                        std::to_string(rss_before_kib_) + " -> " + std::to_string(rss_after_kib_) + " KiB)")
                           .c_str());
+    if (options_.one_by_one)
+      std::printf("one after another: connect to registered p50 %.3f ms, p99 %.3f ms\n", one_setup.at(0.5) / 1000,
+                  one_setup.at(0.99) / 1000);
   }
   Phase base = measure(options_.seconds);
   print("load", base, !options_.stuck);

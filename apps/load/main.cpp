@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
   calls->add_flag("--stuck", o.stuck, "a second phase with one client that never reads");
   calls->add_flag("--tls", o.tls,
                   "TLS to the calls port (a server started without --plaintext; its key is not checked)");
+  calls->add_flag("--one-by-one", o.one_by_one,
+                  "connect the sessions one after another, each once the one before registered: the time of one "
+                  "connect, handshake and login (setup_one_p50_ms, _p99_ms)");
   calls->add_flag("--json", o.json, "one JSON object instead of text");
   auto* ptt = app.add_subcommand(
       "ptt", "N WebSocket students join one room (at once or at a rate); floor churn by random pairs");
