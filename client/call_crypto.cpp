@@ -42,7 +42,7 @@ std::variant<CallCrypto, CallKeyError> CallKeyAgreement::accept(const PeerMediaK
   const bool caller = role_ == CallRole::caller;
   const std::string number = caller ? safety_number(account_.public_key, own_.public_key, *account, *key)
                                     : safety_number(*account, *key, account_.public_key, own_.public_key);
-  return CallCrypto{*keys, number};
+  return CallCrypto{*keys, *account, number};
 }
 
 }  // namespace hailer

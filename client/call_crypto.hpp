@@ -19,6 +19,7 @@ namespace hailer {
 /// What a connected call's media is protected with.
 struct CallCrypto {
   SrtpKeys keys;
+  AccountKey peer_account;    ///< the account key the peer's call key was signed with
   std::string safety_number;  ///< "12345 67890 13579 24680": the same on both sides, unless a key was swapped
 };
 

@@ -35,6 +35,7 @@ extern "C" {
 #include "net/os_secrets.hpp"
 #include "net/tls_context.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/names.hpp"
 #include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
@@ -85,6 +86,7 @@ struct Options {
   bool plaintext = false;                  // --plaintext: no TLS on the signaling connection (insecure)
   std::optional<std::string> trust_ahead;  // --trust FINGERPRINT, normalized
   std::string known_servers;               // the known_servers file (--known-servers, or the config folder's)
+  std::string known_peers;                 // the known_peers file, beside known_servers
   std::optional<LoginKey> identity;        // the account key: logins and call keys are signed with it
   bool plaintext_media = false;            // --plaintext-media: plain RTP, no end-to-end keys (insecure)
   std::string invite;                      // --invite CODE: claims the name on a server with --accounts invite
@@ -654,15 +656,47 @@ class Shell {
     media_peer_ = c.peer;
     const std::string peer = escape_untrusted(c.peer);
     if (c.crypto) {
+      const cli::PeerKeyCheck k =
+          cli::check_peer_key(host_ + ":" + port_ + "/" + name_key(c.peer), c.crypto->peer_account, options_.known_peers);
       note("the call with " + peer + " is end-to-end encrypted; safety number " + c.crypto->safety_number +
                " (compare it with " + peer + ": a different number means someone is in between)",
-           {{"type", "call_secured"}, {"peer", c.peer}, {"safety_number", c.crypto->safety_number}});
+           {{"type", "call_secured"},
+            {"peer", c.peer},
+            {"safety_number", c.crypto->safety_number},
+            {"peer_key", std::string(to_string(k.verdict))},
+            {"peer_key_fingerprint", k.seen}});
+      report_peer_key(peer, k);
     } else {
       note("the call with " + peer + " is plain RTP (--plaintext-media): anyone on the path can hear it",
            {{"type", "call_unprotected"}, {"peer", c.peer}});
     }
     next_tick_ = std::chrono::steady_clock::now() + frame_period;
     tick();
+  }
+
+  // What the pin of the peer's account key says: its first end-to-end call (pinned now), the key
+  // known from before (nothing to say), or another key than last time, loudly: a server in the
+  // middle shows one, and so does the peer's other device.
+  void report_peer_key(const std::string& peer, const cli::PeerKeyCheck& k) {
+    if (!k.write_error.empty())
+      note("could not pin " + peer + "'s key: " + k.write_error, {{"type", "peer_key_error"}, {"error", k.write_error}});
+    if (k.verdict == TrustVerdict::first_use) {
+      note("first end-to-end call with " + peer + ": their key " + k.seen + " is pinned in " + options_.known_peers +
+               "; compare the safety number once to be sure it is theirs",
+           {{"type", "peer_key"}, {"peer", peer}, {"state", "first_use"}, {"fingerprint", k.seen}});
+    } else if (k.verdict == TrustVerdict::changed) {
+      note("WARNING: " + peer + "'s account key is not the one pinned in " + options_.known_peers + " (" + k.pinned +
+               ", now " + k.seen + "). If " + peer +
+               " did not move to another device or reset their key, someone may be in the middle: compare the "
+               "safety number before you say anything. To accept the new key, delete " +
+               peer + "'s line in that file.",
+           {{"type", "peer_key"},
+            {"peer", peer},
+            {"state", "changed"},
+            {"fingerprint", k.seen},
+            {"pinned", k.pinned},
+            {"file", options_.known_peers}});
+    }
   }
 
   void stop_media() {
@@ -977,6 +1011,10 @@ int main(int argc, char** argv) {
     }
   }
   if (o.known_servers.empty()) o.known_servers = cli::config_dir() + "/known_servers";
+  {
+    const auto slash = o.known_servers.rfind('/');
+    o.known_peers = (slash == std::string::npos ? std::string(".") : o.known_servers.substr(0, slash)) + "/known_peers";
+  }
   // The identity signs logins (TLS only) and every call's key (end-to-end media, TLS or not).
   if (!o.plaintext || !o.plaintext_media) {
     if (identity_file.empty()) identity_file = cli::config_dir() + "/identity";

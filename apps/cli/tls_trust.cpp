@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,31 @@ KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string
       const auto slash = known_servers_file.rfind('/');
       if (slash != std::string::npos) ensure_private_dir(known_servers_file.substr(0, slash));
       write_private_file(known_servers_file, known.text());
+    } catch (const std::exception& e) {
+      k.write_error = e.what();
+    }
+  }
+  return k;
+}
+
+PeerKeyCheck check_peer_key(const std::string& entry, const std::array<uint8_t, 32>& account_key,
+                            const std::string& known_peers_file) {
+  PeerKeyCheck k;
+  std::array<unsigned char, 32> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(account_key.data(), account_key.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+    return k;
+  k.seen = "SHA256:" + to_hex(digest);
+  KnownServers known = KnownServers::parse(read_file(known_peers_file));
+  const auto pinned = known.find(entry);
+  k.pinned = pinned.value_or("");
+  k.verdict = decide_trust(false, k.seen, pinned, std::nullopt);
+  if (k.verdict == TrustVerdict::first_use) {
+    known.pin(entry, k.seen);
+    try {
+      const auto slash = known_peers_file.rfind('/');
+      if (slash != std::string::npos) ensure_private_dir(known_peers_file.substr(0, slash));
+      write_private_file(known_peers_file, known.text());
     } catch (const std::exception& e) {
       k.write_error = e.what();
     }

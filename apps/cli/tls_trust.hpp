@@ -5,6 +5,8 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -37,6 +39,20 @@ struct KeyCheck {
 /// `known_servers_file` and `trust_ahead` (normalized), and pins it when the verdict says so.
 KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string& known_servers_file,
                           const std::optional<std::string>& trust_ahead);
+
+/// The outcome of checking a peer's account key against the user's known_peers file.
+struct PeerKeyCheck {
+  TrustVerdict verdict = TrustVerdict::first_use;  ///< first_use, pinned or changed
+  std::string seen;                                ///< the fingerprint of the key the peer signed with
+  std::string pinned;                              ///< the fingerprint on file before, if any
+  std::string write_error;                         ///< a pin that could not be written
+};
+
+/// Checks the account key a peer signed its call key with, for `entry` ("HOST:PORT/name"),
+/// against `known_peers_file` (known_servers' format; the fingerprint is the SHA-256 of the key):
+/// the first key seen for a peer is pinned; a later different one is reported, never re-pinned.
+PeerKeyCheck check_peer_key(const std::string& entry, const std::array<uint8_t, 32>& account_key,
+                            const std::string& known_peers_file);
 
 /// The user's account key (Ed25519, protocol/login.hpp) kept at `path` as the hex of its 32-byte
 /// seed: read, or made from the OS CSPRNG on first use (0600, never through a link; `made` says

@@ -102,3 +102,46 @@ class MediaKeys(TempDirCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PeerKeys(TempDirCase):
+
+    def call(self, alice, bob):
+        alice.send("call bob")
+        secured = alice.expect("call_secured", {"peer": "bob"})
+        bob.expect("call_secured", {"peer": "alice"})
+        alice.send("hangup")
+        alice.expect("call_ended")
+        bob.expect("call_ended")
+        return secured
+
+    def test_a_peers_account_key_is_pinned_on_the_first_call_and_a_changed_one_is_said_loudly(self):
+        server = self.server()
+        bob = self.cli(server, "bob", "--auto-accept", "--audio-in", "none", "--audio-out", "none",
+                       "--identity", self.path("bob-phone.key"))
+        alice = self.cli(server, "alice", "--audio-in", "none", "--audio-out", "none")
+        for c in (alice, bob):
+            c.expect("media_ready")
+        first = self.call(alice, bob)
+        self.assertEqual(first["peer_key"], "first_use")
+        note = alice.expect("peer_key", {"peer": "bob", "state": "first_use"})
+        self.assertEqual(note["fingerprint"], first["peer_key_fingerprint"])
+        known = os.path.join(self.tmp, "config", "hailer", "known_peers")
+        self.assertIn("/bob " + first["peer_key_fingerprint"], open(known).read())
+        self.assertEqual(oct(os.stat(known).st_mode & 0o777), "0o600")
+        second = self.call(alice, bob)
+        self.assertEqual(second["peer_key"], "pinned")  # the same key: nothing to say
+        alice.never("peer_key", {"peer": "bob"}, within=0.3)
+        self.assertEqual(bob.quit(), 0)
+        # bob comes back with another key (another device, or a server in the middle).
+        bob = self.cli(server, "bob", "--auto-accept", "--audio-in", "none", "--audio-out", "none",
+                       "--identity", self.path("bob-laptop.key"))
+        bob.expect("media_ready")
+        third = self.call(alice, bob)
+        self.assertEqual(third["peer_key"], "changed")
+        warning = alice.expect("peer_key", {"peer": "bob", "state": "changed"})
+        self.assertEqual(warning["pinned"], first["peer_key_fingerprint"])
+        self.assertNotEqual(warning["fingerprint"], warning["pinned"])
+        self.assertIn("/bob " + first["peer_key_fingerprint"], open(known).read())  # never re-pinned by itself
+        for c in (alice, bob):
+            self.assertEqual(c.quit(), 0)
