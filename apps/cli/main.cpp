@@ -656,8 +656,8 @@ class Shell {
     media_peer_ = c.peer;
     const std::string peer = escape_untrusted(c.peer);
     if (c.crypto) {
-      const cli::PeerKeyCheck k =
-          cli::check_peer_key(host_ + ":" + port_ + "/" + name_key(c.peer), c.crypto->peer_account, options_.known_peers);
+      const cli::PeerKeyCheck k = cli::check_peer_key(host_ + ":" + port_ + "/" + name_key(c.peer),
+                                                      c.crypto->peer_account, options_.known_peers);
       note("the call with " + peer + " is end-to-end encrypted; safety number " + c.crypto->safety_number +
                " (compare it with " + peer + ": a different number means someone is in between)",
            {{"type", "call_secured"},
@@ -679,7 +679,8 @@ class Shell {
   // middle shows one, and so does the peer's other device.
   void report_peer_key(const std::string& peer, const cli::PeerKeyCheck& k) {
     if (!k.write_error.empty())
-      note("could not pin " + peer + "'s key: " + k.write_error, {{"type", "peer_key_error"}, {"error", k.write_error}});
+      note("could not pin " + peer + "'s key: " + k.write_error,
+           {{"type", "peer_key_error"}, {"error", k.write_error}});
     if (k.verdict == TrustVerdict::first_use) {
       note("first end-to-end call with " + peer + ": their key " + k.seen + " is pinned in " + options_.known_peers +
                "; compare the safety number once to be sure it is theirs",

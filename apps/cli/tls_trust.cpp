@@ -118,8 +118,7 @@ PeerKeyCheck check_peer_key(const std::string& entry, const std::array<uint8_t, 
   PeerKeyCheck k;
   std::array<unsigned char, 32> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(account_key.data(), account_key.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
-    return k;
+  if (EVP_Digest(account_key.data(), account_key.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) return k;
   k.seen = "SHA256:" + to_hex(digest);
   KnownServers known = KnownServers::parse(read_file(known_peers_file));
   const auto pinned = known.find(entry);

@@ -46,7 +46,7 @@ struct Options {
   int server_pid = 0;
   bool stuck = false;
   bool json = false;
-  bool tls = false;  // calls: TLS to the calls port (a server without --plaintext)
+  bool tls = false;         // calls: TLS to the calls port (a server without --plaintext)
   bool one_by_one = false;  // calls: each session connects only once the one before registered
   // ptt
   uint32_t students = 1000;
