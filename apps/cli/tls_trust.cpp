@@ -59,6 +59,21 @@ void write_private_file(const std::string& path, const std::string& text) {
   }
 }
 
+// Pins `fingerprint` for `entry` and rewrites `file` (its folder made private first): the error,
+// or empty. A pin that cannot be written leaves the connection or call going on.
+std::string write_pin(KnownServers& known, const std::string& entry, const std::string& fingerprint,
+                      const std::string& file) {
+  known.pin(entry, fingerprint);
+  try {
+    const auto slash = file.rfind('/');
+    if (slash != std::string::npos) ensure_private_dir(file.substr(0, slash));
+    write_private_file(file, known.text());
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 }  // namespace
 
 std::string config_dir() {
@@ -100,16 +115,7 @@ KeyCheck check_server_key(SSL* ssl, const std::string& server, const std::string
   const auto pinned = known.find(server);
   k.pinned = pinned.value_or("");
   k.verdict = decide_trust(ca_verified, k.seen, pinned, trust_ahead);
-  if (pin_it(k.verdict)) {
-    known.pin(server, k.seen);
-    try {
-      const auto slash = known_servers_file.rfind('/');
-      if (slash != std::string::npos) ensure_private_dir(known_servers_file.substr(0, slash));
-      write_private_file(known_servers_file, known.text());
-    } catch (const std::exception& e) {
-      k.write_error = e.what();
-    }
-  }
+  if (pin_it(k.verdict)) k.write_error = write_pin(known, server, k.seen, known_servers_file);
   return k;
 }
 
@@ -124,16 +130,7 @@ PeerKeyCheck check_peer_key(const std::string& entry, const std::array<uint8_t, 
   const auto pinned = known.find(entry);
   k.pinned = pinned.value_or("");
   k.verdict = decide_trust(false, k.seen, pinned, std::nullopt);
-  if (k.verdict == TrustVerdict::first_use) {
-    known.pin(entry, k.seen);
-    try {
-      const auto slash = known_peers_file.rfind('/');
-      if (slash != std::string::npos) ensure_private_dir(known_peers_file.substr(0, slash));
-      write_private_file(known_peers_file, known.text());
-    } catch (const std::exception& e) {
-      k.write_error = e.what();
-    }
-  }
+  if (k.verdict == TrustVerdict::first_use) k.write_error = write_pin(known, entry, k.seen, known_peers_file);
   return k;
 }
 

@@ -6,16 +6,12 @@
 
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
+#include "tests/support/seeds.hpp"
 
 using namespace hailer;
+using hailer::test::seed_of;
 
 namespace {
-
-std::array<uint8_t, 32> seed_of(uint8_t fill) {
-  std::array<uint8_t, 32> s{};
-  s.fill(fill);
-  return s;
-}
 
 // One end of a call: a protocol client with end-to-end media, registered.
 struct End {

@@ -5,16 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include "base/secret.hpp"
+#include "tests/support/seeds.hpp"
 
 using namespace hailer;
-
-namespace {
-std::array<uint8_t, 32> seed_of(uint8_t fill) {
-  std::array<uint8_t, 32> s{};
-  s.fill(fill);
-  return s;
-}
-}  // namespace
+using hailer::test::seed_of;
 
 TEST_CASE("a call key's signature covers the call, the sender's name and the key", "[call_keys]") {
   const LoginKey alice = login_key_from_seed(seed_of(1));

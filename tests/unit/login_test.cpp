@@ -2,19 +2,16 @@
 #include "protocol/login.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/support/seeds.hpp"
 
 using namespace hailer;
+using hailer::test::seed_of;
 
 namespace {
 ChannelBinding binding_of(uint8_t fill) {
   ChannelBinding b{};
   b.fill(fill);
   return b;
-}
-std::array<uint8_t, 32> seed_of(uint8_t fill) {
-  std::array<uint8_t, 32> s{};
-  s.fill(fill);
-  return s;
 }
 }  // namespace
 
