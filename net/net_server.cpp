@@ -58,6 +58,7 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
       accept_pause_(io),
       readable_(io, new_epoll()),
       handshake_timer_(io),
+      buffer_sweep_(io),
       max_line_bytes_(config.max_message_bytes),
       host_(with_rendezvous(config, bind()), secrets, host_config, *this, media != nullptr ? *media : no_media_) {
   spare_.reserve(max_spare_buffers);  // giving a buffer back never allocates
@@ -107,6 +108,7 @@ void NetServer::stop(std::function<void()> stopped) {
     if (c->handshaking) handshaking.push_back(c);
   for (const auto& c : handshaking) drop_handshake(c);
   handshake_timer_.cancel();
+  buffer_sweep_.cancel();
   host_.shutdown(now());  // every client told and asked closed: the queues flush, then close
   timer_.cancel();
   readable_.close(ignored);  // nothing more is read (every connection is closing): the wait ends

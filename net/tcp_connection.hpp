@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -28,10 +29,14 @@ struct NetServer::Connection {
   // TLS (null on a plaintext port). OpenSSL reads and writes the descriptor itself; with
   // SSL_MODE_RELEASE_BUFFERS an idle connection holds no record buffer.
   std::unique_ptr<SSL, SslFree> ssl;
-  bool handshaking = false;  // TLS not yet up: the host does not know this connection
-  bool first_read = true;    // nothing read yet (the first byte tells TLS from plaintext)
-  std::string address;       // the peer's address while handshaking (its place in the caps)
-  LineFramer in;             // bytes read and not yet a whole line
+  // A busy TLS connection keeps its record buffers between messages (NetServer::note_tls_read).
+  std::chrono::steady_clock::time_point last_tls_read{};
+  bool buffers_kept = false;      // out of SSL_MODE_RELEASE_BUFFERS, listed in kept_buffers_
+  bool read_since_sweep = false;  // read since the last sweep of kept buffers
+  bool handshaking = false;       // TLS not yet up: the host does not know this connection
+  bool first_read = true;         // nothing read yet (the first byte tells TLS from plaintext)
+  std::string address;            // the peer's address while handshaking (its place in the caps)
+  LineFramer in;                  // bytes read and not yet a whole line
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <utility>
@@ -199,6 +200,7 @@ void NetServer::expire_handshakes() {
 // takes what the socket has in one system call (records and all), and the socket will not wake
 // us again for what it already took.
 void NetServer::read_tls(const std::shared_ptr<Connection>& c) {
+  note_tls_read(*c);
   for (;;) {
     ERR_clear_error();
     const int n = SSL_read(c->ssl.get(), read_buffer_.data(), static_cast<int>(read_buffer_.size()));
@@ -218,6 +220,48 @@ void NetServer::read_tls(const std::shared_ptr<Connection>& c) {
       return finish(c, CloseReason::peer_closed);
     return finish(c, error == SSL_ERROR_SSL ? CloseReason::protocol_error : CloseReason::reset);
   }
+}
+
+// A second read within tls_busy_gap of the one before: the connection is in a conversation (a
+// call being set up, a queue moving) and keeps its buffers until a sweep finds it quiet. A
+// heartbeat every few seconds never counts as busy.
+void NetServer::note_tls_read(Connection& c) {
+  HAILER_ASSERT(c.ssl && !c.handshaking);
+  const auto at = std::chrono::steady_clock::now();
+  c.read_since_sweep = true;
+  if (!c.buffers_kept && at - c.last_tls_read < tls_busy_gap) {
+    c.buffers_kept = true;
+    ++stats_.tls_buffers_kept;
+    SSL_clear_mode(c.ssl.get(), SSL_MODE_RELEASE_BUFFERS);
+    kept_buffers_.push_back(c.id);
+    if (kept_buffers_.size() == 1) arm_buffer_sweep();
+  }
+  c.last_tls_read = at;
+  HAILER_ASSERT(!c.buffers_kept || !kept_buffers_.empty());
+}
+
+// Connections not read since the last sweep give their buffers back (a record half written keeps
+// its buffer until it is written: the release mode frees it then).
+void NetServer::sweep_tls_buffers() {
+  std::erase_if(kept_buffers_, [this](SessionId id) {
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return true;
+    Connection& c = *it->second;
+    if (std::exchange(c.read_since_sweep, false) && !c.finished) return false;
+    SSL_set_mode(c.ssl.get(), SSL_MODE_RELEASE_BUFFERS);
+    [[maybe_unused]] const int freed = SSL_free_buffers(c.ssl.get());
+    c.buffers_kept = false;
+    ++stats_.tls_buffers_released;
+    return true;
+  });
+  if (!kept_buffers_.empty() && !stopping_) arm_buffer_sweep();
+}
+
+void NetServer::arm_buffer_sweep() {
+  buffer_sweep_.expires_after(tls_busy_gap);
+  buffer_sweep_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sweep_tls_buffers();
+  });
 }
 
 // ------------------------------------------------------------------------------- reads

@@ -5,11 +5,12 @@
 // idle students over HTTPS cost 76 KiB each (docs/performance-log.md, "Idle TLS connections").
 //
 // An Asio AsyncStream (async_read_some, async_write_some) for Beast's HTTP and WebSocket, plus
-// async_handshake. The program must ignore SIGPIPE (OpenSSL writes with write(2): a peer that is
-// gone must give EPIPE, not a signal). One thread runs it (the io_context's), and it is never used concurrently:
-// a read and a write may be pending at once, each an SSL call followed, when OpenSSL wants the
-// socket, by a readiness wait on it. Like every Asio operation, a completion never runs inside
-// the call that started it.
+// async_handshake; the client side serves hailer-load, whose TLS must cost what a lean client's
+// does, or the tool, on the same two cores, measures itself instead of the server. The program must ignore SIGPIPE
+// (OpenSSL writes with write(2): a peer that is gone must give EPIPE, not a signal). One thread runs it (the
+// io_context's), and it is never used concurrently: a read and a write may be pending at once, each an SSL call
+// followed, when OpenSSL wants the socket, by a readiness wait on it. Like every Asio operation, a completion never
+// runs inside the call that started it.
 #pragma once
 
 #include <utility>  // before Boost.Asio with GCC 12 + Boost 1.74
@@ -28,20 +29,30 @@
 
 namespace hailer::net {
 
-/// A server-side TLS connection over a non-blocking TCP socket.
+/// Which end of the handshake a TlsSocket plays.
+enum class TlsRole : uint8_t { server, client };
+
+/// A TLS connection over a non-blocking TCP socket.
 class TlsSocket {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using next_layer_type = boost::asio::ip::tcp::socket;
   using lowest_layer_type = boost::asio::ip::tcp::socket;
 
-  /// Takes the accepted `socket` and makes its SSL object from `ctx`; nothing is read yet.
-  TlsSocket(boost::asio::ip::tcp::socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
+  /// Takes the connected `socket` and makes its SSL object from `ctx`; nothing is read yet.
+  TlsSocket(boost::asio::ip::tcp::socket socket, SSL_CTX* ctx, TlsRole role = TlsRole::server)
+      : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
     if (ssl_) {
       SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
-      SSL_set_accept_state(ssl_.get());
+      if (role == TlsRole::server) {
+        SSL_set_accept_state(ssl_.get());
+      } else {
+        SSL_set_connect_state(ssl_.get());
+        // One read(2) takes whatever the socket holds, not a record's header and then its body.
+        SSL_set_read_ahead(ssl_.get(), 1);
+      }
     }
   }
 
@@ -54,7 +65,7 @@ class TlsSocket {
   /// The SSL object (the exporter, the peer's certificate).
   SSL* native_handle() { return ssl_.get(); }
 
-  /// The server side of the handshake; `handler(error_code)`.
+  /// The handshake, from the side the role says; `handler(error_code)`.
   template <class Handler>
   auto async_handshake(Handler&& handler) {
     return run(Handshake{}, std::forward<Handler>(handler));

@@ -22,6 +22,7 @@
 // beside hailer in the same minutes.
 // Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "apps/load/calls_load.hpp"
@@ -32,6 +33,9 @@ using hailer::load::Options;
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
+  // OpenSSL writes the --tls sessions' sockets with write(2): a server that went away must give
+  // EPIPE, not a signal that kills the tool.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "hailer-load: load and latency against a running hailer-server (calls and ptt), and the floor beneath them"};
   app.require_subcommand(1);

@@ -217,7 +217,9 @@ void log_counters(const net::NetServer& server) {
           " net.tls_failures=" + std::to_string(n.tls_failures) +
           " net.tls_timeouts=" + std::to_string(n.tls_timeouts) + " net.tls_refused=" + std::to_string(n.tls_refused) +
           " net.plaintext_refused=" + std::to_string(n.plaintext_refused) +
-          " net.tls_on_plaintext=" + std::to_string(n.tls_on_plaintext);
+          " net.tls_on_plaintext=" + std::to_string(n.tls_on_plaintext) +
+          " net.tls_buffers_kept=" + std::to_string(n.tls_buffers_kept) +
+          " net.tls_buffers_released=" + std::to_string(n.tls_buffers_released);
 #ifdef __GLIBC__
   // What the sessions hold against what the allocator keeps: RSS per session is their sum.
   const struct mallinfo2 heap = mallinfo2();

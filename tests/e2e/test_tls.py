@@ -211,6 +211,30 @@ class Tls(TempDirCase):
         # Meanwhile and after, a real client gets in.
         Raw(server.port).register("fine")
 
+    def test_a_busy_connection_keeps_its_record_buffers_and_gives_them_back_once_quiet(self):
+        # The gap that makes a connection busy is 250 ms (net/net_server.hpp), swept as often.
+        server = self.server("--no-web")
+        ann = Raw(server.port)
+        ann.register("ann")
+        time.sleep(0.4)
+        ann.reply(ann.request("ping"))  # one read after a quiet spell: a heartbeat, not busy
+        counters = server.counters()
+        self.assertEqual(counters["net.tls_buffers_kept"], 0)
+        self.assertEqual(counters["net.tls_buffers_released"], 0)
+        ann.reply(ann.request("ping"))  # a second read within the gap: a conversation
+        counters = server.counters()
+        self.assertEqual(counters["net.tls_buffers_kept"], 1)
+        self.assertEqual(counters["net.tls_buffers_released"], 0)
+        ann.reply(ann.request("ping"))  # still busy: still kept, not kept twice
+        self.assertEqual(server.counters()["net.tls_buffers_kept"], 1)
+        deadline = time.monotonic() + WAIT_S
+        while server.counters()["net.tls_buffers_released"] == 0:
+            self.assertLess(time.monotonic(), deadline, "the buffers were never given back")
+            time.sleep(0.05)
+        self.assertEqual(server.counters()["net.tls_buffers_released"], 1)
+        # Given back, the connection works as before.
+        ann.reply(ann.request("ping"))
+
     def test_a_thousand_handshakes_from_one_address_hold_only_its_share(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
