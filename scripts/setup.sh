@@ -22,7 +22,6 @@ packages=(
   libssl-dev              # TLS for the classroom pages (HTTPS/WSS) and the self-signed certificate
   libsqlite3-dev          # the accounts database (SQLite, WAL)
   libsrtp2-dev            # SRTP (AEAD AES-128-GCM) on the calls' media
-  libedit-dev             # line editing in the hailer CLI (readline-compatible callback API)
   espeak-ng sox           # test speech fixtures, made at test time
   python3                 # end-to-end tests (tests/e2e, standard library only)
   tmux                    # drives the interactive CLI in a terminal (e2e)

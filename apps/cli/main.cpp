@@ -1,7 +1,7 @@
 // hailer: the command-line client of the calls face. A shell around the protocol client
 // (client/client.hpp) and call media (media/io/call_media.hpp): a TCP connection to the server, a
 // UDP socket for the rendezvous proof and RTP to the peer, a 20 ms media clock, and a terminal
-// (libedit) or a script on stdin. Nothing here decides what the protocol means.
+// (apps/cli/terminal.hpp: lines edited in raw mode) or a script on stdin. Nothing here decides what the protocol means.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
@@ -22,11 +22,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-extern "C" {
-#include <editline/readline.h>
-}
-
 #include "apps/cli/console.hpp"
+#include "apps/cli/terminal.hpp"
 #include "apps/cli/tls_trust.hpp"
 #include "audio/sound_device.hpp"
 #include "client/consent.hpp"
@@ -92,9 +89,6 @@ struct Options {
   std::string invite;                      // --invite CODE: claims the name on a server with --accounts invite
 };
 
-class Shell;
-Shell* the_shell = nullptr;  // libedit's callback has no user pointer
-
 class Shell {
  public:
   Shell(asio::io_context& io, Options options, std::string host, std::string port)
@@ -105,7 +99,9 @@ class Shell {
         start_(std::chrono::steady_clock::now()),
         socket_(io),
         udp_(io, udp::endpoint(udp::v4(), 0)),
-        input_(io, ::dup(STDIN_FILENO)),
+        terminal_(
+            io, ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0 && !options_.json, prompt,
+            [this](std::string line) { on_line(line); }, [this] { on_end_of_input(); }),
         client_timer_(io),
         media_timer_(io),
         reconnect_timer_(io),
@@ -114,7 +110,7 @@ class Shell {
         handshake_timer_(io),
         client_(client_config()),
         media_(CallMediaConfig{}, std::random_device{}()) {
-    tty_ = ::isatty(STDIN_FILENO) != 0 && !options_.json;
+    tty_ = terminal_.interactive();
     if (!options_.plaintext) {
       tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
       cli::configure_client_tls_context(tls_context_->native_handle());
@@ -123,18 +119,14 @@ class Shell {
 
   int run() {
     if (!load_audio()) return exit_audio;
-    the_shell = this;
-    if (tty_) {
-      rl_callback_handler_install(prompt, [](char* line) { the_shell->on_tty_line(line); });
-    }
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) quit(exit_ok);
     });
-    read_input();
+    terminal_.start();
     receive_datagram();
     connect();
     io_.run();
-    if (tty_) rl_callback_handler_remove();
+    terminal_.stop();
     save_audio();
     return exit_code_;
   }
@@ -182,22 +174,7 @@ class Shell {
       line += escape_untrusted(std::string_view(text).substr(start, end - start));
       start = end + 1;
     }
-    if (tty_) {
-      // Clear the line being typed, print, then put the prompt and the typed text back. libedit
-      // keeps an entered line in its buffer until the next key, so after Enter only the prompt
-      // comes back.
-      std::fputs("\r\033[K", stdout);
-      std::fputs(line.c_str(), stdout);
-      std::fputs("\n", stdout);
-      if (line_entered_)
-        std::fputs(prompt, stdout);
-      else
-        rl_forced_update_display();
-    } else {
-      std::fputs(line.c_str(), stdout);
-      std::fputs("\n", stdout);
-    }
-    std::fflush(stdout);
+    terminal_.print(line);
   }
 
   // A local happening: a sentence for people, a JSON object for scripts.
@@ -526,7 +503,7 @@ class Shell {
     close_stream();
     handshake_timer_.cancel();
     udp_.close(ignored);
-    input_.close(ignored);
+    terminal_.stop();
     client_timer_.cancel();
     media_timer_.cancel();
     device_timer_.cancel();
@@ -817,45 +794,8 @@ class Shell {
 
   // ------------------------------------------------------------------ input
 
-  void read_input() {
-    if (tty_) {
-      input_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
-        if (ec || quitting_) return;
-        line_entered_ = false;
-        rl_callback_read_char();
-        if (!quitting_) read_input();
-      });
-      return;
-    }
-    asio::async_read_until(input_, typed_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
-      if (quitting_) return;
-      if (ec) {
-        // End of input: whatever was typed without a newline still counts, then leave.
-        std::string rest(asio::buffers_begin(typed_.data()), asio::buffers_end(typed_.data()));
-        if (!rest.empty()) on_line(rest);
-        quit(exit_ok);
-        return;
-      }
-      std::string line(asio::buffers_begin(typed_.data()),
-                       asio::buffers_begin(typed_.data()) + static_cast<std::ptrdiff_t>(n - 1));
-      typed_.consume(n);
-      on_line(line);
-      read_input();
-    });
-  }
-
-  void on_tty_line(char* line) {
-    if (line == nullptr) {  // Ctrl-D
-      std::fputs("\n", stdout);
-      quit(exit_ok);
-      return;
-    }
-    std::string text(line);
-    std::free(line);
-    line_entered_ = true;
-    if (!text.empty()) add_history(text.c_str());
-    on_line(text);
-  }
+  // Ctrl-D on an empty line, or the end of a script: the same as `quit`.
+  void on_end_of_input() { quit(exit_ok); }
 
   void on_line(const std::string& line) {
     const cli::Command c = cli::parse_command(line, client_);
@@ -903,7 +843,7 @@ class Shell {
   bool tls_up_once_ = false;          // a handshake succeeded once: a later failure is a blip, retried
   bool handshake_timed_out_ = false;  // the handshake was cut by its timer
   udp::socket udp_;
-  asio::posix::stream_descriptor input_;
+  cli::Terminal terminal_;
   asio::steady_timer client_timer_, media_timer_, reconnect_timer_, device_timer_;
   asio::signal_set signals_;
   asio::steady_timer handshake_timer_;
@@ -911,14 +851,12 @@ class Shell {
   ProtocolClient client_;
   CallMedia media_;
   asio::streambuf inbound_{1 << 20};
-  asio::streambuf typed_{1 << 16};
   std::deque<std::string> outbound_;
   bool writing_ = false;
   bool connected_ = false;
   bool registered_once_ = false;
   bool quitting_ = false;
   bool tty_ = false;
-  bool line_entered_ = false;  // tty: a line was entered and no key pressed since
   int exit_code_ = exit_ok;
   int64_t backoff_ms_ = 0;
   asio::ip::address server_address_;
