@@ -124,12 +124,14 @@ void Core::on_who_calls(uint64_t id) {
     if (u.face != Face::calls) continue;
     auto q = queues_.find(sid);
     const uint32_t waiting = q == queues_.end() ? 0 : q->second.size();
-    who.users.push_back(UserInfo{u.name, *presence(sid), waiting});
+    std::optional<bool> in_line;
+    if (u.waiting_on) in_line = true;
+    who.users.push_back(UserInfo{u.name, *presence(sid), waiting, in_line});
   }
   reply_ok(id, std::move(who));
 }
 
-void Core::on(Session& s, uint64_t id, const MissedRequest&) { reply_ok(id, MissedData{s.missed}); }
+void Core::on(Session& s, uint64_t id, const MissedRequest&) { reply_ok(id, MissedData{s.missed, now_.ms()}); }
 
 bool Core::is_busy(const Session& s) const { return s.call.has_value(); }
 

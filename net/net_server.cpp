@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -68,13 +69,23 @@ NetServer::NetServer(asio::io_context& io, NetConfig net, const Config& config, 
 uint16_t NetServer::bind() {
   const auto address = asio::ip::make_address(net_.host);
   const tcp::endpoint tcp_ep(address, net_.tcp_port);
-  acceptor_.open(tcp_ep.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(tcp_ep);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  try {
+    acceptor_.open(tcp_ep.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(tcp_ep);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("the calls port " + net_.host + ":" + std::to_string(net_.tcp_port) +
+                             " (TCP, --port): " + e.code().message());
+  }
   const udp::endpoint udp_ep(address, net_.udp_port);
-  udp_.open(udp_ep.protocol());
-  udp_.bind(udp_ep);
+  try {
+    udp_.open(udp_ep.protocol());
+    udp_.bind(udp_ep);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("the rendezvous port " + net_.host + ":" + std::to_string(net_.udp_port) +
+                             " (UDP, --udp-port): " + e.code().message());
+  }
   return udp_.local_endpoint().port();
 }
 

@@ -742,10 +742,15 @@ WebServer::WebServer(NetServer& server, WebConfig config) : impl_(std::make_uniq
   Impl& i = *impl_;
   if (i.config.tls) i.tls = make_server_tls_context(*i.config.tls);
   const tcp::endpoint ep(asio::ip::make_address(i.config.host), i.config.port);
-  i.acceptor.open(ep.protocol());
-  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
-  i.acceptor.bind(ep);
-  i.acceptor.listen(asio::socket_base::max_listen_connections);
+  try {
+    i.acceptor.open(ep.protocol());
+    i.acceptor.set_option(tcp::acceptor::reuse_address(true));
+    i.acceptor.bind(ep);
+    i.acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("the classroom port " + i.config.host + ":" + std::to_string(i.config.port) +
+                             " (HTTP, --http-port): " + e.code().message());
+  }
   // The origins of the pages served here: every name the server is reached by, with the port it
   // really bound (http always, https with TLS; the default port may be left out), and the extras.
   const unsigned bound = i.acceptor.local_endpoint().port();

@@ -154,7 +154,8 @@ struct Request {
 struct UserInfo {
   std::string name;
   PresenceState state = PresenceState::available;
-  uint32_t waiting = 0;  ///< callers queued on this user
+  uint32_t waiting = 0;         ///< callers queued on this user
+  std::optional<bool> in_line;  ///< true while this user waits in line for someone (sent only then)
   bool operator==(const UserInfo&) const = default;
 };
 /// One missed call.
@@ -193,6 +194,7 @@ struct WhoData {
 /// Data of `missed`.
 struct MissedData {
   std::vector<MissedCallInfo> calls;
+  std::optional<int64_t> now_ms;  ///< the server's clock when it answered (at_ms is on the same clock)
   bool operator==(const MissedData&) const = default;
 };
 /// Data of a successful join, and of `who` on a PTT session.

@@ -195,6 +195,7 @@ struct Wire<UserInfo> {
     io.text("name", m.name);
     io.choice("state", m.state);
     io.number("waiting", m.waiting, 0, u32_top);
+    io.flag_opt("in_line", m.in_line);
   }
 };
 template <>
@@ -217,6 +218,7 @@ struct Wire<MissedData> {
   template <typename IO, typename M>
   static void fields(IO& io, M& m) {
     io.list("calls", m.calls);
+    io.number_opt("now_ms", m.now_ms, 0, int64_top);
   }
 };
 template <>

@@ -1,5 +1,7 @@
 #include "apps/cli/console.hpp"
 
+#include <algorithm>
+#include <ctime>
 #include <sstream>
 
 #include "protocol/codec.hpp"
@@ -28,9 +30,35 @@ std::string seconds(int64_t ms) {
   return o.str();
 }
 
+std::string ago(int64_t ms) {
+  const int64_t s = ms / 1000;
+  if (s < 60) return "just now";
+  if (s < 3600) return std::to_string(s / 60) + " min ago";
+  if (s < 86'400) return std::to_string(s / 3600) + " h ago";
+  return std::to_string(s / 86'400) + " days ago";
+}
+
 std::string ordinal_line(uint32_t position) { return "number " + std::to_string(position) + " in line"; }
 
-std::string describe_ended(const CallEnded& e) {
+std::string presence_words(const UserInfo& u) {
+  std::string out;
+  switch (u.state) {
+    case PresenceState::available:
+      out = "available";
+      break;
+    case PresenceState::ringing:
+      out = "ringing";
+      break;
+    case PresenceState::in_call:
+      out = "in a call";
+      break;
+  }
+  if (u.in_line.value_or(false)) out += ", waiting in line to call someone";
+  if (u.waiting > 0) out += ", " + std::to_string(u.waiting) + " in line for them";
+  return out;
+}
+
+std::optional<std::string> describe_ended(const CallEnded& e, const DescribeContext& context) {
   const std::string peer = shown(e.peer);
   switch (e.reason) {
     case EndReason::hangup:
@@ -38,6 +66,8 @@ std::string describe_ended(const CallEnded& e) {
     case EndReason::rejected:
       return e.by == e.peer ? peer + " rejected the call" : "you rejected the call from " + peer;
     case EndReason::no_answer:
+      // The callee's missed_call line says it from that side.
+      if (context.callee) return std::nullopt;
       return "no answer from " + peer + " (the call rang out)";
     case EndReason::cancelled:
       return e.by == e.peer ? peer + " cancelled the call" : "call to " + peer + " cancelled";
@@ -64,21 +94,25 @@ std::string describe_wait_ended(const WaitEnded& e) {
   return "your wait for " + callee + " ended";
 }
 
-std::optional<std::string> describe_ok(const OkReply& ok, std::string_view request_type) {
+std::optional<std::string> describe_ok(const OkReply& ok, std::string_view request_type,
+                                       const DescribeContext& context) {
   if (const auto* r = std::get_if<RegisteredData>(&ok.data)) return "registered as " + shown(r->name);
   if (const auto* w = std::get_if<WhoData>(&ok.data)) {
     if (w->users.empty()) return "nobody is online";
     std::string out = "online:";
-    for (const auto& u : w->users) {
-      out += "\n  " + shown(u.name) + "  " + std::string(to_string(u.state));
-      if (u.waiting > 0) out += "  (" + std::to_string(u.waiting) + " waiting)";
-    }
+    for (const auto& u : w->users) out += "\n  " + shown(u.name) + "  " + presence_words(u);
     return out;
   }
   if (const auto* m = std::get_if<MissedData>(&ok.data)) {
     if (m->calls.empty()) return "no missed calls";
     std::string out = "missed calls:";
-    for (const auto& c : m->calls) out += "\n  " + shown(c.from) + " at " + seconds(c.at_ms) + " (server time)";
+    for (const auto& c : m->calls) {
+      out += "\n  " + shown(c.from);
+      if (m->now_ms && context.wall_now_s > 0) {
+        const int64_t ago_ms = std::max<int64_t>(0, *m->now_ms - c.at_ms);
+        out += " at " + local_time_of_day(context.wall_now_s, ago_ms) + " (" + ago(ago_ms) + ")";
+      }
+    }
     return out;
   }
   if (request_type == "accept") return std::nullopt;  // call_connected follows
@@ -126,27 +160,45 @@ Command parse_command(std::string_view line, const ProtocolClient& view) {
   return CommandError{"unknown command '" + word + "': try 'help'"};
 }
 
-std::string help_text() {
-  return "commands:\n"
-         "  call USER   call a user (if they are busy you are queued and told when they are free)\n"
-         "  accept      answer the call ringing for you\n"
-         "  reject      refuse it\n"
-         "  hangup      end the call (or stop a ringing one)\n"
-         "  cancel      stop your ringing call, or leave the line you wait in\n"
-         "  who         who is online, and how busy\n"
-         "  wait        your place in line\n"
-         "  missed      calls you missed\n"
-         "  add-key KEY let your other device log in as you (KEY: what 'hailer --show-key' prints there)\n"
-         "  help        this text\n"
-         "  quit        leave (end of input does the same)";
+std::vector<HelpEntry> help_entries() {
+  return {
+      {"call USER", "call a user (if they are busy you are queued and told when they are free)"},
+      {"accept", "answer the call ringing for you"},
+      {"reject", "refuse it"},
+      {"hangup", "end the call (or stop a ringing one)"},
+      {"cancel", "stop your ringing call, or leave the line you wait in"},
+      {"who", "who is online, and how busy"},
+      {"wait", "your place in line"},
+      {"missed", "calls you missed"},
+      {"add-key KEY", "let your other device log in as you (KEY: what 'hailer --show-key' prints there)"},
+      {"help", "this text"},
+      {"quit", "leave (end of input does the same)"},
+  };
 }
 
-std::optional<std::string> describe(const Heard& heard) {
+std::string help_text() {
+  std::string out = "commands:";
+  for (const auto& [command, does] : help_entries()) {
+    out += "\n  " + command + std::string(command.size() < 12 ? 12 - command.size() : 1, ' ') + does;
+  }
+  return out;
+}
+
+std::string local_time_of_day(int64_t wall_now_s, int64_t ago_ms) {
+  const std::time_t at = static_cast<std::time_t>(wall_now_s - ago_ms / 1000);
+  std::tm local{};
+  if (::localtime_r(&at, &local) == nullptr) return "?";
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M", &local);
+  return text;
+}
+
+std::optional<std::string> describe(const Heard& heard, const DescribeContext& context) {
   return std::visit(
       [&](const auto& m) -> std::optional<std::string> {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, OkReply>) {
-          return describe_ok(m, heard.request_type);
+          return describe_ok(m, heard.request_type, context);
         } else if constexpr (std::is_same_v<T, ErrorReply>) {
           return "error: " + shown(m.message) + " (" + std::string(to_string(m.code)) + ")";
         } else if constexpr (std::is_same_v<T, MediaReady>) {
@@ -158,9 +210,12 @@ std::optional<std::string> describe(const Heard& heard) {
           return "connected to " + shown(m.peer) + " (audio to " + shown(m.peer_media.address) + ":" +
                  std::to_string(m.peer_media.port) + ")";
         } else if constexpr (std::is_same_v<T, CallEnded>) {
-          return describe_ended(m);
+          return describe_ended(m, context);
         } else if constexpr (std::is_same_v<T, MissedCall>) {
-          return "missed call from " + shown(m.from);
+          if (context.wall_now_s > 0)
+            return "missed call from " + shown(m.from) + " at " + local_time_of_day(context.wall_now_s, 0) +
+                   ": it rang out unanswered";
+          return "missed call from " + shown(m.from) + ": it rang out unanswered";
         } else if constexpr (std::is_same_v<T, WaitUpdate>) {
           if (m.status == WaitStatus::suspended) {
             return shown(m.callee) + " is free but you are busy: you keep your place (" + ordinal_line(m.position) +
@@ -175,7 +230,9 @@ std::optional<std::string> describe(const Heard& heard) {
           if (m.reason == WaitEndReason::completed) return std::nullopt;  // the call's own lines say it
           return describe_wait_ended(m);
         } else if constexpr (std::is_same_v<T, WaitingCount>) {
-          if (m.count == 0) return "nobody is waiting for you any more";
+          // Zero follows a notice to the last one in line, just before they call back: said
+          // then, "nobody waits" reads as if they gave up.
+          if (m.count == 0) return std::nullopt;
           return std::to_string(m.count) + (m.count == 1 ? " caller is" : " callers are") + " waiting for you";
         } else if constexpr (std::is_same_v<T, ServerClosing>) {
           return "the server is shutting down";

@@ -526,6 +526,7 @@ class Shell {
     }
     for (const ClientEffect& e : effects) apply_one(e, text);
     arm_client_timer();
+    if (!held_lines_.empty() && client_.registered()) send_held_lines();
   }
 
   void apply_one(const ClientEffect& effect, const std::string* text) {
@@ -593,10 +594,16 @@ class Shell {
       return;
     }
     if (options_.json) {
+      // The client's own heartbeat is no news: its oks are not printed.
+      if (std::holds_alternative<OkReply>(h.message) && h.request_type == "ping") return;
       say(text != nullptr ? *text : encode(h.message));
       return;
     }
-    if (auto line = cli::describe(h)) say(*line);
+    if (const auto* ringing = std::get_if<CallRinging>(&h.message)) callee_ = ringing->role == CallRole::callee;
+    cli::DescribeContext context;
+    context.callee = callee_;
+    context.wall_now_s = static_cast<int64_t>(std::time(nullptr));
+    if (auto line = cli::describe(h, context)) say(*line);
   }
 
   void arm_client_timer() {
@@ -794,24 +801,26 @@ class Shell {
 
   // ------------------------------------------------------------------ input
 
-  // Ctrl-D on an empty line, or the end of a script: the same as `quit`.
-  void on_end_of_input() { quit(exit_ok); }
+  // Ctrl-D on an empty line, or the end of a script: the same as `quit`, once the commands
+  // waiting for the connection have gone.
+  void on_end_of_input() {
+    if (held_lines_.empty())
+      quit(exit_ok);
+    else
+      end_after_held_ = true;
+  }
 
   void on_line(const std::string& line) {
     const cli::Command c = cli::parse_command(line, client_);
     if (const auto* body = std::get_if<RequestBody>(&c)) {
-      if (!client_.registered()) {
-        note("not connected to the server yet: try again in a moment",
-             {{"type", "command_error"}, {"message", "not connected"}});
-        return;
-      }
+      if (!client_.registered()) return hold_until_registered(line);
       std::vector<ClientEffect> out;
       client_.send(now(), *body, out);
       apply(out);
     } else if (const auto* local = std::get_if<cli::LocalCommand>(&c)) {
       switch (*local) {
         case cli::LocalCommand::help:
-          say(cli::help_text());
+          note(cli::help_text(), help_json());
           break;
         case cli::LocalCommand::wait:
           note(cli::describe_wait(client_, now()), wait_json());
@@ -823,6 +832,37 @@ class Shell {
     } else if (const auto* error = std::get_if<cli::CommandError>(&c)) {
       note(error->message, {{"type", "command_error"}, {"message", error->message}});
     }
+  }
+
+  // A command typed (or piped) before the connection is up waits for it, in order, so a script
+  // needs no sleep. Bounded: past max_held_lines the line is refused, and said so.
+  void hold_until_registered(const std::string& line) {
+    if (held_lines_.size() >= max_held_lines) {
+      const std::string message = "not connected yet, and " + std::to_string(max_held_lines) +
+                                  " commands already wait for the connection: '" + line + "' was dropped";
+      note(message, {{"type", "command_error"}, {"message", message}});
+      return;
+    }
+    held_lines_.push_back(line);
+    note("not connected yet: '" + line + "' will be sent once registered",
+         {{"type", "command_held"}, {"command", line}});
+  }
+
+  // Registered: the held commands go, in the order they were typed; an end of input that came
+  // meanwhile ends the run after them.
+  void send_held_lines() {
+    while (!held_lines_.empty() && client_.registered() && !quitting_) {
+      const std::string line = std::move(held_lines_.front());
+      held_lines_.pop_front();
+      on_line(line);
+    }
+    if (held_lines_.empty() && end_after_held_) quit(exit_ok);
+  }
+
+  nlohmann::ordered_json help_json() const {
+    nlohmann::ordered_json commands = nlohmann::ordered_json::array();
+    for (const auto& [command, does] : cli::help_entries()) commands.push_back({{"command", command}, {"does", does}});
+    return {{"type", "help"}, {"commands", commands}};
   }
 
   nlohmann::ordered_json wait_json() const {
@@ -856,6 +896,10 @@ class Shell {
   bool connected_ = false;
   bool registered_once_ = false;
   bool quitting_ = false;
+  bool callee_ = false;  // this client was the callee of the latest call (how its end is told)
+  static constexpr std::size_t max_held_lines = 64;
+  std::deque<std::string> held_lines_;  // commands typed before registration, sent once registered
+  bool end_after_held_ = false;         // the input ended while commands were held
   bool tty_ = false;
   int exit_code_ = exit_ok;
   int64_t backoff_ms_ = 0;

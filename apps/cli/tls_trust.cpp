@@ -149,8 +149,11 @@ LoginKey load_or_make_identity(const std::string& path, bool& made) {
     return login_key_from_seed(seed);
   }
   struct stat existing {};
-  if (::lstat(path.c_str(), &existing) == 0)
+  if (::lstat(path.c_str(), &existing) == 0) {
+    // Linked into place by another CLI between our read and this look: read it again.
+    if (existing.st_size > 0 && !read_file(path).empty()) return load_or_make_identity(path, made);
     throw std::runtime_error("the key file " + path + " is empty or unreadable: restore it from a backup");
+  }
   const auto slash = path.rfind('/');
   if (slash != std::string::npos) ensure_private_dir(path.substr(0, slash));
   // Written whole under a name of its own, then linked into place: two CLIs starting at once

@@ -746,7 +746,8 @@ int main(int argc, char** argv) {
   add_config_flags(app, o.config);
   app.footer(
       "Signals: SIGINT/SIGTERM stop cleanly (clients are told server_closing); SIGUSR1 logs the counters.\n"
-      "Exit status: 0 after a clean stop, 1 on a startup error (bad flag, port in use), 2 on a usage error.");
+      "Exit status: 0 after a clean stop, 1 on a startup error (a port in use, a file that cannot be used), 2 on a "
+      "usage error (a bad flag or value).");
   UsersCommand users;
   add_users_command(app, users);
   InviteCommand invite;
@@ -809,7 +810,7 @@ int main(int argc, char** argv) {
       web_server = std::make_unique<net::WebServer>(*server, o.web);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hailer-server: cannot listen on %s: %s\n", o.net.host.c_str(), e.what());
+    std::fprintf(stderr, "hailer-server: cannot listen on %s\n", e.what());
     return 1;
   }
   Observers observers;

@@ -114,3 +114,79 @@ TEST_CASE("cli: typed lines become requests, local commands or errors that say w
   CHECK(std::get<CommandError>(parse_command("dance", c.client)).message.find("unknown command 'dance'") !=
         std::string::npos);
 }
+
+// ---------------------------------------------------------------- what the CLI says
+
+namespace {
+
+hailer::Heard heard(hailer::ServerMessage m, std::string_view request_type = "") {
+  return hailer::Heard{std::move(m), request_type, std::nullopt};
+}
+
+// Local times in these tests are UTC, whatever the machine's zone.
+struct UtcZone {
+  UtcZone() {
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cli: who says each state in words, who waits in line and how many wait for them", "[cli]") {
+  WhoData who{{{"alice", PresenceState::in_call, 2, std::nullopt},
+               {"bob", PresenceState::available, 0, true},
+               {"carol", PresenceState::ringing, 0, std::nullopt}}};
+  const auto line = hailer::cli::describe(heard(OkReply{1, who}, "who"));
+  REQUIRE(line);
+  CHECK(*line ==
+        "online:\n"
+        "  alice  in a call, 2 in line for them\n"
+        "  bob  available, waiting in line to call someone\n"
+        "  carol  ringing");
+  CHECK(line->find("in_call") == std::string::npos);
+}
+
+TEST_CASE("cli: missed calls are shown at the local time they rang out, and how long ago", "[cli]") {
+  UtcZone utc;
+  hailer::cli::DescribeContext context;
+  context.wall_now_s = 1'796'036'000;  // 2026-11-30 10:53:20 UTC
+  MissedData missed{{{"carol", 100'000}, {"dave", 3'500'000}}, 3'600'000};
+  const auto line = hailer::cli::describe(heard(OkReply{1, missed}, "missed"), context);
+  REQUIRE(line);
+  CHECK(*line ==
+        "missed calls:\n"
+        "  carol at 09:55 (58 min ago)\n"
+        "  dave at 10:51 (1 min ago)");
+  CHECK(hailer::cli::local_time_of_day(context.wall_now_s, 0) == "10:53");
+  const auto live = hailer::cli::describe(heard(MissedCall{"carol", 3'600'000}), context);
+  REQUIRE(live);
+  CHECK(*live == "missed call from carol at 10:53: it rang out unanswered");
+}
+
+TEST_CASE("cli: a call that rang out is told from each side's point of view", "[cli]") {
+  const CallEnded ended{7, "bob", EndReason::no_answer, ""};
+  hailer::cli::DescribeContext caller;
+  CHECK(hailer::cli::describe(heard(ended), caller) ==
+        std::optional<std::string>("no answer from bob (the call rang out)"));
+  hailer::cli::DescribeContext callee;
+  callee.callee = true;
+  CHECK_FALSE(hailer::cli::describe(heard(ended), callee));  // the missed_call line said it
+}
+
+TEST_CASE("cli: an empty line for you is not announced, a non-empty one is", "[cli]") {
+  CHECK_FALSE(hailer::cli::describe(heard(WaitingCount{0})));
+  CHECK(hailer::cli::describe(heard(WaitingCount{2})) == std::optional<std::string>("2 callers are waiting for you"));
+}
+
+TEST_CASE("cli: the help lists every command the parser knows", "[cli]") {
+  const auto entries = hailer::cli::help_entries();
+  REQUIRE(entries.size() == 11);
+  for (const auto& e : entries) {
+    const std::string word = e.command.substr(0, e.command.find(' '));
+    INFO(word);
+    CHECK_FALSE(std::holds_alternative<hailer::cli::CommandError>(
+        parse_command(word + (e.command.find(' ') != std::string::npos ? " x" : ""), Client().client)));
+  }
+  CHECK(hailer::cli::help_text().find("  add-key KEY let your other device") != std::string::npos);
+}

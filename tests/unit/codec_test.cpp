@@ -173,9 +173,10 @@ std::vector<ServerMessage> every_server_message() {
       OkReply{2, RegisteredData{"alice", 30000, "00112233445566778899aabbccddeeff", "0123456789abcdef", 7701}},
       OkReply{3, CallData{7, false}},
       OkReply{4, CallData{std::nullopt, true}},
-      OkReply{5, WhoData{{{"alice", PresenceState::in_call, 2}, {"bob", PresenceState::available, 0}}}},
+      OkReply{
+          5, WhoData{{{"alice", PresenceState::in_call, 2, std::nullopt}, {"bob", PresenceState::available, 0, true}}}},
       OkReply{5, WhoData{}},
-      OkReply{6, MissedData{{{"carol", 1234}}}},
+      OkReply{6, MissedData{{{"carol", 1234}}, 5678}},
       OkReply{7,
               RoomData{"class", FloorPolicy::queue, "ann", {{"ann", Role::student}, {"t", Role::instructor}}, 60000}},
       OkReply{8, RoomData{"class", FloorPolicy::deny, "", {}, 60000}},
@@ -239,7 +240,7 @@ TEST_CASE("the wire shape starts with type and id, as docs/protocol.md shows", "
 TEST_CASE("the reply's data kind comes from the request, never from the fields present", "[codec]") {
   const std::string text = R"({"type":"ok","id":5,"users":[{"name":"a","state":"available","waiting":0}]})";
   CHECK(std::get<OkReply>(server_ok(text, ReplyKind::who)).data ==
-        ReplyData{WhoData{{{"a", PresenceState::available, 0}}}});
+        ReplyData{WhoData{{{"a", PresenceState::available, 0, std::nullopt}}}});
   CHECK(std::holds_alternative<std::monostate>(std::get<OkReply>(server_ok(text, ReplyKind::none)).data));
   CHECK(server_error(text, ReplyKind::room).code == ErrorCode::missing_field);  // a room reply has no "users"
   // An ok that answers no request the client sent is refused.

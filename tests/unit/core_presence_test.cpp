@@ -67,9 +67,9 @@ TEST_CASE("who lists connected calls users sorted by name with state and waiting
   REQUIRE(ok.size() == 1);
   const auto& users = std::get<WhoData>(ok[0].data).users;
   REQUIRE(users.size() == 3);
-  CHECK(users[0] == UserInfo{"alice", PresenceState::ringing, 0});
-  CHECK(users[1] == UserInfo{"bob", PresenceState::ringing, 1});
-  CHECK(users[2] == UserInfo{"carol", PresenceState::available, 0});
+  CHECK(users[0] == UserInfo{"alice", PresenceState::ringing, 0, std::nullopt});
+  CHECK(users[1] == UserInfo{"bob", PresenceState::ringing, 1, std::nullopt});
+  CHECK(users[2] == UserInfo{"carol", PresenceState::available, 0, true});  // waiting in line for bob
   (void)bob;
 }
 
