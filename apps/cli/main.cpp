@@ -77,6 +77,7 @@ struct Options {
   std::string name;
   std::string audio_in = "default";
   std::string audio_out = "default";
+  bool audio_in_once = false;  // --audio-in-once: the WAV once per call, then silence
   bool json = false;
   bool auto_accept = false;
   bool consent = true;                     // --no-consent turns it off (plain RTP tools cannot answer checks)
@@ -193,7 +194,7 @@ class Shell {
       try {
         capture_ = read_wav_48k_mono(options_.audio_in).samples;
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "hailer: cannot read %s: %s\n", options_.audio_in.c_str(), e.what());
+        std::fprintf(stderr, "hailer: %s\n", e.what());  // it names the file and why
         return false;
       }
     }
@@ -261,16 +262,23 @@ class Shell {
     device_->write(pcm);
   }
 
+  // The calls' audio, one after another, as heard. No call, no file: an empty WAV would read as
+  // a call that recorded nothing.
   void save_audio() {
     if (!is_wav(options_.audio_out)) return;
+    if (!media_started_once_) {
+      std::fprintf(stderr, "hailer: no call had audio: %s not written\n", options_.audio_out.c_str());
+      return;
+    }
     try {
       write_wav(options_.audio_out, played_);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "hailer: cannot write %s: %s\n", options_.audio_out.c_str(), e.what());
+      std::fprintf(stderr, "hailer: %s\n", e.what());  // it names the file and why
     }
   }
 
-  // The next 20 ms to send: the oldest captured frame, or the WAV once through, then silence.
+  // The next 20 ms to send: the oldest captured frame, or the WAV's next 20 ms (from its start at
+  // every call, over and over; with --audio-in-once, once and then silence).
   std::vector<int16_t> next_capture_frame() {
     if (device_ && device_->input_rate_hz() != 0) {
       while (auto f = device_->read_frame()) captured_.push_back(std::move(*f));
@@ -281,7 +289,13 @@ class Shell {
       return frame;
     }
     std::vector<int16_t> pcm(opus_frame_samples, 0);
-    for (std::size_t i = 0; i < pcm.size() && capture_at_ < capture_.size(); ++i) pcm[i] = capture_[capture_at_++];
+    for (std::size_t i = 0; i < pcm.size() && !capture_.empty(); ++i) {
+      if (capture_at_ == capture_.size()) {
+        if (options_.audio_in_once) break;
+        capture_at_ = 0;
+      }
+      pcm[i] = capture_[capture_at_++];
+    }
     return pcm;
   }
 
@@ -637,6 +651,8 @@ class Shell {
     frames_held_ = 0;
     if (options_.consent) consent_.start(now());
     media_.start(c.crypto ? std::optional<SrtpKeys>(c.crypto->keys) : std::nullopt);
+    media_started_once_ = true;
+    capture_at_ = 0;  // every call hears the file from its start
     media_peer_ = c.peer;
     const std::string peer = escape_untrusted(c.peer);
     if (c.crypto) {
@@ -896,7 +912,9 @@ class Shell {
   bool connected_ = false;
   bool registered_once_ = false;
   bool quitting_ = false;
-  bool callee_ = false;  // this client was the callee of the latest call (how its end is told)
+  bool callee_ = false;
+  bool media_started_once_ = false;  // a call's audio started at least once (--audio-out FILE is written)  // this
+                                     // client was the callee of the latest call (how its end is told)
   static constexpr std::size_t max_held_lines = 64;
   std::deque<std::string> held_lines_;  // commands typed before registration, sent once registered
   bool end_after_held_ = false;         // the input ended while commands were held
@@ -935,8 +953,10 @@ int main(int argc, char** argv) {
   app.add_option("--name", o.name, "your user name (letters, digits, _ . -)");
   app.add_option("--audio-in", o.audio_in,
                  "what you say: default (the default microphone; audio off with a warning when there is none), "
-                 "a device (index or part of its name), FILE.wav (sent once, then silence) or none")
+                 "a device (index or part of its name), FILE.wav (from its start at every call, over and over) or "
+                 "none")
       ->capture_default_str();
+  app.add_flag("--audio-in-once", o.audio_in_once, "send the --audio-in FILE.wav once per call, then silence");
   app.add_option("--audio-out", o.audio_out,
                  "what you hear: default, a device, FILE.wav (written at hangup and exit) or none")
       ->capture_default_str();

@@ -570,7 +570,7 @@ class Calls(TempDirCase):
         r = subprocess.run([SERVER, "--port", str(server.port), "--udp-port", "0", "--state-dir", self.path("state")],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("cannot listen", r.stderr)
+        self.assertIn("cannot listen on the calls port 127.0.0.1:%d (TCP, --port)" % server.port, r.stderr)
 
 
 def comparable(message):
