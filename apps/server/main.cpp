@@ -78,6 +78,12 @@ class LogObserver final : public HostObserver {
         std::holds_alternative<OkReply>(msg) && std::holds_alternative<RegisteredData>(std::get<OkReply>(msg).data);
     // Asked first: spdlog's arguments are built even when the line is then dropped, and every
     // message sent was encoded a second time for a log line nobody asked for.
+    if (registered && !spdlog::should_log(spdlog::level::debug)) {
+      // The registration's reply carries the session's media token: a secret, for debug only.
+      spdlog::info("session {} registered as {}", m->to.value,
+                   escape_untrusted(std::get<RegisteredData>(std::get<OkReply>(msg).data).name));
+      return;
+    }
     const auto level = noteworthy || registered ? spdlog::level::info : spdlog::level::debug;
     // What a client sent can be echoed in a message (an unknown type, a name): made visible.
     if (spdlog::should_log(level)) spdlog::log(level, "session {} <- {}", m->to.value, escape_untrusted(encode(msg)));

@@ -565,6 +565,15 @@ class Calls(TempDirCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("max-sesions", r.stdout + r.stderr)
 
+    def test_the_info_log_names_a_registration_without_its_media_token_and_debug_has_it(self):
+        server = self.server()  # --log-level info, the default
+        ok = Raw(server.port).register("ann")
+        server.wait_log(r"session \d+ registered as ann")
+        self.assertNotIn(ok["media_token"], server.log_text())
+        debug = self.server("--log-level", "debug")
+        ok = Raw(debug.port).register("bea")
+        debug.wait_log(ok["media_token"])
+
     def test_a_port_in_use_is_a_clear_startup_error(self):
         server = self.server()
         r = subprocess.run([SERVER, "--port", str(server.port), "--udp-port", "0", "--state-dir", self.path("state")],
