@@ -1,5 +1,7 @@
 #include "client/client.hpp"
 
+#include <utility>
+
 #include "protocol/names.hpp"
 
 #include <algorithm>
@@ -57,6 +59,9 @@ void ProtocolClient::disconnected(Time, std::vector<ClientEffect>& out) {
   if (!connected_) return;
   if (call_.phase == CallPhase::connected && !e2e_waiting_) out.push_back(StopCallMedia{call_.call_id});
   if (floor_.phase == FloorPhase::talking) out.push_back(StopTalking{false});
+  // A place in line dies with the session on the server: asked for again once registered.
+  if (config_.face == Face::calls && wait_.phase != WaitPhase::none) wait_to_rejoin_ = wait_.callee;
+  // (or kept from server_closing, when the shutdown ended the wait first)
   connected_ = false;
   reset_state();
 }
@@ -167,6 +172,10 @@ void ProtocolClient::on_reply(Time now, const OkReply& ok, const Pending& p, std
       media_id_ = credentials->second;
       if (config_.media_port != 0) probe(now, out);
     }
+    // Back after a drop that cost a place in line: join the line again (the end of it, or a
+    // ringing call if the callee is free by now), and the user is told the new place.
+    rejoined_wait_ = std::exchange(wait_to_rejoin_, std::string());
+    if (!rejoined_wait_.empty()) send(now, CallRequest{rejoined_wait_, std::nullopt}, out);
     return;
   }
   if (const auto* room = std::get_if<RoomData>(&ok.data)) {
@@ -189,6 +198,10 @@ void ProtocolClient::react(Time now, const ServerMessage& m, std::vector<ClientE
     probe_at_ = now + Duration::from_ms(config_.probe_keepalive_ms);
     return;
   }
+  // A server closing ends everyone's waits as it closes the callees' sessions (callee_offline):
+  // the place as it stood at this notice is the one to ask for again.
+  if (std::holds_alternative<ServerClosing>(m) && config_.face == Face::calls && wait_.phase != WaitPhase::none)
+    wait_to_rejoin_ = wait_.callee;
   on_call_event(now, m, out);
   on_wait_event(now, m, out);
   on_floor_event(now, m, out);

@@ -185,6 +185,9 @@ class ProtocolClient {
   std::size_t pending() const { return pending_.size(); }
   /// The config.
   const ClientConfig& config() const { return config_; }
+  /// The callee whose line this client asked to rejoin at its last registration: it waited for
+  /// them when the connection dropped, and the server forgot it (empty when it did not wait).
+  const std::string& rejoined_wait() const { return rejoined_wait_; }
   /// True while a connected call waits for the peer's key before its audio may start.
   bool awaiting_peer_key() const { return call_.phase == CallPhase::connected && e2e_waiting_; }
 
@@ -227,6 +230,8 @@ class ProtocolClient {
   std::optional<Time> probe_at_;
   std::optional<std::pair<Time, uint64_t>> auto_accept_;     // when, which call
   std::optional<std::pair<Time, std::string>> auto_recall_;  // when, which callee
+  std::string wait_to_rejoin_;                               // the callee waited for when the connection dropped
+  std::string rejoined_wait_;                                // the line asked again at the last registration
   CallView call_;
   WaitView wait_;
   FloorView floor_;

@@ -494,10 +494,20 @@ class Shell {
     const bool was_connected = connected_;
     connected_ = false;
     if (was_connected) {
+      // A call does not survive its signaling connection (the server ends it for the peer too).
+      const CallView call = client_.call();
       std::vector<ClientEffect> out;
       client_.disconnected(now(), out);
       apply(out);
+      if (call.phase != CallPhase::idle) {
+        const std::string peer = escape_untrusted(call.peer);
+        const bool closing = std::exchange(server_closing_, false);
+        note("call with " + peer + " ended: " +
+                 (closing ? std::string("the server is restarting") : "the connection to the server was lost"),
+             {{"type", "call_lost"}, {"peer", call.peer}, {"reason", closing ? "server_closing" : "connection_lost"}});
+      }
     }
+    server_closing_ = false;
     if (quitting_) return;
     backoff_ms_ = backoff_ms_ == 0 ? 500 : std::min(backoff_ms_ * 2, max_backoff_ms);
     note(why + "; reconnecting in " + std::to_string(backoff_ms_) + " ms",
@@ -528,18 +538,26 @@ class Shell {
   // ------------------------------------------------------------------ protocol client effects
 
   void apply(const std::vector<ClientEffect>& effects, const std::string* text = nullptr) {
+    bool registered_now = false;
     for (const ClientEffect& e : effects) {
       if (const auto* h = std::get_if<Heard>(&e); h != nullptr && std::holds_alternative<OkReply>(h->message)) {
         const auto& data = std::get<OkReply>(h->message).data;
         if (const auto* r = std::get_if<RegisteredData>(&data)) {
           rendezvous_port_ = r->rendezvous_port.value_or(0);
           registered_once_ = true;
+          registered_now = true;
           backoff_ms_ = 0;
         }
       }
     }
     for (const ClientEffect& e : effects) apply_one(e, text);
     arm_client_timer();
+    if (registered_now && !client_.rejoined_wait().empty()) {
+      const std::string& callee = client_.rejoined_wait();
+      note("the server lost your place in line for " + escape_untrusted(callee) +
+               " when the connection dropped: asking for a place again",
+           {{"type", "wait_rejoined"}, {"callee", callee}});
+    }
     if (!held_lines_.empty() && client_.registered()) send_held_lines();
   }
 
@@ -607,6 +625,7 @@ class Shell {
       lost("the server refused the name " + options_.name + " (" + escape_untrusted(err->message) + ")");
       return;
     }
+    if (std::holds_alternative<ServerClosing>(h.message)) server_closing_ = true;
     if (options_.json) {
       // The client's own heartbeat is no news: its oks are not printed.
       if (std::holds_alternative<OkReply>(h.message) && h.request_type == "ping") return;
@@ -617,6 +636,10 @@ class Shell {
     cli::DescribeContext context;
     context.callee = callee_;
     context.wall_now_s = static_cast<int64_t>(std::time(nullptr));
+    // A closing server ends waits as it closes the callees' sessions: not the callee's doing.
+    if (const auto* ended = std::get_if<WaitEnded>(&h.message);
+        server_closing_ && ended != nullptr && ended->reason == WaitEndReason::callee_offline)
+      return;
     if (auto line = cli::describe(h, context)) say(*line);
   }
 
@@ -913,6 +936,7 @@ class Shell {
   bool registered_once_ = false;
   bool quitting_ = false;
   bool callee_ = false;
+  bool server_closing_ = false;      // the server said server_closing on this connection
   bool media_started_once_ = false;  // a call's audio started at least once (--audio-out FILE is written)  // this
                                      // client was the callee of the latest call (how its end is told)
   static constexpr std::size_t max_held_lines = 64;

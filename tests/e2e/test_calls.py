@@ -345,6 +345,37 @@ class Calls(TempDirCase):
         alice.send("call bob")
         bob.expect("call_ringing", {"peer": "alice"})
 
+    def test_after_a_restart_a_waiter_asks_for_its_place_again_and_a_call_is_said_lost(self):
+        port, udp = free_port(), free_port()
+        server = self.server(port=port, udp_port=udp)
+        bob, carol = Raw(port), Raw(port)
+        bob.register("bob")
+        carol.register("carol")
+        carol.request("call", to="bob")
+        bob.expect("call_ringing")
+        bob.request("accept")
+        bob.expect("call_connected")
+        alice = self.cli(server, "alice")  # waits in line for bob
+        alice.expect("ok", {"name": "alice"})
+        alice.send("call bob")
+        alice.expect("wait_update", {"callee": "bob", "position": 1})
+        dave = self.cli(server, "dave", "--auto-accept")  # in a call when the server goes
+        dave.expect("ok", {"name": "dave"})
+        erin = Raw(port)
+        erin.register("erin")
+        erin.request("call", to="dave")
+        dave.expect("call_connected")
+        self.assertEqual(server.stop(), 0)
+        dave.expect("call_lost", {"peer": "erin", "reason": "server_closing"})
+        server = self.server(port=port, udp_port=udp)
+        bob = Raw(port)
+        bob.register("bob")  # back, and free: alice's call rings at once
+        alice.expect("ok", {"name": "alice"}, timeout=15)
+        alice.expect("wait_rejoined", {"callee": "bob"})
+        bob.expect("call_ringing", {"peer": "alice"})
+        dave.expect("ok", {"name": "dave"}, timeout=15)
+        self.assertFalse(any(e.get("type") == "wait_rejoined" for e in dave.events), "dave waited for nobody")
+
     def test_shutdown_tells_every_client(self):
         server = self.server()
         a, b = Raw(server.port), Raw(server.port)

@@ -264,3 +264,56 @@ TEST_CASE("client: raw text is sent as is, and a decodable request in it is trac
   r.hear(R"({"type":"error","id":null,"code":"bad_json","message":"the message is not valid JSON"})");
   CHECK(std::holds_alternative<ErrorReply>(r.effects<Heard>().at(0).message));
 }
+
+TEST_CASE("client: a place in line lost with the connection is asked for again once registered", "[client]") {
+  Rig r(calls("carol", 0));
+  register_ok(r);
+  const uint64_t id = r.send(CallRequest{"bob", std::nullopt});
+  r.hear(R"({"type":"ok","id":)" + std::to_string(id) + R"(,"queued":true})");
+  REQUIRE(r.client.wait().phase == WaitPhase::queued);
+  r.out.clear();
+  r.client.disconnected(r.now, r.out);
+  CHECK(r.client.wait().phase == WaitPhase::none);
+  r.connect();
+  REQUIRE(r.texts().size() == 1);
+  CHECK(r.texts()[0].find(R"("type":"register")") != std::string::npos);
+  CHECK(r.client.rejoined_wait().empty());  // not before the registration is confirmed
+  const std::string register_id = std::to_string(id + 1);
+  REQUIRE(r.texts()[0].find(R"("id":)" + register_id) != std::string::npos);
+  r.hear(R"({"type":"ok","id":)" + register_id + R"(,"name":"carol","heartbeat_ms":30000})");
+  CHECK(r.client.rejoined_wait() == "bob");
+  REQUIRE(r.texts().size() == 1);
+  CHECK(r.texts()[0] == R"({"type":"call","id":)" + std::to_string(id + 2) + R"(,"to":"bob"})");
+  // Queued again: the wait view is back; a later drop and return asks once more, and a client
+  // that did not wait asks nothing.
+  r.hear(R"({"type":"ok","id":)" + std::to_string(id + 2) + R"(,"queued":true})");
+  CHECK(r.client.wait().phase == WaitPhase::queued);
+  const uint64_t cancel = r.send(CancelWaitRequest{});
+  r.hear(R"({"type":"ok","id":)" + std::to_string(cancel) + "}");
+  r.hear(R"({"type":"wait_ended","callee":"bob","reason":"cancelled"})");
+  REQUIRE(r.client.wait().phase == WaitPhase::none);
+  r.out.clear();
+  r.client.disconnected(r.now, r.out);
+  r.connect();
+  const std::string again = std::to_string(cancel + 1);
+  INFO("no wait, nothing to ask for");
+  r.hear(R"({"type":"ok","id":)" + again + R"(,"name":"carol","heartbeat_ms":30000})");
+  CHECK(r.client.rejoined_wait().empty());
+  CHECK(r.texts().empty());
+}
+
+TEST_CASE("client: a wait ended by a closing server is asked for again too", "[client]") {
+  Rig r(calls("carol", 0));
+  register_ok(r);
+  const uint64_t id = r.send(CallRequest{"bob", std::nullopt});
+  r.hear(R"({"type":"ok","id":)" + std::to_string(id) + R"(,"queued":true})");
+  r.hear(R"({"type":"server_closing"})");
+  r.hear(R"({"type":"wait_ended","callee":"bob","reason":"callee_offline"})");  // the shutdown closed bob first
+  REQUIRE(r.client.wait().phase == WaitPhase::none);
+  r.out.clear();
+  r.client.disconnected(r.now, r.out);
+  r.connect();
+  r.hear(R"({"type":"ok","id":)" + std::to_string(id + 1) + R"(,"name":"carol","heartbeat_ms":30000})");
+  CHECK(r.client.rejoined_wait() == "bob");
+  CHECK(r.texts() == std::vector<std::string>{R"({"type":"call","id":)" + std::to_string(id + 2) + R"(,"to":"bob"})"});
+}
