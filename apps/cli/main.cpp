@@ -499,13 +499,7 @@ class Shell {
       std::vector<ClientEffect> out;
       client_.disconnected(now(), out);
       apply(out);
-      if (call.phase != CallPhase::idle) {
-        const std::string peer = escape_untrusted(call.peer);
-        const bool closing = std::exchange(server_closing_, false);
-        note("call with " + peer + " ended: " +
-                 (closing ? std::string("the server is restarting") : "the connection to the server was lost"),
-             {{"type", "call_lost"}, {"peer", call.peer}, {"reason", closing ? "server_closing" : "connection_lost"}});
-      }
+      if (call.phase != CallPhase::idle) call_lost(call.peer, server_closing_);
     }
     server_closing_ = false;
     if (quitting_) return;
@@ -520,6 +514,13 @@ class Shell {
         connect();
       }
     });
+  }
+
+  // A call cut by the server going (it said server_closing) or by the connection breaking.
+  void call_lost(const std::string& peer, bool closing) {
+    note("call with " + escape_untrusted(peer) +
+             " ended: " + (closing ? std::string("the server is restarting") : "the connection to the server was lost"),
+         {{"type", "call_lost"}, {"peer", peer}, {"reason", closing ? "server_closing" : "connection_lost"}});
   }
 
   void close_all() {
@@ -626,6 +627,14 @@ class Shell {
       return;
     }
     if (std::holds_alternative<ServerClosing>(h.message)) server_closing_ = true;
+    // A closing server ends calls as it closes the peers' sessions (peer_disconnected): said as
+    // what it is, the server going, not the peer.
+    if (const auto* ended = std::get_if<CallEnded>(&h.message);
+        server_closing_ && ended != nullptr && ended->reason == EndReason::peer_disconnected) {
+      if (options_.json) say(text != nullptr ? *text : encode(h.message));
+      call_lost(ended->peer, true);
+      return;
+    }
     if (options_.json) {
       // The client's own heartbeat is no news: its oks are not printed.
       if (std::holds_alternative<OkReply>(h.message) && h.request_type == "ping") return;
