@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "apps/cli/call_audio.hpp"
 #include "apps/cli/console.hpp"
 #include "apps/cli/terminal.hpp"
 #include "apps/cli/tls_trust.hpp"
@@ -54,23 +55,6 @@ constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr const char* prompt = "hailer> ";
 constexpr int64_t max_backoff_ms = 10'000;
-constexpr std::size_t max_captured_frames = 3;  // captured audio waiting to be sent: 60 ms at most
-constexpr int64_t max_playback_queue_ms = 200;  // beyond this the device fell behind: drop, do not lag
-
-bool is_wav(const std::string& spec) { return spec.size() > 4 && spec.ends_with(".wav"); }
-
-// A tone in 20 ms frames at 48 kHz: `pattern` is (frequency or 0 for a pause, milliseconds) pairs.
-std::vector<int16_t> tone(std::initializer_list<std::pair<double, int>> pattern) {
-  std::vector<int16_t> pcm;
-  for (const auto& [hz, ms] : pattern) {
-    const std::size_t n = static_cast<std::size_t>(ms) * 48;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double t = static_cast<double>(i) / 48000.0;
-      pcm.push_back(hz == 0 ? int16_t{0} : static_cast<int16_t>(6000 * std::sin(2 * M_PI * hz * t)));
-    }
-  }
-  return pcm;
-}
 
 struct Options {
   std::string server;
@@ -106,11 +90,11 @@ class Shell {
         client_timer_(io),
         media_timer_(io),
         reconnect_timer_(io),
-        device_timer_(io),
         signals_(io, SIGINT, SIGTERM),
         handshake_timer_(io),
         client_(client_config()),
-        media_(CallMediaConfig{}, std::random_device{}()) {
+        media_(CallMediaConfig{}, std::random_device{}()),
+        audio_(io, options_.audio_in, options_.audio_out, options_.audio_in_once) {
     tty_ = terminal_.interactive();
     if (!options_.plaintext) {
       tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -119,7 +103,7 @@ class Shell {
   }
 
   int run() {
-    if (!load_audio()) return exit_audio;
+    if (!audio_.open()) return exit_audio;
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) quit(exit_ok);
     });
@@ -128,7 +112,7 @@ class Shell {
     connect();
     io_.run();
     terminal_.stop();
-    save_audio();
+    audio_.save();
     return exit_code_;
   }
 
@@ -184,119 +168,6 @@ class Shell {
       say(j.dump());
     else
       say(text);
-  }
-
-  // ------------------------------------------------------------------ audio files
-
-  bool load_audio() {
-    if (!open_devices()) return false;
-    if (is_wav(options_.audio_in)) {
-      try {
-        capture_ = read_wav_48k_mono(options_.audio_in).samples;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "hailer: %s\n", e.what());  // it names the file and why
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // Opens the sound devices named (not "none", not a WAV). "default" with no device present
-  // turns audio off with a warning; a named device that cannot be used is an error.
-  bool open_devices() {
-    const bool in = options_.audio_in != "none" && !is_wav(options_.audio_in);
-    const bool out = options_.audio_out != "none" && !is_wav(options_.audio_out);
-    if (!in && !out) return true;
-    try {
-      sound_system_ = std::make_unique<audio::SoundSystem>();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "hailer: %s\n", e.what());
-      return false;
-    }
-    std::optional<audio::DeviceInfo> input, output;
-    auto pick = [&](std::string& spec, bool capture, std::optional<audio::DeviceInfo>& into) {
-      try {
-        into = sound_system_->find(spec, capture);
-        return true;
-      } catch (const audio::SoundError& e) {
-        if (spec != "default") {
-          std::fprintf(stderr, "hailer: %s\n", e.what());
-          return false;
-        }
-        std::fprintf(stderr, "hailer: %s: %s off\n", e.what(), capture ? "sending audio" : "playing audio");
-        spec = "none";
-        return true;
-      }
-    };
-    if (in && !pick(options_.audio_in, true, input)) return false;
-    if (out && !pick(options_.audio_out, false, output)) return false;
-    if (!input && !output) return true;
-    try {
-      device_ = std::make_unique<audio::SoundDevice>(*sound_system_, input, output);
-      device_->start();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "hailer: %s\n", e.what());
-      return false;
-    }
-    drain_capture();
-    return true;
-  }
-
-  // Every 20 ms: captured frames move to a short queue (the newest few are kept), so capture
-  // never overruns between calls and a call starts with fresh audio.
-  void drain_capture() {
-    if (!device_ || device_->input_rate_hz() == 0) return;
-    while (auto f = device_->read_frame()) {
-      captured_.push_back(std::move(*f));
-      if (captured_.size() > max_captured_frames) captured_.pop_front();
-    }
-    device_timer_.expires_after(frame_period);
-    device_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec && !quitting_) drain_capture();
-    });
-  }
-
-  void play_on_device(std::span<const int16_t> pcm) {
-    if (!device_ || device_->output_rate_hz() == 0) return;
-    if (device_->queued_ms() > max_playback_queue_ms) return;
-    device_->write(pcm);
-  }
-
-  // The calls' audio, one after another, as heard. No call, no file: an empty WAV would read as
-  // a call that recorded nothing.
-  void save_audio() {
-    if (!is_wav(options_.audio_out)) return;
-    if (!media_started_once_) {
-      std::fprintf(stderr, "hailer: no call had audio: %s not written\n", options_.audio_out.c_str());
-      return;
-    }
-    try {
-      write_wav(options_.audio_out, played_);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "hailer: %s\n", e.what());  // it names the file and why
-    }
-  }
-
-  // The next 20 ms to send: the oldest captured frame, or the WAV's next 20 ms (from its start at
-  // every call, over and over; with --audio-in-once, once and then silence).
-  std::vector<int16_t> next_capture_frame() {
-    if (device_ && device_->input_rate_hz() != 0) {
-      while (auto f = device_->read_frame()) captured_.push_back(std::move(*f));
-      while (captured_.size() > max_captured_frames) captured_.pop_front();
-      if (captured_.empty()) return std::vector<int16_t>(opus_frame_samples, 0);
-      std::vector<int16_t> frame = std::move(captured_.front());
-      captured_.pop_front();
-      return frame;
-    }
-    std::vector<int16_t> pcm(opus_frame_samples, 0);
-    for (std::size_t i = 0; i < pcm.size() && !capture_.empty(); ++i) {
-      if (capture_at_ == capture_.size()) {
-        if (options_.audio_in_once) break;
-        capture_at_ = 0;
-      }
-      pcm[i] = capture_[capture_at_++];
-    }
-    return pcm;
   }
 
   // ------------------------------------------------------------------ signaling connection
@@ -531,7 +402,7 @@ class Shell {
     terminal_.stop();
     client_timer_.cancel();
     media_timer_.cancel();
-    device_timer_.cancel();
+    audio_.stop();
     reconnect_timer_.cancel();
     signals_.cancel();
   }
@@ -577,11 +448,7 @@ class Shell {
           } else if constexpr (std::is_same_v<T, StopCallMedia>) {
             stop_media();
           } else if constexpr (std::is_same_v<T, PlayTone>) {
-            // Only on a device: a WAV records the call, not the tones.
-            if (e.tone == Tone::incoming_call)
-              play_on_device(tone({{440, 400}, {0, 200}, {480, 400}}));
-            else
-              play_on_device(tone({{880, 120}, {0, 80}, {880, 120}}));
+            audio_.play_tone(e.tone);
           } else if constexpr (std::is_same_v<T, Heard>) {
             on_heard(e, text);
             if (const auto* c = std::get_if<CallConnected>(&e.message); c != nullptr && client_.awaiting_peer_key())
@@ -683,8 +550,7 @@ class Shell {
     frames_held_ = 0;
     if (options_.consent) consent_.start(now());
     media_.start(c.crypto ? std::optional<SrtpKeys>(c.crypto->keys) : std::nullopt);
-    media_started_once_ = true;
-    capture_at_ = 0;  // every call hears the file from its start
+    audio_.start_call();
     media_peer_ = c.peer;
     const std::string peer = escape_untrusted(c.peer);
     if (c.crypto) {
@@ -738,7 +604,7 @@ class Shell {
     consent_.stop();
     const auto summary = media_.stop();
     if (!summary) return;
-    save_audio();  // a killed client still leaves what it heard so far
+    audio_.save();  // a killed client still leaves what it heard so far
     note("call statistics: " + summary->describe(), {{"type", "call_stats"},
                                                      {"peer", media_peer_},
                                                      {"packets_sent", summary->packets_sent},
@@ -767,8 +633,8 @@ class Shell {
       if (ec || !media_.active()) return;
       next_tick_ += frame_period;
       check_consent();
-      if (options_.audio_in != "none") {  // a device or a WAV
-        const auto frame = next_capture_frame();
+      if (audio_.sends()) {
+        const auto frame = audio_.next_frame();
         if (!options_.consent || consent_.granted(now())) {
           const auto datagram = media_.send_frame(frame);
           boost::system::error_code ignored;
@@ -777,14 +643,7 @@ class Shell {
           ++frames_held_;  // the peer's endpoint has not answered (yet, or any more): nothing goes there
         }
       }
-      const PlayedFrame f = media_.play(now());
-      if (!f.pcm.empty()) play_on_device(f.pcm);
-      if (is_wav(options_.audio_out)) {
-        if (f.pcm.empty())
-          played_.insert(played_.end(), opus_frame_samples, 0);
-        else
-          played_.insert(played_.end(), f.pcm.begin(), f.pcm.end());
-      }
+      audio_.heard(media_.play(now()).pcm);
       tick();
     });
   }
@@ -932,7 +791,7 @@ class Shell {
   bool handshake_timed_out_ = false;  // the handshake was cut by its timer
   udp::socket udp_;
   cli::Terminal terminal_;
-  asio::steady_timer client_timer_, media_timer_, reconnect_timer_, device_timer_;
+  asio::steady_timer client_timer_, media_timer_, reconnect_timer_;
   asio::signal_set signals_;
   asio::steady_timer handshake_timer_;
   mutable net::OsSecrets os_secrets_;  // each call's key pair seed (before client_: it points here); stateless
@@ -944,10 +803,8 @@ class Shell {
   bool connected_ = false;
   bool registered_once_ = false;
   bool quitting_ = false;
-  bool callee_ = false;
-  bool server_closing_ = false;      // the server said server_closing on this connection
-  bool media_started_once_ = false;  // a call's audio started at least once (--audio-out FILE is written)  // this
-                                     // client was the callee of the latest call (how its end is told)
+  bool callee_ = false;          // this client was the callee of the latest call (how its end is told)
+  bool server_closing_ = false;  // the server said server_closing on this connection
   static constexpr std::size_t max_held_lines = 64;
   std::deque<std::string> held_lines_;  // commands typed before registration, sent once registered
   bool end_after_held_ = false;         // the input ended while commands were held
@@ -965,12 +822,7 @@ class Shell {
   std::chrono::steady_clock::time_point next_tick_;
   std::array<uint8_t, 2048> datagram_{};
   udp::endpoint datagram_from_;
-  std::unique_ptr<audio::SoundSystem> sound_system_;
-  std::unique_ptr<audio::SoundDevice> device_;
-  std::deque<std::vector<int16_t>> captured_;
-  std::vector<int16_t> capture_;
-  std::size_t capture_at_ = 0;
-  std::vector<int16_t> played_;
+  cli::CallAudio audio_;
 };
 
 }  // namespace
