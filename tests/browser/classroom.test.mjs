@@ -346,6 +346,9 @@ const tests = {
     await instructor.evaluate(() => document.getElementById('recordings').replaceChildren());
     await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });  // listed again, with the cookie
     assert.match(await instructor.textContent('#recordings'), /ann_1\.wav/);
+    // The instructor may see ann back before ann's page has read its own join's answer; a press
+    // while the page still says reconnecting is ignored by design.
+    await waitState(ann, 'idle');
     await hold(ann);
     await waitState(ann, 'talking');
     await waitFor(instructor, () => document.getElementById('talker').textContent.startsWith('ann is talking'));
