@@ -24,6 +24,7 @@
 
 #include "apps/cli/call_audio.hpp"
 #include "apps/cli/console.hpp"
+#include "apps/cli/server_link.hpp"
 #include "apps/cli/terminal.hpp"
 #include "apps/cli/tls_trust.hpp"
 #include "audio/sound_device.hpp"
@@ -50,11 +51,8 @@ constexpr int exit_usage = 2;
 constexpr int exit_audio = 3;     // an audio file or device could not be used
 constexpr int exit_insecure = 4;  // the connection could not be secured (TLS failed, the server's key not trusted)
 
-constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
-
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr const char* prompt = "hailer> ";
-constexpr int64_t max_backoff_ms = 10'000;
 
 struct Options {
   std::string server;
@@ -79,27 +77,22 @@ class Shell {
   Shell(asio::io_context& io, Options options, std::string host, std::string port)
       : io_(io),
         options_(std::move(options)),
-        host_(std::move(host)),
-        port_(std::move(port)),
         start_(std::chrono::steady_clock::now()),
-        socket_(io),
         udp_(io, udp::endpoint(udp::v4(), 0)),
         terminal_(
             io, ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0 && !options_.json, prompt,
             [this](std::string line) { on_line(line); }, [this] { on_end_of_input(); }),
         client_timer_(io),
         media_timer_(io),
-        reconnect_timer_(io),
         signals_(io, SIGINT, SIGTERM),
-        handshake_timer_(io),
         client_(client_config()),
         media_(CallMediaConfig{}, std::random_device{}()),
-        audio_(io, options_.audio_in, options_.audio_out, options_.audio_in_once) {
+        audio_(io, options_.audio_in, options_.audio_out, options_.audio_in_once),
+        link_(io,
+              cli::ServerLink::Settings{std::move(host), std::move(port), options_.plaintext, options_.json,
+                                        options_.known_servers, options_.trust_ahead},
+              link_handlers()) {
     tty_ = terminal_.interactive();
-    if (!options_.plaintext) {
-      tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-      cli::configure_client_tls_context(tls_context_->native_handle());
-    }
   }
 
   int run() {
@@ -109,7 +102,7 @@ class Shell {
     });
     terminal_.start();
     receive_datagram();
-    connect();
+    link_.connect();
     io_.run();
     terminal_.stop();
     audio_.save();
@@ -123,7 +116,7 @@ class Shell {
     std::vector<ClientEffect> out;
     client_.disconnected(now(), out);
     apply(out);
-    if (!writing_) close_all();
+    link_.finish();  // what is queued is written first (a hangup before quit), then everything closes
   }
 
  private:
@@ -172,219 +165,42 @@ class Shell {
 
   // ------------------------------------------------------------------ signaling connection
 
-  void connect() {
-    tcp::resolver resolver(io_);
-    boost::system::error_code ec;
-    const auto endpoints = resolver.resolve(host_, port_, ec);
-    if (ec) {
-      lost("cannot resolve " + host_ + ": " + ec.message());
-      return;
-    }
-    asio::async_connect(socket_, endpoints, [this](const boost::system::error_code& error, const tcp::endpoint& ep) {
-      if (quitting_) return;
-      if (error) {
-        lost("cannot connect to " + host_ + ":" + port_ + ": " + error.message());
-        return;
-      }
-      boost::system::error_code ignored;
-      socket_.set_option(tcp::no_delay(true), ignored);
-      server_address_ = ep.address();
-      if (tls_context_) return start_tls();
-      on_connected();
-    });
-  }
-
-  // TLS over the connection just made: the handshake (bounded in time), then the server's key
-  // checked against the CAs and known_servers (apps/cli/tls_trust.hpp).
-  void start_tls() {
-    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *tls_context_);
-    socket_ = tcp::socket(io_);
-    cli::expect_server_name(tls_->native_handle(), host_);
-    handshake_timer_.expires_after(tls_handshake_timeout);
-    handshake_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || !tls_) return;
-      handshake_timed_out_ = true;
-      boost::system::error_code ignored;
-      tls_->next_layer().close(ignored);  // the handshake ends with operation_aborted
-    });
-    tls_->async_handshake(asio::ssl::stream_base::client, [this](const boost::system::error_code& ec) {
-      handshake_timer_.cancel();
-      if (quitting_) return;
-      if (ec) return tls_failed(ec);
-      if (!trust_server()) return;
-      tls_up_once_ = true;
-      on_connected();
-    });
-  }
-
-  // A failed handshake. Before TLS was ever up this is how the server is set up, not a blip:
-  // said once, clearly, and the client exits instead of retrying for ever.
-  void tls_failed(const boost::system::error_code& ec) {
-    std::string why = handshake_timed_out_ ? "the server did not finish the TLS handshake within " +
-                                                 std::to_string(tls_handshake_timeout.count()) + " s"
-                                           : "TLS with " + host_ + ":" + port_ + " failed: " + ec.message();
-    handshake_timed_out_ = false;
-    if (tls_up_once_) return lost(why);
-    why +=
-        ". If that server runs with --plaintext (no TLS), connect with --plaintext too, knowing that anyone "
-        "on the path can then read and change your calls";
-    note("hailer: " + why, {{"type", "connection"}, {"state", "tls_failed"}, {"reason", why}});
-    quit(exit_insecure);
-  }
-
-  // The server's key: trusted by a CA, pinned, or pinned now on first use; a changed key (or one
-  // that is not the --trust one) ends the client with a message that says what to do.
-  bool trust_server() {
-    const std::string server = host_ + ":" + port_;
-    const cli::KeyCheck k =
-        cli::check_server_key(tls_->native_handle(), server, options_.known_servers, options_.trust_ahead);
-    nlohmann::ordered_json j{{"type", "connection"},
-                             {"state", trusted(k.verdict) ? "secured" : "untrusted"},
-                             {"server", server},
-                             {"server_key", k.seen},
-                             {"trust", std::string(to_string(k.verdict))},
-                             {"known_servers", k.file},
-                             {"tls", SSL_get_version(tls_->native_handle())}};
-    if (k.verdict == TrustVerdict::changed) {
-      j["pinned_key"] = k.pinned;
-      note("hailer: THE KEY OF " + server + " HAS CHANGED. Pinned: " + k.pinned + "; shown now: " + k.seen +
-               ". Someone may be between you and the server. If its key really changed (ask its operator), "
-               "delete the line of " +
-               server + " from " + k.file + " or pass --trust " + k.seen + ", then connect again.",
-           j);
-      quit(exit_insecure);
-      return false;
-    }
-    if (k.verdict == TrustVerdict::not_trusted || k.seen.empty()) {
-      note("hailer: the key of " + server + " is " + (k.seen.empty() ? std::string("missing") : k.seen) +
-               ", not the one given with --trust: not connecting",
-           j);
-      quit(exit_insecure);
-      return false;
-    }
-    if (!k.write_error.empty()) j["pin_error"] = k.write_error;
-    if (k.verdict == TrustVerdict::first_use) {
-      note("first connection to " + server + ": its key " + k.seen + " is now pinned in " + k.file +
-               " (compare it with the key hailer-server printed)" +
-               (k.write_error.empty() ? "" : "; could not save it: " + k.write_error),
-           j);
-    } else if (options_.json) {
-      say(j.dump());
-    }
-    return true;
+  cli::ServerLink::Handlers link_handlers() {
+    cli::ServerLink::Handlers h;
+    h.up = [this] { on_link_up(); };
+    h.line = [this](const std::string& line) {
+      std::vector<ClientEffect> out;
+      client_.received(now(), line, out);
+      apply(out, &line);
+    };
+    h.down = [this] { on_link_down(); };
+    h.note = [this](const std::string& text, nlohmann::ordered_json j) { note(text, std::move(j)); };
+    h.json_only = [this](const nlohmann::ordered_json& j) {
+      if (options_.json) say(j.dump());
+    };
+    h.insecure = [this] { quit(exit_insecure); };
+    h.drained = [this] { close_all(); };
+    return h;
   }
 
   // The signaling connection is up (and secured unless --plaintext): the protocol starts. Over
   // TLS the login signs this connection's channel binding.
-  void on_connected() {
-    client_.set_channel_binding(tls_ ? net::channel_binding(tls_->native_handle()) : ChannelBinding{});
-    connected_ = true;
-    note("connected to " + host_ + ":" + port_, {{"type", "connection"}, {"state", "connected"}});
+  void on_link_up() {
+    client_.set_channel_binding(link_.channel_binding());
     std::vector<ClientEffect> out;
     client_.connected(now(), out);
     apply(out);
-    read_line();
   }
 
-  // Calls `f` with the signaling stream: TLS, or the TCP socket itself with --plaintext.
-  template <class F>
-  void with_stream(F&& f) {
-    if (tls_)
-      f(*tls_);
-    else
-      f(socket_);
-  }
-
-  void read_line() {
-    with_stream([this](auto& stream) { read_line_from(stream); });
-  }
-
-  template <class Stream>
-  void read_line_from(Stream& stream) {
-    asio::async_read_until(stream, inbound_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
-      if (quitting_) return;
-      if (ec) {
-        lost(ec == asio::error::eof ? "the server closed the connection" : "connection lost: " + ec.message());
-        return;
-      }
-      std::string line(asio::buffers_begin(inbound_.data()),
-                       asio::buffers_begin(inbound_.data()) + static_cast<std::ptrdiff_t>(n - 1));
-      inbound_.consume(n);
-      std::vector<ClientEffect> out;
-      client_.received(now(), line, out);
-      apply(out, &line);
-      if (connected_ && !quitting_) read_line();  // what it read may have ended the connection (a refused name)
-    });
-  }
-
-  void send_line(std::string text) {
-    if (!connected_) return;
-    outbound_.push_back(std::move(text) + "\n");
-    if (!writing_) write_next();
-  }
-
-  void write_next() {
-    if (outbound_.empty()) {
-      if (quitting_) close_all();
-      return;
-    }
-    writing_ = true;
-    with_stream([this](auto& stream) {
-      asio::async_write(stream, asio::buffer(outbound_.front()),
-                        [this](const boost::system::error_code& ec, std::size_t) {
-                          writing_ = false;
-                          outbound_.pop_front();
-                          if (ec) {
-                            outbound_.clear();
-                            if (quitting_) close_all();
-                            return;
-                          }
-                          write_next();
-                        });
-    });
-  }
-
-  // Closes the signaling connection. A TLS stream is kept (closed) until the next connect: its
-  // aborted operations still refer to it until they have run.
-  void close_stream() {
-    boost::system::error_code ignored;
-    if (tls_) {
-      tls_->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-      tls_->next_layer().close(ignored);
-      retired_tls_ = std::move(tls_);
-    }
-    if (socket_.is_open()) socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  }
-
-  // The connection is gone: tell the client, then retry with backoff (0.5 s doubling to 10 s).
-  void lost(const std::string& why) {
-    close_stream();
-    outbound_.clear();
-    inbound_.consume(inbound_.size());
-    const bool was_connected = connected_;
-    connected_ = false;
-    if (was_connected) {
-      // A call does not survive its signaling connection (the server ends it for the peer too).
-      const CallView call = client_.call();
-      std::vector<ClientEffect> out;
-      client_.disconnected(now(), out);
-      apply(out);
-      if (call.phase != CallPhase::idle) call_lost(call.peer, server_closing_);
-    }
+  // The connection is gone: the client hears it (a call does not survive its signaling
+  // connection: the server ends it for the peer too). The link retries.
+  void on_link_down() {
+    const CallView call = client_.call();
+    std::vector<ClientEffect> out;
+    client_.disconnected(now(), out);
+    apply(out);
+    if (call.phase != CallPhase::idle) call_lost(call.peer, server_closing_);
     server_closing_ = false;
-    if (quitting_) return;
-    backoff_ms_ = backoff_ms_ == 0 ? 500 : std::min(backoff_ms_ * 2, max_backoff_ms);
-    note(why + "; reconnecting in " + std::to_string(backoff_ms_) + " ms",
-         {{"type", "connection"}, {"state", "lost"}, {"reason", why}, {"retry_ms", backoff_ms_}});
-    reconnect_timer_.expires_after(std::chrono::milliseconds(backoff_ms_));
-    reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec && !quitting_) {
-        retired_tls_.reset();  // its aborted operations ran during the backoff
-        socket_ = tcp::socket(io_);
-        connect();
-      }
-    });
   }
 
   // A call cut by the server going (it said server_closing) or by the connection breaking.
@@ -396,14 +212,12 @@ class Shell {
 
   void close_all() {
     boost::system::error_code ignored;
-    close_stream();
-    handshake_timer_.cancel();
+    link_.stop();
     udp_.close(ignored);
     terminal_.stop();
     client_timer_.cancel();
     media_timer_.cancel();
     audio_.stop();
-    reconnect_timer_.cancel();
     signals_.cancel();
   }
 
@@ -418,7 +232,7 @@ class Shell {
           rendezvous_port_ = r->rendezvous_port.value_or(0);
           registered_once_ = true;
           registered_now = true;
-          backoff_ms_ = 0;
+          link_.reset_backoff();
         }
       }
     }
@@ -438,11 +252,11 @@ class Shell {
         [&](const auto& e) {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, SendText>) {
-            send_line(e.text);
+            link_.send(e.text);
           } else if constexpr (std::is_same_v<T, SendProbe>) {
             if (rendezvous_port_ == 0) return;
             boost::system::error_code ignored;
-            udp_.send_to(asio::buffer(e.payload), udp::endpoint(server_address_, rendezvous_port_), 0, ignored);
+            udp_.send_to(asio::buffer(e.payload), udp::endpoint(link_.server_address(), rendezvous_port_), 0, ignored);
           } else if constexpr (std::is_same_v<T, StartCallMedia>) {
             start_media(e);
           } else if constexpr (std::is_same_v<T, StopCallMedia>) {
@@ -474,7 +288,7 @@ class Shell {
     if (const auto* err = std::get_if<ErrorReply>(&h.message); err != nullptr && err->code == ErrorCode::tls_required) {
       // A plaintext client on a port that speaks TLS: nothing will change by retrying.
       const nlohmann::ordered_json as_sent = nlohmann::ordered_json::parse(text != nullptr ? *text : encode(h.message));
-      note("hailer: " + host_ + ":" + port_ + " speaks TLS (the server said tls_required): connect without --plaintext",
+      note("hailer: " + link_.server() + " speaks TLS (the server said tls_required): connect without --plaintext",
            as_sent);
       quit(exit_insecure);
       return;
@@ -490,7 +304,7 @@ class Shell {
       // Back after a drop, someone has taken the name meanwhile: a person at a terminal is told,
       // and the client tries again with backoff (the other session may be a ghost of its own).
       if (options_.json) say(as_sent.dump());
-      lost("the server refused the name " + options_.name + " (" + escape_untrusted(err->message) + ")");
+      link_.lost("the server refused the name " + options_.name + " (" + escape_untrusted(err->message) + ")");
       return;
     }
     if (std::holds_alternative<ServerClosing>(h.message)) server_closing_ = true;
@@ -554,8 +368,8 @@ class Shell {
     media_peer_ = c.peer;
     const std::string peer = escape_untrusted(c.peer);
     if (c.crypto) {
-      const cli::PeerKeyCheck k = cli::check_peer_key(host_ + ":" + port_ + "/" + name_key(c.peer),
-                                                      c.crypto->peer_account, options_.known_peers);
+      const cli::PeerKeyCheck k =
+          cli::check_peer_key(link_.server() + "/" + name_key(c.peer), c.crypto->peer_account, options_.known_peers);
       note("the call with " + peer + " is end-to-end encrypted; safety number " + c.crypto->safety_number +
                " (compare it with " + peer + ": a different number means someone is in between)",
            {{"type", "call_secured"},
@@ -781,26 +595,14 @@ class Shell {
 
   asio::io_context& io_;
   Options options_;
-  std::string host_, port_;
   std::chrono::steady_clock::time_point start_;
-  tcp::socket socket_;  // the connection with --plaintext; with TLS, until the handshake takes it
-  std::unique_ptr<asio::ssl::context> tls_context_;  // null with --plaintext
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> retired_tls_;  // the last connection's, until the next
-  bool tls_up_once_ = false;          // a handshake succeeded once: a later failure is a blip, retried
-  bool handshake_timed_out_ = false;  // the handshake was cut by its timer
   udp::socket udp_;
   cli::Terminal terminal_;
-  asio::steady_timer client_timer_, media_timer_, reconnect_timer_;
+  asio::steady_timer client_timer_, media_timer_;
   asio::signal_set signals_;
-  asio::steady_timer handshake_timer_;
   mutable net::OsSecrets os_secrets_;  // each call's key pair seed (before client_: it points here); stateless
   ProtocolClient client_;
   CallMedia media_;
-  asio::streambuf inbound_{1 << 20};
-  std::deque<std::string> outbound_;
-  bool writing_ = false;
-  bool connected_ = false;
   bool registered_once_ = false;
   bool quitting_ = false;
   bool callee_ = false;          // this client was the callee of the latest call (how its end is told)
@@ -810,8 +612,6 @@ class Shell {
   bool end_after_held_ = false;         // the input ended while commands were held
   bool tty_ = false;
   int exit_code_ = exit_ok;
-  int64_t backoff_ms_ = 0;
-  asio::ip::address server_address_;
   uint16_t rendezvous_port_ = 0;
   udp::endpoint peer_;
   std::optional<udp::endpoint> media_source_;  // the source latched for this call (from_peer)
@@ -823,6 +623,7 @@ class Shell {
   std::array<uint8_t, 2048> datagram_{};
   udp::endpoint datagram_from_;
   cli::CallAudio audio_;
+  cli::ServerLink link_;  // last: its handlers use the members above
 };
 
 }  // namespace

@@ -596,6 +596,14 @@ class Calls(TempDirCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("max-sesions", r.stdout + r.stderr)
 
+    def test_a_bad_flag_exits_2_as_the_help_says(self):
+        help_text = subprocess.run([SERVER, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(help_text.returncode, 0)
+        self.assertIn("2 on a usage error (a bad flag or value)", help_text.stdout)
+        r = subprocess.run([SERVER, "--no-such-flag"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--no-such-flag", r.stdout + r.stderr)
+
     def test_the_info_log_names_a_registration_without_its_media_token_and_debug_has_it(self):
         server = self.server()  # --log-level info, the default
         ok = Raw(server.port).register("ann")
