@@ -80,9 +80,11 @@ Route route_of(Method method, std::string_view target) {
   if (path == "/api/recordings") return {Route::Kind::recordings_list, "", true};
   constexpr std::string_view recordings = "/recordings/";
   if (path.starts_with(recordings)) return {Route::Kind::recording, std::string(path.substr(recordings.size())), true};
-  std::string file = path == "/"             ? "index.html"
-                     : path == "/instructor" ? "instructor.html"
-                                             : std::string(path.substr(path.empty() ? 0 : 1));
+  // Browsers and tools ask for /favicon.ico whatever the page says: the one icon, in SVG.
+  std::string file = path == "/"              ? "index.html"
+                     : path == "/instructor"  ? "instructor.html"
+                     : path == "/favicon.ico" ? "favicon.svg"
+                                              : std::string(path.substr(path.empty() ? 0 : 1));
   if (!safe_file_name(file)) return {Route::Kind::not_found, "", false};
   return {Route::Kind::page, std::move(file), false};
 }

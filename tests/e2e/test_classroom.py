@@ -103,6 +103,16 @@ class Classroom(TempDirCase):
         status, wav = http_get(server.http_port, "/recordings/ann_1.wav", headers=bearer)
         self.assertEqual((status, wav[:4]), (200, b"RIFF"))
 
+    def test_both_pages_name_an_icon_and_favicon_ico_is_served(self):
+        server = self.server()
+        for page in ("/", "/instructor"):
+            status, body = http_get(server.http_port, page)
+            self.assertEqual(status, 200)
+            self.assertIn(b'<link rel="icon" href="favicon.svg"', body)
+        status, icon = http_get(server.http_port, "/favicon.ico")
+        self.assertEqual(status, 200)  # what browsers ask for whatever the page says: no 404 in a console
+        self.assertTrue(icon.startswith(b"<svg"), icon[:40])
+
     def test_two_presses_deny_then_queue(self):
         server = self.server()
         ann, ben, teacher = Ws(server.http_port), Ws(server.http_port), Ws(server.http_port)

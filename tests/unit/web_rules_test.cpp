@@ -56,6 +56,8 @@ TEST_CASE("web: routes are decided from the method and the target alone", "[web]
   CHECK(route_of(Method::post, "/api/instructor/session").kind == K::instructor_session);
   CHECK(route_of(Method::get, "/api/instructor/session").kind == K::instructor_session);
   CHECK(route_of(Method::post, "/").kind == K::method_not_allowed);
+  CHECK(route_of(Method::get, "/favicon.ico").file == "favicon.svg");  // never a 404 in a console
+  CHECK(route_of(Method::get, "/favicon.ico").kind == K::page);
   CHECK(route_of(Method::other, "/index.html").kind == K::method_not_allowed);
   const Route list = route_of(Method::get, "/api/recordings?t=1");
   CHECK(list.kind == K::recordings_list);
