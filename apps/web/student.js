@@ -29,10 +29,20 @@ async function opusSupported() {
   }
 }
 
+// What the button says in each state: it is the biggest thing on the page.
+const LABELS = {
+  idle: 'Hold to talk', denied: 'Hold to talk', requesting: 'Asking for the floor...',
+  talking: 'Talking: let go to stop', finishing: 'Finishing...', queued: 'In line: keep holding',
+  reconnecting: 'Reconnecting...',
+};
+const QUICK_TAP_MS = 400;  // let go sooner than this before the floor came: a tap, not a hold
+let pressedAt = 0;
+
 function setState(next, text) {
   state = next;
   document.body.dataset.state = next;
   $('talk').setAttribute('aria-pressed', String(next === 'talking' || next === 'requesting' || next === 'finishing'));
+  $('talk-label').textContent = LABELS[next] || LABELS.idle;
   $('state').textContent = text;
 }
 
@@ -112,6 +122,7 @@ function sendFrame(payload, last) {
 async function press() {
   if (holding || !room) return;
   holding = true;
+  pressedAt = performance.now();
   if (state === 'reconnecting') return;
   clearTimeout(tailTimer);
   try {
@@ -136,8 +147,11 @@ function release() {
     tailTimer = setTimeout(() => { if (state === 'finishing' && !audio.ended) endTurn(); }, TAIL_MS + 200);
     return;
   }
+  // Let go before any answer, and at once: a tap (the microphone may not even be open yet).
+  const tapped = (state === 'requesting' || state === 'idle') && performance.now() - pressedAt < QUICK_TAP_MS;
   room.request('release');  // a queued or pending press is withdrawn; after a deny it does nothing
-  if (state !== 'reconnecting') setState('idle', 'Ready.');
+  if (tapped) setState('idle', 'Hold the button down (or the space bar) for as long as you talk: a tap is too short.');
+  else if (state !== 'reconnecting') setState('idle', 'Ready.');
 }
 
 function endTurn() {
@@ -154,6 +168,7 @@ function onMessage(msg) {
       if (msg.room !== undefined) {  // the join (or re-join) reply: the room as it is
         $('join').hidden = true;
         $('class').hidden = false;
+        $('me').textContent = `You are ${me}, in room ${msg.room}.`;
         showWho(msg.talker);
         if (state === 'reconnecting') setState('idle', 'Ready.');
       }
@@ -192,7 +207,11 @@ function onMessage(msg) {
       break;
     case 'floor_taken': showWho(msg.talker); break;
     case 'floor_idle': showWho(null); break;
-    case 'server_closing': setState('reconnecting', 'The server is restarting...'); break;
+    case 'server_closing':
+      clearInterval(countdown);
+      $('who').textContent = 'Reconnecting to the class...';
+      setState('reconnecting', 'The server is restarting...');
+      break;
     default: break;
   }
 }
@@ -200,6 +219,7 @@ function onMessage(msg) {
 function onState(s, detail) {
   if (s === 'reconnecting') {
     clearInterval(countdown);
+    $('who').textContent = 'Reconnecting to the class...';  // not "You are talking" from before the drop
     setState('reconnecting', `Connection lost: reconnecting in ${Math.round(detail.retryMs / 100) / 10} s...`);
   }
 }

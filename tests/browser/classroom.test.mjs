@@ -221,6 +221,43 @@ const tests = {
     await shot(instructor, t.name, '4-instructor-recordings');
   },
 
+  async the_student_page_says_who_and_where_labels_the_button_and_explains_a_tap(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const ann = await studentPage(browser, server, 'ann');
+    assert.equal(await ann.textContent('#me'), 'You are ann, in room class.');
+    assert.equal(await ann.textContent('#talk-label'), 'Hold to talk');
+    await hold(ann);
+    await waitState(ann, 'talking');
+    assert.equal(await ann.textContent('#talk-label'), 'Talking: let go to stop');
+    assert.equal(await ann.textContent('#who'), 'You are talking.');
+    await ann.mouse.up();
+    await waitState(ann, 'idle');
+    assert.equal(await ann.textContent('#talk-label'), 'Hold to talk');
+    // A tap: down and up at once, before the floor can come.
+    await ann.click('#talk');
+    await waitFor(ann, () => document.getElementById('state').textContent.includes('a tap is too short'));
+    assert.equal(await ann.evaluate(() => document.body.dataset.state), 'idle');
+    // On a phone (no hover, a coarse pointer) the space bar hint is not shown.
+    const phone = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 },
+                                             hasTouch: true, isMobile: true });
+    const page = await phone.newPage();
+    await page.goto(`${server.url}?room=class`);
+    await page.fill('#name', 'bea');
+    await page.click('#join button[type=submit]');
+    await page.waitForSelector('#class:not([hidden])', { timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.talk .hint')).display), 'none');
+    assert.notEqual(await ann.evaluate(() => getComputedStyle(document.querySelector('.talk .hint')).display), 'none');
+    // While the page reconnects it does not say "You are talking".
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await server.stop();
+    await waitState(ann, 'reconnecting');
+    assert.equal(await ann.textContent('#who'), 'Reconnecting to the class...');
+    assert.equal(await ann.textContent('#talk-label'), 'Reconnecting...');
+    await ann.mouse.up();
+  },
+
   async two_presses_one_talker_deny_then_queue(t) {
     const browser = t.use(await launch(t.tmp, join(fixtures, 'ben.wav')));
     const server = t.server(await startServer(t.tmp));
