@@ -19,6 +19,12 @@ const RECORDING_STOPPED = {
 const REOPEN = 'This page is no longer signed in (the server has another instructor token, or too many wrong ones ' +
                'were tried): open the instructor URL the server printed.';
 
+// The floor policy as the instructor reads it (the wire's words are `deny` and `queue`).
+const POLICY_WORDS = {
+  deny: 'First come, first served: while someone talks, the others are refused.',
+  queue: 'Queue: while someone talks, the others wait their turn in line.',
+};
+
 let room = null;
 let members = new Map();   // name -> role
 let talker = null;
@@ -30,9 +36,10 @@ function renderMembers() {
   list.replaceChildren();
   let students = 0;
   for (const [name, role] of [...members.entries()].sort()) {
-    if (role === 'student') students++;
+    if (role !== 'student') continue;  // the list is the students'; the instructor is this page
+    students++;
     const li = document.createElement('li');
-    li.textContent = name + (role === 'instructor' ? ' (instructor)' : '') + (name === talker ? ' - talking' : '');
+    li.textContent = name + (name === talker ? ' - talking' : '');
     list.append(li);
   }
   $('count').textContent = String(students);
@@ -133,7 +140,7 @@ function onMessage(msg) {
     case 'member_left': members.delete(msg.name); renderMembers(); break;
     case 'floor_taken': talker = msg.talker; talkSince = performance.now(); renderTalker(); break;
     case 'floor_idle': talker = null; renderTalker(); setTimeout(loadRecordings, 500); break;
-    case 'policy_changed': $('policy').value = msg.policy; $('status').textContent = `Policy: ${msg.policy}.`; break;
+    case 'policy_changed': $('policy').value = msg.policy; $('status').textContent = POLICY_WORDS[msg.policy] || ''; break;
     case 'recording_stopped': $('status').textContent = `${msg.talker}'s turn is not being recorded: ${RECORDING_STOPPED[msg.reason] || msg.reason}. The turn goes on and you still hear it.`; break;
     default: break;
   }

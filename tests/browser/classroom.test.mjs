@@ -279,7 +279,10 @@ const tests = {
     await waitState(talker, 'idle');
     const instructor = await instructorPage(browser, server);
     await instructor.selectOption('#policy', 'queue');
-    await waitFor(instructor, () => document.getElementById('status').textContent.includes('queue'));
+    await waitFor(instructor, () => document.getElementById('status').textContent.includes('Queue'));
+    assert.equal(await instructor.textContent('#status'), 'Queue: while someone talks, the others wait their turn in line.');
+    assert.equal(await instructor.textContent('#count'), '2');  // ann and ben: the instructor is not a student
+    assert.doesNotMatch(await instructor.textContent('#members'), /instructor/);
     await hold(ann);
     await waitState(ann, 'talking');
     await hold(ben);
