@@ -519,6 +519,25 @@ def fake_server(case, script, connections=3):
     return address
 
 
+class TmuxPane:
+    """A mixin for tests that drive a terminal through tmux: the test sets `socket_name` and opens
+    a session named "cli"."""
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket_name, *args], capture_output=True, text=True, timeout=10)
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", "cli").stdout
+
+    def wait_screen(self, text, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.screen():
+                return self.screen()
+            time.sleep(0.05)
+        raise AssertionError("the terminal never showed %r:\n%s" % (text, self.screen()))
+
+
 class TempDirCase(unittest.TestCase):
     """A test with a temp dir and a list of processes stopped at the end, whatever happens."""
 

@@ -10,25 +10,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (CLIENT, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server,  # noqa: E402
+from harness import (CLIENT, TmuxPane, WAIT_S, Raw, TempDirCase, best_correlation, envelope, fake_server,  # noqa: E402
                      free_udp_port, opus_sdp, read_wav)
 
 
-class Interop(TempDirCase):
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.socket_name, *args], capture_output=True, text=True, timeout=10)
-
-    def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "cli").stdout
-
-    def wait_screen(self, text, timeout=WAIT_S):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.screen():
-                return self.screen()
-            time.sleep(0.05)
-        raise AssertionError("the terminal never showed %r:\n%s" % (text, self.screen()))
+class Interop(TmuxPane, TempDirCase):
 
     def test_an_event_while_typing_leaves_the_typed_text_intact(self):
         self.assertIsNotNone(shutil.which("tmux"), "scripts/setup.sh installs tmux")

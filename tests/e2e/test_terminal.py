@@ -10,10 +10,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CLIENT, WAIT_S, Raw, TempDirCase  # noqa: E402
+from harness import CLIENT, WAIT_S, Raw, TempDirCase, TmuxPane  # noqa: E402
 
 
-class Terminal(TempDirCase):
+class Terminal(TmuxPane, TempDirCase):
 
     def setUp(self):
         super().setUp()
@@ -26,9 +26,6 @@ class Terminal(TempDirCase):
         self.tmux("kill-server")
         super().tearDown()
 
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.socket_name, *args], capture_output=True, text=True, timeout=10)
-
     def start(self, name="alice"):
         """The CLI in a 100x20 pane, under a shell that records the terminal's mode once it exits."""
 #The shell outlives a Ctrl - C(a trap, which the CLI does not inherit) to show what follows.
@@ -40,19 +37,8 @@ class Terminal(TempDirCase):
     def keys(self, *keys):
         self.tmux("send-keys", "-t", "cli", *keys)
 
-    def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "cli").stdout
-
     def lines(self):
         return [l.rstrip() for l in self.screen().splitlines() if l.strip()]
-
-    def wait_screen(self, text, timeout=WAIT_S):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.screen():
-                return self.screen()
-            time.sleep(0.05)
-        raise AssertionError("the terminal never showed %r:\n%s" % (text, self.screen()))
 
     def wait_last_line(self, text, timeout=WAIT_S):
         deadline = time.monotonic() + timeout
