@@ -31,6 +31,7 @@ for t in "${targets[@]}"; do
     -artifact_prefix="build-fuzz/crashes/$t-" -print_final_stats=1 > "build-fuzz/$t.log" 2>&1 || true
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY|reached)" "build-fuzz/$t.log" || true
   if compgen -G "build-fuzz/crashes/$t-*" >/dev/null; then
+    grep -m 5 -E "assertion failed|ERROR:|runtime error|#[0-9]+ 0x" "build-fuzz/$t.log" >&2 || true  # say why in CI's log
     echo "fuzz: $t crashed; reproducers in build-fuzz/crashes/" >&2
     exit 1
   fi
