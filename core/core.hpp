@@ -186,6 +186,12 @@ class Core {
   void on(Session& s, uint64_t id, const ReleaseRequest& q);
   void on(Session& s, uint64_t id, const RevokeRequest& q);
   void on(Session& s, uint64_t id, const SetPolicyRequest& q);
+  void on(Session& s, uint64_t id, const GrantRequest& q);
+  void on(Session& s, uint64_t id, const SkipRequest& q);
+  Session* queued_member(const Room& room, const std::string& name);
+  void tell_queue(const Room& room);
+  FloorQueue floor_queue_of(const Room& room) const;
+  void remember_policy(const Room& room);
   void on_bad_request(const BadRequest& e);
   void on_timer(TimerId t);
   void fire_due_timers();
@@ -328,6 +334,9 @@ class Core {
   std::map<SessionId, WaitQueue> queues_;  // by callee
   std::map<uint64_t, Room> rooms_;
   std::map<std::string, uint64_t> room_ids_;  // name_key(room) -> id
+  // A room's policy outlives the room while the server runs (an instructor's choice is not lost
+  // when the last student leaves): name_key(room) -> policy, only where it is not the default.
+  std::map<std::string, FloorPolicy> room_policies_;
   TimerTable timers_;
   // Every session, least recently seen first (a touch moves it to the back), so the heartbeat
   // needs one timer, not one per session: a deadline per session in the ordered timer set made

@@ -47,6 +47,14 @@ Floor::ReleaseOutcome Floor::release(SessionId who) {
   return out;
 }
 
+void Floor::hand_to(SessionId who) {
+  const auto it = std::find(queue_.begin(), queue_.end(), who);
+  HAILER_ASSERT(it != queue_.end());
+  queue_.erase(it);
+  holder_ = who;
+  check_invariants();
+}
+
 std::vector<SessionId> Floor::set_policy(FloorPolicy policy) {
   policy_ = policy;
   std::vector<SessionId> dropped;

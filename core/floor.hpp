@@ -40,6 +40,10 @@ class Floor {
   /// Removes `who` as holder (the queue head then holds the floor) or from the queue.
   ReleaseOutcome release(SessionId who);
 
+  /// Makes the queued `who` the holder at once, out of turn (an instructor's grant); the holder
+  /// it replaces, if any, is simply no longer the holder.
+  void hand_to(SessionId who);
+
   /// Changes the policy; switching to deny empties the queue and returns who was in it.
   std::vector<SessionId> set_policy(FloorPolicy policy);
 

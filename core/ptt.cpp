@@ -10,6 +10,8 @@ namespace hailer {
 
 namespace {
 TimerId floor_timer(uint64_t room) { return {TimerKind::floor, room}; }
+// Rooms whose policy is remembered after they empty; past it, one remembered policy is forgotten.
+constexpr std::size_t max_remembered_policies = 4096;
 }  // namespace
 
 void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
@@ -18,12 +20,14 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   }
   if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
   if (!valid_name(q.room)) return reply_error(id, ErrorCode::bad_room);
+  // The token first: a wrong one is the answer an instructor needs, whatever the name (a second
+  // tab with an old token must not read "name in use").
+  if (q.role == Role::instructor && !instructor_allowed(s, id, q.token)) return;
   std::string key = name_key(q.name);
   if (names_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name);
   // An owned name is its owner's on both faces, even while the owner is away.
   if (accounts_.contains(key)) return reply_error(id, ErrorCode::name_taken, q.name + " belongs to an account");
   if (const auto like = look_alike(q.name)) return reply_error(id, ErrorCode::name_confusable, *like);
-  if (q.role == Role::instructor && !instructor_allowed(s, id, q.token)) return;
   const std::string room_key = name_key(q.room);
   auto rid = room_ids_.find(room_key);
   if (rid == room_ids_.end()) {
@@ -35,15 +39,13 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
                          "your address has opened " + std::to_string(opened->second) + " rooms already");
     }
     const uint64_t room_id = next_room_id_++;
-    rooms_.emplace(room_id, Room{room_id,
-                                 q.room,
-                                 Floor(config_.default_floor_policy, config_.max_floor_queue),
-                                 {},
-                                 {},
-                                 {},
-                                 s.peer_address,
-                                 false,
-                                 0});
+    FloorPolicy policy = config_.default_floor_policy;
+    if (const auto kept = room_policies_.find(room_key); kept != room_policies_.end()) {
+      policy = kept->second;
+      room_policies_.erase(kept);
+    }
+    rooms_.emplace(room_id,
+                   Room{room_id, q.room, Floor(policy, config_.max_floor_queue), {}, {}, {}, s.peer_address, false, 0});
     ++rooms_by_address_[s.peer_address];
     rid = room_ids_.emplace(room_key, room_id).first;
   } else if (rooms_.at(rid->second).members.size() >= config_.max_room_members) {
@@ -61,6 +63,7 @@ void Core::on(Session& s, uint64_t id, const JoinRequest& q) {
   room.members.push_back(s.id);
   reply_ok(id, room_data(room));
   broadcast(room, MemberJoined{s.name, s.role}, s.id);
+  if (s.role == Role::instructor && !room.floor.queue().empty()) send(s.id, floor_queue_of(room));
 }
 
 // An instructor proves itself with the token (compared in constant time) or with the cookie the
@@ -98,12 +101,15 @@ void Core::on(Session& s, uint64_t id, const PressRequest&) {
   reply_ok(id);
   const std::string talker = room.floor.holder() ? session(*room.floor.holder()).name : std::string();
   if (s.role == Role::instructor) return send(s.id, FloorDenied{DenyReason::receive_only, talker});
+  const std::size_t queued_before = room.floor.queue().size();
   const Floor::PressOutcome o = room.floor.press(s.id);
   switch (o.result) {
     case Floor::PressResult::granted:
       return grant(room, s.id);
     case Floor::PressResult::queued:
-      return send(s.id, FloorQueued{o.position});
+      send(s.id, FloorQueued{o.position});
+      if (room.floor.queue().size() != queued_before) tell_queue(room);  // not a repeated press
+      return;
     case Floor::PressResult::denied_taken:
       return send(s.id, FloorDenied{DenyReason::floor_taken, talker});
     case Floor::PressResult::denied_queue_full:
@@ -133,6 +139,7 @@ void Core::release_floor(Room& room, Session& s) {
   } else if (o.was_queued) {
     send(s.id, FloorDequeued{DequeueReason::released});
     tell_floor_positions(room, position - 1);
+    tell_queue(room);
   }
 }
 
@@ -149,9 +156,64 @@ void Core::on(Session& s, uint64_t id, const SetPolicyRequest& q) {
   Room& room = rooms_.at(s.room);
   reply_ok(id);
   if (room.floor.policy() == policy) return;
-  for (SessionId dropped : room.floor.set_policy(policy)) send(dropped, FloorDequeued{DequeueReason::policy_changed});
+  const std::vector<SessionId> dropped = room.floor.set_policy(policy);
+  for (SessionId d : dropped) send(d, FloorDequeued{DequeueReason::policy_changed});
   broadcast(room, PolicyChanged{policy});
+  if (!dropped.empty()) tell_queue(room);
 }
+
+// The member of `room` called `name` who waits in its floor queue, if there is one.
+Core::Session* Core::queued_member(const Room& room, const std::string& name) {
+  const auto it = names_.find(name_key(name));
+  if (it == names_.end()) return nullptr;
+  Session& s = session(it->second);
+  if (s.face != Face::ptt || s.room != room.id || room.floor.position_of(s.id) == 0) return nullptr;
+  return &s;
+}
+
+// Out of turn: the named student talks now; the talker, if any, hears the instructor took the floor.
+void Core::on(Session& s, uint64_t id, const GrantRequest& q) {
+  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
+  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  Room& room = rooms_.at(s.room);
+  Session* target = queued_member(room, q.name);
+  if (target == nullptr) return reply_error(id, ErrorCode::not_queued, q.name);
+  reply_ok(id);
+  const uint32_t position = room.floor.position_of(target->id);
+  if (const auto holder = room.floor.holder()) {
+    send(*holder, FloorRevoked{RevokeReason::instructor});
+    end_turn(room, *holder);
+  }
+  room.floor.hand_to(target->id);
+  grant(room, target->id);
+  tell_floor_positions(room, position - 1);
+  tell_queue(room);
+}
+
+void Core::on(Session& s, uint64_t id, const SkipRequest& q) {
+  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
+  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  Room& room = rooms_.at(s.room);
+  Session* target = queued_member(room, q.name);
+  if (target == nullptr) return reply_error(id, ErrorCode::not_queued, q.name);
+  reply_ok(id);
+  const uint32_t position = room.floor.position_of(target->id);
+  const Floor::ReleaseOutcome o = room.floor.release(target->id);
+  HAILER_ASSERT(o.was_queued && !o.granted);
+  send(target->id, FloorDequeued{DequeueReason::skipped});
+  tell_floor_positions(room, position - 1);
+  tell_queue(room);
+}
+
+FloorQueue Core::floor_queue_of(const Room& room) const {
+  FloorQueue q;
+  q.queue.reserve(room.floor.queue().size());
+  for (SessionId m : room.floor.queue()) q.queue.push_back(QueueEntry{session(m).name});
+  return q;
+}
+
+// The instructors see the whole queue, in order, each time it changes.
+void Core::tell_queue(const Room& room) { tell_instructors(room, floor_queue_of(room)); }
 
 // Audio is admitted only from the holder; any frame proves the session alive. The adapter drops
 // what the route table does not admit; this is the tally.
@@ -270,6 +332,7 @@ void Core::after_floor_freed(Room& room, std::optional<SessionId> granted) {
   if (!granted) return broadcast(room, FloorIdle{});
   grant(room, *granted);
   tell_floor_positions(room, 0);  // everyone behind the new holder moved up
+  tell_queue(room);
 }
 
 void Core::revoke_floor(Room& room, RevokeReason reason) {
@@ -304,12 +367,21 @@ void Core::leave_room(Session& s) {
   release_floor(room, s);
   broadcast(room, MemberLeft{s.name});
   if (room.members.empty()) {
+    remember_policy(room);
     const auto opened = rooms_by_address_.find(room.opened_by);
     HAILER_ASSERT(opened != rooms_by_address_.end() && opened->second > 0);
     if (--opened->second == 0) rooms_by_address_.erase(opened);
     room_ids_.erase(name_key(room.name));
     rooms_.erase(room.id);
   }
+}
+
+// An empty room's policy is kept under its name while the server runs, if it is not the default.
+void Core::remember_policy(const Room& room) {
+  const std::string key = name_key(room.name);
+  if (room.floor.policy() == config_.default_floor_policy) return;
+  if (room_policies_.size() >= max_remembered_policies) room_policies_.erase(room_policies_.begin());
+  room_policies_[key] = room.floor.policy();
 }
 
 // One effect for the whole room, so the adapter encodes the message once (1,000 students).

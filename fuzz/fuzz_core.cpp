@@ -95,7 +95,7 @@ std::string request_text(fuzz::Input& in, uint64_t id, Expect& expect) {
   const std::string other = names[in.byte() % 4];
   const std::string room = rooms[in.byte() % 3];
   const std::string sid = std::to_string(id);
-  switch (in.byte() % 19) {
+  switch (in.byte() % 21) {
     case 0:
       return R"({"type":"register","id":)" + sid + R"(,"version":1,"name":")" + name + R"(","media_port":4000})";
     case 1:
@@ -134,6 +134,10 @@ std::string request_text(fuzz::Input& in, uint64_t id, Expect& expect) {
       return R"({"type":"set_policy","id":)" + sid + R"(,"policy":")" + (in.byte() & 1 ? "queue" : "deny") + R"("})";
     case 17:
       return R"({"type":"accept","id":)" + sid + R"(,"call_id":)" + std::to_string(in.byte() % 8) + "}";
+    case 18:
+      return R"({"type":"grant","id":)" + sid + R"(,"name":")" + other + R"("})";
+    case 19:
+      return R"({"type":"skip","id":)" + sid + R"(,"name":")" + other + R"("})";
     default: {
       // Requests a decoder must refuse, one per error code a client can earn, or anything at all.
       static const char* const malformed[] = {

@@ -63,7 +63,7 @@ struct EnumNames<RevokeReason> {
 };
 template <>
 struct EnumNames<DequeueReason> {
-  static constexpr std::array<std::string_view, 2> names{"released", "policy_changed"};
+  static constexpr std::array<std::string_view, 3> names{"released", "policy_changed", "skipped"};
 };
 template <>
 struct EnumNames<RecordingStopReason> {

@@ -53,6 +53,7 @@ constexpr std::array<ErrorText, error_code_count> error_texts{{
     {"not_instructor", "only an instructor may do that"},
     {"bad_token", "the instructor token is wrong"},
     {"too_many_attempts", "too many wrong instructor tokens from your address: try again in a minute"},
+    {"not_queued", "that student is not waiting in line for the floor"},
     {"bad_frame", "a binary audio frame is malformed or not allowed here"},
     {"tls_required",
      "this port speaks TLS: connect with a hailer client that uses TLS (drop --plaintext), or start the server "

@@ -50,6 +50,7 @@ enum class ErrorCode : uint8_t {
   not_instructor,     ///< an instructor-only request from a student
   bad_token,          ///< joining as instructor with a wrong token
   too_many_attempts,  ///< too many wrong instructor tokens from this address: wait a minute
+  not_queued,         ///< grant/skip naming someone who is not in the room's floor queue
   // audio frames
   bad_frame,  ///< a binary audio frame that is malformed, or sent before joining
   // transport

@@ -135,11 +135,23 @@ struct SetPolicyRequest {
   bool operator==(const SetPolicyRequest&) const = default;
 };
 
+/// Gives the floor now to a student waiting in the queue (instructor only): the current turn,
+/// if any, ends as revoked by the instructor.
+struct GrantRequest {
+  std::string name;
+  bool operator==(const GrantRequest&) const = default;
+};
+/// Takes a student out of the floor queue (instructor only); those behind move up.
+struct SkipRequest {
+  std::string name;
+  bool operator==(const SkipRequest&) const = default;
+};
+
 /// Any request body.
 using RequestBody =
     std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest, CancelRequest,
                  CancelWaitRequest, MissedRequest, PingRequest, JoinRequest, PressRequest, ReleaseRequest,
-                 RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest>;
+                 RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest, GrantRequest, SkipRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {
@@ -324,7 +336,7 @@ enum class DenyReason : uint8_t { floor_taken, queue_full, receive_only };
 /// Why the floor was taken away.
 enum class RevokeReason : uint8_t { max_talk_time, silence, instructor };
 /// Why a queued floor request was dropped.
-enum class DequeueReason : uint8_t { released, policy_changed };
+enum class DequeueReason : uint8_t { released, policy_changed, skipped };
 /// Why a turn is not recorded, or no longer: the recordings folder's free-space floor or total
 /// size, the talker's or its address's hourly budget, or the file could not be written.
 enum class RecordingStopReason : uint8_t { disk_full, quota, student_budget, address_budget, error };
@@ -364,6 +376,17 @@ struct FloorDequeued {
   DequeueReason reason = DequeueReason::released;
   bool operator==(const FloorDequeued&) const = default;
 };
+/// One student waiting in a floor queue.
+struct QueueEntry {
+  std::string name;
+  bool operator==(const QueueEntry&) const = default;
+};
+/// The room's floor queue changed, head first (told to the room's instructors; students learn only
+/// their own position, from floor_queued).
+struct FloorQueue {
+  std::vector<QueueEntry> queue;
+  bool operator==(const FloorQueue&) const = default;
+};
 /// A member joined the recipient's room.
 struct MemberJoined {
   std::string name;
@@ -395,10 +418,11 @@ struct ServerClosing {
 };
 
 /// Anything the server sends.
-using ServerMessage = std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall,
-                                   WaitUpdate, CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied,
-                                   FloorQueued, FloorTaken, FloorIdle, FloorRevoked, FloorDequeued, MemberJoined,
-                                   MemberLeft, PolicyChanged, RecordingStopped, ServerClosing, PeerMediaKey>;
+using ServerMessage =
+    std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
+                 CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
+                 FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, RecordingStopped,
+                 ServerClosing, PeerMediaKey, FloorQueue>;
 
 // ---------------------------------------------------------------- decode failures
 

@@ -161,6 +161,26 @@ struct Wire<SetPolicyRequest> {
     io.choice("policy", m.policy);
   }
 };
+template <>
+struct Wire<GrantRequest> {
+  static constexpr std::string_view name = "grant";
+  static constexpr RequestScope scope = RequestScope::ptt;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+  }
+};
+template <>
+struct Wire<SkipRequest> {
+  static constexpr std::string_view name = "skip";
+  static constexpr RequestScope scope = RequestScope::ptt;
+  static constexpr ReplyKind reply = ReplyKind::none;
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+  }
+};
 
 // ---------------------------------------------------------------- reply data and parts
 
@@ -410,6 +430,21 @@ struct Wire<FloorDequeued> {
   template <typename IO, typename M>
   static void fields(IO& io, M& m) {
     io.choice("reason", m.reason);
+  }
+};
+template <>
+struct Wire<QueueEntry> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("name", m.name);
+  }
+};
+template <>
+struct Wire<FloorQueue> {
+  static constexpr std::string_view name = "floor_queue";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.list("queue", m.queue);
   }
 };
 template <>

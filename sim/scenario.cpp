@@ -245,6 +245,8 @@ const std::vector<std::pair<std::string, Action>> actions{{"connect", Action::co
                                                           {"release", Action::release},
                                                           {"revoke", Action::revoke},
                                                           {"set_policy", Action::set_policy},
+                                                          {"grant", Action::grant},
+                                                          {"skip", Action::skip},
                                                           {"raw", Action::raw},
                                                           {"raw_audio", Action::raw_audio},
                                                           {"raw_binary", Action::raw_binary}};
@@ -277,7 +279,7 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
       o.fail(key, "is not an argument of '" + s.action_name + "'");
     }
   };
-  only_for("to", {Action::call});
+  only_for("to", {Action::call, Action::grant, Action::skip});
   only_for("auto_connect", {Action::call});
   only_for("call_id", {Action::accept, Action::reject});
   only_for("policy", {Action::set_policy});
@@ -285,6 +287,7 @@ Step parse_step(const Obj& o, const std::map<std::string, const Participant*>& p
   only_for("frames", {Action::raw_audio});
   only_for("gap_ms", {Action::raw_audio});
   only_for("hex", {Action::raw_binary});
+  if (s.action == Action::grant || s.action == Action::skip) s.to = o.str("to");
   if (s.action == Action::call) {
     s.to = o.str("to");
     if (o.has("auto_connect")) s.auto_connect = o.boolean("auto_connect", false);

@@ -73,6 +73,8 @@ enum class Action : uint8_t {
   release,
   revoke,
   set_policy,
+  grant,
+  skip,
   raw,
   raw_audio,
   raw_binary
@@ -84,7 +86,7 @@ struct Step {
   std::string who;
   Action action = Action::ping;
   std::string action_name;                 ///< as written, for messages
-  std::string to;                          ///< call
+  std::string to;                          ///< call; grant, skip: the queued student
   std::optional<bool> auto_connect;        ///< call
   std::optional<uint64_t> call_id;         ///< accept, reject
   FloorPolicy policy = FloorPolicy::deny;  ///< set_policy

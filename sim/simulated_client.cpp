@@ -179,6 +179,12 @@ void SimulatedClient::do_step(const Step& s) {
     case Action::set_policy:
       client_.send(now(), SetPolicyRequest{s.policy}, effects_);
       break;
+    case Action::grant:
+      client_.send(now(), GrantRequest{s.to}, effects_);
+      break;
+    case Action::skip:
+      client_.send(now(), SkipRequest{s.to}, effects_);
+      break;
     case Action::raw:
       client_.send_raw(now(), s.text, effects_);
       break;

@@ -140,12 +140,14 @@ class PropertyRun {
   // plus a share of requests that do not fit (wrong face, stale ids) to exercise the errors.
   RequestBody random_request(SessionId s) {
     if (obs_.room_of.contains(s) && rng_.chance(19, 20)) {
-      const uint64_t r = rng_.below(20);
+      const uint64_t r = rng_.below(22);
       if (r < 8) return PressRequest{};
       if (r < 15) return ReleaseRequest{};
       if (r < 16) return RevokeRequest{};
       if (r < 18) return SetPolicyRequest{rng_.chance(1, 2) ? FloorPolicy::queue : FloorPolicy::deny};
-      return r < 19 ? RequestBody{WhoRequest{}} : RequestBody{PingRequest{}};
+      if (r < 19) return GrantRequest{pick_name()};
+      if (r < 20) return SkipRequest{pick_name()};
+      return r < 21 ? RequestBody{WhoRequest{}} : RequestBody{PingRequest{}};
     }
     if (obs_.name_of.contains(s) && !obs_.room_of.contains(s) && rng_.chance(19, 20)) {
       const uint64_t r = rng_.below(40);

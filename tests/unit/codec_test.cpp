@@ -153,6 +153,8 @@ TEST_CASE("every request round-trips through encode_request and decode_request",
       ReleaseRequest{},
       RevokeRequest{},
       SetPolicyRequest{FloorPolicy::queue},
+      GrantRequest{"ann"},
+      SkipRequest{"ben"},
       MediaKeyRequest{7, std::string(64, 'a'), std::string(64, 'b'), std::string(128, 'c')}};
   std::set<std::size_t> kinds;
   uint64_t id = 1;
@@ -201,6 +203,9 @@ std::vector<ServerMessage> every_server_message() {
       FloorIdle{},
       FloorRevoked{RevokeReason::silence},
       FloorDequeued{DequeueReason::policy_changed},
+      FloorDequeued{DequeueReason::skipped},
+      FloorQueue{{{"ann"}, {"ben"}}},
+      FloorQueue{},
       MemberJoined{"ann", Role::student},
       MemberLeft{"ann"},
       PolicyChanged{FloorPolicy::queue},

@@ -364,15 +364,141 @@ TEST_CASE("who on a PTT session lists the room, calls requests are the wrong fac
   CHECK(r.h.error_to(r.ben) == ErrorCode::wrong_face);
 }
 
-TEST_CASE("the last member leaving closes the room, the name can reopen it fresh", "[ptt]") {
+TEST_CASE("the last member leaving closes the room; its policy is kept under its name while the server runs", "[ptt]") {
   CoreHarness h;
   const SessionId t = h.member("teacher", "class", Role::instructor);
   h.request(t, SetPolicyRequest{FloorPolicy::queue});
   h.close(t);
   CHECK(h.core.floor_holders().empty());
   const SessionId s = h.open();
-  h.request(s, JoinRequest{1, "ann", "class", Role::student, AudioCodec::pcm16, 48000, ""});
-  CHECK(std::get<RoomData>(h.sent<OkReply>(s).at(0).data).policy == FloorPolicy::deny);
+  h.request(s, JoinRequest{1, "ann", "CLASS", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(std::get<RoomData>(h.sent<OkReply>(s).at(0).data).policy == FloorPolicy::queue);
+  // Set back to the default and emptied: the room reopens with the default, and other rooms never
+  // had anything kept.
+  const SessionId t2 = h.member("teacher", "class", Role::instructor);
+  h.request(t2, SetPolicyRequest{FloorPolicy::deny});
+  h.close(s);
+  h.close(t2);
+  const SessionId s2 = h.open();
+  h.request(s2, JoinRequest{1, "ann", "class", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(std::get<RoomData>(h.sent<OkReply>(s2).at(0).data).policy == FloorPolicy::deny);
+  const SessionId o = h.open();
+  h.request(o, JoinRequest{1, "bob", "other", Role::student, AudioCodec::pcm16, 48000, ""});
+  CHECK(std::get<RoomData>(h.sent<OkReply>(o).at(0).data).policy == FloorPolicy::deny);
+}
+
+namespace {
+std::vector<std::string> queue_names(const std::vector<FloorQueue>& told) {
+  std::vector<std::string> names;
+  if (told.empty()) return names;
+  for (const QueueEntry& e : told.back().queue) names.push_back(e.name);
+  return names;
+}
+}  // namespace
+
+TEST_CASE("the instructors see the floor queue each time it changes; students never do", "[ptt][queue]") {
+  Room3 r(FloorPolicy::queue);
+  r.h.request(r.ann, PressRequest{});  // granted: nobody waits
+  CHECK(r.h.sent<FloorQueue>(r.teacher).empty());
+  r.h.request(r.ben, PressRequest{});
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)) == std::vector<std::string>{"ben"});
+  CHECK(r.h.sent<FloorQueue>(r.ben).empty());
+  r.h.request(r.cat, PressRequest{});
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)) == std::vector<std::string>{"ben", "cat"});
+  r.h.request(r.cat, PressRequest{});  // a repeated press changes nothing and tells nothing
+  CHECK(r.h.sent<FloorQueue>(r.teacher).empty());
+  CHECK(r.h.sent<FloorQueued>(r.cat) == std::vector<FloorQueued>{{2}});
+  // A second instructor joining mid-queue learns the queue with its join.
+  const SessionId t2 = r.h.member("tess", "class", Role::instructor);
+  CHECK(queue_names(r.h.sent<FloorQueue>(t2)) == std::vector<std::string>{"ben", "cat"});
+  r.h.request(r.ann, ReleaseRequest{});  // ben is granted: cat moves up
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)) == std::vector<std::string>{"cat"});
+  CHECK(r.h.sent<FloorQueued>(r.cat) == std::vector<FloorQueued>{{1}});
+  r.h.request(r.cat, ReleaseRequest{});  // cat gives up its place
+  CHECK(r.h.sent<FloorQueue>(r.teacher).size() == 1);
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)).empty());
+  for (SessionId s : {r.ann, r.ben, r.cat}) CHECK(r.h.sent<FloorQueue>(s).empty());
+}
+
+TEST_CASE("grant: the instructor gives a queued student the floor out of turn", "[ptt][queue]") {
+  Room3 r(FloorPolicy::queue);
+  r.h.request(r.ann, PressRequest{});
+  r.h.request(r.ben, PressRequest{});
+  r.h.request(r.cat, PressRequest{});
+  r.h.request(r.teacher, GrantRequest{"CAT"});  // names compare case-insensitively
+  CHECK(r.h.ok_to(r.teacher));
+  CHECK(r.h.sent<FloorRevoked>(r.ann) == std::vector<FloorRevoked>{{RevokeReason::instructor}});
+  CHECK(r.h.sent<FloorGranted>(r.cat).size() == 1);
+  CHECK(r.h.sent<FloorTaken>(r.ben) == std::vector<FloorTaken>{{"cat"}});
+  CHECK(r.h.core.floor_holder_of(r.ann) == r.cat);
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)) == std::vector<std::string>{"ben"});
+  CHECK(r.h.sent<FloorQueued>(r.ben).empty());  // ben stays first in line
+  // cat's route opened and ann's closed: one speaker at a time.
+  const auto routes = r.h.effects<RouteSpeaker>();
+  REQUIRE(routes.size() == 2);
+  CHECK((routes[0].talker == r.ann && !routes[0].open));
+  CHECK((routes[1].talker == r.cat && routes[1].open));
+  // With the floor idle (everyone released), a grant is refused: nobody waits.
+  r.h.request(r.teacher, GrantRequest{"ann"});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+}
+
+TEST_CASE("skip: the instructor takes a student out of the queue, those behind move up", "[ptt][queue]") {
+  Room3 r(FloorPolicy::queue);
+  r.h.request(r.ann, PressRequest{});
+  r.h.request(r.ben, PressRequest{});
+  r.h.request(r.cat, PressRequest{});
+  r.h.request(r.teacher, SkipRequest{"ben"});
+  CHECK(r.h.ok_to(r.teacher));
+  CHECK(r.h.sent<FloorDequeued>(r.ben) == std::vector<FloorDequeued>{{DequeueReason::skipped}});
+  CHECK(r.h.sent<FloorQueued>(r.cat) == std::vector<FloorQueued>{{1}});
+  CHECK(queue_names(r.h.sent<FloorQueue>(r.teacher)) == std::vector<std::string>{"cat"});
+  CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);  // the talker goes on
+  r.h.request(r.teacher, SkipRequest{"ben"});       // no longer queued
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+  r.h.request(r.teacher, SkipRequest{"ann"});  // the talker is not in the queue
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+  r.h.request(r.teacher, SkipRequest{"nobody"});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+  r.h.request(r.teacher, SkipRequest{"no way"});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::bad_name);
+  r.h.request(r.teacher, GrantRequest{""});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::bad_name);
+  r.h.request(r.ann, GrantRequest{"cat"});
+  CHECK(r.h.error_to(r.ann) == ErrorCode::not_instructor);
+  r.h.request(r.ann, SkipRequest{"cat"});
+  CHECK(r.h.error_to(r.ann) == ErrorCode::not_instructor);
+  CHECK(r.h.core.floor_holder_of(r.ann) == r.ann);
+}
+
+TEST_CASE("a student queued in another room cannot be granted or skipped from this one", "[ptt][queue]") {
+  Room3 r(FloorPolicy::queue);
+  const SessionId t2 = r.h.member("tess", "lab", Role::instructor);
+  r.h.request(t2, SetPolicyRequest{FloorPolicy::queue});
+  const SessionId dan = r.h.member("dan", "lab");
+  const SessionId eve = r.h.member("eve", "lab");
+  r.h.request(dan, PressRequest{});
+  r.h.request(eve, PressRequest{});
+  r.h.request(r.teacher, GrantRequest{"eve"});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+  r.h.request(r.teacher, SkipRequest{"eve"});
+  CHECK(r.h.error_to(r.teacher) == ErrorCode::not_queued);
+  CHECK(r.h.core.floor_holder_of(dan) == dan);
+}
+
+TEST_CASE("an instructor with a wrong token hears bad_token even when the name is in use", "[ptt]") {
+  Config c;
+  c.instructor_token = "the-right-token-1234";
+  CoreHarness h(c);
+  const SessionId t = h.open();
+  h.request(t, JoinRequest{1, "teacher", "class", Role::instructor, AudioCodec::pcm16, 48000, c.instructor_token});
+  REQUIRE(h.ok_to(t));
+  const SessionId second = h.open();
+  h.request(second, JoinRequest{1, "teacher", "class", Role::instructor, AudioCodec::pcm16, 48000, "an-old-token"});
+  CHECK(h.error_to(second) == ErrorCode::bad_token);
+  // With the right token the name is still the first tab's.
+  h.request(second, JoinRequest{1, "teacher", "class", Role::instructor, AudioCodec::pcm16, 48000, c.instructor_token});
+  CHECK(h.error_to(second) == ErrorCode::name_taken);
 }
 
 namespace {

@@ -102,6 +102,12 @@ TEST_CASE("every error code is reachable and leaves state unchanged", "[errors]"
   expect(h, p, JoinRequest{1, "cat", "class", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::room_full);
   expect(h, p, JoinRequest{1, "cat", "other", Role::student, AudioCodec::pcm16, 48000, ""}, ErrorCode::too_many_rooms);
   expect(h, ann, RevokeRequest{}, ErrorCode::not_instructor);
+  {
+    CoreHarness room;  // the room above is full: grant in a room of its own
+    const SessionId teach = room.member("teach", "lab", Role::instructor);
+    room.member("dan", "lab");
+    expect(room, teach, GrantRequest{"dan"}, ErrorCode::not_queued);
+  }
 
   // bad_frame comes from the host: a binary frame before joining.
   test::TestPort port;
