@@ -76,9 +76,11 @@ Route route_of(Method method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/api/instructor/session" && (method == Method::post || method == Method::get))
     return {Route::Kind::instructor_session, "", false};
+  constexpr std::string_view recordings = "/recordings/";
+  if (method == Method::del && path.starts_with(recordings))
+    return {Route::Kind::recording_delete, std::string(path.substr(recordings.size())), true};
   if (method != Method::get && method != Method::head) return {Route::Kind::method_not_allowed, "", false};
   if (path == "/api/recordings") return {Route::Kind::recordings_list, "", true};
-  constexpr std::string_view recordings = "/recordings/";
   if (path.starts_with(recordings)) return {Route::Kind::recording, std::string(path.substr(recordings.size())), true};
   // Browsers and tools ask for /favicon.ico whatever the page says: the one icon, in SVG.
   std::string file = path == "/"              ? "index.html"
@@ -90,8 +92,9 @@ Route route_of(Method method, std::string_view target) {
 }
 
 std::string recordings_json(std::vector<RecordingEntry> entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const RecordingEntry& a, const RecordingEntry& b) { return a.file < b.file; });
+  std::sort(entries.begin(), entries.end(), [](const RecordingEntry& a, const RecordingEntry& b) {
+    return a.modified_ms != b.modified_ms ? a.modified_ms > b.modified_ms : a.file < b.file;
+  });
   std::string out;
   json::Writer w(out);  // the protocol's writer: one JSON writer in the server
   w.begin_array();
@@ -103,6 +106,8 @@ std::string recordings_json(std::vector<RecordingEntry> entries) {
     w.uinteger(e.bytes);
     w.key("audio_ms");
     w.integer(e.audio_ms);
+    w.key("modified_ms");
+    w.integer(e.modified_ms);
     w.end_object();
   }
   w.end_array();

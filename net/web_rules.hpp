@@ -34,7 +34,7 @@ std::optional<std::string_view> bearer_token(std::string_view authorization);
 std::string lowercase(std::string_view text);
 
 /// The request methods the classroom tells apart.
-enum class Method : uint8_t { get, head, post, other };
+enum class Method : uint8_t { get, head, post, del, other };
 
 /// What a request asks for, decided from its method and target alone.
 struct Route {
@@ -43,6 +43,7 @@ struct Route {
     method_not_allowed,  ///< anything but GET or HEAD elsewhere (405)
     recordings_list,     ///< GET /api/recordings: the instructor's list (JSON)
     recording,           ///< GET /recordings/NAME: one recording, if NAME is safe and exists
+    recording_delete,    ///< DELETE /recordings/NAME: the instructor removes one recording
     page,                ///< a file under the web root
     not_found,           ///< a name no file under the web root may have
   };
@@ -60,9 +61,11 @@ struct RecordingEntry {
   std::string file;
   uint64_t bytes = 0;
   int64_t audio_ms = 0;
+  int64_t modified_ms = 0;  ///< when the file was last written (the end of the turn), Unix ms
 };
 
-/// The list as GET /api/recordings answers it: a JSON array sorted by file name, with a newline.
+/// The list as GET /api/recordings answers it: a JSON array, newest first (then by file name),
+/// with a newline.
 std::string recordings_json(std::vector<RecordingEntry> entries);
 
 }  // namespace hailer::net

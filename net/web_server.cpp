@@ -198,6 +198,9 @@ struct WebServer::Impl {
                                                        const std::string& address, bool over_tls);
   Auth instructor_auth(const http::request<http::string_body>& req, const std::string& address);
   std::vector<RecordingEntry> list_recordings() const;
+  http::response<http::string_body> delete_recording(const http::request<http::string_body>& req,
+                                                     const std::string& file, const std::string& address,
+                                                     bool over_tls);
   bool has_cookie(const http::request<http::string_body>& req) const;
   Auth check_token(std::string_view token, const std::string& address);
   bool origin_allowed(const http::request<http::string_body>& req) const;
@@ -655,8 +658,9 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   };
   const Method method = req.method() == http::verb::get    ? Method::get
                         : req.method() == http::verb::head ? Method::head
-                        : req.method() == http::verb::post ? Method::post
-                                                           : Method::other;
+                        : req.method() == http::verb::post   ? Method::post
+                        : req.method() == http::verb::delete_ ? Method::del
+                                                              : Method::other;
   const Route route = route_of(method, std::string_view(req.target().data(), req.target().size()));
   if (route.needs_instructor) {
     switch (instructor_auth(req, address)) {
@@ -684,6 +688,8 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
       res.set(http::field::content_disposition, "attachment; filename=\"" + route.file + "\"");
       return res;
     }
+    case Route::Kind::recording_delete:
+      return delete_recording(req, route.file, address, over_tls);
     case Route::Kind::page: {
       auto body = read_file(config.web_root + "/" + route.file);
       if (!body) return reply(http::status::not_found, "not found\n", "text/plain");
@@ -693,6 +699,29 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
       break;
   }
   return reply(http::status::not_found, "not found\n", "text/plain");
+}
+
+// The instructor removes one recording. The cookie is SameSite=Strict, and a browser's DELETE
+// must also come from an allowed origin; only a safe name of a WAV file in the folder itself goes.
+http::response<http::string_body> WebServer::Impl::delete_recording(const http::request<http::string_body>& req,
+                                                                    const std::string& file,
+                                                                    const std::string& address, bool over_tls) {
+  auto answer = [&](http::status status, std::string body) {
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), "application/json", over_tls);
+  };
+  if (!origin_allowed(req)) return answer(http::status::forbidden, "{\"error\":\"origin\"}\n");
+  if (config.recordings_dir.empty() || !safe_file_name(file) || !file.ends_with(".wav"))
+    return answer(http::status::not_found, "{\"error\":\"no_such_recording\"}\n");
+  const std::filesystem::path path = std::filesystem::path(config.recordings_dir) / file;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec)))
+    return answer(http::status::not_found, "{\"error\":\"no_such_recording\"}\n");
+  if (!std::filesystem::remove(path, ec) || ec) {
+    warn("could not delete recording " + file + ": " + ec.message());
+    return answer(http::status::internal_server_error, "{\"error\":\"delete_failed\"}\n");
+  }
+  warn("recording " + file + " deleted by the instructor at " + address);
+  return answer(http::status::no_content, "");
 }
 
 // The recordings folder's WAV files with safe names, as the instructor's list shows them.
@@ -705,7 +734,10 @@ std::vector<RecordingEntry> WebServer::Impl::list_recordings() const {
     if (!e.is_regular_file() || !name.ends_with(".wav") || !safe_file_name(name)) continue;
     const auto bytes = e.file_size(ec);
     const int64_t audio_ms = bytes > 44 ? static_cast<int64_t>((bytes - 44) / 96) : 0;  // 48 kHz, 16-bit mono
-    entries.push_back({std::move(name), bytes, audio_ms});
+    const auto written = std::chrono::file_clock::to_sys(e.last_write_time(ec));
+    const int64_t modified_ms =
+        ec ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(written.time_since_epoch()).count();
+    entries.push_back({std::move(name), bytes, audio_ms, modified_ms});
   }
   return entries;
 }

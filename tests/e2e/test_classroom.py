@@ -39,13 +39,13 @@ def talk(ws, frames, seconds, start_seq=0):
     return n
 
 
-def http_get(port, path, tls=True, headers=None):
+def http_get(port, path, tls=True, headers=None, method="GET"):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", port, path)
     try:
-        request = urllib.request.Request(url, headers=headers or {})
+        request = urllib.request.Request(url, headers=headers or {}, method=method)
         with urllib.request.urlopen(request, context=ctx if tls else None, timeout=10) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
@@ -102,6 +102,64 @@ class Classroom(TempDirCase):
         self.assertEqual(http_get(server.http_port, "/api/recordings?token=" + server.token)[0], 403)
         status, wav = http_get(server.http_port, "/recordings/ann_1.wav", headers=bearer)
         self.assertEqual((status, wav[:4]), (200, b"RIFF"))
+
+    def test_the_instructor_lists_recordings_newest_first_and_deletes_one(self):
+        server = self.server()
+        for name in ("ann", "ben"):
+            ws = self.take_turn(server.http_port, name, 1.0)
+            ws.close()
+            time.sleep(0.6)  # the tail is played and the file closed
+        bearer = {"Authorization": "Bearer " + server.token}
+        status, body = http_get(server.http_port, "/api/recordings", headers=bearer)
+        self.assertEqual(status, 200)
+        listed = json.loads(body)
+        self.assertEqual([r["file"] for r in listed], ["ben_2.wav", "ann_1.wav"])  # newest first
+        now_ms = time.time() * 1000
+        for r in listed:
+            self.assertLess(abs(now_ms - r["modified_ms"]), 60000, r)
+            self.assertGreater(r["audio_ms"], 500, r)
+        # Nobody but the instructor deletes; a page of another origin neither; only safe names.
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE")[0], 403)
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE",
+                                  headers={"Authorization": "Bearer wrong"})[0], 403)
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE",
+                                  headers=dict(bearer, Origin="https://evil.example"))[0], 403)
+        for bad in ("/recordings/..%2Fstate%2Finstructor-token", "/recordings/../index.html", "/recordings/nope.wav",
+                    "/recordings/", "/index.html", "/api/recordings"):
+            self.assertIn(http_get(server.http_port, bad, method="DELETE", headers=bearer)[0], (404, 405), bad)
+        self.assertTrue(os.path.exists(os.path.join(server.recordings, "ann_1.wav")))
+        status, _ = http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE", headers=bearer)
+        self.assertEqual(status, 204)
+        self.assertFalse(os.path.exists(os.path.join(server.recordings, "ann_1.wav")))
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE", headers=bearer)[0], 404)
+        status, body = http_get(server.http_port, "/api/recordings", headers=bearer)
+        self.assertEqual([r["file"] for r in json.loads(body)], ["ben_2.wav"])
+        server.wait_log(r"recording ann_1\.wav deleted by the instructor")
+
+    def test_the_instructor_sees_the_queue_and_grants_or_skips(self):
+        server = self.server()
+        teacher = Ws(server.http_port)
+        teacher.join("teacher", role="instructor", token=server.token)
+        teacher.reply(teacher.request("set_policy", policy="queue"))
+        students = {}
+        for name in ("ann", "ben", "cat", "dan"):
+            students[name] = Ws(server.http_port)
+            students[name].join(name)
+        for name in ("ann", "ben", "cat", "dan"):
+            students[name].reply(students[name].request("press"))
+        students["ann"].expect("floor_granted")
+        teacher.expect("floor_queue", {"queue": [{"name": "ben"}, {"name": "cat"}, {"name": "dan"}]})
+        teacher.reply(teacher.request("skip", name="cat"))
+        students["cat"].expect("floor_dequeued", {"reason": "skipped"})
+        teacher.expect("floor_queue", {"queue": [{"name": "ben"}, {"name": "dan"}]})
+        teacher.reply(teacher.request("grant", name="dan"))
+        students["ann"].expect("floor_revoked", {"reason": "instructor"})
+        students["dan"].expect("floor_granted")
+        teacher.expect("floor_queue", {"queue": [{"name": "ben"}]})
+        error = teacher.reply(teacher.request("grant", name="cat"))
+        self.assertEqual((error["type"], error["code"]), ("error", "not_queued"))
+        error = students["ben"].reply(students["ben"].request("skip", name="dan"))
+        self.assertEqual((error["type"], error["code"]), ("error", "not_instructor"))
 
     def test_both_pages_name_an_icon_and_favicon_ico_is_served(self):
         server = self.server()

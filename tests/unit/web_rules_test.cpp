@@ -59,6 +59,12 @@ TEST_CASE("web: routes are decided from the method and the target alone", "[web]
   CHECK(route_of(Method::get, "/favicon.ico").file == "favicon.svg");  // never a 404 in a console
   CHECK(route_of(Method::get, "/favicon.ico").kind == K::page);
   CHECK(route_of(Method::other, "/index.html").kind == K::method_not_allowed);
+  const Route del = route_of(Method::del, "/recordings/ann_1.wav");
+  CHECK(del.kind == K::recording_delete);
+  CHECK(del.file == "ann_1.wav");
+  CHECK(del.needs_instructor);
+  CHECK(route_of(Method::del, "/index.html").kind == K::method_not_allowed);
+  CHECK(route_of(Method::del, "/api/recordings").kind == K::method_not_allowed);
   const Route list = route_of(Method::get, "/api/recordings?t=1");
   CHECK(list.kind == K::recordings_list);
   CHECK(list.needs_instructor);
@@ -77,10 +83,13 @@ TEST_CASE("web: routes are decided from the method and the target alone", "[web]
   CHECK(route_of(Method::get, "/a/b.js").kind == K::not_found);
 }
 
-TEST_CASE("web: the recordings list is a JSON array sorted by file name, names escaped", "[web]") {
+TEST_CASE("web: the recordings list is a JSON array, newest first, names escaped", "[web]") {
   CHECK(recordings_json({}) == "[]\n");
-  const std::string json = recordings_json({{"ben_2.wav", 1964, 20}, {"ann_1.wav", 44, 0}});
-  CHECK(json == R"([{"file":"ann_1.wav","bytes":44,"audio_ms":0},{"file":"ben_2.wav","bytes":1964,"audio_ms":20}])"
+  const std::string json =
+      recordings_json({{"ann_1.wav", 44, 0, 1000}, {"ben_2.wav", 1964, 20, 2000}, {"amy_3.wav", 44, 0, 1000}});
+  CHECK(json == R"([{"file":"ben_2.wav","bytes":1964,"audio_ms":20,"modified_ms":2000},)"
+                R"({"file":"amy_3.wav","bytes":44,"audio_ms":0,"modified_ms":1000},)"
+                R"({"file":"ann_1.wav","bytes":44,"audio_ms":0,"modified_ms":1000}])"
                 "\n");
-  CHECK(recordings_json({{"a\"b.wav", 1, 0}}).find(R"(a\"b.wav)") != std::string::npos);
+  CHECK(recordings_json({{"a\"b.wav", 1, 0, 0}}).find(R"(a\"b.wav)") != std::string::npos);
 }
