@@ -216,7 +216,7 @@ const tests = {
     assert.ok(seconds > 2.5 && seconds < 4.5, `recording length ${seconds}`);
     assert.ok(c > 0.8, `correlation ${c}`);
     const instructor = await instructorPage(browser, server);
-    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });
+    await instructor.waitForSelector('#recordings li', { timeout: WAIT_MS });
     assert.match(await instructor.textContent('#recordings'), /ann_1\.wav/);
     await shot(instructor, t.name, '4-instructor-recordings');
   },
@@ -279,8 +279,8 @@ const tests = {
     await waitState(talker, 'idle');
     const instructor = await instructorPage(browser, server);
     await instructor.selectOption('#policy', 'queue');
-    await waitFor(instructor, () => document.getElementById('status').textContent.includes('Queue'));
-    assert.equal(await instructor.textContent('#status'), 'Queue: while someone talks, the others wait their turn in line.');
+    await waitFor(instructor, () => document.getElementById('policy-words').textContent.includes('Queue'));
+    assert.equal(await instructor.textContent('#policy-words'), 'Queue: while someone talks, the others wait their turn in line.');
     assert.equal(await instructor.textContent('#count'), '2');  // ann and ben: the instructor is not a student
     assert.doesNotMatch(await instructor.textContent('#members'), /instructor/);
     await hold(ann);
@@ -376,7 +376,7 @@ const tests = {
     await waitState(ann, 'talking');
     await ann.waitForTimeout(1000);
     await ann.mouse.up();
-    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });
+    await instructor.waitForSelector('#recordings li', { timeout: WAIT_MS });
 
     // The server restarts on the same port and state folder: both pages come back by themselves.
     await server.stop();
@@ -384,7 +384,7 @@ const tests = {
     await waitFor(instructor, () => !document.getElementById('room-view').hidden &&
       document.getElementById('count').textContent === '1', null, { timeout: 15000 });
     await instructor.evaluate(() => document.getElementById('recordings').replaceChildren());
-    await instructor.waitForSelector('#recordings tr', { timeout: WAIT_MS });  // listed again, with the cookie
+    await instructor.waitForSelector('#recordings li', { timeout: WAIT_MS });  // listed again, with the cookie
     assert.match(await instructor.textContent('#recordings'), /ann_1\.wav/);
     // The instructor may see ann back before ann's page has read its own join's answer; a press
     // while the page still says reconnecting is ignored by design.
