@@ -91,6 +91,46 @@ Route route_of(Method method, std::string_view target) {
   return {Route::Kind::page, std::move(file), false};
 }
 
+namespace {
+// Digits only, no sign, no overflow.
+std::optional<uint64_t> decimal(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+}  // namespace
+
+RangeAnswer byte_range(std::optional<std::string_view> header, uint64_t size) {
+  RangeAnswer whole;
+  constexpr std::string_view unit = "bytes=";
+  if (!header || !header->starts_with(unit)) return whole;
+  const std::string_view spec = header->substr(unit.size());
+  const auto dash = spec.find('-');
+  if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return whole;
+  const std::string_view first_text = spec.substr(0, dash);
+  const std::string_view last_text = spec.substr(dash + 1);
+  RangeAnswer answer;
+  answer.kind = RangeAnswer::Kind::part;
+  if (first_text.empty()) {  // the last N bytes
+    const auto suffix = decimal(last_text);
+    if (!suffix) return whole;
+    if (*suffix == 0 || size == 0) return {RangeAnswer::Kind::unsatisfiable, {}};
+    answer.range = {size - std::min(*suffix, size), size - 1};
+    return answer;
+  }
+  const auto first = decimal(first_text);
+  const auto last = last_text.empty() ? std::optional<uint64_t>(UINT64_MAX) : decimal(last_text);
+  if (!first || !last || *last < *first) return whole;
+  if (*first >= size) return {RangeAnswer::Kind::unsatisfiable, {}};
+  answer.range = {*first, std::min(*last, size - 1)};
+  HAILER_ASSERT(answer.range.first <= answer.range.last && answer.range.last < size);
+  return answer;
+}
+
 std::string recordings_json(std::vector<RecordingEntry> entries) {
   std::sort(entries.begin(), entries.end(), [](const RecordingEntry& a, const RecordingEntry& b) {
     return a.modified_ms != b.modified_ms ? a.modified_ms > b.modified_ms : a.file < b.file;

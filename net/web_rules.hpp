@@ -56,6 +56,27 @@ struct Route {
 /// recordings need the instructor, and a page name must be a safe file name.
 Route route_of(Method method, std::string_view target);
 
+/// A byte range asked for by a `Range` header, inclusive, within a body of known size.
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+};
+
+/// How a `Range` header stands against a body of `size` bytes.
+struct RangeAnswer {
+  enum class Kind : uint8_t {
+    whole,          ///< no header, or one we do not serve (several ranges, another unit): 200 with all
+    part,           ///< one satisfiable range: 206 with `range`
+    unsatisfiable,  ///< a range wholly past the end: 416
+  };
+  Kind kind = Kind::whole;
+  ByteRange range;
+};
+
+/// Reads `bytes=FIRST-`, `bytes=FIRST-LAST` or `bytes=-SUFFIX` (RFC 9110 14.1.2) against `size`.
+/// A media player asks for ranges to seek and to resume; anything else gets the whole body.
+RangeAnswer byte_range(std::optional<std::string_view> header, uint64_t size);
+
 /// One recording in the instructor's list.
 struct RecordingEntry {
   std::string file;

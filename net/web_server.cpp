@@ -60,6 +60,9 @@ constexpr std::size_t max_http_body_bytes = 8 * 1024;
 /// this long, or the connection is closed: a client sending a byte now and then (slowloris) holds
 /// nothing for long. Later requests on a kept-alive connection get WebConfig::http_idle_ms.
 constexpr auto http_request_timeout = std::chrono::seconds(10);
+// Once a request is in, its answer has this long to be written (a recording is a few MB; a
+// media player that stops reading gets cut, and resumes with a Range request).
+constexpr auto http_response_timeout = std::chrono::seconds(60);
 
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -491,6 +494,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       ws->accept(parser_->release(), cookie);
       return;
     }
+    // The request is in: the idle or request deadline no longer applies, the answer's does (a
+    // request that came late in the idle window must not be cut in the middle of its answer).
+    arm_deadline(http_response_timeout);
     auto res = std::make_shared<http::response<http::string_body>>(impl_.respond(parser_->get(), address_, tls));
     write(res, res->keep_alive());
   }
@@ -656,9 +662,9 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
   auto reply = [&](http::status status, std::string body, const std::string& type) {
     return make_response(req.version(), req.keep_alive(), status, std::move(body), type, over_tls);
   };
-  const Method method = req.method() == http::verb::get    ? Method::get
-                        : req.method() == http::verb::head ? Method::head
-                        : req.method() == http::verb::post   ? Method::post
+  const Method method = req.method() == http::verb::get       ? Method::get
+                        : req.method() == http::verb::head    ? Method::head
+                        : req.method() == http::verb::post    ? Method::post
                         : req.method() == http::verb::delete_ ? Method::del
                                                               : Method::other;
   const Route route = route_of(method, std::string_view(req.target().data(), req.target().size()));
@@ -684,7 +690,27 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
         return reply(http::status::not_found, "no such recording\n", "text/plain");
       auto body = read_file(config.recordings_dir + "/" + route.file);
       if (!body) return reply(http::status::not_found, "no such recording\n", "text/plain");
-      auto res = reply(http::status::ok, std::move(*body), "audio/wav");
+      const auto header = req.find(http::field::range);
+      const RangeAnswer range = byte_range(header == req.end() ? std::nullopt
+                                                               : std::optional<std::string_view>(std::string_view(
+                                                                     header->value().data(), header->value().size())),
+                                           body->size());
+      if (range.kind == RangeAnswer::Kind::unsatisfiable) {
+        auto res = reply(http::status::range_not_satisfiable, "", "text/plain");
+        res.set(http::field::content_range, "bytes */" + std::to_string(body->size()));
+        return res;
+      }
+      const std::string total = std::to_string(body->size());
+      http::response<http::string_body> res;
+      if (range.kind == RangeAnswer::Kind::part) {
+        const auto [first, last] = range.range;
+        res = reply(http::status::partial_content, body->substr(first, last - first + 1), "audio/wav");
+        res.set(http::field::content_range,
+                "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + total);
+      } else {
+        res = reply(http::status::ok, std::move(*body), "audio/wav");
+      }
+      res.set(http::field::accept_ranges, "bytes");
       res.set(http::field::content_disposition, "attachment; filename=\"" + route.file + "\"");
       return res;
     }
@@ -704,8 +730,8 @@ http::response<http::string_body> WebServer::Impl::respond(const http::request<h
 // The instructor removes one recording. The cookie is SameSite=Strict, and a browser's DELETE
 // must also come from an allowed origin; only a safe name of a WAV file in the folder itself goes.
 http::response<http::string_body> WebServer::Impl::delete_recording(const http::request<http::string_body>& req,
-                                                                    const std::string& file,
-                                                                    const std::string& address, bool over_tls) {
+                                                                    const std::string& file, const std::string& address,
+                                                                    bool over_tls) {
   auto answer = [&](http::status status, std::string body) {
     return make_response(req.version(), req.keep_alive(), status, std::move(body), "application/json", over_tls);
   };

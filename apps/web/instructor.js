@@ -88,7 +88,10 @@ function renderQueue() {
     const who = document.createElement('span');
     who.className = 'grow';
     who.textContent = `${i + 1}. ${name}`;
-    li.append(who, queueButton('Let talk now', 'grant', name), queueButton('Skip', 'skip', name));
+    const actions = document.createElement('div');
+    actions.className = 'row';  // the two buttons wrap together on a narrow screen
+    actions.append(queueButton('Let talk now', 'grant', name), queueButton('Skip', 'skip', name));
+    li.append(who, actions);
     list.append(li);
   });
   $('queue-count').textContent = String(queue.length);

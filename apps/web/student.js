@@ -197,7 +197,9 @@ function onMessage(msg) {
       setState('queued', `Queued: you are number ${msg.position}. Keep holding; you will talk when it is your turn.`);
       break;
     case 'floor_dequeued':
-      setState('idle', msg.reason === 'policy_changed' ? 'The instructor switched to first come first served: press again.' : 'Ready.');
+      if (msg.reason !== 'released') holding = false;  // letting go later must not hide why
+      setState('idle', msg.reason === 'policy_changed' ? 'The instructor switched to first come first served: press again.'
+        : msg.reason === 'skipped' ? 'The instructor took you out of the line: press again to ask to talk.' : 'Ready.');
       break;
     case 'floor_revoked':
       clearInterval(countdown);

@@ -16,6 +16,7 @@ const build = process.env.HAILER_BUILD_DIR || join(here, '..', '..', 'build');
 const fixtures = process.env.HAILER_FIXTURES || join(build, 'fixtures');
 const out = process.env.HAILER_BROWSER_OUT || join(build, 'browser');
 const WAIT_MS = 10000;
+const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 // ------------------------------------------------------------------ audio comparison (as tests/e2e)
 
@@ -124,6 +125,52 @@ async function instructorPage(browser, server) {
   return page;
 }
 
+// The two screens every state is checked on (the phone is touch-only, without hover).
+const SCREENS = {
+  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true },
+  desktop: { viewport: { width: 1280, height: 800 } },
+};
+
+async function pageOn(browser, screen) {
+  // bypassCSP: axe-core is injected as a script of its own; the pages' code is the same either way.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, ...SCREENS[screen] });
+  return context.newPage();
+}
+
+async function joinAs(page, server, name) {
+  await page.goto(`${server.url}?room=class`);
+  await page.fill('#name', name);
+  await page.click('#join button[type=submit]');
+  await page.waitForSelector('#class:not([hidden])', { timeout: WAIT_MS });
+}
+
+// One state, in light and in dark: a screenshot kept under build/, nothing wider than the
+// screen, and no serious or critical axe-core violation.
+async function inspect(page, t, label) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+    await shot(page, t.name, `${label}-${colorScheme}`);
+    const { content, screen } = await page.evaluate(() => ({ content: document.documentElement.scrollWidth, screen: window.innerWidth }));
+    assert.ok(content <= screen, `${label} (${colorScheme}): ${content} px of content on a ${screen} px screen`);
+    if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    assert.deepEqual(bad, [], `${label} (${colorScheme})`);
+    t.checked.push(`${label}-${colorScheme}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
+}
+
+// A finger on the button (CDP touch events: the page sees a touch pointer); returns the lift.
+async function touchHold(page) {
+  const box = await page.locator('#talk').boundingBox();
+  const cdp = await page.context().newCDPSession(page);
+  const point = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point] });
+  return () => cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+}
+
 async function hold(page) {
   const box = await page.locator('#talk').boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -188,9 +235,176 @@ function attempt(role) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+// Every state of both pages on one screen: the instructor opens the room, three students join,
+// one talks, one is refused, two wait in line, the instructor skips one and lets the other talk
+// now, the recordings are listed, the server restarts and both pages come back by themselves.
+async function everyState(t, screen) {
+  t.allowNetworkErrors = true;  // the server restarts mid-test: the browser logs the refused connections
+  const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+  let server = t.server(await startServer(t.tmp));
+  const holdOn = async (page) => {
+    if (screen === 'phone') return touchHold(page);
+    await hold(page);
+    return () => page.mouse.up();
+  };
+  const teacher = await pageOn(browser, screen);
+  await teacher.goto(`${server.url}instructor#token=${server.token}`);
+  await inspect(teacher, t, `${screen}-instructor-1-open`);
+  await teacher.click('#join button[type=submit]');
+  await teacher.waitForSelector('#room-view:not([hidden])', { timeout: WAIT_MS });
+  await inspect(teacher, t, `${screen}-instructor-2-empty-room`);
+
+  const ann = await pageOn(browser, screen);
+  await ann.goto(`${server.url}?room=class`);
+  await inspect(ann, t, `${screen}-student-1-join`);
+  await joinAs(ann, server, 'ann');
+  await inspect(ann, t, `${screen}-student-2-idle`);
+  const ben = await pageOn(browser, screen);
+  await joinAs(ben, server, 'ben');
+  const cat = await pageOn(browser, screen);
+  await joinAs(cat, server, 'cat');
+  await waitFor(teacher, () => document.getElementById('count').textContent === '3');
+
+  const liftAnn = await holdOn(ann);
+  await waitState(ann, 'talking');
+  await inspect(ann, t, `${screen}-student-3-talking`);
+  let liftBen = await holdOn(ben);
+  await waitState(ben, 'denied');
+  await inspect(ben, t, `${screen}-student-4-denied`);
+  await liftBen();
+
+  await teacher.selectOption('#policy', 'queue');
+  await waitFor(teacher, () => document.getElementById('policy-words').textContent.startsWith('Queue'));
+  liftBen = await holdOn(ben);
+  await waitState(ben, 'queued');
+  const liftCat = await holdOn(cat);
+  await waitState(cat, 'queued');
+  await waitFor(teacher, () => document.getElementById('queue-count').textContent === '2');
+  assert.match(await teacher.textContent('#queue'), /1\. ben.*2\. cat/);
+  await inspect(ben, t, `${screen}-student-5-queued`);
+  await inspect(teacher, t, `${screen}-instructor-3-talking-and-line`);
+
+  await teacher.click('button[aria-label="Skip: cat"]');
+  await waitFor(cat, () => document.getElementById('state').textContent.includes('took you out of the line'));
+  await waitFor(teacher, () => document.getElementById('queue-count').textContent === '1');
+  await teacher.click('button[aria-label="Let talk now: ben"]');
+  await waitState(ben, 'talking');
+  await waitFor(ann, () => document.getElementById('state').textContent === 'The instructor ended your turn.');
+  await waitFor(teacher, () => document.getElementById('talker').textContent.startsWith('ben is talking'));
+  assert.equal(await teacher.textContent('#queue-count'), '0');
+  await liftAnn();
+  await liftCat();
+  await ben.waitForTimeout(800);
+  await liftBen();
+  await waitState(ben, 'idle');
+  await waitFor(teacher, () => document.querySelectorAll('#recordings li').length === 2);
+  assert.match(await teacher.textContent('#recordings li:first-child'), /ben_2\.wav/);  // newest first
+  await inspect(teacher, t, `${screen}-instructor-4-recordings`);
+
+  await server.stop();
+  await waitState(ann, 'reconnecting');
+  await waitFor(teacher, () => document.body.dataset.floor === 'reconnecting');
+  assert.equal(await teacher.textContent('#talker'), 'Reconnecting to the class...');
+  assert.equal(await teacher.isDisabled('#revoke'), true);
+  await inspect(ann, t, `${screen}-student-6-reconnecting`);
+  await inspect(teacher, t, `${screen}-instructor-5-reconnecting`);
+  server = t.server(await startServer(t.tmp, [], server.port));
+  await waitState(ann, 'idle', 15000);
+  await waitFor(teacher, () => document.body.dataset.floor === 'idle' &&
+    document.getElementById('count').textContent === '3', null, { timeout: 15000 });
+  // A restart starts afresh (policies are kept while the server runs): the page shows what the server says.
+  assert.equal(await teacher.inputValue('#policy'), 'deny');
+  assert.equal(await teacher.evaluate(() => document.querySelectorAll('#recordings li').length), 2);
+  console.error(`${t.checked.length} states checked: ${t.checked.join(', ')}`);
+}
+
 // ------------------------------------------------------------------ the tests
 
 const tests = {
+  async every_state_on_a_phone_fits_the_screen_and_passes_axe(t) {
+    await everyState(t, 'phone');
+  },
+
+  async every_state_on_a_desktop_fits_the_screen_and_passes_axe(t) {
+    await everyState(t, 'desktop');
+  },
+
+  async holding_the_space_bar_a_finger_or_the_mouse_each_give_a_turn(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const byMouse = await pageOn(browser, 'desktop');
+    await joinAs(byMouse, server, 'ann');
+    await hold(byMouse);
+    await waitState(byMouse, 'talking');
+    await byMouse.waitForTimeout(1000);
+    await byMouse.mouse.up();
+    await waitState(byMouse, 'idle');
+
+    const byKey = await pageOn(browser, 'desktop');
+    await byKey.goto(`${server.url}?room=class`);
+    await byKey.fill('#name', 'ben');
+    await byKey.keyboard.press('Space');  // typed into the name field: a space there, never a press
+    assert.equal(await byKey.inputValue('#name'), 'ben ');
+    await byKey.fill('#name', 'ben');
+    await byKey.click('#join button[type=submit]');
+    await byKey.waitForSelector('#class:not([hidden])', { timeout: WAIT_MS });
+    await byKey.keyboard.down('Space');
+    await waitState(byKey, 'talking');
+    await byKey.waitForTimeout(1000);
+    await byKey.keyboard.up('Space');
+    await waitState(byKey, 'idle');
+
+    const byFinger = await pageOn(browser, 'phone');
+    await joinAs(byFinger, server, 'cat');
+    const lift = await touchHold(byFinger);
+    await waitState(byFinger, 'talking');
+    await byFinger.waitForTimeout(1000);
+    await lift();
+    await waitState(byFinger, 'idle');
+
+    for (const file of ['ann_1.wav', 'ben_2.wav', 'cat_3.wav']) {
+      const path = join(server.recordings, file);
+      await waitFile(path);
+      await new Promise((r) => setTimeout(r, 500));
+      const { samples, rate } = readWav(path);
+      console.error(`${file}: ${(samples.length / rate).toFixed(2)} s`);
+      assert.ok(samples.length / rate > 0.8, `${file} is ${samples.length / rate} s`);
+    }
+  },
+
+  async a_recording_plays_for_10_s_without_a_break(t) {
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const ann = await studentPage(browser, server, 'ann');
+    await hold(ann);
+    await waitState(ann, 'talking');
+    await ann.waitForTimeout(12000);
+    await ann.mouse.up();
+    await waitState(ann, 'idle');
+    const teacher = await instructorPage(browser, server);
+    await teacher.waitForSelector('#recordings li audio', { timeout: WAIT_MS });
+    await teacher.evaluate(() => {
+      const a = document.querySelector('#recordings audio');
+      window.breaks = [];
+      for (const e of ['emptied', 'abort', 'pause', 'ended', 'error']) a.addEventListener(e, () => window.breaks.push(e));
+      window.player = a;
+      return a.play();
+    });
+    // Two refreshes of the list (every 5 s) happen while it plays: the player must survive them.
+    await teacher.waitForTimeout(10500);
+    const heard = await teacher.evaluate(() => ({
+      connected: window.player.isConnected && document.querySelector('#recordings audio') === window.player,
+      paused: window.player.paused, breaks: window.breaks, at: window.player.currentTime,
+      spans: window.player.played.length, duration: window.player.duration,
+    }));
+    console.error(`played ${heard.at.toFixed(2)} s of ${heard.duration.toFixed(2)} s, breaks: ${heard.breaks.join(',') || 'none'}`);
+    assert.ok(heard.connected, 'the player was replaced');
+    assert.equal(heard.paused, false);
+    assert.deepEqual(heard.breaks, []);
+    assert.equal(heard.spans, 1, 'playback jumped');
+    assert.ok(heard.at >= 10, `only ${heard.at} s played`);
+  },
+
   async a_held_button_is_recorded_and_correlates_with_the_microphone(t) {
     const wav = join(fixtures, 'ann.wav');
     const browser = t.use(await launch(t.tmp, wav));
@@ -222,6 +436,7 @@ const tests = {
   },
 
   async the_student_page_says_who_and_where_labels_the_button_and_explains_a_tap(t) {
+    t.allowNetworkErrors = true;  // the server stops at the end
     const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
     const server = t.server(await startServer(t.tmp));
     const ann = await studentPage(browser, server, 'ann');
@@ -328,6 +543,7 @@ const tests = {
   },
 
   async a_page_from_another_origin_can_neither_join_nor_talk(t) {
+    t.allowNetworkErrors = true;  // the refused WebSockets
     const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
     let server = t.server(await startServer(t.tmp));
     const wsUrl = `wss://127.0.0.1:${server.port}/ws`;
@@ -361,6 +577,7 @@ const tests = {
   },
 
   async the_instructor_page_goes_on_working_across_a_server_restart(t) {
+    t.allowNetworkErrors = true;  // the restarts
     const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
     let server = t.server(await startServer(t.tmp));
     const instructor = await instructorPage(browser, server);
@@ -411,6 +628,25 @@ const tests = {
 
 // ------------------------------------------------------------------ runner
 
+// Every page of every context of `browser` reports uncaught exceptions and console errors into
+// `problems`: a test with any fails. A test whose server stops on purpose allows the browser's
+// own lines about the refused connections (t.allowNetworkErrors), never a script's.
+function watchConsole(browser, t, problems) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    context.on('page', (page) => {
+      page.on('pageerror', (e) => problems.push(`uncaught in ${page.url()}: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() !== 'error') return;
+        if (t.allowNetworkErrors && /^(Failed to load resource|WebSocket connection to .* failed)/.test(m.text())) return;
+        problems.push(`console error in ${page.url()}: ${m.text()}`);
+      });
+    });
+    return context;
+  };
+}
+
 async function run(name) {
   const test = tests[name];
   if (!test) {
@@ -418,12 +654,14 @@ async function run(name) {
     process.exit(2);
   }
   const tmp = mkdtempSync(join(tmpdir(), 'hailer-browser-'));
-  const browsers = [], servers = [];
-  const t = { name, tmp, use: (b) => (browsers.push(b), b), server: (s) => (servers.push(s), s) };
-  const watchdog = setTimeout(() => { console.error('timed out'); process.exit(1); }, 90000);
+  const browsers = [], servers = [], problems = [];
+  const t = { name, tmp, checked: [], allowNetworkErrors: false, server: (s) => (servers.push(s), s) };
+  t.use = (b) => (watchConsole(b, t, problems), browsers.push(b), b);
+  const watchdog = setTimeout(() => { console.error('timed out'); process.exit(1); }, 110000);
   let failed = null;
   try {
     await test(t);
+    if (problems.length) throw new Error(`the pages logged errors:\n${problems.join('\n')}`);
   } catch (e) {
     failed = e;
   } finally {

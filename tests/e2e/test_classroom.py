@@ -118,6 +118,15 @@ class Classroom(TempDirCase):
         for r in listed:
             self.assertLess(abs(now_ms - r["modified_ms"]), 60000, r)
             self.assertGreater(r["audio_ms"], 500, r)
+        # A media player seeks and resumes with a Range: one part (206), or 416 past the end.
+        status, head = http_get(server.http_port, "/recordings/ann_1.wav", headers=dict(bearer, Range="bytes=0-43"))
+        self.assertEqual((status, len(head), head[:4]), (206, 44, b"RIFF"))
+        size = os.path.getsize(os.path.join(server.recordings, "ann_1.wav"))
+        status, tail = http_get(server.http_port, "/recordings/ann_1.wav", headers=dict(bearer, Range="bytes=-10"))
+        self.assertEqual((status, len(tail)), (206, 10))
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav",
+                                  headers=dict(bearer, Range="bytes=%d-" % size))[0], 416)
+        self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", headers={"Range": "bytes=0-43"})[0], 403)
         # Nobody but the instructor deletes; a page of another origin neither; only safe names.
         self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE")[0], 403)
         self.assertEqual(http_get(server.http_port, "/recordings/ann_1.wav", method="DELETE",

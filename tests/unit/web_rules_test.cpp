@@ -93,3 +93,29 @@ TEST_CASE("web: the recordings list is a JSON array, newest first, names escaped
                 "\n");
   CHECK(recordings_json({{"a\"b.wav", 1, 0, 0}}).find(R"(a\"b.wav)") != std::string::npos);
 }
+
+TEST_CASE("web: a Range header gives one part of a recording, or all of it, or 416 past the end", "[web]") {
+  using K = RangeAnswer::Kind;
+  CHECK(byte_range(std::nullopt, 100).kind == K::whole);
+  const RangeAnswer from = byte_range("bytes=0-", 100);
+  CHECK(from.kind == K::part);
+  CHECK((from.range.first == 0 && from.range.last == 99));
+  const RangeAnswer middle = byte_range("bytes=10-19", 100);
+  CHECK((middle.kind == K::part && middle.range.first == 10 && middle.range.last == 19));
+  const RangeAnswer clipped = byte_range("bytes=90-500", 100);  // a last past the end is cut to it
+  CHECK((clipped.kind == K::part && clipped.range.first == 90 && clipped.range.last == 99));
+  const RangeAnswer tail = byte_range("bytes=-30", 100);
+  CHECK((tail.kind == K::part && tail.range.first == 70 && tail.range.last == 99));
+  const RangeAnswer more_than_all = byte_range("bytes=-300", 100);
+  CHECK((more_than_all.kind == K::part && more_than_all.range.first == 0 && more_than_all.range.last == 99));
+  // The edge: the last byte is a range; one past it is not.
+  CHECK(byte_range("bytes=99-", 100).kind == K::part);
+  CHECK(byte_range("bytes=100-", 100).kind == K::unsatisfiable);
+  CHECK(byte_range("bytes=-0", 100).kind == K::unsatisfiable);
+  // What we do not serve is answered whole: other units, several ranges, garbage, overflow.
+  for (const char* header : {"items=0-1", "bytes=0-1,5-6", "bytes=", "bytes=-", "bytes=a-b", "bytes=5-2", "bytes=+1-2",
+                             "bytes=99999999999999999999-", "bytes=1-2 "}) {
+    CAPTURE(header);
+    CHECK(byte_range(std::string_view(header), 100).kind == K::whole);
+  }
+}
