@@ -542,6 +542,26 @@ const tests = {
     await ann.mouse.up();
   },
 
+  async a_second_instructor_tab_is_told_what_is_wrong(t) {
+    t.allowNetworkErrors = true;  // the wrong token's 403 is logged by the browser
+    const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
+    const server = t.server(await startServer(t.tmp));
+    const first = await instructorPage(browser, server);
+    // Another browser profile with an old token: the token is what is wrong, whatever the name.
+    const stale = await pageOn(browser, 'desktop');
+    await stale.goto(`${server.url}instructor#token=an_old_token_from_last_term`);
+    await waitFor(stale, () => document.getElementById('join-error').textContent.includes('open the instructor URL'));
+    assert.equal(await stale.isDisabled('#join button[type=submit]'), true);
+    // The right token and the same name: that name is in use (the first tab keeps the room).
+    const twin = await pageOn(browser, 'desktop');
+    await twin.goto(`${server.url}instructor#token=${server.token}`);
+    await twin.click('#join button[type=submit]');
+    await waitFor(twin, () => document.getElementById('join-error').textContent.includes('teacher'));
+    assert.match(await twin.textContent('#join-error'), /in use/);
+    assert.equal(await first.isHidden('#room-view'), false);
+    await shot(twin, t.name, 'second-tab-same-name');
+  },
+
   async a_page_from_another_origin_can_neither_join_nor_talk(t) {
     t.allowNetworkErrors = true;  // the refused WebSockets
     const browser = t.use(await launch(t.tmp, join(fixtures, 'ann.wav')));
