@@ -61,8 +61,12 @@ void random_steps(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms, con
   const std::vector<std::string> calls_actions{"call",   "call",   "call",       "accept",   "accept",
                                                "reject", "hangup", "hangup",     "cancel",   "cancel_wait",
                                                "who",    "missed", "disconnect", "reconnect"};
-  const std::vector<std::string> ptt_actions{"press",  "press",      "release",    "release",  "who",
-                                             "revoke", "set_policy", "disconnect", "reconnect"};
+  const std::vector<std::string> ptt_actions{"press",      "press",      "release",   "release", "who", "revoke",
+                                             "set_policy", "disconnect", "reconnect", "grant",   "skip"};
+  std::vector<std::string> ptt;  // whom an instructor's grant or skip names
+  for (const std::string& name : everyone) {
+    if (name[0] != 'c') ptt.push_back(name);
+  }
   for (int64_t t : times) {
     const std::string who = pick(rng, everyone);
     const bool is_calls = who[0] == 'c';
@@ -70,6 +74,7 @@ void random_steps(Prng& rng, nlohmann::ordered_json& s, int64_t duration_ms, con
     nlohmann::ordered_json step{{"at_ms", t}, {"who", who}, {"do", action}};
     if (action == "call") step["to"] = rng.chance(1, 10) ? std::string("nobody") : pick(rng, calls);
     if (action == "set_policy") step["policy"] = rng.chance(1, 2) ? "queue" : "deny";
+    if (action == "grant" || action == "skip") step["to"] = pick(rng, ptt);
     if (rng.chance(1, 40))
       step = {{"at_ms", t},
               {"who", who},

@@ -364,7 +364,8 @@ TEST_CASE("who on a PTT session lists the room, calls requests are the wrong fac
   CHECK(r.h.error_to(r.ben) == ErrorCode::wrong_face);
 }
 
-TEST_CASE("the last member leaving closes the room; its policy is kept under its name while the server runs", "[ptt]") {
+TEST_CASE("the last member leaving closes the room, and its policy is kept under its name while the server runs",
+          "[ptt]") {
   CoreHarness h;
   const SessionId t = h.member("teacher", "class", Role::instructor);
   h.request(t, SetPolicyRequest{FloorPolicy::queue});
@@ -396,7 +397,7 @@ std::vector<std::string> queue_names(const std::vector<FloorQueue>& told) {
 }
 }  // namespace
 
-TEST_CASE("the instructors see the floor queue each time it changes; students never do", "[ptt][queue]") {
+TEST_CASE("the instructors see the floor queue each time it changes, students never do", "[ptt][queue]") {
   Room3 r(FloorPolicy::queue);
   r.h.request(r.ann, PressRequest{});  // granted: nobody waits
   CHECK(r.h.sent<FloorQueue>(r.teacher).empty());
