@@ -315,6 +315,15 @@ async function everyState(t, screen) {
   // A restart starts afresh (policies are kept while the server runs): the page shows what the server says.
   assert.equal(await teacher.inputValue('#policy'), 'deny');
   assert.equal(await teacher.evaluate(() => document.querySelectorAll('#recordings li').length), 2);
+  // Delete: the first click asks, the second deletes; the file goes from the folder and the list.
+  await teacher.click('button[aria-label="delete ben_2.wav"]');
+  assert.equal(await teacher.textContent('button[aria-label="delete ben_2.wav"]'), 'Delete for good?');
+  assert.ok(existsSync(join(server.recordings, 'ben_2.wav')));
+  await teacher.click('button[aria-label="delete ben_2.wav"]');
+  await waitFor(teacher, () => document.querySelectorAll('#recordings li').length === 1);
+  assert.ok(!existsSync(join(server.recordings, 'ben_2.wav')));
+  assert.ok(existsSync(join(server.recordings, 'ann_1.wav')));
+  assert.match(await teacher.textContent('#status'), /Deleted ben_2\.wav/);
   console.error(`${t.checked.length} states checked: ${t.checked.join(', ')}`);
 }
 
