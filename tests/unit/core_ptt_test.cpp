@@ -634,3 +634,27 @@ TEST_CASE("a member name that looks like a calls user's is refused: one namespac
   h.request(m, RegisterRequest{1, "mia", 0, {}, {}, {}});
   CHECK(h.error_to(m) == ErrorCode::name_confusable);
 }
+
+TEST_CASE("kept policies are bounded: past 4,096 rooms one is forgotten and its room reopens with the default",
+          "[ptt][limits]") {
+  CoreHarness h;
+  auto name = [](int i) {
+    std::string n = std::to_string(i);
+    return "r" + std::string(4 - n.size(), '0') + n;
+  };
+  for (int i = 0; i <= 4096; ++i) {  // 4,097 rooms set to queue, each emptied in turn
+    const SessionId t = h.member("teach", name(i), Role::instructor);
+    h.request(t, SetPolicyRequest{FloorPolicy::queue});
+    h.close(t);
+  }
+  auto policy_of = [&](const std::string& room) {
+    const SessionId s = h.open();
+    h.request(s, JoinRequest{1, "ann", room, Role::student, AudioCodec::pcm16, 48000, ""});
+    const FloorPolicy p = std::get<RoomData>(h.sent<OkReply>(s).at(0).data).policy;
+    h.close(s);
+    return p;
+  };
+  CHECK(policy_of(name(0)) == FloorPolicy::deny);  // the one forgotten to make room
+  CHECK(policy_of(name(1)) == FloorPolicy::queue);
+  CHECK(policy_of(name(4096)) == FloorPolicy::queue);
+}
