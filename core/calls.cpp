@@ -283,8 +283,22 @@ void Core::connect_call(Call& call) {
   const Session& b = session(call.callee);
   out_->push_back(RouteMedia{a.id, b.id, true});
   out_->push_back(RouteMedia{b.id, a.id, true});
-  send(a.id, CallConnected{call.id, b.name, media_endpoint_of(b)});
-  send(b.id, CallConnected{call.id, a.name, media_endpoint_of(a)});
+  // The relay opens before either side hears of the call, so a leg's first packet finds it.
+  std::optional<uint16_t> relay_port;
+  if (config_.rendezvous_udp_port != 0) {
+    relay_port = config_.rendezvous_udp_port;
+    out_->push_back(relay_call(call, true));
+  }
+  send(a.id, CallConnected{call.id, b.name, media_endpoint_of(b), relay_port});
+  send(b.id, CallConnected{call.id, a.name, media_endpoint_of(a), relay_port});
+}
+
+RelayCall Core::relay_call(const Call& call, bool open) const {
+  const Session& a = session(call.caller);
+  const Session& b = session(call.callee);
+  return RelayCall{
+      call.id, a.id, relay_leg_id(a.secrets.media_key, call.id), b.id, relay_leg_id(b.secrets.media_key, call.id),
+      open};
 }
 
 void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
@@ -292,6 +306,7 @@ void Core::end_call(uint64_t call_id, EndReason reason, const std::string& by) {
   if (call.state == CallState::connected) {
     out_->push_back(RouteMedia{call.caller, call.callee, false});
     out_->push_back(RouteMedia{call.callee, call.caller, false});
+    if (config_.rendezvous_udp_port != 0) out_->push_back(relay_call(call, false));
   }
   timers_.stop(ring_timer(call.id));
   calls_.erase(call_id);

@@ -187,6 +187,7 @@ class Core {
   void on(Session& s, uint64_t id, const RevokeRequest& q);
   void on(Session& s, uint64_t id, const SetPolicyRequest& q);
   void on(Session& s, uint64_t id, const GrantRequest& q);
+  RelayCall relay_call(const Call& call, bool open) const;
   void on(Session& s, uint64_t id, const SkipRequest& q);
   Session* queued_member(const Room& room, const std::string& name);
   void tell_queue(const Room& room);

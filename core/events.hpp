@@ -135,6 +135,16 @@ struct RouteMedia {
   SessionId to;
   bool open = false;
 };
+/// Open or close a connected call's relay legs (path b of its media, on the server's UDP port).
+/// Each leg's id is derived from its session's media key (relay_leg_id): never written down.
+struct RelayCall {
+  uint64_t call_id = 0;
+  SessionId a;
+  RelayLegId leg_a{};
+  SessionId b;
+  RelayLegId leg_b{};
+  bool open = false;
+};
 /// Open or close the path from a PTT talker to its room's speaker and recorder; frames from a
 /// session without an open route are dropped.
 struct RouteSpeaker {
@@ -168,6 +178,6 @@ struct InviteUsed {
 
 /// Any output of the core.
 using Effect = std::variant<SendMessage, Broadcast, CloseSession, RouteMedia, RouteSpeaker, StartRecording,
-                            StopRecording, AccountClaimed, InviteUsed>;
+                            StopRecording, AccountClaimed, InviteUsed, RelayCall>;
 
 }  // namespace hailer

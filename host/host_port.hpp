@@ -41,6 +41,12 @@ class HostPort {
   /// Calls ServerHost::timer() at `at` (replacing any earlier request); nothing = no timer. A
   /// request is used up when it fires: the host asks again if it needs another.
   virtual void arm_timer(std::optional<Time> at) = 0;
+  /// Sends one datagram from the server's UDP port to `to` (a relayed call packet); a port
+  /// without UDP (the demo, the benchmarks) drops it. Best effort, as UDP is.
+  virtual void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) {
+    (void)to;
+    (void)bytes;
+  }
 };
 
 /// Sees every event the host fed to the core and the effects it produced (the journal, the

@@ -293,6 +293,10 @@ std::string describe_effects(std::span<const Effect> effects) {
             out += "claim " + e.account.name + " " + to_hex(e.account.key);
           } else if constexpr (std::is_same_v<T, InviteUsed>) {
             out += "invite_used " + e.name_key;
+          } else if constexpr (std::is_same_v<T, RelayCall>) {
+            // The legs' ids are secrets: the journal names the call and its sessions only.
+            out += "relay " + std::to_string(e.call_id) + " " + std::to_string(e.a.value) + " " +
+                   std::to_string(e.b.value) + (e.open ? " open" : " shut");
           } else {
             static_assert(std::is_same_v<T, StopRecording>);
             out += "stop " + std::to_string(e.session.value) + (e.at_once ? " now" : "");

@@ -13,12 +13,10 @@
 
 #include "base/rate_limit.hpp"
 #include "base/time.hpp"
+#include "protocol/media_probe.hpp"  // RelayLegId, relay_leg_id()
 #include "protocol/messages.hpp"
 
 namespace hailer {
-
-/// A leg's id: 128 bits from the OS CSPRNG, told only to that leg's own client.
-using RelayLegId = std::array<uint8_t, 16>;
 
 /// The header before every relayed packet: a byte no RTP packet and no media proof starts with,
 /// the version, then the leg id. Forwarded packets carry the recipient's own leg id.

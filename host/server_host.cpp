@@ -37,7 +37,8 @@ ServerHost::ServerHost(const Config& config, SecretSource& secrets, HostConfig h
       config_(host_config),
       port_(port),
       media_(media, failed_recordings_),
-      speaker_(host_config.speaker_buffer) {
+      speaker_(host_config.speaker_buffer),
+      relay_(host_config.relay) {
   HAILER_ASSERT(config_.max_sessions_per_address > 0 && config_.max_frames_per_second > 0);
 }
 
@@ -129,13 +130,42 @@ void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const u
   Busy busy(busy_);
   ++stats_.datagrams_in;
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (const auto probe = parse_media_probe(text)) {
+  if (!bytes.empty() && bytes[0] == relay_marker) {
+    relay(now, from, bytes);
+  } else if (const auto probe = parse_media_probe(text)) {
     feed(now, MediaProbe{*probe, from});
   } else {
     ++stats_.datagrams_ignored;
   }
   settle(now);
   arm_timer();
+}
+
+// A call packet for the relay: forwarded to the other leg of its call, or dropped and counted;
+// a leg over its size or rate is told (relay_dropped), at most once a second. The core never
+// sees these packets: the relay's legs are the core's effects, the data is not its business.
+void ServerHost::relay(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes) {
+  // Copied to be rewritten in place; one byte over the limit is enough to tell it is oversized.
+  const std::size_t n = std::min(bytes.size(), relayed_.size());
+  std::copy_n(bytes.begin(), n, relayed_.begin());
+  const RelayVerdict v = relay_.receive(now, from, std::span<uint8_t>(relayed_.data(), n));
+  const RelayStats& r = relay_.stats();
+  stats_.relay_forwarded = r.forwarded;
+  stats_.relay_rebinds = r.rebinds;
+  stats_.relay_malformed = r.dropped[static_cast<std::size_t>(RelayDrop::malformed)];
+  stats_.relay_unknown_leg = r.dropped[static_cast<std::size_t>(RelayDrop::unknown_leg)];
+  stats_.relay_oversized = r.dropped[static_cast<std::size_t>(RelayDrop::oversized)];
+  stats_.relay_too_fast = r.dropped[static_cast<std::size_t>(RelayDrop::too_fast)];
+  stats_.relay_peer_unbound = r.dropped[static_cast<std::size_t>(RelayDrop::peer_unbound)];
+  if (!v.drop) return port_.send_datagram(v.to, std::span<const uint8_t>(relayed_.data(), n));
+  if (!v.sender || (*v.drop != RelayDrop::oversized && *v.drop != RelayDrop::too_fast)) return;
+  const auto told = relay_told_at_.find(*v.sender);
+  HAILER_ASSERT(told != relay_told_at_.end());  // a leg's session is in a live call
+  if (told->second && now - *told->second < Duration::from_s(1)) return;
+  told->second = now;
+  ++stats_.relay_told;
+  send(*v.sender, RelayDropped{v.call_id, *v.drop == RelayDrop::oversized ? RelayDropReason::oversized
+                                                                          : RelayDropReason::too_fast});
 }
 
 void ServerHost::closed(Time now, SessionId session, CloseReason reason) {
@@ -240,6 +270,8 @@ void ServerHost::apply(Time now, const Effect& effect) {
           if (accounts_ != nullptr) accounts_->claimed(e.account);
         } else if constexpr (std::is_same_v<T, InviteUsed>) {
           if (invites_ != nullptr) invites_->used(e.name_key);
+        } else if constexpr (std::is_same_v<T, RelayCall>) {
+          apply_relay(e);
         } else {
           static_assert(std::is_same_v<T, StopRecording>);
           // The recording ends with its turn's playout (the buffered tail is still recorded),
@@ -248,6 +280,21 @@ void ServerHost::apply(Time now, const Effect& effect) {
         }
       },
       effect);
+}
+
+void ServerHost::apply_relay(const RelayCall& e) {
+  if (!e.open) {
+    relay_.close(e.call_id);
+    relay_told_at_.erase(e.a);
+    relay_told_at_.erase(e.b);
+    return;
+  }
+  if (!relay_.open(e.call_id, e.leg_a, e.a, e.leg_b, e.b)) {
+    ++stats_.relay_refused;  // the call keeps its direct path
+    return;
+  }
+  relay_told_at_[e.a] = std::nullopt;
+  relay_told_at_[e.b] = std::nullopt;
 }
 
 void ServerHost::send(SessionId to, const ServerMessage& message) {

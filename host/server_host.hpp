@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -18,6 +19,7 @@
 #include "host/account_store.hpp"
 #include "host/host_port.hpp"
 #include "host/media_sink.hpp"
+#include "host/relay.hpp"
 #include "host/speaker.hpp"
 #include "host/transport_rules.hpp"
 
@@ -37,6 +39,8 @@ struct HostConfig {
   /// Audio frames one connection may send per second (real time is 50); one more is a flood:
   /// the sender is told bad_frame and closed.
   uint32_t max_frames_per_second = 100;
+  /// The call relay's limits (calls at once, packets per leg).
+  RelayLimits relay{};
 };
 
 /// Counters of the host (the core keeps its own).
@@ -50,6 +54,15 @@ struct HostStats {
   uint64_t datagrams_ignored = 0;    ///< not a media proof
   uint64_t refused_per_address = 0;  ///< connections refused: their address held max_sessions_per_address
   uint64_t floods = 0;               ///< senders closed for more than max_frames_per_second frames in a second
+  uint64_t relay_refused = 0;        ///< connected calls the relay had no room for (RelayLimits::max_calls)
+  uint64_t relay_told = 0;           ///< relay_dropped events sent
+  uint64_t relay_forwarded = 0;      ///< relayed packets sent on to the other leg
+  uint64_t relay_rebinds = 0;        ///< a leg's packets came from a new address
+  uint64_t relay_malformed = 0;      ///< datagrams with the relay's first byte but not its header
+  uint64_t relay_unknown_leg = 0;    ///< relay packets of no live call (an ended call, a guess)
+  uint64_t relay_oversized = 0;      ///< relay packets over relay_max_datagram_bytes
+  uint64_t relay_too_fast = 0;       ///< relay packets over a leg's rate
+  uint64_t relay_peer_unbound = 0;   ///< relay packets before the other leg sent any
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -94,6 +107,8 @@ class ServerHost {
   const Core& core() const { return core_; }
   /// The host's counters.
   const HostStats& stats() const { return stats_; }
+  /// The call relay's own counts.
+  const RelayStats& relay_stats() const { return relay_.stats(); }
   /// The speaker's counters.
   const SpeakerStats& speaker_stats() const { return speaker_.stats(); }
   /// The receive statistics of a talker's turn still playing (reports at the end of a run).
@@ -147,6 +162,8 @@ class ServerHost {
   void check_invite(Time now, SessionId session, const Request& request);
   void apply(Time now, const Effect& effect);
   void send(SessionId to, const ServerMessage& message);
+  void relay(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
+  void apply_relay(const RelayCall& e);
   void close(SessionId session, CloseReason reason);
   void refuse_frame(Time now, SessionId session, std::string_view detail);
   void release_address(Connection& c);
@@ -163,6 +180,9 @@ class ServerHost {
   AccountStore* accounts_ = nullptr;
   InviteStore* invites_ = nullptr;
   Speaker speaker_;
+  Relay relay_;
+  std::array<uint8_t, relay_max_datagram_bytes + 1> relayed_{};  // one datagram, its header rewritten in place
+  std::map<SessionId, std::optional<Time>> relay_told_at_;       // each relayed leg: when last told of a drop
   // Hashed, never walked: looked up on every message sent (a tree of 10,000 sessions cost 1% of
   // the server's instructions per call cycle in cold lookups).
   std::unordered_map<SessionId, Connection, SessionIdHash> connections_;

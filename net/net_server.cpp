@@ -82,6 +82,7 @@ uint16_t NetServer::bind() {
   try {
     udp_.open(udp_ep.protocol());
     udp_.bind(udp_ep);
+    udp_.non_blocking(true);  // a relayed packet the kernel cannot take now is dropped, never waited for
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("the rendezvous port " + net_.host + ":" + std::to_string(net_.udp_port) +
                              " (UDP, --udp-port): " + e.code().message());
@@ -284,6 +285,18 @@ void NetServer::receive() {
                             }
                             receive();
                           });
+}
+
+// A relayed call packet, sent at once: UDP is best effort, and the event loop never waits for it.
+void NetServer::send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(to.address, ec);
+  if (!ec) udp_.send_to(asio::buffer(bytes.data(), bytes.size()), udp::endpoint(address, to.port), 0, ec);
+  if (ec) {
+    ++stats_.datagrams_unsent;
+    return;
+  }
+  ++stats_.datagrams_out;
 }
 
 // ------------------------------------------------------------------------------- timer

@@ -77,6 +77,8 @@ struct NetStats {
   uint64_t slow_readers = 0;  ///< connections closed because their queue overflowed
   uint64_t long_lines = 0;    ///< connections closed for a line over the size limit
   uint64_t datagrams_in = 0;
+  uint64_t datagrams_out = 0;         ///< relayed call packets sent
+  uint64_t datagrams_unsent = 0;      ///< relayed call packets the socket would not take (dropped)
   uint64_t accept_pauses = 0;         ///< accepts paused for want of descriptors
   uint64_t tls_handshakes = 0;        ///< TLS handshakes completed on the calls port
   uint64_t tls_failures = 0;          ///< TLS handshakes that failed (a bad hello, a refused certificate, a reset)
@@ -152,6 +154,7 @@ class NetServer final : public HostPort {
   void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
+  void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) override;
 
  private:
   struct Connection;

@@ -66,6 +66,10 @@ struct EnumNames<DequeueReason> {
   static constexpr std::array<std::string_view, 3> names{"released", "policy_changed", "skipped"};
 };
 template <>
+struct EnumNames<RelayDropReason> {
+  static constexpr std::array<std::string_view, 2> names{"oversized", "too_fast"};
+};
+template <>
 struct EnumNames<RecordingStopReason> {
   static constexpr std::array<std::string_view, 5> names{"disk_full", "quota", "student_budget", "address_budget",
                                                          "error"};

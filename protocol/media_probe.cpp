@@ -51,6 +51,19 @@ std::array<uint8_t, 16> media_probe_mac(const SecretKey& key, uint64_t media_id,
   return mac;
 }
 
+RelayLegId relay_leg_id(const SecretKey& key, uint64_t call_id) {
+  const std::string text = "hailer-relay-leg " + std::to_string(call_id);
+  crypto_auth_hmacsha256_state state;
+  std::array<uint8_t, crypto_auth_hmacsha256_BYTES> full{};
+  crypto_auth_hmacsha256_init(&state, key.bytes.data(), key.bytes.size());  // a 16-byte key, as the proofs
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  crypto_auth_hmacsha256_final(&state, full.data());
+  sodium_memzero(&state, sizeof state);
+  RelayLegId leg{};
+  std::copy_n(full.begin(), leg.size(), leg.begin());
+  return leg;
+}
+
 std::string encode_media_probe(const SecretKey& key, uint64_t media_id, uint64_t counter) {
   std::string text = signed_part(media_id, counter);
   text += ' ';

@@ -32,6 +32,13 @@ bool verify_media_probe(const SecretKey& key, const MediaProbeDatagram& probe);
 /// The MAC a proof of `media_id` and `counter` carries under `key`.
 std::array<uint8_t, 16> media_probe_mac(const SecretKey& key, uint64_t media_id, uint64_t counter);
 
+/// A call leg's id on the server's relay: 128 bits only that leg's client and the server know.
+using RelayLegId = std::array<uint8_t, 16>;
+/// The relay leg id of the session holding `key` in call `call_id`: HMAC-SHA256 under the
+/// session's media key of "hailer-relay-leg <call_id>", truncated to 128 bits. Both ends derive it
+/// (the client has the key from its register reply), so no message carries it.
+RelayLegId relay_leg_id(const SecretKey& key, uint64_t call_id);
+
 /// A media id as it travels: 16 lowercase hex digits.
 std::string media_id_text(uint64_t media_id);
 

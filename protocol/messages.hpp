@@ -273,6 +273,7 @@ struct CallConnected {
   uint64_t call_id = 0;
   std::string peer;
   MediaEndpoint peer_media;
+  std::optional<uint16_t> relay_port;  ///< the server relays this call on this UDP port (absent: no relay)
   bool operator==(const CallConnected&) const = default;
 };
 /// The peer's call key (end-to-end media), as it sent it: the recipient checks the signature
@@ -412,6 +413,16 @@ struct RecordingStopped {
   bool operator==(const RecordingStopped&) const = default;
 };
 
+/// Why the relay dropped the recipient's packets.
+enum class RelayDropReason : uint8_t { oversized, too_fast };
+/// The relay dropped packets the recipient sent on call `call_id`'s leg (told at most once a
+/// second a leg); the call goes on.
+struct RelayDropped {
+  uint64_t call_id = 0;
+  RelayDropReason reason = RelayDropReason::too_fast;
+  bool operator==(const RelayDropped&) const = default;
+};
+
 /// The server is stopping: the connection closes next; reconnect later.
 struct ServerClosing {
   bool operator==(const ServerClosing&) const = default;
@@ -422,7 +433,7 @@ using ServerMessage =
     std::variant<OkReply, ErrorReply, MediaReady, CallRinging, CallConnected, CallEnded, MissedCall, WaitUpdate,
                  CalleeAvailable, WaitEnded, WaitingCount, FloorGranted, FloorDenied, FloorQueued, FloorTaken,
                  FloorIdle, FloorRevoked, FloorDequeued, MemberJoined, MemberLeft, PolicyChanged, RecordingStopped,
-                 ServerClosing, PeerMediaKey, FloorQueue>;
+                 ServerClosing, PeerMediaKey, FloorQueue, RelayDropped>;
 
 // ---------------------------------------------------------------- decode failures
 

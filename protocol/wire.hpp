@@ -306,6 +306,7 @@ struct Wire<CallConnected> {
     io.number("call_id", m.call_id, 1, max_request_id);
     io.text("peer", m.peer);
     io.object("peer_media", m.peer_media);
+    io.number_opt("relay_port", m.relay_port, 1, u16_top);
   }
 };
 template <>
@@ -479,6 +480,16 @@ struct Wire<RecordingStopped> {
   template <typename IO, typename M>
   static void fields(IO& io, M& m) {
     io.text("talker", m.talker);
+    io.choice("reason", m.reason);
+  }
+};
+
+template <>
+struct Wire<RelayDropped> {
+  static constexpr std::string_view name = "relay_dropped";
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.number("call_id", m.call_id, 1, max_request_id);
     io.choice("reason", m.reason);
   }
 };

@@ -225,7 +225,9 @@ void log_counters(const net::NetServer& server) {
           " net.plaintext_refused=" + std::to_string(n.plaintext_refused) +
           " net.tls_on_plaintext=" + std::to_string(n.tls_on_plaintext) +
           " net.tls_buffers_kept=" + std::to_string(n.tls_buffers_kept) +
-          " net.tls_buffers_released=" + std::to_string(n.tls_buffers_released);
+          " net.tls_buffers_released=" + std::to_string(n.tls_buffers_released) +
+          " net.datagrams_out=" + std::to_string(n.datagrams_out) +
+          " net.datagrams_unsent=" + std::to_string(n.datagrams_unsent);
 #ifdef __GLIBC__
   // What the sessions hold against what the allocator keeps: RSS per session is their sum.
   const struct mallinfo2 heap = mallinfo2();

@@ -623,7 +623,7 @@ class Calls(TempDirCase):
 
 def comparable(message):
     """A message without what differs between two runs by nature: tokens, ports, addresses, keys."""
-    volatile = {"media_token", "media_id", "rendezvous_port", "peer_media", "address", "port", "_at", "_used", "key",
+    volatile = {"media_token", "media_id", "rendezvous_port", "relay_port", "peer_media", "address", "port", "_at", "_used", "key",
                 "account_key", "signature"}
     return {k: v for k, v in message.items() if k not in volatile}
 

@@ -43,6 +43,10 @@ class TestPort : public HostPort, public MediaSink {
   std::vector<SharedText> keep;  ///< keeps the shared buffers alive so their addresses stay unique
   void close(SessionId session, CloseReason reason) override { closes.emplace_back(session, reason); }
   void arm_timer(std::optional<Time> at) override { timer = at; }
+  std::vector<std::pair<MediaEndpoint, std::vector<uint8_t>>> datagrams;  ///< sent from the UDP port, in order
+  void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) override {
+    datagrams.emplace_back(to, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
   void play(const SpeakerFrame& frame) override {
     mixes.emplace_back(frame.mix.begin(), frame.mix.end());
     std::vector<SessionId> who;

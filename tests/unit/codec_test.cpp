@@ -186,8 +186,9 @@ std::vector<ServerMessage> every_server_message() {
       ErrorReply{std::nullopt, ErrorCode::bad_json, "x \"quoted\" \\ \n\t\x01 \xC3\xA9"},
       MediaReady{"203.0.113.9", 40001},
       CallRinging{7, "bob", CallRole::callee},
-      CallConnected{7, "bob", {"10.0.0.2", 5004}},
-      CallConnected{8, "bob", {"10.0.0.2", 0}},
+      CallConnected{7, "bob", {"10.0.0.2", 5004}, std::nullopt},
+      CallConnected{8, "bob", {"10.0.0.2", 0}, std::nullopt},
+      CallConnected{9, "bob", {"10.0.0.2", 5004}, 7701},
       CallEnded{7, "bob", EndReason::no_answer, ""},
       CallEnded{7, "bob", EndReason::hangup, "bob"},
       MissedCall{"alice", 99},
@@ -212,6 +213,8 @@ std::vector<ServerMessage> every_server_message() {
       RecordingStopped{"ann", RecordingStopReason::disk_full},
       RecordingStopped{"ben", RecordingStopReason::student_budget},
       ServerClosing{},
+      RelayDropped{7, RelayDropReason::too_fast},
+      RelayDropped{8, RelayDropReason::oversized},
       PeerMediaKey{7, "bob", std::string(64, 'a'), std::string(64, 'b'), std::string(128, 'c')},
   };
 }

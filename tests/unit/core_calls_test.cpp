@@ -41,8 +41,9 @@ TEST_CASE("accept connects: both told with the peer's observed media endpoint, m
   const uint64_t id = p.ring();
   p.h.request(p.b, AcceptRequest{id});
   CHECK(p.h.ok_to(p.b));
-  CHECK(p.h.sent<CallConnected>(p.a) == std::vector<CallConnected>{{id, "bob", {"198.51.100.2", 6006}}});
-  CHECK(p.h.sent<CallConnected>(p.b) == std::vector<CallConnected>{{id, "alice", {"198.51.100.1", 5004}}});
+  CHECK(p.h.sent<CallConnected>(p.a) == std::vector<CallConnected>{{id, "bob", {"198.51.100.2", 6006}, std::nullopt}});
+  CHECK(p.h.sent<CallConnected>(p.b) ==
+        std::vector<CallConnected>{{id, "alice", {"198.51.100.1", 5004}, std::nullopt}});
   auto routes = p.h.effects<RouteMedia>();
   REQUIRE(routes.size() == 2);
   CHECK(routes[0].open);
