@@ -158,6 +158,7 @@ void ServerHost::relay(Time now, const MediaEndpoint& from, std::span<const uint
   stats_.relay_too_fast = r.dropped[static_cast<std::size_t>(RelayDrop::too_fast)];
   stats_.relay_peer_unbound = r.dropped[static_cast<std::size_t>(RelayDrop::peer_unbound)];
   if (!v.drop) return port_.send_datagram(v.to, std::span<const uint8_t>(relayed_.data(), n));
+  ++stats_.datagrams_ignored;  // went nowhere, as every datagram that is not a proof; relay_* says why
   if (!v.sender || (*v.drop != RelayDrop::oversized && *v.drop != RelayDrop::too_fast)) return;
   const auto told = relay_told_at_.find(*v.sender);
   HAILER_ASSERT(told != relay_told_at_.end());  // a leg's session is in a live call

@@ -51,7 +51,7 @@ struct HostStats {
   uint64_t broadcasts = 0;    ///< each encoded once
   uint64_t bad_frames = 0;    ///< malformed binary frames, or binary before join (sender closed)
   uint64_t datagrams_in = 0;
-  uint64_t datagrams_ignored = 0;    ///< not a media proof
+  uint64_t datagrams_ignored = 0;    ///< not a media proof, and not a relayed packet sent on
   uint64_t refused_per_address = 0;  ///< connections refused: their address held max_sessions_per_address
   uint64_t floods = 0;               ///< senders closed for more than max_frames_per_second frames in a second
   uint64_t relay_refused = 0;        ///< connected calls the relay had no room for (RelayLimits::max_calls)
