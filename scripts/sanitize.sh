@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang), in build-asan/.
-# Every finding is fatal (the Chromium tests are left to the plain build). The swarm is smaller (200 runs) so the scenarios entry keeps its
-# time limit: a sanitizer run is about bugs, not statistics.
+# Every finding is fatal (the Chromium tests are left to the plain build). The swarm is smaller
+# (200 runs) so the scenarios entry keeps its time limit: a sanitizer run is about bugs, not
+# statistics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
