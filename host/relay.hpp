@@ -13,20 +13,10 @@
 
 #include "base/rate_limit.hpp"
 #include "base/time.hpp"
-#include "protocol/media_probe.hpp"  // RelayLegId, relay_leg_id()
 #include "protocol/messages.hpp"
+#include "protocol/relay_packet.hpp"  // the header; RelayLegId, relay_leg_id()
 
 namespace hailer {
-
-/// The header before every relayed packet: a byte no RTP packet and no media proof starts with,
-/// the version, then the leg id. Forwarded packets carry the recipient's own leg id.
-inline constexpr uint8_t relay_marker = 0xFE;
-/// The relay header's version.
-inline constexpr uint8_t relay_version = 1;
-/// Bytes of the relay header.
-inline constexpr std::size_t relay_header_bytes = 2 + 16;
-/// The largest relayed datagram: the header and the largest SRTP packet we send (1,200 + 16).
-inline constexpr std::size_t relay_max_datagram_bytes = relay_header_bytes + 1216;
 
 /// Why a datagram was not forwarded.
 enum class RelayDrop : uint8_t {
