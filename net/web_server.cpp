@@ -446,13 +446,17 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 
  private:
   // Each request must arrive in time, else the socket is closed (whatever is pending then fails).
-  // The timer's wait holds the session weakly: an idle connection is not kept alive by it.
+  // The timer's wait holds the session weakly: an idle connection is not kept alive by it. Only
+  // the latest deadline counts: a wait that expired just as it was re-armed (its handler already
+  // queued, so the re-arm cannot cancel it) finds a newer generation and does nothing, so a
+  // request that came at the end of the idle window is answered in full, never cut mid-answer.
   template <class Duration>
   void arm_deadline(Duration after) {
+    const uint64_t generation = ++deadline_generation_;
     deadline_.expires_after(after);
-    deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+    deadline_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
       if (ec) return;
-      if (auto self = weak.lock()) self->close();
+      if (auto self = weak.lock(); self && self->deadline_generation_ == generation) self->close();
     });
   }
 
@@ -516,6 +520,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   }
 
   void close() {
+    ++deadline_generation_;  // no deadline of this connection fires after it closed
     deadline_.cancel();
     if constexpr (tls) stream_.shutdown_now();
     beast::error_code ignored;
@@ -529,7 +534,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   WebServer::Impl& impl_;
   std::string address_;
   HttpSlot slot_;
-  bool answered_ = false;  // a response went out: the next request is a keep-alive one
+  bool answered_ = false;             // a response went out: the next request is a keep-alive one
+  uint64_t deadline_generation_ = 0;  // which arm_deadline() the pending wait belongs to
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 

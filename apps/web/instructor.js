@@ -24,7 +24,7 @@ const POLICY_WORDS = {
   deny: 'First come, first served: while someone talks, the others are refused.',
   queue: 'Queue: while someone talks, the others wait their turn in line.',
 };
-const REFRESH_MS = 5000;   // the recordings list is fetched again this often
+const REFRESH_MS = 4000;   // the recordings list is fetched again this often (under the 5 s keep-alive: one connection)
 const ARMED_MS = 4000;     // a Delete button waits this long for its confirming second click
 
 let room = null;
