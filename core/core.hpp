@@ -189,7 +189,7 @@ class Core {
   void on(Session& s, uint64_t id, const GrantRequest& q);
   RelayCall relay_call(const Call& call, bool open) const;
   void on(Session& s, uint64_t id, const SkipRequest& q);
-  Session* queued_member(const Room& room, const std::string& name);
+  Session* queued_member(Session& s, uint64_t id, const std::string& name);
   void tell_queue(const Room& room);
   FloorQueue floor_queue_of(const Room& room) const;
   void remember_policy(const Room& room);

@@ -162,23 +162,36 @@ void Core::on(Session& s, uint64_t id, const SetPolicyRequest& q) {
   if (!dropped.empty()) tell_queue(room);
 }
 
-// The member of `room` called `name` who waits in its floor queue, if there is one.
-Core::Session* Core::queued_member(const Room& room, const std::string& name) {
-  const auto it = names_.find(name_key(name));
-  if (it == names_.end()) return nullptr;
-  Session& s = session(it->second);
-  if (s.face != Face::ptt || s.room != room.id || room.floor.position_of(s.id) == 0) return nullptr;
-  return &s;
+// The queued student an instructor's grant or skip (request `id`) names, in the instructor's
+// own room; nothing when the request is refused (the error is answered here).
+Core::Session* Core::queued_member(Session& s, uint64_t id, const std::string& name) {
+  std::optional<ErrorCode> refusal;
+  Session* target = nullptr;
+  if (s.role != Role::instructor) {
+    refusal = ErrorCode::not_instructor;
+  } else if (!valid_name(name)) {
+    refusal = ErrorCode::bad_name;
+  } else {
+    const Room& room = rooms_.at(s.room);
+    const auto it = names_.find(name_key(name));
+    if (it != names_.end()) target = &session(it->second);
+    const bool queued = target != nullptr && target->face == Face::ptt && target->room == room.id &&
+                        room.floor.position_of(target->id) != 0;
+    if (!queued) refusal = ErrorCode::not_queued;
+  }
+  if (refusal) {
+    reply_error(id, *refusal, *refusal == ErrorCode::not_queued ? std::string_view(name) : std::string_view());
+    return nullptr;
+  }
+  reply_ok(id);
+  return target;
 }
 
 // Out of turn: the named student talks now; the talker, if any, hears the instructor took the floor.
 void Core::on(Session& s, uint64_t id, const GrantRequest& q) {
-  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
-  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  Session* target = queued_member(s, id, q.name);
+  if (target == nullptr) return;
   Room& room = rooms_.at(s.room);
-  Session* target = queued_member(room, q.name);
-  if (target == nullptr) return reply_error(id, ErrorCode::not_queued, q.name);
-  reply_ok(id);
   const uint32_t position = room.floor.position_of(target->id);
   if (const auto holder = room.floor.holder()) {
     send(*holder, FloorRevoked{RevokeReason::instructor});
@@ -191,12 +204,9 @@ void Core::on(Session& s, uint64_t id, const GrantRequest& q) {
 }
 
 void Core::on(Session& s, uint64_t id, const SkipRequest& q) {
-  if (s.role != Role::instructor) return reply_error(id, ErrorCode::not_instructor);
-  if (!valid_name(q.name)) return reply_error(id, ErrorCode::bad_name);
+  Session* target = queued_member(s, id, q.name);
+  if (target == nullptr) return;
   Room& room = rooms_.at(s.room);
-  Session* target = queued_member(room, q.name);
-  if (target == nullptr) return reply_error(id, ErrorCode::not_queued, q.name);
-  reply_ok(id);
   const uint32_t position = room.floor.position_of(target->id);
   const Floor::ReleaseOutcome o = room.floor.release(target->id);
   HAILER_ASSERT(o.was_queued && !o.granted);

@@ -161,9 +161,10 @@ struct Wire<SetPolicyRequest> {
     io.choice("policy", m.policy);
   }
 };
-template <>
-struct Wire<GrantRequest> {
-  static constexpr std::string_view name = "grant";
+// Instructor requests naming one student share one shape.
+template <const std::string_view& Name>
+struct NamedRequestWire {
+  static constexpr std::string_view name = Name;
   static constexpr RequestScope scope = RequestScope::ptt;
   static constexpr ReplyKind reply = ReplyKind::none;
   template <typename IO, typename M>
@@ -171,16 +172,11 @@ struct Wire<GrantRequest> {
     io.text("name", m.name);
   }
 };
+inline constexpr std::string_view grant_name = "grant", skip_name = "skip";
 template <>
-struct Wire<SkipRequest> {
-  static constexpr std::string_view name = "skip";
-  static constexpr RequestScope scope = RequestScope::ptt;
-  static constexpr ReplyKind reply = ReplyKind::none;
-  template <typename IO, typename M>
-  static void fields(IO& io, M& m) {
-    io.text("name", m.name);
-  }
-};
+struct Wire<GrantRequest> : NamedRequestWire<grant_name> {};
+template <>
+struct Wire<SkipRequest> : NamedRequestWire<skip_name> {};
 
 // ---------------------------------------------------------------- reply data and parts
 
