@@ -27,14 +27,14 @@ void relay_forward(benchmark::State& state) {
   Relay relay(limits);
   for (uint64_t c = 0; c < calls; ++c)
     relay.open(c, leg_id(2 * c), SessionId{2 * c}, leg_id(2 * c + 1), SessionId{2 * c + 1});
-  const MediaEndpoint a{"198.51.100.7", 40000}, b{"203.0.113.9", 50000};
+  const RelayHop a{false, {"198.51.100.7", 40000}, {}}, b{false, {"203.0.113.9", 50000}, {}};
   std::vector<uint8_t> packet(relay_header_bytes + 100, 0x80);
   packet[0] = relay_marker;
   packet[1] = relay_version;
   const uint64_t call = calls / 2;  // one in the middle of the table
   const RelayLegId leg_b = leg_id(2 * call + 1), leg_a = leg_id(2 * call);
   std::copy(leg_b.begin(), leg_b.end(), packet.begin() + 2);
-  relay.receive(Time{0}, b, packet);  // binds leg b (nowhere to send it yet)
+  relay.receive(Time{0}, b, packet);  // binds leg b (to leg a's tunnel: a has sent nothing yet)
   std::copy(leg_a.begin(), leg_a.end(), packet.begin() + 2);
   relay.receive(Time{0}, a, packet);  // binds leg a and is forwarded: the header now names leg b
   bool from_b = true;

@@ -77,6 +77,7 @@ void ProtocolClient::reset_state() {
   auto_accept_.reset();
   auto_recall_.reset();
   call_ = {};
+  relay_port_.reset();
   agreement_.reset();
   crypto_.reset();
   e2e_waiting_ = false;
@@ -221,10 +222,9 @@ void ProtocolClient::on_call_event(Time now, const ServerMessage& m, std::vector
     const CallRole role = call_.phase == CallPhase::calling ? CallRole::caller : CallRole::callee;
     if (call_.call_id != c->call_id) crypto_.reset();
     call_ = CallView{CallPhase::connected, c->call_id, c->peer, c->peer_media};
-    if (!config_.e2e_media) {
-      out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media, std::nullopt});
-    } else if (crypto_) {
-      out.push_back(StartCallMedia{c->call_id, c->peer, c->peer_media, crypto_});
+    relay_port_ = c->relay_port;
+    if (!config_.e2e_media || crypto_) {
+      out.push_back(start_media());
     } else {
       // Audio waits for the peer's key: never plain RTP on an end-to-end call.
       e2e_waiting_ = true;
@@ -237,6 +237,7 @@ void ProtocolClient::on_call_event(Time now, const ServerMessage& m, std::vector
       out.push_back(StopCallMedia{e->call_id});
     if (call_.call_id == e->call_id) {
       call_ = {};
+      relay_port_.reset();
       agreement_.reset();
       crypto_.reset();
       e2e_waiting_ = false;
@@ -246,6 +247,17 @@ void ProtocolClient::on_call_event(Time now, const ServerMessage& m, std::vector
   } else if (const auto* w = std::get_if<WaitingCount>(&m)) {
     waiting_count_ = w->count;
   }
+}
+
+// The connected call's media: its keys when agreed (plain RTP without end-to-end media), and the
+// relay when the server offers one and this session has a media key to derive its leg from.
+StartCallMedia ProtocolClient::start_media() const {
+  HAILER_ASSERT(call_.phase == CallPhase::connected);
+  HAILER_ASSERT(!config_.e2e_media || crypto_.has_value());
+  StartCallMedia m{call_.call_id, call_.peer, call_.peer_media, config_.e2e_media ? crypto_ : std::nullopt, {}};
+  if (relay_port_ && *relay_port_ != 0 && media_key_)
+    m.relay = RelayOffer{*relay_port_, relay_leg_id(*media_key_, call_.call_id)};
+  return m;
 }
 
 // A fresh key pair for the call, its public half signed and sent to the peer through the server.
@@ -273,7 +285,7 @@ void ProtocolClient::on_peer_key(Time now, const PeerMediaKey& m, std::vector<Cl
       crypto_ = std::move(*c);
       if (e2e_waiting_) {
         e2e_waiting_ = false;
-        out.push_back(StartCallMedia{call_.call_id, call_.peer, call_.peer_media, crypto_});
+        out.push_back(start_media());
       }
       return;
     }

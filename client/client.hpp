@@ -90,13 +90,20 @@ struct SendText {
 struct SendProbe {
   std::string payload;
 };
+/// The server relays a call (docs/protocol.md, "The relay"): its UDP port, and this client's own
+/// leg id (derived from the session's media key: no message carries it).
+struct RelayOffer {
+  uint16_t port = 0;
+  RelayLegId leg{};
+};
 /// A call is connected (and, with end-to-end media, both keys are agreed): start sending RTP to
-/// `peer_media` and playing what `peer` sends.
+/// `peer_media` (or through the relay) and playing what `peer` sends.
 struct StartCallMedia {
   uint64_t call_id = 0;
   std::string peer;
   MediaEndpoint peer_media;
   std::optional<CallCrypto> crypto;  ///< SRTP keys and safety number; nothing = plain RTP
+  std::optional<RelayOffer> relay;   ///< when the server relays the call (paths b and c)
 };
 /// The peer's call key was refused: no audio on this call (the client hangs it up).
 struct CallKeyRefused {
@@ -211,6 +218,7 @@ class ProtocolClient {
   void start_key_agreement(Time now, uint64_t call_id, CallRole role, std::vector<ClientEffect>& out);
   void on_peer_key(Time now, const PeerMediaKey& m, std::vector<ClientEffect>& out);
   void probe(Time now, std::vector<ClientEffect>& out);
+  StartCallMedia start_media() const;
   void reset_state();
 
   ClientConfig config_;
@@ -233,6 +241,7 @@ class ProtocolClient {
   std::string wait_to_rejoin_;                               // the callee waited for when the connection dropped
   std::string rejoined_wait_;                                // the line asked again at the last registration
   CallView call_;
+  std::optional<uint16_t> relay_port_;  // the connected call's, when the server relays it
   WaitView wait_;
   FloorView floor_;
   RoomData room_;

@@ -1,9 +1,9 @@
-// Which way a call's packets go, sans IO (docs/protocol.md, "The relay"): directly to the peer's
-// endpoint while it grants consent (path a), else through the server's relay (path b) when the
-// server offers one. The relay is used from the first packet while the direct path is unproven,
-// so audio starts on whatever works first; the direct path is taken back the moment its consent
-// comes (or comes back), so a call never sticks on the relay after a blip. The client's relay leg
-// is kept bound all call long, so the peer can reach it whichever path the peer is on.
+// Which way a call's packets go, sans IO (docs/protocol.md, "Paths"): (a) directly to the peer's
+// endpoint while it grants consent; else, when the server relays the call, (b) through the
+// relay's UDP port while the relay answers its binding packets; else (c) as tunnel frames on the
+// signaling connection, which works wherever signaling does. Audio starts at once on the tunnel
+// and moves up the moment a better path proves itself, and down the moment one lapses, so a call
+// never sticks on a worse path after a blip (Mumble's tunnel did).
 #pragma once
 
 #include <cstdint>
@@ -14,9 +14,9 @@
 namespace hailer {
 
 /// A path a call's packets can take.
-enum class MediaPathKind : uint8_t { none, direct, relay };
+enum class MediaPathKind : uint8_t { none, direct, relay, tunnel };
 
-/// The name of a path as the CLI's call_stats says it: "none", "direct", "relay".
+/// The name of a path as the CLI's call_stats says it: "none", "direct", "relay", "tunnel".
 const char* to_string(MediaPathKind path);
 
 /// A change of path, for the user to be told.
@@ -28,23 +28,34 @@ struct MediaPathChange {
 /// One call's choice of path.
 class MediaPath {
  public:
-  /// How often the relay leg is refreshed while nothing else goes on it (a binding packet).
-  static constexpr int64_t relay_keepalive_ms = 2'000;
+  /// Binding packets go to the relay's UDP port this often while the call is not direct (probing
+  /// the way up, and watching the relay path it is on)...
+  static constexpr int64_t binding_interval_ms = 250;
+  /// ...and this often while it is direct (the relay leg and its NAT binding kept warm).
+  static constexpr int64_t binding_keepalive_ms = 2'000;
+  /// The relay's UDP path counts as working this long after its last answer (three bindings).
+  static constexpr int64_t relay_proof_ms = 750;
 
-  /// A call's path; `relay` when call_connected named a relay port.
+  /// A call's path; `relay` when call_connected named a relay port (paths b and c).
   explicit MediaPath(bool relay);
 
   /// Where the next media packet goes at `now`, given whether the peer's endpoint grants consent.
   /// Counts it on that path; `none` means it is held (no direct consent and no relay).
   MediaPathKind route(Time now, bool direct_consent);
-  /// True when the relay leg needs its binding packet at `now` (nothing sent on it for
-  /// relay_keepalive_ms, or never); the caller sends one and says so with relay_sent().
-  bool relay_keepalive_due(Time now) const;
-  /// A packet went on the relay at `now` (media or a binding packet).
-  void relay_sent(Time now);
+  /// True when a binding packet to the relay's UDP port is due at `now`; the caller sends one and
+  /// says so with binding_sent().
+  bool binding_due(Time now) const;
+  /// A binding packet went to the relay's UDP port at `now`.
+  void binding_sent(Time now);
+  /// The relay answered a binding packet at `now`: its UDP path works both ways.
+  void relay_answered(Time now);
+  /// True while the relay's UDP path is proven at `now`.
+  bool relay_proven(Time now) const;
   /// The change of path since the last call, if any (once each).
   std::optional<MediaPathChange> take_change();
 
+  /// True when the server relays the call.
+  bool relayed() const { return relay_; }
   /// The path of the last packet routed.
   MediaPathKind current() const { return current_; }
   /// Packets routed on `path` so far.
@@ -56,8 +67,9 @@ class MediaPath {
   bool relay_;
   MediaPathKind current_ = MediaPathKind::none;
   std::optional<MediaPathChange> change_;
-  std::optional<Time> relay_last_sent_;
-  uint64_t packets_[3] = {0, 0, 0};
+  std::optional<Time> binding_sent_at_;
+  std::optional<Time> answered_at_;
+  uint64_t packets_[4] = {0, 0, 0, 0};
   uint64_t switches_ = 0;
 };
 

@@ -47,6 +47,13 @@ class HostPort {
     (void)to;
     (void)bytes;
   }
+  /// Sends one relayed call packet to a session as a tunnel frame on its connection (path c).
+  /// Never ahead of or in the way of its messages: a port keeps few frames and drops the oldest
+  /// when a connection is slow; a port without tunnels drops it.
+  virtual void send_frame(SessionId to, std::span<const uint8_t> bytes) {
+    (void)to;
+    (void)bytes;
+  }
 };
 
 /// Sees every event the host fed to the core and the effects it produced (the journal, the

@@ -1,8 +1,10 @@
-// The call relay on the server's UDP port, a call's media path (b) when the two peers cannot reach
-// each other directly: it forwards packets between the two legs of a live call and nowhere else,
-// found by a secret leg id in a small header, within a call's packet rate. What it forwards is
-// SRTP under keys the two ends agreed; the relay has no key and never looks inside.
-// Pure: time is passed in, and the caller does the socket I/O with what receive() decides.
+// The call relay, a call's media paths (b) and (c) when the two peers cannot reach each other
+// directly: it forwards packets between the two legs of a live call and nowhere else, found by a
+// secret leg id in a small header, within a call's packet rate. A leg's packets come and go on
+// the server's UDP port (path b) or as tunnel frames on its own signaling connection (path c);
+// each leg is sent to where its last good packet came from, and over its tunnel until it has
+// sent one. What it forwards is SRTP under keys the two ends agreed; the relay has no key and
+// never looks inside. Pure: time is passed in, and the caller does the I/O receive() decides.
 #pragma once
 
 #include <array>
@@ -21,13 +23,22 @@ namespace hailer {
 /// Why a datagram was not forwarded.
 enum class RelayDrop : uint8_t {
   malformed,     ///< shorter than the header, another version, or not a relay header at all
-  unknown_leg,   ///< no live call has that leg (the call ended, or the id was never given)
+  unknown_leg,   ///< no live call has that leg (the call ended, the id was never given, or a
+                 ///< tunnel frame naming a leg of another session)
   oversized,     ///< larger than relay_max_datagram_bytes
   too_fast,      ///< over the leg's packet rate (twice a call's 50 packets a second)
-  peer_unbound,  ///< the other leg has not sent anything yet: nowhere to send it
 };
 /// Number of RelayDrop values.
-inline constexpr std::size_t relay_drop_kinds = 5;
+inline constexpr std::size_t relay_drop_kinds = 4;
+
+/// Where a relay packet came from, or goes: a UDP endpoint (path b) or a session's own signaling
+/// connection (path c, a tunnel frame).
+struct RelayHop {
+  bool tunnel = false;
+  MediaEndpoint udp;  ///< when not tunnel
+  SessionId session;  ///< when tunnel
+  friend bool operator==(const RelayHop&, const RelayHop&) = default;
+};
 
 /// Limits of the relay; every one is per leg or in total.
 struct RelayLimits {
@@ -38,7 +49,8 @@ struct RelayLimits {
 /// What receive() decided for one datagram.
 struct RelayVerdict {
   std::optional<RelayDrop> drop;    ///< set when dropped
-  MediaEndpoint to;                 ///< forwarded: where (the datagram's header now names that leg)
+  RelayHop to;                      ///< where the datagram goes (its header names that hop's leg)
+  bool answer = false;              ///< a binding packet, going back to its sender as it came
   uint64_t call_id = 0;             ///< the leg's call, when the leg is known
   std::optional<SessionId> sender;  ///< the leg's session, when the leg is known (to be told)
 };
@@ -46,7 +58,8 @@ struct RelayVerdict {
 /// Counts of what the relay did.
 struct RelayStats {
   uint64_t forwarded = 0;
-  uint64_t rebinds = 0;  ///< a leg's packets came from a new address (a NAT rebinding)
+  uint64_t answered = 0;  ///< binding packets answered
+  uint64_t rebinds = 0;   ///< a leg moved: another UDP address (a NAT rebinding), or UDP <-> tunnel
   std::array<uint64_t, relay_drop_kinds> dropped{};
 };
 
@@ -62,9 +75,11 @@ class Relay {
   /// Stops relaying `call_id`; its legs' packets are unknown_leg from now on. Idempotent.
   void close(uint64_t call_id);
 
-  /// One datagram from `from`: the header is rewritten for the peer and the verdict says where
-  /// to send `datagram`, or why it is dropped. The sender's leg is bound to `from`.
-  RelayVerdict receive(Time now, const MediaEndpoint& from, std::span<uint8_t> datagram);
+  /// One relay datagram from `from`: the header is rewritten for the peer and the verdict says
+  /// where to send `datagram`, or why it is dropped. A packet moves its leg to `from`; a binding
+  /// packet goes back to `from` and moves only a leg that never sent on UDP. A tunnel frame
+  /// counts only from the leg's own session.
+  RelayVerdict receive(Time now, const RelayHop& from, std::span<uint8_t> datagram);
 
   /// Calls relayed now.
   std::size_t calls() const { return calls_.size(); }
@@ -79,7 +94,11 @@ class Relay {
     RelayLegId peer{};
     uint64_t call_id = 0;
     SessionId session;
-    std::optional<MediaEndpoint> bound;  // where its packets came from last
+    // fresh: nothing sent yet; udp: its last good packet came from `udp`; tunnel: from its tunnel.
+    // A fresh leg is sent over its tunnel, the one way to it known to work.
+    enum class Path : uint8_t { fresh, udp, tunnel };
+    Path path = Path::fresh;
+    MediaEndpoint udp;
     TokenBucket bucket;
   };
   // Legs are found by the id's first 8 bytes; the whole id is then compared in constant time, so
@@ -87,6 +106,8 @@ class Relay {
   static uint64_t index_of(const RelayLegId& id);
   Leg* find(const RelayLegId& id);
   RelayVerdict drop(RelayDrop why, const Leg* leg);
+  void move(Leg& leg, const RelayHop& from, bool binding);
+  static RelayHop hop_of(const Leg& leg);
 
   RelayLimits limits_;
   std::unordered_map<uint64_t, Leg> legs_;

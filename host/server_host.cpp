@@ -131,7 +131,7 @@ void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const u
   ++stats_.datagrams_in;
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!bytes.empty() && bytes[0] == relay_marker) {
-    relay(now, from, bytes);
+    relay(now, RelayHop{false, from, SessionId{}}, bytes);
   } else if (const auto probe = parse_media_probe(text)) {
     feed(now, MediaProbe{*probe, from});
   } else {
@@ -141,10 +141,20 @@ void ServerHost::datagram(Time now, const MediaEndpoint& from, std::span<const u
   arm_timer();
 }
 
-// A call packet for the relay: forwarded to the other leg of its call, or dropped and counted;
-// a leg over its size or rate is told (relay_dropped), at most once a second. The core never
-// sees these packets: the relay's legs are the core's effects, the data is not its business.
-void ServerHost::relay(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes) {
+void ServerHost::frame(Time now, SessionId session, std::span<const uint8_t> bytes) {
+  Busy busy(busy_);
+  HAILER_ASSERT(connections_.contains(session));
+  ++stats_.tunnel_frames_in;
+  relay(now, RelayHop{true, MediaEndpoint{}, session}, bytes);
+  settle(now);
+  arm_timer();
+}
+
+// A call packet for the relay, from the UDP port or a tunnel: forwarded to the other leg of its
+// call (or a binding packet answered), or dropped and counted; a leg over its size or rate is told
+// (relay_dropped), at most once a second. The core never sees these packets: the relay's legs are
+// the core's effects, the data is not its business.
+void ServerHost::relay(Time now, const RelayHop& from, std::span<const uint8_t> bytes) {
   // Copied to be rewritten in place; one byte over the limit is enough to tell it is oversized.
   const std::size_t n = std::min(bytes.size(), relayed_.size());
   std::copy_n(bytes.begin(), n, relayed_.begin());
@@ -156,9 +166,14 @@ void ServerHost::relay(Time now, const MediaEndpoint& from, std::span<const uint
   stats_.relay_unknown_leg = r.dropped[static_cast<std::size_t>(RelayDrop::unknown_leg)];
   stats_.relay_oversized = r.dropped[static_cast<std::size_t>(RelayDrop::oversized)];
   stats_.relay_too_fast = r.dropped[static_cast<std::size_t>(RelayDrop::too_fast)];
-  stats_.relay_peer_unbound = r.dropped[static_cast<std::size_t>(RelayDrop::peer_unbound)];
-  if (!v.drop) return port_.send_datagram(v.to, std::span<const uint8_t>(relayed_.data(), n));
-  ++stats_.datagrams_ignored;  // went nowhere, as every datagram that is not a proof; relay_* says why
+  stats_.relay_answered = r.answered;
+  const std::span<const uint8_t> out(relayed_.data(), n);
+  if (!v.drop && v.to.tunnel) {
+    ++stats_.tunnel_frames_out;
+    return port_.send_frame(v.to.session, out);
+  }
+  if (!v.drop) return port_.send_datagram(v.to.udp, out);
+  if (!from.tunnel) ++stats_.datagrams_ignored;  // went nowhere, as every datagram that is not a proof
   if (!v.sender || (*v.drop != RelayDrop::oversized && *v.drop != RelayDrop::too_fast)) return;
   const auto told = relay_told_at_.find(*v.sender);
   HAILER_ASSERT(told != relay_told_at_.end());  // a leg's session is in a live call

@@ -62,7 +62,9 @@ struct HostStats {
   uint64_t relay_unknown_leg = 0;    ///< relay packets of no live call (an ended call, a guess)
   uint64_t relay_oversized = 0;      ///< relay packets over relay_max_datagram_bytes
   uint64_t relay_too_fast = 0;       ///< relay packets over a leg's rate
-  uint64_t relay_peer_unbound = 0;   ///< relay packets before the other leg sent any
+  uint64_t relay_answered = 0;       ///< binding packets answered (a client probing the UDP path)
+  uint64_t tunnel_frames_in = 0;     ///< tunnel frames read from calls connections (path c)
+  uint64_t tunnel_frames_out = 0;    ///< relayed packets sent as tunnel frames
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -89,6 +91,8 @@ class ServerHost {
   void binary(Time now, SessionId session, std::span<const uint8_t> message);
   /// A datagram reached the server's UDP port from `from`.
   void datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
+  /// A tunnel frame (a relay datagram, path c) came on `session`'s calls connection.
+  void frame(Time now, SessionId session, std::span<const uint8_t> bytes);
   /// The connection is gone (reported by the port, also after the host asked to close it).
   void closed(Time now, SessionId session, CloseReason reason);
   /// The time asked for with HostPort::arm_timer has come.
@@ -162,7 +166,7 @@ class ServerHost {
   void check_invite(Time now, SessionId session, const Request& request);
   void apply(Time now, const Effect& effect);
   void send(SessionId to, const ServerMessage& message);
-  void relay(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
+  void relay(Time now, const RelayHop& from, std::span<const uint8_t> bytes);
   void apply_relay(const RelayCall& e);
   void close(SessionId session, CloseReason reason);
   void refuse_frame(Time now, SessionId session, std::string_view detail);

@@ -13,6 +13,7 @@
 
 #include "base/assert.hpp"
 #include "base/time.hpp"
+#include "protocol/relay_packet.hpp"  // tunnel_lead, tunnel_prefix_bytes
 
 namespace hailer {
 
@@ -105,27 +106,45 @@ constexpr bool looks_like_tls(uint8_t first_byte) { return first_byte == 0x16; }
 /// one protocol line (with its newline) the client can read and show.
 std::string tls_required_line();
 
-/// Splits one connection's byte stream into lines (the calls port's framing). A line ends at
-/// `\n` (a `\r` before it is dropped: telnet and `nc -C`); blank lines are skipped. A partial
-/// line longer than the limit cannot be framed any more: the transport hands it over as it is
-/// (the core answers message_too_large) and closes the connection.
+/// Splits one connection's byte stream into lines and tunnel frames (the calls port's framing). A
+/// line ends at `\n` (a `\r` before it is dropped: telnet and `nc -C`); blank lines are skipped.
+/// A tunnel frame starts where a line would, with tunnel_lead (never the start of a line), and
+/// carries its length (protocol/relay_packet.hpp). A partial line longer than the limit cannot be
+/// framed any more: the transport hands it over as it is (the core answers message_too_large) and
+/// closes the connection; a frame announced longer than the limit is bad_frame (closed as well).
 class LineFramer {
  public:
   /// What feed() leaves behind.
-  enum class Verdict : uint8_t { ok, too_long };
+  enum class Verdict : uint8_t { ok, too_long, bad_frame };
 
-  /// Calls `on_line(line)` for every whole line in `data`, in order, while it returns true
-  /// (false: the connection is closing, nothing more is read). Whole lines are handed straight
-  /// from `data`; only a partial line is copied. too_long: the partial line is over
-  /// `max_line_bytes` (the limit is passed in, not kept: 10,000 idle sessions hold no copy).
-  template <class OnLine>
-  Verdict feed(std::string_view data, std::size_t max_line_bytes, OnLine&& on_line) {
+  /// Calls `on_line(line)` for every whole line in `data` and `on_frame(bytes)` for every whole
+  /// tunnel frame (its relay datagram), in order, while they return true (false: the connection
+  /// is closing, nothing more is read). Whole lines and frames are handed straight from `data`;
+  /// only a partial one is copied. too_long: the partial line is over `max_line_bytes` (the limit
+  /// is passed in, not kept: 10,000 idle sessions hold no copy); bad_frame: a frame says it is
+  /// longer than `max_line_bytes` less its prefix.
+  template <class OnLine, class OnFrame>
+  Verdict feed(std::string_view data, std::size_t max_line_bytes, OnLine&& on_line, OnFrame&& on_frame) {
+    HAILER_ASSERT(max_line_bytes > tunnel_prefix_bytes);
     const bool joined = !partial_.empty();
     if (joined) partial_.append(data);
     const std::string_view text = joined ? std::string_view(partial_) : data;
     std::size_t start = 0;
     bool going = true;
-    while (going) {
+    while (going && start < text.size()) {
+      if (static_cast<uint8_t>(text[start]) == tunnel_lead) {
+        if (text.size() - start < tunnel_prefix_bytes) break;
+        const std::size_t length = (static_cast<std::size_t>(static_cast<uint8_t>(text[start + 1])) << 8) |
+                                   static_cast<uint8_t>(text[start + 2]);
+        if (length > max_line_bytes - tunnel_prefix_bytes) {
+          partial_.clear();
+          return Verdict::bad_frame;
+        }
+        if (text.size() - start - tunnel_prefix_bytes < length) break;
+        going = on_frame(text.substr(start + tunnel_prefix_bytes, length));
+        start += tunnel_prefix_bytes + length;
+        continue;
+      }
       const auto end = text.find('\n', start);
       if (end == std::string_view::npos) break;
       std::string_view line = text.substr(start, end - start);

@@ -287,6 +287,34 @@ void NetServer::receive() {
                           });
 }
 
+// A relayed call packet for a session's tunnel (path c). It never gets in the way of the
+// connection's messages: it takes the socket only when nothing else waits (at most one frame is
+// ever ahead of a message), and a connection that reads slowly keeps its newest few frames and
+// drops the oldest (old audio is worth nothing; the slow-reader limit counts messages only).
+void NetServer::send_frame(SessionId to, std::span<const uint8_t> bytes) {
+  auto it = connections_.find(to);
+  if (it == connections_.end()) return;  // a WebSocket session, or closed already
+  Connection& c = *it->second;
+  if (c.finished || c.closing) return;
+  ++stats_.tunnel_frames_out;
+  if (c.pending.empty() && !c.write_pending) {
+    take_spare(c.pending);
+    c.pending.append(tunnel_frame(bytes));
+  } else {
+    if (c.frames.size() >= max_queued_frames) {
+      c.frames.erase(c.frames.begin());
+      ++stats_.tunnel_frames_dropped;
+    }
+    c.frames.push_back(tunnel_frame(bytes));
+    HAILER_ASSERT(c.frames.size() <= max_queued_frames);
+    return;  // written after what is pending
+  }
+  if (!c.write_pending && !c.dirty) {
+    c.dirty = true;
+    if (dirty_.mark(it->second) && !in_read_round_) asio::post(io_, pooled([this] { flush_dirty(); }));
+  }
+}
+
 // A relayed call packet, sent at once: UDP is best effort, and the event loop never waits for it.
 void NetServer::send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) {
   boost::system::error_code ec;

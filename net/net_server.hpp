@@ -76,9 +76,12 @@ struct NetStats {
   uint64_t writes = 0;        ///< completed socket writes, both faces; fewer than messages when coalesced
   uint64_t slow_readers = 0;  ///< connections closed because their queue overflowed
   uint64_t long_lines = 0;    ///< connections closed for a line over the size limit
+  uint64_t bad_frames = 0;    ///< connections closed for a tunnel frame over the size limit
   uint64_t datagrams_in = 0;
   uint64_t datagrams_out = 0;         ///< relayed call packets sent
   uint64_t datagrams_unsent = 0;      ///< relayed call packets the socket would not take (dropped)
+  uint64_t tunnel_frames_out = 0;     ///< relayed call packets queued as tunnel frames (path c)
+  uint64_t tunnel_frames_dropped = 0;  ///< tunnel frames dropped, oldest first, for a slow reader
   uint64_t accept_pauses = 0;         ///< accepts paused for want of descriptors
   uint64_t tls_handshakes = 0;        ///< TLS handshakes completed on the calls port
   uint64_t tls_failures = 0;          ///< TLS handshakes that failed (a bad hello, a refused certificate, a reset)
@@ -155,6 +158,9 @@ class NetServer final : public HostPort {
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
   void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) override;
+  void send_frame(SessionId to, std::span<const uint8_t> bytes) override;
+  /// Tunnel frames one connection keeps while its reader is slow (the newest; 160 ms of audio).
+  static constexpr std::size_t max_queued_frames = 8;
 
  private:
   struct Connection;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "host/transport_rules.hpp"
 #include "net/net_server.hpp"
@@ -41,6 +42,8 @@ struct NetServer::Connection {
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
   std::size_t sent = 0;        // bytes at the front of `pending` the socket already took
+  // Tunnel frames waiting for `pending` to be written (NetServer::send_frame); no heap while none.
+  std::vector<std::string> frames;
   bool write_pending = false;  // the socket's buffer was full: waiting until it takes more
   bool reading = false;        // in the read set (until closing: what a closing client sends is not read)
   bool dirty = false;          // queued messages wait for flush_dirty (one write for a whole feed)

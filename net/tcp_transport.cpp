@@ -350,11 +350,22 @@ void NetServer::read_one(SessionId id) {
 // Lines are framed by the rule every transport shares (host/transport_rules.hpp): whole lines
 // are handed to the host where they were read, only a partial line is kept.
 void NetServer::on_bytes(const std::shared_ptr<Connection>& c, std::string_view data) {
-  const auto verdict = c->in.feed(data, max_line_bytes_, [&](std::string_view line) {
-    host_.text(now(), c->id, line);
-    return !c->closing && !c->finished;
-  });
+  const auto verdict = c->in.feed(
+      data, max_line_bytes_,
+      [&](std::string_view line) {
+        host_.text(now(), c->id, line);
+        return !c->closing && !c->finished;
+      },
+      [&](std::string_view frame) {
+        host_.frame(now(), c->id, std::span(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+        return !c->closing && !c->finished;
+      });
   if (c->finished || c->closing || verdict == LineFramer::Verdict::ok) return;
+  if (verdict == LineFramer::Verdict::bad_frame) {
+    // A frame longer than any message: the stream cannot be trusted to be framed any more.
+    ++stats_.bad_frames;
+    return finish(c, CloseReason::protocol_error);
+  }
   // No end of line within the limit: the stream cannot be framed any more. The core answers
   // message_too_large, then the connection closes.
   ++stats_.long_lines;
@@ -412,6 +423,13 @@ void NetServer::write(const std::shared_ptr<Connection>& c) {
     c->sent += static_cast<std::size_t>(n);
     if (c->sent == c->pending.size()) {
       c->sent = 0;
+      if (!c->frames.empty()) {
+        // The next tunnel frame alone: a message sent meanwhile waits for one frame at most.
+        c->pending.assign(c->frames.front());
+        c->frames.erase(c->frames.begin());
+        if (c->frames.empty()) c->frames.shrink_to_fit();
+        return write(c);
+      }
       give_back(c->pending);
       if (c->closing) finish(c, c->close_reason);
       return;

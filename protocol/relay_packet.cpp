@@ -27,4 +27,21 @@ std::optional<std::span<const uint8_t>> relay_unwrap(const RelayLegId& own, std:
   return datagram.subspan(relay_header_bytes);
 }
 
+std::vector<uint8_t> relay_binding(const RelayLegId& leg) { return relay_wrap(leg, {}); }
+
+bool is_relay_binding(std::span<const uint8_t> datagram) {
+  return datagram.size() == relay_header_bytes && datagram[0] == relay_marker && datagram[1] == relay_version;
+}
+
+std::string tunnel_frame(std::span<const uint8_t> datagram) {
+  HAILER_ASSERT(datagram.size() <= 0xFFFF);
+  std::string out(tunnel_prefix_bytes + datagram.size(), '\0');
+  out[0] = static_cast<char>(tunnel_lead);
+  out[1] = static_cast<char>(datagram.size() >> 8);
+  out[2] = static_cast<char>(datagram.size() & 0xFF);
+  std::copy(datagram.begin(), datagram.end(), out.begin() + tunnel_prefix_bytes);
+  HAILER_ASSERT(out.size() == tunnel_prefix_bytes + datagram.size());
+  return out;
+}
+
 }  // namespace hailer

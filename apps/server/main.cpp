@@ -227,7 +227,10 @@ void log_counters(const net::NetServer& server) {
           " net.tls_buffers_kept=" + std::to_string(n.tls_buffers_kept) +
           " net.tls_buffers_released=" + std::to_string(n.tls_buffers_released) +
           " net.datagrams_out=" + std::to_string(n.datagrams_out) +
-          " net.datagrams_unsent=" + std::to_string(n.datagrams_unsent);
+          " net.datagrams_unsent=" + std::to_string(n.datagrams_unsent) +
+          " net.tunnel_frames_out=" + std::to_string(n.tunnel_frames_out) +
+          " net.tunnel_frames_dropped=" + std::to_string(n.tunnel_frames_dropped) +
+          " net.bad_frames=" + std::to_string(n.bad_frames);
 #ifdef __GLIBC__
   // What the sessions hold against what the allocator keeps: RSS per session is their sum.
   const struct mallinfo2 heap = mallinfo2();

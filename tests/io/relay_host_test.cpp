@@ -64,6 +64,10 @@ TEST_CASE("host relay: call_connected names the relay's port, each leg reaches t
   CHECK(alice_leg != bob_leg);
   r.host.datagram(r.now, bob_at, CallRig::packet(bob_leg));  // binds bob; alice not yet heard from
   CHECK(r.port.datagrams.empty());
+  // Alice has sent nothing: her tunnel is the one way to her known to work.
+  REQUIRE(r.port.tunnel_frames.size() == 1);
+  CHECK(r.port.tunnel_frames[0].first == r.alice);
+  CHECK(r.port.tunnel_frames[0].second == CallRig::packet(alice_leg));
   r.host.datagram(r.now, alice_at, CallRig::packet(alice_leg));
   REQUIRE(r.port.datagrams.size() == 1);
   CHECK(r.port.datagrams[0].first == bob_at);
@@ -72,8 +76,37 @@ TEST_CASE("host relay: call_connected names the relay's port, each leg reaches t
   REQUIRE(r.port.datagrams.size() == 2);
   CHECK(r.port.datagrams[1].first == alice_at);
   CHECK(r.port.datagrams[1].second == CallRig::packet(alice_leg, 80));
-  CHECK(r.host.stats().relay_forwarded == 2);
-  CHECK(r.host.stats().relay_peer_unbound == 1);
+  CHECK(r.host.stats().relay_forwarded == 3);
+  CHECK(r.host.stats().tunnel_frames_out == 1);
+}
+
+TEST_CASE("host relay: tunnel frames on a session's connection reach the peer, and answer bindings there",
+          "[host][relay]") {
+  CallRig r;
+  const RelayLegId alice_leg = relay_leg_id(r.alice_key, r.call_id);
+  const RelayLegId bob_leg = relay_leg_id(r.bob_key, r.call_id);
+  // Both on their tunnels (UDP blocked for both): packets go frame to frame.
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg, 90));
+  r.host.frame(r.now, r.bob, CallRig::packet(bob_leg, 70));
+  REQUIRE(r.port.tunnel_frames.size() == 2);
+  CHECK(r.port.tunnel_frames[0] == std::pair(r.bob, CallRig::packet(bob_leg, 90)));
+  CHECK(r.port.tunnel_frames[1] == std::pair(r.alice, CallRig::packet(alice_leg, 70)));
+  CHECK(r.port.datagrams.empty());
+  CHECK(r.host.stats().tunnel_frames_in == 2);
+  // A binding over the tunnel comes back over it.
+  r.host.frame(r.now, r.alice, relay_binding(alice_leg));
+  REQUIRE(r.port.tunnel_frames.size() == 3);
+  CHECK(r.port.tunnel_frames[2] == std::pair(r.alice, relay_binding(alice_leg)));
+  CHECK(r.host.stats().relay_answered == 1);
+  // Bob's connection naming alice's leg: no leg of his; dropped, counted, nobody told.
+  r.host.frame(r.now, r.bob, CallRig::packet(alice_leg));
+  CHECK(r.host.stats().relay_unknown_leg == 1);
+  CHECK(r.port.tunnel_frames.size() == 3);
+  CHECK(r.port.sent<RelayDropped>(r.bob).empty());
+  // An oversized frame from alice: dropped, and she is told.
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg, 5000));
+  CHECK(r.port.sent<RelayDropped>(r.alice) == std::vector<RelayDropped>{{r.call_id, RelayDropReason::oversized}});
+  CHECK(r.host.stats().datagrams_ignored == 0);  // frames are not datagrams
 }
 
 TEST_CASE("host relay: after hangup a leg's packets go nowhere, and are counted", "[host][relay]") {
@@ -83,11 +116,13 @@ TEST_CASE("host relay: after hangup a leg's packets go nowhere, and are counted"
   r.host.datagram(r.now, bob_at, CallRig::packet(bob_leg));
   r.host.text(r.now, r.alice, R"({"type":"hangup","id":3})");
   r.host.datagram(r.now, alice_at, CallRig::packet(alice_leg));
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg));
   CHECK(r.port.datagrams.empty());
-  CHECK(r.host.stats().relay_unknown_leg == 1);
+  CHECK(r.port.tunnel_frames.size() == 1);  // bob's packet, to alice's tunnel while the call was up
+  CHECK(r.host.stats().relay_unknown_leg == 2);
   // A leg id of a call that never was (a guess, another call's key with this id) is unknown too.
   r.host.datagram(r.now, alice_at, CallRig::packet(relay_leg_id(r.alice_key, r.call_id + 1)));
-  CHECK(r.host.stats().relay_unknown_leg == 2);
+  CHECK(r.host.stats().relay_unknown_leg == 3);
   CHECK(r.port.datagrams.empty());
 }
 
@@ -100,7 +135,7 @@ TEST_CASE("host relay: a leg over its size or its rate is told once a second, th
   CHECK(r.port.sent<RelayDropped>(r.alice) == std::vector<RelayDropped>{{r.call_id, RelayDropReason::oversized}});
   CHECK(r.port.sent<RelayDropped>(r.bob).empty());
   for (int i = 0; i < 150; ++i) r.host.datagram(r.now, alice_at, CallRig::packet(alice_leg));  // 10x a call's rate
-  CHECK(r.host.stats().relay_forwarded == 100);                                                // a second's burst
+  CHECK(r.host.stats().relay_forwarded == 100 + 1);  // a second's burst, and bob's first to alice's tunnel
   CHECK(r.host.stats().relay_too_fast == 50);
   CHECK(r.port.sent<RelayDropped>(r.alice).size() == 1);  // told already within this second
   r.now = Time{999'999};

@@ -47,6 +47,10 @@ class TestPort : public HostPort, public MediaSink {
   void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) override {
     datagrams.emplace_back(to, std::vector<uint8_t>(bytes.begin(), bytes.end()));
   }
+  std::vector<std::pair<SessionId, std::vector<uint8_t>>> tunnel_frames;  ///< tunnel frames sent, in order
+  void send_frame(SessionId to, std::span<const uint8_t> bytes) override {
+    tunnel_frames.emplace_back(to, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
   void play(const SpeakerFrame& frame) override {
     mixes.emplace_back(frame.mix.begin(), frame.mix.end());
     std::vector<SessionId> who;

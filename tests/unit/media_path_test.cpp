@@ -1,54 +1,71 @@
-// A call's path: the relay while the direct path is unproven, direct as soon as its consent comes
-// (and back to it after a blip, never stuck on the relay), held with neither; the relay leg kept
-// bound; the relay's framing on the client's side.
+// A call's path: the tunnel at once, the relay's UDP port while it answers bindings, direct as soon
+// as its consent comes (and back to it after a blip, never stuck lower), held with no relay; the
+// binding packets' pace; the relay's and the tunnel's framing on the client's side.
 #include <catch2/catch.hpp>
+
+#include <string>
 
 #include "client/media_path.hpp"
 #include "protocol/relay_packet.hpp"
 
 using namespace hailer;
 
-TEST_CASE("media path: the relay first, direct once its consent comes, back to the relay on a lapse, and up again",
+TEST_CASE("media path: the tunnel first, the relay once it answers, direct once consent comes, and down and up again",
           "[media_path]") {
   MediaPath p(true);
-  CHECK(p.route(Time{0}, false) == MediaPathKind::relay);  // the first packet already goes
-  CHECK(p.take_change()->to == MediaPathKind::relay);
+  CHECK(p.route(Time{0}, false) == MediaPathKind::tunnel);  // the first packet already goes
+  CHECK(p.take_change()->to == MediaPathKind::tunnel);
   CHECK_FALSE(p.take_change().has_value());  // told once
-  CHECK(p.route(Time::from_ms(20), false) == MediaPathKind::relay);
-  CHECK_FALSE(p.take_change().has_value());
-  CHECK(p.route(Time::from_ms(40), true) == MediaPathKind::direct);  // consent came: straight up
+  p.relay_answered(Time::from_ms(5));
+  CHECK(p.route(Time::from_ms(20), false) == MediaPathKind::relay);  // up as soon as the relay answered
   const auto up = p.take_change();
   REQUIRE(up.has_value());
-  CHECK((up->from == MediaPathKind::relay && up->to == MediaPathKind::direct));
-  CHECK(p.route(Time::from_ms(5'000), false) == MediaPathKind::relay);  // consent lapsed: down, not held
+  CHECK((up->from == MediaPathKind::tunnel && up->to == MediaPathKind::relay));
+  CHECK(p.route(Time::from_ms(40), true) == MediaPathKind::direct);  // consent came: straight up
+  CHECK(p.route(Time::from_ms(5'000), false) == MediaPathKind::tunnel);  // consent and relay lapsed: down, not held
+  p.relay_answered(Time::from_ms(6'000));
+  CHECK(p.route(Time::from_ms(6'020), false) == MediaPathKind::relay);
   CHECK(p.route(Time::from_ms(9'000), true) == MediaPathKind::direct);  // and up again: never stuck
-  CHECK(p.switches() == 3);
-  CHECK(p.packets_on(MediaPathKind::relay) == 3);
+  CHECK(p.switches() == 5);
+  CHECK(p.packets_on(MediaPathKind::tunnel) == 2);
+  CHECK(p.packets_on(MediaPathKind::relay) == 2);
   CHECK(p.packets_on(MediaPathKind::direct) == 2);
   CHECK(p.current() == MediaPathKind::direct);
   CHECK(std::string(to_string(p.current())) == "direct");
+  CHECK(std::string(to_string(MediaPathKind::tunnel)) == "tunnel");
 }
 
-TEST_CASE("media path: without a relay, nothing goes until direct consent", "[media_path]") {
+TEST_CASE("media path: the relay's proof lasts 750 ms after its last answer", "[media_path]") {
+  MediaPath p(true);
+  CHECK_FALSE(p.relay_proven(Time{0}));
+  p.relay_answered(Time::from_ms(1'000));
+  CHECK(p.relay_proven(Time::from_ms(1'749)));
+  CHECK(p.route(Time::from_ms(1'749), false) == MediaPathKind::relay);
+  CHECK_FALSE(p.relay_proven(Time::from_ms(1'750)));
+  CHECK(p.route(Time::from_ms(1'750), false) == MediaPathKind::tunnel);
+}
+
+TEST_CASE("media path: without a relay, nothing goes until direct consent, and no binding is sent", "[media_path]") {
   MediaPath p(false);
   CHECK(p.route(Time{0}, false) == MediaPathKind::none);
   CHECK(p.packets_on(MediaPathKind::none) == 1);
-  CHECK_FALSE(p.relay_keepalive_due(Time{0}));
+  CHECK_FALSE(p.binding_due(Time{0}));
   CHECK(p.route(Time::from_ms(20), true) == MediaPathKind::direct);
   CHECK(p.switches() == 0);  // from held to direct is a start, not a switch
+  CHECK_FALSE(p.relayed());
 }
 
-TEST_CASE("media path: the relay leg is refreshed every 2 s while nothing else goes on it", "[media_path]") {
+TEST_CASE("media path: bindings every 250 ms below direct, every 2 s on direct", "[media_path]") {
   MediaPath p(true);
-  CHECK(p.relay_keepalive_due(Time{0}));  // never sent: bind it now
-  p.relay_sent(Time{0});
-  CHECK(p.route(Time::from_ms(10), true) == MediaPathKind::direct);
-  CHECK_FALSE(p.relay_keepalive_due(Time::from_ms(1'999)));
-  CHECK(p.relay_keepalive_due(Time::from_ms(2'000)));
-  // Media on the relay is a refresh too.
-  CHECK(p.route(Time::from_ms(2'000), false) == MediaPathKind::relay);
-  CHECK_FALSE(p.relay_keepalive_due(Time::from_ms(3'999)));
-  CHECK(p.relay_keepalive_due(Time::from_ms(4'000)));
+  CHECK(p.binding_due(Time{0}));  // never sent: probe now
+  p.binding_sent(Time{0});
+  CHECK(p.route(Time::from_ms(10), false) == MediaPathKind::tunnel);
+  CHECK_FALSE(p.binding_due(Time::from_ms(249)));
+  CHECK(p.binding_due(Time::from_ms(250)));
+  p.binding_sent(Time::from_ms(250));
+  CHECK(p.route(Time::from_ms(260), true) == MediaPathKind::direct);
+  CHECK_FALSE(p.binding_due(Time::from_ms(2'249)));
+  CHECK(p.binding_due(Time::from_ms(2'250)));
 }
 
 TEST_CASE("relay framing: wrap for a leg, unwrap only what names our own leg", "[media_path]") {
@@ -72,4 +89,19 @@ TEST_CASE("relay framing: wrap for a leg, unwrap only what names our own leg", "
   const std::vector<uint8_t> short_one(wrapped.begin(), wrapped.begin() + relay_header_bytes - 1);
   CHECK_FALSE(relay_unwrap(mine, short_one).has_value());
   CHECK(relay_unwrap(mine, relay_wrap(mine, {}))->empty());  // a binding packet: the header alone
+  CHECK(is_relay_binding(relay_binding(mine)));
+  CHECK_FALSE(is_relay_binding(wrapped));
+}
+
+TEST_CASE("tunnel framing: the lead, the length big endian, then the relay datagram", "[media_path]") {
+  RelayLegId mine{};
+  mine.fill(3);
+  const std::vector<uint8_t> datagram = relay_wrap(mine, std::vector<uint8_t>(300, 0x80));
+  const std::string frame = tunnel_frame(datagram);
+  REQUIRE(frame.size() == tunnel_prefix_bytes + datagram.size());
+  CHECK(static_cast<uint8_t>(frame[0]) == tunnel_lead);
+  CHECK(static_cast<uint8_t>(frame[1]) == (datagram.size() >> 8));
+  CHECK(static_cast<uint8_t>(frame[2]) == (datagram.size() & 0xFF));
+  CHECK(std::equal(datagram.begin(), datagram.end(), frame.begin() + tunnel_prefix_bytes,
+                   [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); }));
 }

@@ -42,16 +42,20 @@ TEST_CASE("transport: lines are framed across reads, CR LF and blank lines handl
     lines.emplace_back(line);
     return true;
   };
-  CHECK(framer.feed("{\"a\":1}\n{\"b\"", 16, collect) == LineFramer::Verdict::ok);
-  CHECK(framer.feed(":2}\r\n\n\r\n{\"c\":3}\n", 16, collect) == LineFramer::Verdict::ok);
+  auto no_frame = [](std::string_view) {
+    FAIL("no frame here");
+    return true;
+  };
+  CHECK(framer.feed("{\"a\":1}\n{\"b\"", 16, collect, no_frame) == LineFramer::Verdict::ok);
+  CHECK(framer.feed(":2}\r\n\n\r\n{\"c\":3}\n", 16, collect, no_frame) == LineFramer::Verdict::ok);
   CHECK(lines == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"});
   // A whole line longer than the limit arrives whole: handed over (the core answers it).
   lines.clear();
-  CHECK(framer.feed(std::string(40, 'x') + "\n", 16, collect) == LineFramer::Verdict::ok);
+  CHECK(framer.feed(std::string(40, 'x') + "\n", 16, collect, no_frame) == LineFramer::Verdict::ok);
   CHECK(lines.size() == 1);
   // A partial line of exactly the limit waits; one byte more cannot be framed.
-  CHECK(framer.feed(std::string(16, 'y'), 16, collect) == LineFramer::Verdict::ok);
-  CHECK(framer.feed("y", 16, collect) == LineFramer::Verdict::too_long);
+  CHECK(framer.feed(std::string(16, 'y'), 16, collect, no_frame) == LineFramer::Verdict::ok);
+  CHECK(framer.feed("y", 16, collect, no_frame) == LineFramer::Verdict::too_long);
   CHECK(framer.take_partial() == std::string(17, 'y'));
   CHECK(framer.take_partial().empty());
 }
@@ -59,13 +63,48 @@ TEST_CASE("transport: lines are framed across reads, CR LF and blank lines handl
 TEST_CASE("transport: a line that closes the connection stops the framing there", "[transport]") {
   LineFramer framer;
   std::vector<std::string> lines;
-  const auto verdict = framer.feed("one\ntwo\nthree\npart", 64, [&](std::string_view line) {
-    lines.emplace_back(line);
-    return line != "two";  // the host closed the connection on "two"
-  });
+  const auto verdict = framer.feed(
+      "one\ntwo\nthree\npart", 64,
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return line != "two";  // the host closed the connection on "two"
+      },
+      [](std::string_view) { return true; });
   CHECK(verdict == LineFramer::Verdict::ok);
   CHECK(lines == std::vector<std::string>{"one", "two"});
   CHECK(framer.take_partial().empty());  // nothing kept for a closing connection
+}
+
+TEST_CASE("transport: tunnel frames between lines, split across reads, in order, and a frame over the limit",
+          "[transport]") {
+  LineFramer framer;
+  std::vector<std::string> seen;
+  auto line = [&](std::string_view l) {
+    seen.push_back("line:" + std::string(l));
+    return true;
+  };
+  auto frame = [&](std::string_view f) {
+    seen.push_back("frame:" + std::to_string(f.size()) + ":" + std::string(f));
+    return true;
+  };
+  const std::vector<uint8_t> datagram(5, 'z');
+  const std::string f = tunnel_frame(datagram);
+  const std::string stream = "{\"a\":1}\n" + f + "{\"b\":2}\n" + f + f;
+  // Fed one byte at a time: every split point of a frame's prefix and body is crossed.
+  for (char c : stream) REQUIRE(framer.feed(std::string_view(&c, 1), 64, line, frame) == LineFramer::Verdict::ok);
+  CHECK(seen == std::vector<std::string>{"line:{\"a\":1}", "frame:5:zzzzz", "line:{\"b\":2}", "frame:5:zzzzz",
+                                         "frame:5:zzzzz"});
+  // Whole, in one read: the same.
+  seen.clear();
+  LineFramer whole;
+  CHECK(whole.feed(stream, 64, line, frame) == LineFramer::Verdict::ok);
+  CHECK(seen.size() == 5);
+  // A frame of exactly the limit less its prefix passes; one byte longer cannot be framed.
+  LineFramer edge;
+  const std::string at_limit = tunnel_frame(std::vector<uint8_t>(64 - tunnel_prefix_bytes, 1));
+  CHECK(edge.feed(at_limit, 64, line, frame) == LineFramer::Verdict::ok);
+  const std::string over = tunnel_frame(std::vector<uint8_t>(64 - tunnel_prefix_bytes + 1, 1));
+  CHECK(edge.feed(over.substr(0, tunnel_prefix_bytes), 64, line, frame) == LineFramer::Verdict::bad_frame);
 }
 
 TEST_CASE("transport: an address holds at most its cap, everyone at most the total, and places come back",
