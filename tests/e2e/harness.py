@@ -1,6 +1,7 @@
 """Real processes on 127.0.0.1 for the end-to-end tests: hailer-server, hailer CLI clients and
 raw protocol sockets, every wait bounded, every child cleaned up, every file in a temp dir."""
 
+import collections
 import json
 import math
 import os
@@ -326,6 +327,10 @@ class Raw:
             self.sock.settimeout(WAIT_S)
             self.sock = client_tls_context().wrap_socket(self.sock)
         self.buf = b""
+        self.lines = collections.deque()   # whole lines read, not yet returned by read()
+        self.frames = collections.deque()  # tunnel frames read (their relay datagrams), for frame()
+        self.frames_read = 0               # tunnel frames read in all
+        self.frames_before = 0             # tunnel frames read before the line read() returned last
         self.next_id = 1
 
     def shutdown_write(self):
@@ -349,19 +354,57 @@ class Raw:
         self.send_text(json.dumps({"type": type_, "id": rid, **fields}))
         return rid
 
+    def send_frame(self, datagram):
+        """Sends a relay datagram as a tunnel frame (0xFE, its length big endian, the bytes)."""
+        self.sock.sendall(b"\xfe" + len(datagram).to_bytes(2, "big") + datagram)
+
+    def _split(self):
+        """Moves every whole line and tunnel frame at the front of the buffer to its queue."""
+        while self.buf:
+            if self.buf[0] == 0xFE:
+                if len(self.buf) < 3 or len(self.buf) < 3 + int.from_bytes(self.buf[1:3], "big"):
+                    return
+                n = int.from_bytes(self.buf[1:3], "big")
+                self.frames.append(self.buf[3:3 + n])
+                self.frames_read += 1
+                self.buf = self.buf[3 + n:]
+            elif b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                self.lines.append((line, self.frames_read))
+            else:
+                return
+
+    def _receive(self, deadline, what):
+        """Reads more; False when the connection closed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no %s within the time" % what)
+        self.sock.settimeout(left)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        self._split()
+        return True
+
     def read(self, timeout=WAIT_S):
         deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no message within %.1f s" % timeout)
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
+        while not self.lines:
+            if not self._receive(deadline, "message"):
                 return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
+        line, self.frames_before = self.lines.popleft()
         return json.loads(line)
+
+    def frame(self, timeout=WAIT_S):
+        """The next tunnel frame's relay datagram, or None when none came within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while not self.frames:
+            try:
+                if not self._receive(deadline, "frame"):
+                    return None
+            except (AssertionError, socket.timeout):
+                return None
+        return self.frames.popleft()
 
     def expect(self, type_, where=None, timeout=WAIT_S):
         deadline = time.monotonic() + timeout
@@ -380,7 +423,7 @@ class Raw:
         """When the data ending the next `type_` message reached this socket (the kernel's receive
         timestamp, ns; call stamp_arrivals(True) first, with nothing left unread); earlier lines
         are skipped, later ones stay for read()."""
-        assert self.buf == b"", "arrival() needs every earlier byte read"
+        assert self.buf == b"" and not self.lines, "arrival() needs every earlier byte read"
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()

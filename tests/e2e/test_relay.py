@@ -1,6 +1,7 @@
-"""The call relay on hailer-server's UDP port (a call's media path b), with raw protocol sockets
-and raw UDP: packets cross between the two legs of a live call only; what is ended, unknown,
-oversized or too fast is dropped and counted, and the sender's session is told."""
+"""The call relay (a call's media paths b and c), with raw protocol sockets, raw UDP and raw tunnel
+frames: packets cross between the two legs of a live call only, over the UDP port or the legs' own
+signaling connections; what is ended, unknown, oversized or too fast is dropped and counted, and
+the sender's session is told; a flood of frames never holds up a connection's messages."""
 
 import hashlib
 import hmac
@@ -47,8 +48,8 @@ class Leg:
 
 class Relay(TempDirCase):
 
-    def call(self, server, caller="alice", callee="bob"):
-        a, b = Raw(server.port), Raw(server.port)
+    def call(self, server, caller="alice", callee="bob", caller_rcvbuf=None):
+        a, b = Raw(server.port, rcvbuf=caller_rcvbuf), Raw(server.port)
         token_a = a.register(caller)["media_token"]
         token_b = b.register(callee)["media_token"]
         a.request("call", to=callee)
@@ -64,16 +65,81 @@ class Relay(TempDirCase):
     def test_a_calls_packets_cross_the_relay_both_ways_with_the_recipients_leg_id(self):
         server = self.server()
         alice, bob, _ = self.call(server)
-        bob.send(b"hello alice")    # bob's leg is bound; alice has not been heard from yet
+        bob.send(b"hello alice")    # alice has sent nothing yet: it reaches her over her tunnel
         self.assertIsNone(alice.heard(0.3))
-        alice.send(b"hello bob")
-        self.assertEqual(bob.heard(), packet(bob.leg, b"hello bob"))
+        self.assertEqual(alice.raw.frame(), packet(alice.leg, b"hello alice"))
+        alice.udp.sendto(packet(alice.leg, b""), alice.relay)  # a binding packet: answered as it came
+        self.assertEqual(alice.heard(), packet(alice.leg, b""))
         bob.send(b"and back")
         self.assertEqual(alice.heard(), packet(alice.leg, b"and back"))
+        alice.send(b"hello bob")
+        self.assertEqual(bob.heard(), packet(bob.leg, b"hello bob"))
         counters = server.counters()
-        self.assertEqual(counters["host.relay_forwarded"], 2)
-        self.assertEqual(counters["host.relay_peer_unbound"], 1)
-        self.assertEqual(counters["net.datagrams_out"], 2)
+        self.assertEqual(counters["host.relay_forwarded"], 3)
+        self.assertEqual(counters["host.relay_answered"], 1)
+        self.assertEqual(counters["host.tunnel_frames_out"], 1)
+        self.assertEqual(counters["net.datagrams_out"], 3)
+
+    def test_with_udp_blocked_both_legs_talk_over_their_tunnels(self):
+        server = self.server()
+        alice, bob, call_id = self.call(server)
+        alice.raw.send_frame(packet(alice.leg, b"over TCP"))
+        self.assertEqual(bob.raw.frame(), packet(bob.leg, b"over TCP"))
+        bob.raw.send_frame(packet(bob.leg, b"and back"))
+        self.assertEqual(alice.raw.frame(), packet(alice.leg, b"and back"))
+        # Messages go on between the frames, in order.
+        rid = alice.raw.request("who")
+        self.assertEqual(alice.raw.reply(rid)["type"], "ok")
+        # A binding over the tunnel is answered over it; bob naming alice's leg on his own
+        # connection is no leg of his: dropped, counted, nobody told.
+        alice.raw.send_frame(packet(alice.leg, b""))
+        self.assertEqual(alice.raw.frame(), packet(alice.leg, b""))
+        bob.raw.send_frame(packet(alice.leg, b"as alice?"))
+        self.assertIsNone(alice.raw.frame(0.3))
+        self.assertIsNone(bob.raw.frame(0.1))
+        # Oversized on the tunnel: dropped, and alice is told.
+        alice.raw.send_frame(packet(alice.leg, b"\x80" * 1300))
+        told = alice.raw.expect("relay_dropped")
+        self.assertEqual((told["call_id"], told["reason"]), (call_id, "oversized"))
+        self.assertIsNone(bob.raw.frame(0.3))
+        # A frame longer than any message cannot be framed: that connection (only) closes.
+        alice.raw.sock.sendall(b"\xfe\xff\xff")
+        self.assertTrue(alice.raw.closed())
+        bob.raw.reply(bob.raw.request("ping"))
+        counters = server.counters()
+        self.assertEqual(counters["host.tunnel_frames_in"], 5)
+        self.assertEqual(counters["host.relay_unknown_leg"], 1)
+        self.assertEqual(counters["net.bad_frames"], 1)
+
+    def test_a_flood_of_frames_never_holds_a_connections_messages_behind_more_than_one_frame(self):
+        server = self.server()
+        alice, bob, call_id = self.call(server, caller_rcvbuf=4096)
+        carol = Raw(server.port)
+        carol.register("carol")
+        # Alice reads nothing for a while (a slow link); bob floods her tunnel at 10x a call's
+        # rate, 500 frames a second. The relay passes 100 a second; her connection keeps the
+        # newest few frames once her socket is full.
+        deadline = time.monotonic() + 10
+        rounds = 0
+        while rounds < 5 or server.counters()["net.tunnel_frames_dropped"] == 0:
+            self.assertLess(time.monotonic(), deadline)
+            for _ in range(100):
+                bob.raw.send_frame(packet(bob.leg, b"\x80" * 1000))
+            time.sleep(0.2)
+            rounds += 1
+        bob.raw.expect("relay_dropped", {"reason": "too_fast"})
+        carol.reply(carol.request("call", to="alice"))  # alice is busy: carol waits, alice is told
+        told = alice.raw.expect("waiting_count")
+        self.assertEqual(told["count"], 1)
+        # What came after the message: the frames still queued, never more than the queue holds.
+        while alice.raw.frame(0.5) is not None:
+            pass
+        self.assertLessEqual(alice.raw.frames_read - alice.raw.frames_before, 8)
+        counters = server.counters()
+        self.assertEqual(counters["net.slow_readers"], 0)  # frames never count as a slow reader's backlog
+        self.assertGreater(counters["net.tunnel_frames_dropped"], 0)
+        self.assertEqual(counters["host.relay_forwarded"], counters["host.tunnel_frames_out"])
+        alice.raw.reply(alice.raw.request("ping"))  # and her connection is alive
 
     def test_bad_relay_packets_are_dropped_counted_and_the_sender_told_others_unaffected(self):
         server = self.server()
