@@ -24,6 +24,7 @@ packages=(
   libsrtp2-dev            # SRTP (AEAD AES-128-GCM) on the calls' media
   espeak-ng sox           # test speech fixtures, made at test time
   python3                 # end-to-end tests (tests/e2e, standard library only)
+  nftables                # blocks a client's UDP for real in the media path tests (e2e, as root)
   tmux                    # drives the interactive CLI in a terminal (e2e)
   ffmpeg                  # a real RTP/Opus peer for the interop tests (e2e)
   chromium                # a real browser for the classroom pages (tests/browser)

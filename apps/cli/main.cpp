@@ -28,13 +28,16 @@
 #include "apps/cli/terminal.hpp"
 #include "apps/cli/tls_trust.hpp"
 #include "audio/sound_device.hpp"
+#include "base/assert.hpp"
 #include "client/consent.hpp"
+#include "client/media_path.hpp"
 #include "media/io/call_media.hpp"
 #include "media/io/wav_file.hpp"
 #include "net/os_secrets.hpp"
 #include "net/tls_context.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/names.hpp"
+#include "protocol/relay_packet.hpp"
 #include "protocol/untrusted_text.hpp"
 
 using namespace hailer;
@@ -62,6 +65,7 @@ struct Options {
   bool audio_in_once = false;  // --audio-in-once: the WAV once per call, then silence
   bool json = false;
   bool auto_accept = false;
+  uint16_t media_port = 0;                 // --media-port: the UDP port calls' audio uses (0: any free one)
   bool consent = true;                     // --no-consent turns it off (plain RTP tools cannot answer checks)
   bool plaintext = false;                  // --plaintext: no TLS on the signaling connection (insecure)
   std::optional<std::string> trust_ahead;  // --trust FINGERPRINT, normalized
@@ -78,7 +82,7 @@ class Shell {
       : io_(io),
         options_(std::move(options)),
         start_(std::chrono::steady_clock::now()),
-        udp_(io, udp::endpoint(udp::v4(), 0)),
+        udp_(io, udp::endpoint(udp::v4(), options_.media_port)),
         terminal_(
             io, ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0 && !options_.json, prompt,
             [this](std::string line) { on_line(line); }, [this] { on_end_of_input(); }),
@@ -173,6 +177,7 @@ class Shell {
       client_.received(now(), line, out);
       apply(out, &line);
     };
+    h.frame = [this](std::span<const uint8_t> datagram) { on_relayed(datagram, false); };
     h.down = [this] { on_link_down(); };
     h.note = [this](const std::string& text, nlohmann::ordered_json j) { note(text, std::move(j)); };
     h.json_only = [this](const nlohmann::ordered_json& j) {
@@ -353,16 +358,24 @@ class Shell {
   void start_media(const StartCallMedia& c) {
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(c.peer_media.address, ec);
-    if (ec || c.peer_media.port == 0) {
+    direct_ok_ = !ec && c.peer_media.port != 0;
+    if (!direct_ok_ && !c.relay) {
       note("no usable media endpoint for " + c.peer + ": no audio in this call",
            {{"type", "media_error"}, {"peer", c.peer}});
       return;
     }
-    peer_ = udp::endpoint(address, c.peer_media.port);
+    if (direct_ok_) peer_ = udp::endpoint(address, c.peer_media.port);
+    path_.emplace(c.relay.has_value());
+    relay_ = c.relay;
+    if (relay_) relay_endpoint_ = udp::endpoint(link_.server_address(), relay_->port);
+    announced_path_ = MediaPathKind::none;
+    path_since_ = now();
+    media_started_at_ = now();
+    first_heard_at_.reset();
     media_source_.reset();
     foreign_datagrams_ = 0;
     frames_held_ = 0;
-    if (options_.consent) consent_.start(now());
+    if (options_.consent && direct_ok_) consent_.start(now());
     media_.start(c.crypto ? std::optional<SrtpKeys>(c.crypto->keys) : std::nullopt);
     audio_.start_call();
     media_peer_ = c.peer;
@@ -417,9 +430,17 @@ class Shell {
     const uint64_t consent_checks = consent_.checks_sent();
     consent_.stop();
     const auto summary = media_.stop();
+    const std::optional<MediaPath> ended_path = std::exchange(path_, std::nullopt);
+    relay_.reset();
     if (!summary) return;
+    HAILER_ASSERT(ended_path.has_value());  // a call's media started with its path
+    const MediaPath& path = *ended_path;
     audio_.save();  // a killed client still leaves what it heard so far
-    note("call statistics: " + summary->describe(), {{"type", "call_stats"},
+    const int64_t first_audio_ms =
+        first_heard_at_ ? (*first_heard_at_ - media_started_at_).us / 1000 : -1;  // -1: nothing was heard
+    note("call statistics: " + summary->describe() + ", path " + to_string(path.current()) +
+             (path.switches() > 0 ? " (" + std::to_string(path.switches()) + " switches)" : ""),
+         {{"type", "call_stats"},
                                                      {"peer", media_peer_},
                                                      {"packets_sent", summary->packets_sent},
                                                      {"bytes_sent", summary->bytes_sent},
@@ -437,7 +458,14 @@ class Shell {
                                                      {"protected", summary->protected_media},
                                                      {"srtp_forged", summary->srtp_forged},
                                                      {"srtp_replayed", summary->srtp_replayed},
-                                                     {"srtp_truncated", summary->srtp_truncated}});
+                                                     {"srtp_truncated", summary->srtp_truncated},
+                                                     {"path", to_string(path.current())},
+                                                     {"packets_direct", path.packets_on(MediaPathKind::direct)},
+                                                     {"packets_relay", path.packets_on(MediaPathKind::relay)},
+                                                     {"packets_tunnel", path.packets_on(MediaPathKind::tunnel)},
+                                                     {"path_switches", path.switches()},
+                                                     {"first_audio_ms", first_audio_ms},
+                                                     {"tunnel_frames_dropped", link_.frames_dropped()}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -446,20 +474,81 @@ class Shell {
     media_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || !media_.active()) return;
       next_tick_ += frame_period;
-      check_consent();
-      if (audio_.sends()) {
-        const auto frame = audio_.next_frame();
-        if (!options_.consent || consent_.granted(now())) {
-          const auto datagram = media_.send_frame(frame);
-          boost::system::error_code ignored;
-          udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
-        } else {
-          ++frames_held_;  // the peer's endpoint has not answered (yet, or any more): nothing goes there
-        }
-      }
+      if (direct_ok_) check_consent();
+      send_binding();
+      if (audio_.sends()) send_frame(audio_.next_frame());
+      report_path();
       audio_.heard(media_.play(now()).pcm);
       tick();
     });
+  }
+
+  // One frame to the peer, on the best path that works now (client/media_path.hpp): direct while
+  // the peer's endpoint grants consent, else the relay's UDP port while it answers, else the
+  // tunnel on the signaling connection.
+  void send_frame(const std::vector<int16_t>& pcm) {
+    const bool direct = direct_ok_ && (!options_.consent || consent_.granted(now()));
+    const MediaPathKind route = path_->route(now(), direct);
+    if (route == MediaPathKind::none) {
+      ++frames_held_;  // the peer's endpoint has not answered (yet, or any more), and no relay
+      return;
+    }
+    const auto datagram = media_.send_frame(pcm);
+    boost::system::error_code ignored;
+    if (route == MediaPathKind::direct) {
+      udp_.send_to(asio::buffer(datagram), peer_, 0, ignored);
+      return;
+    }
+    const std::vector<uint8_t> wrapped = relay_wrap(relay_->leg, datagram);
+    if (route == MediaPathKind::relay)
+      udp_.send_to(asio::buffer(wrapped), relay_endpoint_, 0, ignored);
+    else
+      link_.send_frame(wrapped);
+  }
+
+  // A binding packet to the relay's UDP port when one is due: its answer proves that path.
+  void send_binding() {
+    if (!path_->binding_due(now())) return;
+    const std::vector<uint8_t> binding = relay_binding(relay_->leg);
+    boost::system::error_code ignored;
+    udp_.send_to(asio::buffer(binding), relay_endpoint_, 0, ignored);
+    path_->binding_sent(now());
+  }
+
+  // A change of path is told once it has held for a second: a call climbs from the tunnel to the
+  // relay to direct in its first hundred milliseconds, and one line says where it settled.
+  void report_path() {
+    if (const auto change = path_->take_change()) path_since_ = now();
+    const MediaPathKind current = path_->current();
+    if (current == announced_path_ || now() - path_since_ < Duration::from_ms(path_settled_ms)) return;
+    const MediaPathKind was = std::exchange(announced_path_, current);
+    static const char* const says[] = {"nowhere (no path to the peer)", "directly to the peer",
+                                       "through the server's relay (UDP)",
+                                       "through the signaling connection (tunnel: UDP is blocked)"};
+    std::string text = "audio goes " + std::string(says[static_cast<int>(current)]);
+    if (was != MediaPathKind::none) text += std::string(" now (was: ") + to_string(was) + ")";
+    note(text, {{"type", "call_path"}, {"peer", media_peer_}, {"path", to_string(current)}, {"was", to_string(was)}});
+  }
+
+  // A relayed datagram (from the relay's UDP port, or a tunnel frame): the peer's packet, or the
+  // answer to our binding; anything not for our leg is counted and dropped.
+  void on_relayed(std::span<const uint8_t> datagram, bool udp) {
+    if (!media_.active() || !relay_) return;
+    const auto inner = relay_unwrap(relay_->leg, datagram);
+    if (!inner) {
+      ++foreign_datagrams_;
+      return;
+    }
+    if (inner->empty()) {
+      if (udp) path_->relay_answered(now());
+      return;
+    }
+    heard_packet();
+    media_.receive(now(), *inner);
+  }
+
+  void heard_packet() {
+    if (!first_heard_at_) first_heard_at_ = now();
   }
 
   // Sends the consent check that is due (docs/protocol.md, "Consent"), with a fresh nonce from
@@ -509,12 +598,19 @@ class Shell {
                               if (ec == asio::error::operation_aborted || quitting_) return;
                               if (!ec && media_.active()) {
                                 const std::string_view text(reinterpret_cast<const char*>(datagram_.data()), n);
-                                if (is_consent_datagram(text))
-                                  on_consent_datagram(text, datagram_from_);
-                                else if (from_peer(datagram_from_))
-                                  media_.receive(now(), std::span<const uint8_t>(datagram_.data(), n));
-                                else
+                                const std::span<const uint8_t> bytes(datagram_.data(), n);
+                                if (relay_ && datagram_from_ == relay_endpoint_ && n > 0 && bytes[0] == relay_marker) {
+                                  on_relayed(bytes, true);
+                                } else if (!direct_ok_) {
                                   ++foreign_datagrams_;
+                                } else if (is_consent_datagram(text)) {
+                                  on_consent_datagram(text, datagram_from_);
+                                } else if (from_peer(datagram_from_)) {
+                                  heard_packet();
+                                  media_.receive(now(), bytes);
+                                } else {
+                                  ++foreign_datagrams_;
+                                }
                               }
                               receive_datagram();
                             });
@@ -614,6 +710,15 @@ class Shell {
   int exit_code_ = exit_ok;
   uint16_t rendezvous_port_ = 0;
   udp::endpoint peer_;
+  bool direct_ok_ = false;                     // the peer's endpoint is usable (path a can be tried)
+  std::optional<MediaPath> path_;              // this call's choice of path
+  std::optional<RelayOffer> relay_;            // the relay's port and our leg, when the server relays the call
+  udp::endpoint relay_endpoint_;               // the relay's UDP port on the server
+  MediaPathKind announced_path_ = MediaPathKind::none;  // the path the user was last told
+  Time path_since_{0};                          // when the path last changed
+  static constexpr int64_t path_settled_ms = 1'000;
+  Time media_started_at_{0};                    // the call's audio started (for first_audio_ms)
+  std::optional<Time> first_heard_at_;          // the first packet of the peer's audio arrived
   std::optional<udp::endpoint> media_source_;  // the source latched for this call (from_peer)
   uint64_t foreign_datagrams_ = 0;             // datagrams from anyone else, this call
   Consent consent_;                            // the peer's endpoint must keep answering to get audio
@@ -647,6 +752,10 @@ int main(int argc, char** argv) {
                  "what you hear: default, a device, FILE.wav (written at hangup and exit) or none")
       ->capture_default_str();
   bool list_devices = false;
+  app.add_option("--media-port", o.media_port,
+                 "the UDP port calls' audio comes and goes on (default: any free one); a firewall that lets it "
+                 "through carries audio peer to peer, else it goes through the server")
+      ->check(CLI::Range(1, 65535));
   app.add_flag("--list-devices", list_devices, "list the sound devices and exit");
   app.add_flag("--json", o.json, "print one JSON object per line: the server's messages as sent, and local events");
   app.add_flag("--auto-accept", o.auto_accept, "answer incoming calls at once");
@@ -761,6 +870,13 @@ int main(int argc, char** argv) {
                  "hailer: --plaintext: this connection is not encrypted; anyone on the path can read and "
                  "change your calls' signaling\n");
   asio::io_context io(1);
-  Shell shell(io, o, host, port);
-  return shell.run();
+  try {
+    Shell shell(io, o, host, port);
+    return shell.run();
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::address_in_use && e.code() != asio::error::access_denied) throw;
+    std::fprintf(stderr, "hailer: cannot use UDP port %u for audio (--media-port): %s\n", o.media_port,
+                 e.code().message().c_str());
+    return exit_usage;
+  }
 }

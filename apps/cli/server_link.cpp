@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <utility>
@@ -164,19 +163,30 @@ void ServerLink::read_line() {
   with_stream([this](auto& stream) { read_line_from(stream); });
 }
 
+// Reads what comes and frames it: lines for the shell, tunnel frames (a call's relayed packets,
+// path c) for the call's media.
 template <class Stream>
 void ServerLink::read_line_from(Stream& stream) {
-  asio::async_read_until(stream, inbound_, '\n', [this](const boost::system::error_code& ec, std::size_t n) {
+  stream.async_read_some(asio::buffer(read_buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
     if (stopped_ || finishing_) return;
     if (ec) {
       lost(ec == asio::error::eof ? "the server closed the connection" : "connection lost: " + ec.message());
       return;
     }
-    std::string line(asio::buffers_begin(inbound_.data()),
-                     asio::buffers_begin(inbound_.data()) + static_cast<std::ptrdiff_t>(n - 1));
-    inbound_.consume(n);
-    on_.line(line);
-    // What it read may have ended the connection (a refused name) or the run.
+    const auto verdict = inbound_.feed(
+        std::string_view(read_buffer_.data(), n), max_inbound_bytes,
+        [this](std::string_view line) {
+          on_.line(std::string(line));
+          return connected_ && !stopped_ && !finishing_;  // a line may end the connection or the run
+        },
+        [this](std::string_view frame) {
+          if (on_.frame) on_.frame(std::span(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+          return connected_ && !stopped_ && !finishing_;
+        });
+    if (verdict != LineFramer::Verdict::ok) {
+      lost("the server sent more than " + std::to_string(max_inbound_bytes) + " bytes without an end of line");
+      return;
+    }
     if (connected_ && !stopped_ && !finishing_) read_line();
   });
 }
@@ -187,27 +197,44 @@ void ServerLink::send(std::string line) {
   if (!writing_) write_next();
 }
 
+void ServerLink::send_frame(std::span<const uint8_t> datagram) {
+  if (!connected_ || finishing_) return;
+  if (frames_.size() >= max_queued_frames) {
+    frames_.pop_front();  // old audio is worth nothing; the newest goes
+    ++frames_dropped_;
+  }
+  frames_.push_back(tunnel_frame(datagram));
+  if (!writing_) write_next();
+}
+
+// Lines first, then one tunnel frame at a time: a line typed during a call waits for one frame at
+// most, never for the queue of them.
 void ServerLink::write_next() {
-  if (outbound_.empty()) {
+  if (outbound_.empty() && frames_.empty()) {
     if (finishing_ && on_.drained) std::exchange(on_.drained, nullptr)();
     return;
   }
   writing_ = true;
-  with_stream([this](auto& stream) {
-    asio::async_write(stream, asio::buffer(outbound_.front()),
-                      [this](const boost::system::error_code& ec, std::size_t) {
-                        writing_ = false;
-                        if (stopped_) return;
-                        outbound_.pop_front();
-                        if (ec) outbound_.clear();  // the drop itself is the reader's to report
-                        write_next();
-                      });
+  const bool line = !outbound_.empty();
+  std::deque<std::string>& from = line ? outbound_ : frames_;
+  with_stream([this, &from](auto& stream) {
+    asio::async_write(stream, asio::buffer(from.front()), [this, &from](const boost::system::error_code& ec, std::size_t) {
+      writing_ = false;
+      if (stopped_) return;
+      if (!from.empty()) from.pop_front();  // lost() may have emptied the queues under an aborted write
+      if (ec) {
+        outbound_.clear();  // the drop itself is the reader's to report
+        frames_.clear();
+      }
+      write_next();
+    });
   });
 }
 
 void ServerLink::finish() {
   finishing_ = true;
   reconnect_timer_.cancel();
+  frames_.clear();  // a call's audio has no business after quit
   if (!writing_) {
     outbound_.clear();
     if (on_.drained) std::exchange(on_.drained, nullptr)();
@@ -232,7 +259,8 @@ void ServerLink::close_stream() {
 void ServerLink::lost(const std::string& why) {
   close_stream();
   outbound_.clear();
-  inbound_.consume(inbound_.size());
+  frames_.clear();
+  inbound_ = LineFramer();
   const bool was_connected = std::exchange(connected_, false);
   if (was_connected) on_.down();
   if (stopped_ || finishing_) return;
@@ -254,6 +282,7 @@ void ServerLink::stop() {
   handshake_timer_.cancel();
   reconnect_timer_.cancel();
   outbound_.clear();
+  frames_.clear();
 }
 
 }  // namespace hailer::cli

@@ -9,14 +9,17 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
+#include <array>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 
+#include "host/transport_rules.hpp"  // LineFramer: lines and tunnel frames
 #include "protocol/login.hpp"
 
 namespace hailer::cli {
@@ -37,6 +40,7 @@ class ServerLink {
   struct Handlers {
     std::function<void()> up;                      ///< connected (and trusted): the protocol may start
     std::function<void(const std::string&)> line;  ///< one line from the server, without its newline
+    std::function<void(std::span<const uint8_t>)> frame;  ///< one tunnel frame's relay datagram (path c)
     std::function<void()> down;                    ///< the connection that was up is gone
     std::function<void(const std::string& text, nlohmann::ordered_json json)> note;  ///< tell the user
     std::function<void(nlohmann::ordered_json json)> json_only;                      ///< tell a script
@@ -54,6 +58,14 @@ class ServerLink {
   void connect();
   /// Queues a line (a newline is added); dropped while not connected.
   void send(std::string line);
+  /// Queues a relay datagram as a tunnel frame (path c), behind every line; while the connection
+  /// is slow the newest max_queued_frames are kept. Dropped while not connected.
+  void send_frame(std::span<const uint8_t> datagram);
+  /// Tunnel frames dropped, oldest first, for a slow connection.
+  uint64_t frames_dropped() const { return frames_dropped_; }
+  /// Tunnel frames kept while the connection is slow (160 ms of audio).
+  static constexpr std::size_t max_queued_frames = 8;
+
   /// The connection dropped (or the shell decided so): closes it and retries after the backoff.
   void lost(const std::string& why);
   /// The next drop waits the first step of the backoff again (after a registration).
@@ -94,8 +106,12 @@ class ServerLink {
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>>
       retired_tls_;  // the last one's, until the next
   boost::asio::steady_timer handshake_timer_, reconnect_timer_;
-  boost::asio::streambuf inbound_{1 << 20};
-  std::deque<std::string> outbound_;
+  static constexpr std::size_t max_inbound_bytes = 1 << 20;  // a line from the server, at most
+  std::array<char, 16 * 1024> read_buffer_{};
+  LineFramer inbound_;                // bytes read and not yet a whole line or frame
+  std::deque<std::string> outbound_;  // lines, each with its newline
+  std::deque<std::string> frames_;    // tunnel frames, after every line
+  uint64_t frames_dropped_ = 0;
   boost::asio::ip::address server_address_;
   int64_t backoff_ms_ = 0;
   bool tls_up_once_ = false;          // a handshake succeeded once: a later failure is a blip, retried

@@ -71,6 +71,31 @@ def free_port(kind=socket.SOCK_STREAM):
     return port
 
 
+class UdpBlock:
+    """Drops every UDP datagram to or from one port of this machine, in the kernel (an nftables
+    table of its own, removed at the end): a firewall that blocks a client's UDP for real, not a
+    flag in our own code. Needs root and nft (scripts/setup.sh installs nftables)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.table = "hailer_e2e_%d_%d" % (os.getpid(), port)
+        self.active = False
+
+    def on(self):
+        rules = ("table inet %s {\n chain out {\n  type filter hook output priority 0; policy accept;\n"
+                 "  udp sport %d drop\n  udp dport %d drop\n }\n}\n" % (self.table, self.port, self.port))
+        done = subprocess.run(["nft", "-f", "-"], input=rules.encode(), capture_output=True)
+        if done.returncode != 0:
+            raise AssertionError("cannot block UDP with nftables (root and nft are needed): %s"
+                                 % done.stderr.decode(errors="replace"))
+        self.active = True
+
+    def off(self):
+        if self.active:
+            subprocess.run(["nft", "delete", "table", "inet", self.table], capture_output=True, check=True)
+            self.active = False
+
+
 def free_udp_port():
     """A UDP port of 127.0.0.1 that was free a moment ago (where ffmpeg listens)."""
     return free_port(socket.SOCK_DGRAM)
@@ -389,6 +414,7 @@ class Raw:
 
     def read(self, timeout=WAIT_S):
         deadline = time.monotonic() + timeout
+        self._split()  # arrival() may have left whole lines in the buffer
         while not self.lines:
             if not self._receive(deadline, "message"):
                 return None
@@ -398,6 +424,7 @@ class Raw:
     def frame(self, timeout=WAIT_S):
         """The next tunnel frame's relay datagram, or None when none came within `timeout`."""
         deadline = time.monotonic() + timeout
+        self._split()
         while not self.frames:
             try:
                 if not self._receive(deadline, "frame"):

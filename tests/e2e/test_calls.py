@@ -59,6 +59,7 @@ class Calls(TempDirCase):
         stats_alice = alice.expect("call_stats")
         self.assertGreater(stats_alice["received"], 100)  # about 3.5 s of bob
         self.assertTrue(stats_alice["protected"])
+        self.assertEqual(stats_alice["path"], "direct")  # loopback: peer to peer works
         self.assertEqual(stats_alice["srtp_forged"], 0)
         for c in (alice, bob, carol):
             self.assertEqual(c.quit(), 0)
@@ -554,7 +555,7 @@ class Calls(TempDirCase):
         alice.expect("call_ended")
         for c in (alice, bob, carol):
             self.assertEqual(c.quit(), 0)
-        local = {"connection", "call_stats", "_text", "command_error", "wait", "media_error", "server_garbage",
+        local = {"connection", "call_stats", "call_path", "_text", "command_error", "wait", "media_error", "server_garbage",
                  "call_secured", "call_unprotected", "awaiting_key", "call_key_refused", "peer_key", "peer_key_error"}
         # The call keys race the call itself: each side sends its key as the call rings, so the
         # peer's key and the plain ok to one's own land among the call's other messages in an order
