@@ -50,6 +50,8 @@ class Consent {
   bool on_answer(Time now, std::string_view datagram);
   /// True when media may be sent to the destination at `now`.
   bool granted(Time now) const;
+  /// When the destination last answered a check (nothing: never, since start).
+  std::optional<Time> answered_at() const { return answered_at_; }
   /// When poll() has something to send next (nothing when stopped).
   std::optional<Time> next_deadline() const;
   /// Checks sent since start.

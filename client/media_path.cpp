@@ -23,6 +23,10 @@ const char* to_string(MediaPathKind path) {
 
 MediaPath::MediaPath(bool relay) : relay_(relay) {}
 
+bool MediaPath::direct_fresh(Time now, std::optional<Time> answered_at) {
+  return answered_at.has_value() && now - *answered_at < Duration::from_ms(direct_fresh_ms);
+}
+
 MediaPathKind MediaPath::route(Time now, bool direct_consent) {
   // Direct whenever it is proven (it costs the server nothing and is the shortest); the relay's
   // UDP port while it answers; the tunnel otherwise (it rides the signaling connection, so it

@@ -35,6 +35,13 @@ class MediaPath {
   static constexpr int64_t binding_keepalive_ms = 2'000;
   /// The relay's UDP path counts as working this long after its last answer (three bindings).
   static constexpr int64_t relay_proof_ms = 750;
+  /// The direct path is taken only while the peer answered a consent check this recently (checks
+  /// go every 800 ms: one lost answer is forgiven). Consent itself lasts 4 s; a call does not
+  /// wait that long in silence before it falls back.
+  static constexpr int64_t direct_fresh_ms = 1'700;
+
+  /// True when a direct path whose consent was last answered at `answered_at` is fresh at `now`.
+  static bool direct_fresh(Time now, std::optional<Time> answered_at);
 
   /// A call's path; `relay` when call_connected named a relay port (paths b and c).
   explicit MediaPath(bool relay);

@@ -43,19 +43,20 @@ const std::string& Attacker::other(const std::string& victim) const {
 
 // ------------------------------------------------------------------ the tap
 
-void Attacker::tapped(const std::string& from, const std::string& to, uint16_t port,
+void Attacker::tapped(const std::string& from, uint16_t from_port, const std::string& to, uint16_t port,
                       const std::vector<uint8_t>& datagram, AudioStream* source) {
   if (!is_victim(from) || to != other(from) || source == nullptr) return;
   const auto packet = rtp_parse(datagram);
   if (!packet) return;  // a consent check or answer: nothing to hear or imitate
   ++stats_.tapped;
-  last_from_[from] = Seen{packet->header, port, source};
+  last_from_[from] = Seen{packet->header, from_port, port, source};
   if (plan_.replay_after_ms) {
-    w_.queue().after(Duration::from_ms(*plan_.replay_after_ms), [this, from, to, port, datagram, source] {
+    w_.queue().after(Duration::from_ms(*plan_.replay_after_ms), [this, from, from_port, to, port, datagram, source] {
       SimulatedClient* victim = w_.find_client(to);
       if (victim == nullptr || !victim->in_call_with(from)) return;  // only replays a call could take count
       ++stats_.replayed;
-      if (victim->on_datagram(from, port, datagram, source) == DatagramFate::played) ++stats_.replayed_played;
+      if (victim->on_datagram(from, from_port, port, datagram, source) == DatagramFate::played)
+        ++stats_.replayed_played;
     });
   }
   if (plan_.eavesdrop) eavesdrop(datagram, source);
@@ -95,7 +96,8 @@ void Attacker::inject_tick() {
     std::vector<uint8_t> payload(forged_payload_bytes);
     for (auto& b : payload) b = static_cast<uint8_t>(rng_.next());
     ++stats_.injected;
-    if (target->on_datagram(other(victim), seen->second.port, rtp_encode(h, payload), seen->second.source) ==
+    if (target->on_datagram(other(victim), seen->second.from_port, seen->second.port, rtp_encode(h, payload),
+                            seen->second.source) ==
         DatagramFate::played)
       ++stats_.injected_played;
   }

@@ -52,8 +52,8 @@ class Attacker {
 
   /// A datagram from `from` to `to`'s `port` is on the wire (seen as it arrives); `source` is the
   /// sender's measured stream.
-  void tapped(const std::string& from, const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
-              AudioStream* source);
+  void tapped(const std::string& from, uint16_t from_port, const std::string& to, uint16_t port,
+              const std::vector<uint8_t>& datagram, AudioStream* source);
   /// A message the server is about to write to `to`: as is, or rewritten (swap_keys).
   std::string rewrite(const std::string& to, const std::string& text);
   /// The run is over: what it decoded is set beside what was spoken.
@@ -64,6 +64,7 @@ class Attacker {
  private:
   struct Seen {  // the last packet from one victim to the other, what a forgery imitates
     RtpHeader header;
+    uint16_t from_port = 0;  // the sender's source port (the forgery's, spoofed)
     uint16_t port = 0;
     AudioStream* source = nullptr;
   };

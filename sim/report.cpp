@@ -90,6 +90,14 @@ nlohmann::ordered_json stream_json(const StreamResult& s) {
   x["lag_ms"] = s.lag_ms;
   x["dropped_foreign"] = s.dropped_foreign;
   x["frames_held"] = s.frames_held;
+  if (!s.path.empty() && s.to != "speaker") {
+    x["path"] = s.path;
+    x["packets_direct"] = s.packets_direct;
+    x["packets_relay"] = s.packets_relay;
+    x["packets_tunnel"] = s.packets_tunnel;
+    x["path_switches"] = s.path_switches;
+  }
+  x["first_audio_ms"] = s.first_audio_ms;
   return x;
 }
 

@@ -223,6 +223,12 @@ StreamResult measure(AudioStream& s) {
   m.stats = s.stats();
   m.dropped_foreign = s.dropped_foreign;
   m.frames_held = s.frames_held;
+  m.path = s.path;
+  m.packets_direct = s.packets_direct;
+  m.packets_relay = s.packets_relay;
+  m.packets_tunnel = s.packets_tunnel;
+  m.path_switches = s.path_switches;
+  if (s.first_played_us >= 0) m.first_audio_ms = (s.first_played_us - s.started_us) / 1000;
   if (!s.m2e_us.empty()) {
     double sum = 0;
     for (int64_t v : s.m2e_us) sum += static_cast<double>(v);
@@ -283,6 +289,11 @@ void judge_stream(ExpectationResult& r, const Expectation& e, const StreamResult
     else
       check(*s.correlation <= *e.correlation_max,
             "correlation " + number_text(*s.correlation) + " <= " + number_text(*e.correlation_max));
+  }
+  if (!e.path.empty()) check(s.path == e.path, "path " + s.path + " == " + e.path);
+  if (e.first_audio_max_ms) {
+    check(s.first_audio_ms >= 0 && s.first_audio_ms <= *e.first_audio_max_ms,
+          "first audio " + std::to_string(s.first_audio_ms) + " ms <= " + std::to_string(*e.first_audio_max_ms));
   }
   if (e.interruptions_max) {
     check(s.stats.interruptions <= *e.interruptions_max,

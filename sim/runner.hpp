@@ -34,7 +34,10 @@ struct StreamResult {
   int64_t started_ms = 0;
   StreamStats stats;
   uint64_t dropped_foreign = 0;
-  uint64_t frames_held = 0;  ///< spoken before the peer's endpoint consented: never sent
+  uint64_t frames_held = 0;  ///< spoken with no path to the peer: never sent
+  std::string path;          ///< calls: the sender's path at the end (direct, relay, tunnel; none)
+  uint64_t packets_direct = 0, packets_relay = 0, packets_tunnel = 0, path_switches = 0;
+  int64_t first_audio_ms = -1;  ///< from the stream's start to its first played frame; -1: none
   double m2e_mean_ms = 0, m2e_p50_ms = 0, m2e_p95_ms = 0, m2e_max_ms = 0;
   std::optional<double> correlation;  ///< nothing when it cannot be measured (see unmeasurable)
   std::string unmeasurable;           ///< why the correlation cannot be measured

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/assert.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/names.hpp"
 #include "sim/metrics.hpp"
@@ -183,6 +184,27 @@ void check_attackers(const Obj& o, const Scenario& s, const std::map<std::string
   }
 }
 
+}  // namespace
+
+const char* to_string(NatKind kind) {
+  switch (kind) {
+    case NatKind::none:
+      return "none";
+    case NatKind::full_cone:
+      return "full_cone";
+    case NatKind::port_restricted:
+      return "port_restricted";
+    case NatKind::symmetric:
+      return "symmetric";
+    case NatKind::udp_blocked:
+      return "udp_blocked";
+  }
+  HAILER_ASSERT(false && "unknown NAT kind");
+  return "";
+}
+
+namespace {
+
 Participant parse_participant(const Obj& o) {
   Participant p;
   p.name = o.str("name");
@@ -221,7 +243,17 @@ Participant parse_participant(const Obj& o) {
   p.ping_interval_ms = o.integer("ping_interval_ms", 10'000, 100, max_ms);
   p.auto_accept_ms = o.opt_integer("auto_accept_ms", 0, max_ms);
   p.auto_recall_ms = o.opt_integer("auto_recall_ms", 0, max_ms);
-  p.nat = o.boolean("nat", false);
+  if (o.has("nat") && o.raw("nat").is_boolean()) {
+    p.nat = o.boolean("nat", false) ? NatKind::full_cone : NatKind::none;  // `true`: the first NAT model
+  } else {
+    p.nat = o.choice<NatKind>("nat",
+                              {{"none", NatKind::none},
+                               {"full_cone", NatKind::full_cone},
+                               {"port_restricted", NatKind::port_restricted},
+                               {"symmetric", NatKind::symmetric},
+                               {"udp_blocked", NatKind::udp_blocked}},
+                              NatKind::none);
+  }
   p.probe = o.boolean("probe", true);
   p.plaintext_media = o.boolean("plaintext_media", false);
   return p;
@@ -316,7 +348,8 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
                                {{"partition", FaultKind::partition},
                                 {"stall", FaultKind::stall},
                                 {"disconnect", FaultKind::disconnect},
-                                {"link", FaultKind::link}},
+                                {"link", FaultKind::link},
+                                {"udp_block", FaultKind::udp_block}},
                                std::nullopt);
   f.label = o.str("label", "");
   auto known = [&](const std::string& n, const char* key) {
@@ -345,6 +378,11 @@ Fault parse_fault(const Obj& o, const std::set<std::string>& names) {
     case FaultKind::disconnect:
       f.who = o.str("who");
       if (!names.contains(f.who)) o.fail("who", "names no participant");
+      break;
+    case FaultKind::udp_block:
+      f.who = o.str("who");
+      if (!names.contains(f.who)) o.fail("who", "names no participant");
+      f.duration_ms = o.integer("duration_ms", 0, 0, max_ms);  // 0: until the end
       break;
     case FaultKind::link: {
       const auto& between = o.array("between");
@@ -536,7 +574,7 @@ void parse_order(const Obj& o, Expectation& e, const std::set<std::string>& name
 
 void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& names) {
   o.allow({"audio", "mos_min", "loss_max", "m2e_p95_max_ms", "correlation_min", "correlation_max", "interruptions_max",
-           "leg"});
+           "leg", "path", "first_audio_max_ms"});
   Obj a(o.raw("audio"), o.path("audio"));
   a.allow({"from", "to"});
   e.from = a.str("from");
@@ -551,6 +589,11 @@ void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& name
   if (o.has("interruptions_max"))
     e.interruptions_max = static_cast<uint64_t>(o.integer("interruptions_max", 0, 0, 1'000'000));
   if (o.has("leg")) e.leg = static_cast<uint32_t>(o.integer("leg", 1, 1, 10'000));
+  if (o.has("path")) {
+    e.path = o.str("path");
+    if (e.path != "direct" && e.path != "relay" && e.path != "tunnel") o.fail("path", "must be direct, relay or tunnel");
+  }
+  e.first_audio_max_ms = o.opt_integer("first_audio_max_ms", 0, max_ms);
 }
 
 Expectation parse_expectation(const Obj& o, const std::set<std::string>& names, const std::set<std::string>& labels) {

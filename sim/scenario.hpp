@@ -35,6 +35,18 @@ struct AttackPlan {
 };
 
 /// One simulated user.
+/// What stands between a calls participant's media socket and the network (docs/scenarios.md).
+enum class NatKind : uint8_t {
+  none,             ///< its declared port, reachable by anyone
+  full_cone,        ///< one mapped port for every destination, reachable by anyone
+  port_restricted,  ///< one mapped port; a datagram gets in only from an address and port it sent to
+  symmetric,        ///< a new mapped port per destination, reachable only from that destination
+  udp_blocked,      ///< a firewall that drops every datagram in and out (signaling still works)
+};
+
+/// The name of a NAT kind as scenarios write it.
+const char* to_string(NatKind kind);
+
 struct Participant {
   std::string name;
   Face face = Face::calls;
@@ -48,7 +60,7 @@ struct Participant {
   int64_t ping_interval_ms = 10'000;
   std::optional<int64_t> auto_accept_ms;  ///< accepts an incoming call after this long
   std::optional<int64_t> auto_recall_ms;  ///< calls back this long after callee_available
-  bool nat = false;                       ///< calls: behind a NAT that maps its media port to another
+  NatKind nat = NatKind::none;            ///< calls: the NAT (or firewall) in front of its media port
   bool probe = true;                      ///< calls: proves its media endpoint over UDP
   bool plaintext_media = false;           ///< calls: plain RTP, no end-to-end keys (hailer --plaintext-media)
   std::optional<AttackPlan> attack;       ///< not a user but an attacker on the network (see AttackPlan)
@@ -98,7 +110,7 @@ struct Step {
 };
 
 /// What a fault does.
-enum class FaultKind : uint8_t { partition, stall, disconnect, link };
+enum class FaultKind : uint8_t { partition, stall, disconnect, link, udp_block };
 
 /// A timed network fault.
 struct Fault {
@@ -131,6 +143,8 @@ struct Expectation {
   std::optional<uint32_t> leg;  ///< audio: only the n-th stream (1-based) from `from` to `sink`
   std::optional<double> mos_min, loss_max, m2e_p95_max_ms, correlation_min, correlation_max;
   std::optional<uint64_t> interruptions_max;
+  std::string path;                           ///< audio: the sender's path at the end (direct, relay, tunnel)
+  std::optional<int64_t> first_audio_max_ms;  ///< audio: from the call's audio starting to its first played frame
   std::string file;  ///< recording: file name
   int64_t min_duration_ms = 0;
   std::string metric;              ///< metric: a report.json path, e.g. "core.calls_connected"

@@ -5,6 +5,7 @@
 #include "base/assert.hpp"
 #include "media/io/frame_decoder.hpp"
 #include "protocol/ptt_frame.hpp"
+#include "protocol/relay_packet.hpp"
 #include "sim/simulated_server.hpp"
 #include "sim/world.hpp"
 
@@ -277,12 +278,59 @@ void SimulatedClient::send_binary(std::vector<uint8_t> message, Time leaves_at) 
 // The UDP proof leaves from our media port; a NAT rewrites it to the port it maps.
 void SimulatedClient::send_probe(const std::string& payload) {
   if (!p_.probe) return;
-  const std::vector<uint8_t> bytes(payload.begin(), payload.end());
-  const MediaEndpoint from{p_.name, reachable_port()};
+  send_to_server(std::vector<uint8_t>(payload.begin(), payload.end()));
+}
+
+// A datagram from our media socket to the server's UDP port (a proof, a relay packet).
+void SimulatedClient::send_to_server(const std::vector<uint8_t>& bytes) {
+  if (udp_blocked()) return;
+  const MediaEndpoint from{p_.name, source_port("server", server_udp_port)};
   const Time sent = now();
   for (const Time t : w_.network().datagram(sent, p_.name, "server")) {
     w_.queue().at(t, [this, from, bytes, sent] { w_.server().datagram(from, bytes, sent); });
   }
+}
+
+// A relay packet as a tunnel frame on our signaling connection (path c).
+void SimulatedClient::send_tunnel(const std::vector<uint8_t>& bytes) {
+  if (conn_ == 0) return;
+  const uint64_t conn = conn_;
+  const Time sent = now();
+  const Time arrival = w_.network().stream(sent, p_.name, "server", conn);
+  w_.queue().at(arrival, [this, conn, bytes, sent] { w_.server().tunnel_frame(conn, bytes, sent); });
+}
+
+// ------------------------------------------------------------------ the NAT
+
+// The port a datagram from our media socket to (to, port) leaves from, once through the NAT,
+// which remembers the destination (what lets its answers in).
+uint16_t SimulatedClient::source_port(const std::string& to, uint16_t port) {
+  const auto key = std::make_pair(to, port);
+  if (const auto it = mappings_.find(key); it != mappings_.end()) return it->second;
+  uint16_t mapped = declared_media_port;
+  if (p_.nat == NatKind::full_cone || p_.nat == NatKind::port_restricted) mapped = nat_port_;
+  // A symmetric NAT maps each new destination to a new port (participant i: 50000 + 100 i + k).
+  if (p_.nat == NatKind::symmetric)
+    mapped = static_cast<uint16_t>(50'000 + 100 * (nat_port_ - 40'000) + mappings_.size() % 100);
+  mappings_.emplace(key, mapped);
+  return mapped;
+}
+
+// Whether a datagram from (from, from_port) to our `port` gets through the NAT.
+bool SimulatedClient::admits(const std::string& from, uint16_t from_port, uint16_t port) const {
+  const auto sent_to = mappings_.find(std::make_pair(from, from_port));
+  switch (p_.nat) {
+    case NatKind::none:
+      return port == declared_media_port;
+    case NatKind::full_cone:
+      return port == nat_port_;
+    case NatKind::port_restricted:
+    case NatKind::symmetric:
+      return sent_to != mappings_.end() && sent_to->second == port;
+    case NatKind::udp_blocked:
+      return false;
+  }
+  return false;
 }
 
 // ------------------------------------------------------------------ the audio source
@@ -347,6 +395,8 @@ void SimulatedClient::start_media(const StartCallMedia& c) {
     first_packet_ = true;
   }
   consent_.start(now());
+  path_.emplace(c.relay.has_value());
+  relay_ = c.relay;
   const uint64_t generation = ++media_generation_;
   w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
 }
@@ -361,22 +411,28 @@ void SimulatedClient::stop_media() {
   srtp_out_.reset();
   srtp_in_.reset();
   consent_.stop();
+  path_.reset();
+  relay_.reset();
 }
 
 void SimulatedClient::media_tick(uint64_t generation) {
   if (generation != media_generation_) return;
   check_consent();
+  send_binding();
   if (out_stream_ != nullptr) send_rtp();
   if (in_stream_ != nullptr) play(*in_stream_);
   w_.queue().after(frame_period, [this, generation] { media_tick(generation); });
 }
 
-// A frame is spoken every 20 ms; it goes out only while the peer's endpoint consents (what was
-// spoken before that is lost, as with the CLI).
+// A frame is spoken every 20 ms; it goes out on the best path that works (as the CLI chooses:
+// direct while the peer's endpoint consents, the relay's UDP port while it answers, else the
+// tunnel), and is held when there is none (what was spoken meanwhile is lost, as with the CLI).
 void SimulatedClient::send_rtp() {
   const Frame frame = next_frame();
   out_stream_->sent.insert(out_stream_->sent.end(), frame.pcm.begin(), frame.pcm.end());
-  if (!consent_.granted(now())) {
+  const bool direct = consent_.granted(now()) && MediaPath::direct_fresh(now(), consent_.answered_at());
+  const MediaPathKind route = path_->route(now(), direct);
+  if (route == MediaPathKind::none) {
     ++out_stream_->frames_held;
     return;
   }
@@ -385,7 +441,36 @@ void SimulatedClient::send_rtp() {
   out_stream_->capture_time[header.timestamp] = now() - frame_period;  // its first sample was spoken 20 ms ago
   auto datagram = rtp_encode(header, *frame.packet);
   if (srtp_out_) srtp_out_->protect(datagram);
-  send_datagram(peer_media_.address, peer_media_.port, datagram, out_stream_);
+  note_route(route);
+  if (route == MediaPathKind::direct) return send_datagram(peer_media_.address, peer_media_.port, datagram, out_stream_);
+  const std::vector<uint8_t> wrapped = relay_wrap(relay_->leg, datagram);
+  if (route == MediaPathKind::relay) return send_to_server(wrapped);
+  send_tunnel(wrapped);
+}
+
+void SimulatedClient::note_route(MediaPathKind route) {
+  switch (route) {
+    case MediaPathKind::direct:
+      ++out_stream_->packets_direct;
+      break;
+    case MediaPathKind::relay:
+      ++out_stream_->packets_relay;
+      break;
+    case MediaPathKind::tunnel:
+      ++out_stream_->packets_tunnel;
+      break;
+    case MediaPathKind::none:
+      HAILER_ASSERT(false && "a held frame is not sent");
+  }
+  out_stream_->path = to_string(route);
+  out_stream_->path_switches = path_->switches();
+}
+
+// A binding packet to the relay's UDP port when one is due: its answer proves that path.
+void SimulatedClient::send_binding() {
+  if (!path_ || !path_->binding_due(now())) return;
+  send_to_server(relay_binding(relay_->leg));
+  path_->binding_sent(now());
 }
 
 // The consent check that is due goes to the peer's endpoint, its nonce from our seeded stream.
@@ -404,14 +489,12 @@ void SimulatedClient::check_consent() {
 
 // A check from the current peer is answered to where it came from; an answer counts only from
 // the endpoint our checks go to.
-void SimulatedClient::on_consent(const std::string& from, const std::vector<uint8_t>& datagram) {
+void SimulatedClient::on_consent(const std::string& from, uint16_t from_port, const std::vector<uint8_t>& datagram) {
   const std::string_view text(reinterpret_cast<const char*>(datagram.data()), datagram.size());
   if (const auto answer = consent_answer(text)) {
-    SimulatedClient* peer = w_.find_client(from);
-    if (in_call_ && from == peer_ && peer != nullptr) {
-      send_datagram(from, peer->reachable_port(), std::vector<uint8_t>(answer->begin(), answer->end()), nullptr);
-    }
-  } else if (in_call_ && from == peer_media_.address) {
+    if (in_call_ && from == peer_)
+      send_datagram(from, from_port, std::vector<uint8_t>(answer->begin(), answer->end()), nullptr);
+  } else if (in_call_ && from == peer_media_.address && from_port == peer_media_.port) {
     consent_.on_answer(now(), text);
   }
 }
@@ -419,26 +502,55 @@ void SimulatedClient::on_consent(const std::string& from, const std::vector<uint
 void SimulatedClient::send_datagram(const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
                                     AudioStream* stream) {
   SimulatedClient* peer = w_.find_client(to);
-  if (peer == nullptr) return;  // the endpoint the server gave us leads nowhere
+  if (peer == nullptr || udp_blocked()) return;  // the endpoint leads nowhere, or our firewall drops it
+  const uint16_t from_port = source_port(to, port);
   for (const Time t : w_.network().datagram(now(), p_.name, to)) {
-    w_.queue().at(t, [this, peer, to, port, datagram, stream] {
-      w_.tap(p_.name, to, port, datagram, stream);  // an attacker on the path sees it arrive
-      peer->on_datagram(p_.name, port, datagram, stream);
+    w_.queue().at(t, [this, peer, from_port, to, port, datagram, stream] {
+      w_.tap(p_.name, from_port, to, port, datagram, stream);  // an attacker on the path sees it arrive
+      peer->on_datagram(p_.name, from_port, port, datagram, stream);
     });
   }
 }
 
-DatagramFate SimulatedClient::on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
-                                          AudioStream* stream) {
-  if (port != reachable_port()) return DatagramFate::not_listening;  // a NAT drops it
+void SimulatedClient::on_tunnel_frame(uint64_t conn, const std::vector<uint8_t>& frame) {
+  if (conn != conn_) return;  // a frame for a connection we already left
+  on_relayed(frame, false);
+}
+
+// A relay packet from the relay's UDP port or our tunnel: the peer's audio, or the answer to a
+// binding packet; anything not for our leg is dropped.
+DatagramFate SimulatedClient::on_relayed(const std::vector<uint8_t>& datagram, bool udp) {
+  if (!in_call_ || !relay_) return DatagramFate::foreign;
+  const auto inner = relay_unwrap(relay_->leg, datagram);
+  if (!inner) return DatagramFate::foreign;
+  if (inner->empty()) {
+    if (udp) path_->relay_answered(now());
+    return DatagramFate::consent;
+  }
+  SimulatedClient* peer = w_.find_client(peer_);
+  AudioStream* stream = peer != nullptr ? peer->out_stream() : nullptr;
+  if (stream == nullptr) return DatagramFate::foreign;
+  return receive_media(std::vector<uint8_t>(inner->begin(), inner->end()), stream);
+}
+
+DatagramFate SimulatedClient::on_datagram(const std::string& from, uint16_t from_port, uint16_t port,
+                                          const std::vector<uint8_t>& datagram, AudioStream* stream) {
+  if (udp_blocked() || !admits(from, from_port, port)) return DatagramFate::not_listening;  // the NAT drops it
+  if (from == "server" && from_port == server_udp_port) return on_relayed(datagram, true);
   if (is_consent_datagram(std::string_view(reinterpret_cast<const char*>(datagram.data()), datagram.size()))) {
-    on_consent(from, datagram);
+    on_consent(from, from_port, datagram);
     return DatagramFate::consent;
   }
   if (!in_call_ || from != peer_) {  // only the current peer's media is played
-    ++stream->dropped_foreign;
+    if (stream != nullptr) ++stream->dropped_foreign;
     return DatagramFate::foreign;
   }
+  return receive_media(datagram, stream);
+}
+
+// The peer's packet, by whichever path it came: opened (when protected) and played.
+DatagramFate SimulatedClient::receive_media(const std::vector<uint8_t>& datagram, AudioStream* stream) {
+  HAILER_ASSERT(stream != nullptr);
   std::vector<uint8_t> opened;
   if (srtp_in_) {  // end-to-end: only what the peer's key protected, once, is played
     opened = datagram;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "base/prng.hpp"
 #include "client/client.hpp"
 #include "client/consent.hpp"
+#include "client/media_path.hpp"
 #include "core/events.hpp"
 #include "media/io/resampler.hpp"
 #include "media/rtp.hpp"
@@ -59,16 +61,22 @@ class SimulatedClient {
   void on_text(uint64_t conn, const std::string& text, Time cause);
   /// The server closed `conn`.
   void on_closed(uint64_t conn);
-  /// A datagram arrived at `port` from participant `from`; `stream` measures its audio. Says
-  /// what became of it.
-  DatagramFate on_datagram(const std::string& from, uint16_t port, const std::vector<uint8_t>& datagram,
-                           AudioStream* stream);
+  /// A datagram arrived at `port` from `from` (a participant, or "server"), sent from its port
+  /// `from_port`; `stream` measures its audio (null: the relay's, found by the call). The NAT in
+  /// front of us decides first. Says what became of it.
+  DatagramFate on_datagram(const std::string& from, uint16_t from_port, uint16_t port,
+                           const std::vector<uint8_t>& datagram, AudioStream* stream);
+  /// A tunnel frame (a relay packet, path c) arrived on `conn`.
+  void on_tunnel_frame(uint64_t conn, const std::vector<uint8_t>& frame);
+  /// A firewall starts (or stops) dropping every datagram to and from our media socket.
+  void block_udp(bool on) { udp_blocked_now_ = on; }
+  /// The stream our audio to the current peer is measured on (null: none).
+  AudioStream* out_stream() const { return out_stream_; }
   /// True while a call's media with `peer` runs.
   bool in_call_with(const std::string& peer) const { return in_call_ && peer_ == peer; }
   /// The server opened our speaker route: frames of the coming turn are measured on `stream`.
   void set_turn_stream(AudioStream* stream) { turn_stream_ = stream; }
-  /// The port datagrams reach us at from outside (the NAT's, or the declared one).
-  uint16_t reachable_port() const { return p_.nat ? nat_port_ : declared_media_port; }
+
   /// Datagrams SRTP refused, over the whole run: failed the integrity check, replayed, truncated.
   uint64_t srtp_forged() const { return srtp_forged_; }
   /// Datagrams the replay window dropped, over the whole run.
@@ -100,8 +108,18 @@ class SimulatedClient {
   void media_tick(uint64_t generation);
   void send_rtp();
   void check_consent();
-  void on_consent(const std::string& from, const std::vector<uint8_t>& datagram);
+  void on_consent(const std::string& from, uint16_t from_port, const std::vector<uint8_t>& datagram);
   void send_datagram(const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram, AudioStream* stream);
+  void send_to_server(const std::vector<uint8_t>& datagram);
+  void send_tunnel(const std::vector<uint8_t>& datagram);
+  void send_binding();
+  DatagramFate on_relayed(const std::vector<uint8_t>& datagram, bool udp);
+  DatagramFate receive_media(const std::vector<uint8_t>& datagram, AudioStream* stream);
+  void note_route(MediaPathKind route);
+  // the NAT in front of the media socket
+  bool udp_blocked() const { return p_.nat == NatKind::udp_blocked || udp_blocked_now_; }
+  uint16_t source_port(const std::string& to, uint16_t port);
+  bool admits(const std::string& from, uint16_t from_port, uint16_t port) const;
   void play(AudioStream& s);
   // PTT media
   void start_talking();
@@ -133,6 +151,12 @@ class SimulatedClient {
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
   Consent consent_;                     // the peer's endpoint must answer before it gets audio, as in the CLI
+  std::optional<MediaPath> path_;       // the call's choice of path, as in the CLI
+  std::optional<RelayOffer> relay_;     // the relay's port and our leg, when the server relays the call
+  bool udp_blocked_now_ = false;        // a udp_block fault holds
+  // The NAT's state: the destinations we sent to (address, port) -> the port we were mapped to
+  // for it (one port for every destination, but a symmetric NAT's).
+  std::map<std::pair<std::string, uint16_t>, uint16_t> mappings_;
   std::optional<SrtpSender> srtp_out_;  // the call's end-to-end keys, as in the CLI
   std::optional<SrtpReceiver> srtp_in_;
   uint64_t srtp_forged_ = 0;

@@ -58,6 +58,13 @@ void SimulatedServer::datagram(const MediaEndpoint& from, const std::vector<uint
   flush();
 }
 
+void SimulatedServer::tunnel_frame(uint64_t conn, const std::vector<uint8_t>& bytes, Time sent_at) {
+  if (!conns_.contains(conn)) return;
+  cause_ = sent_at;
+  host_.frame(now(), SessionId{conn}, bytes);
+  flush();
+}
+
 void SimulatedServer::peer_closed(uint64_t conn, CloseReason reason, Time sent_at) {
   if (conns_.erase(conn) == 0) return;  // already closed by us: the port reports one close
   budgets_.erase(conn);
@@ -187,6 +194,30 @@ void SimulatedServer::close(SessionId session, CloseReason reason) {
     cause_ = now();
     host_.closed(now(), session, reason);
     flush();
+  });
+}
+
+// A relayed packet leaves the UDP port for a client's address (its name) and port, across the
+// simulated network; the client's NAT decides whether it gets in.
+void SimulatedServer::send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) {
+  SimulatedClient* c = w_.find_client(to.address);
+  if (c == nullptr) return;
+  std::vector<uint8_t> datagram(bytes.begin(), bytes.end());
+  for (const Time t : w_.network().datagram(now(), "server", to.address)) {
+    w_.queue().at(t, [c, port = to.port, datagram] { c->on_datagram("server", server_udp_port, port, datagram, nullptr); });
+  }
+}
+
+// A relayed packet as a tunnel frame: on the connection's stream, in order with its messages
+// (the stream's head-of-line blocking is the tunnel's cost).
+void SimulatedServer::send_frame(SessionId to, std::span<const uint8_t> bytes) {
+  auto it = conns_.find(to.value);
+  if (it == conns_.end()) return;
+  SimulatedClient* c = &w_.client(it->second);
+  const uint64_t conn = to.value;
+  const Time arrival = w_.network().stream(now(), "server", it->second, conn);
+  w_.queue().at(arrival, [c, conn, frame = std::vector<uint8_t>(bytes.begin(), bytes.end())] {
+    c->on_tunnel_frame(conn, frame);
   });
 }
 

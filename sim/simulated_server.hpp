@@ -23,6 +23,9 @@ namespace hailer::sim {
 
 class World;
 
+/// The simulated server's UDP port (media proofs and the relay), as hailer-server's default.
+inline constexpr uint16_t server_udp_port = 7701;
+
 /// The server of one simulated world.
 class SimulatedServer final : public HostPort, public MediaSink, public HostObserver {
  public:
@@ -41,6 +44,8 @@ class SimulatedServer final : public HostPort, public MediaSink, public HostObse
   void binary(uint64_t conn, const std::vector<uint8_t>& message, Time sent_at);
   /// A datagram arrived at the UDP port from `from`.
   void datagram(const MediaEndpoint& from, const std::vector<uint8_t>& bytes, Time sent_at);
+  /// A tunnel frame (a relay packet, path c) arrived on a connection.
+  void tunnel_frame(uint64_t conn, const std::vector<uint8_t>& bytes, Time sent_at);
   /// The peer closed or lost a connection.
   void peer_closed(uint64_t conn, CloseReason reason, Time sent_at);
 
@@ -57,6 +62,8 @@ class SimulatedServer final : public HostPort, public MediaSink, public HostObse
   void send_broadcast(std::span<const SessionId> to, const SharedText& text) override;
   void close(SessionId session, CloseReason reason) override;
   void arm_timer(std::optional<Time> at) override;
+  void send_datagram(const MediaEndpoint& to, std::span<const uint8_t> bytes) override;
+  void send_frame(SessionId to, std::span<const uint8_t> bytes) override;
 
   // ---------------------------------------------------------------- MediaSink
   void play(const SpeakerFrame& frame) override;

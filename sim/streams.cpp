@@ -8,6 +8,7 @@ void AudioStream::played(Time now, PlayoutKind kind, uint32_t timestamp, const s
   loss_trace.push_back(kind == PlayoutKind::concealed);
   if (kind == PlayoutKind::concealed) concealed_at_ms.push_back(now.ms());
   if (kind != PlayoutKind::normal) return;
+  if (first_played_us < 0) first_played_us = now.us;
   if (auto c = capture_time.find(timestamp); c != capture_time.end()) {
     m2e_us.push_back((now - c->second).us);
     capture_time.erase(c);

@@ -48,7 +48,13 @@ struct AudioStream {
   std::vector<int64_t> concealed_at_ms;   ///< when frames were concealed, for the plots
   std::map<uint32_t, Time> capture_time;  ///< stream timestamp -> when its first sample was spoken
   uint64_t dropped_foreign = 0;           ///< datagrams from someone who is not the current peer
-  uint64_t frames_held = 0;               ///< calls: frames spoken before the peer's endpoint consented, never sent
+  uint64_t frames_held = 0;               ///< calls: frames spoken with no path to the peer, never sent
+  uint64_t packets_direct = 0;            ///< calls: packets sent peer to peer (path a)
+  uint64_t packets_relay = 0;             ///< calls: packets sent through the relay's UDP port (path b)
+  uint64_t packets_tunnel = 0;            ///< calls: packets sent as tunnel frames (path c)
+  uint64_t path_switches = 0;             ///< calls: times the sender changed path
+  std::string path = "none";              ///< calls: the sender's path for its last packet
+  int64_t first_played_us = -1;           ///< the first frame of the sender's audio played (-1: none)
   std::unique_ptr<Playout> playout;       ///< calls: the receiver's playout (PTT turns play in the server's speaker)
   std::shared_ptr<DecodeLog> decode_log;  ///< calls: what the playout asked its decoder, decoded after the run
   StreamStats final_stats;                ///< PTT: the speaker's statistics when the turn finished

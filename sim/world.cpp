@@ -19,7 +19,10 @@ World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCac
       sources_(fixtures_dir, cache != nullptr ? *cache : own_cache_),
       network_(scenario.seed, scenario.default_link) {
   for (const auto& [pair, profile] : scenario_.links) network_.set_link(pair.first, pair.second, profile);
-  server_ = std::make_unique<SimulatedServer>(*this, scenario_.server, derive_seed(scenario_.seed, "server"));
+  // The server has its UDP port, as hailer-server does by default: media proofs and the relay.
+  Config server_config = scenario_.server;
+  server_config.rendezvous_udp_port = server_udp_port;
+  server_ = std::make_unique<SimulatedServer>(*this, server_config, derive_seed(scenario_.seed, "server"));
   uint16_t index = 0;
   for (const auto& p : scenario_.participants) {
     if (p.attack) {
@@ -34,9 +37,9 @@ World::World(const Scenario& scenario, const std::string& fixtures_dir, MediaCac
 
 World::~World() = default;
 
-void World::tap(const std::string& from, const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
-                AudioStream* stream) {
-  if (attacker_) attacker_->tapped(from, to, port, datagram, stream);
+void World::tap(const std::string& from, uint16_t from_port, const std::string& to, uint16_t port,
+                const std::vector<uint8_t>& datagram, AudioStream* stream) {
+  if (attacker_) attacker_->tapped(from, from_port, to, port, datagram, stream);
 }
 
 std::string World::server_text_to(const std::string& to, const std::string& text) {
@@ -115,6 +118,12 @@ void World::run_fault(const Fault& f) {
       return network_.set_link(f.a, f.b, f.profile);
     case FaultKind::disconnect:
       return clients_.at(f.who)->cut();
+    case FaultKind::udp_block: {
+      SimulatedClient* c = clients_.at(f.who).get();
+      c->block_udp(true);
+      if (f.duration_ms > 0) queue_.after(Duration::from_ms(f.duration_ms), [c] { c->block_udp(false); });
+      return;
+    }
   }
   HAILER_ASSERT(false && "unknown fault");
 }

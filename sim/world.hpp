@@ -84,9 +84,9 @@ class World {
   void record_rtt(int64_t us) { reply_rtts_.push_back(us); }
   /// A fresh connection number.
   uint64_t next_connection() { return ++last_connection_; }
-  /// A datagram from `from` arrives at `to`'s `port`: the attacker, if any, taps it.
-  void tap(const std::string& from, const std::string& to, uint16_t port, const std::vector<uint8_t>& datagram,
-           AudioStream* stream);
+  /// A datagram from `from` (its port `from_port`) arrives at `to`'s `port`: the attacker, if any, taps it.
+  void tap(const std::string& from, uint16_t from_port, const std::string& to, uint16_t port,
+           const std::vector<uint8_t>& datagram, AudioStream* stream);
   /// What the server writes to `to`, after the attacker (swap_keys) had its way with it.
   std::string server_text_to(const std::string& to, const std::string& text);
   /// The scenario's attacker, or null.

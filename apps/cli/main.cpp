@@ -487,7 +487,9 @@ class Shell {
   // the peer's endpoint grants consent, else the relay's UDP port while it answers, else the
   // tunnel on the signaling connection.
   void send_frame(const std::vector<int16_t>& pcm) {
-    const bool direct = direct_ok_ && (!options_.consent || consent_.granted(now()));
+    const bool direct =
+        direct_ok_ && (!options_.consent ||
+                       (consent_.granted(now()) && MediaPath::direct_fresh(now(), consent_.answered_at())));
     const MediaPathKind route = path_->route(now(), direct);
     if (route == MediaPathKind::none) {
       ++frames_held_;  // the peer's endpoint has not answered (yet, or any more), and no relay

@@ -45,6 +45,12 @@ TEST_CASE("media path: the relay's proof lasts 750 ms after its last answer", "[
   CHECK(p.route(Time::from_ms(1'750), false) == MediaPathKind::tunnel);
 }
 
+TEST_CASE("media path: a direct path is fresh for 1.7 s after the peer's last consent answer", "[media_path]") {
+  CHECK_FALSE(MediaPath::direct_fresh(Time{0}, std::nullopt));
+  CHECK(MediaPath::direct_fresh(Time::from_ms(2'699), Time::from_ms(1'000)));
+  CHECK_FALSE(MediaPath::direct_fresh(Time::from_ms(2'700), Time::from_ms(1'000)));
+}
+
 TEST_CASE("media path: without a relay, nothing goes until direct consent, and no binding is sent", "[media_path]") {
   MediaPath p(false);
   CHECK(p.route(Time{0}, false) == MediaPathKind::none);
