@@ -182,6 +182,7 @@ class NetServer final : public HostPort {
   void write(const std::shared_ptr<Connection>& c);
   void finish(std::shared_ptr<Connection> c, CloseReason reason);
   void receive();
+  void drain_datagrams();
   void on_timer();
 
   boost::asio::io_context& io_;
@@ -215,8 +216,10 @@ class NetServer final : public HostPort {
   void note_tls_read(Connection& c);
   void sweep_tls_buffers();
   void arm_buffer_sweep();
-  std::array<uint8_t, 2048> datagram_{};
-  boost::asio::ip::udp::endpoint datagram_from_;
+  // Datagrams are read in batches (recvmmsg): under a relay's load one wake reads many.
+  static constexpr std::size_t datagram_batch = 32;
+  std::array<std::array<uint8_t, 2048>, datagram_batch> datagrams_{};
+  std::array<boost::asio::ip::udp::endpoint, datagram_batch> datagram_from_{};
   std::unordered_map<SessionId, std::shared_ptr<Connection>, SessionIdHash>
       connections_;  // hashed: a lookup per message
   std::map<SessionId, std::shared_ptr<Link>> links_;

@@ -20,6 +20,9 @@
 // hailer-load floor (syscall_floor.hpp): the same cycle's and notify's system calls alone, through a
 // forked relay that does no work: the most any server could reach on this machine, measured
 // beside hailer in the same minutes.
+// hailer-load relay (relay_load.hpp): N relayed calls over real signaling, both legs sending at a
+// call's rate through the server's UDP relay: added latency (against socket to socket), loss,
+// and packets forwarded per server CPU second.
 // Runs are bounded (--seconds per phase, --setup-timeout) and exit 1 on protocol errors.
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -27,6 +30,7 @@
 
 #include "apps/load/calls_load.hpp"
 #include "apps/load/ptt_load.hpp"
+#include "apps/load/relay_load.hpp"
 #include "apps/load/syscall_floor.hpp"
 
 using hailer::load::Options;
@@ -118,7 +122,27 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   floor->add_option("--server-pid", f.server_pid, "that server's pid, for its CPU (/proc)");
   floor->add_flag("--json", f.json, "one JSON object instead of text");
+  hailer::load::RelayOptions r;
+  auto* relay = app.add_subcommand("relay", "N relayed calls, both legs sending through the server's UDP relay");
+  relay->add_option("--server", r.server, "IPV4:PORT of hailer-server's calls port (started with --plaintext)")
+      ->capture_default_str();
+  relay->add_option("--udp-port", r.udp_port, "the server's UDP port (the relay)")->capture_default_str();
+  relay->add_option("--prefix", r.prefix, "session names are PREFIXa0, PREFIXb0, ...")->capture_default_str();
+  relay->add_option("--calls", r.calls, "relayed calls")->capture_default_str()->check(CLI::Range(1u, 10000u));
+  relay->add_option("--rate", r.rate, "packets a second per leg (the relay allows 100)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000u));
+  relay->add_option("--payload-bytes", r.payload_bytes, "bytes behind the relay header (an SRTP packet)")
+      ->capture_default_str()
+      ->check(CLI::Range(8u, 1216u));
+  relay->add_option("--seconds", r.seconds, "length of each phase (direct, then relayed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  relay->add_option("--setup-timeout", r.setup_timeout_s, "longest wait for one setup message")->capture_default_str();
+  relay->add_option("--server-pid", r.server_pid, "the server's pid, for its CPU per forwarded packet (/proc)");
+  relay->add_flag("--json", r.json, "one JSON object instead of text");
   CLI11_PARSE(app, argc, argv);
+  if (relay->parsed()) return hailer::load::run_relay(r);
   if (floor->parsed()) {
     if (f.pairs == 0 && f.probes == 0) {
       std::fprintf(stderr, "hailer-load floor: nothing to measure: give --pairs or --probes\n");
