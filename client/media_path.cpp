@@ -31,10 +31,10 @@ MediaPathKind MediaPath::route(Time now, bool direct_consent) {
   // Direct whenever it is proven (it costs the server nothing and is the shortest); the relay's
   // UDP port while it answers; the tunnel otherwise (it rides the signaling connection, so it
   // works wherever signaling does); held only when the server relays nothing.
-  const MediaPathKind next = direct_consent        ? MediaPathKind::direct
-                             : !relay_             ? MediaPathKind::none
-                             : relay_proven(now)   ? MediaPathKind::relay
-                                                   : MediaPathKind::tunnel;
+  const MediaPathKind next = direct_consent      ? MediaPathKind::direct
+                             : !relay_           ? MediaPathKind::none
+                             : relay_proven(now) ? MediaPathKind::relay
+                                                 : MediaPathKind::tunnel;
   if (next != current_) {
     if (current_ != MediaPathKind::none && next != MediaPathKind::none) ++switches_;
     change_ = MediaPathChange{current_, next};

@@ -22,11 +22,11 @@ namespace hailer {
 
 /// Why a datagram was not forwarded.
 enum class RelayDrop : uint8_t {
-  malformed,     ///< shorter than the header, another version, or not a relay header at all
-  unknown_leg,   ///< no live call has that leg (the call ended, the id was never given, or a
-                 ///< tunnel frame naming a leg of another session)
-  oversized,     ///< larger than relay_max_datagram_bytes
-  too_fast,      ///< over the leg's packet rate (twice a call's 50 packets a second)
+  malformed,    ///< shorter than the header, another version, or not a relay header at all
+  unknown_leg,  ///< no live call has that leg (the call ended, the id was never given, or a
+                ///< tunnel frame naming a leg of another session)
+  oversized,    ///< larger than relay_max_datagram_bytes
+  too_fast,     ///< over the leg's packet rate (twice a call's 50 packets a second)
 };
 /// Number of RelayDrop values.
 inline constexpr std::size_t relay_drop_kinds = 4;

@@ -78,19 +78,19 @@ struct NetStats {
   uint64_t long_lines = 0;    ///< connections closed for a line over the size limit
   uint64_t bad_frames = 0;    ///< connections closed for a tunnel frame over the size limit
   uint64_t datagrams_in = 0;
-  uint64_t datagrams_out = 0;         ///< relayed call packets sent
-  uint64_t datagrams_unsent = 0;      ///< relayed call packets the socket would not take (dropped)
-  uint64_t tunnel_frames_out = 0;     ///< relayed call packets queued as tunnel frames (path c)
+  uint64_t datagrams_out = 0;          ///< relayed call packets sent
+  uint64_t datagrams_unsent = 0;       ///< relayed call packets the socket would not take (dropped)
+  uint64_t tunnel_frames_out = 0;      ///< relayed call packets queued as tunnel frames (path c)
   uint64_t tunnel_frames_dropped = 0;  ///< tunnel frames dropped, oldest first, for a slow reader
-  uint64_t accept_pauses = 0;         ///< accepts paused for want of descriptors
-  uint64_t tls_handshakes = 0;        ///< TLS handshakes completed on the calls port
-  uint64_t tls_failures = 0;          ///< TLS handshakes that failed (a bad hello, a refused certificate, a reset)
-  uint64_t tls_timeouts = 0;          ///< TLS handshakes not finished within tls_handshake_timeout_ms
-  uint64_t tls_refused = 0;           ///< connections closed at once: too many handshakes from the address or in all
-  uint64_t plaintext_refused = 0;     ///< plaintext on the TLS calls port (told tls_required)
-  uint64_t tls_on_plaintext = 0;      ///< a TLS hello on the plaintext calls port (closed)
-  uint64_t tls_buffers_kept = 0;      ///< TLS connections that went busy and kept their record buffers
-  uint64_t tls_buffers_released = 0;  ///< busy TLS connections that went quiet and gave them back
+  uint64_t accept_pauses = 0;          ///< accepts paused for want of descriptors
+  uint64_t tls_handshakes = 0;         ///< TLS handshakes completed on the calls port
+  uint64_t tls_failures = 0;           ///< TLS handshakes that failed (a bad hello, a refused certificate, a reset)
+  uint64_t tls_timeouts = 0;           ///< TLS handshakes not finished within tls_handshake_timeout_ms
+  uint64_t tls_refused = 0;            ///< connections closed at once: too many handshakes from the address or in all
+  uint64_t plaintext_refused = 0;      ///< plaintext on the TLS calls port (told tls_required)
+  uint64_t tls_on_plaintext = 0;       ///< a TLS hello on the plaintext calls port (closed)
+  uint64_t tls_buffers_kept = 0;       ///< TLS connections that went busy and kept their record buffers
+  uint64_t tls_buffers_released = 0;   ///< busy TLS connections that went quiet and gave them back
 };
 
 /// Listens, accepts, reads lines and datagrams, writes, and runs the host's timer.

@@ -41,7 +41,7 @@ struct NetServer::Connection {
   // Lines waiting for the socket, each with its newline: a message is copied here when sent,
   // the next write takes them all. No heap while idle: the buffer comes from the spare pool.
   std::string pending;
-  std::size_t sent = 0;        // bytes at the front of `pending` the socket already took
+  std::size_t sent = 0;  // bytes at the front of `pending` the socket already took
   // Tunnel frames waiting for `pending` to be written (NetServer::send_frame); no heap while none.
   std::vector<std::string> frames;
   bool write_pending = false;  // the socket's buffer was full: waiting until it takes more

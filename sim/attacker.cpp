@@ -97,8 +97,7 @@ void Attacker::inject_tick() {
     for (auto& b : payload) b = static_cast<uint8_t>(rng_.next());
     ++stats_.injected;
     if (target->on_datagram(other(victim), seen->second.from_port, seen->second.port, rtp_encode(h, payload),
-                            seen->second.source) ==
-        DatagramFate::played)
+                            seen->second.source) == DatagramFate::played)
       ++stats_.injected_played;
   }
   w_.queue().after(Duration::from_ms(1000 / plan_.inject_per_second), [this] { inject_tick(); });

@@ -591,7 +591,8 @@ void parse_audio(const Obj& o, Expectation& e, const std::set<std::string>& name
   if (o.has("leg")) e.leg = static_cast<uint32_t>(o.integer("leg", 1, 1, 10'000));
   if (o.has("path")) {
     e.path = o.str("path");
-    if (e.path != "direct" && e.path != "relay" && e.path != "tunnel") o.fail("path", "must be direct, relay or tunnel");
+    if (e.path != "direct" && e.path != "relay" && e.path != "tunnel")
+      o.fail("path", "must be direct, relay or tunnel");
   }
   e.first_audio_max_ms = o.opt_integer("first_audio_max_ms", 0, max_ms);
 }

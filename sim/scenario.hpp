@@ -145,7 +145,7 @@ struct Expectation {
   std::optional<uint64_t> interruptions_max;
   std::string path;                           ///< audio: the sender's path at the end (direct, relay, tunnel)
   std::optional<int64_t> first_audio_max_ms;  ///< audio: from the call's audio starting to its first played frame
-  std::string file;  ///< recording: file name
+  std::string file;                           ///< recording: file name
   int64_t min_duration_ms = 0;
   std::string metric;              ///< metric: a report.json path, e.g. "core.calls_connected"
   std::optional<double> min, max;  ///< metric bounds

@@ -442,7 +442,8 @@ void SimulatedClient::send_rtp() {
   auto datagram = rtp_encode(header, *frame.packet);
   if (srtp_out_) srtp_out_->protect(datagram);
   note_route(route);
-  if (route == MediaPathKind::direct) return send_datagram(peer_media_.address, peer_media_.port, datagram, out_stream_);
+  if (route == MediaPathKind::direct)
+    return send_datagram(peer_media_.address, peer_media_.port, datagram, out_stream_);
   const std::vector<uint8_t> wrapped = relay_wrap(relay_->leg, datagram);
   if (route == MediaPathKind::relay) return send_to_server(wrapped);
   send_tunnel(wrapped);

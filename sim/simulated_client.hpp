@@ -150,10 +150,10 @@ class SimulatedClient {
   AudioStream* in_stream_ = nullptr;
   std::optional<RtpSender> rtp_;
   bool first_packet_ = false;
-  Consent consent_;                     // the peer's endpoint must answer before it gets audio, as in the CLI
-  std::optional<MediaPath> path_;       // the call's choice of path, as in the CLI
-  std::optional<RelayOffer> relay_;     // the relay's port and our leg, when the server relays the call
-  bool udp_blocked_now_ = false;        // a udp_block fault holds
+  Consent consent_;                  // the peer's endpoint must answer before it gets audio, as in the CLI
+  std::optional<MediaPath> path_;    // the call's choice of path, as in the CLI
+  std::optional<RelayOffer> relay_;  // the relay's port and our leg, when the server relays the call
+  bool udp_blocked_now_ = false;     // a udp_block fault holds
   // The NAT's state: the destinations we sent to (address, port) -> the port we were mapped to
   // for it (one port for every destination, but a symmetric NAT's).
   std::map<std::pair<std::string, uint16_t>, uint16_t> mappings_;

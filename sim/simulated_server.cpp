@@ -204,7 +204,8 @@ void SimulatedServer::send_datagram(const MediaEndpoint& to, std::span<const uin
   if (c == nullptr) return;
   std::vector<uint8_t> datagram(bytes.begin(), bytes.end());
   for (const Time t : w_.network().datagram(now(), "server", to.address)) {
-    w_.queue().at(t, [c, port = to.port, datagram] { c->on_datagram("server", server_udp_port, port, datagram, nullptr); });
+    w_.queue().at(
+        t, [c, port = to.port, datagram] { c->on_datagram("server", server_udp_port, port, datagram, nullptr); });
   }
 }
 

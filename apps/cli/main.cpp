@@ -441,31 +441,31 @@ class Shell {
     note("call statistics: " + summary->describe() + ", path " + to_string(path.current()) +
              (path.switches() > 0 ? " (" + std::to_string(path.switches()) + " switches)" : ""),
          {{"type", "call_stats"},
-                                                     {"peer", media_peer_},
-                                                     {"packets_sent", summary->packets_sent},
-                                                     {"bytes_sent", summary->bytes_sent},
-                                                     {"duration_s", summary->duration_s},
-                                                     {"received", summary->stats.received},
-                                                     {"lost", summary->stats.lost},
-                                                     {"late", summary->stats.late},
-                                                     {"concealed", summary->stats.concealed},
-                                                     {"jitter_ms", summary->stats.jitter_ms},
-                                                     {"buffer_delay_ms", summary->buffer_delay_ms},
-                                                     {"mos", summary->mos},
-                                                     {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
-                                                     {"consent_checks", consent_checks},
-                                                     {"frames_held", frames_held_},
-                                                     {"protected", summary->protected_media},
-                                                     {"srtp_forged", summary->srtp_forged},
-                                                     {"srtp_replayed", summary->srtp_replayed},
-                                                     {"srtp_truncated", summary->srtp_truncated},
-                                                     {"path", to_string(path.current())},
-                                                     {"packets_direct", path.packets_on(MediaPathKind::direct)},
-                                                     {"packets_relay", path.packets_on(MediaPathKind::relay)},
-                                                     {"packets_tunnel", path.packets_on(MediaPathKind::tunnel)},
-                                                     {"path_switches", path.switches()},
-                                                     {"first_audio_ms", first_audio_ms},
-                                                     {"tunnel_frames_dropped", link_.frames_dropped()}});
+          {"peer", media_peer_},
+          {"packets_sent", summary->packets_sent},
+          {"bytes_sent", summary->bytes_sent},
+          {"duration_s", summary->duration_s},
+          {"received", summary->stats.received},
+          {"lost", summary->stats.lost},
+          {"late", summary->stats.late},
+          {"concealed", summary->stats.concealed},
+          {"jitter_ms", summary->stats.jitter_ms},
+          {"buffer_delay_ms", summary->buffer_delay_ms},
+          {"mos", summary->mos},
+          {"foreign_datagrams", foreign_datagrams_ + media_.other_streams()},
+          {"consent_checks", consent_checks},
+          {"frames_held", frames_held_},
+          {"protected", summary->protected_media},
+          {"srtp_forged", summary->srtp_forged},
+          {"srtp_replayed", summary->srtp_replayed},
+          {"srtp_truncated", summary->srtp_truncated},
+          {"path", to_string(path.current())},
+          {"packets_direct", path.packets_on(MediaPathKind::direct)},
+          {"packets_relay", path.packets_on(MediaPathKind::relay)},
+          {"packets_tunnel", path.packets_on(MediaPathKind::tunnel)},
+          {"path_switches", path.switches()},
+          {"first_audio_ms", first_audio_ms},
+          {"tunnel_frames_dropped", link_.frames_dropped()}});
   }
 
   // One 20 ms media period, on an absolute schedule (no drift).
@@ -488,8 +488,8 @@ class Shell {
   // tunnel on the signaling connection.
   void send_frame(const std::vector<int16_t>& pcm) {
     const bool direct =
-        direct_ok_ && (!options_.consent ||
-                       (consent_.granted(now()) && MediaPath::direct_fresh(now(), consent_.answered_at())));
+        direct_ok_ &&
+        (!options_.consent || (consent_.granted(now()) && MediaPath::direct_fresh(now(), consent_.answered_at())));
     const MediaPathKind route = path_->route(now(), direct);
     if (route == MediaPathKind::none) {
       ++frames_held_;  // the peer's endpoint has not answered (yet, or any more), and no relay
@@ -712,15 +712,15 @@ class Shell {
   int exit_code_ = exit_ok;
   uint16_t rendezvous_port_ = 0;
   udp::endpoint peer_;
-  bool direct_ok_ = false;                     // the peer's endpoint is usable (path a can be tried)
-  std::optional<MediaPath> path_;              // this call's choice of path
-  std::optional<RelayOffer> relay_;            // the relay's port and our leg, when the server relays the call
-  udp::endpoint relay_endpoint_;               // the relay's UDP port on the server
+  bool direct_ok_ = false;                              // the peer's endpoint is usable (path a can be tried)
+  std::optional<MediaPath> path_;                       // this call's choice of path
+  std::optional<RelayOffer> relay_;                     // the relay's port and our leg, when the server relays the call
+  udp::endpoint relay_endpoint_;                        // the relay's UDP port on the server
   MediaPathKind announced_path_ = MediaPathKind::none;  // the path the user was last told
-  Time path_since_{0};                          // when the path last changed
+  Time path_since_{0};                                  // when the path last changed
   static constexpr int64_t path_settled_ms = 1'000;
-  Time media_started_at_{0};                    // the call's audio started (for first_audio_ms)
-  std::optional<Time> first_heard_at_;          // the first packet of the peer's audio arrived
+  Time media_started_at_{0};                   // the call's audio started (for first_audio_ms)
+  std::optional<Time> first_heard_at_;         // the first packet of the peer's audio arrived
   std::optional<udp::endpoint> media_source_;  // the source latched for this call (from_peer)
   uint64_t foreign_datagrams_ = 0;             // datagrams from anyone else, this call
   Consent consent_;                            // the peer's endpoint must keep answering to get audio

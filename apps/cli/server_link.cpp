@@ -218,16 +218,18 @@ void ServerLink::write_next() {
   const bool line = !outbound_.empty();
   std::deque<std::string>& from = line ? outbound_ : frames_;
   with_stream([this, &from](auto& stream) {
-    asio::async_write(stream, asio::buffer(from.front()), [this, &from](const boost::system::error_code& ec, std::size_t) {
-      writing_ = false;
-      if (stopped_) return;
-      if (!from.empty()) from.pop_front();  // lost() may have emptied the queues under an aborted write
-      if (ec) {
-        outbound_.clear();  // the drop itself is the reader's to report
-        frames_.clear();
-      }
-      write_next();
-    });
+    asio::async_write(stream, asio::buffer(from.front()),
+                      [this, &from](const boost::system::error_code& ec, std::size_t) {
+                        writing_ = false;
+                        if (stopped_) return;
+                        if (!from.empty())
+                          from.pop_front();  // lost() may have emptied the queues under an aborted write
+                        if (ec) {
+                          outbound_.clear();  // the drop itself is the reader's to report
+                          frames_.clear();
+                        }
+                        write_next();
+                      });
   });
 }
 

@@ -4,12 +4,12 @@
 // protocol client's business; this only moves them and says how the connection fares.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -38,10 +38,10 @@ class ServerLink {
   };
   /// What the shell hears from the link.
   struct Handlers {
-    std::function<void()> up;                      ///< connected (and trusted): the protocol may start
-    std::function<void(const std::string&)> line;  ///< one line from the server, without its newline
+    std::function<void()> up;                             ///< connected (and trusted): the protocol may start
+    std::function<void(const std::string&)> line;         ///< one line from the server, without its newline
     std::function<void(std::span<const uint8_t>)> frame;  ///< one tunnel frame's relay datagram (path c)
-    std::function<void()> down;                    ///< the connection that was up is gone
+    std::function<void()> down;                           ///< the connection that was up is gone
     std::function<void(const std::string& text, nlohmann::ordered_json json)> note;  ///< tell the user
     std::function<void(nlohmann::ordered_json json)> json_only;                      ///< tell a script
     std::function<void()> insecure;  ///< cannot connect securely: the run ends

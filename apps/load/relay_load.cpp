@@ -270,8 +270,8 @@ int run_relay(const RelayOptions& o) {
     }
   }
   if (!unbound.empty()) {
-    std::fprintf(stderr, "hailer-load relay: %zu of %zu legs never bound (no binding answer in 10 s)\n",
-                 unbound.size(), legs.size());
+    std::fprintf(stderr, "hailer-load relay: %zu of %zu legs never bound (no binding answer in 10 s)\n", unbound.size(),
+                 legs.size());
     return 1;
   }
   // The floor first: the same packets from socket to socket, no server between.
@@ -297,12 +297,13 @@ int run_relay(const RelayOptions& o) {
     std::printf("  direct (socket to socket): sent %llu, received %llu, latency p50 %.1f us, p99 %.1f us\n",
                 static_cast<unsigned long long>(direct.sent), static_cast<unsigned long long>(direct.received),
                 direct.latency.at(0.5), direct.latency.at(0.99));
-    std::printf("  through the relay:         sent %llu, received %llu (loss %.3f%%), latency p50 %.1f us, p99 %.1f us, "
-                "max %.1f us\n",
-                static_cast<unsigned long long>(relayed.sent), static_cast<unsigned long long>(relayed.received),
-                100 * loss(relayed), relayed.latency.at(0.5), relayed.latency.at(0.99), relayed.latency.at(1.0));
-    std::printf("  the relay adds %.1f us at p99; forwarded %.0f packets/s", relayed.latency.at(0.99) - direct.latency.at(0.99),
-                pps);
+    std::printf(
+        "  through the relay:         sent %llu, received %llu (loss %.3f%%), latency p50 %.1f us, p99 %.1f us, "
+        "max %.1f us\n",
+        static_cast<unsigned long long>(relayed.sent), static_cast<unsigned long long>(relayed.received),
+        100 * loss(relayed), relayed.latency.at(0.5), relayed.latency.at(0.99), relayed.latency.at(1.0));
+    std::printf("  the relay adds %.1f us at p99; forwarded %.0f packets/s",
+                relayed.latency.at(0.99) - direct.latency.at(0.99), pps);
     if (per_core > 0)
       std::printf(" with %.2f s of server CPU: %.0f packets per server CPU second\n", relayed.server_cpu_s, per_core);
     else

@@ -18,7 +18,7 @@ struct RelayOptions {
   uint16_t udp_port = 7701;               ///< the server's UDP port (the relay)
   std::string prefix = "relay";           ///< session names: PREFIXa0, PREFIXb0, ...
   uint32_t calls = 500;
-  uint32_t rate = 50;  ///< packets a second per leg (a call's 20 ms frames: 50)
+  uint32_t rate = 50;            ///< packets a second per leg (a call's 20 ms frames: 50)
   uint32_t payload_bytes = 108;  ///< SRTP packet behind the relay header (Opus 20 ms at 32 kbit/s: about 108)
   double seconds = 5;
   double setup_timeout_s = 60;

@@ -21,7 +21,7 @@ TEST_CASE("media path: the tunnel first, the relay once it answers, direct once 
   const auto up = p.take_change();
   REQUIRE(up.has_value());
   CHECK((up->from == MediaPathKind::tunnel && up->to == MediaPathKind::relay));
-  CHECK(p.route(Time::from_ms(40), true) == MediaPathKind::direct);  // consent came: straight up
+  CHECK(p.route(Time::from_ms(40), true) == MediaPathKind::direct);      // consent came: straight up
   CHECK(p.route(Time::from_ms(5'000), false) == MediaPathKind::tunnel);  // consent and relay lapsed: down, not held
   p.relay_answered(Time::from_ms(6'000));
   CHECK(p.route(Time::from_ms(6'020), false) == MediaPathKind::relay);

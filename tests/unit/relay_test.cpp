@@ -163,8 +163,7 @@ TEST_CASE("relay: a NAT rebinding moves the leg, a dropped packet does not", "[r
   CHECK(r.stats().rebinds == 1);
 }
 
-TEST_CASE("relay: a tunnel frame counts from the leg's own session only, and moves the leg to the tunnel",
-          "[relay]") {
+TEST_CASE("relay: a tunnel frame counts from the leg's own session only, and moves the leg to the tunnel", "[relay]") {
   Relay r;
   REQUIRE(r.open(7, leg(1), SessionId{1}, leg(2), SessionId{2}));
   REQUIRE(r.open(8, leg(3), SessionId{3}, leg(4), SessionId{4}));
@@ -191,8 +190,7 @@ TEST_CASE("relay: a tunnel frame counts from the leg's own session only, and mov
   r.check_invariants();
 }
 
-TEST_CASE("relay: a binding packet is answered where it came from and moves only a leg not on its tunnel",
-          "[relay]") {
+TEST_CASE("relay: a binding packet is answered where it came from and moves only a leg not on its tunnel", "[relay]") {
   Relay r;
   REQUIRE(r.open(7, leg(1), SessionId{1}, leg(2), SessionId{2}));
   // Fresh: the binding binds alice's leg to her UDP address and comes back to it unchanged.
