@@ -50,6 +50,7 @@ Counters host_counters(const HostStats& h, const SpeakerStats& sp) {
           {"relay_answered", h.relay_answered},
           {"tunnel_frames_in", h.tunnel_frames_in},
           {"tunnel_frames_out", h.tunnel_frames_out},
+          {"tunnel_told_no_call", h.tunnel_told_no_call},
           {"speaker_frames_in", sp.frames_in},
           {"speaker_frames_played", sp.frames_played},
           {"speaker_frames_concealed", sp.frames_concealed},

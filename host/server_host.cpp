@@ -109,6 +109,15 @@ void ServerHost::binary(Time now, SessionId session, std::span<const uint8_t> me
   const auto it = connections_.find(session);  // one lookup per frame: open, and its count
   if (it == connections_.end() || !it->second.open) return;
   ++stats_.binary_in;
+  if (core_.face_of(session) == Face::calls) {
+    // A calls session's binary messages are its tunnel (a browser's path c): the relay's own
+    // limits apply, per leg, and a flood is dropped and told there, never closed.
+    ++stats_.tunnel_frames_in;
+    relay(now, RelayHop{true, MediaEndpoint{}, session}, message);
+    settle(now);
+    arm_timer();
+    return;
+  }
   const std::optional<AudioFormat> format = core_.audio_format(session);
   if (!it->second.frames.take(now, config_.max_frames_per_second)) {
     ++stats_.floods;
@@ -174,6 +183,9 @@ void ServerHost::relay(Time now, const RelayHop& from, std::span<const uint8_t> 
   }
   if (!v.drop) return port_.send_datagram(v.to.udp, out);
   if (!from.tunnel) ++stats_.datagrams_ignored;  // went nowhere, as every datagram that is not a proof
+  // Over a tunnel the sender is known even when its leg is not: audio before its call is
+  // connected (or after it ended) is told, at most once a second, and dropped.
+  if (from.tunnel && *v.drop == RelayDrop::unknown_leg) return tell_no_call(now, from.session);
   if (!v.sender || (*v.drop != RelayDrop::oversized && *v.drop != RelayDrop::too_fast)) return;
   const auto told = relay_told_at_.find(*v.sender);
   HAILER_ASSERT(told != relay_told_at_.end());  // a leg's session is in a live call
@@ -182,6 +194,16 @@ void ServerHost::relay(Time now, const RelayHop& from, std::span<const uint8_t> 
   ++stats_.relay_told;
   send(*v.sender, RelayDropped{v.call_id, *v.drop == RelayDrop::oversized ? RelayDropReason::oversized
                                                                           : RelayDropReason::too_fast});
+}
+
+void ServerHost::tell_no_call(Time now, SessionId session) {
+  auto it = connections_.find(session);
+  HAILER_ASSERT(it != connections_.end());
+  auto& told = it->second.no_leg_told_at;
+  if (told && now - *told < Duration::from_s(1)) return;
+  told = now;
+  ++stats_.tunnel_told_no_call;
+  send(session, ErrorReply{std::nullopt, ErrorCode::not_in_call, "audio on the tunnel for no call of yours (not connected yet, or ended)"});
 }
 
 void ServerHost::closed(Time now, SessionId session, CloseReason reason) {

@@ -65,6 +65,7 @@ struct HostStats {
   uint64_t relay_answered = 0;       ///< binding packets answered (a client probing the UDP path)
   uint64_t tunnel_frames_in = 0;     ///< tunnel frames read from calls connections (path c)
   uint64_t tunnel_frames_out = 0;    ///< relayed packets sent as tunnel frames
+  uint64_t tunnel_told_no_call = 0;  ///< tunnel frames of no live leg of the sender's, told not_in_call
 };
 
 /// One server: the core plus everything an adapter would otherwise have to decide.
@@ -91,7 +92,8 @@ class ServerHost {
   void binary(Time now, SessionId session, std::span<const uint8_t> message);
   /// A datagram reached the server's UDP port from `from`.
   void datagram(Time now, const MediaEndpoint& from, std::span<const uint8_t> bytes);
-  /// A tunnel frame (a relay datagram, path c) came on `session`'s calls connection.
+  /// A tunnel frame (a relay datagram, path c) came on `session`'s calls connection (a line-framed
+  /// frame on TCP, or a calls session's binary WebSocket message).
   void frame(Time now, SessionId session, std::span<const uint8_t> bytes);
   /// The connection is gone (reported by the port, also after the host asked to close it).
   void closed(Time now, SessionId session, CloseReason reason);
@@ -132,6 +134,7 @@ class ServerHost {
     bool core_knows = false;          // the host already told the core it is closed (a refused frame)
     AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
     FrameRateLimit frames;            // audio frames this second (every transport's flood rule)
+    std::optional<Time> no_leg_told_at;  // a tunnel frame of no call of its own: when last told
   };
 
   // The sink as the speaker and the feed loop see it: every call goes through to the real one,
@@ -168,6 +171,7 @@ class ServerHost {
   void send(SessionId to, const ServerMessage& message);
   void relay(Time now, const RelayHop& from, std::span<const uint8_t> bytes);
   void apply_relay(const RelayCall& e);
+  void tell_no_call(Time now, SessionId session);
   void close(SessionId session, CloseReason reason);
   void refuse_frame(Time now, SessionId session, std::string_view detail);
   void release_address(Connection& c);

@@ -315,7 +315,14 @@ void NetServer::drain_datagrams() {
 // drops the oldest (old audio is worth nothing; the slow-reader limit counts messages only).
 void NetServer::send_frame(SessionId to, std::span<const uint8_t> bytes) {
   auto it = connections_.find(to);
-  if (it == connections_.end()) return;  // a WebSocket session, or closed already
+  if (it == connections_.end()) {
+    if (auto l = links_.find(to); l != links_.end()) {
+      ++stats_.tunnel_frames_out;
+      const auto link = l->second;  // a copy: the link may detach inside send_frame
+      link->send_frame(bytes);
+    }
+    return;  // else closed already
+  }
   Connection& c = *it->second;
   if (c.finished || c.closing) return;
   ++stats_.tunnel_frames_out;

@@ -62,6 +62,9 @@ class Link {
   virtual ~Link() = default;
   /// Queues one message (a text frame).
   virtual void send(const SharedText& text) = 0;
+  /// Queues one tunnel frame (a binary frame of a calls session): behind every message, the
+  /// newest few kept for a slow reader (NetServer::max_queued_frames).
+  virtual void send_frame(std::span<const uint8_t> bytes) = 0;
   /// Closes after what is queued, for `reason`; the transport calls detach() when done.
   virtual void close(CloseReason reason) = 0;
   /// Drops the connection now (a stopping server that waited long enough); calls detach().
@@ -149,6 +152,8 @@ class NetServer final : public HostPort {
     ++stats_.writes;
     stats_.bytes_out += bytes;
   }
+  /// An attached link dropped its oldest tunnel frame for a slow reader.
+  void frame_dropped() { ++stats_.tunnel_frames_dropped; }
   /// The link is gone (the host hears it later, never from inside a host call).
   void detach(SessionId session, CloseReason reason);
 

@@ -292,6 +292,18 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     if (!writing_) write_next();
   }
 
+  // A calls session's tunnel frame (a browser's path c), as a binary message. Never ahead of a
+  // text message by more than the one being written; a slow reader keeps the newest few.
+  void send_frame(std::span<const uint8_t> bytes) override {
+    if (finished_ || closing_) return;
+    if (frames_.size() >= NetServer::max_queued_frames) {
+      frames_.erase(frames_.begin());
+      impl_.server.frame_dropped();
+    }
+    frames_.emplace_back(bytes.begin(), bytes.end());
+    if (!writing_) write_next();
+  }
+
   void close(CloseReason reason) override {
     if (finished_ || closing_) return;
     closing_ = true;
@@ -369,8 +381,10 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     close(CloseReason::protocol_error);
   }
 
+  // Text messages first, then one tunnel frame at a time.
   void write_next() {
     writing_ = true;
+    if (out_.empty()) return write_frame();
     ws_.text(true);
     ws_.async_write(asio::buffer(*out_.front()),
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -379,11 +393,31 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
                       if (ec) return self->finish(CloseReason::reset);
                       self->impl_.server.wrote(n);
                       self->out_budget_.drained(self->out_.pop()->size());
-                      if (!self->out_.empty())
-                        self->write_next();
-                      else if (self->closing_)
-                        self->close_now();
+                      self->written();
                     });
+  }
+
+  void write_frame() {
+    HAILER_ASSERT(writing_ && !frames_.empty());
+    sending_frame_ = std::move(frames_.front());
+    frames_.erase(frames_.begin());
+    if (frames_.empty()) frames_.shrink_to_fit();
+    ws_.binary(true);
+    ws_.async_write(asio::buffer(sending_frame_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->writing_ = false;
+      if (self->finished_) return;
+      if (ec) return self->finish(CloseReason::reset);
+      self->impl_.server.wrote(n);
+      self->sending_frame_ = {};
+      self->written();
+    });
+  }
+
+  void written() {
+    if (!out_.empty() || !frames_.empty())
+      write_next();
+    else if (closing_)
+      close_now();
   }
 
   void close_now() {
@@ -411,6 +445,8 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   bool attached_ = false;
   beast::flat_buffer in_;
   OutQueue out_;  // no heap while idle: most of a class is
+  std::vector<std::vector<uint8_t>> frames_;  // tunnel frames of a calls session, behind out_
+  std::vector<uint8_t> sending_frame_;        // the frame being written
   OutboundBudget out_budget_;
   bool holds_place_ = true;  // admitted under the caps before this link was made
   bool writing_ = false;

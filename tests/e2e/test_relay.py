@@ -13,6 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Raw, TempDirCase  # noqa: E402
+from ws import Ws  # noqa: E402
 
 MARKER, VERSION = 0xFE, 1
 
@@ -198,6 +199,53 @@ class Relay(TempDirCase):
         while server.counters()["host.relay_malformed"] != 1:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
+
+
+    def next_binary(self, ws, timeout=2.0):
+        """The next binary message on `ws` (text messages before it are skipped), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                m = ws.recv(max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                return None
+            if isinstance(m, bytes):
+                return m
+        return None
+
+    def test_a_calls_session_on_the_websocket_sends_its_audio_as_binary_tunnel_frames(self):
+        """A browser's path: the calls face over the HTTPS port's WebSocket, its relay packets as
+        binary messages (a CLI on the calls port at the other end, over its own tunnel); audio
+        before the call is connected is dropped, counted and told."""
+        server = self.server()
+        ann = Ws(server.http_port, tls=True)
+        token_ann = ann.reply(ann.request("register", version=1, name="ann"))["media_token"]
+        bob = Raw(server.port)
+        token_bob = bob.register("bob")["media_token"]
+        # Before any call: dropped, counted, and ann is told (once a second at most).
+        ann.send_binary(packet(leg_id(token_ann, 1), b"too early"))
+        told = ann.expect("error")
+        self.assertEqual(told["code"], "not_in_call")
+        self.assertIsNone(told["id"])
+        ann.send_binary(packet(leg_id(token_ann, 1), b"too early again"))
+        ann.reply(ann.request("call", to="bob"))
+        call_id = bob.expect("call_ringing")["call_id"]
+        bob.reply(bob.request("accept", call_id=call_id))
+        self.assertEqual(ann.expect("call_connected")["relay_port"], server.udp_port)
+        bob.expect("call_connected")
+        leg_ann, leg_bob = leg_id(token_ann, call_id), leg_id(token_bob, call_id)
+        ann.send_binary(packet(leg_ann, b"from the browser"))
+        self.assertEqual(bob.frame(), packet(leg_bob, b"from the browser"))
+        bob.send_frame(packet(leg_bob, b"from the terminal"))
+        self.assertEqual(self.next_binary(ann), packet(leg_ann, b"from the terminal"))
+        ann.send_binary(packet(leg_ann, b""))  # a binding, answered on the same tunnel
+        self.assertEqual(self.next_binary(ann), packet(leg_ann, b""))
+        # Messages still flow beside the frames.
+        self.assertEqual(ann.reply(ann.request("who"))["type"], "ok")
+        counters = server.counters()
+        self.assertEqual(counters["host.tunnel_told_no_call"], 1)  # the second early one was not told again
+        self.assertEqual(counters["host.relay_unknown_leg"], 2)
+        self.assertEqual(counters["host.bad_frames"], 0)  # not taken for push-to-talk audio
 
 
 if __name__ == "__main__":

@@ -158,3 +158,27 @@ TEST_CASE("host relay: without a UDP port there is no relay and call_connected s
   CHECK(r.host.stats().relay_unknown_leg == 1);
   CHECK(r.port.datagrams.empty());
 }
+
+TEST_CASE("host relay: a tunnel frame of no call of the sender's is told not_in_call once a second", "[host][relay]") {
+  CallRig r;
+  const RelayLegId alice_leg = relay_leg_id(r.alice_key, r.call_id);
+  r.host.text(r.now, r.alice, R"({"type":"hangup","id":3})");
+  auto told = [&] {
+    std::size_t n = 0;
+    for (const ErrorReply& e : r.port.sent<ErrorReply>(r.alice)) n += e.code == ErrorCode::not_in_call && !e.id;
+    return n;
+  };
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg));  // the call has ended
+  CHECK(told() == 1);
+  r.now = Time{999'999};
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg));
+  CHECK(told() == 1);  // not a microsecond early
+  r.now = Time{1'000'000};
+  r.host.frame(r.now, r.alice, CallRig::packet(alice_leg));
+  CHECK(told() == 2);
+  CHECK(r.host.stats().tunnel_told_no_call == 2);
+  CHECK(r.host.stats().relay_unknown_leg == 3);
+  // A datagram of no call names nobody: nothing is told.
+  r.host.datagram(r.now, alice_at, CallRig::packet(alice_leg));
+  CHECK(told() == 2);
+}
