@@ -12,7 +12,7 @@ shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(fuzz_request_decoder fuzz_server_decoder fuzz_ptt_frame fuzz_rtp fuzz_scenario fuzz_jitter_buffer fuzz_core fuzz_datagram
-    fuzz_json_differential fuzz_srtp)
+    fuzz_json_differential fuzz_srtp fuzz_relay)
 fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHAILER_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j2 --target "${targets[@]}"
