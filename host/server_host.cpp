@@ -203,7 +203,8 @@ void ServerHost::tell_no_call(Time now, SessionId session) {
   if (told && now - *told < Duration::from_s(1)) return;
   told = now;
   ++stats_.tunnel_told_no_call;
-  send(session, ErrorReply{std::nullopt, ErrorCode::not_in_call, "audio on the tunnel for no call of yours (not connected yet, or ended)"});
+  send(session, ErrorReply{std::nullopt, ErrorCode::not_in_call,
+                           "audio on the tunnel for no call of yours (not connected yet, or ended)"});
 }
 
 void ServerHost::closed(Time now, SessionId session, CloseReason reason) {

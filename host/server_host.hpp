@@ -130,10 +130,10 @@ class ServerHost {
   using AddressCount = std::pair<const std::string, uint32_t>;
 
   struct Connection {
-    bool open = true;                 // false once the host or core asked the port to close it
-    bool core_knows = false;          // the host already told the core it is closed (a refused frame)
-    AddressCount* address = nullptr;  // null: refused at the door, the core never heard of it
-    FrameRateLimit frames;            // audio frames this second (every transport's flood rule)
+    bool open = true;                    // false once the host or core asked the port to close it
+    bool core_knows = false;             // the host already told the core it is closed (a refused frame)
+    AddressCount* address = nullptr;     // null: refused at the door, the core never heard of it
+    FrameRateLimit frames;               // audio frames this second (every transport's flood rule)
     std::optional<Time> no_leg_told_at;  // a tunnel frame of no call of its own: when last told
   };
 

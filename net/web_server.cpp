@@ -403,14 +403,15 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
     frames_.erase(frames_.begin());
     if (frames_.empty()) frames_.shrink_to_fit();
     ws_.binary(true);
-    ws_.async_write(asio::buffer(sending_frame_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->writing_ = false;
-      if (self->finished_) return;
-      if (ec) return self->finish(CloseReason::reset);
-      self->impl_.server.wrote(n);
-      self->sending_frame_ = {};
-      self->written();
-    });
+    ws_.async_write(asio::buffer(sending_frame_),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                      self->writing_ = false;
+                      if (self->finished_) return;
+                      if (ec) return self->finish(CloseReason::reset);
+                      self->impl_.server.wrote(n);
+                      self->sending_frame_ = {};
+                      self->written();
+                    });
   }
 
   void written() {
@@ -444,7 +445,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
   SessionId id_{0};
   bool attached_ = false;
   beast::flat_buffer in_;
-  OutQueue out_;  // no heap while idle: most of a class is
+  OutQueue out_;                              // no heap while idle: most of a class is
   std::vector<std::vector<uint8_t>> frames_;  // tunnel frames of a calls session, behind out_
   std::vector<uint8_t> sending_frame_;        // the frame being written
   OutboundBudget out_budget_;
