@@ -253,6 +253,15 @@ void Core::on(Session& s, uint64_t id, const WhoRequest&) {
 
 void Core::on(Session&, uint64_t id, const PingRequest&) { reply_ok(id); }
 
+// What a login on this connection signs. A CLI computes it itself (the TLS exporter); a page
+// cannot, and reads it here (its WebSocket's binding is a nonce the server drew for it).
+// Saying it gives nothing away: it is the connection's own, and worth nothing on another.
+void Core::on(Session& s, uint64_t id, const ChannelBindingRequest&) {
+  if (!has_binding(s.binding))
+    return reply_error(id, ErrorCode::login_required, "this connection has no channel binding (plaintext)");
+  reply_ok(id, ChannelBindingData{to_hex(s.binding)});
+}
+
 // ------------------------------------------------------------------ timers
 
 void Core::fire_due_timers() {

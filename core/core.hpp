@@ -173,6 +173,7 @@ class Core {
   void on(Session& s, uint64_t id, const JoinRequest& q);
   void on(Session& s, uint64_t id, const WhoRequest& q);
   void on(Session& s, uint64_t id, const PingRequest& q);
+  void on(Session& s, uint64_t id, const ChannelBindingRequest& q);
   void on(Session& s, uint64_t id, const CallRequest& q);
   void on(Session& s, uint64_t id, const AcceptRequest& q);
   void on(Session& s, uint64_t id, const RejectRequest& q);

@@ -18,6 +18,7 @@
 #include "base/assert.hpp"
 #include "host/transport_rules.hpp"
 #include "net/handler_memory.hpp"
+#include "net/os_secrets.hpp"
 #include "net/tcp_connection.hpp"
 
 namespace hailer::net {
@@ -248,11 +249,16 @@ void NetServer::stop_if_done() {
 
 // ------------------------------------------------------------------------------- other transports
 
-SessionId NetServer::attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie) {
+SessionId NetServer::attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie, bool tls) {
   const SessionId id{next_session_++};
   links_.emplace(id, std::move(link));
   ++stats_.accepted;
-  host_.opened(now(), id, address, instructor_cookie);
+  // A login signs its connection's channel binding. A page cannot read its TLS exporter, so a
+  // WebSocket over TLS gets a nonce of its own from the OS, which the page asks for
+  // (channel_binding) and signs: worth nothing on any other connection.
+  ChannelBinding binding{};
+  if (tls) OsSecrets().fill(binding);
+  host_.opened(now(), id, address, instructor_cookie, binding);
   return id;
 }
 

@@ -141,8 +141,10 @@ class NetServer final : public HostPort {
   bool stopping() const { return stopping_; }
 
   /// A connection of another transport was accepted from `address`: its session id.
-  /// `instructor_cookie` when the transport saw the instructor's cookie on it.
-  SessionId attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie = false);
+  /// `instructor_cookie` when the transport saw the instructor's cookie on it; `tls` when it is
+  /// encrypted (it then gets a channel binding of its own, for logins).
+  SessionId attach(std::shared_ptr<Link> link, const std::string& address, bool instructor_cookie = false,
+                   bool tls = false);
   /// A text message arrived on an attached link.
   void deliver_text(SessionId session, std::string_view text);
   /// A binary message arrived on an attached link.

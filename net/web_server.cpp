@@ -277,7 +277,7 @@ class WsSession final : public Link, public std::enable_shared_from_this<WsSessi
       }
       ++self->impl_.stats.websockets;
       self->attached_ = true;
-      self->id_ = self->impl_.server.attach(self, self->address_, instructor_cookie);
+      self->id_ = self->impl_.server.attach(self, self->address_, instructor_cookie, over_tls);
       self->heard_us_ = self->impl_.server.now().us;
       self->watch_idle(std::chrono::milliseconds(self->impl_.config.idle_cut_ms));
       self->read();

@@ -260,7 +260,7 @@ void collect(SchemaCollector& c) {
   if constexpr (std::is_same_v<T, OkReply>) {
     c.number("id", uint64_t{}, 0, max_request_id);
     std::apply([&](auto... d) { (Wire<decltype(d)>::fields(c, d), ...); },
-               std::tuple<RegisteredData, CallData, WhoData, MissedData, RoomData>{});
+               std::tuple<RegisteredData, CallData, WhoData, MissedData, RoomData, ChannelBindingData>{});
   } else if constexpr (std::is_same_v<T, ErrorReply>) {
     c.add("id", FieldSchema::Kind::nullable_integer);
     c.text("code", std::string());

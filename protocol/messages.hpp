@@ -147,11 +147,17 @@ struct SkipRequest {
   bool operator==(const SkipRequest&) const = default;
 };
 
+/// Asks for the connection's channel binding, what a login signs: a page cannot read the TLS
+/// exporter, so the server says it (docs/protocol.md, "Accounts").
+struct ChannelBindingRequest {
+  bool operator==(const ChannelBindingRequest&) const = default;
+};
+
 /// Any request body.
-using RequestBody =
-    std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest, CancelRequest,
-                 CancelWaitRequest, MissedRequest, PingRequest, JoinRequest, PressRequest, ReleaseRequest,
-                 RevokeRequest, SetPolicyRequest, MediaKeyRequest, AddKeyRequest, GrantRequest, SkipRequest>;
+using RequestBody = std::variant<RegisterRequest, WhoRequest, CallRequest, AcceptRequest, RejectRequest, HangupRequest,
+                                 CancelRequest, CancelWaitRequest, MissedRequest, PingRequest, JoinRequest,
+                                 PressRequest, ReleaseRequest, RevokeRequest, SetPolicyRequest, MediaKeyRequest,
+                                 AddKeyRequest, GrantRequest, SkipRequest, ChannelBindingRequest>;
 
 /// A decoded request: the client's request id and what it asks.
 struct Request {
@@ -219,12 +225,19 @@ struct RoomData {
   bool operator==(const RoomData&) const = default;
 };
 
+/// Data of `channel_binding`.
+struct ChannelBindingData {
+  std::string binding;  ///< 64 hex digits
+  bool operator==(const ChannelBindingData&) const = default;
+};
+
 /// What an ok reply carries.
-using ReplyData = std::variant<std::monostate, RegisteredData, CallData, WhoData, MissedData, RoomData>;
+using ReplyData =
+    std::variant<std::monostate, RegisteredData, CallData, WhoData, MissedData, RoomData, ChannelBindingData>;
 
 /// Which data an ok reply carries, in ReplyData's order. A client knows it from the request it
 /// sent (see reply_kind()), so the decoder never guesses it from the fields present.
-enum class ReplyKind : uint8_t { none, registered, call, who, missed, room };
+enum class ReplyKind : uint8_t { none, registered, call, who, missed, room, channel_binding };
 
 /// Success answer to request `id`.
 struct OkReply {

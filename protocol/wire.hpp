@@ -135,6 +135,14 @@ struct Wire<MissedRequest> {
   static void fields(IO&, M&) {}
 };
 template <>
+struct Wire<ChannelBindingRequest> {
+  static constexpr std::string_view name = "channel_binding";
+  static constexpr RequestScope scope = RequestScope::any;
+  static constexpr ReplyKind reply = ReplyKind::channel_binding;
+  template <typename IO, typename M>
+  static void fields(IO&, M&) {}
+};
+template <>
 struct Wire<JoinRequest> {
   static constexpr std::string_view name = "join";
   static constexpr RequestScope scope = RequestScope::hello;
@@ -235,6 +243,13 @@ struct Wire<MissedData> {
   static void fields(IO& io, M& m) {
     io.list("calls", m.calls);
     io.number_opt("now_ms", m.now_ms, 0, int64_top);
+  }
+};
+template <>
+struct Wire<ChannelBindingData> {
+  template <typename IO, typename M>
+  static void fields(IO& io, M& m) {
+    io.text("binding", m.binding);
   }
 };
 template <>

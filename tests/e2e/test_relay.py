@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import socket
+import subprocess
 import sys
 import time
 import unittest
@@ -200,6 +201,62 @@ class Relay(TempDirCase):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
 
+
+    def ed25519(self):
+        """A fresh Ed25519 key (openssl), and a function signing bytes with it: what a page does
+        with WebCrypto."""
+        pem = self.path("page-key-%d.pem" % time.monotonic_ns())
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", pem], check=True, capture_output=True)
+        public = subprocess.run(["openssl", "pkey", "-in", pem, "-pubout", "-outform", "DER"], check=True,
+                                capture_output=True).stdout[-32:]
+
+        def sign(message):
+            path = pem + ".message"
+            with open(path, "wb") as f:
+                f.write(message)
+            return subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", pem, "-rawin", "-in", path], check=True,
+                                  capture_output=True).stdout
+
+        return public.hex(), sign
+
+    def test_a_page_logs_in_on_the_websocket_by_signing_the_binding_the_server_tells_it(self):
+        server = self.server(accounts=True)
+        key, sign = self.ed25519()
+        page = Ws(server.http_port, tls=True)
+        binding = page.reply(page.request("channel_binding"))["binding"]
+        self.assertRegex(binding, r"^[0-9a-f]{64}$")
+        self.assertEqual(page.reply(page.request("channel_binding"))["binding"], binding)  # the connection's own
+        other = Ws(server.http_port, tls=True)
+        other_binding = other.reply(other.request("channel_binding"))["binding"]
+        self.assertNotEqual(other_binding, binding)  # a fresh one per connection
+
+        def login(ws, bound_to, name="ann"):
+            signature = sign(b"hailer-login-v1\x00" + bytes.fromhex(bound_to) + name.lower().encode())
+            return ws.reply(ws.request("register", version=1, name=name, key=key, signature=signature.hex()))
+
+        # A login signed for another connection's binding is refused: it cannot be replayed.
+        self.assertEqual(login(other, binding)["code"], "bad_signature")
+        ok = login(page, binding)
+        self.assertEqual(ok["type"], "ok", ok)
+        self.assertEqual(ok["name"], "ann")
+        # The name is the key's now: another connection without it cannot take it.
+        mallory_key, mallory_sign = self.ed25519()
+        third = Ws(server.http_port, tls=True)
+        third_binding = third.reply(third.request("channel_binding"))["binding"]
+        page.close()
+        time.sleep(0.3)
+        signature = mallory_sign(b"hailer-login-v1\x00" + bytes.fromhex(third_binding) + b"ann")
+        refused = third.reply(third.request("register", version=1, name="ann", key=mallory_key, signature=signature.hex()))
+        self.assertEqual(refused["code"], "name_taken")
+        # The calls port over TLS says its binding too (the TLS exporter a CLI computes itself).
+        raw = Raw(server.port)
+        self.assertRegex(raw.reply(raw.request("channel_binding"))["binding"], r"^[0-9a-f]{64}$")
+
+    def test_without_tls_there_is_no_binding_to_sign(self):
+        server = self.server("--plaintext")
+        raw = Raw(server.port)
+        refused = raw.reply(raw.request("channel_binding"))
+        self.assertEqual(refused["code"], "login_required")
 
     def next_binary(self, ws, timeout=2.0):
         """The next binary message on `ws` (text messages before it are skipped), or None."""

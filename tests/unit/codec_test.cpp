@@ -155,6 +155,7 @@ TEST_CASE("every request round-trips through encode_request and decode_request",
       SetPolicyRequest{FloorPolicy::queue},
       GrantRequest{"ann"},
       SkipRequest{"ben"},
+      ChannelBindingRequest{},
       MediaKeyRequest{7, std::string(64, 'a'), std::string(64, 'b'), std::string(128, 'c')}};
   std::set<std::size_t> kinds;
   uint64_t id = 1;
@@ -182,6 +183,7 @@ std::vector<ServerMessage> every_server_message() {
       OkReply{7,
               RoomData{"class", FloorPolicy::queue, "ann", {{"ann", Role::student}, {"t", Role::instructor}}, 60000}},
       OkReply{8, RoomData{"class", FloorPolicy::deny, "", {}, 60000}},
+      OkReply{10, ChannelBindingData{std::string(64, 'e')}},
       ErrorReply{9, ErrorCode::name_taken, "that name is in use"},
       ErrorReply{std::nullopt, ErrorCode::bad_json, "x \"quoted\" \\ \n\t\x01 \xC3\xA9"},
       MediaReady{"203.0.113.9", 40001},

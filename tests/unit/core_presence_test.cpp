@@ -322,6 +322,20 @@ TEST_CASE("accounts: a login signed for another connection, by another key or fo
   CHECK(h.ok_to(s));
 }
 
+TEST_CASE("accounts: a connection says its channel binding, which a page signs to log in", "[presence][accounts]") {
+  CoreHarness h(with_accounts());
+  const SessionId s = h.open_bound(binding_of(31));
+  h.request(s, ChannelBindingRequest{});
+  const auto ok = h.sent<OkReply>(s);
+  REQUIRE(ok.size() == 1);
+  CHECK(std::get<ChannelBindingData>(ok[0].data).binding == to_hex(binding_of(31)));
+  h.request(s, login(key_of(3), binding_of(31), "page"));  // signed over what it was told
+  CHECK(h.ok_to(s));
+  const SessionId plain = h.open();  // no binding (plaintext): nothing to sign
+  h.request(plain, ChannelBindingRequest{});
+  CHECK(h.error_to(plain) == ErrorCode::login_required);
+}
+
 TEST_CASE("accounts: loaded accounts own their names from the start, on both faces", "[presence][accounts]") {
   CoreHarness h(with_accounts());
   const LoginKey alice = key_of(1), mallory = key_of(2);

@@ -32,8 +32,8 @@ std::vector<std::string> documented_lines() {
 }
 
 bool server_line_round_trips(const std::string& text) {
-  for (ReplyKind kind :
-       {ReplyKind::none, ReplyKind::registered, ReplyKind::call, ReplyKind::who, ReplyKind::missed, ReplyKind::room}) {
+  for (ReplyKind kind : {ReplyKind::none, ReplyKind::registered, ReplyKind::call, ReplyKind::who, ReplyKind::missed,
+                         ReplyKind::room, ReplyKind::channel_binding}) {
     auto r = decode_server_message(text, any_reply_is(kind), 4096);
     if (const auto* m = std::get_if<ServerMessage>(&r); m != nullptr && encode(*m) == text) return true;
   }
