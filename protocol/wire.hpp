@@ -100,17 +100,18 @@ struct Wire<AddKeyRequest> {
 };
 
 // Requests without fields share one shape.
-template <typename T, const std::string_view& Name, RequestScope Scope>
+template <typename T, const std::string_view& Name, RequestScope Scope, ReplyKind Reply = ReplyKind::none>
 struct EmptyRequestWire {
   static constexpr std::string_view name = Name;
   static constexpr RequestScope scope = Scope;
-  static constexpr ReplyKind reply = ReplyKind::none;
+  static constexpr ReplyKind reply = Reply;
   template <typename IO, typename M>
   static void fields(IO&, M&) {}
 };
 inline constexpr std::string_view hangup_name = "hangup", cancel_name = "cancel", cancel_wait_name = "cancel_wait",
                                   ping_name = "ping", press_name = "press", release_name = "release",
-                                  revoke_name = "revoke";
+                                  revoke_name = "revoke", missed_name = "missed",
+                                  channel_binding_name = "channel_binding";
 template <>
 struct Wire<HangupRequest> : EmptyRequestWire<HangupRequest, hangup_name, RequestScope::calls> {};
 template <>
@@ -127,21 +128,10 @@ template <>
 struct Wire<RevokeRequest> : EmptyRequestWire<RevokeRequest, revoke_name, RequestScope::ptt> {};
 
 template <>
-struct Wire<MissedRequest> {
-  static constexpr std::string_view name = "missed";
-  static constexpr RequestScope scope = RequestScope::calls;
-  static constexpr ReplyKind reply = ReplyKind::missed;
-  template <typename IO, typename M>
-  static void fields(IO&, M&) {}
-};
+struct Wire<MissedRequest> : EmptyRequestWire<MissedRequest, missed_name, RequestScope::calls, ReplyKind::missed> {};
 template <>
-struct Wire<ChannelBindingRequest> {
-  static constexpr std::string_view name = "channel_binding";
-  static constexpr RequestScope scope = RequestScope::any;
-  static constexpr ReplyKind reply = ReplyKind::channel_binding;
-  template <typename IO, typename M>
-  static void fields(IO&, M&) {}
-};
+struct Wire<ChannelBindingRequest>
+    : EmptyRequestWire<ChannelBindingRequest, channel_binding_name, RequestScope::any, ReplyKind::channel_binding> {};
 template <>
 struct Wire<JoinRequest> {
   static constexpr std::string_view name = "join";
