@@ -102,7 +102,7 @@ RelayVerdict Relay::receive(Time now, const RelayHop& from, std::span<uint8_t> d
   // The size before the rate: an oversized packet costs its sender nothing of its budget.
   if (datagram.size() > relay_max_datagram_bytes) return drop(RelayDrop::oversized, leg);
   if (!leg->bucket.take(now)) return drop(RelayDrop::too_fast, leg);
-  const bool binding = datagram.size() == relay_header_bytes;
+  const bool binding = is_relay_binding(datagram);  // the header checked above: its size says it
   move(*leg, from, binding);
   RelayVerdict v;
   v.call_id = leg->call_id;
